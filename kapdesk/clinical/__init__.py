@@ -1,0 +1,1 @@
+"""Pure clinical rules: plain data in, plain data out. No Qt, no SQL."""

@@ -1,0 +1,222 @@
+"""Checks for the non-vitals entries: free text, doses, patients, scale scores.
+
+Each function returns the cleaned value or raises ValidationError with a
+sentence the user can act on. Free text is stored verbatim: no trimming of
+inner whitespace, no normalisation, any Unicode.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from kapdesk.clinical.vitals import ValidationError
+
+# Generous: a long reflection pasted in one go still fits, a runaway paste does not.
+MAX_TEXT_CHARS = 20_000
+MAX_SHORT_TEXT_CHARS = 200
+MAX_TAGS = 32
+
+
+class Drug(StrEnum):
+    KETAMINE = "ketamine"
+    ESKETAMINE = "esketamine"
+
+
+class Route(StrEnum):
+    """Routes seen in KAP practice (CLINICAL.md, 'Who uses it, where')."""
+
+    IV = "iv"
+    IM = "im"
+    INTRANASAL = "intranasal"
+    SUBLINGUAL = "sublingual"
+
+
+ROUTE_LABELS = {
+    Route.IV: "IV infusion",
+    Route.IM: "IM injection",
+    Route.INTRANASAL: "Intranasal",
+    Route.SUBLINGUAL: "Sublingual / lozenge",
+}
+
+
+def clean_text(value: Any, label: str = "Note", *, limit: int = MAX_TEXT_CHARS) -> str:
+    """Free text, verbatim; refused only when empty or over the limit."""
+    if not isinstance(value, str):
+        raise ValidationError("text", f"{label} must be text.")
+    if not value.strip():
+        raise ValidationError("text", f"{label} is empty; type something before saving.")
+    if len(value) > limit:
+        raise ValidationError(
+            "text",
+            f"{label} is {len(value):,} characters, over the {limit:,} limit; "
+            "split it into shorter entries.",
+        )
+    if "\x00" in value:
+        raise ValidationError("text", f"{label} contains a NUL character; remove it and save.")
+    return value
+
+
+def clean_optional_text(value: Any, label: str, *, limit: int = MAX_SHORT_TEXT_CHARS) -> str | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    return clean_text(value, label, limit=limit).strip()
+
+
+def clean_tags(tags: Sequence[Any] | None) -> tuple[str, ...]:
+    if tags is None:
+        return ()
+    if isinstance(tags, str):
+        raise ValidationError("tags", "Tags must be a list of words, not one string.")
+    cleaned: list[str] = []
+    for tag in tags:
+        text = clean_text(tag, "A tag", limit=60).strip()
+        if text not in cleaned:
+            cleaned.append(text)
+    if len(cleaned) > MAX_TAGS:
+        raise ValidationError("tags", f"At most {MAX_TAGS} tags fit on one entry.")
+    return tuple(cleaned)
+
+
+@dataclass(frozen=True)
+class DoseEntry:
+    drug: Drug
+    route: Route
+    mg: float
+    lot_number: str | None
+    device_count: int | None
+
+
+# Upper bound is a typo guard, far above any KAP dose (CLINICAL.md: IV 0.5-1 mg/kg,
+# esketamine 56/84 mg); the clinician's decision is not second-guessed below it.
+MAX_DOSE_MG = 1000.0
+MAX_DEVICES = 10
+
+
+def validate_dose(
+    drug: Any, route: Any, mg: Any, lot_number: Any = None, device_count: Any = None
+) -> DoseEntry:
+    try:
+        drug_value = Drug(drug)
+    except ValueError:
+        raise ValidationError("drug", f"Drug must be one of: {', '.join(Drug)}.") from None
+    try:
+        route_value = Route(route)
+    except ValueError:
+        raise ValidationError("route", f"Route must be one of: {', '.join(Route)}.") from None
+    dose_mg = _number(mg, "mg", "Dose")
+    if not 0 < dose_mg <= MAX_DOSE_MG:
+        raise ValidationError(
+            "mg", f"Dose {dose_mg:g} mg is outside 0–{MAX_DOSE_MG:g} mg; check the amount."
+        )
+    devices: int | None = None
+    if device_count not in (None, ""):
+        count = _number(device_count, "device_count", "Device count")
+        if count != int(count) or not 1 <= count <= MAX_DEVICES:
+            raise ValidationError(
+                "device_count", f"Device count must be a whole number from 1 to {MAX_DEVICES}."
+            )
+        devices = int(count)
+    if devices is not None and route_value is not Route.INTRANASAL:
+        raise ValidationError("device_count", "A device count applies to intranasal doses only.")
+    return DoseEntry(
+        drug=drug_value,
+        route=route_value,
+        mg=dose_mg,
+        lot_number=clean_optional_text(lot_number, "Lot number", limit=60),
+        device_count=devices,
+    )
+
+
+@dataclass(frozen=True)
+class PatientDetails:
+    display_name: str
+    date_of_birth: dt.date | None
+    record_number: str | None
+    weight_kg: float | None
+
+
+def validate_patient(
+    display_name: Any,
+    date_of_birth: Any = None,
+    record_number: Any = None,
+    weight_kg: Any = None,
+    *,
+    today: dt.date,
+) -> PatientDetails:
+    name = clean_text(display_name, "The patient's name", limit=MAX_SHORT_TEXT_CHARS).strip()
+    dob: dt.date | None = None
+    if date_of_birth not in (None, ""):
+        if isinstance(date_of_birth, dt.datetime) or not isinstance(date_of_birth, dt.date | str):
+            raise ValidationError("date_of_birth", "Date of birth must be a date (YYYY-MM-DD).")
+        if isinstance(date_of_birth, str):
+            try:
+                dob = dt.date.fromisoformat(date_of_birth.strip())
+            except ValueError:
+                raise ValidationError(
+                    "date_of_birth", "Date of birth must be written YYYY-MM-DD, e.g. 1984-03-09."
+                ) from None
+        else:
+            dob = date_of_birth
+        if not dt.date(today.year - 120, 1, 1) <= dob <= today:
+            raise ValidationError(
+                "date_of_birth", "Date of birth must be in the past and within 120 years."
+            )
+    weight: float | None = None
+    if weight_kg not in (None, ""):
+        weight = _number(weight_kg, "weight_kg", "Weight")
+        if not 20 <= weight <= 400:
+            raise ValidationError(
+                "weight_kg", f"Weight {weight:g} kg is outside 20–400 kg; check the value."
+            )
+    return PatientDetails(
+        display_name=name,
+        date_of_birth=dob,
+        record_number=clean_optional_text(record_number, "Record number", limit=60),
+        weight_kg=weight,
+    )
+
+
+@dataclass(frozen=True)
+class ScaleScore:
+    scale_id: str
+    answers: tuple[int, ...]
+    total: int
+
+
+def validate_scale_score(scale_id: Any, answers: Sequence[Any], total: Any = None) -> ScaleScore:
+    """A scale score as items and total; the scale definitions themselves come later."""
+    sid = clean_text(scale_id, "Scale", limit=40).strip()
+    items: list[int] = []
+    for index, answer in enumerate(answers, start=1):
+        if isinstance(answer, bool) or not isinstance(answer, int):
+            raise ValidationError("answers", f"Item {index} must be a whole number.")
+        items.append(answer)
+    if total is None:
+        if not items:
+            raise ValidationError("answers", "A score needs item answers or a total.")
+        total = sum(items)
+    if isinstance(total, bool) or not isinstance(total, int):
+        raise ValidationError("total", "The total must be a whole number.")
+    if items and total != sum(items):
+        raise ValidationError(
+            "total", f"The total {total} does not match the items, which add up to {sum(items)}."
+        )
+    return ScaleScore(scale_id=sid, answers=tuple(items), total=total)
+
+
+def _number(value: Any, field: str, label: str) -> float:
+    if isinstance(value, bool):
+        raise ValidationError(field, f"{label} must be a number.")
+    if isinstance(value, str):
+        try:
+            value = float(value.strip().replace(",", "."))
+        except ValueError:
+            raise ValidationError(field, f"{label} must be a number.") from None
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValidationError(field, f"{label} must be a number.")
+    return float(value)

@@ -1,0 +1,145 @@
+"""Vital-sign readings and the one check every reading passes before it is stored.
+
+The ranges are physiologic plausibility limits, not alert thresholds: a value
+outside them is almost certainly a typing or device error, so it is refused
+with a sentence that names the field and the range. Alert thresholds (the
+clinic's caution and urgent levels from CLINICAL.md) are a separate concern.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any
+
+
+class ValidationError(ValueError):
+    """An entry the user typed cannot be stored; the message says why and what to do."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True)
+class VitalRange:
+    field: str
+    label: str
+    unit: str
+    low: float
+    high: float
+    integer: bool
+
+
+# Plausibility limits for an adult in a clinic chair (issue 2's table).
+VITAL_RANGES: dict[str, VitalRange] = {
+    r.field: r
+    for r in (
+        VitalRange("systolic", "Systolic pressure", "mmHg", 50, 300, True),
+        VitalRange("diastolic", "Diastolic pressure", "mmHg", 20, 200, True),
+        VitalRange("heart_rate", "Heart rate", "/min", 20, 250, True),
+        VitalRange("spo2", "SpO2", "%", 50, 100, True),
+        VitalRange("respiratory_rate", "Respiratory rate", "/min", 4, 60, True),
+        VitalRange("temperature_c", "Temperature", "°C", 30.0, 44.0, False),
+    )
+}
+
+
+@dataclass(frozen=True)
+class VitalsReading:
+    """One set of vital signs taken together; any field may be missing, but not all."""
+
+    systolic: int | None = None
+    diastolic: int | None = None
+    heart_rate: int | None = None
+    spo2: int | None = None
+    respiratory_rate: int | None = None
+    temperature_c: float | None = None
+
+    def as_dict(self) -> dict[str, int | float | None]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @property
+    def mean_arterial_pressure(self) -> float | None:
+        """MAP = diastolic + (systolic - diastolic) / 3 (CLINICAL.md, ACC/AHA section)."""
+        if self.systolic is None or self.diastolic is None:
+            return None
+        return self.diastolic + (self.systolic - self.diastolic) / 3
+
+
+def _coerce(rng: VitalRange, value: Any) -> int | float | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    if isinstance(value, bool):
+        raise ValidationError(rng.field, f"{rng.label} must be a number.")
+    if isinstance(value, str):
+        text = value.strip().replace(",", ".")
+        try:
+            number = float(text)
+        except ValueError:
+            raise ValidationError(
+                rng.field, f"{rng.label} “{value.strip()[:20]}” is not a number; type digits only."
+            ) from None
+    elif isinstance(value, int | float):
+        number = float(value)
+    else:
+        raise ValidationError(rng.field, f"{rng.label} must be a number.")
+    if not math.isfinite(number):
+        raise ValidationError(rng.field, f"{rng.label} must be a finite number.")
+    if rng.integer:
+        if number != int(number):
+            raise ValidationError(rng.field, f"{rng.label} must be a whole number of {rng.unit}.")
+        number = int(number)
+    if not rng.low <= number <= rng.high:
+        low = int(rng.low) if rng.integer else rng.low
+        high = int(rng.high) if rng.integer else rng.high
+        raise ValidationError(
+            rng.field,
+            f"{rng.label} {_show(number)} {rng.unit} is outside {low}–{high} {rng.unit}; "
+            "check the value and enter it again.",
+        )
+    return number
+
+
+def _show(number: float) -> str:
+    return str(int(number)) if number == int(number) else f"{number:g}"
+
+
+def validate_vitals(values: Mapping[str, Any]) -> VitalsReading:
+    """Return a reading built from ``values`` or raise ValidationError naming the first problem.
+
+    Accepts numbers or the strings a user typed. Unknown keys are refused so a
+    misspelt field cannot silently drop a value.
+    """
+    unknown = sorted(set(values) - set(VITAL_RANGES))
+    if unknown:
+        raise ValidationError(unknown[0], f"“{unknown[0]}” is not a vital sign kapdesk records.")
+    clean = {name: _coerce(rng, values.get(name)) for name, rng in VITAL_RANGES.items()}
+    if all(v is None for v in clean.values()):
+        raise ValidationError("systolic", "Enter at least one vital sign.")
+    systolic, diastolic = clean["systolic"], clean["diastolic"]
+    if (systolic is None) != (diastolic is None):
+        missing = "diastolic" if diastolic is None else "systolic"
+        raise ValidationError(
+            missing, "Blood pressure needs both numbers, systolic/diastolic (e.g. 128/82)."
+        )
+    if systolic is not None and diastolic is not None and diastolic >= systolic:
+        raise ValidationError(
+            "diastolic",
+            f"Diastolic {_show(diastolic)} must be below systolic {_show(systolic)}; "
+            "check the order (systolic/diastolic).",
+        )
+    return VitalsReading(
+        systolic=_int_or_none(systolic),
+        diastolic=_int_or_none(diastolic),
+        heart_rate=_int_or_none(clean["heart_rate"]),
+        spo2=_int_or_none(clean["spo2"]),
+        respiratory_rate=_int_or_none(clean["respiratory_rate"]),
+        temperature_c=None if clean["temperature_c"] is None else float(clean["temperature_c"]),
+    )
+
+
+def _int_or_none(value: int | float | None) -> int | None:
+    return None if value is None else int(value)

@@ -1,0 +1,196 @@
+"""Encrypted backups and restores.
+
+A backup is one zip file: the database copied page by page through SQLite's
+online backup API (so it is consistent while kapdesk runs, and stays
+encrypted with the record's key), the key file (which holds the key only
+wrapped, or only a reference to the keyring), and a manifest. Restoring
+needs the secret the record already needs: the passphrase, or on the same
+computer the keyring entry.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import json
+import os
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from kapdesk import __version__
+from kapdesk.store.engine import DATABASE_FILE, connect, preflight
+from kapdesk.store.errors import BackupError, StoreError
+from kapdesk.store.fileio import ensure_private, fsync_directory, write_file_atomically
+from kapdesk.store.lock import DataFolderLock
+from kapdesk.store.vault import VAULT_FILE, KeyVault, PassphraseSource, parse_vault
+
+BACKUP_FORMAT = "kapdesk-backup/1"
+MANIFEST = "manifest.json"
+MEMBERS = {MANIFEST, VAULT_FILE, DATABASE_FILE}
+COPY_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class BackupInfo:
+    path: Path
+    size: int
+    sha256: str
+    audit_events: int
+
+
+def write_backup(
+    engine: Engine,
+    key: bytes,
+    vault: KeyVault,
+    target: Path,
+    *,
+    now: Callable[[], dt.datetime],
+) -> BackupInfo:
+    """Write a backup to ``target`` atomically; an existing file there is never replaced."""
+    target = target.expanduser().resolve()
+    if target.exists():
+        raise BackupError(
+            f"{target} already exists. Choose a new file name; the existing file was not touched."
+        )
+    if not target.parent.is_dir():
+        raise BackupError(f"The folder {target.parent} does not exist. Create it or choose another.")
+    copy = target.with_name(f".{target.name}.db.partial")
+    partial = target.with_name(f".{target.name}.partial")
+    try:
+        events = _copy_database(engine, key, copy)
+        manifest = {
+            "format": BACKUP_FORMAT,
+            "kapdesk": __version__,
+            "created_at": now().astimezone(dt.UTC).isoformat(),
+            "database_id": vault.database_id,
+            "key_method": vault.method,
+            "audit_events": events,
+        }
+        with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
+            archive.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
+            archive.writestr(VAULT_FILE, vault.path.read_bytes())
+            archive.write(copy, DATABASE_FILE)
+        ensure_private(partial)
+        with partial.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.link(partial, target)  # fails rather than replacing a file that appeared meanwhile
+        partial.unlink()
+        fsync_directory(target.parent)
+    except OSError as exc:
+        raise BackupError(
+            f"The backup could not be written to {target.parent} ({exc.strerror or exc}). "
+            "Check the space and permissions there; the record itself is unchanged."
+        ) from None
+    finally:
+        for leftover in (copy, partial, Path(f"{copy}-wal"), Path(f"{copy}-shm")):
+            with contextlib.suppress(FileNotFoundError):
+                leftover.unlink()
+    return BackupInfo(target, target.stat().st_size, _sha256(target), events)
+
+
+def _copy_database(engine: Engine, key: bytes, copy: Path) -> int:
+    """Copy through the online backup API and check the copy; returns its audit event count."""
+    destination = connect(copy, key, "rwc")
+    try:
+        raw = engine.raw_connection()
+        try:
+            raw.driver_connection.backup(destination)  # type: ignore[union-attr]
+        finally:
+            raw.close()
+        # The copy must stand alone in one file, without a write-ahead log.
+        destination.execute("PRAGMA journal_mode = DELETE").fetchall()
+        problems = destination.execute("PRAGMA cipher_integrity_check").fetchall()
+        integrity = destination.execute("PRAGMA integrity_check").fetchall()
+        if problems or integrity != [("ok",)]:
+            raise BackupError(
+                "The backup copy failed its integrity check, so no backup was written. Run "
+                "“kapdesk verify” on the record."
+            )
+        return int(destination.execute("SELECT count(*) FROM audit_events").fetchone()[0])
+    finally:
+        destination.close()
+        ensure_private(copy)
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(COPY_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def read_manifest(source: Path) -> dict[str, Any]:
+    """Open a backup file and check its shape; raises BackupError with a sentence."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            names = set(archive.namelist())
+            if names != MEMBERS:
+                raise BackupError(f"{source.name} is not a kapdesk backup (unexpected contents).")
+            manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
+            parse_vault(archive.read(VAULT_FILE), f"{VAULT_FILE} in {source.name}")
+    except FileNotFoundError:
+        raise BackupError(f"There is no file {source}.") from None
+    except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, KeyError):
+        raise BackupError(
+            f"{source.name} is not a kapdesk backup, or it is damaged. Choose another backup file."
+        ) from None
+    except StoreError as exc:
+        raise BackupError(str(exc)) from None
+    if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT:
+        raise BackupError(f"{source.name} is not a kapdesk backup this version can read.")
+    return manifest
+
+
+def restore_backup(source: Path, folder: Path, passphrase: PassphraseSource) -> dict[str, Any]:
+    """Put a backup into an empty data folder; refuses to overwrite an existing record."""
+    manifest = read_manifest(source)
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    ensure_private(folder)
+    lock = DataFolderLock(folder)
+    lock.acquire()
+    try:
+        _restore_locked(source, folder, passphrase)
+    finally:
+        lock.release()
+    return manifest
+
+
+def _restore_locked(source: Path, folder: Path, passphrase: PassphraseSource) -> None:
+    database = folder / DATABASE_FILE
+    with zipfile.ZipFile(source) as archive:
+        vault_bytes = archive.read(VAULT_FILE)
+        existing_vault = folder / VAULT_FILE
+        if database.exists() or (
+            existing_vault.exists() and existing_vault.read_bytes() != vault_bytes
+        ):
+            raise BackupError(
+                f"{folder} already holds a kapdesk record, and restoring never overwrites one. "
+                "Restore into an empty folder (use --data-dir); nothing was changed."
+            )
+        staging = folder / f".{DATABASE_FILE}.restoring"
+        with archive.open(DATABASE_FILE) as packed, staging.open("wb") as unpacked:
+            while chunk := packed.read(COPY_CHUNK):
+                unpacked.write(chunk)
+            unpacked.flush()
+            os.fsync(unpacked.fileno())
+    try:
+        ensure_private(staging)
+        vault = KeyVault(folder, parse_vault(vault_bytes, VAULT_FILE))
+        key = vault.unlock(passphrase)
+        check = preflight(staging, key)
+        if check.database_id != vault.database_id:
+            raise BackupError(f"{source.name} is inconsistent: its key file and database differ.")
+        if not existing_vault.exists():
+            write_file_atomically(existing_vault, vault_bytes)
+        os.replace(staging, database)
+        fsync_directory(folder)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            staging.unlink()

@@ -1,0 +1,82 @@
+"""Failures of the record, each with a sentence saying what happened and what to do.
+
+Every one of these is raised before anything on disk is changed; the
+sentences promise that, so keep it true.
+"""
+
+from __future__ import annotations
+
+
+class StoreError(Exception):
+    """Base for failures the user can act on; str() is the sentence to show."""
+
+    exit_code = 2
+
+
+class WrongPassphraseError(StoreError):
+    def __init__(self) -> None:
+        super().__init__(
+            "That passphrase does not unlock this record. Check it (and Caps Lock) and try "
+            "again; nothing was changed."
+        )
+
+
+class PassphraseUnavailableError(StoreError):
+    pass
+
+
+class WeakPassphraseError(StoreError):
+    pass
+
+
+class KeyMissingError(StoreError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The key for this record is not in this computer's keyring: it may have been "
+            "removed, or the data folder was copied from another computer. Put the key back "
+            "or restore from a backup; nothing was changed."
+        )
+
+
+class WrongKeyError(StoreError):
+    def __init__(self) -> None:
+        super().__init__(
+            "The key in this computer's keyring does not belong to this record. Restore the "
+            "right keyring entry or restore from a backup; nothing was changed."
+        )
+
+
+class NotADatabaseError(StoreError):
+    pass
+
+
+class DamagedDatabaseError(StoreError):
+    pass
+
+
+class MissingFileError(StoreError):
+    pass
+
+
+class NewerVersionError(StoreError):
+    pass
+
+
+class InstanceLockedError(StoreError):
+    pass
+
+
+class SaveFailedError(StoreError):
+    """A write did not happen; the entry is not stored and the record is as before."""
+
+
+class NotFoundError(StoreError):
+    pass
+
+
+class ImmutableError(StoreError):
+    """An attempt to change what the record keeps as written once."""
+
+
+class BackupError(StoreError):
+    pass

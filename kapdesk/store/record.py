@@ -1,0 +1,519 @@
+"""RecordStore: open the encrypted record, append entries durably, read them with their history.
+
+Every write is its own transaction: the entry, and its audit event chained to
+the one before, are committed (the write-ahead log fsynced) before the method
+returns. A write that fails leaves the record exactly as it was and raises
+SaveFailedError with a sentence for the user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import logging
+import uuid
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import sqlcipher3
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session as OrmSession
+
+from kapdesk import __version__
+from kapdesk.clinical.entries import (
+    clean_tags,
+    clean_text,
+    validate_dose,
+    validate_patient,
+    validate_scale_score,
+)
+from kapdesk.clinical.vitals import ValidationError, validate_vitals
+from kapdesk.store import models as m
+from kapdesk.store.backup import BackupInfo, write_backup
+from kapdesk.store.audit import GENESIS_HASH, canonical_json, event_hash, row_digest, stored_row
+from kapdesk.store.errors import ImmutableError, NotFoundError, SaveFailedError
+from kapdesk.store.opening import OpenedRecord, open_record
+from kapdesk.store.types import to_utc_text
+from kapdesk.store.vault import PassphraseSource, no_passphrase
+from kapdesk.store.verify import VerifyReport, verify_record
+from kapdesk.store.views import CORRECTABLE, EntryView, build_views
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+# An entry time further ahead of the clock than this is a typing error, not a clock drift.
+FUTURE_TOLERANCE = dt.timedelta(minutes=2)
+
+
+def system_clock() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class RecordStore:
+    """The clinical record of one data folder, unlocked and locked to this process."""
+
+    def __init__(self, opened: OpenedRecord, clock: Clock, login_name: str) -> None:
+        self._opened = opened
+        self._engine: Engine = opened.engine
+        self._now = clock
+        self._head = self._pending_head = self._read_head()
+        self.clinician_id = self._clinician_for(login_name)
+
+    @classmethod
+    def open(
+        cls,
+        folder: Path,
+        *,
+        passphrase: PassphraseSource = no_passphrase,
+        clock: Clock = system_clock,
+        login_name: str = "clinician",
+        use_keyring: bool = True,
+    ) -> RecordStore:
+        """Unlock and open the record in ``folder``, creating it if the folder holds none."""
+        opened = open_record(folder, passphrase, use_keyring=use_keyring, now=clock)
+        try:
+            store = cls(opened, clock, login_name)
+            store.record_event("unlock", {"method": opened.vault.method, "kapdesk": __version__})
+        except BaseException:
+            opened.close()
+            raise
+        return store
+
+    @property
+    def folder(self) -> Path:
+        return self._opened.folder
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    @property
+    def database_id(self) -> str:
+        return self._opened.vault.database_id
+
+    def close(self) -> None:
+        self._opened.close()
+
+    def __enter__(self) -> RecordStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- writes
+
+    def add_patient(
+        self,
+        display_name: str,
+        *,
+        date_of_birth: dt.date | str | None = None,
+        record_number: str | None = None,
+        weight_kg: float | str | None = None,
+        is_demo: bool = False,
+    ) -> uuid.UUID:
+        now = self._now()
+        details = validate_patient(
+            display_name, date_of_birth, record_number, weight_kg, today=now.date()
+        )
+        patient = m.Patient(
+            display_name=details.display_name,
+            date_of_birth=details.date_of_birth.isoformat() if details.date_of_birth else None,
+            record_number=details.record_number,
+            weight_kg=details.weight_kg,
+            is_demo=is_demo,
+            recorded_at=now,
+            recorded_by=self.clinician_id,
+        )
+        return self._append("patient", patient)
+
+    def start_session(
+        self,
+        patient_id: uuid.UUID,
+        *,
+        protocol: str,
+        zone_name: str,
+        started_at: dt.datetime | None = None,
+    ) -> uuid.UUID:
+        now = self._now()
+        try:
+            ZoneInfo(zone_name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValidationError(
+                "zone_name", f"“{zone_name}” is not a time zone name such as Europe/London."
+            ) from None
+        self._require(m.Patient, patient_id, "patient")
+        session = m.Session(
+            patient_id=patient_id,
+            protocol=clean_text(protocol, "Protocol", limit=120).strip(),
+            zone_name=zone_name,
+            started_at=self._entry_time(started_at, now),
+            recorded_at=now,
+            recorded_by=self.clinician_id,
+        )
+        return self._append("session", session)
+
+    def end_session(self, session_id: uuid.UUID, *, ended_at: dt.datetime | None = None) -> None:
+        now = self._now()
+        end = self._entry_time(ended_at, now)
+        with self._saving("the end of the session") as orm:
+            session = self._get(orm, m.Session, session_id, "session")
+            if session.ended_at is not None:
+                raise ImmutableError("This session has already ended; its end time stays as recorded.")
+            if end < session.started_at:
+                raise ValidationError("ended_at", "A session cannot end before it started.")
+            session.ended_at = end
+            orm.flush()
+            self._audit(orm, "end", "session", session_id, "sessions", {})
+
+    def add_dose(
+        self,
+        session_id: uuid.UUID,
+        *,
+        drug: str,
+        route: str,
+        mg: float | str,
+        given_at: dt.datetime | None = None,
+        lot_number: str | None = None,
+        device_count: int | str | None = None,
+    ) -> uuid.UUID:
+        """Record a dose; the session's first dose sets its T0 (first_dose_at), once."""
+        now = self._now()
+        entry = validate_dose(drug, route, mg, lot_number, device_count)
+        given = self._entry_time(given_at, now)
+        dose = m.Dose(
+            session_id=session_id,
+            given_at=given,
+            drug=entry.drug.value,
+            route=entry.route.value,
+            mg=entry.mg,
+            lot_number=entry.lot_number,
+            device_count=entry.device_count,
+            recorded_at=now,
+            recorded_by=self.clinician_id,
+        )
+        with self._saving("the dose") as orm:
+            session = self._get(orm, m.Session, session_id, "session")
+            orm.add(dose)
+            orm.flush()
+            self._audit(orm, "create", "dose", dose.id, "doses", {})
+            if session.first_dose_at is None:
+                session.first_dose_at = given
+                orm.flush()
+                self._audit(orm, "first_dose", "session", session_id, "sessions", {})
+        return dose.id
+
+    def add_vitals(
+        self,
+        session_id: uuid.UUID,
+        values: Mapping[str, Any],
+        *,
+        taken_at: dt.datetime | None = None,
+        source: str = "manual",
+    ) -> uuid.UUID:
+        now = self._now()
+        reading = validate_vitals(values)
+        row = m.VitalsReading(
+            session_id=session_id,
+            taken_at=self._entry_time(taken_at, now),
+            source=clean_text(source, "Source", limit=80).strip(),
+            recorded_at=now,
+            recorded_by=self.clinician_id,
+            **reading.as_dict(),
+        )
+        return self._append("vitals", row, session_id=session_id)
+
+    def add_observation(
+        self,
+        session_id: uuid.UUID,
+        text_: str,
+        *,
+        tags: Sequence[str] = (),
+        observed_at: dt.datetime | None = None,
+    ) -> uuid.UUID:
+        now = self._now()
+        clean = clean_tags(tags)
+        # A tag alone ("asleep") is a complete observation; otherwise text is required.
+        body = "" if clean and isinstance(text_, str) and not text_.strip() else text_
+        row = m.Observation(
+            session_id=session_id,
+            observed_at=self._entry_time(observed_at, now),
+            text=body if body == "" else clean_text(body, "The observation"),
+            tags=canonical_json(list(clean)),
+            recorded_at=now,
+            recorded_by=self.clinician_id,
+        )
+        return self._append("observation", row, session_id=session_id)
+
+    def add_scale_score(
+        self,
+        session_id: uuid.UUID,
+        scale_id: str,
+        answers: Sequence[int],
+        *,
+        total: int | None = None,
+        scored_at: dt.datetime | None = None,
+    ) -> uuid.UUID:
+        now = self._now()
+        score = validate_scale_score(scale_id, answers, total)
+        row = m.ScaleScore(
+            session_id=session_id,
+            scored_at=self._entry_time(scored_at, now),
+            scale_id=score.scale_id,
+            answers=canonical_json(list(score.answers)),
+            total=score.total,
+            recorded_at=now,
+            recorded_by=self.clinician_id,
+        )
+        return self._append("scale_score", row, session_id=session_id)
+
+    def correct(
+        self, kind: str, entry_id: uuid.UUID, changes: Mapping[str, Any], *, reason: str
+    ) -> uuid.UUID:
+        """Append a correction to an entry; the entry itself stays as first written."""
+        if kind not in CORRECTABLE:
+            raise ValidationError("kind", f"Entries of kind “{kind}” cannot be corrected.")
+        reason_text = clean_text(reason, "The reason for the correction", limit=2000)
+        current = self.entry(kind, entry_id).current
+        stored_changes = CORRECTABLE[kind].clean_changes(current, changes, now=self._now())
+        now = self._now()
+        row = m.Correction(
+            target_kind=kind,
+            target_id=entry_id,
+            changes=canonical_json(stored_changes),
+            reason=reason_text,
+            recorded_at=now,
+            recorded_by=self.clinician_id,
+        )
+        return self._append("correction", row, details={"target_kind": kind})
+
+    def record_event(self, action: str, details: Mapping[str, Any] | None = None) -> None:
+        """An audit event about the record as a whole (unlock, export, backup, restore)."""
+        with self._saving("the audit event") as orm:
+            self._audit(orm, action, None, None, None, dict(details or {}))
+
+    def backup(self, target: Path) -> BackupInfo:
+        """Write an encrypted backup file and record that it was taken."""
+        opened = self._opened
+        info = write_backup(self._engine, opened.key, opened.vault, target, now=self._now)
+        self.record_event(
+            "backup",
+            {"sha256": info.sha256, "bytes": info.size, "audit_events": info.audit_events},
+        )
+        return info
+
+    def verify(self) -> VerifyReport:
+        return verify_record(self._engine)
+
+    # ------------------------------------------------------------------ reads
+
+    def entry(self, kind: str, entry_id: uuid.UUID) -> EntryView:
+        table = m.ENTITY_TABLES[kind]
+        with OrmSession(self._engine) as orm:
+            row = orm.get(table, entry_id)
+            if row is None:
+                raise NotFoundError(f"No {kind} entry with that id is in the record.")
+            return build_views(orm, kind, [row])[0]
+
+    def entries(self, kind: str, session_id: uuid.UUID) -> list[EntryView]:
+        """A session's entries of one kind, oldest first by clinical time, with corrections."""
+        table = m.ENTITY_TABLES[kind]
+        time_column = CORRECTABLE[kind].time_field
+        with OrmSession(self._engine) as orm:
+            rows = orm.scalars(
+                select(table)
+                .where(table.session_id == session_id)  # type: ignore[attr-defined]
+                .order_by(getattr(table, time_column), table.recorded_at)  # type: ignore[attr-defined]
+            ).all()
+            return build_views(orm, kind, list(rows))
+
+    def patients(self) -> list[EntryView]:
+        with OrmSession(self._engine) as orm:
+            rows = orm.scalars(select(m.Patient).order_by(m.Patient.recorded_at)).all()
+            views = build_views(orm, "patient", list(rows))
+        return sorted(views, key=lambda v: str(v.current["display_name"]).casefold())
+
+    def sessions(self, patient_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
+        """Sessions, newest first; all patients' when patient_id is None."""
+        with OrmSession(self._engine) as orm:
+            query = select(m.Session).order_by(m.Session.started_at.desc())
+            if patient_id is not None:
+                query = query.where(m.Session.patient_id == patient_id)
+            return [_session_dict(s) for s in orm.scalars(query)]
+
+    def session(self, session_id: uuid.UUID) -> dict[str, Any]:
+        with OrmSession(self._engine) as orm:
+            return _session_dict(self._get(orm, m.Session, session_id, "session"))
+
+    def count(self, kind: str) -> int:
+        table = m.ENTITY_TABLES[kind].__tablename__
+        with self._engine.connect() as conn:
+            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
+
+    # -------------------------------------------------------------- internals
+
+    def _entry_time(self, value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+        if value is None:
+            return now
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValidationError("time", "An entry time must carry its time zone.")
+        if value - now > FUTURE_TOLERANCE:
+            raise ValidationError(
+                "time", "That time is in the future; check the clock time and enter it again."
+            )
+        return value.astimezone(dt.UTC)
+
+    def _append(
+        self,
+        kind: str,
+        row: m.Base,
+        *,
+        session_id: uuid.UUID | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> uuid.UUID:
+        with self._saving(f"the {kind.replace('_', ' ')}") as orm:
+            if session_id is not None:
+                self._get(orm, m.Session, session_id, "session")
+            orm.add(row)
+            orm.flush()
+            row_id: uuid.UUID = row.id  # type: ignore[attr-defined]
+            self._audit(orm, "create", kind, row_id, row.__tablename__, details or {})
+        return row_id
+
+    def _audit(
+        self,
+        orm: OrmSession,
+        action: str,
+        kind: str | None,
+        entity_id: uuid.UUID | None,
+        table: str | None,
+        details: dict[str, Any],
+    ) -> None:
+        digest = None
+        if table is not None and entity_id is not None:
+            stored = stored_row(orm.connection(), table, str(entity_id))
+            assert stored is not None
+            digest = row_digest(stored)
+        seq, prev_hash = self._pending_head[0] + 1, self._pending_head[1]
+        at = self._now()
+        actor = getattr(self, "clinician_id", None)
+        fields = {
+            "seq": seq,
+            "at": to_utc_text(at),
+            "actor_id": None if actor is None else str(actor),
+            "action": action,
+            "entity_kind": kind,
+            "entity_id": None if entity_id is None else str(entity_id),
+            "record_digest": digest,
+            "details": canonical_json(details),
+            "prev_hash": prev_hash,
+        }
+        digest_of_event = event_hash(fields)
+        orm.add(
+            m.AuditEvent(
+                seq=seq,
+                at=at,
+                actor_id=actor,
+                action=action,
+                entity_kind=kind,
+                entity_id=entity_id,
+                record_digest=digest,
+                details=fields["details"],
+                prev_hash=prev_hash,
+                hash=digest_of_event,
+            )
+        )
+        orm.flush()
+        self._pending_head = (seq, digest_of_event)
+
+    @contextlib.contextmanager
+    def _saving(self, what: str) -> Iterator[OrmSession]:
+        """One transaction; the in-memory chain head moves only once the commit is durable."""
+        orm = OrmSession(self._engine, expire_on_commit=False)
+        self._pending_head = self._head
+        try:
+            with orm.begin():
+                yield orm
+            self._head = self._pending_head
+        except DBAPIError as exc:
+            raise _save_failed(what, exc) from None
+        except OSError as exc:
+            raise SaveFailedError(
+                f"Not saved: {what} could not be written ({exc.strerror or exc}). "
+                "The record is unchanged; check the disk and enter it again."
+            ) from None
+        finally:
+            orm.close()
+
+    def _read_head(self) -> tuple[int, str]:
+        with self._engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+            ).first()
+        return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
+    def _clinician_for(self, login_name: str) -> uuid.UUID:
+        with OrmSession(self._engine) as orm:
+            found = orm.scalar(select(m.Clinician.id).where(m.Clinician.login_name == login_name))
+        if found is not None:
+            return found
+        clinician = m.Clinician(
+            login_name=login_name, display_name=login_name, created_at=self._now()
+        )
+        return self._append("clinician", clinician)
+
+    def _require(self, table: type[m.Base], row_id: uuid.UUID, label: str) -> None:
+        with OrmSession(self._engine) as orm:
+            self._get(orm, table, row_id, label)
+
+    @staticmethod
+    def _get(orm: OrmSession, table: type[Any], row_id: uuid.UUID, label: str) -> Any:
+        row = orm.get(table, row_id)
+        if row is None:
+            raise NotFoundError(f"No {label} with that id is in the record.")
+        return row
+
+
+def _session_dict(session: m.Session) -> dict[str, Any]:
+    return {
+        "id": session.id,
+        "patient_id": session.patient_id,
+        "protocol": session.protocol,
+        "zone_name": session.zone_name,
+        "started_at": session.started_at,
+        "first_dose_at": session.first_dose_at,
+        "ended_at": session.ended_at,
+    }
+
+
+def _save_failed(what: str, exc: DBAPIError) -> SaveFailedError | ImmutableError:
+    original = exc.orig
+    name = getattr(original, "sqlite_errorname", "")
+    message = str(original)
+    log.error("write of %s failed: %s %s", what, type(original).__name__, name)
+    if "append-only" in message or "set once" in message:
+        return ImmutableError(
+            f"Not saved: {what} would change an entry already in the record. Record a "
+            "correction instead; the original stays as written."
+        )
+    if name == "SQLITE_FULL":
+        return SaveFailedError(
+            f"Not saved: the disk is full, so {what} could not be written. Free some space "
+            "and enter it again; the record is unchanged."
+        )
+    if name.startswith("SQLITE_READONLY") or name in {"SQLITE_PERM", "SQLITE_CANTOPEN"}:
+        return SaveFailedError(
+            f"Not saved: the data folder cannot be written to, so {what} was not stored. "
+            "Check that the disk is not read-only or removed, then enter it again; the "
+            "record is unchanged."
+        )
+    if isinstance(original, sqlcipher3.IntegrityError):
+        return SaveFailedError(f"Not saved: {what} refers to something not in the record.")
+    return SaveFailedError(
+        f"Not saved: {what} could not be written ({name or type(original).__name__}). The "
+        "record is unchanged; enter it again, and if this repeats run “kapdesk verify”."
+    )
+

@@ -1,0 +1,314 @@
+"""The one module that owns the database key.
+
+The key is 32 random bytes. It lives either in the operating system's keyring
+(read back after writing, because the null backend accepts and discards), or,
+where no working keyring exists, wrapped with AES-256-GCM under a key derived
+from the clinician's passphrase with Argon2id. Either way the key file
+``vault.json`` beside the database holds no secret in the clear and no patient
+detail. There is no plaintext fallback: without a keyring or a passphrase,
+kapdesk does not open.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import logging
+import secrets
+import unicodedata
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import keyring
+import keyring.backend
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+
+from kapdesk.store.errors import (
+    KeyMissingError,
+    MissingFileError,
+    PassphraseUnavailableError,
+    WeakPassphraseError,
+    WrongKeyError,
+    WrongPassphraseError,
+)
+from kapdesk.store.fileio import write_file_atomically
+
+log = logging.getLogger(__name__)
+
+VAULT_FILE = "vault.json"
+VAULT_FORMAT = "kapdesk-vault/1"
+KEYRING_SERVICE = "kapdesk"
+KEY_BYTES = 32
+MIN_PASSPHRASE_CHARS = 12
+
+# OWASP Password Storage Cheat Sheet, Argon2id: m=46 MiB, t=1, p=1 is one of the
+# equivalent recommended settings (about 60 ms here, 2 cores).
+ARGON2_MEMORY_KIB = 47_104
+ARGON2_ITERATIONS = 1
+ARGON2_LANES = 1
+
+
+@dataclass(frozen=True)
+class PassphraseRequest:
+    """What the passphrase prompt should ask: a new one (twice) or the existing one."""
+
+    creating: bool
+    error: str | None = None
+
+
+# Returns the passphrase, or None when the user cancels (or has nothing more to offer).
+PassphraseSource = Callable[[PassphraseRequest], str | None]
+
+
+def no_passphrase(request: PassphraseRequest) -> str | None:
+    return None
+
+
+def usable_keyring() -> keyring.backend.KeyringBackend | None:
+    """The system keyring, or None where only a failing, null or plaintext backend exists."""
+    backend = keyring.get_keyring()
+    candidates = list(getattr(backend, "backends", [backend]))
+    for candidate in candidates:
+        module = type(candidate).__module__
+        if module.startswith(("keyrings.alt", "keyring.backends.fail", "keyring.backends.null")):
+            continue  # keyrings.alt stores secrets in plain or weakly wrapped files: never
+        if getattr(candidate, "priority", 0) <= 0:
+            continue
+        return candidate
+    return None
+
+
+def _key_check(key: bytes) -> str:
+    return hmac.new(key, b"kapdesk key check v1", hashlib.sha256).hexdigest()[:32]
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.b64decode(text.encode("ascii"), validate=True)
+
+
+def _derive(passphrase: str, salt: bytes, kdf: dict[str, Any]) -> bytes:
+    normalised = unicodedata.normalize("NFC", passphrase).encode("utf-8")
+    return Argon2id(
+        salt=salt,
+        length=32,
+        iterations=int(kdf["iterations"]),
+        lanes=int(kdf["lanes"]),
+        memory_cost=int(kdf["memory_kib"]),
+    ).derive(normalised)
+
+
+class KeyVault:
+    """The key file of one data folder and the way to unlock it."""
+
+    def __init__(self, folder: Path, document: dict[str, Any]) -> None:
+        self.folder = folder
+        self._doc = document
+
+    @property
+    def path(self) -> Path:
+        return self.folder / VAULT_FILE
+
+    @property
+    def database_id(self) -> str:
+        return str(self._doc["database_id"])
+
+    @property
+    def method(self) -> str:
+        return str(self._doc["method"])
+
+    @property
+    def document(self) -> dict[str, Any]:
+        return dict(self._doc)
+
+    @staticmethod
+    def exists(folder: Path) -> bool:
+        return (folder / VAULT_FILE).exists()
+
+    @classmethod
+    def load(cls, folder: Path) -> KeyVault:
+        path = folder / VAULT_FILE
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise MissingFileError(
+                f"The key file {VAULT_FILE} is missing from {folder}. Without it the record "
+                "cannot be unlocked: restore the folder from a backup. Nothing was changed."
+            ) from None
+        return cls(folder, parse_vault(raw, str(path)))
+
+    @classmethod
+    def create(
+        cls,
+        folder: Path,
+        passphrase: PassphraseSource,
+        *,
+        use_keyring: bool = True,
+    ) -> tuple[KeyVault, bytes]:
+        """Make a new key, keep it in the keyring or under a passphrase, and write vault.json."""
+        key = secrets.token_bytes(KEY_BYTES)
+        database_id = str(uuid.uuid4())
+        doc: dict[str, Any] = {"format": VAULT_FORMAT, "database_id": database_id}
+        backend = usable_keyring() if use_keyring else None
+        if backend is not None and _store_in_keyring(backend, database_id, key):
+            doc.update(method="keyring", key_check=_key_check(key))
+        else:
+            doc.update(_wrap_with_new_passphrase(key, database_id, passphrase))
+        vault = cls(folder, doc)
+        vault.write()
+        return vault, key
+
+    def write(self) -> None:
+        data = json.dumps(self._doc, indent=2, sort_keys=True).encode("utf-8")
+        write_file_atomically(self.path, data)
+
+    def unlock(self, passphrase: PassphraseSource) -> bytes:
+        if self.method == "keyring":
+            return self._unlock_keyring()
+        return self._unlock_passphrase(passphrase)
+
+    def _unlock_keyring(self) -> bytes:
+        backend = usable_keyring()
+        if backend is None:
+            raise KeyMissingError()
+        try:
+            stored = backend.get_password(KEYRING_SERVICE, _keyring_user(self.database_id))
+        except Exception as exc:  # noqa: BLE001 - keyring backends raise their own types
+            log.warning("keyring read failed: %s", type(exc).__name__)
+            raise KeyMissingError() from None
+        if stored is None:
+            raise KeyMissingError()
+        try:
+            key = bytes.fromhex(stored)
+        except ValueError:
+            raise WrongKeyError() from None
+        if len(key) != KEY_BYTES or not hmac.compare_digest(
+            _key_check(key), str(self._doc.get("key_check", ""))
+        ):
+            raise WrongKeyError()
+        return key
+
+    def _unlock_passphrase(self, source: PassphraseSource) -> bytes:
+        error: str | None = None
+        for _attempt in range(5):
+            text = source(PassphraseRequest(creating=False, error=error))
+            if text is None:
+                if error is not None:
+                    raise WrongPassphraseError()
+                raise PassphraseUnavailableError(
+                    "This record is protected by a passphrase and none was given. Enter it "
+                    "at the prompt, or set KAPDESK_PASSPHRASE for unattended use; nothing "
+                    "was changed."
+                )
+            try:
+                return self.unwrap(text)
+            except WrongPassphraseError as exc:
+                error = str(exc)
+        raise WrongPassphraseError()
+
+    def unwrap(self, passphrase: str) -> bytes:
+        doc = self._doc
+        kek = _derive(passphrase, _unb64(doc["kdf"]["salt"]), doc["kdf"])
+        try:
+            return AESGCM(kek).decrypt(
+                _unb64(doc["nonce"]), _unb64(doc["wrapped_key"]), _aad(self.database_id)
+            )
+        except InvalidTag:
+            raise WrongPassphraseError() from None
+
+
+def _aad(database_id: str) -> bytes:
+    # Binds the wrapped key to this database id: a key file swapped in from
+    # another record does not unwrap.
+    return f"{VAULT_FORMAT}:{database_id}".encode()
+
+
+def _keyring_user(database_id: str) -> str:
+    return f"database-key:{database_id}"
+
+
+def _store_in_keyring(backend: keyring.backend.KeyringBackend, database_id: str, key: bytes) -> bool:
+    user = _keyring_user(database_id)
+    try:
+        backend.set_password(KEYRING_SERVICE, user, key.hex())
+        kept = backend.get_password(KEYRING_SERVICE, user) == key.hex()
+    except Exception as exc:  # noqa: BLE001 - any backend failure means "no usable keyring"
+        log.info("keyring refused the key (%s); using a passphrase instead", type(exc).__name__)
+        return False
+    if not kept:
+        log.info("keyring did not keep the key; using a passphrase instead")
+    return kept
+
+
+def _wrap_with_new_passphrase(
+    key: bytes, database_id: str, source: PassphraseSource
+) -> dict[str, Any]:
+    error: str | None = None
+    for _attempt in range(5):
+        text = source(PassphraseRequest(creating=True, error=error))
+        if text is None:
+            raise PassphraseUnavailableError(
+                "No keyring is available on this computer, so the record needs a passphrase, "
+                "and none was given. Enter one at the prompt, or set KAPDESK_PASSPHRASE for "
+                "unattended use; nothing was created."
+            )
+        if len(text) < MIN_PASSPHRASE_CHARS:
+            error = (
+                f"Choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters; "
+                "a short sentence works well."
+            )
+            continue
+        kdf = {
+            "name": "argon2id",
+            "memory_kib": ARGON2_MEMORY_KIB,
+            "iterations": ARGON2_ITERATIONS,
+            "lanes": ARGON2_LANES,
+            "salt": _b64(secrets.token_bytes(16)),
+        }
+        nonce = secrets.token_bytes(12)
+        kek = _derive(text, _unb64(kdf["salt"]), kdf)
+        wrapped = AESGCM(kek).encrypt(nonce, key, _aad(database_id))
+        return {"method": "passphrase", "kdf": kdf, "nonce": _b64(nonce), "wrapped_key": _b64(wrapped)}
+    raise WeakPassphraseError(error or "The passphrase was not accepted.")
+
+
+def parse_vault(raw: bytes, name: str) -> dict[str, Any]:
+    """Check a key file's shape; a damaged one is reported, never rewritten."""
+    damaged = MissingFileError(
+        f"The key file {name} is damaged or not a kapdesk key file. Restore it from a "
+        "backup; nothing was changed."
+    )
+    try:
+        doc = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise damaged from None
+    if not isinstance(doc, dict) or doc.get("format") != VAULT_FORMAT:
+        raise damaged
+    try:
+        uuid.UUID(str(doc["database_id"]))
+        if doc["method"] == "keyring":
+            str(doc["key_check"])
+        elif doc["method"] == "passphrase":
+            kdf = doc["kdf"]
+            if kdf["name"] != "argon2id":
+                raise damaged
+            _unb64(kdf["salt"])
+            _unb64(doc["nonce"])
+            _unb64(doc["wrapped_key"])
+            int(kdf["memory_kib"]), int(kdf["iterations"]), int(kdf["lanes"])
+        else:
+            raise damaged
+    except (KeyError, TypeError, ValueError):
+        raise damaged from None
+    return doc
+
