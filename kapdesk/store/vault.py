@@ -256,6 +256,8 @@ def _wrap_with_new_passphrase(
     error: str | None = None
     for _attempt in range(5):
         text = source(PassphraseRequest(creating=True, error=error))
+        if text is None and error is not None:
+            raise WeakPassphraseError(error)
         if text is None:
             raise PassphraseUnavailableError(
                 "No keyring is available on this computer, so the record needs a passphrase, "

@@ -161,5 +161,7 @@ def _audit_and_records(conn: Connection) -> list[Check]:
                 f"{KIND_LABELS.get(kind, kind)} {entity_id} recorded in event #{seq} is "
                 "missing: it was deleted"
             )
-    records.summary = f"{total} records" + (", all match" if records.ok else "")
+    records.summary = f"{total} record{'s' if total != 1 else ''}" + (
+        ", all match" if records.ok else ""
+    )
     return [chain, records]

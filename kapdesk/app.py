@@ -1,0 +1,118 @@
+"""The `kapdesk` command: the app, and the verbs that look after the record."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kapdesk import __version__
+from kapdesk.clinical.vitals import ValidationError
+from kapdesk.logs import install_exception_hook, setup_logging
+from kapdesk.paths import Paths, resolve
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED_CHECK = 1
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kapdesk",
+        description="Session companion for ketamine-assisted psychotherapy. "
+        "With no command, starts the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"kapdesk {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="the data folder to use (default: $KAPDESK_HOME, else the user data folder)",
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    verbs.add_parser(
+        "verify",
+        help="check the record: SQLite and SQLCipher integrity, guards, audit chain",
+    )
+    backup = verbs.add_parser("backup", help="write an encrypted backup of the record to FILE")
+    backup.add_argument("file", metavar="FILE")
+    restore = verbs.add_parser("restore", help="restore a backup FILE into an empty data folder")
+    restore.add_argument("file", metavar="FILE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    install_exception_hook()
+    args = build_parser().parse_args(argv)
+    paths = resolve(args.data_dir)
+    setup_logging(paths.logs)
+    log.info("kapdesk %s starting (%s)", __version__, args.verb or "app")
+    if args.verb is None:
+        from kapdesk.ui.launch import run_app  # the GUI is imported only when it is wanted
+
+        return run_app(paths, login_name=_login_name())
+    from kapdesk.store.errors import StoreError
+
+    try:
+        if args.verb == "verify":
+            return _verify(paths)
+        if args.verb == "backup":
+            return _backup(paths, Path(args.file))
+        if args.verb == "restore":
+            return _restore(paths, Path(args.file))
+    except (StoreError, ValidationError) as exc:
+        print(str(exc), file=sys.stderr)
+        log.info("%s refused: %s", args.verb, type(exc).__name__)
+        return EXIT_ERROR
+    raise AssertionError(f"unhandled verb {args.verb}")
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "clinician"
+
+
+def _open(paths: Paths):  # type: ignore[no-untyped-def]
+    from kapdesk.passphrase import from_terminal
+    from kapdesk.store import RecordStore
+
+    return RecordStore.open(paths.data, passphrase=from_terminal, login_name=_login_name())
+
+
+def _verify(paths: Paths) -> int:
+    print(f"Verifying the record in {paths.data}")
+    with _open(paths) as store:
+        report = store.verify()
+    print(report.render())
+    return EXIT_OK if report.ok else EXIT_FAILED_CHECK
+
+
+def _backup(paths: Paths, target: Path) -> int:
+    with _open(paths) as store:
+        info = store.backup(target)
+    print(
+        f"Backup written: {info.path} ({info.size:,} bytes, {info.audit_events} audit events).\n"
+        f"SHA-256 {info.sha256}\n"
+        "The backup is encrypted. Restoring it needs this record's passphrase, or on this "
+        "computer its keyring entry."
+    )
+    return EXIT_OK
+
+
+def _restore(paths: Paths, source: Path) -> int:
+    from kapdesk.passphrase import from_terminal
+    from kapdesk.store.backup import restore_backup
+
+    manifest = restore_backup(source.expanduser(), paths.data, from_terminal)
+    with _open(paths) as store:
+        store.record_event("restore", {"backup_created_at": manifest.get("created_at")})
+        report = store.verify()
+    print(f"Restored the backup of {manifest.get('created_at')} into {paths.data}.")
+    print(report.render())
+    return EXIT_OK if report.ok else EXIT_FAILED_CHECK

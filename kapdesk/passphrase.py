@@ -1,0 +1,43 @@
+"""Passphrases from the environment (automation) or the terminal. The GUI has its own prompt."""
+
+from __future__ import annotations
+
+import os
+import sys
+from getpass import getpass
+
+from kapdesk.store.vault import PassphraseRequest
+
+PASSPHRASE_VARIABLE = "KAPDESK_PASSPHRASE"
+
+
+def from_environment(request: PassphraseRequest) -> str | None:
+    """$KAPDESK_PASSPHRASE once; after a refusal there is nothing else to offer."""
+    if request.error is not None:
+        return None
+    return os.environ.get(PASSPHRASE_VARIABLE)
+
+
+def from_terminal(request: PassphraseRequest) -> str | None:
+    """$KAPDESK_PASSPHRASE if set, else a prompt when a person is at the terminal."""
+    if PASSPHRASE_VARIABLE in os.environ:
+        return from_environment(request)
+    if not sys.stdin.isatty():
+        return None
+    if request.error:
+        print(request.error, file=sys.stderr)
+    try:
+        if not request.creating:
+            return getpass("Passphrase for this kapdesk record: ")
+        print(
+            "No keyring is available, so this record will be protected by a passphrase. "
+            "Without it the record cannot be opened: keep it safe.",
+            file=sys.stderr,
+        )
+        while True:
+            first = getpass("New passphrase: ")
+            if getpass("Type it again: ") == first:
+                return first
+            print("The two entries differ; try again.", file=sys.stderr)
+    except (EOFError, KeyboardInterrupt):
+        return None

@@ -1,0 +1,82 @@
+"""The passphrase prompt: calm, one field (two when creating), the error said in the dialog."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kapdesk.store.vault import MIN_PASSPHRASE_CHARS, PassphraseRequest
+
+
+class UnlockDialog(QDialog):
+    def __init__(self, request: PassphraseRequest, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("kapdesk: unlock the record")
+        self.setMinimumWidth(640)
+        self._creating = request.creating
+        layout = QVBoxLayout(self)
+        title = QLabel("Choose a passphrase" if request.creating else "Unlock the record")
+        title.setObjectName("title")
+        layout.addWidget(title)
+        hint = QLabel(
+            "This computer has no keyring, so the record is protected by a passphrase. "
+            f"Use at least {MIN_PASSPHRASE_CHARS} characters; a short sentence works well. "
+            "Without it the record cannot be opened."
+            if request.creating
+            else "Enter the passphrase that protects this clinic's record."
+        )
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+        self.passphrase = QLineEdit()
+        self.passphrase.setEchoMode(QLineEdit.EchoMode.Password)
+        self.passphrase.setAccessibleName("Passphrase")
+        self.passphrase.setPlaceholderText("Passphrase")
+        layout.addWidget(self.passphrase)
+        self.repeat = QLineEdit()
+        self.repeat.setEchoMode(QLineEdit.EchoMode.Password)
+        self.repeat.setAccessibleName("Passphrase again")
+        self.repeat.setPlaceholderText("The same passphrase again")
+        self.repeat.setVisible(request.creating)
+        layout.addWidget(self.repeat)
+        self.error = QLabel(request.error or "")
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.setVisible(bool(request.error))
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        ok.setText("Create" if request.creating else "Unlock")
+        ok.setDefault(True)
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.passphrase.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _accept(self) -> None:
+        if self._creating and self.passphrase.text() != self.repeat.text():
+            self.error.setText("The two entries differ; type the passphrase again in both.")
+            self.error.setVisible(True)
+            self.repeat.clear()
+            self.repeat.setFocus()
+            return
+        self.accept()
+
+    def value(self) -> str:
+        return self.passphrase.text()
+
+
+def ask_passphrase(request: PassphraseRequest) -> str | None:
+    dialog = UnlockDialog(request)
+    if dialog.exec() != QDialog.DialogCode.Accepted:
+        return None
+    return dialog.value()
