@@ -59,7 +59,9 @@ def write_backup(
             f"{target} already exists. Choose a new file name; the existing file was not touched."
         )
     if not target.parent.is_dir():
-        raise BackupError(f"The folder {target.parent} does not exist. Create it or choose another.")
+        raise BackupError(
+            f"The folder {target.parent} does not exist. Create it or choose another."
+        )
     copy = target.with_name(f".{target.name}.db.partial")
     partial = target.with_name(f".{target.name}.partial")
     try:

@@ -68,6 +68,8 @@ def check_file_shape(path: Path) -> None:
 def preflight(path: Path, key: bytes) -> Preflight:
     """Read-only checks of an existing database; raises a StoreError naming the problem."""
     check_file_shape(path)
+    companions = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
+    absent = [p for p in companions if not p.exists()]
     connection = connect(path, key, "ro")
     try:
         try:
@@ -109,6 +111,11 @@ def preflight(path: Path, key: bytes) -> Preflight:
         raise _damaged(path, str(exc)) from None
     finally:
         connection.close()
+        # A read-only open of a WAL database creates an empty log and index if
+        # none were there; remove only those, so the folder is as we found it.
+        for created in absent:
+            if created.exists() and (created.name.endswith("-shm") or not created.stat().st_size):
+                created.unlink()
 
 
 def _damaged(path: Path, detail: str) -> DamagedDatabaseError:
@@ -140,6 +147,9 @@ def make_engine(path: Path, key: bytes, *, create: bool = False) -> Engine:
     engine = create_engine(
         "sqlite+pysqlite://",
         creator=creator,
+        # The dialect must know its driver is sqlcipher3, or driver errors pass
+        # through unwrapped and the store's error handling never sees them.
+        module=sqlcipher3,
         poolclass=QueuePool,
         pool_size=1,
         max_overflow=2,

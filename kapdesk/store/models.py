@@ -1,4 +1,4 @@
-"""The record's tables. Clinical rows are append-only; triggers in the first migration enforce it."""
+"""The record's tables. Clinical rows are append-only; triggers from the migrations enforce it."""
 
 from __future__ import annotations
 
@@ -141,7 +141,9 @@ class AuditEvent(Base):
     record_digest: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[str] = mapped_column(Text)  # canonical JSON, never patient details
     prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # No unique index: the chain makes hashes distinct, and each index is another
+    # encrypted page written on every commit.
+    hash: Mapped[str] = mapped_column(String(64))
 
 
 # Entity kinds as the audit trail and corrections name them.

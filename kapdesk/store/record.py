@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import functools
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -18,8 +19,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlcipher3
-from sqlalchemy import Engine, select, text
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import Engine, Table, select, text
 from sqlalchemy.orm import Session as OrmSession
 
 from kapdesk import __version__
@@ -32,9 +32,15 @@ from kapdesk.clinical.entries import (
 )
 from kapdesk.clinical.vitals import ValidationError, validate_vitals
 from kapdesk.store import models as m
+from kapdesk.store.audit import (
+    GENESIS_HASH,
+    canonical_json,
+    event_hash,
+    row_digest,
+    stored_form,
+)
 from kapdesk.store.backup import BackupInfo, write_backup
-from kapdesk.store.audit import GENESIS_HASH, canonical_json, event_hash, row_digest, stored_row
-from kapdesk.store.errors import ImmutableError, NotFoundError, SaveFailedError
+from kapdesk.store.errors import ImmutableError, NotFoundError, SaveFailedError, StoreError
 from kapdesk.store.opening import OpenedRecord, open_record
 from kapdesk.store.types import to_utc_text
 from kapdesk.store.vault import PassphraseSource, no_passphrase
@@ -66,7 +72,7 @@ class RecordStore:
     @classmethod
     def open(
         cls,
-        folder: Path,
+        folder: Path | str,
         *,
         passphrase: PassphraseSource = no_passphrase,
         clock: Clock = system_clock,
@@ -74,7 +80,7 @@ class RecordStore:
         use_keyring: bool = True,
     ) -> RecordStore:
         """Unlock and open the record in ``folder``, creating it if the folder holds none."""
-        opened = open_record(folder, passphrase, use_keyring=use_keyring, now=clock)
+        opened = open_record(Path(folder), passphrase, use_keyring=use_keyring, now=clock)
         try:
             store = cls(opened, clock, login_name)
             store.record_event("unlock", {"method": opened.vault.method, "kapdesk": __version__})
@@ -145,7 +151,7 @@ class RecordStore:
             raise ValidationError(
                 "zone_name", f"“{zone_name}” is not a time zone name such as Europe/London."
             ) from None
-        self._require(m.Patient, patient_id, "patient")
+        # An unknown patient_id is refused by the foreign key, as NotFoundError.
         session = m.Session(
             patient_id=patient_id,
             protocol=clean_text(protocol, "Protocol", limit=120).strip(),
@@ -159,15 +165,15 @@ class RecordStore:
     def end_session(self, session_id: uuid.UUID, *, ended_at: dt.datetime | None = None) -> None:
         now = self._now()
         end = self._entry_time(ended_at, now)
-        with self._saving("the end of the session") as orm:
-            session = self._get(orm, m.Session, session_id, "session")
-            if session.ended_at is not None:
-                raise ImmutableError("This session has already ended; its end time stays as recorded.")
-            if end < session.started_at:
+        with self._saving("the end of the session") as cursor:
+            session = self._session_row(cursor, session_id)
+            if session["ended_at"] is not None:
+                raise ImmutableError(
+                    "This session has already ended; its end time stays as recorded."
+                )
+            if to_utc_text(end) < session["started_at"]:
                 raise ValidationError("ended_at", "A session cannot end before it started.")
-            session.ended_at = end
-            orm.flush()
-            self._audit(orm, "end", "session", session_id, "sessions", {})
+            self._set_session(cursor, session_id, "end", "ended_at", end)
 
     def add_dose(
         self,
@@ -195,16 +201,12 @@ class RecordStore:
             recorded_at=now,
             recorded_by=self.clinician_id,
         )
-        with self._saving("the dose") as orm:
-            session = self._get(orm, m.Session, session_id, "session")
-            orm.add(dose)
-            orm.flush()
-            self._audit(orm, "create", "dose", dose.id, "doses", {})
-            if session.first_dose_at is None:
-                session.first_dose_at = given
-                orm.flush()
-                self._audit(orm, "first_dose", "session", session_id, "sessions", {})
-        return dose.id
+        with self._saving("the dose") as cursor:
+            session = self._session_row(cursor, session_id)
+            dose_id = self._insert(cursor, "dose", dose, {})
+            if session["first_dose_at"] is None:
+                self._set_session(cursor, session_id, "first_dose", "first_dose_at", given)
+        return dose_id
 
     def add_vitals(
         self,
@@ -292,8 +294,8 @@ class RecordStore:
 
     def record_event(self, action: str, details: Mapping[str, Any] | None = None) -> None:
         """An audit event about the record as a whole (unlock, export, backup, restore)."""
-        with self._saving("the audit event") as orm:
-            self._audit(orm, action, None, None, None, dict(details or {}))
+        with self._saving("the audit event") as cursor:
+            self._audit(cursor, action, None, None, None, dict(details or {}))
 
     def backup(self, target: Path) -> BackupInfo:
         """Write an encrypted backup file and record that it was taken."""
@@ -374,35 +376,59 @@ class RecordStore:
         session_id: uuid.UUID | None = None,
         details: dict[str, Any] | None = None,
     ) -> uuid.UUID:
-        with self._saving(f"the {kind.replace('_', ' ')}") as orm:
-            if session_id is not None:
-                self._get(orm, m.Session, session_id, "session")
-            orm.add(row)
-            orm.flush()
-            row_id: uuid.UUID = row.id  # type: ignore[attr-defined]
-            self._audit(orm, "create", kind, row_id, row.__tablename__, details or {})
+        # session_id is checked by the foreign key, inside the same transaction.
+        with self._saving(f"the {kind.replace('_', ' ')}") as cursor:
+            return self._insert(cursor, kind, row, details or {})
+
+    def _insert(self, cursor: Any, kind: str, row: m.Base, details: dict[str, Any]) -> uuid.UUID:
+        """Insert the row's stored form: exactly what the audit digest covers.
+
+        Plain DBAPI with prepared SQL: SQLAlchemy's statement machinery cost
+        more than the encrypted, fsynced commit itself (benchmarks/bench_store.py).
+        """
+        table: Table = row.__table__  # type: ignore[assignment]
+        if getattr(row, "id", None) is None:
+            row.id = m.new_id()  # type: ignore[attr-defined]
+        values = {column.name: getattr(row, column.key) for column in table.columns}
+        stored = stored_form(table, values, self._engine.dialect)
+        cursor.execute(_insert_sql(table.name, tuple(stored)), tuple(stored.values()))
+        row_id: uuid.UUID = values["id"]
+        self._audit(cursor, "create", kind, row_id, row_digest(stored), details)
         return row_id
+
+    @staticmethod
+    def _session_row(cursor: Any, session_id: uuid.UUID) -> dict[str, Any]:
+        row = _fetch_stored(cursor, "sessions", session_id)
+        if row is None:
+            raise NotFoundError("No session with that id is in the record.")
+        return row
+
+    def _set_session(
+        self, cursor: Any, session_id: uuid.UUID, action: str, column: str, value: dt.datetime
+    ) -> None:
+        """Set a session's first dose or end, once (a trigger refuses a second time)."""
+        assert column in {"first_dose_at", "ended_at"}
+        cursor.execute(
+            f"UPDATE sessions SET {column} = ? WHERE id = ?", (to_utc_text(value), str(session_id))
+        )
+        stored = _fetch_stored(cursor, "sessions", session_id)
+        assert stored is not None
+        self._audit(cursor, action, "session", session_id, row_digest(stored), {})
 
     def _audit(
         self,
-        orm: OrmSession,
+        cursor: Any,
         action: str,
         kind: str | None,
         entity_id: uuid.UUID | None,
-        table: str | None,
+        digest: str | None,
         details: dict[str, Any],
     ) -> None:
-        digest = None
-        if table is not None and entity_id is not None:
-            stored = stored_row(orm.connection(), table, str(entity_id))
-            assert stored is not None
-            digest = row_digest(stored)
         seq, prev_hash = self._pending_head[0] + 1, self._pending_head[1]
-        at = self._now()
         actor = getattr(self, "clinician_id", None)
-        fields = {
+        fields: dict[str, Any] = {
             "seq": seq,
-            "at": to_utc_text(at),
+            "at": to_utc_text(self._now()),
             "actor_id": None if actor is None else str(actor),
             "action": action,
             "entity_kind": kind,
@@ -411,34 +437,28 @@ class RecordStore:
             "details": canonical_json(details),
             "prev_hash": prev_hash,
         }
-        digest_of_event = event_hash(fields)
-        orm.add(
-            m.AuditEvent(
-                seq=seq,
-                at=at,
-                actor_id=actor,
-                action=action,
-                entity_kind=kind,
-                entity_id=entity_id,
-                record_digest=digest,
-                details=fields["details"],
-                prev_hash=prev_hash,
-                hash=digest_of_event,
-            )
-        )
-        orm.flush()
-        self._pending_head = (seq, digest_of_event)
+        chained = event_hash(fields)
+        fields["hash"] = chained
+        cursor.execute(_insert_sql("audit_events", tuple(fields)), tuple(fields.values()))
+        self._pending_head = (seq, chained)
 
     @contextlib.contextmanager
-    def _saving(self, what: str) -> Iterator[OrmSession]:
-        """One transaction; the in-memory chain head moves only once the commit is durable."""
-        orm = OrmSession(self._engine, expire_on_commit=False)
+    def _saving(self, what: str) -> Iterator[Any]:
+        """One durable transaction; the chain head in memory moves only after COMMIT returns."""
         self._pending_head = self._head
+        raw = self._engine.raw_connection()
         try:
-            with orm.begin():
-                yield orm
+            cursor = raw.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                yield cursor
+                cursor.execute("COMMIT")
+            except BaseException:
+                if raw.driver_connection.in_transaction:  # type: ignore[union-attr]
+                    cursor.execute("ROLLBACK")
+                raise
             self._head = self._pending_head
-        except DBAPIError as exc:
+        except sqlcipher3.Error as exc:
             raise _save_failed(what, exc) from None
         except OSError as exc:
             raise SaveFailedError(
@@ -446,7 +466,7 @@ class RecordStore:
                 "The record is unchanged; check the disk and enter it again."
             ) from None
         finally:
-            orm.close()
+            raw.close()
 
     def _read_head(self) -> tuple[int, str]:
         with self._engine.connect() as conn:
@@ -464,10 +484,6 @@ class RecordStore:
             login_name=login_name, display_name=login_name, created_at=self._now()
         )
         return self._append("clinician", clinician)
-
-    def _require(self, table: type[m.Base], row_id: uuid.UUID, label: str) -> None:
-        with OrmSession(self._engine) as orm:
-            self._get(orm, table, row_id, label)
 
     @staticmethod
     def _get(orm: OrmSession, table: type[Any], row_id: uuid.UUID, label: str) -> Any:
@@ -489,8 +505,21 @@ def _session_dict(session: m.Session) -> dict[str, Any]:
     }
 
 
-def _save_failed(what: str, exc: DBAPIError) -> SaveFailedError | ImmutableError:
-    original = exc.orig
+@functools.cache
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def _fetch_stored(cursor: Any, table: str, row_id: uuid.UUID) -> dict[str, Any] | None:
+    """A row as SQLite holds it (text, numbers, nulls), by column name."""
+    cursor.execute(f"SELECT * FROM {table} WHERE id = ?", (str(row_id),))
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+def _save_failed(what: str, original: Exception) -> StoreError:
     name = getattr(original, "sqlite_errorname", "")
     message = str(original)
     log.error("write of %s failed: %s %s", what, type(original).__name__, name)
@@ -510,10 +539,11 @@ def _save_failed(what: str, exc: DBAPIError) -> SaveFailedError | ImmutableError
             "Check that the disk is not read-only or removed, then enter it again; the "
             "record is unchanged."
         )
-    if isinstance(original, sqlcipher3.IntegrityError):
-        return SaveFailedError(f"Not saved: {what} refers to something not in the record.")
+    if isinstance(original, sqlcipher3.IntegrityError) and "FOREIGN KEY" in message:
+        return NotFoundError(
+            f"Not saved: {what} refers to a session or patient that is not in the record."
+        )
     return SaveFailedError(
         f"Not saved: {what} could not be written ({name or type(original).__name__}). The "
         "record is unchanged; enter it again, and if this repeats run “kapdesk verify”."
     )
-

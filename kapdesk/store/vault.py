@@ -81,7 +81,8 @@ def usable_keyring() -> keyring.backend.KeyringBackend | None:
             continue  # keyrings.alt stores secrets in plain or weakly wrapped files: never
         if getattr(candidate, "priority", 0) <= 0:
             continue
-        return candidate
+        found: keyring.backend.KeyringBackend = candidate
+        return found
     return None
 
 
@@ -237,7 +238,9 @@ def _keyring_user(database_id: str) -> str:
     return f"database-key:{database_id}"
 
 
-def _store_in_keyring(backend: keyring.backend.KeyringBackend, database_id: str, key: bytes) -> bool:
+def _store_in_keyring(
+    backend: keyring.backend.KeyringBackend, database_id: str, key: bytes
+) -> bool:
     user = _keyring_user(database_id)
     try:
         backend.set_password(KEYRING_SERVICE, user, key.hex())
@@ -270,17 +273,23 @@ def _wrap_with_new_passphrase(
                 "a short sentence works well."
             )
             continue
-        kdf = {
+        salt = secrets.token_bytes(16)
+        kdf: dict[str, Any] = {
             "name": "argon2id",
             "memory_kib": ARGON2_MEMORY_KIB,
             "iterations": ARGON2_ITERATIONS,
             "lanes": ARGON2_LANES,
-            "salt": _b64(secrets.token_bytes(16)),
+            "salt": _b64(salt),
         }
         nonce = secrets.token_bytes(12)
-        kek = _derive(text, _unb64(kdf["salt"]), kdf)
+        kek = _derive(text, salt, kdf)
         wrapped = AESGCM(kek).encrypt(nonce, key, _aad(database_id))
-        return {"method": "passphrase", "kdf": kdf, "nonce": _b64(nonce), "wrapped_key": _b64(wrapped)}
+        return {
+            "method": "passphrase",
+            "kdf": kdf,
+            "nonce": _b64(nonce),
+            "wrapped_key": _b64(wrapped),
+        }
     raise WeakPassphraseError(error or "The passphrase was not accepted.")
 
 
@@ -313,4 +322,3 @@ def parse_vault(raw: bytes, name: str) -> dict[str, Any]:
     except (KeyError, TypeError, ValueError):
         raise damaged from None
     return doc
-

@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, text
 
-from kapdesk.store.audit import GENESIS_HASH, EVENT_FIELDS, event_hash, row_digest
+from kapdesk.store.audit import EVENT_FIELDS, GENESIS_HASH, event_hash, row_digest
 from kapdesk.store.models import APPEND_ONLY_TABLES, ENTITY_TABLES
 
 KIND_LABELS = {

@@ -45,6 +45,8 @@ class MainWindow(QMainWindow):
         menu = self.menuBar().addMenu("&Record")
         menu.addAction(verify)
         menu.addAction(quit_action)
+        # Also on the window itself, so shortcuts work while the menu bar is hidden.
+        self.addActions([verify, quit_action])
         self.refresh()
 
     def refresh(self) -> None:
@@ -52,7 +54,8 @@ class MainWindow(QMainWindow):
         self.summary.setText(
             f"Data folder: {store.folder}\n"
             f"Patients: {store.count('patient')}    Sessions: {store.count('session')}    "
-            f"Vitals readings: {store.count('vitals')}    Observations: {store.count('observation')}"
+            f"Vitals readings: {store.count('vitals')}    "
+            f"Observations: {store.count('observation')}"
         )
 
     def run_verify(self) -> None:

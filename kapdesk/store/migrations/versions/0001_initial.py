@@ -28,8 +28,7 @@ CREATE TABLE audit_events (
     details TEXT NOT NULL,
     prev_hash VARCHAR(64) NOT NULL,
     hash VARCHAR(64) NOT NULL,
-    PRIMARY KEY (seq),
-    UNIQUE (hash)
+    PRIMARY KEY (seq)
 )
     """,
     """
@@ -212,9 +211,11 @@ def guard_triggers() -> list[str]:
     fixed = " OR ".join(f"NEW.{c} IS NOT OLD.{c}" for c in SESSION_FIXED_COLUMNS)
     statements.append(
         "CREATE TRIGGER sessions_set_once BEFORE UPDATE ON sessions WHEN "
-        f"{fixed} OR (OLD.first_dose_at IS NOT NULL AND NEW.first_dose_at IS NOT OLD.first_dose_at) "
+        f"{fixed} "
+        "OR (OLD.first_dose_at IS NOT NULL AND NEW.first_dose_at IS NOT OLD.first_dose_at) "
         "OR (OLD.ended_at IS NOT NULL AND NEW.ended_at IS NOT OLD.ended_at) "
-        "BEGIN SELECT RAISE(ABORT, 'kapdesk: a session start, first dose and end are set once'); END"
+        "BEGIN SELECT RAISE(ABORT, "
+        "'kapdesk: a session start, first dose and end are set once'); END"
     )
     statements.append(
         "CREATE TRIGGER sessions_no_delete BEFORE DELETE ON sessions "

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kapdesk.clinical.entries import (
+    MAX_TEXT_CHARS,
+    Drug,
+    Route,
+    clean_tags,
+    clean_text,
+    validate_dose,
+    validate_patient,
+    validate_scale_score,
+)
+from kapdesk.clinical.vitals import ValidationError
+
+TODAY = dt.date(2026, 3, 2)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Calm, eyes closed.",
+        "  leading and trailing spaces kept  ",
+        "line one\nline two\r\n\ttabbed",
+        "Patientin sagt: «Ich sehe Farben» — 😌",
+        "مرحبا بالعالم",
+        "漢字とかな",
+        "e\u0301 (combining accent, not normalised)",
+        "x" * MAX_TEXT_CHARS,
+    ],
+)
+def test_free_text_is_kept_verbatim(text):
+    assert clean_text(text) == text
+
+
+def test_text_over_the_limit_or_empty_is_refused_with_a_sentence():
+    with pytest.raises(ValidationError, match="over the 20,000 limit"):
+        clean_text("x" * (MAX_TEXT_CHARS + 1))
+    with pytest.raises(ValidationError, match="empty"):
+        clean_text("   ")
+
+
+def test_tags_are_deduplicated_in_order():
+    assert clean_tags(["calm", "tearful", "calm"]) == ("calm", "tearful")
+    with pytest.raises(ValidationError):
+        clean_tags("calm")
+
+
+def test_an_intranasal_dose_with_devices():
+    dose = validate_dose("esketamine", "intranasal", "56", "LOT-7", "2")
+    assert (dose.drug, dose.route, dose.mg, dose.device_count) == (
+        Drug.ESKETAMINE,
+        Route.INTRANASAL,
+        56.0,
+        2,
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (("lsd", "iv", 10), "drug"),
+        (("ketamine", "oral-spray", 10), "route"),
+        (("ketamine", "iv", 0), "mg"),
+        (("ketamine", "iv", 1001), "mg"),
+        (("ketamine", "iv", "ten"), "mg"),
+        (("esketamine", "intranasal", 56, None, 0), "device_count"),
+        (("ketamine", "iv", 35, None, 2), "device_count"),
+    ],
+)
+def test_bad_doses_name_the_field(args, field):
+    with pytest.raises(ValidationError) as caught:
+        validate_dose(*args)
+    assert caught.value.field == field
+
+
+def test_patient_details():
+    details = validate_patient(" Ada  Example ", "1984-03-09", " MRN-1 ", "71.5", today=TODAY)
+    assert details.display_name == "Ada  Example"
+    assert details.date_of_birth == dt.date(1984, 3, 9)
+    assert details.record_number == "MRN-1"
+    assert details.weight_kg == 71.5
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"display_name": " "}, "text"),
+        ({"display_name": "A", "date_of_birth": "09/03/1984"}, "date_of_birth"),
+        ({"display_name": "A", "date_of_birth": "2027-01-01"}, "date_of_birth"),
+        ({"display_name": "A", "weight_kg": 19}, "weight_kg"),
+        ({"display_name": "A", "weight_kg": 401}, "weight_kg"),
+    ],
+)
+def test_bad_patient_details_are_refused(kwargs, field):
+    with pytest.raises(ValidationError) as caught:
+        validate_patient(**kwargs, today=TODAY)
+    assert caught.value.field == field
+
+
+def test_scale_total_must_match_items():
+    assert validate_scale_score("phq9", [1, 2, 0]).total == 3
+    with pytest.raises(ValidationError, match="add up to 3"):
+        validate_scale_score("phq9", [1, 2, 0], total=4)

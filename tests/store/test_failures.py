@@ -1,0 +1,305 @@
+"""Each way opening or writing can fail: a distinct error, a sentence, and files unchanged."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+
+from kapdesk.store import RecordStore, StoreError
+from kapdesk.store.engine import DATABASE_FILE, PAGE_SIZE
+from kapdesk.store.errors import (
+    DamagedDatabaseError,
+    InstanceLockedError,
+    KeyMissingError,
+    MissingFileError,
+    NewerVersionError,
+    NotADatabaseError,
+    PassphraseUnavailableError,
+    SaveFailedError,
+    WeakPassphraseError,
+    WrongKeyError,
+    WrongPassphraseError,
+)
+from kapdesk.store.vault import KEYRING_SERVICE
+from tests.conftest import PASSPHRASE, file_hashes, fixed_passphrase
+
+
+def _populate(store: RecordStore) -> object:
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="Europe/Berlin")
+    for minute in range(5):
+        store.add_vitals(session, {"systolic": 130 + minute, "diastolic": 80, "heart_rate": 70})
+    return session
+
+
+def _crash_with_wal(data_dir: Path) -> None:
+    """Leave a record as a killed kapdesk would: entries only in the write-ahead log."""
+    script = textwrap.dedent(
+        f"""
+        import os
+        from kapdesk.store import RecordStore
+        store = RecordStore.open({str(data_dir)!r}, passphrase=lambda r: {PASSPHRASE!r},
+                                 use_keyring=False)
+        patient = store.add_patient("Ada Example")
+        os.kill(os.getpid(), 9)
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=False)
+    assert (data_dir / f"{DATABASE_FILE}-wal").stat().st_size > 0
+
+
+def _open_passphrase(data_dir: Path, passphrase) -> RecordStore:
+    return RecordStore.open(data_dir, passphrase=passphrase, use_keyring=False)
+
+
+def test_wrong_passphrase_after_a_crash_changes_nothing(data_dir):
+    _crash_with_wal(data_dir)
+    before = file_hashes(data_dir)
+    with pytest.raises(WrongPassphraseError, match="does not unlock"):
+        _open_passphrase(data_dir, lambda r: "not the passphrase at all")
+    assert file_hashes(data_dir) == before
+    with _open_passphrase(data_dir, fixed_passphrase) as store:
+        assert store.count("patient") == 1
+
+
+def test_wrong_passphrase_is_asked_again_and_the_right_one_opens(passphrase_store, data_dir):
+    passphrase_store.close()
+    answers = iter(["wrong passphrase one", PASSPHRASE])
+    asked = []
+
+    def source(request):
+        asked.append(request.error)
+        return next(answers)
+
+    with _open_passphrase(data_dir, source) as store:
+        assert store.verify().ok
+    assert asked[0] is None
+    assert "does not unlock" in asked[1]
+
+
+def test_no_passphrase_given_is_its_own_error(passphrase_store, data_dir):
+    passphrase_store.close()
+    before = file_hashes(data_dir)
+    with pytest.raises(PassphraseUnavailableError, match="KAPDESK_PASSPHRASE"):
+        _open_passphrase(data_dir, lambda r: None)
+    assert file_hashes(data_dir) == before
+
+
+def test_a_short_new_passphrase_is_refused_and_nothing_is_created(data_dir):
+    with pytest.raises(WeakPassphraseError, match="at least 12"):
+        _open_passphrase(data_dir, lambda r: "short")
+    assert not (data_dir / DATABASE_FILE).exists()
+
+
+def test_key_missing_from_the_keyring(store, data_dir, memory_keyring):
+    _populate(store)
+    store.close()
+    memory_keyring.secrets.clear()
+    before = file_hashes(data_dir)
+    with pytest.raises(KeyMissingError, match="not in this computer's keyring"):
+        RecordStore.open(data_dir)
+    assert file_hashes(data_dir) == before
+
+
+def test_a_foreign_key_in_the_keyring(store, data_dir, memory_keyring):
+    _populate(store)
+    store.close()
+    [entry] = memory_keyring.secrets
+    memory_keyring.secrets[entry] = "ab" * 32
+    before = file_hashes(data_dir)
+    with pytest.raises(WrongKeyError, match="does not belong"):
+        RecordStore.open(data_dir)
+    assert file_hashes(data_dir) == before
+
+
+def _replace_database(data_dir: Path, content: bytes) -> None:
+    for suffix in ("-wal", "-shm"):
+        Path(f"{data_dir / DATABASE_FILE}{suffix}").unlink(missing_ok=True)
+    (data_dir / DATABASE_FILE).write_bytes(content)
+
+
+@pytest.mark.parametrize(
+    ("content", "error", "words"),
+    [
+        (os.urandom(PAGE_SIZE * 3), NotADatabaseError, "cannot be read"),
+        (b"SQLite format 3\x00" + bytes(PAGE_SIZE - 16), NotADatabaseError, "unencrypted"),
+        (b"", DamagedDatabaseError, "truncated"),
+        (os.urandom(PAGE_SIZE + 100), DamagedDatabaseError, "truncated"),
+    ],
+    ids=["random-bytes", "plain-sqlite", "empty", "partial-page"],
+)
+def test_a_file_that_is_not_this_record(store, data_dir, content, error, words):
+    store.close()
+    _replace_database(data_dir, content)
+    before = file_hashes(data_dir)
+    with pytest.raises(error, match=words):
+        RecordStore.open(data_dir)
+    assert file_hashes(data_dir) == before
+
+
+def test_a_truncated_database(store, data_dir):
+    _populate(store)
+    store.close()
+    database = data_dir / DATABASE_FILE
+    data = database.read_bytes()
+    assert len(data) >= 2 * PAGE_SIZE
+    database.write_bytes(data[: len(data) // PAGE_SIZE // 2 * PAGE_SIZE or PAGE_SIZE])
+    before = file_hashes(data_dir)
+    with pytest.raises((DamagedDatabaseError, NotADatabaseError), match=r"damaged|cannot be read"):
+        RecordStore.open(data_dir)
+    assert file_hashes(data_dir) == before
+
+
+def test_a_corrupted_page(store, data_dir):
+    session = _populate(store)
+    for index in range(200):
+        store.add_observation(session, f"observation number {index} " * 10)
+    store.close()
+    database = data_dir / DATABASE_FILE
+    data = bytearray(database.read_bytes())
+    pages = len(data) // PAGE_SIZE
+    assert pages > 4
+    middle = (pages // 2) * PAGE_SIZE + 500
+    data[middle : middle + 16] = bytes(16)
+    database.write_bytes(bytes(data))
+    before = file_hashes(data_dir)
+    with pytest.raises(DamagedDatabaseError, match="damaged") as caught:
+        RecordStore.open(data_dir)
+    assert "backup" in str(caught.value)
+    assert file_hashes(data_dir) == before
+
+
+def test_a_record_from_a_newer_kapdesk(store, data_dir):
+    with store.engine.connect() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
+        conn.commit()
+    store.close()
+    before = file_hashes(data_dir)
+    with pytest.raises(NewerVersionError, match=r"newer kapdesk \(schema 9999\)"):
+        RecordStore.open(data_dir)
+    assert file_hashes(data_dir) == before
+
+
+def test_the_folder_is_held_by_another_instance(store, data_dir):
+    before = file_hashes(data_dir)
+    with pytest.raises(InstanceLockedError, match="Another kapdesk"):
+        RecordStore.open(data_dir)
+    assert file_hashes(data_dir) == before
+    store.close()
+    RecordStore.open(data_dir).close()
+
+
+def test_another_process_holding_the_folder_is_refused(store, data_dir):
+    store.close()
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from kapdesk.store.lock import DataFolderLock
+        held = DataFolderLock(Path({str(data_dir)!r}))
+        held.acquire()
+        print("locked", flush=True)
+        sys.stdin.readline()
+        """
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        before = file_hashes(data_dir)
+        with pytest.raises(InstanceLockedError, match="Another kapdesk"):
+            RecordStore.open(data_dir)
+        assert file_hashes(data_dir) == before
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=30)
+    # The lock dies with its process: the folder opens again.
+    RecordStore.open(data_dir).close()
+
+
+def test_missing_key_file_or_database_is_never_recreated(store, data_dir):
+    _populate(store)
+    store.close()
+    (data_dir / "vault.json").rename(data_dir / "vault.json.aside")
+    before = file_hashes(data_dir)
+    with pytest.raises(MissingFileError, match="key file"):
+        RecordStore.open(data_dir)
+    assert file_hashes(data_dir) == before
+    (data_dir / "vault.json.aside").rename(data_dir / "vault.json")
+    (data_dir / DATABASE_FILE).rename(data_dir / "kapdesk.db.aside")
+    before = file_hashes(data_dir)
+    with pytest.raises(MissingFileError, match="database file"):
+        RecordStore.open(data_dir)
+    assert file_hashes(data_dir) == before
+
+
+def test_a_damaged_key_file(store, data_dir):
+    store.close()
+    vault = json.loads((data_dir / "vault.json").read_text())
+    vault["format"] = "something-else"
+    (data_dir / "vault.json").write_text(json.dumps(vault))
+    before = file_hashes(data_dir)
+    with pytest.raises(MissingFileError, match="damaged"):
+        RecordStore.open(data_dir)
+    assert file_hashes(data_dir) == before
+
+
+def test_a_full_disk_stores_nothing_and_says_so(store, data_dir):
+    session = _populate(store)
+    before_counts = store.count("observation"), store.verify().checks[3].summary
+    with store.engine.connect() as conn:
+        pages = conn.exec_driver_sql("PRAGMA page_count").scalar_one()
+    # SQLite reports SQLITE_FULL exactly as for a full disk once max_page_count is reached.
+    for connection in _pool_connections(store):
+        connection.execute(f"PRAGMA max_page_count = {pages}")
+    with pytest.raises(SaveFailedError, match="disk is full") as caught:
+        store.add_observation(session, "x" * 19_000)
+    assert "unchanged" in str(caught.value)
+    for connection in _pool_connections(store):
+        connection.execute("PRAGMA max_page_count = 1073741823")
+    assert (store.count("observation"), store.verify().checks[3].summary) == before_counts
+    store.add_observation(session, "written once space is back")
+    assert store.verify().ok
+
+
+def test_a_read_only_record_stores_nothing_and_says_so(store):
+    session = _populate(store)
+    before = store.count("vitals")
+    for connection in _pool_connections(store):
+        connection.execute("PRAGMA query_only = ON")
+    with pytest.raises(SaveFailedError, match="cannot be written to"):
+        store.add_vitals(session, {"heart_rate": 72})
+    for connection in _pool_connections(store):
+        connection.execute("PRAGMA query_only = OFF")
+    assert store.count("vitals") == before
+    store.add_vitals(session, {"heart_rate": 72})
+    assert store.verify().ok
+
+
+def _pool_connections(store: RecordStore):
+    raw = store.engine.raw_connection()
+    try:
+        yield raw.driver_connection
+    finally:
+        raw.close()
+
+
+def test_keyring_entry_holds_the_key_and_the_key_file_does_not(store, data_dir, memory_keyring):
+    [(service, user)] = memory_keyring.secrets
+    assert service == KEYRING_SERVICE
+    key_hex = memory_keyring.secrets[(service, user)]
+    assert key_hex not in (data_dir / "vault.json").read_text()
+
+
+def test_store_errors_share_one_base():
+    for error in (WrongPassphraseError(), KeyMissingError(), WrongKeyError()):
+        assert isinstance(error, StoreError)
+        assert "nothing was changed" in str(error)

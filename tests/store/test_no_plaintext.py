@@ -1,0 +1,56 @@
+"""Nothing that identifies a patient is written in plain text anywhere under the data folder."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kapdesk.app import main
+from kapdesk.store import RecordStore
+from tests.conftest import PASSPHRASE, fixed_passphrase
+
+NAME = "Zyxwvut Testpatient"
+NOTE = "Qvorpl said the colours were wonderful"
+RECORD_NUMBER = "MRN-77665544"
+
+
+def _all_bytes(folder):
+    for path in sorted(folder.rglob("*")):
+        if path.is_file():
+            yield path, path.read_bytes()
+
+
+def _assert_absent(folder):
+    needles = [s.encode(enc) for s in (NAME, NOTE, RECORD_NUMBER) for enc in ("utf-8", "utf-16-le")]
+    needles += [b"Zyxwvut", b"Qvorpl"]
+    checked = 0
+    for path, data in _all_bytes(folder):
+        checked += 1
+        for needle in needles:
+            assert needle not in data, f"{needle!r} found in plain text in {path}"
+    return checked
+
+
+def test_patient_details_never_reach_disk_in_plain_text(tmp_path, monkeypatch):
+    data_dir = tmp_path / "data"
+    monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
+    with RecordStore.open(data_dir, passphrase=fixed_passphrase, use_keyring=False) as store:
+        patient = store.add_patient(
+            NAME, date_of_birth=dt.date(1980, 1, 2), record_number=RECORD_NUMBER
+        )
+        session = store.start_session(patient, protocol="IM", zone_name="UTC")
+        store.add_observation(session, NOTE, tags=["calm"])
+        store.add_vitals(session, {"systolic": 133, "diastolic": 85})
+        store.correct("patient", patient, {"display_name": NAME + " Jr"}, reason=NOTE)
+        # Entries still in the write-ahead log (not yet checkpointed) are checked too.
+        _assert_absent(data_dir)
+    # The CLI paths write logs, backups and a restored copy: check them all.
+    assert main(["--data-dir", str(data_dir), "verify"]) == 0
+    backups = data_dir / "backups"
+    backups.mkdir()
+    assert main(["--data-dir", str(data_dir), "backup", str(backups / "b.kapbak")]) == 0
+    restored = tmp_path / "restored"
+    assert main(["--data-dir", str(restored), "restore", str(backups / "b.kapbak")]) == 0
+    checked = _assert_absent(data_dir) + _assert_absent(restored)
+    names = {p.name for p in data_dir.rglob("*")}
+    assert {"kapdesk.db", "vault.json", "kapdesk.log", "b.kapbak"} <= names
+    assert checked >= 6

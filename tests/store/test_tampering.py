@@ -1,0 +1,88 @@
+"""Changes made behind the app's back (with the key, triggers dropped) are caught by verify."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import text
+
+from kapdesk.app import main
+from kapdesk.store import RecordStore
+
+
+@pytest.fixture
+def populated(store: RecordStore):
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    ids = [store.add_vitals(session, {"systolic": 120 + i, "diastolic": 80}) for i in range(3)]
+    store.add_observation(session, "calm")
+    return store, ids
+
+
+def _tamper(store: RecordStore, *statements: str) -> None:
+    with store.engine.connect() as conn:
+        for trigger in conn.exec_driver_sql(
+            "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        ).scalars():
+            conn.exec_driver_sql(f"DROP TRIGGER {trigger}")
+        for statement in statements:
+            conn.execute(text(statement))
+        conn.commit()
+
+
+def _problems(store: RecordStore) -> str:
+    report = store.verify()
+    assert not report.ok
+    return report.render()
+
+
+def test_an_intact_record_verifies(populated):
+    store, _ = populated
+    assert store.verify().ok
+
+
+def test_altering_a_reading_is_named(populated):
+    store, ids = populated
+    _tamper(store, f"UPDATE vitals_readings SET systolic = 99 WHERE id = '{ids[1]}'")
+    rendered = _problems(store)
+    assert f"vitals reading {ids[1]} differs from what event" in rendered
+    assert "trigger vitals_readings_no_update is missing" in rendered
+
+
+def test_deleting_a_reading_is_named(populated):
+    store, ids = populated
+    _tamper(store, f"DELETE FROM vitals_readings WHERE id = '{ids[0]}'")
+    assert f"vitals reading {ids[0]} recorded in event" in _problems(store)
+    assert "it was deleted" in _problems(store)
+
+
+def test_inserting_behind_the_app_is_named(populated):
+    store, _ = populated
+    _tamper(
+        store,
+        "INSERT INTO observations SELECT 'aaaaaaaa-0000-4000-8000-000000000000', session_id, "
+        "observed_at, 'forged', tags, recorded_at, recorded_by FROM observations LIMIT 1",
+    )
+    assert "observation aaaaaaaa-0000-4000-8000-000000000000 has no audit event" in _problems(store)
+
+
+def test_altering_an_audit_event_is_named(populated):
+    store, _ = populated
+    _tamper(store, "UPDATE audit_events SET actor_id = NULL WHERE seq = 4")
+    assert "event #4 (create session) was altered" in _problems(store)
+
+
+def test_deleting_an_audit_event_is_named(populated):
+    store, _ = populated
+    _tamper(store, "DELETE FROM audit_events WHERE seq = 5")
+    rendered = _problems(store)
+    assert "events #5–#5 are missing" in rendered
+
+
+def test_the_cli_exits_nonzero_and_names_the_problem(populated, data_dir, capsys):
+    store, ids = populated
+    _tamper(store, f"UPDATE vitals_readings SET diastolic = 10 WHERE id = '{ids[2]}'")
+    store.close()
+    assert main(["--data-dir", str(data_dir), "verify"]) == 1
+    out = capsys.readouterr().out
+    assert f"vitals reading {ids[2]} differs" in out
+    assert "FAILED verification" in out

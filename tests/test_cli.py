@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import keyring
+import keyring.backends.fail
+import pytest
+
+from kapdesk.app import main
+from tests.conftest import PASSPHRASE
+
+
+@pytest.fixture(autouse=True)
+def passphrase(monkeypatch):
+    monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
+
+
+def test_version_is_printed_without_touching_any_data(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "kapdesk", "--version"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
+    assert result.stdout.startswith("kapdesk ")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_verify_backup_restore_round_trip(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "verify"]) == 0
+    assert "The record is intact." in capsys.readouterr().out
+    backup = tmp_path / "b.kapbak"
+    assert main(["--data-dir", str(data), "backup", str(backup)]) == 0
+    assert "Backup written" in capsys.readouterr().out
+    assert main(["--data-dir", str(tmp_path / "r"), "restore", str(backup)]) == 0
+    assert "The record is intact." in capsys.readouterr().out
+
+
+def test_refusals_are_sentences_on_stderr_with_exit_2(tmp_path, capsys, monkeypatch):
+    keyring.set_keyring(keyring.backends.fail.Keyring())  # a headless machine: passphrase only
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "verify"]) == 0
+    backup = tmp_path / "b.kapbak"
+    assert main(["--data-dir", str(data), "backup", str(backup)]) == 0
+    capsys.readouterr()
+    assert main(["--data-dir", str(data), "restore", str(backup)]) == 2
+    assert "never overwrites" in capsys.readouterr().err
+    assert main(["--data-dir", str(data), "backup", str(backup)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    monkeypatch.setenv("KAPDESK_PASSPHRASE", "a wrong passphrase")
+    assert main(["--data-dir", str(data), "verify"]) == 2
+    assert "does not unlock" in capsys.readouterr().err
+
+
+def test_kapdesk_home_chooses_the_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("KAPDESK_HOME", str(tmp_path / "home"))
+    assert main(["verify"]) == 0
+    assert (tmp_path / "home" / "kapdesk.db").exists()
+    assert (tmp_path / "home" / "logs" / "kapdesk.log").exists()

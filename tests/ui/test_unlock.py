@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from kapdesk.store import RecordStore
+from kapdesk.store.vault import PassphraseRequest
+from kapdesk.ui.main_window import MainWindow
+from kapdesk.ui.unlock_dialog import UnlockDialog
+
+
+def test_creating_a_passphrase_needs_the_same_text_twice(qtbot):
+    dialog = UnlockDialog(PassphraseRequest(creating=True))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClicks(dialog.passphrase, "a long enough passphrase")
+    qtbot.keyClicks(dialog.repeat, "a long enough passphrasf")
+    qtbot.keyClick(dialog.repeat, Qt.Key.Key_Return)
+    assert dialog.isVisible()
+    assert "differ" in dialog.error.text()
+    qtbot.keyClicks(dialog.repeat, "a long enough passphrase")
+    with qtbot.waitSignal(dialog.accepted):
+        qtbot.keyClick(dialog.repeat, Qt.Key.Key_Return)
+    assert dialog.value() == "a long enough passphrase"
+
+
+def test_a_refused_passphrase_is_said_in_the_dialog(qtbot):
+    dialog = UnlockDialog(PassphraseRequest(creating=False, error="That passphrase does not fit."))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.error.isVisible()
+    assert dialog.error.text() == "That passphrase does not fit."
+    assert not dialog.repeat.isVisible()
+
+
+def test_the_main_window_shows_the_record_and_verifies_it(qtbot, store: RecordStore):
+    store.add_patient("Ada Example")
+    window = MainWindow(store)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    assert "Patients: 1" in window.summary.text()
+    shortcut = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+    # Through the window handle, as the platform delivers a key press; the offscreen
+    # platform has no active window, which a widget-level click would need.
+    QTest.keyClick(window.windowHandle(), Qt.Key.Key_V, shortcut)
+    qtbot.waitUntil(lambda: "The record is intact." in window.verdict.text())
