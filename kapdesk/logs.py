@@ -43,11 +43,14 @@ def setup_logging(folder: Path, *, level: int = logging.INFO) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     if os.name == "posix":
         (folder / LOG_FILE).chmod(0o600)
+    # Hard crashes (segfaults in a native library) dump the stack here: frames only.
     global _fault_file
-    if _fault_file is None:
-        # Hard crashes (segfaults in a native library) dump the stack here: frames only.
-        _fault_file = open(folder / CRASH_FILE, "a", encoding="utf-8")  # noqa: SIM115
-        faulthandler.enable(_fault_file)
+    fd = os.open(folder / CRASH_FILE, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    crash_file = open(fd, "a", encoding="utf-8")  # noqa: SIM115 - open for the process
+    faulthandler.enable(crash_file)
+    if _fault_file is not None:
+        _fault_file.close()
+    _fault_file = crash_file
 
 
 def safe_traceback(

@@ -66,6 +66,10 @@ class InstanceLockedError(StoreError):
     pass
 
 
+class FolderUnusableError(StoreError):
+    """The data folder cannot be created, locked or written (read-only, removed, no rights)."""
+
+
 class SaveFailedError(StoreError):
     """A write did not happen; the entry is not stored and the record is as before."""
 

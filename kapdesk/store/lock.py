@@ -22,7 +22,8 @@ class DataFolderLock:
         self._handle: IO[str] | None = None
 
     def acquire(self) -> None:
-        handle = open(self.path, "a+", encoding="ascii")  # noqa: SIM115 - held until release()
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        handle = open(fd, "r+", encoding="ascii")  # noqa: SIM115 - held until release()
         try:
             _lock(handle)
         except OSError:

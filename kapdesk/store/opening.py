@@ -20,7 +20,12 @@ from sqlalchemy import Engine, text
 from kapdesk import __version__
 from kapdesk.store import migrate
 from kapdesk.store.engine import DATABASE_FILE, Preflight, make_engine, preflight
-from kapdesk.store.errors import MissingFileError, NewerVersionError, StoreError
+from kapdesk.store.errors import (
+    FolderUnusableError,
+    MissingFileError,
+    NewerVersionError,
+    StoreError,
+)
 from kapdesk.store.fileio import ensure_private, fsync_directory
 from kapdesk.store.lock import DataFolderLock
 from kapdesk.store.vault import KeyVault, PassphraseSource
@@ -57,9 +62,16 @@ def open_record(
     use_keyring: bool,
     now: Callable[[], dt.datetime],
 ) -> OpenedRecord:
-    prepare_folder(folder)
-    lock = DataFolderLock(folder)
-    lock.acquire()
+    try:
+        prepare_folder(folder)
+        lock = DataFolderLock(folder)
+        lock.acquire()
+    except OSError as exc:
+        raise FolderUnusableError(
+            f"The data folder {folder} cannot be used ({exc.strerror or exc}). Check that the "
+            "disk is connected and not read-only, or choose another folder with --data-dir; "
+            "nothing was changed."
+        ) from None
     try:
         return _open_locked(folder, passphrase, use_keyring=use_keyring, now=now, lock=lock)
     except BaseException:

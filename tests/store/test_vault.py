@@ -85,5 +85,16 @@ def test_a_key_file_swapped_from_another_record_does_not_unwrap(tmp_path):
 
 def test_files_are_private(passphrase_store, data_dir):
     assert data_dir.stat().st_mode & 0o777 == 0o700
-    for name in ("kapdesk.db", "vault.json"):
+    for name in ("kapdesk.db", "vault.json", "kapdesk.lock"):
         assert (data_dir / name).stat().st_mode & 0o777 == 0o600
+
+
+def test_log_files_are_private(tmp_path, monkeypatch):
+    from kapdesk.app import main
+
+    monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
+    assert main(["--data-dir", str(tmp_path / "d"), "verify"]) == 0
+    logs = tmp_path / "d" / "logs"
+    assert logs.stat().st_mode & 0o777 == 0o700
+    for name in ("kapdesk.log", "crash.log"):
+        assert (logs / name).stat().st_mode & 0o777 == 0o600
