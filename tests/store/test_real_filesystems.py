@@ -63,6 +63,6 @@ def test_a_read_only_disk_is_refused_with_a_sentence(small_disk):
         store.add_patient("Ada Example")
     subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
     before = file_hashes(folder)
-    with pytest.raises(FolderUnusableError, match="cannot be used .*Read-only"):
+    with pytest.raises(FolderUnusableError, match=r"cannot be used .*Read-only"):
         _open(folder)
     assert file_hashes(folder) == before
