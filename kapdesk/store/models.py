@@ -92,6 +92,18 @@ class VitalsReading(Base):
     recorded_by: Mapped[uuid.UUID] = mapped_column(UUIDText, ForeignKey("clinicians.id"))
 
 
+class InfusionStop(Base):
+    """The end of an IV infusion; the dose row holds its start."""
+
+    __tablename__ = "infusion_stops"
+    id: Mapped[uuid.UUID] = mapped_column(UUIDText, primary_key=True, default=new_id)
+    session_id: Mapped[uuid.UUID] = mapped_column(UUIDText, ForeignKey("sessions.id"), index=True)
+    dose_id: Mapped[uuid.UUID] = mapped_column(UUIDText, ForeignKey("doses.id"), unique=True)
+    stopped_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(UUIDText, ForeignKey("clinicians.id"))
+
+
 class Observation(Base):
     __tablename__ = "observations"
     id: Mapped[uuid.UUID] = mapped_column(UUIDText, primary_key=True, default=new_id)
@@ -152,6 +164,7 @@ ENTITY_TABLES: dict[str, type[Base]] = {
     "patient": Patient,
     "session": Session,
     "dose": Dose,
+    "infusion_stop": InfusionStop,
     "vitals": VitalsReading,
     "observation": Observation,
     "scale_score": ScaleScore,
@@ -164,6 +177,7 @@ APPEND_ONLY_TABLES = (
     "clinicians",
     "patients",
     "doses",
+    "infusion_stops",
     "vitals_readings",
     "observations",
     "scale_scores",

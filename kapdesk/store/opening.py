@@ -178,7 +178,12 @@ def _initialise(
     *,
     now: Callable[[], dt.datetime],
     lock: DataFolderLock,
+    schema: str = "head",
 ) -> OpenedRecord:
+    """Build the database beside its final name and rename it into place when complete.
+
+    ``schema`` is only ever not head in tests that need a record of an older schema.
+    """
     marker = folder / CREATING_FILE
     building = folder / f"{DATABASE_FILE}.building"
     if building.exists():
@@ -186,7 +191,7 @@ def _initialise(
     engine = make_engine(building, key, create=True)
     try:
         with engine.connect() as connection:
-            migrate.upgrade(connection)
+            migrate.upgrade(connection, schema)
             connection.commit()
             connection.execute(
                 text("INSERT INTO kapdesk_meta (name, value) VALUES (:n, :v)"),
@@ -207,7 +212,7 @@ def _initialise(
     os.replace(building, database)
     ensure_private(database)
     fsync_directory(folder)
-    marker.unlink()
+    marker.unlink(missing_ok=True)
     fsync_directory(folder)
     log.info("new record created (key kept by %s)", vault.method)
     return OpenedRecord(folder, vault, key, make_engine(database, key), lock)

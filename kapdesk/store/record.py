@@ -42,7 +42,7 @@ from kapdesk.store.audit import (
 from kapdesk.store.backup import BackupInfo, write_backup
 from kapdesk.store.errors import ImmutableError, NotFoundError, SaveFailedError, StoreError
 from kapdesk.store.opening import OpenedRecord, open_record
-from kapdesk.store.types import to_utc_text
+from kapdesk.store.types import from_utc_text, to_utc_text
 from kapdesk.store.vault import PassphraseSource, no_passphrase
 from kapdesk.store.verify import VerifyReport, verify_record
 from kapdesk.store.views import CORRECTABLE, EntryView, build_views
@@ -208,6 +208,30 @@ class RecordStore:
                 self._set_session(cursor, session_id, "first_dose", "first_dose_at", given)
         return dose_id
 
+    def stop_infusion(
+        self, dose_id: uuid.UUID, *, stopped_at: dt.datetime | None = None
+    ) -> uuid.UUID:
+        """Record the end of an IV infusion (once); the dose entry holds its start."""
+        now = self._now()
+        stop = self._entry_time(stopped_at, now)
+        with OrmSession(self._engine) as orm:
+            dose = self._get(orm, m.Dose, dose_id, "dose")
+            stopped = orm.scalar(select(m.InfusionStop.id).where(m.InfusionStop.dose_id == dose_id))
+        if dose.route != "iv":
+            raise ValidationError("dose", "Only an IV infusion has a stop time.")
+        if stopped is not None:
+            raise ImmutableError("This infusion is already recorded as stopped.")
+        if stop < dose.given_at:
+            raise ValidationError("stopped_at", "An infusion cannot stop before it started.")
+        row = m.InfusionStop(
+            session_id=dose.session_id,
+            dose_id=dose_id,
+            stopped_at=stop,
+            recorded_at=now,
+            recorded_by=self.clinician_id,
+        )
+        return self._append("infusion_stop", row)
+
     def add_vitals(
         self,
         session_id: uuid.UUID,
@@ -345,6 +369,44 @@ class RecordStore:
             if patient_id is not None:
                 query = query.where(m.Session.patient_id == patient_id)
             return [_session_dict(s) for s in orm.scalars(query)]
+
+    def infusion_stops(self, session_id: uuid.UUID) -> dict[uuid.UUID, dt.datetime]:
+        """When each of a session's IV infusions stopped, by dose id."""
+        with OrmSession(self._engine) as orm:
+            rows = orm.execute(
+                select(m.InfusionStop.dose_id, m.InfusionStop.stopped_at).where(
+                    m.InfusionStop.session_id == session_id
+                )
+            ).all()
+        return {row[0]: row[1] for row in rows}
+
+    def open_sessions(self) -> list[dict[str, Any]]:
+        """Sessions never ended (kapdesk was closed, crashed, or the laptop died), newest first."""
+        with OrmSession(self._engine) as orm:
+            query = (
+                select(m.Session)
+                .where(m.Session.ended_at.is_(None))
+                .order_by(m.Session.started_at.desc())
+            )
+            return [_session_dict(s) for s in orm.scalars(query)]
+
+    def last_activity(self, session_id: uuid.UUID) -> dt.datetime:
+        """The latest moment anything was recorded for a session."""
+        tables = ["vitals_readings", "observations", "doses", "scale_scores", "infusion_stops"]
+        union = " UNION ALL ".join(
+            f"SELECT max(recorded_at) AS at FROM {t} WHERE session_id = :sid" for t in tables
+        )
+        with self._engine.connect() as conn:
+            latest = conn.execute(
+                text(
+                    f"SELECT max(at) FROM ({union} UNION ALL "
+                    "SELECT recorded_at FROM sessions WHERE id = :sid)"
+                ),
+                {"sid": str(session_id)},
+            ).scalar_one()
+        if latest is None:
+            raise NotFoundError("No session with that id is in the record.")
+        return from_utc_text(latest)
 
     def session(self, session_id: uuid.UUID) -> dict[str, Any]:
         with OrmSession(self._engine) as orm:

@@ -16,6 +16,7 @@ KIND_LABELS = {
     "patient": "patient",
     "session": "session",
     "dose": "dose",
+    "infusion_stop": "infusion stop",
     "vitals": "vitals reading",
     "observation": "observation",
     "scale_score": "scale score",

@@ -4,10 +4,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from kapdesk.store import RecordStore, migrate
-from kapdesk.store.backup import read_manifest
+from kapdesk.store import RecordStore, migrate, opening
+from kapdesk.store.backup import read_manifest, restore_backup
+from kapdesk.store.engine import DATABASE_FILE, make_engine, preflight
+from kapdesk.store.lock import DataFolderLock
 from kapdesk.store.models import Base
+from kapdesk.store.vault import KeyVault
 from kapdesk.store.verify import expected_guards
+from tests.conftest import PASSPHRASE, fixed_passphrase
 
 
 def test_the_migrated_schema_matches_the_models(store):
@@ -20,17 +24,47 @@ def test_the_migrated_schema_matches_the_models(store):
     assert triggers == expected_guards()
 
 
-def test_a_record_with_data_is_backed_up_before_migrating(store, data_dir, monkeypatch, clock):
-    patient = store.add_patient("Ada Example")
-    store.start_session(patient, protocol="IM", zone_name="UTC")
-    store.close()
-    upgraded = []
-    # Pretend this kapdesk has a schema newer than the record's.
-    monkeypatch.setattr(migrate, "head_revision", lambda: "0002")
-    monkeypatch.setattr(migrate, "upgrade", lambda connection: upgraded.append(True))
-    with RecordStore.open(data_dir, clock=clock.now_utc) as reopened:
-        assert reopened.count("patient") == 1
-    [backup] = (data_dir / "backups").iterdir()
+def _record_at_schema_0001(folder, clock):
+    """A record as kapdesk with only the first schema would have written it."""
+    opening.prepare_folder(folder)
+    lock = DataFolderLock(folder)
+    lock.acquire()
+    vault, key = KeyVault.create(folder, fixed_passphrase, use_keyring=False)
+    opened = opening._initialise(folder, vault, key, now=clock.now_utc, lock=lock, schema="0001")
+    opened.close()
+
+
+def test_an_older_record_is_backed_up_then_migrated(data_dir, clock):
+    _record_at_schema_0001(data_dir, clock)
+    # kapdesk of schema 0001 could store entries; the current code writes the same tables.
+    # An older record that holds nothing is migrated without a backup.
+    RecordStore.open(data_dir, passphrase=fixed_passphrase, clock=clock.now_utc).close()
+    assert not (data_dir / "backups").exists()
+
+    older = data_dir.parent / "older"
+    _record_at_schema_0001(older, clock)
+    engine = make_engine(older / DATABASE_FILE, KeyVault.load(older).unwrap(PASSPHRASE))
+    with engine.connect() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO audit_events (seq, at, action, details, prev_hash, hash)"
+                " VALUES (1, '2026-03-02T09:00:00.000000Z', 'unlock', '{}', :g, :h)"
+            ),
+            {"g": "0" * 64, "h": "1" * 64},
+        )
+        conn.commit()
+    engine.dispose()
+    store = RecordStore.open(older, passphrase=fixed_passphrase, clock=clock.now_utc)
+    with store, store.engine.connect() as conn:
+        assert migrate.current_revision(conn) == migrate.head_revision() == "0002"
+        assert "infusion_stops" in set(
+            conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'")).scalars()
+        )
+    [backup] = (older / "backups").iterdir()
     assert backup.name.startswith("before-schema-0002-")
-    assert read_manifest(backup)["audit_events"] >= 4
-    assert upgraded == [True]
+    manifest = read_manifest(backup)
+    assert manifest["audit_events"] == 1
+    restored = data_dir.parent / "restored"
+    restore_backup(backup, restored, fixed_passphrase)
+    check = preflight(restored / DATABASE_FILE, KeyVault.load(restored).unwrap(PASSPHRASE))
+    assert check.revision == "0001"

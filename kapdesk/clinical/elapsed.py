@@ -1,0 +1,30 @@
+"""Elapsed time as the clocks show it. Always (now - stored instant), never a tick count."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+
+def format_elapsed(delta: dt.timedelta) -> str:
+    """HH:MM:SS, with a minus sign before zero (T+ before the first dose)."""
+    seconds = int(delta.total_seconds())
+    sign = "−" if seconds < 0 else ""
+    seconds = abs(seconds)
+    return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def format_t_plus(at: dt.datetime, first_dose_at: dt.datetime | None) -> str:
+    """T+MM (minutes from the first dose), as written beside each log entry."""
+    if first_dose_at is None:
+        return "pre-dose"
+    minutes = (at - first_dose_at).total_seconds() / 60
+    if minutes < 0:
+        return f"T−{abs(minutes):.0f}"
+    return f"T+{minutes:.0f}"
+
+
+def describe_gap(delta: dt.timedelta) -> str:
+    minutes = round(delta.total_seconds() / 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"

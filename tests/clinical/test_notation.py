@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kapdesk.clinical.elapsed import describe_gap, format_elapsed, format_t_plus
+from kapdesk.clinical.notation import parse_vitals_line
+from kapdesk.clinical.vitals import ValidationError, validate_vitals
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("132/84 76 97", {"systolic": "132", "diastolic": "84", "heart_rate": "76", "spo2": "97"}),
+        ("132/84", {"systolic": "132", "diastolic": "84"}),
+        (
+            "128/82 70 98 rr 14 t 36.8",
+            {
+                "systolic": "128",
+                "diastolic": "82",
+                "heart_rate": "70",
+                "spo2": "98",
+                "respiratory_rate": "14",
+                "temperature_c": "36.8",
+            },
+        ),
+        ("spo2 95", {"spo2": "95"}),
+        ("hr 110", {"heart_rate": "110"}),
+        (
+            "140/90, 80, 96%",
+            {"systolic": "140", "diastolic": "90", "heart_rate": "80", "spo2": "96"},
+        ),
+        ("T 37,2", {"temperature_c": "37,2"}),
+        ("sat 94 88", {"spo2": "94", "heart_rate": "88"}),
+    ],
+)
+def test_lines_clinicians_write(line, expected):
+    assert parse_vitals_line(line) == expected
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("", "Nothing to record"),
+        ("132/84 76 97 14", "has no place"),
+        ("132/84 abc", "not part of a reading"),
+        ("132/84 rr", "needs a number"),
+        ("132/84 140/90", "twice"),
+    ],
+)
+def test_malformed_lines_say_how_to_write_them(line, words):
+    with pytest.raises(ValidationError, match=words) as caught:
+        parse_vitals_line(line)
+    assert "132/84 76 97" in str(caught.value)
+
+
+def test_parsed_values_still_pass_the_range_check():
+    with pytest.raises(ValidationError, match="Systolic pressure 1320"):
+        validate_vitals(parse_vitals_line("1320/84 76"))
+
+
+def test_elapsed_clock_text():
+    assert format_elapsed(dt.timedelta(hours=2, minutes=5, seconds=9)) == "02:05:09"
+    assert format_elapsed(dt.timedelta(minutes=-5)) == "−00:05:00"
+    assert format_elapsed(dt.timedelta(hours=27)) == "27:00:00"
+
+
+def test_t_plus_and_gap_text():
+    t0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+    assert format_t_plus(t0 + dt.timedelta(minutes=40), t0) == "T+40"
+    assert format_t_plus(t0 - dt.timedelta(minutes=10), t0) == "T−10"
+    assert format_t_plus(t0, None) == "pre-dose"
+    assert describe_gap(dt.timedelta(minutes=72)) == "1 h 12 min"
+    assert describe_gap(dt.timedelta(minutes=7)) == "7 min"
