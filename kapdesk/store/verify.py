@@ -22,7 +22,7 @@ KIND_LABELS = {
     "scale_score": "scale score",
     "correction": "correction",
 }
-MAX_LISTED = 20
+MAX_LISTED = 50
 
 
 @dataclass
