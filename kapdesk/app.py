@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     backup.add_argument("file", metavar="FILE")
     restore = verbs.add_parser("restore", help="restore a backup FILE into an empty data folder")
     restore.add_argument("file", metavar="FILE")
+    verbs.add_parser(
+        "demo",
+        help="add a clearly marked demo patient with a finished and a running session",
+    )
     return parser
 
 
@@ -64,6 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _backup(paths, Path(args.file))
         if args.verb == "restore":
             return _restore(paths, Path(args.file))
+        if args.verb == "demo":
+            return _demo(paths)
     except (StoreError, ValidationError) as exc:
         print(str(exc), file=sys.stderr)
         log.info("%s refused: %s", args.verb, type(exc).__name__)
@@ -116,3 +122,17 @@ def _restore(paths: Paths, source: Path) -> int:
     print(f"Restored the backup of {manifest.get('created_at')} into {paths.data}.")
     print(report.render())
     return EXIT_OK if report.ok else EXIT_FAILED_CHECK
+
+
+def _demo(paths: Paths) -> int:
+    import datetime as dt
+
+    from kapdesk.demo import DEMO_NAME, create_demo
+
+    with _open(paths) as store:
+        create_demo(store, dt.datetime.now(dt.UTC))
+    print(
+        f"Added the demo patient “{DEMO_NAME}” with a finished session and one running now "
+        f"to {paths.data}. Start kapdesk with the same data folder to see them."
+    )
+    return EXIT_OK

@@ -1,62 +1,224 @@
-"""The window shown once the record is unlocked.
-
-Until the session workspace lands (the next milestone) it shows what the
-record holds and whether it verifies, so a clinic can check an installation.
-"""
+"""The main window: the patients page, or the workspace of the session in progress."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
+import datetime as dt
+import uuid
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget
 
 from kapdesk import __version__
+from kapdesk.clinical.elapsed import format_elapsed
+from kapdesk.live_session import LiveSession
+from kapdesk.settings import Settings, local_zone_name
 from kapdesk.store import RecordStore
+from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
+from kapdesk.ui.patients_page import PatientsPage
+from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
+from kapdesk.ui.workspace import SessionWorkspace, make_action
+
+Clock = Callable[[], dt.datetime]
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, store: RecordStore) -> None:
+    def __init__(self, store: RecordStore, settings: Settings, clock: Clock) -> None:
         super().__init__()
-        self._store = store
+        self.store = store
+        self.settings = settings
+        self.clock = clock
         self.setWindowTitle(f"kapdesk {__version__}")
-        central = QWidget()
-        layout = QVBoxLayout(central)
-        layout.setContentsMargins(48, 40, 48, 40)
-        title = QLabel("The record is unlocked")
-        title.setObjectName("title")
-        layout.addWidget(title)
-        self.summary = QLabel()
-        self.summary.setWordWrap(True)
-        layout.addWidget(self.summary)
+        self.pages = QStackedWidget()
+        self.patients_page = PatientsPage()
+        self.pages.addWidget(self.patients_page)
+        self.setCentralWidget(self.pages)
+        self.workspace: SessionWorkspace | None = None
+        self.patient_dialog: PatientDialog | None = None
+        self.session_dialog: NewSessionDialog | None = None
         self.verdict = QLabel()
-        self.verdict.setWordWrap(True)
-        self.verdict.setObjectName("hint")
-        self.verdict.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        layout.addWidget(self.verdict)
-        layout.addStretch(1)
-        self.setCentralWidget(central)
-        verify = QAction("&Verify the record", self)
-        verify.setShortcut(QKeySequence("Ctrl+Shift+V"))
-        verify.setToolTip("Verify the record (Ctrl+Shift+V)")
-        verify.triggered.connect(self.run_verify)
-        quit_action = QAction("&Quit", self)
-        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        menu = self.menuBar().addMenu("&Record")
-        menu.addAction(verify)
-        menu.addAction(quit_action)
-        # Also on the window itself, so shortcuts work while the menu bar is hidden.
-        self.addActions([verify, quit_action])
-        self.refresh()
+        self.statusBar().addWidget(self.verdict, 1)
 
-    def refresh(self) -> None:
-        store = self._store
-        self.summary.setText(
-            f"Data folder: {store.folder}\n"
-            f"Patients: {store.count('patient')}    Sessions: {store.count('session')}    "
-            f"Vitals readings: {store.count('vitals')}    "
-            f"Observations: {store.count('observation')}"
+        record = self.menuBar().addMenu("&Record")
+        record.addAction(make_action(self, "&Add a patient…", "Ctrl+N", self.add_patient))
+        record.addAction(
+            make_action(self, "&New session for the patient…", "Ctrl+Shift+N", self.new_session)
+        )
+        record.addAction(make_action(self, "&Find a patient", "Ctrl+F", self.find_patient))
+        record.addAction(make_action(self, "&Verify the record", "Ctrl+Shift+V", self.run_verify))
+        record.addAction(make_action(self, "&Quit", "Ctrl+Q", self.close))
+        self.session_menu = self.menuBar().addMenu("&Session")
+        view = self.menuBar().addMenu("&View")
+        view.addAction(make_action(self, "&Dark or light theme", "Ctrl+Shift+L", self.toggle_theme))
+        view.addAction(make_action(self, "&Larger text", "Ctrl+=", lambda: self.scale_text(0.1)))
+        view.addAction(make_action(self, "&Smaller text", "Ctrl+-", lambda: self.scale_text(-0.1)))
+
+        self.patients_page.add_patient_requested.connect(self.add_patient)
+        self.patients_page.new_session_requested.connect(self.new_session)
+        self.patients_page.resume_requested.connect(self.resume_session)
+        self.patients_page.patient_list.selectionModel().currentChanged.connect(
+            lambda *_: self.show_sessions()
+        )
+        self.refresh_patients()
+        self.offer_unfinished()
+
+    # ------------------------------------------------------------ patients
+
+    def refresh_patients(self, select: uuid.UUID | None = None) -> None:
+        rows = []
+        for view in self.store.patients():
+            details = view.current
+            text = details["display_name"]
+            if details["record_number"]:
+                text += f"  ·  {details['record_number']}"
+            rows.append((view.id, text))
+        self.patients_page.patients.set_rows(rows)
+        if select is not None:
+            self.patients_page.select_patient(select)
+        elif rows and self.patients_page.selected_patient() is None:
+            self.patients_page.select_patient(rows[0][0])
+        self.show_sessions()
+
+    def show_sessions(self) -> None:
+        patient = self.patients_page.selected_patient()
+        rows = []
+        if patient is not None:
+            for session in self.store.sessions(patient):
+                zone = session["zone_name"]
+                started = session["started_at"].astimezone(_zone(zone))
+                state = "in progress" if session["ended_at"] is None else "ended"
+                rows.append(
+                    (session["id"], f"{started:%Y-%m-%d %H:%M}  {session['protocol']}  ({state})")
+                )
+        self.patients_page.sessions.set_rows(rows)
+
+    def find_patient(self) -> None:
+        self.patients_page.search.setFocus()
+        self.patients_page.search.selectAll()
+
+    def add_patient(self) -> None:
+        if self.workspace is not None:
+            return
+        dialog = PatientDialog(self)
+
+        def save() -> uuid.UUID:
+            return self.store.add_patient(
+                dialog.name.text(),
+                date_of_birth=dialog.date_of_birth.text() or None,
+                record_number=dialog.record_number.text() or None,
+                weight_kg=dialog.weight.text() or None,
+            )
+
+        dialog.save = save
+        dialog.accepted.connect(lambda: self.refresh_patients(select=dialog.result_value))
+        dialog.finished.connect(lambda _r: self.patients_page.patient_list.setFocus())
+        self.patient_dialog = dialog
+        dialog.open()
+
+    # ------------------------------------------------------------ sessions
+
+    def new_session(self, patient_id: uuid.UUID | None = None) -> None:
+        patient = patient_id or self.patients_page.selected_patient()
+        if patient is None or self.workspace is not None:
+            return
+        previous = self.store.sessions(patient)
+        dialog = NewSessionDialog(previous[0]["protocol"] if previous else None, self)
+        zone = self.settings.get("clinic_zone") or local_zone_name()
+        dialog.save = lambda: self.store.start_session(
+            patient, protocol=dialog.protocol.currentText(), zone_name=zone
+        )
+        dialog.accepted.connect(lambda: self.open_workspace(dialog.result_value))
+        self.session_dialog = dialog
+        dialog.open()
+
+    def offer_unfinished(self) -> None:
+        unfinished = self.store.open_sessions()
+        if not unfinished:
+            self.patients_page.offer_resumption(None)
+            return
+        session = unfinished[0]
+        name = next(
+            p.current["display_name"]
+            for p in self.store.patients()
+            if p.id == session["patient_id"]
+        )
+        started = session["started_at"].astimezone(_zone(session["zone_name"]))
+        elapsed = format_elapsed(self.clock() - session["started_at"])
+        self.patients_page.offer_resumption(
+            session["id"],
+            f"A session for {name}, started {started:%Y-%m-%d %H:%M} ({elapsed} ago), was "
+            "never ended: kapdesk was closed or stopped during it. Resume it to continue "
+            "its clock and log (Enter).",
         )
 
+    def resume_session(self, session_id: uuid.UUID) -> None:
+        live = LiveSession(self.store, session_id, self.clock)
+        live.note_resumption()
+        self.open_workspace(session_id, live)
+
+    def open_workspace(self, session_id: uuid.UUID, live: LiveSession | None = None) -> None:
+        live = live or LiveSession(self.store, session_id, self.clock)
+        workspace = SessionWorkspace(
+            live,
+            quick_tags=self.settings.get("quick_tags"),
+            colours=chart_colours(self.settings.get("theme")),
+            show_map=self.settings.get("show_map"),
+            clock_px=scaled_px(60, self.settings.get("font_scale")),
+        )
+        workspace.closed.connect(self.close_workspace)
+        self.workspace = workspace
+        self.pages.addWidget(workspace)
+        self.pages.setCurrentWidget(workspace)
+        self.session_menu.clear()
+        for action in workspace.actions_by_name.values():
+            self.session_menu.addAction(action)
+        workspace.focus_observation()
+
+    def close_workspace(self) -> None:
+        workspace = self.workspace
+        if workspace is None:
+            return
+        self.workspace = None
+        self.session_menu.clear()
+        workspace.timer.stop()
+        self.pages.setCurrentWidget(self.patients_page)
+        self.pages.removeWidget(workspace)
+        workspace.deleteLater()
+        self.refresh_patients(select=self.store.session(workspace.session.id)["patient_id"])
+        self.offer_unfinished()
+        self.patients_page.patient_list.setFocus()
+
+    # ---------------------------------------------------------- the record
+
     def run_verify(self) -> None:
-        self.verdict.setText(self._store.verify().render())
+        report = self.store.verify()
+        self.verdict.setText(report.render().splitlines()[-1])
+        self.verdict.setToolTip(report.render())
+
+    def toggle_theme(self) -> None:
+        theme = "light" if self.settings.get("theme") == "dark" else "dark"
+        self.settings.set("theme", theme)
+        self._restyle()
+
+    def scale_text(self, step: float) -> None:
+        scale = round(min(2.0, max(0.7, self.settings.get("font_scale") + step)), 1)
+        self.settings.set("font_scale", scale)
+        self._restyle()
+
+    def _restyle(self) -> None:
+        app = QApplication.instance()
+        assert isinstance(app, QApplication)
+        apply_theme(app, self.settings.get("theme"), self.settings.get("font_scale"))
+        if self.workspace is not None:
+            # The chart and clocks take colours and sizes at creation: rebuild the workspace.
+            session = self.workspace.session
+            old = self.workspace
+            self.workspace = None
+            old.timer.stop()
+            self.pages.removeWidget(old)
+            old.deleteLater()
+            self.open_workspace(session.id, session)
+
+
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)

@@ -1,13 +1,27 @@
-"""Loads the dim (default) style sheet from resources/."""
+"""Themes: the dim one (default) for a darkened room, and a light one. Text scales as a whole."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from kapdesk.widgets.bp_chart import DIM, LIGHT, ChartColours
+
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
 
 
-def apply_theme(app: QApplication, name: str = "dark") -> None:
-    app.setStyleSheet((RESOURCES / "styles" / f"{name}.qss").read_text(encoding="utf-8"))
+def scaled_px(px: int, scale: float) -> int:
+    return round(px * scale)
+
+
+def apply_theme(app: QApplication, name: str = "dark", scale: float = 1.0) -> None:
+    sheet = (RESOURCES / "styles" / f"{name}.qss").read_text(encoding="utf-8")
+    # Every size in the sheets is in px, so one factor scales all the text.
+    sheet = re.sub(r"(\d+)px", lambda m: f"{scaled_px(int(m.group(1)), scale)}px", sheet)
+    app.setStyleSheet(sheet)
+
+
+def chart_colours(name: str) -> ChartColours:
+    return LIGHT if name == "light" else DIM

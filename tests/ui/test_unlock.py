@@ -3,6 +3,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
+from kapdesk.settings import Settings
 from kapdesk.store import RecordStore
 from kapdesk.store.vault import PassphraseRequest
 from kapdesk.ui.main_window import MainWindow
@@ -33,15 +34,15 @@ def test_a_refused_passphrase_is_said_in_the_dialog(qtbot):
     assert not dialog.repeat.isVisible()
 
 
-def test_the_main_window_shows_the_record_and_verifies_it(qtbot, store: RecordStore):
+def test_verify_from_the_menu_shortcut(qtbot, store: RecordStore, data_dir, clock):
     store.add_patient("Ada Example")
-    window = MainWindow(store)
+    window = MainWindow(store, Settings(data_dir), clock.now_utc)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    assert "Patients: 1" in window.summary.text()
+    assert window.patients_page.patients.rowCount() == 1
     shortcut = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
     # Through the window handle, as the platform delivers a key press; the offscreen
     # platform has no active window, which a widget-level click would need.
     QTest.keyClick(window.windowHandle(), Qt.Key.Key_V, shortcut)
-    qtbot.waitUntil(lambda: "The record is intact." in window.verdict.text())
+    qtbot.waitUntil(lambda: window.verdict.text() == "The record is intact.")

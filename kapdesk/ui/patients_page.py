@@ -1,0 +1,148 @@
+"""Patients: a searchable list, their sessions newest first, and unfinished sessions to resume."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+    Signal,
+)
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+Index = QModelIndex | QPersistentModelIndex
+ID_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class RowsModel(QAbstractListModel):
+    """A list of (id, text) rows: patients, or one patient's sessions."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[tuple[uuid.UUID, str]] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        row_id, text = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return text
+        if role == ID_ROLE:
+            return row_id
+        return None
+
+    def set_rows(self, rows: list[tuple[uuid.UUID, str]]) -> None:
+        self.beginResetModel()
+        self._rows = rows
+        self.endResetModel()
+
+
+class PatientsPage(QWidget):
+    add_patient_requested = Signal()
+    new_session_requested = Signal(object)  # patient id
+    resume_requested = Signal(object)  # session id
+
+    def __init__(self) -> None:
+        super().__init__()
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(32, 16, 32, 16)
+
+        self.resume_panel = QFrame()
+        self.resume_panel.setObjectName("panel")
+        resume_row = QHBoxLayout(self.resume_panel)
+        self.resume_text = QLabel()
+        self.resume_text.setWordWrap(True)
+        self.resume_button = QPushButton("&Resume it")
+        resume_row.addWidget(self.resume_text, 1)
+        resume_row.addWidget(self.resume_button)
+        self.resume_panel.hide()
+        outer.addWidget(self.resume_panel)
+        self._resume_id: uuid.UUID | None = None
+
+        title = QLabel("Patients")
+        title.setObjectName("title")
+        outer.addWidget(title)
+        self.search = QLineEdit()
+        self.search.setAccessibleName("Search patients")
+        self.search.setPlaceholderText("Search by name or record number (Ctrl+F)")
+        outer.addWidget(self.search)
+        columns = QHBoxLayout()
+        self.patients = RowsModel()
+        self.filtered = QSortFilterProxyModel()
+        self.filtered.setSourceModel(self.patients)
+        self.filtered.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.patient_list = QListView()
+        self.patient_list.setAccessibleName("Patients")
+        self.patient_list.setModel(self.filtered)
+        left = QVBoxLayout()
+        left.addWidget(self.patient_list, 1)
+        self.add_button = QPushButton("&Add a patient (Ctrl+N)")
+        left.addWidget(self.add_button)
+        columns.addLayout(left, 1)
+        right = QVBoxLayout()
+        self.sessions_title = QLabel("Sessions")
+        self.sessions_title.setObjectName("subtitle")
+        self.sessions = RowsModel()
+        self.session_list = QListView()
+        self.session_list.setAccessibleName("Sessions of the selected patient")
+        self.session_list.setModel(self.sessions)
+        self.new_session_button = QPushButton("&New session (Ctrl+Shift+N)")
+        right.addWidget(self.sessions_title)
+        right.addWidget(self.session_list, 1)
+        right.addWidget(self.new_session_button)
+        columns.addLayout(right, 1)
+        outer.addLayout(columns, 1)
+
+        self.search.textChanged.connect(self.filtered.setFilterFixedString)
+        self.search.returnPressed.connect(self._focus_first_match)
+        self.add_button.clicked.connect(self.add_patient_requested.emit)
+        self.new_session_button.clicked.connect(self._new_session)
+        self.patient_list.activated.connect(lambda _index: self._new_session())
+        self.resume_button.clicked.connect(self._resume)
+
+    def selected_patient(self) -> uuid.UUID | None:
+        index = self.patient_list.currentIndex()
+        return index.data(ID_ROLE) if index.isValid() else None
+
+    def select_patient(self, patient_id: uuid.UUID) -> None:
+        for row in range(self.filtered.rowCount()):
+            index = self.filtered.index(row, 0)
+            if index.data(ID_ROLE) == patient_id:
+                self.patient_list.setCurrentIndex(index)
+                return
+
+    def offer_resumption(self, session_id: uuid.UUID | None, text: str = "") -> None:
+        self._resume_id = session_id
+        self.resume_text.setText(text)
+        self.resume_panel.setVisible(session_id is not None)
+        if session_id is not None:
+            self.resume_button.setFocus()
+
+    def _focus_first_match(self) -> None:
+        if self.filtered.rowCount():
+            self.patient_list.setCurrentIndex(self.filtered.index(0, 0))
+            self.patient_list.setFocus()
+
+    def _new_session(self) -> None:
+        patient = self.selected_patient()
+        if patient is not None:
+            self.new_session_requested.emit(patient)
+
+    def _resume(self) -> None:
+        if self._resume_id is not None:
+            self.resume_requested.emit(self._resume_id)

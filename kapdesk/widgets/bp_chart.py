@@ -1,0 +1,240 @@
+"""The blood-pressure chart, drawn as on an anaesthesia record.
+
+Systolic is a downward caret (v) and diastolic an upward caret (^), joined by
+a vertical bar; heart rate is a dot on the same grid, read off the right-hand
+axis (CLINICAL.md, "Charting convention"). x is minutes from the first dose.
+Threshold lines carry their numbers as text, so nothing relies on colour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont
+
+# Defaults from CLINICAL.md, "Default thresholds": pre-dose caution 140/90, urgent 180/110.
+CAUTION = (140, 90)
+URGENT = (180, 110)
+BASELINE_BAND = 4  # mmHg either side: shows the level without hiding readings near it
+
+
+@dataclass(frozen=True)
+class ChartColours:
+    background: str
+    foreground: str
+    systolic: str
+    diastolic: str
+    heart_rate: str
+    caution: str
+    urgent: str
+    baseline: str
+    dose: str
+
+
+DIM = ChartColours(
+    background="#1c1b19",
+    foreground="#cfc8b8",
+    systolic="#e8e0cc",
+    diastolic="#e8e0cc",
+    heart_rate="#7fb3d5",
+    caution="#d9a441",
+    urgent="#ff8a65",
+    baseline="#3a4a3a",
+    dose="#b39ddb",
+)
+LIGHT = ChartColours(
+    background="#fbfaf7",
+    foreground="#2b2a27",
+    systolic="#1f1e1c",
+    diastolic="#1f1e1c",
+    heart_rate="#1f5f8b",
+    caution="#9a6500",
+    urgent="#b3261e",
+    baseline="#d8e6d2",
+    dose="#5e35b1",
+)
+
+
+class BPChart(pg.PlotWidget):  # type: ignore[misc]
+    def __init__(self, colours: ChartColours = DIM, font_px: int = 16) -> None:
+        super().__init__(background=colours.background)
+        self.colours = colours
+        self.setAccessibleName("Blood pressure chart")
+        plot = self.getPlotItem()
+        plot.setMenuEnabled(False)
+        plot.hideButtons()
+        plot.showGrid(x=True, y=True, alpha=0.15)
+        plot.showAxis("right")
+        font = QFont()
+        font.setPixelSize(font_px)
+        for name, label in (
+            ("left", "mmHg"),
+            ("bottom", "minutes from first dose"),
+            ("right", "HR /min"),
+        ):
+            axis = plot.getAxis(name)
+            axis.setTickFont(font)
+            axis.setTextPen(colours.foreground)
+            axis.setPen(colours.foreground)
+            axis.setLabel(label, color=colours.foreground, **{"font-size": f"{font_px}px"})
+        plot.getAxis("right").linkToView(plot.getViewBox())
+        self.setMouseEnabled(x=False, y=False)
+        self.setYRange(40, 200, padding=0)
+
+        # The pre-dose baseline: a narrow band around its systolic and its diastolic value.
+        self._baseline_bands = []
+        for _ in range(2):
+            band = pg.LinearRegionItem(
+                orientation="horizontal",
+                movable=False,
+                brush=pg.mkBrush(colours.baseline + "90"),
+                pen=pg.mkPen(None),
+            )
+            band.setZValue(-20)
+            band.hide()
+            self.addItem(band)
+            self._baseline_bands.append(band)
+        self._baseline_label = pg.TextItem(color=colours.foreground, anchor=(1, 1))
+        self._baseline_label.hide()
+        self.addItem(self._baseline_label)
+        self._threshold_lines = []
+        for value, colour, style, text in (
+            (CAUTION[0], colours.caution, Qt.PenStyle.DashLine, "caution 140"),
+            (CAUTION[1], colours.caution, Qt.PenStyle.DashLine, "caution 90"),
+            (URGENT[0], colours.urgent, Qt.PenStyle.DashDotLine, "urgent 180"),
+            (URGENT[1], colours.urgent, Qt.PenStyle.DashDotLine, "urgent 110"),
+        ):
+            line = pg.InfiniteLine(
+                pos=value,
+                angle=0,
+                movable=False,
+                pen=pg.mkPen(colour, width=1.5, style=style),
+                label=text,
+                labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]},
+            )
+            line.setZValue(-10)
+            self.addItem(line)
+            self._threshold_lines.append(line)
+
+        self._bars = pg.PlotDataItem(pen=pg.mkPen(colours.systolic, width=2), connect="pairs")
+        self._map = pg.PlotDataItem(
+            pen=pg.mkPen(colours.foreground, width=1, style=Qt.PenStyle.DotLine)
+        )
+        self._map.hide()
+        size = max(12, font_px)
+        self._systolic = pg.ScatterPlotItem(
+            symbol="t",
+            size=size,
+            brush=pg.mkBrush(colours.systolic),
+            pen=None,
+            hoverable=True,
+            tip=self._tip,
+        )
+        self._diastolic = pg.ScatterPlotItem(
+            symbol="t1",
+            size=size,
+            brush=pg.mkBrush(colours.diastolic),
+            pen=None,
+            hoverable=True,
+            tip=self._tip,
+        )
+        self._heart_rate = pg.ScatterPlotItem(
+            symbol="o",
+            size=size * 0.6,
+            brush=pg.mkBrush(colours.heart_rate),
+            pen=None,
+            hoverable=True,
+            tip=self._tip,
+        )
+        self._newest = pg.ScatterPlotItem(
+            size=size * 1.9, brush=pg.mkBrush(None), pen=pg.mkPen(colours.caution, width=2.5)
+        )
+        for item in (self._bars, self._map, self._systolic, self._diastolic, self._heart_rate):
+            self.addItem(item)
+        self.addItem(self._newest)
+        self._dose_lines: list[pg.InfiniteLine] = []
+
+    @staticmethod
+    def _tip(x: float, y: float, data: object) -> str:
+        return f"{data}\n{y:.0f}"
+
+    def set_readings(
+        self,
+        minutes: Sequence[float],
+        systolic: Sequence[float],
+        diastolic: Sequence[float],
+        heart_rate: Sequence[float],
+        mean_arterial: Sequence[float],
+        labels: Sequence[str],
+    ) -> None:
+        """Replace every reading; NaN marks a value not taken."""
+        x = np.asarray(minutes, dtype=float)
+        sys_ = np.asarray(systolic, dtype=float)
+        dia = np.asarray(diastolic, dtype=float)
+        hr = np.asarray(heart_rate, dtype=float)
+        data = np.asarray(labels, dtype=object)
+        has_bp = ~np.isnan(sys_)
+        self._systolic.setData(x[has_bp], sys_[has_bp], data=data[has_bp])
+        self._diastolic.setData(x[has_bp], dia[has_bp], data=data[has_bp])
+        bar_x = np.repeat(x[has_bp], 2)
+        bar_y = np.empty(bar_x.size)
+        bar_y[0::2], bar_y[1::2] = sys_[has_bp], dia[has_bp]
+        self._bars.setData(bar_x, bar_y)
+        has_hr = ~np.isnan(hr)
+        self._heart_rate.setData(x[has_hr], hr[has_hr], data=data[has_hr])
+        self._map.setData(x[has_bp], np.asarray(mean_arterial, dtype=float)[has_bp])
+        if has_bp.any():
+            last = np.flatnonzero(has_bp)[-1]
+            self._newest.setData([x[last], x[last]], [sys_[last], dia[last]], symbol=["t", "t1"])
+        else:
+            self._newest.clear()
+        self._fit(x, sys_, hr)
+
+    def set_doses(self, minutes: Sequence[float]) -> None:
+        for line in self._dose_lines:
+            self.removeItem(line)
+        self._dose_lines = []
+        for index, minute in enumerate(minutes, start=1):
+            line = pg.InfiniteLine(
+                pos=minute,
+                angle=90,
+                movable=False,
+                pen=pg.mkPen(self.colours.dose, width=2),
+                label=f"dose {index}",
+                # Staggered, so doses minutes apart do not print over each other.
+                labelOpts={"position": 0.97 - 0.06 * ((index - 1) % 3), "color": self.colours.dose},
+            )
+            line.setZValue(-5)
+            self.addItem(line)
+            self._dose_lines.append(line)
+
+    def set_baseline(self, baseline: tuple[float, float] | None) -> None:
+        """Mark the pre-dose baseline systolic and diastolic, each as a band of ±BAND mmHg."""
+        if baseline is None:
+            for item in (*self._baseline_bands, self._baseline_label):
+                item.hide()
+            return
+        for band, value in zip(self._baseline_bands, baseline, strict=True):
+            band.setRegion((value - BASELINE_BAND, value + BASELINE_BAND))
+            band.show()
+        self._baseline_label.setText(f"baseline {baseline[0]:.0f}/{baseline[1]:.0f}")
+        self._baseline_label.setPos(-0.5, baseline[0] + BASELINE_BAND)
+        self._baseline_label.show()
+
+    def show_mean_arterial(self, visible: bool) -> None:
+        self._map.setVisible(visible)
+
+    def _fit(self, x: np.ndarray, systolic: np.ndarray, heart_rate: np.ndarray) -> None:
+        # Room for a reading every 5 minutes; never narrower than an hour.
+        left = min(-10.0, float(np.nanmin(x)) - 5) if x.size else -10.0
+        right = max(60.0, float(np.nanmax(x)) + 10) if x.size else 60.0
+        self.setXRange(left, right, padding=0)
+        top = 200.0
+        for series in (systolic, heart_rate):
+            if series.size and not np.isnan(series).all():
+                top = max(top, float(np.nanmax(series)) + 15)
+        self.setYRange(40, top, padding=0)

@@ -1,0 +1,91 @@
+"""Vital signs in the clinician's paper notation (``132/84 76 97``), or field by field."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+FIELDS = (
+    ("systolic", "Sys"),
+    ("diastolic", "Dia"),
+    ("heart_rate", "HR"),
+    ("spo2", "SpO2"),
+    ("respiratory_rate", "RR"),
+    ("temperature_c", "T °C"),
+)
+
+
+class VitalsEntry(QWidget):
+    line_submitted = Signal(str)
+    fields_submitted = Signal(dict)
+
+    def __init__(self) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        row = QHBoxLayout()
+        label = QLabel("Vitals")
+        label.setObjectName("fieldLabel")
+        self.line = QLineEdit()
+        self.line.setAccessibleName("Vitals")
+        self.line.setPlaceholderText("132/84 76 97  (rr 14  t 36.8)")
+        label.setBuddy(self.line)
+        self.toggle = QPushButton("Fields")
+        self.toggle.setCheckable(True)
+        self.toggle.setToolTip("Enter each value in its own field")
+        row.addWidget(label)
+        row.addWidget(self.line, 1)
+        row.addWidget(self.toggle)
+        layout.addLayout(row)
+        self.fields_box = QWidget()
+        grid = QGridLayout(self.fields_box)
+        grid.setContentsMargins(0, 0, 0, 0)
+        self.fields: dict[str, QLineEdit] = {}
+        for column, (name, caption) in enumerate(FIELDS):
+            edit = QLineEdit()
+            edit.setAccessibleName(caption)
+            edit.setMaximumWidth(110)
+            edit.returnPressed.connect(self._submit_fields)
+            grid.addWidget(QLabel(caption), 0, column)
+            grid.addWidget(edit, 1, column)
+            self.fields[name] = edit
+        self.fields_box.hide()
+        layout.addWidget(self.fields_box)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout.addWidget(self.error)
+        self.toggle.toggled.connect(self._show_fields)
+        self.line.returnPressed.connect(self._submit_line)
+
+    def _show_fields(self, visible: bool) -> None:
+        self.fields_box.setVisible(visible)
+        (self.fields["systolic"] if visible else self.line).setFocus()
+
+    def _submit_line(self) -> None:
+        if self.line.text().strip():
+            self.line_submitted.emit(self.line.text())
+
+    def _submit_fields(self) -> None:
+        values = {name: edit.text() for name, edit in self.fields.items() if edit.text().strip()}
+        if values:
+            self.fields_submitted.emit(values)
+
+    def accept_entry(self) -> None:
+        self.line.clear()
+        for edit in self.fields.values():
+            edit.clear()
+        self.error.hide()
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.show()

@@ -1,0 +1,231 @@
+"""A clinician's session driven through the real widgets from the keyboard, then the
+record reopened to find it all there."""
+
+from __future__ import annotations
+
+import datetime as dt
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+
+from kapdesk.clinical.elapsed import format_elapsed
+from kapdesk.clock import FakeClock
+from kapdesk.settings import Settings
+from kapdesk.store import RecordStore
+from kapdesk.ui.main_window import MainWindow
+from tests.conftest import PASSPHRASE, fixed_passphrase
+
+CTRL = Qt.KeyboardModifier.ControlModifier
+SHIFT = Qt.KeyboardModifier.ShiftModifier
+
+
+def press(window, key, modifiers=Qt.KeyboardModifier.NoModifier):
+    """A key press as the platform delivers it, so window shortcuts fire offscreen too.
+
+    The offscreen platform leaves a closed dialog as the active window; a window
+    manager would give the activation back to the main window, so we do that here.
+    """
+    window.activateWindow()
+    QTest.keyClick(window.windowHandle(), key, modifiers)
+
+
+def type_into(qtbot, widget, text):
+    widget.clear()
+    qtbot.keyClicks(widget, text)
+    qtbot.keyClick(widget, Qt.Key.Key_Return)
+
+
+@pytest.fixture
+def window(qtbot, store, data_dir, clock):
+    main = MainWindow(store, Settings(data_dir), clock.now_utc)
+    qtbot.addWidget(main)
+    main.resize(1366, 768)
+    main.show()
+    qtbot.waitExposed(main)
+    return main
+
+
+def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock):
+    # Add a patient.
+    press(window, Qt.Key.Key_N, CTRL)
+    dialog = window.patient_dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    qtbot.keyClicks(dialog.name, "Ada Example")
+    qtbot.keyClicks(dialog.weight, "70")
+    with qtbot.waitSignal(dialog.accepted):
+        qtbot.keyClick(dialog.weight, Qt.Key.Key_Return)
+    assert window.patients_page.patients.rowCount() == 1
+
+    # Start a session for her.
+    press(window, Qt.Key.Key_N, CTRL | SHIFT)
+    session_dialog = window.session_dialog
+    session_dialog.protocol.setCurrentText("IM injection")
+    with qtbot.waitSignal(session_dialog.accepted):
+        qtbot.keyClick(session_dialog.protocol, Qt.Key.Key_Return)
+    workspace = window.workspace
+    assert workspace is not None
+    assert window.pages.currentWidget() is workspace
+    assert workspace.protocol_label.text() == "Protocol: IM injection"
+
+    # Baseline vitals in the paper notation.
+    clock.advance(minutes=2)
+    press(window, Qt.Key.Key_B, CTRL)
+    type_into(qtbot, workspace.vitals.line, "128/82 70 98")
+    assert workspace.log_model.entry_at(0).text == "BP 128/82  HR 70  SpO2 98%"
+    assert len(workspace.chart._systolic.data) == 1
+
+    # A bad line: the sentence beside the field, nothing stored.
+    type_into(qtbot, workspace.vitals.line, "320/80 70")
+    assert workspace.vitals.error.isVisible()
+    assert "Systolic pressure 320 mmHg is outside 50–300 mmHg" in workspace.vitals.error.text()
+    assert workspace.log_model.rowCount() == 1
+    assert workspace.vitals.line.text() == "320/80 70"  # kept, to fix and resend
+
+    # The dose (Ctrl+D) sets T0.
+    clock.advance(minutes=3)
+    press(window, Qt.Key.Key_D, CTRL)
+    dose = workspace.dose_dialog
+    dose.route.setCurrentIndex(dose.route.findData("im"))
+    qtbot.keyClicks(dose.mg, "35")
+    assert dose.per_kg.text() == "0.50 mg/kg at 70 kg"
+    qtbot.keyClicks(dose.lot, "LOT-9")
+    with qtbot.waitSignal(dose.accepted):
+        qtbot.keyClick(dose.lot, Qt.Key.Key_Return)
+    assert workspace.dose_clock.time.text() == "00:00:00"
+    assert workspace.log_model.entry_at(0).text.startswith("Ketamine 35 mg, IM injection")
+
+    # Observations: text, a quick tag (F2 = calm), and both together.
+    clock.advance(minutes=10)
+    # Tag keys go where the focus is in use: the observation line.
+    window.activateWindow()
+    qtbot.keyClick(workspace.observation.line, Qt.Key.Key_F2)
+    assert workspace.observation.tag_buttons["calm"].isChecked()
+    type_into(qtbot, workspace.observation.line, "settling, slow breathing")
+    assert workspace.log_model.entry_at(0).text == "[calm] settling, slow breathing"
+    assert not workspace.observation.tag_buttons["calm"].isChecked()
+    qtbot.keyClick(workspace.observation.line, Qt.Key.Key_F8)  # asleep, alone
+    qtbot.keyClick(workspace.observation.line, Qt.Key.Key_Return)
+    assert workspace.log_model.entry_at(0).text == "[asleep]"
+
+    # Vitals 40 minutes after the dose, on the chart at x=40.
+    clock.advance(minutes=30)
+    type_into(qtbot, workspace.vitals.line, "166/98 88 97")
+    assert list(workspace.chart._systolic.data["x"]) == [-3.0, 40.0]
+    workspace.tick()
+    assert workspace.dose_clock.time.text() == "00:40:00"
+    assert workspace.session_clock.time.text() == "00:45:00"
+
+    # Correct the reading: select it, Ctrl+E, new value and reason.
+    workspace.log_view.setCurrentIndex(workspace.log_model.index(0))
+    press(window, Qt.Key.Key_E, CTRL)
+    correct = workspace.correct_dialog
+    correct.edits["systolic"].selectAll()
+    qtbot.keyClicks(correct.edits["systolic"], "156")
+    qtbot.keyClicks(correct.reason, "Misread the cuff display")
+    with qtbot.waitSignal(correct.accepted):
+        qtbot.keyClick(correct.reason, Qt.Key.Key_Return)
+    corrected = workspace.log_model.entry_at(0)
+    assert corrected.text == "BP 156/98  HR 88  SpO2 97%"
+    assert corrected.original == "BP 166/98  HR 88  SpO2 97%"
+    tooltip = workspace.log_model.data(workspace.log_model.index(0), Qt.ItemDataRole.ToolTipRole)
+    assert tooltip == "Corrected. Reason: Misread the cuff display"
+    assert list(workspace.chart._systolic.data["y"]) == [128.0, 156.0]
+
+    # End the session: confirm, see the summary.
+    clock.advance(minutes=35)
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    assert workspace.end_panel.isVisible()
+    qtbot.keyClick(workspace.end_confirm, Qt.Key.Key_Space)
+    summary = workspace.end_text.text()
+    assert "Duration 01:20:00" in summary
+    assert "highest BP 156/98" in summary
+    assert "2 vitals reading(s)" in summary
+    session_id = workspace.session.id
+    qtbot.keyClick(workspace.end_cancel, Qt.Key.Key_Space)
+    assert window.workspace is None
+
+    # Reopen the record: everything is there, the original reading still readable.
+    store.close()
+    with RecordStore.open(data_dir, clock=clock.now_utc) as reopened:
+        session = reopened.session(session_id)
+        assert session["ended_at"] == clock.now_utc()
+        readings = reopened.entries("vitals", session_id)
+        assert [r.current["systolic"] for r in readings] == [128, 156]
+        assert readings[1].original["systolic"] == 166
+        assert [o.current["tags"] for o in reopened.entries("observation", session_id)] == [
+            ["calm"],
+            ["asleep"],
+        ]
+        assert reopened.entries("dose", session_id)[0].current["lot_number"] == "LOT-9"
+        assert reopened.verify().ok
+
+
+def test_a_dose_refused_by_validation_keeps_the_dialog_open(qtbot, window, store, clock):
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    window.open_workspace(session)
+    press(window, Qt.Key.Key_D, CTRL)
+    dose = window.workspace.dose_dialog
+    qtbot.keyClicks(dose.mg, "5000")
+    qtbot.keyClick(dose.mg, Qt.Key.Key_Return)
+    assert dose.isVisible()
+    assert "outside 0–1000 mg" in dose.error.text()
+    assert store.entries("dose", session) == []
+    dose.reject()
+
+
+CRASHING_CHILD = textwrap.dedent(
+    """
+    import os, sys
+    from kapdesk.store import RecordStore
+    store = RecordStore.open(sys.argv[1], passphrase=lambda r: sys.argv[2], use_keyring=False)
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    store.add_observation(session, "last note before the laptop died")
+    print(session, flush=True)
+    os.kill(os.getpid(), 9)
+    """
+)
+
+
+def test_a_session_left_running_by_a_killed_process_resumes(qtbot, data_dir):
+    child = subprocess.run(
+        [sys.executable, "-c", CRASHING_CHILD, str(data_dir), PASSPHRASE],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert child.returncode == -signal.SIGKILL
+    started = dt.datetime.now(dt.UTC)
+    clock = FakeClock(started + dt.timedelta(hours=1, minutes=12))
+    store = RecordStore.open(data_dir, passphrase=fixed_passphrase, clock=clock.now_utc)
+    try:
+        main = MainWindow(store, Settings(data_dir), clock.now_utc)
+        qtbot.addWidget(main)
+        main.show()
+        page = main.patients_page
+        assert page.resume_panel.isVisible()
+        assert "was never ended" in page.resume_text.text()
+        qtbot.keyClick(page.resume_button, Qt.Key.Key_Space)
+        workspace = main.workspace
+        assert workspace is not None
+        # The clock continues from the stored start: now minus the start the dead process wrote.
+        stored_start = store.session(workspace.session.id)["started_at"]
+        assert stored_start <= started
+        expected = format_elapsed(clock.now_utc() - stored_start)
+        assert workspace.session_clock.time.text() == expected
+        assert expected.startswith("01:12:")
+        gap = workspace.log_model.entry_at(0)
+        assert gap.is_system
+        assert "Session resumed" in gap.text
+        assert "gap 1 h 1" in gap.text
+        assert workspace.log_model.entry_at(1).text == "last note before the laptop died"
+        workspace.timer.stop()
+    finally:
+        store.close()
