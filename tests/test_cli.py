@@ -60,3 +60,24 @@ def test_kapdesk_home_chooses_the_folder(tmp_path, monkeypatch):
     assert main(["verify"]) == 0
     assert (tmp_path / "home" / "kapdesk.db").exists()
     assert (tmp_path / "home" / "logs" / "kapdesk.log").exists()
+
+
+def test_demo_adds_a_marked_patient_with_a_finished_and_a_running_session(tmp_path, capsys):
+    from kapdesk.store import RecordStore
+
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "demo"]) == 0
+    assert "demo patient" in capsys.readouterr().out
+    with RecordStore.open(data, passphrase=lambda r: PASSPHRASE) as store:
+        [patient] = store.patients()
+        assert patient.current["display_name"].startswith("DEMO")
+        sessions = store.sessions(patient.id)
+        assert [s["ended_at"] is None for s in sessions] == [True, False]
+        finished = sessions[1]
+        readings = store.entries("vitals", finished["id"])
+        peak = max(readings, key=lambda r: r.current["systolic"])
+        minutes = (peak.current["taken_at"] - finished["first_dose_at"]).total_seconds() / 60
+        assert 25 <= minutes <= 55  # the rise peaks near +40 minutes
+        assert readings[0].current["systolic"] in range(120, 136)  # baseline about 128/82
+        assert [d.current["mg"] for d in store.entries("dose", finished["id"])] == [28, 28]
+        assert store.verify().ok

@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
 from PySide6.QtGui import QAbstractTextDocumentLayout, QFontMetrics, QPalette, QTextDocument
-from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from kapdesk.live_session import LogEntry
 
@@ -61,6 +61,17 @@ class SessionLogModel(QAbstractListModel):
 
 
 class EntryDelegate(QStyledItemDelegate):
+    """Holds its view: reading ``option.widget`` when it is None under-counts references
+    to None in PySide6 6.12 and, after a few hundred calls, crashes the interpreter
+    (found by benchmarks/bench_workspace.py)."""
+
+    def __init__(self, view: QListView) -> None:
+        super().__init__(view)
+        self._view = view
+        # Row heights by (entry, width): a list layout asks for every row's size on each
+        # insert, and laying out rich text for hundreds of rows each time costs tens of ms.
+        self._heights: dict[tuple[LogEntry, int], int] = {}
+
     def _columns(self, option: QStyleOptionViewItem) -> tuple[int, int]:
         metrics = QFontMetrics(option.font)
         time_width = metrics.horizontalAdvance("00:00") + 2 * PADDING
@@ -86,9 +97,9 @@ class EntryDelegate(QStyledItemDelegate):
         entry: LogEntry = index.data(ENTRY_ROLE)
         self.initStyleOption(option, index)
         option.text = ""
-        style = option.widget.style() if option.widget else None
-        if style is not None:
-            style.drawControl(QStyle.ControlElement.CE_ItemViewItem, option, painter, option.widget)
+        self._view.style().drawControl(
+            QStyle.ControlElement.CE_ItemViewItem, option, painter, self._view
+        )
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         colour = option.palette.color(role)
@@ -120,6 +131,12 @@ class EntryDelegate(QStyledItemDelegate):
         entry: LogEntry = index.data(ENTRY_ROLE)
         self.initStyleOption(option, index)
         time_width, t_width = self._columns(option)
-        width = (option.widget.viewport().width() if option.widget else 600) - time_width - t_width
-        doc = self._document(option, entry, width)
-        return QSize(width + time_width + t_width, int(doc.size().height()))
+        width = self._view.viewport().width() - time_width - t_width
+        key = (entry, width)
+        height = self._heights.get(key)
+        if height is None:
+            if len(self._heights) > 20_000:
+                self._heights.clear()
+            height = int(self._document(option, entry, width).size().height())
+            self._heights[key] = height
+        return QSize(width + time_width + t_width, height)

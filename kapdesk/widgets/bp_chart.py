@@ -157,6 +157,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             self.addItem(item)
         self.addItem(self._newest)
         self._dose_lines: list[pg.InfiniteLine] = []
+        self._shown_baseline: tuple[float, float] | None = None
 
     @staticmethod
     def _tip(x: float, y: float, data: object) -> str:
@@ -195,6 +196,8 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         self._fit(x, sys_, hr)
 
     def set_doses(self, minutes: Sequence[float]) -> None:
+        if [line.value() for line in self._dose_lines] == list(minutes):
+            return  # unchanged: re-creating labelled lines costs more than drawing them
         for line in self._dose_lines:
             self.removeItem(line)
         self._dose_lines = []
@@ -214,6 +217,9 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
 
     def set_baseline(self, baseline: tuple[float, float] | None) -> None:
         """Mark the pre-dose baseline systolic and diastolic, each as a band of ±BAND mmHg."""
+        if baseline == self._shown_baseline:
+            return
+        self._shown_baseline = baseline
         if baseline is None:
             for item in (*self._baseline_bands, self._baseline_label):
                 item.hide()
