@@ -52,6 +52,11 @@ class MainWindow(QMainWindow):
         view.addAction(make_action(self, "&Dark or light theme", "Ctrl+Shift+L", self.toggle_theme))
         view.addAction(make_action(self, "&Larger text", "Ctrl+=", lambda: self.scale_text(0.1)))
         view.addAction(make_action(self, "&Smaller text", "Ctrl+-", lambda: self.scale_text(-0.1)))
+        view.addAction(
+            make_action(
+                self, "Show or hide &mean arterial pressure", "Ctrl+Shift+M", self.toggle_map
+            )
+        )
 
         self.patients_page.add_patient_requested.connect(self.add_patient)
         self.patients_page.new_session_requested.connect(self.new_session)
@@ -199,6 +204,12 @@ class MainWindow(QMainWindow):
         theme = "light" if self.settings.get("theme") == "dark" else "dark"
         self.settings.set("theme", theme)
         self._restyle()
+
+    def toggle_map(self) -> None:
+        shown = not self.settings.get("show_map")
+        self.settings.set("show_map", shown)
+        if self.workspace is not None:
+            self.workspace.chart.show_mean_arterial(shown)
 
     def scale_text(self, step: float) -> None:
         scale = round(min(2.0, max(0.7, self.settings.get("font_scale") + step)), 1)

@@ -19,6 +19,7 @@ from PySide6.QtGui import QFont
 # Defaults from CLINICAL.md, "Default thresholds": pre-dose caution 140/90, urgent 180/110.
 CAUTION = (140, 90)
 URGENT = (180, 110)
+WIDE_BARS_UP_TO = 100
 BASELINE_BAND = 4  # mmHg either side: shows the level without hiding readings near it
 
 
@@ -67,7 +68,14 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
         plot.hideButtons()
-        plot.showGrid(x=True, y=True, alpha=0.15)
+        # The grid is one line item (see _draw_grid); pyqtgraph's axis grid is re-blended
+        # over the whole plot on every render and cost ~10 ms per redraw here.
+        self._grid = pg.PlotDataItem(
+            pen=pg.mkPen(colours.foreground + "30", width=1), connect="pairs"
+        )
+        self._grid.setZValue(-30)
+        self.addItem(self._grid)
+        self._grid_range: tuple[float, float, float] | None = None
         plot.showAxis("right")
         font = QFont()
         font.setPixelSize(font_px)
@@ -157,11 +165,17 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             self.addItem(item)
         self.addItem(self._newest)
         self._dose_lines: list[pg.InfiniteLine] = []
+        self._x: np.ndarray = np.empty(0)
+        self._labels: list[str] = []
+        self._map_data: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._shown_baseline: tuple[float, float] | None = None
 
-    @staticmethod
-    def _tip(x: float, y: float, data: object) -> str:
-        return f"{data}\n{y:.0f}"
+    def _tip(self, x: float, y: float, data: object) -> str:
+        # Looked up by x rather than stored per point: per-point objects slowed setData.
+        label = ""
+        if self._x.size:
+            label = self._labels[int(np.argmin(np.abs(self._x - x)))]
+        return f"{label}\n{y:.0f}"
 
     def set_readings(
         self,
@@ -177,17 +191,25 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         sys_ = np.asarray(systolic, dtype=float)
         dia = np.asarray(diastolic, dtype=float)
         hr = np.asarray(heart_rate, dtype=float)
-        data = np.asarray(labels, dtype=object)
+        self._x, self._labels = x, list(labels)
         has_bp = ~np.isnan(sys_)
-        self._systolic.setData(x[has_bp], sys_[has_bp], data=data[has_bp])
-        self._diastolic.setData(x[has_bp], dia[has_bp], data=data[has_bp])
+        self._systolic.setData(x[has_bp], sys_[has_bp])
+        self._diastolic.setData(x[has_bp], dia[has_bp])
         bar_x = np.repeat(x[has_bp], 2)
         bar_y = np.empty(bar_x.size)
         bar_y[0::2], bar_y[1::2] = sys_[has_bp], dia[has_bp]
+        # Thick bars read best from across the room while readings are few; past
+        # WIDE_BARS_UP_TO they stand close together and a 2 px pen (Qt's slow wide-line
+        # path) doubled the redraw time.
+        width = 2 if has_bp.sum() <= WIDE_BARS_UP_TO else 1
+        if self._bars.opts["pen"].width() != width:
+            self._bars.setPen(pg.mkPen(self.colours.systolic, width=width))
         self._bars.setData(bar_x, bar_y)
         has_hr = ~np.isnan(hr)
-        self._heart_rate.setData(x[has_hr], hr[has_hr], data=data[has_hr])
-        self._map.setData(x[has_bp], np.asarray(mean_arterial, dtype=float)[has_bp])
+        self._heart_rate.setData(x[has_hr], hr[has_hr])
+        self._map_data = (x[has_bp], np.asarray(mean_arterial, dtype=float)[has_bp])
+        if self._map.isVisible():
+            self._map.setData(*self._map_data)
         if has_bp.any():
             last = np.flatnonzero(has_bp)[-1]
             self._newest.setData([x[last], x[last]], [sys_[last], dia[last]], symbol=["t", "t1"])
@@ -233,6 +255,8 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
 
     def show_mean_arterial(self, visible: bool) -> None:
         self._map.setVisible(visible)
+        if visible:
+            self._map.setData(*self._map_data)
 
     def _fit(self, x: np.ndarray, systolic: np.ndarray, heart_rate: np.ndarray) -> None:
         # Room for a reading every 5 minutes; never narrower than an hour.
@@ -244,3 +268,18 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             if series.size and not np.isnan(series).all():
                 top = max(top, float(np.nanmax(series)) + 15)
         self.setYRange(40, top, padding=0)
+        self._draw_grid(left, right, top)
+
+    def _draw_grid(self, left: float, right: float, top: float) -> None:
+        """Lines every 10 mmHg and every 10 minutes (a reading every 5 fits between)."""
+        if self._grid_range == (left, right, top):
+            return
+        self._grid_range = (left, right, top)
+        ys = np.arange(40, top + 1, 10, dtype=float)
+        step = 10 if right - left <= 300 else 30
+        xs = np.arange(np.ceil(left / step) * step, right + 1, step, dtype=float)
+        grid_x = np.concatenate(
+            [np.repeat([[left, right]], ys.size, axis=0).ravel(), np.repeat(xs, 2)]
+        )
+        grid_y = np.concatenate([np.repeat(ys, 2), np.tile([40.0, top], xs.size)])
+        self._grid.setData(grid_x, grid_y)

@@ -229,3 +229,24 @@ def test_a_session_left_running_by_a_killed_process_resumes(qtbot, data_dir):
         workspace.timer.stop()
     finally:
         store.close()
+
+
+def test_vitals_by_field_and_the_map_line(qtbot, window, store, clock):
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    window.open_workspace(session)
+    workspace = window.workspace
+    workspace.vitals.toggle.click()
+    fields = workspace.vitals.fields
+    qtbot.keyClicks(fields["systolic"], "131")
+    qtbot.keyClicks(fields["diastolic"], "83")
+    qtbot.keyClicks(fields["respiratory_rate"], "14")
+    qtbot.keyClick(fields["respiratory_rate"], Qt.Key.Key_Return)
+    assert workspace.log_model.entry_at(0).text == "BP 131/83  RR 14"
+    assert fields["systolic"].text() == ""
+    assert not workspace.chart._map.isVisible()
+    press(window, Qt.Key.Key_M, CTRL | SHIFT)
+    assert window.settings.get("show_map") is True
+    assert workspace.chart._map.isVisible()
+    assert list(workspace.chart._map.getData()[1]) == [pytest.approx(83 + 48 / 3)]
+    window.close_workspace()
