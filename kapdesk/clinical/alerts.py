@@ -1,0 +1,280 @@
+"""Alert rules for a vitals reading: table-driven, each traceable to CLINICAL.md.
+
+The app assists and records; the clinician decides. Every threshold is a
+clinic setting (AlertThresholds) with CLINICAL.md's default, and every alert
+carries the rule that raised it and what the clinic's guidance suggests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kapdesk.clinical.vitals import VitalsReading
+
+
+class Level(StrEnum):
+    CAUTION = "caution"
+    URGENT = "urgent"
+
+
+@dataclass(frozen=True)
+class AlertThresholds:
+    """Defaults from CLINICAL.md, "Default thresholds"; a clinic may change each."""
+
+    caution_systolic: int = 140  # SPRAVATO label: > 140 systolic, weigh benefit and risk
+    caution_diastolic: int = 90  # ... or > 90 diastolic
+    urgent_systolic: int = 180  # local escalation protocols: >= 180 systolic
+    urgent_diastolic: int = 110  # ... or >= 110 diastolic
+    rise_systolic: int = 40  # SPRAVATO label data: +40 systolic over pre-dose baseline
+    rise_diastolic: int = 25  # ... or +25 diastolic
+    spo2_caution: int = 92  # clinic practice: < 92 % caution
+    spo2_urgent: int = 90  # ... < 90 % urgent
+    heart_rate_high: int = 120  # local escalation protocols: > 120 sustained
+    heart_rate_low: int = 50  # ... or < 50
+
+
+EMERGENCY_SIGNS = (
+    "chest pain",
+    "shortness of breath",
+    "sudden severe headache",
+    "visual disturbance",
+    "seizure",
+    "reduced consciousness",
+)
+URGENT_ACTION = (
+    "Recheck in 5 minutes and escalate per clinic protocol. Emergency care regardless "
+    "of numbers for: " + ", ".join(EMERGENCY_SIGNS) + "."
+)
+RECHECK_MINUTES = 5  # CLINICAL.md: "two readings 5 min apart at that level"
+
+
+@dataclass(frozen=True)
+class Alert:
+    rule: str
+    level: Level
+    reading: str
+    reason: str
+    action: str
+    source: str
+
+    @property
+    def needs_recheck(self) -> bool:
+        return self.level is Level.URGENT
+
+
+@dataclass(frozen=True)
+class Context:
+    reading: VitalsReading
+    baseline: tuple[float, float] | None  # pre-dose (systolic, diastolic)
+    previous: VitalsReading | None  # the reading before this one, for "sustained"
+    thresholds: AlertThresholds
+
+
+@dataclass(frozen=True)
+class Rule:
+    rule: str
+    level: Level
+    applies: Callable[[Context], bool]
+    reason: Callable[[Context], str]
+    action: str
+    source: str
+
+
+def _bp(c: Context) -> str:
+    return f"{c.reading.systolic}/{c.reading.diastolic}"
+
+
+def _has_bp(c: Context) -> bool:
+    return c.reading.systolic is not None and c.reading.diastolic is not None
+
+
+def _sys(c: Context) -> int:
+    return c.reading.systolic or 0  # only read where _has_bp(c) holds
+
+
+def _dia(c: Context) -> int:
+    return c.reading.diastolic or 0
+
+
+def _base(c: Context) -> tuple[float, float]:
+    return c.baseline or (0.0, 0.0)  # only read where a baseline exists
+
+
+def _rise(c: Context) -> tuple[float, float]:
+    return _sys(c) - _base(c)[0], _dia(c) - _base(c)[1]
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "bp_urgent",
+        Level.URGENT,
+        lambda c: (
+            _has_bp(c)
+            and (
+                _sys(c) >= c.thresholds.urgent_systolic or _dia(c) >= c.thresholds.urgent_diastolic
+            )
+        ),
+        lambda c: (
+            f"BP {_bp(c)} is at or above the urgent level "
+            f"{c.thresholds.urgent_systolic}/{c.thresholds.urgent_diastolic}."
+        ),
+        URGENT_ACTION,
+        "CLINICAL.md, Default thresholds: urgent (local clinic escalation protocols)",
+    ),
+    Rule(
+        "bp_rise",
+        Level.CAUTION,
+        lambda c: (
+            _has_bp(c)
+            and c.baseline is not None
+            and (
+                _rise(c)[0] >= c.thresholds.rise_systolic
+                or _rise(c)[1] >= c.thresholds.rise_diastolic
+            )
+        ),
+        lambda c: (
+            f"BP {_bp(c)} is {_rise(c)[0]:+.0f}/{_rise(c)[1]:+.0f} over the pre-dose "
+            f"baseline {_base(c)[0]:.0f}/{_base(c)[1]:.0f}"
+            f" (notable: +{c.thresholds.rise_systolic} or +{c.thresholds.rise_diastolic})."
+        ),
+        "Recheck sooner and watch for symptoms; consider the clinic's escalation steps.",
+        "CLINICAL.md, Default thresholds: notable rise (SPRAVATO label data)",
+    ),
+    Rule(
+        "bp_caution",
+        Level.CAUTION,
+        lambda c: (
+            _has_bp(c)
+            and (
+                _sys(c) > c.thresholds.caution_systolic or _dia(c) > c.thresholds.caution_diastolic
+            )
+        ),
+        lambda c: (
+            f"BP {_bp(c)} is above {c.thresholds.caution_systolic}/"
+            f"{c.thresholds.caution_diastolic}."
+        ),
+        "Before dosing: weigh benefit and risk, consider delaying. During a session: keep "
+        "checking as scheduled.",
+        "CLINICAL.md, Default thresholds: pre-dose caution (SPRAVATO label)",
+    ),
+    Rule(
+        "spo2_urgent",
+        Level.URGENT,
+        lambda c: c.reading.spo2 is not None and c.reading.spo2 < c.thresholds.spo2_urgent,
+        lambda c: f"SpO2 {c.reading.spo2}% is below {c.thresholds.spo2_urgent}%.",
+        "Check the probe and the airway now; stimulate, give oxygen per clinic protocol, "
+        "and escalate. Recheck in 5 minutes.",
+        "CLINICAL.md, Default thresholds: SpO2 < 90 % urgent (clinic practice, REMS)",
+    ),
+    Rule(
+        "spo2_caution",
+        Level.CAUTION,
+        lambda c: (
+            c.reading.spo2 is not None
+            and c.thresholds.spo2_urgent <= c.reading.spo2 < c.thresholds.spo2_caution
+        ),
+        lambda c: f"SpO2 {c.reading.spo2}% is below {c.thresholds.spo2_caution}%.",
+        "Check the probe and the patient's breathing; recheck soon.",
+        "CLINICAL.md, Default thresholds: SpO2 < 92 % caution (clinic practice)",
+    ),
+    Rule(
+        "heart_rate_sustained_high",
+        Level.URGENT,
+        lambda c: (
+            c.reading.heart_rate is not None
+            and c.previous is not None
+            and c.previous.heart_rate is not None
+            and c.reading.heart_rate > c.thresholds.heart_rate_high
+            and c.previous.heart_rate > c.thresholds.heart_rate_high
+        ),
+        lambda c: (
+            f"Heart rate {c.reading.heart_rate}/min and {c.previous.heart_rate}/min "  # type: ignore[union-attr]
+            f"before: above {c.thresholds.heart_rate_high} on two readings in a row."
+        ),
+        URGENT_ACTION,
+        "CLINICAL.md, Default thresholds: heart rate > 120 sustained",
+    ),
+    Rule(
+        "heart_rate_high",
+        Level.CAUTION,
+        lambda c: (
+            c.reading.heart_rate is not None and c.reading.heart_rate > c.thresholds.heart_rate_high
+        ),
+        lambda c: (
+            f"Heart rate {c.reading.heart_rate}/min is above {c.thresholds.heart_rate_high}/min."
+        ),
+        "Recheck; sustained above this level needs escalation.",
+        "CLINICAL.md, Default thresholds: heart rate > 120",
+    ),
+    Rule(
+        "heart_rate_low",
+        Level.URGENT,
+        lambda c: (
+            c.reading.heart_rate is not None and c.reading.heart_rate < c.thresholds.heart_rate_low
+        ),
+        lambda c: (
+            f"Heart rate {c.reading.heart_rate}/min is below {c.thresholds.heart_rate_low}/min."
+        ),
+        URGENT_ACTION,
+        "CLINICAL.md, Default thresholds: heart rate < 50",
+    ),
+)
+
+# A more severe rule of the same family makes the milder one redundant.
+SUPERSEDES = {
+    "bp_urgent": ("bp_caution", "bp_rise"),
+    "spo2_urgent": ("spo2_caution",),
+    "heart_rate_sustained_high": ("heart_rate_high",),
+}
+
+
+def evaluate(
+    reading: VitalsReading,
+    *,
+    baseline: tuple[float, float] | None = None,
+    previous: VitalsReading | None = None,
+    thresholds: AlertThresholds | None = None,
+) -> list[Alert]:
+    """Every rule the reading meets, most severe first."""
+    context = Context(reading, baseline, previous, thresholds or AlertThresholds())
+    raised = [rule for rule in RULES if rule.applies(context)]
+    hidden = {name for rule in raised for name in SUPERSEDES.get(rule.rule, ())}
+    alerts = [
+        Alert(
+            rule=rule.rule,
+            level=rule.level,
+            reading=_describe(reading),
+            reason=rule.reason(context),
+            action=rule.action,
+            source=rule.source,
+        )
+        for rule in raised
+        if rule.rule not in hidden
+    ]
+    return sorted(alerts, key=lambda a: a.level is not Level.URGENT)
+
+
+def _describe(reading: VitalsReading) -> str:
+    parts = []
+    if reading.systolic is not None:
+        parts.append(f"BP {reading.systolic}/{reading.diastolic}")
+    if reading.heart_rate is not None:
+        parts.append(f"HR {reading.heart_rate}")
+    if reading.spo2 is not None:
+        parts.append(f"SpO2 {reading.spo2}%")
+    return "  ".join(parts)
+
+
+def pre_dose_caution(
+    readings: Sequence[VitalsReading], thresholds: AlertThresholds | None = None
+) -> Alert | None:
+    """The label's pre-dose caution for the latest pre-dose BP, if it applies."""
+    with_bp = [r for r in readings if r.systolic is not None]
+    if not with_bp:
+        return None
+    for alert in evaluate(with_bp[-1], thresholds=thresholds):
+        if alert.rule in ("bp_caution", "bp_urgent"):
+            return alert
+    return None

@@ -1,0 +1,109 @@
+"""Every alert rule at its boundaries (CLINICAL.md, Default thresholds)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kapdesk.clinical.alerts import AlertThresholds, Level, evaluate, pre_dose_caution
+from kapdesk.clinical.vitals import VitalsReading
+
+
+def rules(reading, **kwargs):
+    return [(a.rule, a.level) for a in evaluate(reading, **kwargs)]
+
+
+U, C = Level.URGENT, Level.CAUTION
+
+
+@pytest.mark.parametrize(
+    ("systolic", "diastolic", "expected"),
+    [
+        (140, 90, []),  # caution is "> 140 or > 90": the values themselves are not
+        (141, 90, [("bp_caution", C)]),
+        (140, 91, [("bp_caution", C)]),
+        (179, 109, [("bp_caution", C)]),
+        (180, 100, [("bp_urgent", U)]),  # urgent is ">= 180 or >= 110"
+        (170, 110, [("bp_urgent", U)]),
+        (182, 104, [("bp_urgent", U)]),
+        (120, 80, []),
+    ],
+)
+def test_absolute_blood_pressure(systolic, diastolic, expected):
+    assert rules(VitalsReading(systolic=systolic, diastolic=diastolic)) == expected
+
+
+@pytest.mark.parametrize(
+    ("systolic", "diastolic", "expected"),
+    [
+        (138, 86, []),  # +38/+4 over 100/82: under both margins
+        (140, 82, [("bp_rise", C)]),  # +40 systolic
+        (120, 107, [("bp_rise", C), ("bp_caution", C)]),  # +25 diastolic, and > 90
+        (139, 106, [("bp_caution", C)]),  # +39/+24: just under both margins
+    ],
+)
+def test_rise_over_the_pre_dose_baseline(systolic, diastolic, expected):
+    reading = VitalsReading(systolic=systolic, diastolic=diastolic)
+    assert rules(reading, baseline=(100, 82)) == expected
+
+
+def test_urgent_supersedes_rise_and_caution():
+    reading = VitalsReading(systolic=182, diastolic=104)
+    assert rules(reading, baseline=(128, 82)) == [("bp_urgent", U)]
+
+
+@pytest.mark.parametrize(
+    ("spo2", "expected"),
+    [
+        (92, []),
+        (91, [("spo2_caution", C)]),
+        (90, [("spo2_caution", C)]),
+        (89, [("spo2_urgent", U)]),
+    ],
+)
+def test_oxygen_saturation(spo2, expected):
+    assert rules(VitalsReading(spo2=spo2)) == expected
+
+
+@pytest.mark.parametrize(
+    ("heart_rate", "previous", "expected"),
+    [
+        (120, None, []),
+        (121, None, [("heart_rate_high", C)]),
+        (121, 119, [("heart_rate_high", C)]),
+        (121, 125, [("heart_rate_sustained_high", U)]),
+        (50, None, []),
+        (49, None, [("heart_rate_low", U)]),
+    ],
+)
+def test_heart_rate(heart_rate, previous, expected):
+    earlier = None if previous is None else VitalsReading(heart_rate=previous)
+    assert rules(VitalsReading(heart_rate=heart_rate), previous=earlier) == expected
+
+
+def test_thresholds_are_clinic_settings():
+    strict = AlertThresholds(caution_systolic=130, caution_diastolic=85)
+    assert rules(VitalsReading(systolic=131, diastolic=80), thresholds=strict) == [
+        ("bp_caution", C)
+    ]
+
+
+def test_an_urgent_alert_says_the_reading_the_rule_and_what_to_do():
+    [alert] = evaluate(VitalsReading(systolic=182, diastolic=104, heart_rate=88))
+    assert alert.reading == "BP 182/104  HR 88"
+    assert alert.reason == "BP 182/104 is at or above the urgent level 180/110."
+    assert alert.action.startswith("Recheck in 5 minutes and escalate per clinic protocol.")
+    assert "chest pain" in alert.action
+    assert "CLINICAL.md" in alert.source
+    assert alert.needs_recheck
+
+
+def test_pre_dose_caution_uses_the_latest_pre_dose_reading():
+    readings = [
+        VitalsReading(systolic=150, diastolic=95),
+        VitalsReading(systolic=132, diastolic=84),
+    ]
+    assert pre_dose_caution(readings) is None
+    readings.append(VitalsReading(systolic=146, diastolic=88))
+    alert = pre_dose_caution(readings)
+    assert alert is not None
+    assert alert.rule == "bp_caution"
