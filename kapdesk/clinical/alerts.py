@@ -190,7 +190,8 @@ RULES: tuple[Rule, ...] = (
             and c.previous.heart_rate > c.thresholds.heart_rate_high
         ),
         lambda c: (
-            f"Heart rate {c.reading.heart_rate}/min and {c.previous.heart_rate}/min "  # type: ignore[union-attr]
+            f"Heart rate {c.reading.heart_rate}/min and "
+            f"{c.previous.heart_rate if c.previous else 0}/min "
             f"before: above {c.thresholds.heart_rate_high} on two readings in a row."
         ),
         URGENT_ACTION,

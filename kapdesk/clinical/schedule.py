@@ -1,0 +1,193 @@
+"""Which checks a protocol asks for, when, and which are done, due or overdue.
+
+Pure: everything comes from stored instants (first dose, infusion start and
+stop) and the times of recorded readings and scores, with `now` passed in, so
+it survives sleep and restart and tests drive it with a fake clock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kapdesk.clinical.protocols import CheckRule, Protocol
+from kapdesk.clinical.vitals import VitalsReading
+
+EARLY = dt.timedelta(minutes=5)  # a reading up to 5 minutes early counts for the check
+GRACE = dt.timedelta(minutes=5)  # a check is overdue 5 minutes after its time
+SINGLE_WINDOW = dt.timedelta(minutes=30)  # how late a one-off check may still be met
+HORIZON = dt.timedelta(hours=3)  # how far ahead upcoming checks are listed
+
+
+class State(StrEnum):
+    DONE = "done"
+    DUE = "due"
+    OVERDUE = "overdue"
+    UPCOMING = "upcoming"
+
+
+@dataclass(frozen=True)
+class SessionTimes:
+    started_at: dt.datetime
+    first_dose_at: dt.datetime | None = None
+    infusion_start: dt.datetime | None = None
+    infusion_stop: dt.datetime | None = None
+    ended_at: dt.datetime | None = None
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """One entry as the schedule sees it: when, and which vitals or scales it holds."""
+
+    at: dt.datetime
+    items: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Occurrence:
+    label: str
+    due_at: dt.datetime | None  # None: before the first dose
+    needs: frozenset[str]
+    window: dt.timedelta
+    recheck: bool = False
+
+
+@dataclass(frozen=True)
+class CheckStatus:
+    occurrence: Occurrence
+    state: State
+    done_at: dt.datetime | None = None
+
+
+def vitals_items(reading: VitalsReading) -> frozenset[str]:
+    present = {
+        "bp": reading.systolic is not None,
+        "spo2": reading.spo2 is not None,
+        "hr": reading.heart_rate is not None,
+        "rr": reading.respiratory_rate is not None,
+        "temp": reading.temperature_c is not None,
+    }
+    return frozenset(name for name, ok in present.items() if ok)
+
+
+def occurrences(
+    protocol: Protocol,
+    times: SessionTimes,
+    until: dt.datetime,
+    rechecks: Iterable[dt.datetime] = (),
+) -> list[Occurrence]:
+    found: list[Occurrence] = []
+    for rule in protocol.checks:
+        found.extend(_rule_occurrences(rule, times, until))
+    for at in rechecks:
+        found.append(
+            Occurrence(
+                "Recheck after an urgent reading",
+                at,
+                frozenset({"bp"}),
+                SINGLE_WINDOW,
+                recheck=True,
+            )
+        )
+    return sorted(found, key=lambda o: (o.due_at is not None, o.due_at or times.started_at))
+
+
+def _rule_occurrences(rule: CheckRule, times: SessionTimes, until: dt.datetime) -> list[Occurrence]:
+    needs = frozenset(rule.vitals) | frozenset(rule.scales)
+    if rule.pre_dose:
+        return [Occurrence(rule.label, None, needs, dt.timedelta(0))]
+    anchor = {
+        "first_dose": times.first_dose_at,
+        "infusion_start": times.infusion_start,
+        "infusion_stop": times.infusion_stop,
+    }[rule.anchor]
+    if anchor is None:
+        return []
+    if rule.at_minutes is not None:
+        return [Occurrence(rule.label, anchor + _minutes(rule.at_minutes), needs, SINGLE_WINDOW)]
+    assert rule.from_minutes is not None
+    assert rule.every_minutes is not None
+    every = _minutes(rule.every_minutes)
+    stop_event = {
+        None: None,
+        "first_dose": times.first_dose_at,
+        "infusion_start": times.infusion_start,
+        "infusion_stop": times.infusion_stop,
+    }[rule.until_event]
+    found = []
+    minute = rule.from_minutes
+    while True:
+        due = anchor + _minutes(minute)
+        if rule.until_minutes is not None and minute > rule.until_minutes:
+            break
+        if stop_event is not None and due > stop_event:
+            break
+        if due > until:
+            break
+        found.append(Occurrence(rule.label, due, needs, every))
+        minute += rule.every_minutes
+    return found
+
+
+def check_statuses(
+    protocol: Protocol,
+    times: SessionTimes,
+    recorded: Sequence[Recorded],
+    now: dt.datetime,
+    rechecks: Iterable[dt.datetime] = (),
+) -> list[CheckStatus]:
+    end = times.ended_at or now
+    statuses = []
+    for occurrence in occurrences(protocol, times, end + HORIZON, rechecks):
+        done_at = _satisfied(occurrence, times, recorded)
+        if done_at is not None:
+            state = State.DONE
+        elif occurrence.due_at is None:
+            state = State.DUE if times.first_dose_at is None else State.OVERDUE
+        elif end < occurrence.due_at - EARLY:
+            state = State.UPCOMING
+        elif end <= occurrence.due_at + GRACE:
+            state = State.DUE
+        else:
+            state = State.OVERDUE
+        if times.ended_at is not None and state is State.UPCOMING:
+            continue  # after the end, future checks no longer apply
+        statuses.append(CheckStatus(occurrence, state, done_at))
+    return statuses
+
+
+def _satisfied(
+    occurrence: Occurrence, times: SessionTimes, recorded: Sequence[Recorded]
+) -> dt.datetime | None:
+    """When the last needed item was recorded inside the occurrence's window, if all were."""
+    if occurrence.due_at is None:
+        start, end = times.started_at - dt.timedelta(hours=2), times.first_dose_at
+    else:
+        start, end = occurrence.due_at - EARLY, occurrence.due_at + occurrence.window
+    latest: dt.datetime | None = None
+    for need in occurrence.needs:
+        hits = [
+            r.at
+            for r in recorded
+            if need in r.items and start <= r.at and (end is None or r.at < end)
+        ]
+        if not hits:
+            return None
+        first = min(hits)
+        latest = first if latest is None else max(latest, first)
+    return latest
+
+
+def next_check(statuses: Sequence[CheckStatus]) -> CheckStatus | None:
+    """What to show in the header: the most pressing check not yet done."""
+    for state in (State.OVERDUE, State.DUE, State.UPCOMING):
+        for status in statuses:
+            if status.state is state:
+                return status
+    return None
+
+
+def _minutes(value: float) -> dt.timedelta:
+    return dt.timedelta(minutes=value)
