@@ -1,0 +1,114 @@
+"""Discharge readiness against a protocol's criteria (CLINICAL.md, REMS section).
+
+Lists every criterion with whether it is met and why; the clinician decides.
+Ending anyway is an override with a reason, recorded by the caller.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from kapdesk.clinical.alerts import AlertThresholds
+from kapdesk.clinical.protocols import DischargeRules
+from kapdesk.clinical.scales import MOAAS, RASS
+
+
+@dataclass(frozen=True)
+class DischargeFacts:
+    now: dt.datetime
+    first_dose_at: dt.datetime | None
+    infusion_stop: dt.datetime | None = None
+    latest_moaas: int | None = None
+    latest_rass: int | None = None
+    dissociation_present: bool | None = None  # the latest REMS check's answer
+    latest_bp: tuple[int, int] | None = None
+    baseline: tuple[float, float] | None = None
+    confirmed: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class DischargeItem:
+    label: str
+    met: bool
+    detail: str
+
+
+def evaluate_discharge(
+    rules: DischargeRules, facts: DischargeFacts, thresholds: AlertThresholds | None = None
+) -> list[DischargeItem]:
+    limits = thresholds or AlertThresholds()
+    items = []
+    if rules.minimum_minutes is not None:
+        items.append(_minimum("the first dose", facts.first_dose_at, rules.minimum_minutes, facts))
+    if rules.minimum_minutes_after_infusion_stop is not None:
+        items.append(
+            _minimum(
+                "the infusion stopped",
+                facts.infusion_stop,
+                rules.minimum_minutes_after_infusion_stop,
+                facts,
+            )
+        )
+    if rules.sedation_resolved:
+        items.append(_sedation(facts))
+    if rules.dissociation_resolved:
+        if facts.dissociation_present is None:
+            items.append(DischargeItem("Dissociation resolved", False, "No REMS check recorded."))
+        else:
+            items.append(
+                DischargeItem(
+                    "Dissociation resolved",
+                    not facts.dissociation_present,
+                    "Latest check: dissociation "
+                    + ("present." if facts.dissociation_present else "absent."),
+                )
+            )
+    items.append(_blood_pressure(rules, facts, limits))
+    for label in rules.checklist:
+        met = label in facts.confirmed
+        items.append(DischargeItem(label, met, "Confirmed." if met else "Not yet confirmed."))
+    return items
+
+
+def _minimum(
+    since: str, start: dt.datetime | None, minutes: float, facts: DischargeFacts
+) -> DischargeItem:
+    label = f"At least {minutes:g} minutes since {since}"
+    if start is None:
+        return DischargeItem(label, False, f"Not yet: {since} is not recorded.")
+    elapsed = (facts.now - start).total_seconds() / 60
+    return DischargeItem(label, elapsed >= minutes, f"{elapsed:.0f} of {minutes:g} minutes.")
+
+
+def _sedation(facts: DischargeFacts) -> DischargeItem:
+    label = f"Sedation resolved ({MOAAS.name} {MOAAS.resolved}, {RASS.name} {RASS.resolved})"
+    scored = [
+        (scale, value)
+        for scale, value in ((MOAAS, facts.latest_moaas), (RASS, facts.latest_rass))
+        if value is not None
+    ]
+    if not scored:
+        return DischargeItem(label, False, "No sedation score recorded.")
+    met = all(value == scale.resolved for scale, value in scored)
+    detail = "; ".join(f"latest {scale.label(value)}" for scale, value in scored)
+    return DischargeItem(label, met, detail[0].upper() + detail[1:] + ".")
+
+
+def _blood_pressure(
+    rules: DischargeRules, facts: DischargeFacts, limits: AlertThresholds
+) -> DischargeItem:
+    margin = rules.bp_margin_over_baseline
+    label = (
+        f"BP below caution ({limits.caution_systolic}/{limits.caution_diastolic}) "
+        f"or within {margin:g} mmHg of baseline"
+    )
+    if facts.latest_bp is None:
+        return DischargeItem(label, False, "No blood pressure recorded.")
+    systolic, diastolic = facts.latest_bp
+    below = systolic <= limits.caution_systolic and diastolic <= limits.caution_diastolic
+    near = facts.baseline is not None and (
+        systolic - facts.baseline[0] <= margin and diastolic - facts.baseline[1] <= margin
+    )
+    base = f"; baseline {facts.baseline[0]:.0f}/{facts.baseline[1]:.0f}" if facts.baseline else ""
+    return DischargeItem(label, below or near, f"Latest {systolic}/{diastolic}{base}.")

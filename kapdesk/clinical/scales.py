@@ -1,0 +1,81 @@
+"""Sedation scales with their full level wording (CLINICAL.md, "Scales"), and the REMS check.
+
+CADSS item text is not shipped: its licence is not confirmed (CLINICAL.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class ScaleLevel:
+    value: int
+    text: str
+    shortcut: str
+
+
+@dataclass(frozen=True)
+class Scale:
+    id: str
+    name: str
+    levels: tuple[ScaleLevel, ...]
+    resolved: int  # the level at which sedation counts as resolved
+
+    def level(self, value: int) -> ScaleLevel:
+        for level in self.levels:
+            if level.value == value:
+                return level
+        raise ValueError(f"{self.name} has no level {value}")
+
+    def label(self, value: int) -> str:
+        sign = "+" if self.id == "rass" and value > 0 else ""
+        return f"{self.name} {sign}{value}: {self.level(value).text}"
+
+
+# One chord per level: Alt+digit for MOAA/S; Ctrl+digit for RASS 0..+4 and
+# Ctrl+Alt+digit for RASS -1..-5 (no Shift+digit: it differs between keyboard layouts).
+MOAAS = Scale(
+    id="moaas",
+    name="MOAA/S",
+    resolved=5,
+    levels=tuple(
+        ScaleLevel(value, text, f"Alt+{value}")
+        for value, text in (
+            (5, "responds readily to name spoken in normal tone"),
+            (4, "lethargic response to name spoken in normal tone"),
+            (3, "responds only after name is called loudly and/or repeatedly"),
+            (2, "responds only after mild prodding or shaking"),
+            (1, "responds only after painful trapezius squeeze"),
+            (0, "does not respond to painful trapezius squeeze"),
+        )
+    ),
+)
+
+RASS = Scale(
+    id="rass",
+    name="RASS",
+    resolved=0,
+    levels=tuple(
+        ScaleLevel(value, text, f"Ctrl+{value}" if value >= 0 else f"Ctrl+Alt+{-value}")
+        for value, text in (
+            (4, "combative"),
+            (3, "very agitated"),
+            (2, "agitated"),
+            (1, "restless"),
+            (0, "alert and calm"),
+            (-1, "drowsy"),
+            (-2, "light sedation"),
+            (-3, "moderate sedation"),
+            (-4, "deep sedation"),
+            (-5, "unarousable"),
+        )
+    ),
+)
+
+SCALES = {scale.id: scale for scale in (MOAAS, RASS)}
+
+# The REMS Patient Monitoring Form's yes/no questions (CLINICAL.md, REMS section),
+# stored as a score: 1 = yes, in this order.
+REMS_CHECK_ID = "rems"
+REMS_QUESTIONS = ("Sedation", "Dissociation", "Respiratory depression")

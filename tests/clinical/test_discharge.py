@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from kapdesk.clinical.discharge import DischargeFacts, evaluate_discharge
+from kapdesk.clinical.protocols import load_protocols
+from kapdesk.clinical.scales import MOAAS, RASS
+
+SHIPPED = Path(__file__).resolve().parents[2] / "resources" / "protocols"
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+REMS = load_protocols([SHIPPED]).protocols["SPRAVATO REMS"].discharge
+IV = load_protocols([SHIPPED]).protocols["IV infusion"].discharge
+
+
+def ready(**changes) -> DischargeFacts:
+    facts = {
+        "now": T0 + dt.timedelta(minutes=125),
+        "first_dose_at": T0,
+        "latest_moaas": 5,
+        "latest_rass": 0,
+        "dissociation_present": False,
+        "latest_bp": (136, 84),
+        "baseline": (128.0, 82.0),
+        "confirmed": frozenset(REMS.checklist),
+    }
+    facts.update(changes)
+    return DischargeFacts(**facts)
+
+
+def unmet(items):
+    return [i.label for i in items if not i.met]
+
+
+def test_all_met_after_two_hours():
+    assert unmet(evaluate_discharge(REMS, ready())) == []
+
+
+def test_blocked_at_90_minutes_and_allowed_at_120():
+    items = evaluate_discharge(REMS, ready(now=T0 + dt.timedelta(minutes=90)))
+    assert unmet(items) == ["At least 120 minutes since the first dose"]
+    assert items[0].detail == "90 of 120 minutes."
+    assert unmet(evaluate_discharge(REMS, ready(now=T0 + dt.timedelta(minutes=120)))) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "label"),
+    [
+        ({"latest_moaas": 4}, "Sedation resolved (MOAA/S 5, RASS 0)"),
+        ({"latest_rass": -1}, "Sedation resolved (MOAA/S 5, RASS 0)"),
+        ({"latest_moaas": None, "latest_rass": None}, "Sedation resolved (MOAA/S 5, RASS 0)"),
+        ({"dissociation_present": True}, "Dissociation resolved"),
+        ({"dissociation_present": None}, "Dissociation resolved"),
+        (
+            {"latest_bp": (152, 92)},
+            "BP below caution (140/90) or within 20 mmHg of baseline",
+        ),
+        ({"latest_bp": None}, "BP below caution (140/90) or within 20 mmHg of baseline"),
+        ({"confirmed": frozenset()}, "Steady on their feet"),
+    ],
+)
+def test_each_criterion_can_block(changes, label):
+    assert label in unmet(evaluate_discharge(REMS, ready(**changes)))
+
+
+def test_bp_above_caution_but_near_baseline_is_acceptable():
+    items = evaluate_discharge(REMS, ready(latest_bp=(146, 92), baseline=(138.0, 88.0)))
+    assert unmet(items) == []
+
+
+def test_iv_counts_from_the_infusion_stop():
+    facts = ready(infusion_stop=T0 + dt.timedelta(minutes=70), now=T0 + dt.timedelta(minutes=125))
+    items = evaluate_discharge(IV, facts)
+    assert unmet(items) == ["At least 60 minutes since the infusion stopped"]
+    assert items[0].detail == "55 of 60 minutes."
+
+
+def test_scale_wording_is_the_full_level_text():
+    assert MOAAS.label(3) == (
+        "MOAA/S 3: responds only after name is called loudly and/or repeatedly"
+    )
+    assert RASS.label(-2) == "RASS -2: light sedation"
+    assert RASS.label(4) == "RASS +4: combative"
+    assert [level.shortcut for level in RASS.levels][:2] == ["Ctrl+4", "Ctrl+3"]
+    assert RASS.level(-5).shortcut == "Ctrl+Alt+5"
+    assert len(MOAAS.levels) == 6
+    assert len(RASS.levels) == 10
