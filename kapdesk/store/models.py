@@ -127,6 +127,20 @@ class ScaleScore(Base):
     recorded_by: Mapped[uuid.UUID] = mapped_column(UUIDText, ForeignKey("clinicians.id"))
 
 
+class SessionEvent(Base):
+    """A decision or finding about the session: screening, an alert, its acknowledgement,
+    a dosing caution acknowledged, the discharge. Payload is canonical JSON."""
+
+    __tablename__ = "session_events"
+    id: Mapped[uuid.UUID] = mapped_column(UUIDText, primary_key=True, default=new_id)
+    session_id: Mapped[uuid.UUID] = mapped_column(UUIDText, ForeignKey("sessions.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    payload: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(UUIDText, ForeignKey("clinicians.id"))
+
+
 class Correction(Base):
     """A later statement that an entry's values were wrong; the entry itself is untouched."""
 
@@ -168,6 +182,7 @@ ENTITY_TABLES: dict[str, type[Base]] = {
     "vitals": VitalsReading,
     "observation": Observation,
     "scale_score": ScaleScore,
+    "session_event": SessionEvent,
     "correction": Correction,
 }
 
@@ -181,6 +196,7 @@ APPEND_ONLY_TABLES = (
     "vitals_readings",
     "observations",
     "scale_scores",
+    "session_events",
     "corrections",
     "audit_events",
 )

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -50,6 +51,10 @@ from kapdesk.store.views import CORRECTABLE, EntryView, build_views
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+
+SESSION_EVENT_KINDS = frozenset(
+    {"screening", "alert", "alert_ack", "dose_caution_ack", "discharge"}
+)
 
 # An entry time further ahead of the clock than this is a typing error, not a clock drift.
 FUTURE_TOLERANCE = dt.timedelta(minutes=2)
@@ -316,6 +321,56 @@ class RecordStore:
         )
         return self._append("correction", row, details={"target_kind": kind})
 
+    def add_session_event(
+        self,
+        session_id: uuid.UUID,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        at: dt.datetime | None = None,
+    ) -> uuid.UUID:
+        """Append a session event (screening, alert, acknowledgement, discharge...)."""
+        if kind not in SESSION_EVENT_KINDS:
+            raise ValidationError("kind", f"“{kind}” is not a kind of session event.")
+        now = self._now()
+        try:
+            body = canonical_json(dict(payload))
+        except (TypeError, ValueError):
+            raise ValidationError(
+                "payload", "The event holds a value that cannot be stored."
+            ) from None
+        if len(body) > 100_000:
+            raise ValidationError("payload", "The event is too large to store.")
+        row = m.SessionEvent(
+            session_id=session_id,
+            kind=kind,
+            at=self._entry_time(at, now),
+            payload=body,
+            recorded_at=now,
+            recorded_by=self.clinician_id,
+        )
+        return self._append("session_event", row, details={"kind": kind})
+
+    def session_events(self, session_id: uuid.UUID) -> list[dict[str, Any]]:
+        """A session's events, oldest first, with who recorded each."""
+        with OrmSession(self._engine) as orm:
+            rows = orm.scalars(
+                select(m.SessionEvent)
+                .where(m.SessionEvent.session_id == session_id)
+                .order_by(m.SessionEvent.at, m.SessionEvent.recorded_at)
+            ).all()
+            return [
+                {
+                    "id": r.id,
+                    "kind": r.kind,
+                    "at": r.at,
+                    "payload": json.loads(r.payload),
+                    "recorded_at": r.recorded_at,
+                    "recorded_by": r.recorded_by,
+                }
+                for r in rows
+            ]
+
     def record_event(self, action: str, details: Mapping[str, Any] | None = None) -> None:
         """An audit event about the record as a whole (unlock, export, backup, restore)."""
         with self._saving("the audit event") as cursor:
@@ -392,7 +447,14 @@ class RecordStore:
 
     def last_activity(self, session_id: uuid.UUID) -> dt.datetime:
         """The latest moment anything was recorded for a session."""
-        tables = ["vitals_readings", "observations", "doses", "scale_scores", "infusion_stops"]
+        tables = [
+            "vitals_readings",
+            "observations",
+            "doses",
+            "scale_scores",
+            "infusion_stops",
+            "session_events",
+        ]
         union = " UNION ALL ".join(
             f"SELECT max(recorded_at) AS at FROM {t} WHERE session_id = :sid" for t in tables
         )

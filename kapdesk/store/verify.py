@@ -20,6 +20,7 @@ KIND_LABELS = {
     "vitals": "vitals reading",
     "observation": "observation",
     "scale_score": "scale score",
+    "session_event": "session event",
     "correction": "correction",
 }
 MAX_LISTED = 50

@@ -61,7 +61,7 @@ def test_an_older_record_is_backed_up_then_migrated(data_dir, clock):
             conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'")).scalars()
         )
     [backup] = (older / "backups").iterdir()
-    assert backup.name.startswith("before-schema-0002-")
+    assert backup.name.startswith("before-schema-0003-")
     manifest = read_manifest(backup)
     assert manifest["audit_events"] == 1
     restored = data_dir.parent / "restored"
