@@ -56,7 +56,7 @@ def test_an_older_record_is_backed_up_then_migrated(data_dir, clock):
     engine.dispose()
     store = RecordStore.open(older, passphrase=fixed_passphrase, clock=clock.now_utc)
     with store, store.engine.connect() as conn:
-        assert migrate.current_revision(conn) == migrate.head_revision() == "0002"
+        assert migrate.current_revision(conn) == migrate.head_revision() == "0003"
         assert "infusion_stops" in set(
             conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'")).scalars()
         )
