@@ -17,11 +17,13 @@ from zoneinfo import ZoneInfo
 from kapdesk.clinical.elapsed import describe_gap, format_t_plus
 from kapdesk.clinical.entries import ROUTE_LABELS, Route
 from kapdesk.clinical.notation import parse_vitals_line
+from kapdesk.clinical.scales import REMS_CHECK_ID, REMS_QUESTIONS, SCALES
+from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
 from kapdesk.store import RecordStore
 from kapdesk.store.views import EntryView
 
 Clock = Callable[[], dt.datetime]
-LOG_KINDS = ("observation", "vitals", "dose")
+LOG_KINDS = ("observation", "vitals", "dose", "scale_score")
 SYSTEM_TAG = "kapdesk"  # notes kapdesk itself writes (resumption, clock jumps)
 # Wall clock against monotonic: a difference beyond this is a sleep or a clock change.
 CLOCK_JUMP_THRESHOLD = dt.timedelta(seconds=90)
@@ -73,6 +75,8 @@ class LiveSession:
             for view in store.entries(kind, session_id):
                 self._entries[(kind, view.id)] = view
         self._stops = store.infusion_stops(session_id)
+        self.events: list[dict[str, Any]] = store.session_events(session_id)
+        self._clinicians = store.clinician_names()
         self._refresh_session()
         patient = next(p for p in store.patients() if p.id == self._session["patient_id"])
         self.patient_name: str = patient.current["display_name"]
@@ -147,6 +151,22 @@ class LiveSession:
         self._refresh_session()
         return self._cache("dose", entry_id)
 
+    def add_scale_score(self, scale_id: str, answers: Sequence[int]) -> LogEntry:
+        entry_id = self.store.add_scale_score(self.id, scale_id, answers)
+        return self._cache("scale_score", entry_id)
+
+    def add_event(self, kind: str, payload: Mapping[str, Any]) -> LogEntry:
+        """Record a session event (alert, acknowledgement, screening, decision)."""
+        event_id = self.store.add_session_event(self.id, kind, payload)
+        self.events = self.store.session_events(self.id)
+        event = next(e for e in self.events if e["id"] == event_id)
+        return self._event_entry(event)
+
+    def clinician_name(self, clinician_id: uuid.UUID) -> str:
+        if clinician_id not in self._clinicians:
+            self._clinicians = self.store.clinician_names()
+        return self._clinicians.get(clinician_id, "unknown")
+
     def running_infusions(self) -> list[uuid.UUID]:
         return [
             key[1]
@@ -203,7 +223,28 @@ class LiveSession:
     def log(self) -> list[LogEntry]:
         """Every entry, newest first by clinical time."""
         entries = [self._log_entry(kind, view) for (kind, _), view in self._entries.items()]
+        entries += [self._event_entry(event) for event in self.events]
         return sorted(entries, key=lambda e: e.at, reverse=True)
+
+    def _event_entry(self, event: Mapping[str, Any]) -> LogEntry:
+        return LogEntry(
+            kind="event",
+            id=event["id"],
+            at=event["at"],
+            clock=self.local_clock(event["at"]),
+            t_plus=format_t_plus(event["at"], self.first_dose_at),
+            text=describe_event(event, self.clinician_name(event["recorded_by"])),
+            original=None,
+            reasons=(),
+            is_system=True,
+        )
+
+    def views(self, kind: str) -> list[EntryView]:
+        """This session's entries of one kind, with their corrections applied."""
+        return [view for (k, _), view in self._entries.items() if k == kind]
+
+    def now(self) -> dt.datetime:
+        return self._now()
 
     def entry(self, kind: str, entry_id: uuid.UUID) -> EntryView:
         return self._entries[(kind, entry_id)]
@@ -304,6 +345,9 @@ class LiveSession:
         prefix = f"[{', '.join(tags)}] " if tags else ""
         return f"{prefix}{values['text']}".strip()
 
+    def _describe_scale(self, _id: uuid.UUID, values: Mapping[str, Any]) -> str:
+        return describe_scale(values["scale_id"], values["answers"])
+
     def _describe_dose(self, dose_id: uuid.UUID, values: Mapping[str, Any]) -> str:
         route = ROUTE_LABELS[Route(values["route"])]
         parts = [f"{values['drug'].capitalize()} {values['mg']:g} mg, {route}"]
@@ -334,9 +378,58 @@ def describe_vitals(values: Mapping[str, Any]) -> str:
     return "  ".join(parts)
 
 
-_TIME_FIELD = {"observation": "observed_at", "vitals": "taken_at", "dose": "given_at"}
+def describe_scale(scale_id: str, answers: Sequence[int]) -> str:
+    if scale_id == REMS_CHECK_ID:
+        parts = [
+            f"{question.lower()} {'yes' if answer else 'no'}"
+            for question, answer in zip(REMS_QUESTIONS, answers, strict=False)
+        ]
+        return "REMS check: " + ", ".join(parts)
+    scale = SCALES.get(scale_id)
+    if scale is None or not answers:
+        return f"{scale_id}: {list(answers)}"
+    return scale.label(answers[0])
+
+
+def describe_event(event: Mapping[str, Any], who: str) -> str:
+    payload = event["payload"]
+    kind = event["kind"]
+    if kind == "alert":
+        return f"{payload['level'].upper()} alert: {payload['reason']} {payload['action']}"
+    if kind == "alert_ack":
+        return f"Alert acknowledged by {who}."
+    if kind == "dose_caution_ack":
+        return f"Pre-dose caution acknowledged by {who}: {payload['reason']}"
+    if kind == "screening":
+        yes = [CONTRAINDICATIONS.get(k, k) for k, v in payload["contraindications"].items() if v]
+        meds = [MEDICINES.get(k, k) for k, v in payload["medicines"].items() if v]
+        text = "Screening: " + (
+            ("contraindication or caution: " + ", ".join(yes)) if yes else "no contraindications"
+        )
+        if meds:
+            text += "; concomitant: " + ", ".join(meds)
+        if payload.get("decision"):
+            text += f". Decision by {who}: {payload['decision']}"
+        return text + "."
+    if kind == "discharge":
+        if payload.get("override_reason"):
+            return (
+                f"Session ended by {who} with criteria unmet ({', '.join(payload['unmet'])}): "
+                f"{payload['override_reason']}"
+            )
+        return f"Discharge criteria met; session ended by {who}."
+    return kind
+
+
+_TIME_FIELD = {
+    "observation": "observed_at",
+    "vitals": "taken_at",
+    "dose": "given_at",
+    "scale_score": "scored_at",
+}
 _DESCRIBE: dict[str, Callable[[LiveSession, uuid.UUID, Mapping[str, Any]], str]] = {
     "observation": LiveSession._describe_observation,
     "vitals": LiveSession._describe_vitals,
     "dose": LiveSession._describe_dose,
+    "scale_score": LiveSession._describe_scale,
 }

@@ -17,6 +17,7 @@ from kapdesk.clinical.vitals import VitalsReading
 
 EARLY = dt.timedelta(minutes=5)  # a reading up to 5 minutes early counts for the check
 GRACE = dt.timedelta(minutes=5)  # a check is overdue 5 minutes after its time
+RECHECK_EARLY = dt.timedelta(minutes=2)
 SINGLE_WINDOW = dt.timedelta(minutes=30)  # how late a one-off check may still be met
 HORIZON = dt.timedelta(hours=3)  # how far ahead upcoming checks are listed
 
@@ -52,6 +53,7 @@ class Occurrence:
     needs: frozenset[str]
     window: dt.timedelta
     recheck: bool = False
+    early: dt.timedelta = EARLY
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,9 @@ def occurrences(
                 frozenset({"bp"}),
                 SINGLE_WINDOW,
                 recheck=True,
+                # Opens after the reading that called for it (5 minutes before), so that
+                # reading cannot count as its own recheck.
+                early=RECHECK_EARLY,
             )
         )
     return sorted(found, key=lambda o: (o.due_at is not None, o.due_at or times.started_at))
@@ -146,7 +151,7 @@ def check_statuses(
             state = State.DONE
         elif occurrence.due_at is None:
             state = State.DUE if times.first_dose_at is None else State.OVERDUE
-        elif end < occurrence.due_at - EARLY:
+        elif end < occurrence.due_at - occurrence.early:
             state = State.UPCOMING
         elif end <= occurrence.due_at + GRACE:
             state = State.DUE
@@ -165,7 +170,7 @@ def _satisfied(
     if occurrence.due_at is None:
         start, end = times.started_at - dt.timedelta(hours=2), times.first_dose_at
     else:
-        start, end = occurrence.due_at - EARLY, occurrence.due_at + occurrence.window
+        start, end = occurrence.due_at - occurrence.early, occurrence.due_at + occurrence.window
     latest: dt.datetime | None = None
     for need in occurrence.needs:
         hits = [

@@ -435,6 +435,10 @@ class RecordStore:
             ).all()
         return {row[0]: row[1] for row in rows}
 
+    def clinician_names(self) -> dict[uuid.UUID, str]:
+        with OrmSession(self._engine) as orm:
+            return {c.id: c.display_name for c in orm.scalars(select(m.Clinician))}
+
     def open_sessions(self) -> list[dict[str, Any]]:
         """Sessions never ended (kapdesk was closed, crashed, or the laptop died), newest first."""
         with OrmSession(self._engine) as orm:

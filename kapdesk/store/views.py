@@ -188,7 +188,7 @@ CORRECTABLE: dict[str, KindSpec] = {
         time_fields=("given_at",),
     ),
     "scale_score": KindSpec(
-        time_field="scored_at",
+        time_field="scored_at",  # corrections re-validate answers against the total
         fields=("scored_at", "answers", "total"),
         validate=_scale,
         time_fields=("scored_at",),

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOpti
 
 from kapdesk.live_session import LogEntry
 
-KIND_MARK = {"observation": "", "vitals": "", "dose": "Dose: "}
+KIND_MARK = {"observation": "", "vitals": "", "dose": "Dose: ", "scale_score": "", "event": ""}
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 PADDING = 6
 

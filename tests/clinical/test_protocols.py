@@ -148,3 +148,15 @@ def test_a_clinic_file_adds_a_protocol(tmp_path):
 def test_parse_keeps_the_discharge_checklist():
     protocol = parse_protocol((SHIPPED / "spravato_rems.toml").read_text())
     assert "Escort or transport arranged" in protocol.discharge.checklist
+
+
+def test_the_reading_that_calls_for_a_recheck_does_not_satisfy_it(protocols):
+    rems = protocols["SPRAVATO REMS"]
+    times = SessionTimes(started_at=at(-30), first_dose_at=T0)
+    urgent = Recorded(at(46), frozenset({"bp", "spo2"}))
+    statuses = check_statuses(rems, times, [urgent], at(49), rechecks=[at(51)])
+    recheck = next(s for s in statuses if s.occurrence.recheck)
+    assert recheck.state is State.DUE  # due from 49 (two minutes early), not done
+    later = Recorded(at(50), frozenset({"bp"}))
+    statuses = check_statuses(rems, times, [urgent, later], at(50), rechecks=[at(51)])
+    assert next(s for s in statuses if s.occurrence.recheck).state is State.DONE
