@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
@@ -18,6 +19,8 @@ from PySide6.QtWidgets import (
 )
 
 from kapdesk.clinical.entries import ROUTE_LABELS, Drug, Route
+from kapdesk.clinical.scales import REMS_QUESTIONS
+from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store import StoreError
 
@@ -167,12 +170,93 @@ PROTOCOLS = ("SPRAVATO REMS", "IV infusion", "IM injection", "Sublingual / lozen
 
 
 class NewSessionDialog(FormDialog):
-    def __init__(self, default_protocol: str | None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        default_protocol: str | None,
+        protocols: list[str] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__("Start a session", parent)
         self.protocol = QComboBox()
         self.protocol.setEditable(True)
-        self.protocol.addItems(PROTOCOLS)
+        self.protocol.addItems(protocols or list(PROTOCOLS))
         if default_protocol:
             self.protocol.setCurrentText(default_protocol)
         self.form.addRow("&Protocol", self.protocol)
         self.protocol.setFocus()
+
+
+class ScreeningDialog(FormDialog):
+    """Yes/no for each contraindication and medicine; a yes shows why it matters and asks
+    for the decision and its reason."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Screening before dosing", parent)
+        self.contraindications: dict[str, QCheckBox] = {}
+        for key, label in CONTRAINDICATIONS.items():
+            box = QCheckBox(label)
+            box.toggled.connect(self._update)
+            self.form.addRow(box)
+            self.contraindications[key] = box
+        heading = QLabel("Concomitant medicines")
+        heading.setObjectName("subtitle")
+        self.form.addRow(heading)
+        self.medicines: dict[str, QCheckBox] = {}
+        for key, label in MEDICINES.items():
+            box = QCheckBox(label)
+            self.form.addRow(box)
+            self.medicines[key] = box
+        self.intention = QLineEdit()
+        self.intention.setAccessibleName("Intention")
+        self.intention.setPlaceholderText("The patient's stated intention for this session")
+        self.form.addRow("&Intention", self.intention)
+        self.why = QLabel(WHY_IT_MATTERS)
+        self.why.setObjectName("error")
+        self.why.setWordWrap(True)
+        self.why.hide()
+        self.form.addRow(self.why)
+        self.decision = QLineEdit()
+        self.decision.setAccessibleName("Decision and reason")
+        self.decision.setPlaceholderText("Your decision to proceed, and why (required after a yes)")
+        self.form.addRow("&Decision", self.decision)
+        self.intention.setFocus()
+
+    def _update(self) -> None:
+        self.why.setVisible(any(box.isChecked() for box in self.contraindications.values()))
+
+    def answers(self) -> tuple[dict[str, bool], dict[str, bool]]:
+        return (
+            {key: box.isChecked() for key, box in self.contraindications.items()},
+            {key: box.isChecked() for key, box in self.medicines.items()},
+        )
+
+
+class CautionDialog(FormDialog):
+    """The label's pre-dose guidance, acknowledged with a reason before a dose can be given."""
+
+    def __init__(self, message: str, parent: QWidget | None = None) -> None:
+        super().__init__("Blood pressure above the pre-dose caution", parent)
+        text = QLabel(message)
+        text.setWordWrap(True)
+        self.form.addRow(text)
+        self.reason = QLineEdit()
+        self.reason.setAccessibleName("Reason to dose")
+        self.reason.setPlaceholderText("Why dosing goes ahead (required)")
+        self.form.addRow("&Reason", self.reason)
+        self.reason.setFocus()
+
+
+class RemsCheckDialog(FormDialog):
+    """The REMS yes/no check of sedation, dissociation and respiratory depression."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("REMS check", parent)
+        self.answers: list[QCheckBox] = []
+        for index, question in enumerate(REMS_QUESTIONS, start=1):
+            box = QCheckBox(f"&{index} {question} present")
+            self.form.addRow(box)
+            self.answers.append(box)
+        hint = QLabel("Tick what is present now; Enter records the check.")
+        hint.setObjectName("hint")
+        self.form.addRow(hint)
+        self.answers[0].setFocus()

@@ -11,12 +11,14 @@ from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget
 
 from kapdesk import __version__
 from kapdesk.clinical.elapsed import format_elapsed
+from kapdesk.clinical.protocols import load_protocols
 from kapdesk.live_session import LiveSession
+from kapdesk.monitoring import SessionMonitor
 from kapdesk.settings import Settings, local_zone_name
 from kapdesk.store import RecordStore
 from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
 from kapdesk.ui.patients_page import PatientsPage
-from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
+from kapdesk.ui.theme import PROTOCOLS, apply_theme, chart_colours, scaled_px
 from kapdesk.ui.workspace import SessionWorkspace, make_action
 
 Clock = Callable[[], dt.datetime]
@@ -38,6 +40,12 @@ class MainWindow(QMainWindow):
         self.session_dialog: NewSessionDialog | None = None
         self.verdict = QLabel()
         self.statusBar().addWidget(self.verdict, 1)
+        loaded = load_protocols([PROTOCOLS, store.folder / "protocols"])
+        self.protocols = loaded.protocols
+        self.protocol_problems = loaded.problems
+        if loaded.problems:
+            # Said where it is seen; the app goes on with the protocols that loaded.
+            self.verdict.setText("Protocol files skipped: " + " ".join(loaded.problems))
 
         record = self.menuBar().addMenu("&Record")
         record.addAction(make_action(self, "&Add a patient…", "Ctrl+N", self.add_patient))
@@ -127,12 +135,14 @@ class MainWindow(QMainWindow):
         if patient is None or self.workspace is not None:
             return
         previous = self.store.sessions(patient)
-        dialog = NewSessionDialog(previous[0]["protocol"] if previous else None, self)
+        dialog = NewSessionDialog(
+            previous[0]["protocol"] if previous else None, sorted(self.protocols), self
+        )
         zone = self.settings.get("clinic_zone") or local_zone_name()
         dialog.save = lambda: self.store.start_session(
             patient, protocol=dialog.protocol.currentText(), zone_name=zone
         )
-        dialog.accepted.connect(lambda: self.open_workspace(dialog.result_value))
+        dialog.accepted.connect(lambda: self.open_workspace(dialog.result_value, screen=True))
         self.session_dialog = dialog
         dialog.open()
 
@@ -161,10 +171,13 @@ class MainWindow(QMainWindow):
         live.note_resumption()
         self.open_workspace(session_id, live)
 
-    def open_workspace(self, session_id: uuid.UUID, live: LiveSession | None = None) -> None:
+    def open_workspace(
+        self, session_id: uuid.UUID, live: LiveSession | None = None, *, screen: bool = False
+    ) -> None:
         live = live or LiveSession(self.store, session_id, self.clock)
+        monitor = SessionMonitor(live, self.protocols.get(live.protocol))
         workspace = SessionWorkspace(
-            live,
+            monitor,
             quick_tags=self.settings.get("quick_tags"),
             colours=chart_colours(self.settings.get("theme")),
             show_map=self.settings.get("show_map"),
@@ -177,7 +190,12 @@ class MainWindow(QMainWindow):
         self.session_menu.clear()
         for action in workspace.actions_by_name.values():
             self.session_menu.addAction(action)
+        scales = self.session_menu.addMenu("Sedation &scales")
+        for action in workspace.scale_actions:
+            scales.addAction(action)
         workspace.focus_observation()
+        if screen and monitor.screening() is None and live.ended_at is None:
+            workspace.open_screening()
 
     def close_workspace(self) -> None:
         workspace = self.workspace

@@ -41,6 +41,11 @@ class SessionLogModel(QAbstractListModel):
             return entry
         return None
 
+    def reset(self, entries: list[LogEntry]) -> None:
+        self.beginResetModel()
+        self._entries = list(entries)
+        self.endResetModel()
+
     def entry_at(self, row: int) -> LogEntry:
         return self._entries[row]
 

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import QApplication
 from kapdesk.widgets.bp_chart import DIM, LIGHT, ChartColours
 
 RESOURCES = Path(__file__).resolve().parents[2] / "resources"
+PROTOCOLS = RESOURCES / "protocols"
 
 
 def scaled_px(px: int, scale: float) -> int:

@@ -15,25 +15,34 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QFrame,
     QHBoxLayout,
     QLabel,
     QListView,
-    QPushButton,
     QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
 from kapdesk.clinical.elapsed import format_elapsed
+from kapdesk.clinical.scales import SCALES
 from kapdesk.clinical.vitals import VITAL_RANGES, ValidationError
-from kapdesk.live_session import LiveSession, LogEntry, SessionSummary
+from kapdesk.live_session import LogEntry, SessionSummary
+from kapdesk.monitoring import SessionMonitor
 from kapdesk.store import StoreError
-from kapdesk.ui.dialogs import CorrectDialog, DoseDialog
+from kapdesk.ui.dialogs import (
+    CautionDialog,
+    CorrectDialog,
+    DoseDialog,
+    RemsCheckDialog,
+    ScreeningDialog,
+)
+from kapdesk.ui.discharge_panel import DischargePanel
 from kapdesk.ui.session_log import EntryDelegate, SessionLogModel
+from kapdesk.widgets.alert_banner import AlertBanner
 from kapdesk.widgets.bp_chart import DIM, BPChart, ChartColours
 from kapdesk.widgets.clock_display import ClockDisplay
 from kapdesk.widgets.observation_entry import ObservationEntry
+from kapdesk.widgets.scale_strip import ScaleStrip
 from kapdesk.widgets.vitals_entry import VitalsEntry
 
 
@@ -55,7 +64,7 @@ class SessionWorkspace(QWidget):
 
     def __init__(
         self,
-        session: LiveSession,
+        monitor: SessionMonitor,
         *,
         quick_tags: list[str],
         colours: ChartColours = DIM,
@@ -63,7 +72,8 @@ class SessionWorkspace(QWidget):
         clock_px: int = 64,
     ) -> None:
         super().__init__()
-        self.session = session
+        self.monitor = monitor
+        self.session = session = monitor.live
         self.setObjectName("workspace")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(16, 8, 16, 8)
@@ -78,8 +88,12 @@ class SessionWorkspace(QWidget):
         self.protocol_label.setObjectName("hint")
         self.status_label = QLabel()
         self.status_label.setObjectName("hint")
+        self.check_label = QLabel()
+        self.check_label.setObjectName("checkUpcoming")
+        self.check_label.setWordWrap(True)
         who.addWidget(self.patient_label)
         who.addWidget(self.protocol_label)
+        who.addWidget(self.check_label)
         who.addWidget(self.status_label)
         header.addLayout(who, 1)
         self.session_clock = ClockDisplay("Session", clock_px)
@@ -88,9 +102,19 @@ class SessionWorkspace(QWidget):
         header.addSpacing(32)
         header.addWidget(self.dose_clock)
         outer.addLayout(header)
+        self.banner = AlertBanner()
+        self.banner.acknowledge_requested.connect(self.acknowledge_alert)
+        outer.addWidget(self.banner)
 
         self.chart = BPChart(colours)
         self.chart.show_mean_arterial(show_map)
+        self.strip = ScaleStrip(self.chart, colours)
+        chart_box = QWidget()
+        chart_layout = QVBoxLayout(chart_box)
+        chart_layout.setContentsMargins(0, 0, 0, 0)
+        chart_layout.setSpacing(0)
+        chart_layout.addWidget(self.chart, 1)
+        chart_layout.addWidget(self.strip)
         self.log_model = SessionLogModel(session.log())
         self.log_view = QListView()
         self.log_view.setAccessibleName("Session log, newest first")
@@ -102,7 +126,7 @@ class SessionWorkspace(QWidget):
         self.log_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.log_view.setWordWrap(True)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.chart)
+        splitter.addWidget(chart_box)
         splitter.addWidget(self.log_view)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
@@ -111,18 +135,10 @@ class SessionWorkspace(QWidget):
         self.log_view.setMinimumWidth(320)
         outer.addWidget(splitter, 1)
 
-        self.end_panel = QFrame()
-        self.end_panel.setObjectName("panel")
-        panel = QHBoxLayout(self.end_panel)
-        self.end_text = QLabel()
-        self.end_text.setWordWrap(True)
-        self.end_confirm = QPushButton("End session (Enter)")
-        self.end_cancel = QPushButton("Keep going (Esc)")
-        panel.addWidget(self.end_text, 1)
-        panel.addWidget(self.end_confirm)
-        panel.addWidget(self.end_cancel)
-        self.end_panel.hide()
-        outer.addWidget(self.end_panel)
+        checklist = list(monitor.protocol.discharge.checklist) if monitor.protocol else []
+        self.discharge = DischargePanel(checklist)
+        self.discharge.changed.connect(self._refresh_discharge)
+        outer.addWidget(self.discharge)
 
         self.observation = ObservationEntry(quick_tags)
         self.vitals = VitalsEntry()
@@ -142,7 +158,30 @@ class SessionWorkspace(QWidget):
                 self, "&Stop the IV infusion", "Ctrl+I", self.stop_infusion
             ),
             "end": make_action(self, "&End the session…", "Ctrl+Shift+E", self.ask_end),
+            "screening": make_action(self, "Sc&reening…", "Ctrl+G", self.open_screening),
+            "acknowledge": make_action(
+                self, "&Acknowledge the alert", "Ctrl+K", self.acknowledge_alert
+            ),
+            "rems": make_action(
+                self,
+                "REMS &check (sedation, dissociation, breathing)…",
+                "Ctrl+J",
+                self.open_rems_check,
+            ),
         }
+        self.scale_actions = [
+            make_action(
+                self,
+                scale.label(level.value),
+                level.shortcut,
+                lambda _checked=False, s=scale.id, v=level.value: self.store_scale(s, v),
+            )
+            for scale in SCALES.values()
+            for level in scale.levels
+        ]
+        self.screening_dialog: ScreeningDialog | None = None
+        self.caution_dialog: CautionDialog | None = None
+        self.rems_dialog: RemsCheckDialog | None = None
         self.dose_dialog: DoseDialog | None = None
         self.correct_dialog: CorrectDialog | None = None
         self.summary: SessionSummary | None = None
@@ -150,14 +189,15 @@ class SessionWorkspace(QWidget):
         self.observation.submitted.connect(self.store_observation)
         self.vitals.line_submitted.connect(self.store_vitals_line)
         self.vitals.fields_submitted.connect(self.store_vitals_fields)
-        self.end_confirm.clicked.connect(self.confirm_end)
-        self.end_cancel.clicked.connect(self.cancel_end)
+        self.discharge.confirm.clicked.connect(self.confirm_end)
+        self.discharge.cancel.clicked.connect(self.cancel_end)
 
         self.timer = QTimer(self)
         self.timer.setInterval(500)  # repaints only; the time itself comes from stored instants
         self.timer.timeout.connect(self.tick)
         self.timer.start()
         self.refresh_chart()
+        self.refresh_alerts()
         self.tick()
         self.focus_observation()
 
@@ -173,6 +213,15 @@ class SessionWorkspace(QWidget):
         if session.ended_at is not None:
             status = f"Session ended at {session.local_clock(session.ended_at)}"
         self.status_label.setText(status)
+        text, state = self.monitor.next_check_text()
+        name = {"overdue": "checkOverdue", "due": "checkDue"}.get(str(state), "checkUpcoming")
+        if session.ended_at is not None:
+            text, name = "", "checkUpcoming"
+        self.check_label.setText(text)
+        if self.check_label.objectName() != name:
+            self.check_label.setObjectName(name)
+            self.check_label.style().unpolish(self.check_label)
+            self.check_label.style().polish(self.check_label)
         if session.ended_at is None:
             note = session.check_clock(dt.datetime.now(dt.UTC), time.monotonic())
             if note is not None:
@@ -190,6 +239,7 @@ class SessionWorkspace(QWidget):
         )
         self.chart.set_doses(data.dose_minutes)
         self.chart.set_baseline(data.baseline)
+        self.strip.set_scores(self.monitor.scale_points())
 
     def _show(self, entry: LogEntry) -> None:
         row = self.log_model.put(entry)
@@ -220,8 +270,72 @@ class SessionWorkspace(QWidget):
             return
         self.vitals.accept_entry()
         self._show(entry)
+        for alert in self.monitor.add_vitals(entry):
+            self._show(alert)
         self.refresh_chart()
+        self.refresh_alerts()
+        self.tick()
         self.focus_observation()
+
+    def refresh_alerts(self) -> None:
+        pending = self.monitor.open_alerts()
+        if not pending:
+            self.banner.hide()
+            return
+        first = pending[0]
+        self.banner.show_alert(
+            first.level.value, first.reading, first.reason, first.action, len(pending) - 1
+        )
+
+    def acknowledge_alert(self) -> None:
+        pending = self.monitor.open_alerts()
+        if not pending:
+            return
+        self._show(self.monitor.acknowledge(pending[0].id))
+        self.refresh_alerts()
+        self.focus_observation()
+
+    def store_scale(self, scale_id: str, value: int) -> None:
+        if self.session.ended_at is not None:
+            return
+        try:
+            entry = self.monitor.add_scale(scale_id, value)
+        except (ValidationError, StoreError) as exc:
+            self.status_label.setText(str(exc))
+            return
+        self._show(entry)
+        self.refresh_chart()
+        self.tick()
+
+    def open_rems_check(self) -> None:
+        dialog = RemsCheckDialog(self)
+        dialog.save = lambda: self.monitor.add_rems_check(
+            *(box.isChecked() for box in dialog.answers)
+        )
+        dialog.accepted.connect(lambda: self._recorded(dialog.result_value))
+        dialog.finished.connect(lambda _result: self.focus_observation())
+        self.rems_dialog = dialog
+        dialog.open()
+
+    def _recorded(self, entry: LogEntry) -> None:
+        self._show(entry)
+        self.refresh_chart()
+        self.tick()
+
+    def open_screening(self) -> None:
+        dialog = ScreeningDialog(self)
+
+        def save() -> LogEntry:
+            contraindications, medicines = dialog.answers()
+            return self.monitor.record_screening(
+                contraindications, medicines, dialog.intention.text(), dialog.decision.text()
+            )
+
+        dialog.save = save
+        dialog.accepted.connect(lambda: self._recorded(dialog.result_value))
+        dialog.finished.connect(lambda _result: self.focus_observation())
+        self.screening_dialog = dialog
+        dialog.open()
 
     def focus_vitals(self) -> None:
         self.vitals.line.setFocus()
@@ -231,8 +345,21 @@ class SessionWorkspace(QWidget):
         self.observation.line.setFocus()
 
     def open_dose_dialog(self) -> None:
+        gate = self.monitor.dose_gate()
+        if not gate.allowed and gate.caution is not None:
+            caution = CautionDialog(gate.message, self)
+            caution.save = lambda: self.monitor.acknowledge_dose_caution(caution.reason.text())
+            caution.accepted.connect(
+                lambda: (self._show(caution.result_value), self.open_dose_dialog())
+            )
+            self.caution_dialog = caution
+            caution.open()
+            return
+        if not gate.allowed:
+            self.status_label.setText(gate.message)
+            return
         dialog = DoseDialog(self.session.weight_kg, self)
-        dialog.save = lambda: self.session.add_dose(**dialog.values())
+        dialog.save = lambda: self.monitor.add_dose(**dialog.values())
         dialog.accepted.connect(lambda: self._dose_recorded(dialog.result_value))
         dialog.finished.connect(lambda _result: self.focus_observation())
         self.dose_dialog = dialog
@@ -288,50 +415,61 @@ class SessionWorkspace(QWidget):
     def ask_end(self) -> None:
         if self.session.ended_at is not None:
             return
-        self.end_text.setText(
-            "End the session now? The end time is recorded and cannot be changed. "
-            "Enter to end, Esc to keep going."
-        )
-        self.end_panel.show()
-        self.end_confirm.setFocus()
+        self._refresh_discharge()
+        self.discharge.show()
+        self.discharge.confirm.setFocus()
+
+    def _refresh_discharge(self) -> None:
+        self.discharge.show_items(self.monitor.discharge_items(self.discharge.confirmed_items()))
 
     def cancel_end(self) -> None:
-        self.end_panel.hide()
+        if self.session.ended_at is not None:
+            self.closed.emit()
+            return
+        self.discharge.hide()
         self.focus_observation()
 
     def confirm_end(self) -> None:
+        ready = self.discharge.ready_minutes.text().strip()
         try:
-            summary = self.session.end()
-        except StoreError as exc:
-            self.end_text.setText(str(exc))
+            minutes = int(ready) if ready else None
+        except ValueError:
+            self.discharge.show_error("“Ready after” must be a whole number of minutes.")
+            return
+        try:
+            summary = self.monitor.end(
+                self.discharge.confirmed_items(),
+                override_reason=self.discharge.override.text(),
+                ready_to_leave_minutes=minutes,
+            )
+        except (ValidationError, StoreError) as exc:
+            self.discharge.show_error(str(exc))
             return
         self.summary = summary
-        hours = format_elapsed(summary.duration)
         highest = (
             f"{summary.highest_bp[0]}/{summary.highest_bp[1]} at {summary.highest_bp[2]}"
             if summary.highest_bp
             else "no blood pressure recorded"
         )
-        self.end_text.setText(
-            f"Session ended. Duration {hours} · {summary.doses} dose(s), "
+        self.discharge.show_summary(
+            f"Duration {format_elapsed(summary.duration)} · {summary.doses} dose(s), "
             f"{summary.total_mg:g} mg in all · {summary.readings} vitals reading(s) · "
             f"highest BP {highest}."
         )
-        self.end_confirm.hide()
-        self.end_cancel.setText("Back to patients (Esc)")
-        self.end_cancel.clicked.disconnect()
-        self.end_cancel.clicked.connect(self.closed.emit)
-        self.end_cancel.setFocus()
-        for name in ("dose", "vitals", "correct", "stop_infusion", "end"):
-            self.actions_by_name[name].setEnabled(name == "correct")
+        self.discharge.cancel.setFocus()
+        for name, action in self.actions_by_name.items():
+            action.setEnabled(name == "correct")
+        for action in self.scale_actions:
+            action.setEnabled(False)
         self.observation.setEnabled(False)
         self.vitals.setEnabled(False)
+        self.log_model.reset(self.session.log())
         self.tick()
         self.ended.emit()
 
     def keyPressEvent(self, event: Any) -> None:
-        if event.key() == Qt.Key.Key_Escape and self.end_panel.isVisible():
-            self.end_cancel.click()
+        if event.key() == Qt.Key.Key_Escape and self.discharge.isVisible():
+            self.discharge.cancel.click()
             return
         if event.key() == Qt.Key.Key_Escape:
             self.focus_observation()
@@ -347,6 +485,8 @@ def _editable_fields(kind: str, current: dict[str, Any]) -> dict[str, str]:
         return {name: text(current[name]) for name in VITAL_RANGES}
     if kind == "observation":
         return {"text": current["text"], "tags": ", ".join(current["tags"])}
+    if kind == "scale_score":
+        return {"answers": ", ".join(str(a) for a in current["answers"])}
     return {name: text(current[name]) for name in ("mg", "lot_number", "device_count")}
 
 
@@ -356,4 +496,10 @@ def _changes(kind: str, changed: dict[str, str]) -> dict[str, Any]:
         out["tags"] = [t.strip() for t in out["tags"].split(",") if t.strip()]
     if kind == "dose":
         out = {k: (v or None) for k, v in out.items()}
+    if kind == "scale_score" and "answers" in out:
+        try:
+            out["answers"] = [int(a) for a in out["answers"].split(",") if a.strip()]
+        except ValueError:
+            raise ValidationError("answers", "Answers must be whole numbers, e.g. 5.") from None
+        out["total"] = None  # recomputed from the corrected answers
     return out

@@ -14,6 +14,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
 from kapdesk.clinical.elapsed import format_elapsed
+from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
 from kapdesk.clock import FakeClock
 from kapdesk.settings import Settings
 from kapdesk.store import RecordStore
@@ -73,18 +74,28 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     assert window.pages.currentWidget() is workspace
     assert workspace.protocol_label.text() == "Protocol: IM injection"
 
+    # Screening opens by itself for a new session.
+    screening = workspace.screening_dialog
+    assert screening is not None
+    assert screening.isVisible()
+    qtbot.keyClicks(screening.intention, "to rest and listen")
+    with qtbot.waitSignal(screening.accepted):
+        qtbot.keyClick(screening.intention, Qt.Key.Key_Return)
+    assert workspace.log_model.entry_at(0).text == "Screening: no contraindications."
+
     # Baseline vitals in the paper notation.
     clock.advance(minutes=2)
     press(window, Qt.Key.Key_B, CTRL)
     type_into(qtbot, workspace.vitals.line, "128/82 70 98")
     assert workspace.log_model.entry_at(0).text == "BP 128/82  HR 70  SpO2 98%"
+    assert not workspace.banner.isVisible()
     assert len(workspace.chart._systolic.data) == 1
 
     # A bad line: the sentence beside the field, nothing stored.
     type_into(qtbot, workspace.vitals.line, "320/80 70")
     assert workspace.vitals.error.isVisible()
     assert "Systolic pressure 320 mmHg is outside 50–300 mmHg" in workspace.vitals.error.text()
-    assert workspace.log_model.rowCount() == 1
+    assert workspace.log_model.rowCount() == 2  # the screening and one reading
     assert workspace.vitals.line.text() == "320/80 70"  # kept, to fix and resend
 
     # The dose (Ctrl+D) sets T0.
@@ -113,16 +124,24 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     qtbot.keyClick(workspace.observation.line, Qt.Key.Key_Return)
     assert workspace.log_model.entry_at(0).text == "[asleep]"
 
-    # Vitals 40 minutes after the dose, on the chart at x=40.
+    # Vitals 40 minutes after the dose, on the chart at x=40: above the caution level
+    # (+38/+16 over the 128/82 baseline is under the +40/+25 rise rule).
     clock.advance(minutes=30)
     type_into(qtbot, workspace.vitals.line, "166/98 88 97")
+    assert workspace.banner.isVisible()
+    assert workspace.banner.headline.text() == "! CAUTION: BP 166/98 is above 140/90."
     assert list(workspace.chart._systolic.data["x"]) == [-3.0, 40.0]
     workspace.tick()
     assert workspace.dose_clock.time.text() == "00:40:00"
     assert workspace.session_clock.time.text() == "00:45:00"
 
     # Correct the reading: select it, Ctrl+E, new value and reason.
-    workspace.log_view.setCurrentIndex(workspace.log_model.index(0))
+    reading_row = next(
+        row
+        for row in range(workspace.log_model.rowCount())
+        if workspace.log_model.entry_at(row).kind == "vitals"
+    )
+    workspace.log_view.setCurrentIndex(workspace.log_model.index(reading_row))
     press(window, Qt.Key.Key_E, CTRL)
     correct = workspace.correct_dialog
     correct.edits["systolic"].selectAll()
@@ -130,24 +149,40 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     qtbot.keyClicks(correct.reason, "Misread the cuff display")
     with qtbot.waitSignal(correct.accepted):
         qtbot.keyClick(correct.reason, Qt.Key.Key_Return)
-    corrected = workspace.log_model.entry_at(0)
+    corrected = workspace.log_model.entry_at(reading_row)
     assert corrected.text == "BP 156/98  HR 88  SpO2 97%"
     assert corrected.original == "BP 166/98  HR 88  SpO2 97%"
-    tooltip = workspace.log_model.data(workspace.log_model.index(0), Qt.ItemDataRole.ToolTipRole)
+    tooltip = workspace.log_model.data(
+        workspace.log_model.index(reading_row), Qt.ItemDataRole.ToolTipRole
+    )
     assert tooltip == "Corrected. Reason: Misread the cuff display"
     assert list(workspace.chart._systolic.data["y"]) == [128.0, 156.0]
 
-    # End the session: confirm, see the summary.
+    # Acknowledge the caution (Ctrl+K): recorded with who and when.
+    press(window, Qt.Key.Key_K, CTRL)
+    assert not workspace.banner.isVisible()
+    assert workspace.log_model.entry_at(0).text == "Alert acknowledged by dr.test."
+
+    # End the session at 75 minutes: IM needs 90 and a sedation score, so it takes an
+    # override with a reason.
     clock.advance(minutes=35)
     press(window, Qt.Key.Key_E, CTRL | SHIFT)
-    assert workspace.end_panel.isVisible()
-    qtbot.keyClick(workspace.end_confirm, Qt.Key.Key_Space)
-    summary = workspace.end_text.text()
+    panel = workspace.discharge
+    assert panel.isVisible()
+    assert (
+        "<b>✘ NOT MET</b> — At least 90 minutes since the first dose: 75 of 90 minutes."
+        in panel.items.text()
+    )
+    qtbot.keyClick(panel.confirm, Qt.Key.Key_Space)
+    assert "give the reason for the override" in panel.error.text()
+    assert workspace.session.ended_at is None
+    type_into(qtbot, panel.override, "Prescriber reviewed; settled and escorted home")
+    summary = panel.items.text()
     assert "Duration 01:20:00" in summary
     assert "highest BP 156/98" in summary
     assert "2 vitals reading(s)" in summary
     session_id = workspace.session.id
-    qtbot.keyClick(workspace.end_cancel, Qt.Key.Key_Space)
+    qtbot.keyClick(panel.cancel, Qt.Key.Key_Space)
     assert window.workspace is None
 
     # Reopen the record: everything is there, the original reading still readable.
@@ -169,7 +204,11 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
 def test_a_dose_refused_by_validation_keeps_the_dialog_open(qtbot, window, store, clock):
     patient = store.add_patient("Ada Example")
     session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    store.add_vitals(session, {"systolic": 128, "diastolic": 82})
     window.open_workspace(session)
+    window.workspace.monitor.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
     press(window, Qt.Key.Key_D, CTRL)
     dose = window.workspace.dose_dialog
     qtbot.keyClicks(dose.mg, "5000")

@@ -1,0 +1,207 @@
+"""A full SPRAVATO REMS session through the real widgets with a fake clock: screening,
+the dosing gate, checks falling due, an urgent reading, sedation scores, discharge."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+
+from kapdesk.settings import Settings
+from kapdesk.ui.main_window import MainWindow
+from tests.ui.test_workspace import CTRL, SHIFT, press, type_into
+
+ALT = Qt.KeyboardModifier.AltModifier
+
+
+@pytest.fixture
+def window(qtbot, store, data_dir, clock):
+    main = MainWindow(store, Settings(data_dir), clock.now_utc)
+    qtbot.addWidget(main)
+    main.resize(1366, 768)
+    main.show()
+    qtbot.waitExposed(main)
+    return main
+
+
+def start_rems_session(qtbot, window, store):
+    patient = store.add_patient("Ada Example", weight_kg=70)
+    window.refresh_patients(select=patient)
+    window.new_session(patient)
+    dialog = window.session_dialog
+    dialog.protocol.setCurrentText("SPRAVATO REMS")
+    with qtbot.waitSignal(dialog.accepted):
+        qtbot.keyClick(dialog.protocol, Qt.Key.Key_Return)
+    return window.workspace
+
+
+def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock):
+    workspace = start_rems_session(qtbot, window, store)
+    assert workspace.monitor.protocol.name == "SPRAVATO REMS"
+
+    # Screening: a yes needs a decision with a reason; the sentence stays in the dialog.
+    screening = workspace.screening_dialog
+    screening.medicines["benzodiazepines"].setChecked(True)
+    screening.contraindications["substance_use"].setChecked(True)
+    assert screening.why.isVisible()
+    qtbot.keyClick(screening.intention, Qt.Key.Key_Return)
+    assert screening.isVisible()
+    assert "To proceed, record your decision" in screening.error.text()
+    qtbot.keyClicks(screening.decision, "In remission 6 years; addiction psychiatrist agrees")
+    with qtbot.waitSignal(screening.accepted):
+        qtbot.keyClick(screening.decision, Qt.Key.Key_Return)
+
+    # No dose without a pre-dose blood pressure.
+    press(window, Qt.Key.Key_D, CTRL)
+    assert workspace.dose_dialog is None
+    assert workspace.status_label.text() == "Record a pre-dose blood pressure first (Ctrl+B)."
+    clock.advance(minutes=10)
+    type_into(qtbot, workspace.vitals.line, "128/82 72 98")
+
+    # First device at T0 and the second 5 minutes later.
+    clock.advance(minutes=5)
+    for _device in range(2):
+        press(window, Qt.Key.Key_D, CTRL)
+        dose = workspace.dose_dialog
+        qtbot.keyClicks(dose.mg, "28")
+        qtbot.keyClicks(dose.devices, "1")
+        qtbot.keyClicks(dose.lot, "LOT-77")
+        with qtbot.waitSignal(dose.accepted):
+            qtbot.keyClick(dose.lot, Qt.Key.Key_Return)
+        if _device == 0:
+            workspace.tick()
+            assert workspace.check_label.text() == (
+                "Next: 40-minute BP, SpO2, sedation and dissociation in 00:40:00"
+            )
+            clock.advance(minutes=5)
+    workspace.dose_dialog = None
+
+    # The 40-minute check falls due at 35 minutes (five early) and is overdue after 45.
+    clock.advance(minutes=30)  # T+35
+    workspace.tick()
+    assert workspace.check_label.text() == "Due now: 40-minute BP, SpO2, sedation and dissociation"
+    assert workspace.check_label.objectName() == "checkDue"
+    clock.advance(minutes=11)  # T+46
+    workspace.tick()
+    assert workspace.check_label.text().startswith("OVERDUE by 00:06:00: 40-minute")
+    assert workspace.check_label.objectName() == "checkOverdue"
+
+    # 182/104 is urgent: the banner says the reading, the rule and what to do.
+    type_into(qtbot, workspace.vitals.line, "182/104 88 97")
+    assert workspace.banner.isVisible()
+    assert workspace.banner.objectName() == "alertUrgent"
+    assert workspace.banner.headline.text() == (
+        "!! URGENT: BP 182/104 is at or above the urgent level 180/110."
+    )
+    assert "Recheck in 5 minutes" in workspace.banner.detail.text()
+    assert "chest pain" in workspace.banner.detail.text()
+
+    # Sedation (Alt+4 = MOAA/S 4) and the REMS check complete the 40-minute check.
+    press(window, Qt.Key.Key_4, ALT)
+    assert workspace.log_model.entry_at(0).text == (
+        "MOAA/S 4: lethargic response to name spoken in normal tone"
+    )
+    press(window, Qt.Key.Key_J, CTRL)
+    rems = workspace.rems_dialog
+    rems.answers[0].setChecked(True)
+    rems.answers[1].setChecked(True)
+    with qtbot.waitSignal(rems.accepted):
+        qtbot.keyClick(rems.answers[2], Qt.Key.Key_Return)
+    assert workspace.log_model.entry_at(0).text == (
+        "REMS check: sedation yes, dissociation yes, respiratory depression no"
+    )
+    assert [s[1:] for s in workspace.monitor.scale_points()] == [("moaas", 4)]
+
+    # The urgent reading scheduled a recheck five minutes after it.
+    clock.advance(minutes=5)  # T+51
+    workspace.tick()
+    assert workspace.check_label.text() == "Due now: Recheck after an urgent reading"
+    type_into(qtbot, workspace.vitals.line, "152/92 84 97")
+    press(window, Qt.Key.Key_K, CTRL)  # the urgent one first
+    assert workspace.banner.objectName() == "alertCaution"
+    press(window, Qt.Key.Key_K, CTRL)
+    assert not workspace.banner.isVisible()
+    workspace.tick()
+    assert workspace.check_label.text().startswith("Next: BP and SpO2 every 30 minutes")
+
+    # At 90 minutes sedation and dissociation have resolved, but discharge is blocked.
+    clock.advance(minutes=39)  # T+90
+    press(window, Qt.Key.Key_5, ALT)
+    press(window, Qt.Key.Key_0, CTRL)  # RASS 0
+    press(window, Qt.Key.Key_J, CTRL)
+    with qtbot.waitSignal(workspace.rems_dialog.accepted):
+        qtbot.keyClick(workspace.rems_dialog.answers[0], Qt.Key.Key_Return)
+    type_into(qtbot, workspace.vitals.line, "134/84 74 98")
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    panel = workspace.discharge
+    for box in panel.checks.values():
+        box.setChecked(True)
+    assert "NOT MET</b> — At least 120 minutes since the first dose: 90 of 120" in (
+        panel.items.text()
+    )
+    assert panel.items.text().count("NOT MET") == 1
+    qtbot.keyClick(panel.confirm, Qt.Key.Key_Space)
+    assert "Not all discharge criteria are met" in panel.error.text()
+    assert workspace.session.ended_at is None
+    qtbot.keyClick(panel.cancel, Qt.Key.Key_Space)
+    assert not panel.isVisible()
+
+    # After 120 minutes, with the criteria met, it ends without an override.
+    clock.advance(minutes=30)  # T+120
+    type_into(qtbot, workspace.vitals.line, "130/82 72 98")
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    assert "NOT MET" not in panel.items.text()
+    assert "All criteria met." in panel.items.text()
+    qtbot.keyClicks(panel.ready_minutes, "95")
+    qtbot.keyClick(panel.confirm, Qt.Key.Key_Space)
+    assert workspace.session.ended_at == clock.now_utc()
+    assert panel.title.text() == "Session ended"
+
+    # The record holds the alerts, the acknowledgements and the REMS figures.
+    events = store.session_events(workspace.session.id)
+    kinds = [e["kind"] for e in events]
+    assert kinds.count("alert") == 2
+    assert kinds.count("alert_ack") == 2
+    [discharge] = [e for e in events if e["kind"] == "discharge"]
+    rems_data = discharge["payload"]["rems"]
+    assert rems_data["minutes_first_dose_to_end"] == 120
+    assert rems_data["bp_at_40_minutes"] == "182/104"
+    assert rems_data["concomitant_medicines"]["Benzodiazepines"] is True
+    assert discharge["payload"]["ready_to_leave_minutes"] == 95
+    assert discharge["payload"]["override_reason"] is None
+    qtbot.keyClick(panel.cancel, Qt.Key.Key_Space)
+
+
+def test_a_high_pre_dose_bp_asks_for_acknowledgement_before_the_dose(qtbot, window, store):
+    workspace = start_rems_session(qtbot, window, store)
+    with qtbot.waitSignal(workspace.screening_dialog.accepted):
+        qtbot.keyClick(workspace.screening_dialog.intention, Qt.Key.Key_Return)
+    type_into(qtbot, workspace.vitals.line, "148/94 80 98")
+    press(window, Qt.Key.Key_D, CTRL)
+    caution = workspace.caution_dialog
+    assert caution.isVisible()
+    assert workspace.dose_dialog is None
+    qtbot.keyClick(caution.reason, Qt.Key.Key_Return)
+    assert "empty" in caution.error.text()
+    qtbot.keyClicks(caution.reason, "Repeat after rest 138/88; prescriber present")
+    with qtbot.waitSignal(caution.accepted):
+        qtbot.keyClick(caution.reason, Qt.Key.Key_Return)
+    assert workspace.dose_dialog is not None  # the dose dialog follows at once
+    workspace.dose_dialog.reject()
+
+
+def test_a_malformed_protocol_file_is_reported_and_the_app_still_starts(
+    qtbot, store, data_dir, clock
+):
+    folder = data_dir / "protocols"
+    folder.mkdir()
+    (folder / "clinic_iv.toml").write_text('name = "Clinic IV"\n[[checks]\nlabel = "x"\n')
+    main = MainWindow(store, Settings(data_dir), clock.now_utc)
+    qtbot.addWidget(main)
+    main.show()
+    assert "clinic_iv.toml, line 2: not valid TOML" in main.verdict.text()
+    assert set(main.protocols) == {
+        "SPRAVATO REMS",
+        "IV infusion",
+        "IM injection",
+        "Sublingual / lozenge",
+    }
