@@ -13,6 +13,7 @@ import math
 import random
 import uuid
 
+from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
 from kapdesk.store import RecordStore
 
 DEMO_NAME = "DEMO — Alex Sample (not a real patient)"
@@ -92,7 +93,28 @@ def _session_entries(
     for note_minute, text, tags in FINISHED_NOTES:
         if note_minute <= last_minute:
             entries.append((note_minute, "note", (text, tags)))
+    for minute, moaas in ((40, 4), (75, 4), (100, 5), (125, 5)):
+        if minute <= last_minute:
+            entries.append((minute, "moaas", moaas))
+    for minute, answers in ((40, [1, 1, 0]), (100, [0, 0, 0])):
+        if minute <= last_minute:
+            entries.append((minute, "rems", answers))
+    store.add_session_event(
+        session,
+        "screening",
+        {
+            "contraindications": dict.fromkeys(CONTRAINDICATIONS, False),
+            "medicines": dict.fromkeys(MEDICINES, False),
+            "intention": "To meet the grief with less fear.",
+            "decision": None,
+        },
+        at=at(-25),
+    )
     for minute, kind, payload in sorted(entries, key=lambda e: e[0]):
+        if kind in ("moaas", "rems"):
+            answers = [payload] if kind == "moaas" else payload
+            store.add_scale_score(session, kind, answers, scored_at=at(minute))  # type: ignore[arg-type]
+            continue
         if kind == "vitals":
             systolic, diastolic, heart_rate, spo2 = payload  # type: ignore[misc]
             store.add_vitals(

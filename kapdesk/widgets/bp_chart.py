@@ -20,6 +20,7 @@ from PySide6.QtGui import QFont
 CAUTION = (140, 90)
 URGENT = (180, 110)
 WIDE_BARS_UP_TO = 100
+AXIS_WIDTH = 88
 BASELINE_BAND = 4  # mmHg either side: shows the level without hiding readings near it
 
 
@@ -90,6 +91,9 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             axis.setPen(colours.foreground)
             axis.setLabel(label, color=colours.foreground, **{"font-size": f"{font_px}px"})
         plot.getAxis("right").linkToView(plot.getViewBox())
+        # Fixed axis widths, shared with the sedation strip, so the time axes line up.
+        plot.getAxis("left").setWidth(AXIS_WIDTH)
+        plot.getAxis("right").setWidth(AXIS_WIDTH)
         self.setMouseEnabled(x=False, y=False)
         self.setYRange(40, 200, padding=0)
 

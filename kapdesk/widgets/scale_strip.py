@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pyqtgraph as pg
 from PySide6.QtGui import QFont
 
-from kapdesk.widgets.bp_chart import DIM, ChartColours
+from kapdesk.widgets.bp_chart import AXIS_WIDTH, DIM, ChartColours
 
 ROWS = {"moaas": (1.0, "MOAA/S"), "rass": (0.0, "RASS")}
 
@@ -37,7 +37,8 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
             axis.setTextPen(colours.foreground)
             axis.setPen(colours.foreground)
         # The chart's axes are as wide as these, so the time axes line up.
-        plot.getAxis("left").setWidth(chart.getPlotItem().getAxis("left").width())
+        for name in ("left", "right"):
+            plot.getAxis(name).setWidth(AXIS_WIDTH)
         self.setXLink(chart)
         self._items: list[pg.TextItem] = []
 
