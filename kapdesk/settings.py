@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
+from kapdesk.clinical.alerts import AlertThresholds
 from kapdesk.store.fileio import write_file_atomically
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,19 @@ SETTINGS = {
         Setting("quick_tags", list, list(DEFAULT_QUICK_TAGS), "Quick observation tags"),
         Setting("clinic_zone", str, "", "Clinic time zone (empty: this computer's)"),
         Setting("show_map", bool, False, "Show mean arterial pressure on the chart"),
+        Setting(
+            "sound_when_due",
+            bool,
+            False,
+            "Play the system alert sound once when a check falls due (off: silent)",
+        ),
+        Setting(
+            "alert_thresholds",
+            dict,
+            {},
+            "Alert thresholds that differ from CLINICAL.md's defaults, e.g. "
+            '{"caution_systolic": 150}',
+        ),
     )
 }
 THEMES = ("dark", "light")
@@ -82,6 +96,12 @@ def _fits(setting: Setting, value: Any) -> bool:
         return isinstance(value, int | float) and not isinstance(value, bool) and 0.5 <= value <= 3
     if setting.key == "theme":
         return value in THEMES
+    if setting.key == "alert_thresholds":
+        names = {f.name for f in fields(AlertThresholds)}
+        return isinstance(value, dict) and all(
+            key in names and isinstance(v, int) and not isinstance(v, bool) and 0 < v < 400
+            for key, v in value.items()
+        )
     if setting.kind is list:
         return isinstance(value, list) and all(isinstance(v, str) and v.strip() for v in value)
     return isinstance(value, setting.kind)
@@ -95,3 +115,8 @@ def local_zone_name() -> str:
         return str(tzlocal.get_localzone_name() or "UTC")
     except Exception:  # noqa: BLE001 - any failure means "cannot tell"
         return "UTC"
+
+
+def alert_thresholds(settings: Settings) -> AlertThresholds:
+    """CLINICAL.md's defaults with the clinic's overrides applied."""
+    return AlertThresholds(**settings.get("alert_thresholds"))

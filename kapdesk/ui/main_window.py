@@ -14,7 +14,7 @@ from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.protocols import load_protocols
 from kapdesk.live_session import LiveSession
 from kapdesk.monitoring import SessionMonitor
-from kapdesk.settings import Settings, local_zone_name
+from kapdesk.settings import Settings, alert_thresholds, local_zone_name
 from kapdesk.store import RecordStore
 from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
 from kapdesk.ui.patients_page import PatientsPage
@@ -175,13 +175,16 @@ class MainWindow(QMainWindow):
         self, session_id: uuid.UUID, live: LiveSession | None = None, *, screen: bool = False
     ) -> None:
         live = live or LiveSession(self.store, session_id, self.clock)
-        monitor = SessionMonitor(live, self.protocols.get(live.protocol))
+        monitor = SessionMonitor(
+            live, self.protocols.get(live.protocol), alert_thresholds(self.settings)
+        )
         workspace = SessionWorkspace(
             monitor,
             quick_tags=self.settings.get("quick_tags"),
             colours=chart_colours(self.settings.get("theme")),
             show_map=self.settings.get("show_map"),
             clock_px=scaled_px(60, self.settings.get("font_scale")),
+            sound_when_due=self.settings.get("sound_when_due"),
         )
         workspace.closed.connect(self.close_workspace)
         self.workspace = workspace

@@ -15,6 +15,7 @@ from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QHBoxLayout,
     QLabel,
     QListView,
@@ -70,9 +71,12 @@ class SessionWorkspace(QWidget):
         colours: ChartColours = DIM,
         show_map: bool = False,
         clock_px: int = 64,
+        sound_when_due: bool = False,
     ) -> None:
         super().__init__()
         self.monitor = monitor
+        self.sound_when_due = sound_when_due
+        self._last_check_state: str | None = None
         self.session = session = monitor.live
         self.setObjectName("workspace")
         outer = QVBoxLayout(self)
@@ -218,6 +222,9 @@ class SessionWorkspace(QWidget):
         if session.ended_at is not None:
             text, name = "", "checkUpcoming"
         self.check_label.setText(text)
+        if str(state) == "due" and self._last_check_state != "due" and self.sound_when_due:
+            QApplication.beep()  # only when the clinic turned it on; silent by default
+        self._last_check_state = str(state)
         if self.check_label.objectName() != name:
             self.check_label.setObjectName(name)
             self.check_label.style().unpolish(self.check_label)

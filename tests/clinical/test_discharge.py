@@ -87,3 +87,15 @@ def test_scale_wording_is_the_full_level_text():
     assert RASS.level(-5).shortcut == "Ctrl+Alt+5"
     assert len(MOAAS.levels) == 6
     assert len(RASS.levels) == 10
+
+
+@pytest.mark.parametrize(("name", "minimum"), [("IM injection", 90), ("Sublingual / lozenge", 90)])
+def test_im_and_sublingual_minimum_observation(name, minimum):
+    rules = load_protocols([SHIPPED]).protocols[name].discharge
+    facts = ready(confirmed=frozenset(rules.checklist))
+    early = DischargeFacts(**{**facts.__dict__, "now": T0 + dt.timedelta(minutes=minimum - 1)})
+    assert unmet(evaluate_discharge(rules, early)) == [
+        f"At least {minimum} minutes since the first dose"
+    ]
+    on_time = DischargeFacts(**{**facts.__dict__, "now": T0 + dt.timedelta(minutes=minimum)})
+    assert unmet(evaluate_discharge(rules, on_time)) == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 
+from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
 from kapdesk.settings import Settings
 from kapdesk.ui.main_window import MainWindow
 from tests.ui.test_workspace import CTRL, SHIFT, press, type_into
@@ -205,3 +206,42 @@ def test_a_malformed_protocol_file_is_reported_and_the_app_still_starts(
         "IM injection",
         "Sublingual / lozenge",
     }
+
+
+@pytest.mark.parametrize("sound", [False, True])
+def test_silent_unless_the_clinic_turns_the_sound_on(
+    qtbot, store, data_dir, clock, monkeypatch, sound
+):
+    beeps = []
+    monkeypatch.setattr("kapdesk.ui.workspace.QApplication.beep", lambda: beeps.append(1))
+    settings = Settings(data_dir)
+    settings.set("sound_when_due", sound)
+    main = MainWindow(store, settings, clock.now_utc)
+    qtbot.addWidget(main)
+    workspace = start_rems_session(qtbot, main, store)
+    workspace.screening_dialog.reject()
+    workspace.monitor.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    workspace.session.add_vitals_line("128/82 72 98")
+    workspace.monitor.add_dose(drug="ketamine", route="im", mg=50)
+    clock.advance(minutes=30)
+    workspace.tick()
+    workspace.tick()
+    clock.advance(minutes=6)  # the 40-minute check falls due
+    workspace.tick()
+    workspace.tick()
+    assert beeps == ([1] if sound else [])
+
+
+def test_alert_thresholds_are_clinic_settings(qtbot, store, data_dir, clock):
+    settings = Settings(data_dir)
+    with pytest.raises(ValueError, match="Alert thresholds"):
+        settings.set("alert_thresholds", {"caution_systolic": "high"})
+    settings.set("alert_thresholds", {"caution_systolic": 130, "caution_diastolic": 85})
+    main = MainWindow(store, settings, clock.now_utc)
+    qtbot.addWidget(main)
+    workspace = start_rems_session(qtbot, main, store)
+    workspace.screening_dialog.reject()
+    type_into(qtbot, workspace.vitals.line, "132/80 70 98")
+    assert workspace.banner.headline.text() == "! CAUTION: BP 132/80 is above 130/85."
