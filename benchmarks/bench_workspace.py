@@ -33,6 +33,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from kapdesk.live_session import LiveSession
+from kapdesk.monitoring import SessionMonitor
 from kapdesk.settings import DEFAULT_QUICK_TAGS
 from kapdesk.store import RecordStore
 from kapdesk.ui.theme import apply_theme
@@ -53,8 +54,9 @@ def enter_to_visible(app: QApplication, n: int) -> list[float]:
         )
         patient = store.add_patient("Benchmark Patient", weight_kg=70)
         session = store.start_session(patient, protocol="IM", zone_name="UTC")
+        live = LiveSession(store, session, store_clock)
         workspace = SessionWorkspace(
-            LiveSession(store, session, store_clock), quick_tags=list(DEFAULT_QUICK_TAGS)
+            SessionMonitor(live, None), quick_tags=list(DEFAULT_QUICK_TAGS)
         )
         workspace.timer.stop()
         workspace.resize(1366, 768)
