@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
-import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -43,10 +42,11 @@ from kapdesk.store.audit import (
 from kapdesk.store.backup import BackupInfo, write_backup
 from kapdesk.store.errors import ImmutableError, NotFoundError, SaveFailedError, StoreError
 from kapdesk.store.opening import OpenedRecord, open_record
-from kapdesk.store.types import from_utc_text, to_utc_text
+from kapdesk.store.reads import RecordReads, get_row
+from kapdesk.store.types import to_utc_text
 from kapdesk.store.vault import PassphraseSource, no_passphrase
 from kapdesk.store.verify import VerifyReport, verify_record
-from kapdesk.store.views import CORRECTABLE, EntryView, build_views
+from kapdesk.store.views import CORRECTABLE
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +64,11 @@ def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class RecordStore:
-    """The clinical record of one data folder, unlocked and locked to this process."""
+class RecordStore(RecordReads):
+    """The clinical record of one data folder, unlocked and locked to this process.
+
+    Writes live here; the read-side queries are in RecordReads (kapdesk/store/reads.py).
+    """
 
     def __init__(self, opened: OpenedRecord, clock: Clock, login_name: str) -> None:
         self._opened = opened
@@ -220,7 +223,7 @@ class RecordStore:
         now = self._now()
         stop = self._entry_time(stopped_at, now)
         with OrmSession(self._engine) as orm:
-            dose = self._get(orm, m.Dose, dose_id, "dose")
+            dose = get_row(orm, m.Dose, dose_id, "dose")
             stopped = orm.scalar(select(m.InfusionStop.id).where(m.InfusionStop.dose_id == dose_id))
         if dose.route != "iv":
             raise ValidationError("dose", "Only an IV infusion has a stop time.")
@@ -351,26 +354,6 @@ class RecordStore:
         )
         return self._append("session_event", row, details={"kind": kind})
 
-    def session_events(self, session_id: uuid.UUID) -> list[dict[str, Any]]:
-        """A session's events, oldest first, with who recorded each."""
-        with OrmSession(self._engine) as orm:
-            rows = orm.scalars(
-                select(m.SessionEvent)
-                .where(m.SessionEvent.session_id == session_id)
-                .order_by(m.SessionEvent.at, m.SessionEvent.recorded_at)
-            ).all()
-            return [
-                {
-                    "id": r.id,
-                    "kind": r.kind,
-                    "at": r.at,
-                    "payload": json.loads(r.payload),
-                    "recorded_at": r.recorded_at,
-                    "recorded_by": r.recorded_by,
-                }
-                for r in rows
-            ]
-
     def record_event(self, action: str, details: Mapping[str, Any] | None = None) -> None:
         """An audit event about the record as a whole (unlock, export, backup, restore)."""
         with self._saving("the audit event") as cursor:
@@ -388,100 +371,6 @@ class RecordStore:
 
     def verify(self) -> VerifyReport:
         return verify_record(self._engine)
-
-    # ------------------------------------------------------------------ reads
-
-    def entry(self, kind: str, entry_id: uuid.UUID) -> EntryView:
-        table = m.ENTITY_TABLES[kind]
-        with OrmSession(self._engine) as orm:
-            row = orm.get(table, entry_id)
-            if row is None:
-                raise NotFoundError(f"No {kind} entry with that id is in the record.")
-            return build_views(orm, kind, [row])[0]
-
-    def entries(self, kind: str, session_id: uuid.UUID) -> list[EntryView]:
-        """A session's entries of one kind, oldest first by clinical time, with corrections."""
-        table = m.ENTITY_TABLES[kind]
-        time_column = CORRECTABLE[kind].time_field
-        with OrmSession(self._engine) as orm:
-            rows = orm.scalars(
-                select(table)
-                .where(table.session_id == session_id)  # type: ignore[attr-defined]
-                .order_by(getattr(table, time_column), table.recorded_at)  # type: ignore[attr-defined]
-            ).all()
-            return build_views(orm, kind, list(rows))
-
-    def patients(self) -> list[EntryView]:
-        with OrmSession(self._engine) as orm:
-            rows = orm.scalars(select(m.Patient).order_by(m.Patient.recorded_at)).all()
-            views = build_views(orm, "patient", list(rows))
-        return sorted(views, key=lambda v: str(v.current["display_name"]).casefold())
-
-    def sessions(self, patient_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
-        """Sessions, newest first; all patients' when patient_id is None."""
-        with OrmSession(self._engine) as orm:
-            query = select(m.Session).order_by(m.Session.started_at.desc())
-            if patient_id is not None:
-                query = query.where(m.Session.patient_id == patient_id)
-            return [_session_dict(s) for s in orm.scalars(query)]
-
-    def infusion_stops(self, session_id: uuid.UUID) -> dict[uuid.UUID, dt.datetime]:
-        """When each of a session's IV infusions stopped, by dose id."""
-        with OrmSession(self._engine) as orm:
-            rows = orm.execute(
-                select(m.InfusionStop.dose_id, m.InfusionStop.stopped_at).where(
-                    m.InfusionStop.session_id == session_id
-                )
-            ).all()
-        return {row[0]: row[1] for row in rows}
-
-    def clinician_names(self) -> dict[uuid.UUID, str]:
-        with OrmSession(self._engine) as orm:
-            return {c.id: c.display_name for c in orm.scalars(select(m.Clinician))}
-
-    def open_sessions(self) -> list[dict[str, Any]]:
-        """Sessions never ended (kapdesk was closed, crashed, or the laptop died), newest first."""
-        with OrmSession(self._engine) as orm:
-            query = (
-                select(m.Session)
-                .where(m.Session.ended_at.is_(None))
-                .order_by(m.Session.started_at.desc())
-            )
-            return [_session_dict(s) for s in orm.scalars(query)]
-
-    def last_activity(self, session_id: uuid.UUID) -> dt.datetime:
-        """The latest moment anything was recorded for a session."""
-        tables = [
-            "vitals_readings",
-            "observations",
-            "doses",
-            "scale_scores",
-            "infusion_stops",
-            "session_events",
-        ]
-        union = " UNION ALL ".join(
-            f"SELECT max(recorded_at) AS at FROM {t} WHERE session_id = :sid" for t in tables
-        )
-        with self._engine.connect() as conn:
-            latest = conn.execute(
-                text(
-                    f"SELECT max(at) FROM ({union} UNION ALL "
-                    "SELECT recorded_at FROM sessions WHERE id = :sid)"
-                ),
-                {"sid": str(session_id)},
-            ).scalar_one()
-        if latest is None:
-            raise NotFoundError("No session with that id is in the record.")
-        return from_utc_text(latest)
-
-    def session(self, session_id: uuid.UUID) -> dict[str, Any]:
-        with OrmSession(self._engine) as orm:
-            return _session_dict(self._get(orm, m.Session, session_id, "session"))
-
-    def count(self, kind: str) -> int:
-        table = m.ENTITY_TABLES[kind].__tablename__
-        with self._engine.connect() as conn:
-            return int(conn.execute(text(f"SELECT count(*) FROM {table}")).scalar_one())
 
     # -------------------------------------------------------------- internals
 
@@ -612,25 +501,6 @@ class RecordStore:
             login_name=login_name, display_name=login_name, created_at=self._now()
         )
         return self._append("clinician", clinician)
-
-    @staticmethod
-    def _get(orm: OrmSession, table: type[Any], row_id: uuid.UUID, label: str) -> Any:
-        row = orm.get(table, row_id)
-        if row is None:
-            raise NotFoundError(f"No {label} with that id is in the record.")
-        return row
-
-
-def _session_dict(session: m.Session) -> dict[str, Any]:
-    return {
-        "id": session.id,
-        "patient_id": session.patient_id,
-        "protocol": session.protocol,
-        "zone_name": session.zone_name,
-        "started_at": session.started_at,
-        "first_dose_at": session.first_dose_at,
-        "ended_at": session.ended_at,
-    }
 
 
 @functools.cache

@@ -14,16 +14,6 @@ from tests.ui.test_workspace import CTRL, SHIFT, press, type_into
 ALT = Qt.KeyboardModifier.AltModifier
 
 
-@pytest.fixture
-def window(qtbot, store, data_dir, clock):
-    main = MainWindow(store, Settings(data_dir), clock.now_utc)
-    qtbot.addWidget(main)
-    main.resize(1366, 768)
-    main.show()
-    qtbot.waitExposed(main)
-    return main
-
-
 def start_rems_session(qtbot, window, store):
     patient = store.add_patient("Ada Example", weight_kg=70)
     window.refresh_patients(select=patient)

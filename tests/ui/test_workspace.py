@@ -41,16 +41,6 @@ def type_into(qtbot, widget, text):
     qtbot.keyClick(widget, Qt.Key.Key_Return)
 
 
-@pytest.fixture
-def window(qtbot, store, data_dir, clock):
-    main = MainWindow(store, Settings(data_dir), clock.now_utc)
-    qtbot.addWidget(main)
-    main.resize(1366, 768)
-    main.show()
-    qtbot.waitExposed(main)
-    return main
-
-
 def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock):
     # Add a patient.
     press(window, Qt.Key.Key_N, CTRL)
