@@ -395,7 +395,8 @@ def describe_event(event: Mapping[str, Any], who: str) -> str:
     payload = event["payload"]
     kind = event["kind"]
     if kind == "alert":
-        return f"{payload['level'].upper()} alert: {payload['reason']} {payload['action']}"
+        # The suggested action is in the banner and the stored event; the log says the finding.
+        return f"{payload['level'].upper()} alert: {payload['reason']}"
     if kind == "alert_ack":
         return f"Alert acknowledged by {who}."
     if kind == "dose_caution_ack":

@@ -55,6 +55,11 @@ def main() -> int:
             app.processEvents()
             name = "workspace.png" if theme == "dark" else "workspace-light.png"
             window.grab().save(str(output / name))
+            if theme == "dark":
+                # An urgent reading as it appears: the banner, the log, the chart.
+                workspace.store_vitals_line("182/104 88 97")
+                app.processEvents()
+                window.grab().save(str(output / "workspace-urgent.png"))
             if window.width() > SIZE[0] or window.height() > SIZE[1]:
                 print(f"warning: the window needs {window.width()}x{window.height()}")
             window.close_workspace()
