@@ -68,17 +68,34 @@ class Settings:
     def __init__(self, folder: Path) -> None:
         self.path = folder / SETTINGS_FILE
         self._values: dict[str, Any] = {}
+        # A sentence for the window when the file could not be used in full: a clinic's
+        # stricter thresholds not in force is something the clinician must see.
+        self.problem: str | None = None
         try:
             loaded = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             loaded = {}
         except (OSError, ValueError):
             log.warning("settings file unreadable; using defaults (file left as it is)")
+            self.problem = (
+                f"{SETTINGS_FILE} could not be read, so every setting is at its default "
+                "(including alert thresholds). Fix or remove the file; it was left as it is."
+            )
             loaded = {}
-        for key, value in (loaded if isinstance(loaded, dict) else {}).items():
+        if not isinstance(loaded, dict):
+            loaded = {}
+        ignored = []
+        for key, value in loaded.items():
             setting = SETTINGS.get(key)
             if setting is not None and _fits(setting, value):
                 self._values[key] = value
+            else:
+                ignored.append(key)
+        if ignored and self.problem is None:
+            self.problem = (
+                f"{SETTINGS_FILE}: these entries are unknown or invalid and the defaults are "
+                f"used instead: {', '.join(sorted(ignored))}."
+            )
 
     def get(self, key: str) -> Any:
         return self._values.get(key, SETTINGS[key].default)

@@ -129,4 +129,10 @@ def test_settings_are_declared_once_and_bad_values_refused(tmp_path):
     with pytest.raises(ValueError, match="Theme"):
         settings.set("theme", "neon")
     (tmp_path / "settings.json").write_text("{not json")
-    assert Settings(tmp_path).get("font_scale") == 1.0
+    unreadable = Settings(tmp_path)
+    assert unreadable.get("font_scale") == 1.0
+    assert "could not be read" in unreadable.problem
+    (tmp_path / "settings.json").write_text('{"alert_thresholds": {"caution_sytolic": 130}}')
+    misspelt = Settings(tmp_path)
+    assert misspelt.get("alert_thresholds") == {}
+    assert "alert_thresholds" in misspelt.problem

@@ -43,9 +43,13 @@ class MainWindow(QMainWindow):
         loaded = load_protocols([PROTOCOLS, store.folder / "protocols"])
         self.protocols = loaded.protocols
         self.protocol_problems = loaded.problems
+        problems = []
         if loaded.problems:
             # Said where it is seen; the app goes on with the protocols that loaded.
-            self.verdict.setText("Protocol files skipped: " + " ".join(loaded.problems))
+            problems.append("Protocol files skipped: " + " ".join(loaded.problems))
+        if settings.problem:
+            problems.append(settings.problem)
+        self.verdict.setText("  ".join(problems))
 
         record = self.menuBar().addMenu("&Record")
         record.addAction(make_action(self, "&Add a patient…", "Ctrl+N", self.add_patient))

@@ -235,3 +235,10 @@ def test_alert_thresholds_are_clinic_settings(qtbot, store, data_dir, clock):
     workspace.screening_dialog.reject()
     type_into(qtbot, workspace.vitals.line, "132/80 70 98")
     assert workspace.banner.headline.text() == "! CAUTION: BP 132/80 is above 130/85."
+
+
+def test_settings_that_are_not_in_force_are_said_in_the_window(qtbot, store, data_dir, clock):
+    (data_dir / "settings.json").write_text('{"alert_thresholds": {"caution_sytolic": 130}}')
+    main = MainWindow(store, Settings(data_dir), clock.now_utc)
+    qtbot.addWidget(main)
+    assert "invalid and the defaults are used instead: alert_thresholds" in main.verdict.text()
