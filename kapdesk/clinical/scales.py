@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kapdesk.clinical.vitals import ValidationError
+
 
 @dataclass(frozen=True)
 class ScaleLevel:
@@ -26,7 +28,10 @@ class Scale:
         for level in self.levels:
             if level.value == value:
                 return level
-        raise ValueError(f"{self.name} has no level {value}")
+        values = ", ".join(str(level.value) for level in self.levels)
+        raise ValidationError(
+            self.id, f"{self.name} has no level {value}; its levels are {values}."
+        )
 
     def label(self, value: int) -> str:
         sign = "+" if self.id == "rass" and value > 0 else ""

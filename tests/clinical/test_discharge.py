@@ -99,3 +99,10 @@ def test_im_and_sublingual_minimum_observation(name, minimum):
     ]
     on_time = DischargeFacts(**{**facts.__dict__, "now": T0 + dt.timedelta(minutes=minimum)})
     assert unmet(evaluate_discharge(rules, on_time)) == []
+
+
+def test_a_level_a_scale_does_not_have_is_refused_with_a_sentence():
+    from kapdesk.clinical.vitals import ValidationError
+
+    with pytest.raises(ValidationError, match=r"MOAA/S has no level 6; its levels are 5, 4, 3"):
+        MOAAS.level(6)
