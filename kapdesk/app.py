@@ -40,6 +40,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     backup = verbs.add_parser("backup", help="write an encrypted backup of the record to FILE")
     backup.add_argument("file", metavar="FILE")
+    backup.add_argument(
+        "--portable",
+        action="store_true",
+        help="for a keyring-protected record: protect the backup's key with a recovery "
+        "passphrase so it restores on another computer ($KAPDESK_RECOVERY_PASSPHRASE)",
+    )
     restore = verbs.add_parser("restore", help="restore a backup FILE into an empty data folder")
     restore.add_argument("file", metavar="FILE")
     verbs.add_parser(
@@ -65,7 +71,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "verify":
             return _verify(paths)
         if args.verb == "backup":
-            return _backup(paths, Path(args.file))
+            return _backup(paths, Path(args.file), portable=args.portable)
         if args.verb == "restore":
             return _restore(paths, Path(args.file))
         if args.verb == "demo":
@@ -99,15 +105,23 @@ def _verify(paths: Paths) -> int:
     return EXIT_OK if report.ok else EXIT_FAILED_CHECK
 
 
-def _backup(paths: Paths, target: Path) -> int:
+def _backup(paths: Paths, target: Path, *, portable: bool = False) -> int:
+    from kapdesk.passphrase import recovery_passphrase
+
     with _open(paths) as store:
-        info = store.backup(target)
+        info = store.backup(target, recovery=recovery_passphrase if portable else None)
     print(
         f"Backup written: {info.path} ({info.size:,} bytes, {info.audit_events} audit events).\n"
         f"SHA-256 {info.sha256}\n"
-        "The backup is encrypted. Restoring it needs this record's passphrase, or on this "
-        "computer its keyring entry."
+        "The backup is encrypted."
     )
+    if info.portable:
+        print("Restoring it needs the passphrase; it restores on any computer.")
+    else:
+        print(
+            "This record's key is in this computer's keyring, so this backup restores on "
+            "this computer only. If the computer may be lost, also take one with --portable."
+        )
     return EXIT_OK
 
 

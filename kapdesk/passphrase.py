@@ -41,3 +41,30 @@ def from_terminal(request: PassphraseRequest) -> str | None:
             print("The two entries differ; try again.", file=sys.stderr)
     except (EOFError, KeyboardInterrupt):
         return None
+
+
+RECOVERY_VARIABLE = "KAPDESK_RECOVERY_PASSPHRASE"
+
+
+def recovery_passphrase(request: PassphraseRequest) -> str | None:
+    """The passphrase that will protect a portable backup: $KAPDESK_RECOVERY_PASSPHRASE or
+    asked twice at the terminal."""
+    if RECOVERY_VARIABLE in os.environ:
+        return None if request.error else os.environ[RECOVERY_VARIABLE]
+    if not sys.stdin.isatty():
+        return None
+    if request.error:
+        print(request.error, file=sys.stderr)
+    print(
+        "Choose a recovery passphrase for this backup. Keep it apart from the backup: "
+        "anyone with both can open the record.",
+        file=sys.stderr,
+    )
+    try:
+        while True:
+            first = getpass("Recovery passphrase: ")
+            if getpass("Type it again: ") == first:
+                return first
+            print("The two entries differ; try again.", file=sys.stderr)
+    except (EOFError, KeyboardInterrupt):
+        return None

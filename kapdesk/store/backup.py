@@ -42,6 +42,7 @@ class BackupInfo:
     size: int
     sha256: str
     audit_events: int
+    portable: bool  # restorable on another computer (with the passphrase)
 
 
 def write_backup(
@@ -51,8 +52,18 @@ def write_backup(
     target: Path,
     *,
     now: Callable[[], dt.datetime],
+    recovery: PassphraseSource | None = None,
 ) -> BackupInfo:
-    """Write a backup to ``target`` atomically; an existing file there is never replaced."""
+    """Write a backup to ``target`` atomically; an existing file there is never replaced.
+
+    With ``recovery``, a keyring-protected record's key goes into the backup wrapped
+    under a recovery passphrase, so the backup restores on another computer.
+    """
+    key_file = vault.path.read_bytes()
+    portable = vault.method == "passphrase"
+    if recovery is not None and vault.method == "keyring":
+        key_file = json.dumps(vault.portable_document(key, recovery), indent=2).encode()
+        portable = True
     target = target.expanduser().resolve()
     if target.exists():
         raise BackupError(
@@ -71,12 +82,13 @@ def write_backup(
             "kapdesk": __version__,
             "created_at": now().astimezone(dt.UTC).isoformat(),
             "database_id": vault.database_id,
-            "key_method": vault.method,
+            "key_method": "passphrase" if portable else vault.method,
+            "portable": portable,
             "audit_events": events,
         }
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
             archive.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
-            archive.writestr(VAULT_FILE, vault.path.read_bytes())
+            archive.writestr(VAULT_FILE, key_file)
             archive.write(copy, DATABASE_FILE)
         ensure_private(partial)
         with partial.open("rb+") as handle:
@@ -93,7 +105,7 @@ def write_backup(
         for leftover in (copy, partial, Path(f"{copy}-wal"), Path(f"{copy}-shm")):
             with contextlib.suppress(FileNotFoundError):
                 leftover.unlink()
-    return BackupInfo(target, target.stat().st_size, _sha256(target), events)
+    return BackupInfo(target, target.stat().st_size, _sha256(target), events, portable)
 
 
 def _copy_database(engine: Engine, key: bytes, copy: Path) -> int:

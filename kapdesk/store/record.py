@@ -359,13 +359,20 @@ class RecordStore(RecordReads):
         with self._saving("the audit event") as cursor:
             self._audit(cursor, action, None, None, None, dict(details or {}))
 
-    def backup(self, target: Path) -> BackupInfo:
+    def backup(self, target: Path, *, recovery: PassphraseSource | None = None) -> BackupInfo:
         """Write an encrypted backup file and record that it was taken."""
         opened = self._opened
-        info = write_backup(self._engine, opened.key, opened.vault, target, now=self._now)
+        info = write_backup(
+            self._engine, opened.key, opened.vault, target, now=self._now, recovery=recovery
+        )
         self.record_event(
             "backup",
-            {"sha256": info.sha256, "bytes": info.size, "audit_events": info.audit_events},
+            {
+                "sha256": info.sha256,
+                "bytes": info.size,
+                "audit_events": info.audit_events,
+                "portable": info.portable,
+            },
         )
         return info
 

@@ -169,6 +169,16 @@ class KeyVault:
         vault.write()
         return vault, key
 
+    def portable_document(self, key: bytes, recovery: PassphraseSource) -> dict[str, Any]:
+        """This key file as a passphrase-protected one, for a backup restorable anywhere.
+
+        A keyring-protected record's key never leaves this computer otherwise; the
+        copy in the backup is wrapped under the recovery passphrase, never in the clear.
+        """
+        doc: dict[str, Any] = {"format": VAULT_FORMAT, "database_id": self.database_id}
+        doc.update(_wrap_with_new_passphrase(key, self.database_id, recovery))
+        return doc
+
     def write(self) -> None:
         data = json.dumps(self._doc, indent=2, sort_keys=True).encode("utf-8")
         write_file_atomically(self.path, data)

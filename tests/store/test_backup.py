@@ -92,3 +92,43 @@ def test_a_file_that_is_not_a_backup_is_refused(tmp_path, content):
     with pytest.raises(BackupError, match="not a kapdesk backup"):
         restore_backup(source, tmp_path / "t", fixed_passphrase)
     assert not (tmp_path / "t").exists()
+
+
+def test_a_portable_backup_of_a_keyring_record_restores_on_another_computer(
+    store, tmp_path, memory_keyring
+):
+    session = _fill(store)
+    info = store.backup(tmp_path / "portable.kapbak", recovery=lambda r: "recovery passphrase 1")
+    assert info.portable
+    assert read_manifest(info.path)["key_method"] == "passphrase"
+    [key_hex] = memory_keyring.secrets.values()
+    backup_bytes = info.path.read_bytes()
+    assert key_hex.encode() not in backup_bytes
+    assert bytes.fromhex(key_hex) not in backup_bytes  # wrapped, never in the clear
+    memory_keyring.secrets.clear()  # another computer: its keyring knows nothing of this record
+    target = tmp_path / "new-laptop"
+    restore_backup(info.path, target, lambda r: "recovery passphrase 1")
+    with RecordStore.open(target, passphrase=lambda r: "recovery passphrase 1") as restored:
+        assert restored.entries("vitals", session)[0].current["systolic"] == 141
+        assert restored.verify().ok
+
+
+def test_a_plain_keyring_backup_says_it_is_not_portable(store, tmp_path, memory_keyring):
+    info = store.backup(tmp_path / "local.kapbak")
+    assert not info.portable
+    memory_keyring.secrets.clear()
+    with pytest.raises(Exception, match="not in this computer's keyring"):
+        restore_backup(info.path, tmp_path / "elsewhere", fixed_passphrase)
+
+
+def test_the_cli_warns_and_offers_portable_backups(store, data_dir, tmp_path, capsys, monkeypatch):
+    from kapdesk.app import main
+
+    store.close()
+    assert main(["--data-dir", str(data_dir), "backup", str(tmp_path / "a.kapbak")]) == 0
+    assert "restores on this computer only" in capsys.readouterr().out
+    monkeypatch.setenv("KAPDESK_RECOVERY_PASSPHRASE", "a long recovery phrase")
+    assert (
+        main(["--data-dir", str(data_dir), "backup", "--portable", str(tmp_path / "b.kapbak")]) == 0
+    )
+    assert "restores on any computer" in capsys.readouterr().out
