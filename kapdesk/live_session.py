@@ -19,6 +19,7 @@ from kapdesk.clinical.entries import ROUTE_LABELS, Route
 from kapdesk.clinical.notation import parse_vitals_line
 from kapdesk.clinical.scales import REMS_CHECK_ID, REMS_QUESTIONS, SCALES
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
+from kapdesk.clinical.vitals import describe_vitals
 from kapdesk.store import RecordStore
 from kapdesk.store.views import EntryView
 
@@ -255,8 +256,7 @@ class LiveSession:
             key=lambda v: v.current["taken_at"],
         )
         origin = self.first_dose_at or self.started_at
-        data = ChartData([], [], [], [], [], [], [], None)
-        pre_dose: list[tuple[int, int]] = []
+        data = ChartData([], [], [], [], [], [], [], self.baseline())
         for view in readings:
             values = view.current
             at = values["taken_at"]
@@ -273,22 +273,34 @@ class LiveSession:
                 math.nan if systolic is None else diastolic + (systolic - diastolic) / 3
             )
             data.labels.append(f"{self.local_clock(at)}  {format_t_plus(at, self.first_dose_at)}")
-            if systolic is not None and (self.first_dose_at is None or at < self.first_dose_at):
-                pre_dose.append((systolic, diastolic))
-        if pre_dose and self.first_dose_at is not None:
-            data = ChartData(
-                **{
-                    **data.__dict__,
-                    "baseline": (
-                        sum(p[0] for p in pre_dose) / len(pre_dose),
-                        sum(p[1] for p in pre_dose) / len(pre_dose),
-                    ),
-                }
-            )
         for (kind, _), view in self._entries.items():
             if kind == "dose":
                 data.dose_minutes.append((view.current["given_at"] - origin).total_seconds() / 60)
         return data
+
+    def baseline(self) -> tuple[float, float] | None:
+        """The pre-dose baseline: the mean of the BP readings before the first dose."""
+        first = self.first_dose_at
+        if first is None:
+            return None
+        pre = [
+            v.current
+            for v in self.views("vitals")
+            if v.current["systolic"] is not None and v.current["taken_at"] < first
+        ]
+        if not pre:
+            return None
+        return (
+            sum(c["systolic"] for c in pre) / len(pre),
+            sum(c["diastolic"] for c in pre) / len(pre),
+        )
+
+    def infusion_times(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """When IV infusion first started, and (once all have stopped) when the last stopped."""
+        ivs = [v for v in self.views("dose") if v.current["route"] == Route.IV]
+        start = min((v.current["given_at"] for v in ivs), default=None)
+        stopped = len(self._stops) == len(ivs) and bool(ivs)
+        return start, max(self._stops.values()) if stopped else None
 
     def summary(self) -> SessionSummary:
         doses = [v for (k, _), v in self._entries.items() if k == "dose"]
@@ -361,21 +373,6 @@ class LiveSession:
             stopped = self._stops.get(dose_id)
             parts.append(f"stopped {self.local_clock(stopped)}" if stopped else "infusion running")
         return " · ".join(parts)
-
-
-def describe_vitals(values: Mapping[str, Any]) -> str:
-    parts = []
-    if values.get("systolic") is not None:
-        parts.append(f"BP {values['systolic']}/{values['diastolic']}")
-    for name, label, unit in (
-        ("heart_rate", "HR", ""),
-        ("spo2", "SpO2", "%"),
-        ("respiratory_rate", "RR", ""),
-        ("temperature_c", "T", " °C"),
-    ):
-        if values.get(name) is not None:
-            parts.append(f"{label} {values[name]:g}{unit}")
-    return "  ".join(parts)
 
 
 def describe_scale(scale_id: str, answers: Sequence[int]) -> str:

@@ -31,6 +31,7 @@ from kapdesk.clinical.schedule import (
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.clinical.vitals import ValidationError, VitalsReading
 from kapdesk.live_session import LiveSession, LogEntry, SessionSummary
+from kapdesk.store.errors import ImmutableError
 
 LABEL_GUIDANCE = (
     "SPRAVATO label, as a general guide: if blood pressure is above 140 systolic or 90 "
@@ -110,13 +111,7 @@ class SessionMonitor:
         ]
 
     def baseline(self) -> tuple[float, float] | None:
-        with_bp = [r for r in self.pre_dose_readings() if r.systolic is not None]
-        if not with_bp or self.live.first_dose_at is None:
-            return None
-        return (
-            sum(r.systolic for r in with_bp if r.systolic) / len(with_bp),
-            sum(r.diastolic for r in with_bp if r.diastolic) / len(with_bp),
-        )
+        return self.live.baseline()
 
     def dose_gate(self) -> DoseGate:
         """Whether the next dose may be recorded, and what must happen first if not."""
@@ -221,10 +216,7 @@ class SessionMonitor:
 
     def times(self) -> SessionTimes:
         live = self.live
-        ivs = [v for v in self._views("dose") if v.current["route"] == "iv"]
-        start = min((v.current["given_at"] for v in ivs), default=None)
-        stops = live.store.infusion_stops(live.id)
-        stop = max(stops.values()) if stops and len(stops) == len(ivs) else None
+        start, stop = live.infusion_times()  # cached: this runs on every clock tick
         return SessionTimes(live.started_at, live.first_dose_at, start, stop, live.ended_at)
 
     def statuses(self) -> list[CheckStatus]:
@@ -316,6 +308,8 @@ class SessionMonitor:
         ready_to_leave_minutes: int | None = None,
     ) -> SessionSummary:
         """End the session; with criteria unmet, only with an override reason (recorded)."""
+        if self.live.ended_at is not None:
+            raise ImmutableError("This session has already ended; its end time stays as recorded.")
         unmet = [item.label for item in self.discharge_items(confirmed) if not item.met]
         reason = (override_reason or "").strip()
         if unmet and not reason:

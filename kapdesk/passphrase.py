@@ -29,18 +29,23 @@ def from_terminal(request: PassphraseRequest) -> str | None:
     try:
         if not request.creating:
             return getpass("Passphrase for this kapdesk record: ")
-        print(
+        return _new_passphrase(
             "No keyring is available, so this record will be protected by a passphrase. "
             "Without it the record cannot be opened: keep it safe.",
-            file=sys.stderr,
+            "New passphrase: ",
         )
-        while True:
-            first = getpass("New passphrase: ")
-            if getpass("Type it again: ") == first:
-                return first
-            print("The two entries differ; try again.", file=sys.stderr)
     except (EOFError, KeyboardInterrupt):
         return None
+
+
+def _new_passphrase(explanation: str, prompt: str) -> str:
+    """Asked twice, until both entries agree."""
+    print(explanation, file=sys.stderr)
+    while True:
+        first = getpass(prompt)
+        if getpass("Type it again: ") == first:
+            return first
+        print("The two entries differ; try again.", file=sys.stderr)
 
 
 RECOVERY_VARIABLE = "KAPDESK_RECOVERY_PASSPHRASE"
@@ -55,16 +60,11 @@ def recovery_passphrase(request: PassphraseRequest) -> str | None:
         return None
     if request.error:
         print(request.error, file=sys.stderr)
-    print(
-        "Choose a recovery passphrase for this backup. Keep it apart from the backup: "
-        "anyone with both can open the record.",
-        file=sys.stderr,
-    )
     try:
-        while True:
-            first = getpass("Recovery passphrase: ")
-            if getpass("Type it again: ") == first:
-                return first
-            print("The two entries differ; try again.", file=sys.stderr)
+        return _new_passphrase(
+            "Choose a recovery passphrase for this backup. Keep it apart from the backup: "
+            "anyone with both can open the record.",
+            "Recovery passphrase: ",
+        )
     except (EOFError, KeyboardInterrupt):
         return None

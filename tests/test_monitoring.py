@@ -14,6 +14,7 @@ from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.live_session import LiveSession
 from kapdesk.monitoring import SessionMonitor
+from kapdesk.store.errors import ImmutableError
 
 PROTOCOLS = load_protocols([Path(__file__).resolve().parents[1] / "resources" / "protocols"])
 NO = dict.fromkeys(CONTRAINDICATIONS, False)
@@ -152,3 +153,11 @@ def test_ending_early_needs_an_override_reason_which_is_recorded(monitor, clock)
     assert discharge["payload"]["override_reason"] == "Patient left against advice; escort present"
     assert "At least 120 minutes since the first dose" in discharge["payload"]["unmet"]
     assert monitor.live.ended_at == clock.now_utc()
+
+
+def test_ending_twice_is_refused_and_records_no_second_discharge(monitor, clock):
+    monitor.record_screening(NO, NO_MEDS, "")
+    monitor.end(override_reason="Session cancelled before dosing")
+    with pytest.raises(ImmutableError, match="already ended"):
+        monitor.end(override_reason="again")
+    assert [e["kind"] for e in monitor.live.events].count("discharge") == 1

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from kapdesk.clinical.vitals import VitalsReading
+from kapdesk.clinical.vitals import VitalsReading, describe_vitals
 
 
 class Level(StrEnum):
@@ -246,7 +246,7 @@ def evaluate(
         Alert(
             rule=rule.rule,
             level=rule.level,
-            reading=_describe(reading),
+            reading=describe_vitals(reading.as_dict()),
             reason=rule.reason(context),
             action=rule.action,
             source=rule.source,
@@ -255,17 +255,6 @@ def evaluate(
         if rule.rule not in hidden
     ]
     return sorted(alerts, key=lambda a: a.level is not Level.URGENT)
-
-
-def _describe(reading: VitalsReading) -> str:
-    parts = []
-    if reading.systolic is not None:
-        parts.append(f"BP {reading.systolic}/{reading.diastolic}")
-    if reading.heart_rate is not None:
-        parts.append(f"HR {reading.heart_rate}")
-    if reading.spo2 is not None:
-        parts.append(f"SpO2 {reading.spo2}%")
-    return "  ".join(parts)
 
 
 def pre_dose_caution(

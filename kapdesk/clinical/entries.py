@@ -20,6 +20,19 @@ from kapdesk.clinical.vitals import ValidationError
 MAX_TEXT_CHARS = 20_000
 MAX_SHORT_TEXT_CHARS = 200
 MAX_TAGS = 32
+# An entry time further ahead of the clock than this is a typing error, not clock drift.
+FUTURE_TOLERANCE = dt.timedelta(minutes=2)
+
+
+def clean_entry_time(value: Any, now: dt.datetime) -> dt.datetime:
+    """A clinical time as UTC; refused without a time zone or in the future."""
+    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
+        raise ValidationError("time", "An entry time must be a date and time with its time zone.")
+    if value - now > FUTURE_TOLERANCE:
+        raise ValidationError(
+            "time", "That time is in the future; check the clock time and enter it again."
+        )
+    return value.astimezone(dt.UTC)
 
 
 class Drug(StrEnum):

@@ -143,3 +143,19 @@ def validate_vitals(values: Mapping[str, Any]) -> VitalsReading:
 
 def _int_or_none(value: int | float | None) -> int | None:
     return None if value is None else int(value)
+
+
+def describe_vitals(values: Mapping[str, Any]) -> str:
+    """A reading as clinicians write it: ``BP 132/84  HR 76  SpO2 97%  RR 14  T 36.8 °C``."""
+    parts = []
+    if values.get("systolic") is not None:
+        parts.append(f"BP {values['systolic']}/{values['diastolic']}")
+    for name, label, unit in (
+        ("heart_rate", "HR", ""),
+        ("spo2", "SpO2", "%"),
+        ("respiratory_rate", "RR", ""),
+        ("temperature_c", "T", " °C"),
+    ):
+        if values.get(name) is not None:
+            parts.append(f"{label} {values[name]:g}{unit}")
+    return "  ".join(parts)

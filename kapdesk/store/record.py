@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from kapdesk import __version__
 from kapdesk.clinical.entries import (
+    clean_entry_time,
     clean_tags,
     clean_text,
     validate_dose,
@@ -55,9 +56,6 @@ Clock = Callable[[], dt.datetime]
 SESSION_EVENT_KINDS = frozenset(
     {"screening", "alert", "alert_ack", "dose_caution_ack", "discharge"}
 )
-
-# An entry time further ahead of the clock than this is a typing error, not a clock drift.
-FUTURE_TOLERANCE = dt.timedelta(minutes=2)
 
 
 def system_clock() -> dt.datetime:
@@ -382,15 +380,7 @@ class RecordStore(RecordReads):
     # -------------------------------------------------------------- internals
 
     def _entry_time(self, value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
-        if value is None:
-            return now
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValidationError("time", "An entry time must carry its time zone.")
-        if value - now > FUTURE_TOLERANCE:
-            raise ValidationError(
-                "time", "That time is in the future; check the clock time and enter it again."
-            )
-        return value.astimezone(dt.UTC)
+        return now if value is None else clean_entry_time(value, now)
 
     def _append(
         self,

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
 from kapdesk.clinical.entries import (
+    clean_entry_time,
     clean_tags,
     clean_text,
     validate_dose,
@@ -84,7 +85,7 @@ class KindSpec:
         merged = {**current, **changes}
         clean = self.validate(merged, now)
         for name in self.time_fields:
-            clean[name] = _past_instant(merged[name], now)
+            clean[name] = clean_entry_time(merged[name], now)
         altered = {k: clean[k] for k in changes if clean[k] != current.get(k)}
         if not altered:
             raise ValidationError(
@@ -100,14 +101,6 @@ class KindSpec:
         if "date_of_birth" in out and out["date_of_birth"] is not None:
             out["date_of_birth"] = dt.date.fromisoformat(out["date_of_birth"])
         return out
-
-
-def _past_instant(value: Any, now: dt.datetime) -> dt.datetime:
-    if not isinstance(value, dt.datetime) or value.utcoffset() is None:
-        raise ValidationError("time", "An entry time must be a date and time with its time zone.")
-    if value - now > dt.timedelta(minutes=2):
-        raise ValidationError("time", "That time is in the future; check it and enter it again.")
-    return value.astimezone(dt.UTC)
 
 
 def _to_json(value: Any) -> Any:

@@ -166,20 +166,17 @@ class PatientDialog(FormDialog):
         self.name.setFocus()
 
 
-PROTOCOLS = ("SPRAVATO REMS", "IV infusion", "IM injection", "Sublingual / lozenge")
-
-
 class NewSessionDialog(FormDialog):
     def __init__(
         self,
         default_protocol: str | None,
-        protocols: list[str] | None = None,
+        protocols: list[str],
         parent: QWidget | None = None,
     ) -> None:
         super().__init__("Start a session", parent)
         self.protocol = QComboBox()
         self.protocol.setEditable(True)
-        self.protocol.addItems(protocols or list(PROTOCOLS))
+        self.protocol.addItems(protocols)  # the loaded protocol files; a free name is allowed
         if default_protocol:
             self.protocol.setCurrentText(default_protocol)
         self.form.addRow("&Protocol", self.protocol)

@@ -102,7 +102,7 @@ class MainWindow(QMainWindow):
         if patient is not None:
             for session in self.store.sessions(patient):
                 zone = session["zone_name"]
-                started = session["started_at"].astimezone(_zone(zone))
+                started = session["started_at"].astimezone(ZoneInfo(zone))
                 state = "in progress" if session["ended_at"] is None else "ended"
                 rows.append(
                     (session["id"], f"{started:%Y-%m-%d %H:%M}  {session['protocol']}  ({state})")
@@ -161,7 +161,7 @@ class MainWindow(QMainWindow):
             for p in self.store.patients()
             if p.id == session["patient_id"]
         )
-        started = session["started_at"].astimezone(_zone(session["zone_name"]))
+        started = session["started_at"].astimezone(ZoneInfo(session["zone_name"]))
         elapsed = format_elapsed(self.clock() - session["started_at"])
         self.patients_page.offer_resumption(
             session["id"],
@@ -254,7 +254,3 @@ class MainWindow(QMainWindow):
             self.pages.removeWidget(old)
             old.deleteLater()
             self.open_workspace(session.id, session)
-
-
-def _zone(name: str) -> ZoneInfo:
-    return ZoneInfo(name)

@@ -107,3 +107,8 @@ def test_pre_dose_caution_uses_the_latest_pre_dose_reading():
     alert = pre_dose_caution(readings)
     assert alert is not None
     assert alert.rule == "bp_caution"
+
+
+def test_the_alert_names_every_value_the_reading_holds():
+    [alert] = evaluate(VitalsReading(spo2=88, respiratory_rate=8, temperature_c=36.4))
+    assert alert.reading == "SpO2 88%  RR 8  T 36.4 °C"
