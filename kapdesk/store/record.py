@@ -131,7 +131,8 @@ class RecordStore(RecordReads):
         details = validate_patient(
             display_name, date_of_birth, record_number, weight_kg, today=now.date()
         )
-        patient = m.Patient(
+        patient = new_row(
+            m.Patient,
             display_name=details.display_name,
             date_of_birth=details.date_of_birth.isoformat() if details.date_of_birth else None,
             record_number=details.record_number,
@@ -158,7 +159,8 @@ class RecordStore(RecordReads):
                 "zone_name", f"“{zone_name}” is not a time zone name such as Europe/London."
             ) from None
         # An unknown patient_id is refused by the foreign key, as NotFoundError.
-        session = m.Session(
+        session = new_row(
+            m.Session,
             patient_id=patient_id,
             protocol=clean_text(protocol, "Protocol", limit=120).strip(),
             zone_name=zone_name,
@@ -196,7 +198,8 @@ class RecordStore(RecordReads):
         now = self._now()
         entry = validate_dose(drug, route, mg, lot_number, device_count)
         given = self._entry_time(given_at, now)
-        dose = m.Dose(
+        dose = new_row(
+            m.Dose,
             session_id=session_id,
             given_at=given,
             drug=entry.drug.value,
@@ -229,7 +232,8 @@ class RecordStore(RecordReads):
             raise ImmutableError("This infusion is already recorded as stopped.")
         if stop < dose.given_at:
             raise ValidationError("stopped_at", "An infusion cannot stop before it started.")
-        row = m.InfusionStop(
+        row = new_row(
+            m.InfusionStop,
             session_id=dose.session_id,
             dose_id=dose_id,
             stopped_at=stop,
@@ -248,7 +252,8 @@ class RecordStore(RecordReads):
     ) -> uuid.UUID:
         now = self._now()
         reading = validate_vitals(values)
-        row = m.VitalsReading(
+        row = new_row(
+            m.VitalsReading,
             session_id=session_id,
             taken_at=self._entry_time(taken_at, now),
             source=clean_text(source, "Source", limit=80).strip(),
@@ -270,7 +275,8 @@ class RecordStore(RecordReads):
         clean = clean_tags(tags)
         # A tag alone ("asleep") is a complete observation; otherwise text is required.
         body = "" if clean and isinstance(text_, str) and not text_.strip() else text_
-        row = m.Observation(
+        row = new_row(
+            m.Observation,
             session_id=session_id,
             observed_at=self._entry_time(observed_at, now),
             text=body if body == "" else clean_text(body, "The observation"),
@@ -291,7 +297,8 @@ class RecordStore(RecordReads):
     ) -> uuid.UUID:
         now = self._now()
         score = validate_scale_score(scale_id, answers, total)
-        row = m.ScaleScore(
+        row = new_row(
+            m.ScaleScore,
             session_id=session_id,
             scored_at=self._entry_time(scored_at, now),
             scale_id=score.scale_id,
@@ -312,7 +319,8 @@ class RecordStore(RecordReads):
         current = self.entry(kind, entry_id).current
         stored_changes = CORRECTABLE[kind].clean_changes(current, changes, now=self._now())
         now = self._now()
-        row = m.Correction(
+        row = new_row(
+            m.Correction,
             target_kind=kind,
             target_id=entry_id,
             changes=canonical_json(stored_changes),
@@ -342,7 +350,8 @@ class RecordStore(RecordReads):
             ) from None
         if len(body) > 100_000:
             raise ValidationError("payload", "The event is too large to store.")
-        row = m.SessionEvent(
+        row = new_row(
+            m.SessionEvent,
             session_id=session_id,
             kind=kind,
             at=self._entry_time(at, now),
@@ -385,7 +394,7 @@ class RecordStore(RecordReads):
     def _append(
         self,
         kind: str,
-        row: m.Base,
+        row: NewRow,
         *,
         session_id: uuid.UUID | None = None,
         details: dict[str, Any] | None = None,
@@ -394,16 +403,15 @@ class RecordStore(RecordReads):
         with self._saving(f"the {kind.replace('_', ' ')}") as cursor:
             return self._insert(cursor, kind, row, details or {})
 
-    def _insert(self, cursor: Any, kind: str, row: m.Base, details: dict[str, Any]) -> uuid.UUID:
+    def _insert(self, cursor: Any, kind: str, row: NewRow, details: dict[str, Any]) -> uuid.UUID:
         """Insert the row's stored form: exactly what the audit digest covers.
 
-        Plain DBAPI with prepared SQL: SQLAlchemy's statement machinery cost
-        more than the encrypted, fsynced commit itself (benchmarks/bench_store.py).
+        Plain DBAPI with prepared SQL and no ORM instance: SQLAlchemy's unit of work
+        and statement machinery cost more than the encrypted, fsynced commit itself
+        (benchmarks/bench_store.py).
         """
-        table: Table = row.__table__  # type: ignore[assignment]
-        if getattr(row, "id", None) is None:
-            row.id = m.new_id()  # type: ignore[attr-defined]
-        values = {column.name: getattr(row, column.key) for column in table.columns}
+        table, values = row
+        values.setdefault("id", m.new_id())
         stored = stored_form(table, values, self._engine.dialect)
         cursor.execute(_insert_sql(table.name, tuple(stored)), tuple(stored.values()))
         row_id: uuid.UUID = values["id"]
@@ -494,10 +502,25 @@ class RecordStore(RecordReads):
             found = orm.scalar(select(m.Clinician.id).where(m.Clinician.login_name == login_name))
         if found is not None:
             return found
-        clinician = m.Clinician(
-            login_name=login_name, display_name=login_name, created_at=self._now()
+        clinician = new_row(
+            m.Clinician, login_name=login_name, display_name=login_name, created_at=self._now()
         )
         return self._append("clinician", clinician)
+
+
+NewRow = tuple[Table, dict[str, Any]]
+
+
+def new_row(model: type[m.Base], **values: Any) -> NewRow:
+    """A row to insert: its table and every column's value (the id may come later)."""
+    table: Table = model.__table__  # type: ignore[assignment]
+    unknown = set(values) - {column.name for column in table.columns}
+    required = {c.name for c in table.columns if not c.nullable and c.name != "id"}
+    missing = required - set(values)
+    if unknown or missing:
+        raise TypeError(f"{table.name}: unknown {sorted(unknown)}, missing {sorted(missing)}")
+    nulls = {c.name: None for c in table.columns if c.nullable and c.name not in values}
+    return table, {**values, **nulls}
 
 
 @functools.cache
