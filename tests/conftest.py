@@ -25,6 +25,15 @@ from kapdesk.store import RecordStore
 PASSPHRASE = "correct horse battery staple"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--crash-rounds",
+        type=int,
+        default=24,
+        help="SIGKILL rounds in tests/store/test_crash_safety.py (default 24)",
+    )
+
+
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """A working keyring that lives only as long as the test."""
 
