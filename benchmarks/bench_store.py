@@ -73,7 +73,7 @@ def main() -> int:
     try:
         connection = baseline_store(root)
         store = RecordStore.open(
-            root / "kapdesk", passphrase=lambda r: PASSPHRASE, use_keyring=False
+            root / "kapdesk", passphrase=lambda r: PASSPHRASE, use_keyring=False, create=True
         )
         patient = store.add_patient("Benchmark Patient")
         session = store.start_session(patient, protocol="IM", zone_name="UTC")

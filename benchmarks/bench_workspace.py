@@ -50,7 +50,7 @@ def enter_to_visible(app: QApplication, n: int) -> list[float]:
     root = Path(tempfile.mkdtemp(prefix=".bench-", dir=Path.cwd()))
     try:
         store = RecordStore.open(
-            root, passphrase=lambda r: "benchmark passphrase", use_keyring=False
+            root, passphrase=lambda r: "benchmark passphrase", use_keyring=False, create=True
         )
         patient = store.add_patient("Benchmark Patient", weight_kg=70)
         session = store.start_session(patient, protocol="IM", zone_name="UTC")

@@ -34,9 +34,17 @@ def build_parser() -> argparse.ArgumentParser:
         help="the data folder to use (default: $KAPDESK_HOME, else the user data folder)",
     )
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
-    verbs.add_parser(
+    verify = verbs.add_parser(
         "verify",
-        help="check the record: SQLite and SQLCipher integrity, guards, audit chain",
+        help="check the record read-only: SQLite and SQLCipher integrity, structure and "
+        "guards, audit chain, write-ahead log, anchor, and backups taken earlier",
+    )
+    verify.add_argument(
+        "backups",
+        metavar="BACKUP",
+        nargs="*",
+        help="backup files to compare the record with (those in the data folder's "
+        "backups/ are always compared)",
     )
     backup = verbs.add_parser("backup", help="write an encrypted backup of the record to FILE")
     backup.add_argument("file", metavar="FILE")
@@ -52,6 +60,14 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="add a clearly marked demo patient with a finished and a running session",
     )
+    accept = verbs.add_parser(
+        "accept-loss",
+        help="open a record whose newest entries are missing or whose write-ahead log is "
+        "damaged, as it is, and write the loss into its audit trail (copy the folder first)",
+    )
+    accept.add_argument(
+        "--reason", required=True, help="why the record is used as it is (kept in the record)"
+    )
     return parser
 
 
@@ -59,7 +75,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_exception_hook()
     args = build_parser().parse_args(argv)
     paths = resolve(args.data_dir)
-    setup_logging(paths.logs)
+    # Logs live inside a chosen data folder; a verb that may not create a record must not
+    # create a mistyped folder just to log into it.
+    may_create = args.verb in (None, "demo")
+    _start_logging(paths.logs, to_file=may_create or not paths.chosen or paths.data.is_dir())
     log.info("kapdesk %s starting (%s)", __version__, args.verb or "app")
     if args.verb is None:
         from kapdesk.ui.launch import run_app  # the GUI is imported only when it is wanted
@@ -69,18 +88,32 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if args.verb == "verify":
-            return _verify(paths)
+            return _verify(paths, [Path(b).expanduser() for b in args.backups])
         if args.verb == "backup":
             return _backup(paths, Path(args.file), portable=args.portable)
         if args.verb == "restore":
             return _restore(paths, Path(args.file))
         if args.verb == "demo":
             return _demo(paths)
+        if args.verb == "accept-loss":
+            return _accept_loss(paths, args.reason)
     except (StoreError, ValidationError) as exc:
         print(str(exc), file=sys.stderr)
         log.info("%s refused: %s", args.verb, type(exc).__name__)
         return EXIT_ERROR
     raise AssertionError(f"unhandled verb {args.verb}")
+
+
+def _start_logging(folder: Path, *, to_file: bool) -> None:
+    """Logging to its file; if the folder cannot be used, to stderr only, so that the
+    sentence about the folder comes from the step that can say what is wrong with it."""
+    if to_file:
+        try:
+            setup_logging(folder)
+            return
+        except OSError:
+            pass
+    logging.basicConfig(level=logging.WARNING, format="kapdesk: %(message)s")
 
 
 def _login_name() -> str:
@@ -90,26 +123,48 @@ def _login_name() -> str:
         return "clinician"
 
 
-def _open(paths: Paths):  # type: ignore[no-untyped-def]
+def _open(paths: Paths, *, create: bool = False, accept_loss: str | None = None):  # type: ignore[no-untyped-def]
     from kapdesk.passphrase import from_terminal
     from kapdesk.store import RecordStore
 
-    return RecordStore.open(paths.data, passphrase=from_terminal, login_name=_login_name())
+    return RecordStore.open(
+        paths.data,
+        passphrase=from_terminal,
+        login_name=_login_name(),
+        create=create,
+        accept_loss=accept_loss,
+    )
 
 
-def _verify(paths: Paths) -> int:
-    print(f"Verifying the record in {paths.data}")
-    with _open(paths) as store:
-        report = store.verify()
+def _verify(paths: Paths, backups: list[Path]) -> int:
+    from kapdesk.passphrase import from_terminal
+    from kapdesk.store.verify import verify_folder
+
+    print(f"Verifying the record in {paths.data} (read-only: nothing in the folder is changed)")
+    report = verify_folder(paths.data, from_terminal, backups)
     print(report.render())
     return EXIT_OK if report.ok else EXIT_FAILED_CHECK
 
 
 def _backup(paths: Paths, target: Path, *, portable: bool = False) -> int:
-    from kapdesk.passphrase import recovery_passphrase
+    import os
+
+    from kapdesk.passphrase import RECOVERY_VARIABLE, recovery_passphrase
 
     with _open(paths) as store:
-        info = store.backup(target, recovery=recovery_passphrase if portable else None)
+        keyring_record = store.key_method == "keyring"
+        recovery = recovery_passphrase if portable and keyring_record else None
+        info = store.backup(target, recovery=recovery)
+    if portable and not keyring_record:
+        unused = (
+            " ($KAPDESK_RECOVERY_PASSPHRASE was not used)"
+            if RECOVERY_VARIABLE in os.environ
+            else ""
+        )
+        print(
+            "This record is protected by its passphrase, so every backup of it already "
+            f"restores on any computer with that passphrase; --portable changes nothing{unused}."
+        )
     print(
         f"Backup written: {info.path} ({info.size:,} bytes, {info.audit_events} audit events).\n"
         f"SHA-256 {info.sha256}\n"
@@ -143,10 +198,22 @@ def _demo(paths: Paths) -> int:
 
     from kapdesk.demo import DEMO_NAME, create_demo
 
-    with _open(paths) as store:
+    with _open(paths, create=True) as store:
         create_demo(store, dt.datetime.now(dt.UTC))
     print(
         f"Added the demo patient “{DEMO_NAME}” with a finished session and one running now "
         f"to {paths.data}. Start kapdesk with the same data folder to see them."
     )
     return EXIT_OK
+
+
+def _accept_loss(paths: Paths, reason: str) -> int:
+    with _open(paths, accept_loss=reason) as store:
+        report = store.verify()
+    print(
+        f"Opened the record in {paths.data} as it is. The loss and your reason are written "
+        "in its audit trail; copies of the damaged write-ahead log or the replaced anchor "
+        "were kept beside it (names ending in .damaged-… or .replaced-…)."
+    )
+    print(report.render())
+    return EXIT_OK if report.ok else EXIT_FAILED_CHECK

@@ -6,7 +6,7 @@ import os
 import sys
 from getpass import getpass
 
-from kapdesk.store.vault import PassphraseRequest
+from kapdesk.store.vault import PassphraseRequest, passphrase_weakness
 
 PASSPHRASE_VARIABLE = "KAPDESK_PASSPHRASE"
 
@@ -43,6 +43,10 @@ def _new_passphrase(explanation: str, prompt: str) -> str:
     print(explanation, file=sys.stderr)
     while True:
         first = getpass(prompt)
+        weakness = passphrase_weakness(first)
+        if weakness is not None:
+            print(weakness, file=sys.stderr)
+            continue
         if getpass("Type it again: ") == first:
             return first
         print("The two entries differ; try again.", file=sys.stderr)

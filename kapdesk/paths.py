@@ -16,6 +16,7 @@ HOME_VARIABLE = "KAPDESK_HOME"
 class Paths:
     data: Path
     logs: Path
+    chosen: bool = False  # named by --data-dir or $KAPDESK_HOME, not the platform default
 
 
 def resolve(data_dir: str | os.PathLike[str] | None = None) -> Paths:
@@ -27,7 +28,7 @@ def resolve(data_dir: str | os.PathLike[str] | None = None) -> Paths:
     chosen = data_dir or os.environ.get(HOME_VARIABLE)
     if chosen:
         data = Path(chosen).expanduser().resolve()
-        return Paths(data=data, logs=data / "logs")
+        return Paths(data=data, logs=data / "logs", chosen=True)
     return Paths(
         data=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
         logs=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),

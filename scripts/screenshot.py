@@ -34,7 +34,10 @@ def main() -> int:
     now = dt.datetime.now(dt.UTC).replace(microsecond=0)
     with tempfile.TemporaryDirectory() as folder:
         store = RecordStore.open(
-            Path(folder), passphrase=lambda r: "screenshot passphrase", use_keyring=False
+            Path(folder),
+            passphrase=lambda r: "screenshot passphrase",
+            use_keyring=False,
+            create=True,
         )
         _finished, running = create_demo(store, now)
         settings = Settings(Path(folder))

@@ -80,7 +80,7 @@ def fixed_passphrase(request: object) -> str:
 
 @pytest.fixture
 def store(data_dir: Path, clock: FakeClock) -> Iterator[RecordStore]:
-    opened = RecordStore.open(data_dir, clock=clock.now_utc, login_name="dr.test")
+    opened = RecordStore.open(data_dir, clock=clock.now_utc, login_name="dr.test", create=True)
     yield opened
     opened.close()
 
@@ -93,6 +93,7 @@ def passphrase_store(data_dir: Path, clock: FakeClock) -> Iterator[RecordStore]:
         clock=clock.now_utc,
         login_name="dr.test",
         use_keyring=False,
+        create=True,
     )
     yield opened
     opened.close()
@@ -105,3 +106,9 @@ def file_hashes(folder: Path) -> dict[str, str]:
         for p in sorted(folder.rglob("*"))
         if p.is_file() and not p.name.endswith("-shm") and p.name != "kapdesk.lock"
     }
+
+
+def record_hashes(folder: Path) -> dict[str, str]:
+    """file_hashes of the record itself: kapdesk's own logs (logs/ when the data folder was
+    chosen with --data-dir) grow with every command and are not part of it."""
+    return {name: h for name, h in file_hashes(folder).items() if not name.startswith("logs/")}

@@ -30,6 +30,7 @@ def test_version_is_printed_without_touching_any_data(tmp_path):
 
 def test_verify_backup_restore_round_trip(tmp_path, capsys):
     data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "demo"]) == 0
     assert main(["--data-dir", str(data), "verify"]) == 0
     assert "The record is intact." in capsys.readouterr().out
     backup = tmp_path / "b.kapbak"
@@ -42,7 +43,7 @@ def test_verify_backup_restore_round_trip(tmp_path, capsys):
 def test_refusals_are_sentences_on_stderr_with_exit_2(tmp_path, capsys, monkeypatch):
     keyring.set_keyring(keyring.backends.fail.Keyring())  # a headless machine: passphrase only
     data = tmp_path / "data"
-    assert main(["--data-dir", str(data), "verify"]) == 0
+    assert main(["--data-dir", str(data), "demo"]) == 0
     backup = tmp_path / "b.kapbak"
     assert main(["--data-dir", str(data), "backup", str(backup)]) == 0
     capsys.readouterr()
@@ -57,6 +58,7 @@ def test_refusals_are_sentences_on_stderr_with_exit_2(tmp_path, capsys, monkeypa
 
 def test_kapdesk_home_chooses_the_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("KAPDESK_HOME", str(tmp_path / "home"))
+    assert main(["demo"]) == 0
     assert main(["verify"]) == 0
     assert (tmp_path / "home" / "kapdesk.db").exists()
     assert (tmp_path / "home" / "logs" / "kapdesk.log").exists()

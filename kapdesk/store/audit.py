@@ -8,6 +8,7 @@ through plain SQL, so the writer and the verifier see the same bytes.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
@@ -50,15 +51,27 @@ def event_hash(event: Mapping[str, Any]) -> str:
 def stored_form(table: Table, values: Mapping[str, Any], dialect: Dialect) -> dict[str, Any]:
     """The row as SQLite will hold it, from the values being inserted.
 
-    Saves reading each new row back; the verifier reads rows back and must
-    reach the same digest, which the tests check for every kind of entry.
+    The verifier reads rows back and must reach the same digest, which the tests
+    check for every kind of entry.
     """
     out: dict[str, Any] = {}
-    for column in table.columns:
-        value = values[column.name]
-        if isinstance(column.type, TypeDecorator):
-            value = column.type.process_bind_param(value, dialect)
+    for name, convert in _converters(table):
+        value = values[name]
+        if convert is not None:
+            value = None if value is None else convert(value, dialect)
         elif isinstance(value, bool):
             value = int(value)
-        out[column.name] = value
+        out[name] = value
     return out
+
+
+@functools.cache
+def _converters(table: Table) -> tuple[tuple[str, Any], ...]:
+    """Each column's name and its type's bind conversion, if it has one of its own."""
+    return tuple(
+        (
+            column.name,
+            column.type.process_bind_param if isinstance(column.type, TypeDecorator) else None,
+        )
+        for column in table.columns
+    )

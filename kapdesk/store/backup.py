@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,10 +25,11 @@ from typing import Any
 from sqlalchemy import Engine
 
 from kapdesk import __version__
+from kapdesk.store.anchor import AnchorFile
 from kapdesk.store.engine import DATABASE_FILE, connect, preflight
 from kapdesk.store.errors import BackupError, StoreError
 from kapdesk.store.fileio import ensure_private, fsync_directory, write_file_atomically
-from kapdesk.store.lock import DataFolderLock
+from kapdesk.store.lock import LOCK_FILE, DataFolderLock
 from kapdesk.store.vault import VAULT_FILE, KeyVault, PassphraseSource, parse_vault
 
 BACKUP_FORMAT = "kapdesk-backup/1"
@@ -76,7 +78,7 @@ def write_backup(
     copy = target.with_name(f".{target.name}.db.partial")
     partial = target.with_name(f".{target.name}.partial")
     try:
-        events = _copy_database(engine, key, copy)
+        events, head_hash = _copy_database(engine, key, copy)
         manifest = {
             "format": BACKUP_FORMAT,
             "kapdesk": __version__,
@@ -84,7 +86,10 @@ def write_backup(
             "database_id": vault.database_id,
             "key_method": "passphrase" if portable else vault.method,
             "portable": portable,
+            # The newest audit event in the copy: a record later found holding fewer
+            # events, or another event under this number, lost or replaced its history.
             "audit_events": events,
+            "head_hash": head_hash,
         }
         with zipfile.ZipFile(partial, "w", compression=zipfile.ZIP_STORED) as archive:
             archive.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
@@ -108,8 +113,8 @@ def write_backup(
     return BackupInfo(target, target.stat().st_size, _sha256(target), events, portable)
 
 
-def _copy_database(engine: Engine, key: bytes, copy: Path) -> int:
-    """Copy through the online backup API and check the copy; returns its audit event count."""
+def _copy_database(engine: Engine, key: bytes, copy: Path) -> tuple[int, str | None]:
+    """Copy through the online backup API and check the copy; returns its newest audit event."""
     destination = connect(copy, key, "rwc")
     try:
         raw = engine.raw_connection()
@@ -126,7 +131,10 @@ def _copy_database(engine: Engine, key: bytes, copy: Path) -> int:
                 "The backup copy failed its integrity check, so no backup was written. Run "
                 "“kapdesk verify” on the record."
             )
-        return int(destination.execute("SELECT count(*) FROM audit_events").fetchone()[0])
+        newest = destination.execute(
+            "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+        ).fetchone()
+        return (int(newest[0]), str(newest[1])) if newest else (0, None)
     finally:
         destination.close()
         ensure_private(copy)
@@ -162,49 +170,102 @@ def read_manifest(source: Path) -> dict[str, Any]:
     return manifest
 
 
-def restore_backup(source: Path, folder: Path, passphrase: PassphraseSource) -> dict[str, Any]:
-    """Put a backup into an empty data folder; refuses to overwrite an existing record."""
+def restore_backup(
+    source: Path,
+    folder: Path,
+    passphrase: PassphraseSource,
+    *,
+    now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+) -> dict[str, Any]:
+    """Put a backup into an empty data folder; refuses to overwrite an existing record.
+
+    On any failure the folder is left as it was: one this call created is removed.
+    """
+    if source.is_dir():
+        raise BackupError(
+            f"{source} is a folder, not a backup file. Give the .kapbak file itself; "
+            "nothing was changed."
+        )
     manifest = read_manifest(source)
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    ensure_private(folder)
-    lock = DataFolderLock(folder)
-    lock.acquire()
+    created = not folder.exists()
     try:
-        _restore_locked(source, folder, passphrase)
-    finally:
-        lock.release()
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        ensure_private(folder)
+        lock = DataFolderLock(folder)
+        lock.acquire()
+    except OSError as exc:
+        raise BackupError(
+            f"The backup cannot be restored into {folder} ({exc.strerror or exc}). Choose "
+            "an empty folder you can write to; nothing was changed."
+        ) from None
+    try:
+        try:
+            _restore_locked(source, folder, passphrase, now)
+        finally:
+            lock.release()
+    except BaseException:
+        if created:
+            with contextlib.suppress(OSError):
+                (folder / LOCK_FILE).unlink(missing_ok=True)
+                folder.rmdir()
+        raise
     return manifest
 
 
-def _restore_locked(source: Path, folder: Path, passphrase: PassphraseSource) -> None:
+def _restore_locked(
+    source: Path, folder: Path, passphrase: PassphraseSource, now: Callable[[], dt.datetime]
+) -> None:
     database = folder / DATABASE_FILE
-    with zipfile.ZipFile(source) as archive:
-        vault_bytes = archive.read(VAULT_FILE)
-        existing_vault = folder / VAULT_FILE
-        if database.exists() or (
-            existing_vault.exists() and existing_vault.read_bytes() != vault_bytes
-        ):
-            raise BackupError(
-                f"{folder} already holds a kapdesk record, and restoring never overwrites one. "
-                "Restore into an empty folder (use --data-dir); nothing was changed."
-            )
-        staging = folder / f".{DATABASE_FILE}.restoring"
-        with archive.open(DATABASE_FILE) as packed, staging.open("wb") as unpacked:
-            while chunk := packed.read(COPY_CHUNK):
-                unpacked.write(chunk)
-            unpacked.flush()
-            os.fsync(unpacked.fileno())
+    staging = folder / f".{DATABASE_FILE}.restoring"
+    existing_vault = folder / VAULT_FILE
     try:
+        with zipfile.ZipFile(source) as archive:
+            vault_bytes = archive.read(VAULT_FILE)
+            if database.exists() or (
+                existing_vault.exists() and existing_vault.read_bytes() != vault_bytes
+            ):
+                raise BackupError(
+                    f"{folder} already holds a kapdesk record, and restoring never overwrites "
+                    "one. Restore into an empty folder (use --data-dir); nothing was changed."
+                )
+            with archive.open(DATABASE_FILE) as packed, staging.open("wb") as unpacked:
+                while chunk := packed.read(COPY_CHUNK):
+                    unpacked.write(chunk)
+                unpacked.flush()
+                os.fsync(unpacked.fileno())
         ensure_private(staging)
         vault = KeyVault(folder, parse_vault(vault_bytes, VAULT_FILE))
         key = vault.unlock(passphrase)
-        check = preflight(staging, key)
+        try:
+            check = preflight(staging, key)
+        except StoreError:
+            raise BackupError(
+                f"The database inside {source.name} is damaged, so it cannot be restored. "
+                "Choose another backup; nothing was changed."
+            ) from None
         if check.database_id != vault.database_id:
             raise BackupError(f"{source.name} is inconsistent: its key file and database differ.")
         if not existing_vault.exists():
             write_file_atomically(existing_vault, vault_bytes)
         os.replace(staging, database)
         fsync_directory(folder)
+        # The restored record's end, anchored: anything shorter from now on is a loss.
+        anchor = AnchorFile(folder, key, vault.database_id)
+        try:
+            if check.head_hash is not None:
+                anchor.write(check.head_seq, check.head_hash, now())
+        finally:
+            anchor.close()
+    except (zipfile.BadZipFile, zlib.error, EOFError):
+        raise BackupError(
+            f"The database inside {source.name} is damaged (it fails its checksum), so it "
+            "cannot be restored. Choose another backup; nothing was changed."
+        ) from None
+    except OSError as exc:
+        raise BackupError(
+            f"The backup could not be restored into {folder} ({exc.strerror or exc}). Check "
+            "the space and permissions there; nothing was restored."
+        ) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             staging.unlink()

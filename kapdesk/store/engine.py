@@ -11,7 +11,9 @@ read-write engine made.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ import sqlcipher3
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
+from kapdesk.store import migrate
 from kapdesk.store.errors import DamagedDatabaseError, NotADatabaseError
 
 log = logging.getLogger(__name__)
@@ -28,6 +31,8 @@ log = logging.getLogger(__name__)
 DATABASE_FILE = "kapdesk.db"
 PAGE_SIZE = 4096  # SQLCipher 4 default
 SQLITE_PLAIN_HEADER = b"SQLite format 3\x00"
+# The kapdesk_meta row saying the record keeps an anchor file and its facts are audited.
+ANCHOR_META = "anchor"
 
 
 def connect(path: Path, key: bytes, mode: str) -> Any:
@@ -46,10 +51,21 @@ class Preflight:
     revision: str | None
     database_id: str | None
     holds_data: bool
+    head_seq: int = 0  # the newest audit event (0: none yet)
+    head_hash: str | None = None
+    anchored: bool = False  # kapdesk_meta says the record keeps an anchor file
+    anchor_event_hash: str | None = None  # the hash of the event the anchor names, if present
+    schema_problems: tuple[str, ...] = ()
 
 
 def check_file_shape(path: Path) -> None:
     """Refuse files that cannot be a kapdesk record before SQLite touches them."""
+    if path.is_dir():
+        raise NotADatabaseError(
+            f"{path.name} in {path.parent} is a folder, not a database file. Something other "
+            "than kapdesk put it there: move it aside and restore the record from a backup; "
+            "nothing was changed."
+        )
     size = path.stat().st_size
     with path.open("rb") as handle:
         head = handle.read(16)
@@ -65,11 +81,18 @@ def check_file_shape(path: Path) -> None:
         )
 
 
-def preflight(path: Path, key: bytes) -> Preflight:
-    """Read-only checks of an existing database; raises a StoreError naming the problem."""
+def preflight(path: Path, key: bytes, *, anchor_seq: int | None = None) -> Preflight:
+    """Read-only checks of an existing database; raises a StoreError naming the problem.
+
+    Also reads what opening compares with the anchor: the newest audit event, and the
+    hash of event ``anchor_seq`` if the record holds it.
+    """
     check_file_shape(path)
-    companions = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
-    absent = [p for p in companions if not p.exists()]
+    with read_only_companions(path):
+        return _read_only_checks(path, key, anchor_seq)
+
+
+def _read_only_checks(path: Path, key: bytes, anchor_seq: int | None) -> Preflight:
     connection = connect(path, key, "ro")
     try:
         try:
@@ -98,24 +121,63 @@ def preflight(path: Path, key: bytes) -> Preflight:
                 "record from a backup; nothing was changed."
             )
         revision = connection.execute("SELECT version_num FROM alembic_version").fetchone()
-        meta = connection.execute(
-            "SELECT value FROM kapdesk_meta WHERE name = 'database_id'"
-        ).fetchone()
-        holds_data = connection.execute("SELECT EXISTS (SELECT 1 FROM audit_events)").fetchone()
+        meta = dict(connection.execute("SELECT name, value FROM kapdesk_meta").fetchall())
+        audited = "audit_events" in tables  # if dropped, the schema check names it
+        newest = (
+            audited
+            and connection.execute(
+                "SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1"
+            ).fetchone()
+        )
+        head, head_hash = newest or (0, None)
+        anchored_hash = None
+        if anchor_seq is not None and audited:
+            found = connection.execute(
+                "SELECT hash FROM audit_events WHERE seq = ?", (anchor_seq,)
+            ).fetchone()
+            anchored_hash = found[0] if found else None
+        present = {
+            (row[0], row[1]): row[2]
+            for row in connection.execute("SELECT type, name, sql FROM sqlite_master")
+        }
         return Preflight(
             revision=revision[0] if revision else None,
-            database_id=meta[0] if meta else None,
-            holds_data=bool(holds_data[0]),
+            database_id=meta.get("database_id"),
+            holds_data=head > 0,
+            head_seq=int(head),
+            head_hash=head_hash,
+            anchored=ANCHOR_META in meta,
+            anchor_event_hash=anchored_hash,
+            schema_problems=tuple(_schema_problems(present, revision[0] if revision else None)),
         )
     except sqlcipher3.DatabaseError as exc:
         raise _damaged(path, str(exc)) from None
     finally:
         connection.close()
-        # A read-only open of a WAL database creates an empty log and index if
-        # none were there; remove only those, so the folder is as we found it.
+
+
+@contextlib.contextmanager
+def read_only_companions(path: Path) -> Iterator[None]:
+    """Leave the folder as found by read-only connections opened inside.
+
+    A read-only open of a WAL database creates an empty log and index if none
+    were there; remove only those (a log that was there, or that holds anything,
+    is never touched).
+    """
+    companions = [Path(f"{path}{suffix}") for suffix in ("-wal", "-shm")]
+    absent = [p for p in companions if not p.exists()]
+    try:
+        yield
+    finally:
         for created in absent:
             if created.exists() and (created.name.endswith("-shm") or not created.stat().st_size):
                 created.unlink()
+
+
+def _schema_problems(present: dict[tuple[str, str], str | None], revision: str | None) -> list[str]:
+    if revision is None or revision not in migrate.known_revisions():
+        return []  # a newer kapdesk's schema, refused by its revision
+    return migrate.schema_differences(present, revision)
 
 
 def _damaged(path: Path, detail: str) -> DamagedDatabaseError:
@@ -126,23 +188,47 @@ def _damaged(path: Path, detail: str) -> DamagedDatabaseError:
     )
 
 
-def make_engine(path: Path, key: bytes, *, create: bool = False) -> Engine:
-    """The read-write engine: WAL, synchronous=FULL, foreign keys on, parameters never logged."""
-    mode = "rwc" if create else "rw"
+WRITE_PRAGMAS = (
+    "PRAGMA journal_mode = WAL",
+    # FULL: a commit is on disk (WAL fsynced) before the caller hears "saved", and a
+    # commit's frames are on disk before the next transaction writes any: the
+    # write-ahead log check (store/wal.py) relies on that order.
+    "PRAGMA synchronous = FULL",
+    "PRAGMA foreign_keys = ON",
+    "PRAGMA busy_timeout = 5000",
+)
+READ_ONLY_PRAGMAS = ("PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000")
+
+
+def _configured(connection: Any, pragmas: tuple[str, ...]) -> Any:
+    # The caller (SQLAlchemy, or the store's own BEGIN IMMEDIATE) issues BEGIN itself,
+    # so the driver must not.
+    connection.isolation_level = None
+    for pragma in pragmas:
+        connection.execute(pragma).fetchall()
+    return connection
+
+
+def connect_writer(path: Path, key: bytes) -> Any:
+    """The store's own connection for entries, outside the engine's pool.
+
+    Every save is one short transaction on it; taking a pooled connection and
+    handing it back (with its reset) cost as much as the insert itself.
+    """
+    return _configured(connect(path, key, "rw"), WRITE_PRAGMAS)
+
+
+def make_engine(path: Path, key: bytes, *, create: bool = False, read_only: bool = False) -> Engine:
+    """The read-write engine: WAL, synchronous=FULL, foreign keys on, parameters never logged.
+
+    ``read_only``: for verify, a connection that cannot write, checkpoint or remove
+    the write-ahead log (only SQLite's derived -shm index may be rebuilt).
+    """
+    mode = "ro" if read_only else "rwc" if create else "rw"
+    pragmas = READ_ONLY_PRAGMAS if read_only else WRITE_PRAGMAS
 
     def creator() -> Any:
-        connection = connect(path, key, mode)
-        # SQLAlchemy issues BEGIN itself (below), so the driver must not.
-        connection.isolation_level = None
-        for pragma in (
-            "PRAGMA journal_mode = WAL",
-            # FULL: a commit is on disk (WAL fsynced) before the caller hears "saved".
-            "PRAGMA synchronous = FULL",
-            "PRAGMA foreign_keys = ON",
-            "PRAGMA busy_timeout = 5000",
-        ):
-            connection.execute(pragma).fetchall()
-        return connection
+        return _configured(connect(path, key, mode), pragmas)
 
     engine = create_engine(
         "sqlite+pysqlite://",

@@ -21,6 +21,10 @@ class WrongPassphraseError(StoreError):
         )
 
 
+class DamagedKeyFileError(StoreError):
+    """The passphrase is proven right but the wrapped key in the key file does not open."""
+
+
 class PassphraseUnavailableError(StoreError):
     pass
 
@@ -68,6 +72,31 @@ class InstanceLockedError(StoreError):
 
 class FolderUnusableError(StoreError):
     """The data folder cannot be created, locked or written (read-only, removed, no rights)."""
+
+
+class DiskFullError(FolderUnusableError):
+    """Too little space to open the record safely; the record itself is intact."""
+
+
+class NoRecordError(StoreError):
+    """The folder holds no record, and only starting the app (or demo) may create one."""
+
+
+class RecordIncompleteError(StoreError):
+    """Acknowledged entries may be missing: a damaged write-ahead log, or a record behind
+    its anchor. Nothing is opened for writing until the clinician accepts the loss."""
+
+    def __init__(self, sentence: str, finding: dict[str, object]) -> None:
+        super().__init__(sentence)
+        self.finding = finding
+
+
+class SchemaAlteredError(StoreError):
+    """Tables, indexes or triggers were added, dropped or replaced from outside kapdesk."""
+
+
+class MigrationFailedError(StoreError):
+    """A schema upgrade failed; the record stays at its old schema."""
 
 
 class SaveFailedError(StoreError):

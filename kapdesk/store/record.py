@@ -33,6 +33,7 @@ from kapdesk.clinical.entries import (
 )
 from kapdesk.clinical.vitals import ValidationError, validate_vitals
 from kapdesk.store import models as m
+from kapdesk.store.anchor import ANCHOR_FILE
 from kapdesk.store.audit import (
     GENESIS_HASH,
     canonical_json,
@@ -41,12 +42,20 @@ from kapdesk.store.audit import (
     stored_form,
 )
 from kapdesk.store.backup import BackupInfo, write_backup
-from kapdesk.store.errors import ImmutableError, NotFoundError, SaveFailedError, StoreError
+from kapdesk.store.engine import ANCHOR_META, DATABASE_FILE, connect_writer
+from kapdesk.store.errors import (
+    DiskFullError,
+    FolderUnusableError,
+    ImmutableError,
+    NotFoundError,
+    SaveFailedError,
+    StoreError,
+)
 from kapdesk.store.opening import OpenedRecord, open_record
 from kapdesk.store.reads import RecordReads, get_row
 from kapdesk.store.types import to_utc_text
 from kapdesk.store.vault import PassphraseSource, no_passphrase
-from kapdesk.store.verify import VerifyReport, verify_record
+from kapdesk.store.verify import SCHEMA_ENTITY, VerifyReport, anchor_check, verify_record
 from kapdesk.store.views import CORRECTABLE
 
 log = logging.getLogger(__name__)
@@ -71,6 +80,7 @@ class RecordStore(RecordReads):
     def __init__(self, opened: OpenedRecord, clock: Clock, login_name: str) -> None:
         self._opened = opened
         self._engine: Engine = opened.engine
+        self._writer = connect_writer(opened.folder / DATABASE_FILE, opened.key)
         self._now = clock
         self._head = self._pending_head = self._read_head()
         self.clinician_id = self._clinician_for(login_name)
@@ -84,14 +94,35 @@ class RecordStore(RecordReads):
         clock: Clock = system_clock,
         login_name: str = "clinician",
         use_keyring: bool = True,
+        create: bool = False,
+        accept_loss: str | None = None,
     ) -> RecordStore:
-        """Unlock and open the record in ``folder``, creating it if the folder holds none."""
-        opened = open_record(Path(folder), passphrase, use_keyring=use_keyring, now=clock)
+        """Unlock and open the record in ``folder``.
+
+        ``create``: make a new record if the folder holds none (only starting the app,
+        after the user confirmed the folder, and ``demo`` do). ``accept_loss``: the
+        reason a person gave for opening a record whose newest entries may be missing
+        (kapdesk accept-loss); the loss is written into the audit trail.
+        """
+        opened = open_record(
+            Path(folder),
+            passphrase,
+            use_keyring=use_keyring,
+            now=clock,
+            create=create,
+            accept_loss=accept_loss,
+        )
+        store: RecordStore | None = None
         try:
             store = cls(opened, clock, login_name)
             store.record_event("unlock", {"method": opened.vault.method, "kapdesk": __version__})
-        except BaseException:
-            opened.close()
+            if opened.accepted_loss is not None:
+                store.record_event("loss_accepted", opened.accepted_loss)
+            store._cover_record_facts(opened.migrated_from)
+        except BaseException as exc:
+            store.close() if store is not None else opened.close()
+            if isinstance(exc, SaveFailedError):
+                raise _open_failed(Path(folder), exc) from None
             raise
         return store
 
@@ -107,8 +138,16 @@ class RecordStore(RecordReads):
     def database_id(self) -> str:
         return self._opened.vault.database_id
 
+    @property
+    def key_method(self) -> str:
+        """How the record key is kept: "keyring" or "passphrase"."""
+        return self._opened.vault.method
+
     def close(self) -> None:
-        self._opened.close()
+        try:
+            self._writer.close()
+        finally:
+            self._opened.close()
 
     def __enter__(self) -> RecordStore:
         return self
@@ -384,7 +423,11 @@ class RecordStore(RecordReads):
         return info
 
     def verify(self) -> VerifyReport:
-        return verify_record(self._engine)
+        """Every check of ``kapdesk verify``, on the open record, without writing to it."""
+        report = verify_record(self._engine)
+        with self._engine.connect() as conn:
+            report.checks.append(anchor_check(conn, self._opened.anchor))
+        return report
 
     # -------------------------------------------------------------- internals
 
@@ -408,13 +451,17 @@ class RecordStore(RecordReads):
 
         Plain DBAPI with prepared SQL and no ORM instance: SQLAlchemy's unit of work
         and statement machinery cost more than the encrypted, fsynced commit itself
-        (benchmarks/bench_store.py).
+        (benchmarks/bench_store.py). A trigger planted from outside could skip the row
+        without an error, so the insert must report the one row it wrote; the record's
+        structure is compared with the migrations' at every open (store/engine.py).
         """
         table, values = row
         values.setdefault("id", m.new_id())
         stored = stored_form(table, values, self._engine.dialect)
         cursor.execute(_insert_sql(table.name, tuple(stored)), tuple(stored.values()))
         row_id: uuid.UUID = values["id"]
+        if cursor.rowcount != 1:
+            raise _not_as_written(kind)
         self._audit(cursor, "create", kind, row_id, row_digest(stored), details)
         return row_id
 
@@ -433,8 +480,10 @@ class RecordStore(RecordReads):
         cursor.execute(
             f"UPDATE sessions SET {column} = ? WHERE id = ?", (to_utc_text(value), str(session_id))
         )
+        written = cursor.rowcount
         stored = _fetch_stored(cursor, "sessions", session_id)
-        assert stored is not None
+        if written != 1 or stored is None or stored[column] != to_utc_text(value):
+            raise _not_as_written("session")
         self._audit(cursor, action, "session", session_id, row_digest(stored), {})
 
     def _audit(
@@ -442,7 +491,7 @@ class RecordStore(RecordReads):
         cursor: Any,
         action: str,
         kind: str | None,
-        entity_id: uuid.UUID | None,
+        entity_id: uuid.UUID | str | None,
         digest: str | None,
         details: dict[str, Any],
     ) -> None:
@@ -462,24 +511,33 @@ class RecordStore(RecordReads):
         chained = event_hash(fields)
         fields["hash"] = chained
         cursor.execute(_insert_sql("audit_events", tuple(fields)), tuple(fields.values()))
+        if cursor.rowcount != 1:
+            raise _not_as_written("audit event")
         self._pending_head = (seq, chained)
 
     @contextlib.contextmanager
     def _saving(self, what: str) -> Iterator[Any]:
-        """One durable transaction; the chain head in memory moves only after COMMIT returns."""
-        self._pending_head = self._head
-        raw = self._engine.raw_connection()
+        """One durable transaction; the chain head in memory moves only after COMMIT returns.
+
+        The head is read again inside the transaction (one indexed row): if anything
+        else appended to the record, the chain continues after it instead of every
+        later save failing on a stale head. Then the anchor moves (store/anchor.py).
+        """
         try:
-            cursor = raw.cursor()
+            cursor = self._writer.cursor()
             cursor.execute("BEGIN IMMEDIATE")
             try:
+                self._pending_head = _current_head(cursor)
+                if self._pending_head != self._head:
+                    log.warning("the audit chain moved outside this process; continuing after it")
                 yield cursor
                 cursor.execute("COMMIT")
             except BaseException:
-                if raw.driver_connection.in_transaction:  # type: ignore[union-attr]
+                if self._writer.in_transaction:
                     cursor.execute("ROLLBACK")
                 raise
             self._head = self._pending_head
+            self._move_anchor()
         except sqlcipher3.Error as exc:
             raise _save_failed(what, exc) from None
         except OSError as exc:
@@ -487,15 +545,50 @@ class RecordStore(RecordReads):
                 f"Not saved: {what} could not be written ({exc.strerror or exc}). "
                 "The record is unchanged; check the disk and enter it again."
             ) from None
-        finally:
-            raw.close()
 
     def _read_head(self) -> tuple[int, str]:
+        return _current_head(self._writer.cursor())
+
+    def _move_anchor(self) -> None:
+        """Anchor the committed head; a failure here loses nothing (the anchor stays behind)."""
+        seq, head_hash = self._head
+        if seq == 0:
+            return
+        try:
+            self._opened.anchor.write(seq, head_hash, self._now())
+        except OSError as exc:
+            log.warning("the anchor could not be moved (%s); the entry is saved", exc.strerror)
+
+    def _cover_record_facts(self, migrated_from: str | None) -> None:
+        """Bring the record's own facts under the audit trail, and anchor it.
+
+        kapdesk_meta rows and the schema revision are not clinical entries, but a
+        changed database id or schema revision must be as detectable as a changed
+        reading. Records from before this was done get their events on the first open
+        by this version, with the anchor.
+        """
         with self._engine.connect() as conn:
-            row = conn.execute(
-                text("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
-            ).first()
-        return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+            meta = {
+                str(n): str(v)
+                for n, v in conn.execute(text("SELECT name, value FROM kapdesk_meta"))
+            }
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        if ANCHOR_META in meta and migrated_from is None:
+            self._move_anchor()
+            return
+        with self._saving("the record's facts") as cursor:
+            if ANCHOR_META not in meta:
+                cursor.execute(
+                    "INSERT INTO kapdesk_meta (name, value) VALUES (?, ?)",
+                    (ANCHOR_META, ANCHOR_FILE),
+                )
+                for name, value in sorted(meta.items()):
+                    digest = row_digest({"name": name, "value": value})
+                    self._audit(cursor, "cover", "meta", name, digest, {})
+                digest = row_digest({"name": ANCHOR_META, "value": ANCHOR_FILE})
+                self._audit(cursor, "create", "meta", ANCHOR_META, digest, {})
+            digest = row_digest({"version_num": version})
+            self._audit(cursor, "schema", "schema", SCHEMA_ENTITY, digest, {"from": migrated_from})
 
     def _clinician_for(self, login_name: str) -> uuid.UUID:
         with OrmSession(self._engine) as orm:
@@ -514,13 +607,20 @@ NewRow = tuple[Table, dict[str, Any]]
 def new_row(model: type[m.Base], **values: Any) -> NewRow:
     """A row to insert: its table and every column's value (the id may come later)."""
     table: Table = model.__table__  # type: ignore[assignment]
-    unknown = set(values) - {column.name for column in table.columns}
-    required = {c.name for c in table.columns if not c.nullable and c.name != "id"}
-    missing = required - set(values)
-    if unknown or missing:
-        raise TypeError(f"{table.name}: unknown {sorted(unknown)}, missing {sorted(missing)}")
-    nulls = {c.name: None for c in table.columns if c.nullable and c.name not in values}
-    return table, {**values, **nulls}
+    columns, required, nullable = _column_sets(table)
+    given = values.keys()
+    if not given <= columns or not required <= given:
+        unknown, missing = sorted(given - columns), sorted(required - given)
+        raise TypeError(f"{table.name}: unknown {unknown}, missing {missing}")
+    return table, {**values, **{name: None for name in nullable if name not in given}}
+
+
+@functools.cache
+def _column_sets(table: Table) -> tuple[frozenset[str], frozenset[str], tuple[str, ...]]:
+    """A table's column names, those an insert must give, and those that may be NULL."""
+    columns = frozenset(c.name for c in table.columns)
+    required = frozenset(c.name for c in table.columns if not c.nullable and c.name != "id")
+    return columns, required, tuple(c.name for c in table.columns if c.nullable)
 
 
 @functools.cache
@@ -535,6 +635,37 @@ def _fetch_stored(cursor: Any, table: str, row_id: uuid.UUID) -> dict[str, Any] 
     if row is None:
         return None
     return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+def _current_head(cursor: Any) -> tuple[int, str]:
+    cursor.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+    row = cursor.fetchone()
+    return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
+
+def _not_as_written(what: str) -> SaveFailedError:
+    log.error("a write of %s did not store its row as written", what)
+    return SaveFailedError(
+        f"Not saved: the {what} was not stored as written, although the database reported "
+        "no error. Its structure was changed outside kapdesk. Stop entering into this "
+        "record: copy the data folder and run “kapdesk verify”. The entry is not stored."
+    )
+
+
+def _open_failed(folder: Path, exc: SaveFailedError) -> StoreError:
+    """Opening writes an unlock event; its failure is about the folder, not an entry."""
+    if "disk is full" in str(exc):
+        return DiskFullError(
+            f"The disk holding {folder} is full, so kapdesk cannot open the record. Free "
+            "some space and start again; the record is intact and nothing was changed."
+        )
+    if "cannot be written to" in str(exc):
+        return FolderUnusableError(
+            f"The record in {folder} cannot be written to, so kapdesk cannot open it. Check "
+            "that the disk is connected and not read-only, then start again; the record is "
+            "intact."
+        )
+    return exc
 
 
 def _save_failed(what: str, original: Exception) -> StoreError:

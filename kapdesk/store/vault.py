@@ -29,8 +29,10 @@ import keyring.backend
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
+from zxcvbn import zxcvbn
 
 from kapdesk.store.errors import (
+    DamagedKeyFileError,
     KeyMissingError,
     MissingFileError,
     PassphraseUnavailableError,
@@ -53,6 +55,19 @@ MIN_PASSPHRASE_CHARS = 12
 ARGON2_MEMORY_KIB = 47_104
 ARGON2_ITERATIONS = 1
 ARGON2_LANES = 1
+# What a key file may ask for. Below: weaker than OWASP's smallest setting (19 MiB);
+# above: a key file that would hang or exhaust the laptop (1 GiB x 8 passes is about
+# 10 s here). The parameters come from a file anyone can edit, so they are bounded.
+KDF_LIMITS = {
+    "memory_kib": (19_456, 1_048_576),
+    "iterations": (1, 8),
+    "lanes": (1, 16),
+}
+SALT_BYTES = (16, 64)
+# zxcvbn's estimate of guesses an attacker needs. Each guess costs one Argon2id
+# derivation (about 60 ms on a clinic laptop, far less on a GPU rig), so a
+# passphrase must be "very unguessable": zxcvbn's score 4, 10^10 guesses or more.
+MIN_PASSPHRASE_GUESSES_LOG10 = 10.0
 
 
 @dataclass(frozen=True)
@@ -98,6 +113,11 @@ def _unb64(text: str) -> bytes:
     return base64.b64decode(text.encode("ascii"), validate=True)
 
 
+def _passphrase_check(kek: bytes) -> str:
+    """Proves a passphrase right without the wrapped key: a damaged key file is told apart."""
+    return hmac.new(kek, b"kapdesk passphrase check v1", hashlib.sha256).hexdigest()[:32]
+
+
 def _derive(passphrase: str, salt: bytes, kdf: dict[str, Any]) -> bytes:
     normalised = unicodedata.normalize("NFC", passphrase).encode("utf-8")
     return Argon2id(
@@ -115,6 +135,8 @@ class KeyVault:
     def __init__(self, folder: Path, document: dict[str, Any]) -> None:
         self.folder = folder
         self._doc = document
+        # The passphrase check value, for a key file written before kapdesk kept one.
+        self._missing_check: str | None = None
 
     @property
     def path(self) -> Path:
@@ -230,12 +252,33 @@ class KeyVault:
     def unwrap(self, passphrase: str) -> bytes:
         doc = self._doc
         kek = _derive(passphrase, _unb64(doc["kdf"]["salt"]), doc["kdf"])
+        check = doc.get("passphrase_check")
+        if check is not None and not hmac.compare_digest(_passphrase_check(kek), str(check)):
+            raise WrongPassphraseError()
         try:
-            return AESGCM(kek).decrypt(
+            key = AESGCM(kek).decrypt(
                 _unb64(doc["nonce"]), _unb64(doc["wrapped_key"]), _aad(self.database_id)
             )
         except InvalidTag:
-            raise WrongPassphraseError() from None
+            if check is None:  # a key file from before the check: cannot tell the two apart
+                raise WrongPassphraseError() from None
+            raise DamagedKeyFileError(
+                f"The passphrase is right, but the key it protects in {VAULT_FILE} is damaged "
+                "(its wrapped key or nonce was changed), so the record cannot be unlocked. "
+                f"Restore {VAULT_FILE} from a backup of this folder; nothing was changed."
+            ) from None
+        if check is None:
+            self._missing_check = _passphrase_check(kek)
+        return key
+
+    def add_missing_check(self) -> bool:
+        """Give an older key file its passphrase check value once unlocked; True if written."""
+        if self._missing_check is None:
+            return False
+        self._doc = {**self._doc, "passphrase_check": self._missing_check}
+        self._missing_check = None
+        self.write()
+        return True
 
 
 def _aad(database_id: str) -> bytes:
@@ -277,11 +320,8 @@ def _wrap_with_new_passphrase(
                 "and none was given. Enter one at the prompt, or set KAPDESK_PASSPHRASE for "
                 "unattended use; nothing was created."
             )
-        if len(text) < MIN_PASSPHRASE_CHARS:
-            error = (
-                f"Choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters; "
-                "a short sentence works well."
-            )
+        error = passphrase_weakness(text)
+        if error is not None:
             continue
         salt = secrets.token_bytes(16)
         kdf: dict[str, Any] = {
@@ -299,8 +339,30 @@ def _wrap_with_new_passphrase(
             "kdf": kdf,
             "nonce": _b64(nonce),
             "wrapped_key": _b64(wrapped),
+            "passphrase_check": _passphrase_check(kek),
         }
     raise WeakPassphraseError(error or "The passphrase was not accepted.")
+
+
+def passphrase_weakness(text: str) -> str | None:
+    """Why a new passphrase is too easy to guess, in a sentence; None if it is strong enough."""
+    if len(text) < MIN_PASSPHRASE_CHARS:
+        return (
+            f"Choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters; a short "
+            "sentence of uncommon words works well."
+        )
+    estimate = zxcvbn(text[:100], user_inputs=["kapdesk", "ketamine", "clinic", "patient"])
+    if float(estimate["guesses_log10"]) >= MIN_PASSPHRASE_GUESSES_LOG10:
+        return None
+    feedback = estimate["feedback"]
+    hints = " ".join(
+        part for part in [feedback.get("warning"), *feedback.get("suggestions", [])] if part
+    )
+    return (
+        "That passphrase is too easy to guess for a record of patients' data"
+        + (f": {hints}" if hints else ".")
+        + " A sentence of four or more uncommon words works well."
+    )
 
 
 def parse_vault(raw: bytes, name: str) -> dict[str, Any]:
@@ -323,10 +385,20 @@ def parse_vault(raw: bytes, name: str) -> dict[str, Any]:
             kdf = doc["kdf"]
             if kdf["name"] != "argon2id":
                 raise damaged
-            _unb64(kdf["salt"])
-            _unb64(doc["nonce"])
-            _unb64(doc["wrapped_key"])
-            int(kdf["memory_kib"]), int(kdf["iterations"]), int(kdf["lanes"])
+            if not SALT_BYTES[0] <= len(_unb64(kdf["salt"])) <= SALT_BYTES[1]:
+                raise damaged
+            if len(_unb64(doc["nonce"])) != 12 or len(_unb64(doc["wrapped_key"])) != 48:
+                raise damaged
+            for setting, (low, high) in KDF_LIMITS.items():
+                value = kdf[setting]
+                if type(value) is not int or not low <= value <= high:
+                    raise MissingFileError(
+                        f"The key file {name} asks for a key-derivation setting kapdesk does "
+                        f"not accept ({setting} {value!r}; accepted: {low} to {high}). It was "
+                        "damaged or altered: restore it from a backup; nothing was changed."
+                    )
+            if "passphrase_check" in doc:
+                str(doc["passphrase_check"])
         else:
             raise damaged
     except (KeyError, TypeError, ValueError):

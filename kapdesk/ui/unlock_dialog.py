@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapdesk.store.vault import MIN_PASSPHRASE_CHARS, PassphraseRequest
+from kapdesk.store.vault import MIN_PASSPHRASE_CHARS, PassphraseRequest, passphrase_weakness
 
 
 class UnlockDialog(QDialog):
@@ -27,8 +27,8 @@ class UnlockDialog(QDialog):
         layout.addWidget(title)
         hint = QLabel(
             "This computer has no keyring, so the record is protected by a passphrase. "
-            f"Use at least {MIN_PASSPHRASE_CHARS} characters; a short sentence works well. "
-            "Without it the record cannot be opened."
+            f"Use a sentence of four or more uncommon words (at least {MIN_PASSPHRASE_CHARS} "
+            "characters). Without it the record cannot be opened: keep it safe."
             if request.creating
             else "Enter the passphrase that protects this clinic's record."
         )
@@ -63,13 +63,22 @@ class UnlockDialog(QDialog):
         self.passphrase.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _accept(self) -> None:
-        if self._creating and self.passphrase.text() != self.repeat.text():
-            self.error.setText("The two entries differ; type the passphrase again in both.")
-            self.error.setVisible(True)
-            self.repeat.clear()
-            self.repeat.setFocus()
-            return
+        if self._creating:
+            weakness = passphrase_weakness(self.passphrase.text())
+            if weakness is not None:
+                self.repeat.clear()
+                self._refuse(weakness, self.passphrase)
+                return
+            if self.passphrase.text() != self.repeat.text():
+                self._refuse("The two entries differ; type the passphrase again.", self.repeat)
+                return
         self.accept()
+
+    def _refuse(self, sentence: str, field: QLineEdit) -> None:
+        self.error.setText(sentence)
+        self.error.setVisible(True)
+        field.clear()
+        field.setFocus()
 
     def value(self) -> str:
         return self.passphrase.text()

@@ -86,7 +86,7 @@ def _stored(store: RecordStore) -> set[tuple[str, uuid.UUID]]:
 def test_acknowledged_entries_survive_sigkill(data_dir, memory_keyring, request):
     rounds = request.config.getoption("--crash-rounds")
     rng = random.Random(20261125)
-    with RecordStore.open(data_dir) as store:
+    with RecordStore.open(data_dir, create=True) as store:
         patient = store.add_patient("Crash Test")
         session = store.start_session(patient, protocol="IM", zone_name="UTC")
         stored_before = len(_stored(store))

@@ -46,7 +46,7 @@ def _crash_with_wal(data_dir: Path) -> None:
         import os
         from kapdesk.store import RecordStore
         store = RecordStore.open({str(data_dir)!r}, passphrase=lambda r: {PASSPHRASE!r},
-                                 use_keyring=False)
+                                 use_keyring=False, create=True)
         patient = store.add_patient("Ada Example")
         os.kill(os.getpid(), 9)
         """
@@ -55,8 +55,8 @@ def _crash_with_wal(data_dir: Path) -> None:
     assert (data_dir / f"{DATABASE_FILE}-wal").stat().st_size > 0
 
 
-def _open_passphrase(data_dir: Path, passphrase) -> RecordStore:
-    return RecordStore.open(data_dir, passphrase=passphrase, use_keyring=False)
+def _open_passphrase(data_dir: Path, passphrase, *, create: bool = False) -> RecordStore:
+    return RecordStore.open(data_dir, passphrase=passphrase, use_keyring=False, create=create)
 
 
 def test_wrong_passphrase_after_a_crash_changes_nothing(data_dir):
@@ -94,7 +94,7 @@ def test_no_passphrase_given_is_its_own_error(passphrase_store, data_dir):
 
 def test_a_short_new_passphrase_is_refused_and_nothing_is_created(data_dir):
     with pytest.raises(WeakPassphraseError, match="at least 12"):
-        _open_passphrase(data_dir, lambda r: "short")
+        _open_passphrase(data_dir, lambda r: "short", create=True)
     assert not (data_dir / DATABASE_FILE).exists()
 
 
@@ -285,6 +285,8 @@ def test_a_read_only_record_stores_nothing_and_says_so(store):
 
 
 def _pool_connections(store: RecordStore):
+    """Every connection the store may write through: its writer and its pool's."""
+    yield store._writer
     raw = store.engine.raw_connection()
     try:
         yield raw.driver_connection

@@ -33,7 +33,9 @@ def _assert_absent(folder):
 def test_patient_details_never_reach_disk_in_plain_text(tmp_path, monkeypatch):
     data_dir = tmp_path / "data"
     monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
-    with RecordStore.open(data_dir, passphrase=fixed_passphrase, use_keyring=False) as store:
+    with RecordStore.open(
+        data_dir, passphrase=fixed_passphrase, use_keyring=False, create=True
+    ) as store:
         patient = store.add_patient(
             NAME, date_of_birth=dt.date(1980, 1, 2), record_number=RECORD_NUMBER
         )

@@ -12,9 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from kapdesk.app import main
 from kapdesk.store import RecordStore
-from kapdesk.store.errors import FolderUnusableError, SaveFailedError
-from tests.conftest import file_hashes, fixed_passphrase
+from kapdesk.store.errors import DiskFullError, FolderUnusableError, SaveFailedError
+from tests.conftest import PASSPHRASE, file_hashes, fixed_passphrase
+from tests.store.crashed import crash_with_entries
 
 
 @pytest.fixture
@@ -33,7 +35,7 @@ def small_disk(tmp_path: Path):
 
 
 def _open(folder: Path) -> RecordStore:
-    return RecordStore.open(folder, passphrase=fixed_passphrase, use_keyring=False)
+    return RecordStore.open(folder, passphrase=fixed_passphrase, use_keyring=False, create=True)
 
 
 def test_a_really_full_disk_stores_nothing_and_recovers(small_disk):
@@ -66,3 +68,42 @@ def test_a_read_only_disk_is_refused_with_a_sentence(small_disk):
     with pytest.raises(FolderUnusableError, match=r"cannot be used .*Read-only"):
         _open(folder)
     assert file_hashes(folder) == before
+
+
+def _fill_disk(mount: Path, leave: int) -> Path:
+    stats = os.statvfs(mount)
+    filler = mount / "filler"
+    filler.write_bytes(bytes(max(0, stats.f_bavail * stats.f_frsize - leave)))
+    return filler
+
+
+def test_a_full_disk_at_open_says_so_and_keeps_the_record(small_disk):
+    folder = small_disk / "data"
+    session, entries = crash_with_entries(folder, count=20)  # entries only in the log
+    filler = _fill_disk(small_disk, leave=64 * 1024)
+    before = file_hashes(folder)
+    with pytest.raises(DiskFullError) as refused:
+        _open(folder)
+    sentence = str(refused.value)
+    assert "is full" in sentence
+    assert "MB free" in sentence
+    assert "needs at least" in sentence
+    assert "The record is intact" in sentence
+    assert "damaged" not in sentence
+    assert file_hashes(folder) == before
+    filler.unlink()
+    with _open(folder) as store:
+        assert [v.id for v in store.entries("observation", session)] == entries
+        assert store.verify().ok
+
+
+def test_the_command_line_says_read_only_with_exit_2(small_disk, capsys, monkeypatch):
+    folder = small_disk / "data"
+    with _open(folder) as store:
+        store.add_patient("Ada Example")
+    subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+    monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
+    assert main(["--data-dir", str(folder), "backup", str(small_disk.parent / "b.kapbak")]) == 2
+    err = capsys.readouterr().err
+    assert "the disk is read-only" in err
+    assert "unexpected" not in err

@@ -65,17 +65,29 @@ def test_inserting_behind_the_app_is_named(populated):
     assert "observation aaaaaaaa-0000-4000-8000-000000000000 has no audit event" in _problems(store)
 
 
+def _seq_of(store: RecordStore, action: str, kind: str) -> int:
+    with store.engine.connect() as conn:
+        return int(
+            conn.execute(
+                text("SELECT seq FROM audit_events WHERE action = :a AND entity_kind = :k"),
+                {"a": action, "k": kind},
+            ).scalar_one()
+        )
+
+
 def test_altering_an_audit_event_is_named(populated):
     store, _ = populated
-    _tamper(store, "UPDATE audit_events SET actor_id = NULL WHERE seq = 4")
-    assert "event #4 (create session) was altered" in _problems(store)
+    seq = _seq_of(store, "create", "session")
+    _tamper(store, f"UPDATE audit_events SET actor_id = NULL WHERE seq = {seq}")
+    assert f"event #{seq} (create session) was altered" in _problems(store)
 
 
 def test_deleting_an_audit_event_is_named(populated):
     store, _ = populated
-    _tamper(store, "DELETE FROM audit_events WHERE seq = 5")
+    seq = _seq_of(store, "create", "patient")
+    _tamper(store, f"DELETE FROM audit_events WHERE seq = {seq}")
     rendered = _problems(store)
-    assert "events #5–#5 are missing" in rendered
+    assert f"events #{seq}–#{seq} are missing" in rendered
 
 
 def test_the_cli_exits_nonzero_and_names_the_problem(populated, data_dir, capsys):

@@ -47,7 +47,7 @@ def test_a_working_keyring_keeps_the_key(store, data_dir):
 @pytest.mark.parametrize("backend", [DiscardingKeyring, RefusingKeyring, PlaintextFileKeyring])
 def test_an_unusable_keyring_means_a_passphrase_never_plaintext(backend, data_dir):
     keyring.set_keyring(backend())
-    with RecordStore.open(data_dir, passphrase=fixed_passphrase) as store:
+    with RecordStore.open(data_dir, passphrase=fixed_passphrase, create=True) as store:
         store.add_patient("Ada Example")
     vault = json.loads((data_dir / "vault.json").read_text())
     assert vault["method"] == "passphrase"
@@ -60,7 +60,7 @@ def test_an_unusable_keyring_means_a_passphrase_never_plaintext(backend, data_di
 def test_without_keyring_or_passphrase_nothing_is_created(data_dir):
     keyring.set_keyring(DiscardingKeyring())
     with pytest.raises(PassphraseUnavailableError, match="needs a passphrase"):
-        RecordStore.open(data_dir)
+        RecordStore.open(data_dir, create=True)
     assert not (data_dir / "kapdesk.db").exists()
     assert not (data_dir / "vault.json").exists()
 
@@ -73,7 +73,9 @@ def test_plaintext_keyring_backends_are_never_used():
 def test_a_key_file_swapped_from_another_record_does_not_unwrap(tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     for folder in (one, two):
-        RecordStore.open(folder, passphrase=fixed_passphrase, use_keyring=False).close()
+        RecordStore.open(
+            folder, passphrase=fixed_passphrase, use_keyring=False, create=True
+        ).close()
     doc_one = json.loads((one / "vault.json").read_text())
     doc_two = json.loads((two / "vault.json").read_text())
     doc_two["wrapped_key"], doc_two["nonce"] = doc_one["wrapped_key"], doc_one["nonce"]
@@ -93,7 +95,7 @@ def test_log_files_are_private(tmp_path, monkeypatch):
     from kapdesk.app import main
 
     monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
-    assert main(["--data-dir", str(tmp_path / "d"), "verify"]) == 0
+    assert main(["--data-dir", str(tmp_path / "d"), "demo"]) == 0
     logs = tmp_path / "d" / "logs"
     assert logs.stat().st_mode & 0o777 == 0o700
     for name in ("kapdesk.log", "crash.log"):

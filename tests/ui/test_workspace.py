@@ -213,7 +213,8 @@ CRASHING_CHILD = textwrap.dedent(
     """
     import os, sys
     from kapdesk.store import RecordStore
-    store = RecordStore.open(sys.argv[1], passphrase=lambda r: sys.argv[2], use_keyring=False)
+    store = RecordStore.open(sys.argv[1], passphrase=lambda r: sys.argv[2], use_keyring=False,
+                             create=True)
     patient = store.add_patient("Ada Example")
     session = store.start_session(patient, protocol="IM", zone_name="UTC")
     store.add_observation(session, "last note before the laptop died")

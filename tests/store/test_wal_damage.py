@@ -1,0 +1,186 @@
+"""A damaged write-ahead log must never silently drop acknowledged entries.
+
+SQLite stops replaying a log at its first bad frame and, at the next checkpoint,
+drops the rest for good. kapdesk reads the log itself first (store/wal.py): damage
+in the middle (committed transactions after it) or a cut-short log (the anchor is
+ahead of the record) is refused with every file left as it was; a write torn by a
+crash (only the entry in flight) still opens with every acknowledged entry.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from sqlalchemy import text
+
+from kapdesk.app import main
+from kapdesk.store import RecordStore
+from kapdesk.store import wal as walformat
+from kapdesk.store.errors import RecordIncompleteError
+from kapdesk.store.verify import verify_folder
+from tests.conftest import PASSPHRASE, file_hashes, fixed_passphrase, record_hashes
+from tests.store.crashed import crash_with_entries, wal_path
+
+FRAME = walformat.FRAME_HEADER_BYTES + 4096
+
+
+def _open(data_dir, **kwargs) -> RecordStore:
+    return RecordStore.open(data_dir, passphrase=fixed_passphrase, use_keyring=False, **kwargs)
+
+
+def _flip_middle(data_dir) -> None:
+    log = wal_path(data_dir)
+    data = bytearray(log.read_bytes())
+    frames = (len(data) - walformat.HEADER_BYTES) // FRAME
+    # A byte inside the page of the middle frame: its checksum no longer matches.
+    data[walformat.HEADER_BYTES + (frames // 2) * FRAME + 2000] ^= 0x40
+    log.write_bytes(bytes(data))
+
+
+def test_the_crashed_log_is_read_as_intact(data_dir):
+    crash_with_entries(data_dir)
+    state = walformat.inspect(wal_path(data_dir))
+    assert state.frames > 40
+    assert state.first_invalid_frame is None
+    assert not state.damaged
+
+
+def test_one_flipped_byte_mid_log_is_refused_and_changes_nothing(data_dir):
+    _session, entries = crash_with_entries(data_dir)
+    _flip_middle(data_dir)
+    before = file_hashes(data_dir)
+    with pytest.raises(RecordIncompleteError) as refused:
+        _open(data_dir)
+    sentence = str(refused.value)
+    assert "write-ahead log" in sentence
+    assert "damaged at frame" in sentence
+    assert "copy the whole data folder" in sentence
+    assert "Nothing was changed" in sentence
+    # How many saved transactions follow the damage: about half of the 40 entries.
+    state = walformat.inspect(wal_path(data_dir))
+    assert 15 <= state.acknowledged_after_break <= len(entries)
+    assert f"at least {state.acknowledged_after_break} saved transactions" in sentence
+    assert file_hashes(data_dir) == before
+
+
+def test_a_log_cut_in_half_is_refused_and_changes_nothing(data_dir):
+    crash_with_entries(data_dir)
+    log = wal_path(data_dir)
+    log.write_bytes(log.read_bytes()[: log.stat().st_size // 2])
+    # Cut at half, the log still looks like a clean crash; only the anchor tells.
+    assert not walformat.inspect(log).damaged
+    before = file_hashes(data_dir)
+    with pytest.raises(RecordIncompleteError, match=r"the newest \d+ audit events") as refused:
+        _open(data_dir)
+    assert "are missing" in str(refused.value)
+    assert file_hashes(data_dir) == before
+
+
+def test_a_damaged_log_header_is_refused(data_dir):
+    crash_with_entries(data_dir)
+    log = wal_path(data_dir)
+    data = bytearray(log.read_bytes())
+    data[18] ^= 0x01  # a salt byte: SQLite would ignore the whole log
+    log.write_bytes(bytes(data))
+    before = file_hashes(data_dir)
+    with pytest.raises(RecordIncompleteError, match="header of the write-ahead log"):
+        _open(data_dir)
+    assert file_hashes(data_dir) == before
+
+
+def _append_torn_frame(data_dir) -> None:
+    """What a power cut in the middle of the next write leaves: a frame of this log's
+    generation whose page never fully reached the disk (its checksum fails)."""
+    log = wal_path(data_dir)
+    data = log.read_bytes()
+    last = data[-FRAME:]
+    page, _size = struct.unpack(">II", last[:8])
+    torn = struct.pack(">II", page, 0) + last[8:24] + bytes(2048) + last[24 + 2048 :]
+    log.write_bytes(data + torn[: FRAME // 2 + 1000])
+
+
+def test_a_torn_final_frame_opens_with_every_acknowledged_entry(data_dir):
+    session, entries = crash_with_entries(data_dir)
+    _append_torn_frame(data_dir)
+    state = walformat.inspect(wal_path(data_dir))
+    assert not state.damaged
+    with _open(data_dir) as store:
+        stored = [v.id for v in store.entries("observation", session)]
+        assert stored == entries
+        assert store.verify().ok
+
+
+def test_a_torn_whole_frame_after_the_last_commit_is_not_damage(data_dir):
+    session, entries = crash_with_entries(data_dir)
+    log = wal_path(data_dir)
+    data = bytearray(log.read_bytes())
+    last = bytes(data[-FRAME:])
+    # The same frame again, as a commit of a transaction in flight, with its page torn.
+    torn = bytearray(last)
+    torn[24 + 100] ^= 0xFF
+    log.write_bytes(bytes(data) + bytes(torn))
+    state = walformat.inspect(log)
+    assert state.first_invalid_frame == state.frames - 1
+    assert not state.damaged
+    with _open(data_dir) as store:
+        assert [v.id for v in store.entries("observation", session)] == entries
+
+
+def test_frames_of_an_older_generation_after_a_restart_are_not_damage(data_dir, clock):
+    """After a checkpoint SQLite rewrites the log from its start under new salts; the old
+    frames behind the new ones are stale, not damage."""
+    with _open(data_dir, create=True) as store:
+        patient = store.add_patient("Ada Example")
+        session = store.start_session(patient, protocol="IM", zone_name="UTC")
+        store._writer.execute("PRAGMA wal_autocheckpoint = 40").fetchall()
+        for i in range(120):
+            store.add_observation(session, f"observation {i}")
+        state = walformat.inspect(wal_path(data_dir))
+        assert state.stale_frames > 0  # the previous generation's frames behind the live ones
+        assert not state.damaged
+        assert store.verify().ok
+
+
+def test_verify_reports_a_damaged_log_without_changing_anything(data_dir, capsys, monkeypatch):
+    crash_with_entries(data_dir)
+    _flip_middle(data_dir)
+    before = record_hashes(data_dir)
+    report = verify_folder(data_dir, fixed_passphrase)
+    assert not report.ok
+    assert "saved transactions follow the damage" in report.render()
+    monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
+    assert main(["--data-dir", str(data_dir), "verify"]) == 1
+    assert "Write-ahead log: damaged" in capsys.readouterr().out
+    assert record_hashes(data_dir) == before
+
+
+def test_accepting_the_loss_keeps_the_damaged_log_and_records_the_reason(data_dir):
+    session, entries = crash_with_entries(data_dir)
+    _flip_middle(data_dir)
+    damaged_log = wal_path(data_dir).read_bytes()
+    with _open(data_dir, accept_loss="disk fault; folder copied to USB 7") as store:
+        kept = sorted(data_dir.glob("kapdesk.db-wal.damaged-*"))
+        assert len(kept) == 1
+        assert kept[0].read_bytes() == damaged_log
+        survivors = [v.id for v in store.entries("observation", session)]
+        assert survivors == entries[: len(survivors)]
+        assert len(survivors) < len(entries)
+        with store.engine.connect() as conn:
+            _action, details = conn.execute(
+                text("SELECT action, details FROM audit_events WHERE action = 'loss_accepted'")
+            ).one()
+        assert "disk fault; folder copied to USB 7" in details
+        assert '"acknowledged_after_damage"' in details
+        assert store.verify().ok
+    # Accepted once: the record opens normally from now on.
+    with _open(data_dir) as store:
+        assert store.verify().ok
+
+
+def test_accept_loss_on_a_complete_record_is_refused(passphrase_store, data_dir):
+    passphrase_store.close()
+    before = file_hashes(data_dir)
+    with pytest.raises(Exception, match="no missing or damaged entries"):
+        _open(data_dir, accept_loss="just in case")
+    assert file_hashes(data_dir) == before

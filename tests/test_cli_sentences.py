@@ -1,0 +1,77 @@
+"""Each folder a clinic can get wrong: its own sentence, exit 2, nothing changed or created."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from kapdesk.app import main
+from tests.conftest import PASSPHRASE, record_hashes
+
+
+@pytest.fixture(autouse=True)
+def passphrase(monkeypatch):
+    monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
+
+
+@pytest.fixture
+def record(tmp_path):
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "demo"]) == 0
+    return data
+
+
+@pytest.mark.parametrize("verb", [["verify"], ["backup", "b.kapbak"], ["demo"]])
+def test_a_data_dir_that_is_a_file(tmp_path, capsys, verb):
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("a file someone typed instead of the folder")
+    argv = ["--data-dir", str(not_a_folder), *verb]
+    if verb[0] == "backup":
+        argv[-1] = str(tmp_path / "b.kapbak")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "is a file, not a folder" in err
+    assert "unexpected" not in err
+    assert not_a_folder.read_text() == "a file someone typed instead of the folder"
+
+
+@pytest.mark.parametrize("verb", ["verify", "backup"])
+def test_a_mistyped_data_dir_creates_nothing(tmp_path, capsys, verb):
+    typo = tmp_path / "kapdsk-data"
+    argv = ["--data-dir", str(typo), verb] + (
+        [str(tmp_path / "b.kapbak")] if verb == "backup" else []
+    )
+    assert main(argv) == 2
+    assert "There is no kapdesk record in" in capsys.readouterr().err
+    assert not typo.exists()
+    assert not (tmp_path / "b.kapbak").exists()
+
+
+def test_a_database_that_is_a_folder(record, capsys):
+    database = record / "kapdesk.db"
+    database.rename(record / "kapdesk.db.real")
+    database.mkdir()
+    before = record_hashes(record)
+    assert main(["--data-dir", str(record), "verify"]) == 2
+    assert "is a folder, not a database file" in capsys.readouterr().err
+    assert record_hashes(record) == before
+
+
+def test_restore_given_a_folder(record, tmp_path, capsys):
+    assert main(["--data-dir", str(tmp_path / "new"), "restore", str(record)]) == 2
+    assert "is a folder, not a backup file" in capsys.readouterr().err
+    assert not (tmp_path / "new").exists()
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="chown needs root")
+def test_a_folder_of_another_user(record, capsys):
+    os.chown(record, 65534, 65534)
+    try:
+        before = record_hashes(record)
+        assert main(["--data-dir", str(record), "verify"]) == 2
+        assert "belongs to another user account" in capsys.readouterr().err
+        assert record_hashes(record) == before
+        assert os.stat(record).st_uid == 65534  # not taken over
+    finally:
+        os.chown(record, 0, 0)
