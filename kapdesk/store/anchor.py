@@ -24,6 +24,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from kapdesk.store.fileio import fsync_directory
+
 ANCHOR_FILE = "kapdesk.anchor"
 _MAGIC = b"kapanc01"
 # magic, write number, event seq, event hash, written at (µs since the epoch), MAC
@@ -54,6 +56,7 @@ class AnchorFile:
         self._key = _mac_key(record_key, database_id)
         self._fd: int | None = None
         self._writes = 0
+        self._new = False
 
     def exists(self) -> bool:
         return self.path.exists()
@@ -84,6 +87,7 @@ class AnchorFile:
     def open(self) -> None:
         """Keep the file open for writing (created if missing), private to the owner."""
         flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        self._new = not self.path.exists()
         self._fd = os.open(self.path, flags, 0o600)
 
     def write(self, seq: int, event_hash: str, at: dt.datetime) -> None:
@@ -103,6 +107,12 @@ class AnchorFile:
         slot = body + self._mac(body)
         os.lseek(self._fd, (self._writes % _SLOTS) * _SLOT.size, os.SEEK_SET)
         os.write(self._fd, slot)
+        if self._new:
+            # A new file's first slot is synced, with its folder entry: after a power cut
+            # an empty anchor would look damaged. Later writes overwrite it in place.
+            os.fsync(self._fd)
+            fsync_directory(self.path.parent)
+            self._new = False
 
     def sync(self) -> None:
         if self._fd is not None:
