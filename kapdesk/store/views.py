@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import literal_column, select
 from sqlalchemy.orm import Session as OrmSession
 
 from kapdesk.clinical.entries import (
@@ -61,10 +61,11 @@ class KindSpec:
     validate: Validator
     time_fields: tuple[str, ...] = ()
     list_fields: tuple[str, ...] = ()
+    fixed: tuple[str, ...] = ()  # shown with the entry, never corrected (a reading's source)
 
     def values(self, row: Any) -> dict[str, Any]:
         out: dict[str, Any] = {}
-        for name in self.fields:
+        for name in (*self.fields, *self.fixed):
             value = getattr(row, name)
             if name in self.list_fields:
                 value = json.loads(value)
@@ -166,6 +167,7 @@ CORRECTABLE: dict[str, KindSpec] = {
         fields=("taken_at", *VITAL_RANGES),
         validate=_vitals,
         time_fields=("taken_at",),
+        fixed=("source",),
     ),
     "observation": KindSpec(
         time_field="observed_at",
@@ -186,6 +188,7 @@ CORRECTABLE: dict[str, KindSpec] = {
         validate=_scale,
         time_fields=("scored_at",),
         list_fields=("answers",),
+        fixed=("scale_id",),
     ),
     "patient": KindSpec(
         time_field="recorded_at",
@@ -205,15 +208,16 @@ def build_views(orm: OrmSession, kind: str, rows: list[Any]) -> list[EntryView]:
         query = (
             select(m.Correction)
             .where(m.Correction.target_kind == kind, m.Correction.target_id.in_(chunk))
-            .order_by(m.Correction.recorded_at, m.Correction.id)
+            # In the order they were written: the table is append-only, so its rowid
+            # is that order even for two corrections within one clock tick (an id,
+            # being random, is not).
+            .order_by(literal_column("corrections.rowid"))
         )
         for correction in orm.scalars(query):
             by_target.setdefault(correction.target_id, []).append(correction)
     views = []
     for row in rows:
         original = spec.values(row)
-        if kind == "scale_score":
-            original["scale_id"] = row.scale_id
         current = dict(original)
         corrections = []
         for correction in by_target.get(row.id, []):

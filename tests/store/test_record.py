@@ -119,6 +119,18 @@ def test_corrections_apply_in_order_and_are_validated_as_a_whole(store, session_
     assert store.entry("vitals", reading).corrections == ()
 
 
+def test_corrections_in_the_same_clock_tick_apply_in_the_order_written(store, session_id):
+    """Ordering by time then id put two quick corrections in random order (ids are random):
+    132/84 corrected to 182/104 and back could read 182/104 again."""
+    for _attempt in range(10):
+        reading = store.add_vitals(session_id, {"systolic": 132, "diastolic": 84})
+        store.correct("vitals", reading, {"systolic": 182, "diastolic": 104}, reason="misread")
+        store.correct("vitals", reading, {"systolic": 132, "diastolic": 84}, reason="it was right")
+        view = store.entry("vitals", reading)
+        assert (view.current["systolic"], view.current["diastolic"]) == (132, 84)
+        assert [c.reason for c in view.corrections] == ["misread", "it was right"]
+
+
 def test_patient_details_are_corrected_not_edited(store):
     patient = store.add_patient("Ada Exmaple", date_of_birth="1984-03-09")
     store.correct("patient", patient, {"display_name": "Ada Example"}, reason="spelling")

@@ -1,0 +1,219 @@
+"""The `kapdesk` command: the app, and the verbs that look after the record."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kapdesk import __version__
+from kapdesk.clinical.vitals import ValidationError
+from kapdesk.local.logs import install_exception_hook, setup_logging
+from kapdesk.local.paths import Paths, resolve
+
+log = logging.getLogger(__name__)
+
+EXIT_OK = 0
+EXIT_FAILED_CHECK = 1
+EXIT_ERROR = 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="kapdesk",
+        description="Session companion for ketamine-assisted psychotherapy. "
+        "With no command, starts the app.",
+    )
+    parser.add_argument("--version", action="version", version=f"kapdesk {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="the data folder to use (default: $KAPDESK_HOME, else the user data folder)",
+    )
+    verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
+    verify = verbs.add_parser(
+        "verify",
+        help="check the record read-only: SQLite and SQLCipher integrity, structure and "
+        "guards, audit chain, write-ahead log, anchor, and backups taken earlier",
+    )
+    verify.add_argument(
+        "backups",
+        metavar="BACKUP",
+        nargs="*",
+        help="backup files to compare the record with (those in the data folder's "
+        "backups/ are always compared)",
+    )
+    backup = verbs.add_parser("backup", help="write an encrypted backup of the record to FILE")
+    backup.add_argument("file", metavar="FILE")
+    backup.add_argument(
+        "--portable",
+        action="store_true",
+        help="for a keyring-protected record: protect the backup's key with a recovery "
+        "passphrase so it restores on another computer ($KAPDESK_RECOVERY_PASSPHRASE)",
+    )
+    restore = verbs.add_parser("restore", help="restore a backup FILE into an empty data folder")
+    restore.add_argument("file", metavar="FILE")
+    verbs.add_parser(
+        "demo",
+        help="add a clearly marked demo patient with a finished and a running session",
+    )
+    accept = verbs.add_parser(
+        "accept-loss",
+        help="open a record whose newest entries are missing or whose write-ahead log is "
+        "damaged, as it is, and write the loss into its audit trail (copy the folder first)",
+    )
+    accept.add_argument(
+        "--reason", required=True, help="why the record is used as it is (kept in the record)"
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    install_exception_hook()
+    args = build_parser().parse_args(argv)
+    paths = resolve(args.data_dir)
+    # Logs live inside a chosen data folder; a verb that may not create a record must not
+    # create a mistyped folder just to log into it.
+    may_create = args.verb in (None, "demo")
+    _start_logging(paths.logs, to_file=may_create or not paths.chosen or paths.data.is_dir())
+    log.info("kapdesk %s starting (%s)", __version__, args.verb or "app")
+    if args.verb is None:
+        from kapdesk.ui.launch import run_app  # the GUI is imported only when it is wanted
+
+        return run_app(paths, login_name=_login_name())
+    from kapdesk.store.errors import StoreError
+
+    try:
+        if args.verb == "verify":
+            return _verify(paths, [Path(b).expanduser() for b in args.backups])
+        if args.verb == "backup":
+            return _backup(paths, Path(args.file), portable=args.portable)
+        if args.verb == "restore":
+            return _restore(paths, Path(args.file))
+        if args.verb == "demo":
+            return _demo(paths)
+        if args.verb == "accept-loss":
+            return _accept_loss(paths, args.reason)
+    except (StoreError, ValidationError) as exc:
+        print(str(exc), file=sys.stderr)
+        log.info("%s refused: %s", args.verb, type(exc).__name__)
+        return EXIT_ERROR
+    raise AssertionError(f"unhandled verb {args.verb}")
+
+
+def _start_logging(folder: Path, *, to_file: bool) -> None:
+    """Logging to its file; if the folder cannot be used, to stderr only, so that the
+    sentence about the folder comes from the step that can say what is wrong with it."""
+    if to_file:
+        try:
+            setup_logging(folder)
+            return
+        except OSError:
+            pass
+    logging.basicConfig(level=logging.WARNING, format="kapdesk: %(message)s")
+
+
+def _login_name() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "clinician"
+
+
+def _open(paths: Paths, *, create: bool = False, accept_loss: str | None = None):  # type: ignore[no-untyped-def]
+    from kapdesk.local.passphrase import from_terminal
+    from kapdesk.store import RecordStore
+
+    return RecordStore.open(
+        paths.data,
+        passphrase=from_terminal,
+        login_name=_login_name(),
+        create=create,
+        accept_loss=accept_loss,
+    )
+
+
+def _verify(paths: Paths, backups: list[Path]) -> int:
+    from kapdesk.local.passphrase import from_terminal
+    from kapdesk.store.verify import verify_folder
+
+    print(f"Verifying the record in {paths.data} (read-only: nothing in the folder is changed)")
+    report = verify_folder(paths.data, from_terminal, backups)
+    print(report.render())
+    return EXIT_OK if report.ok else EXIT_FAILED_CHECK
+
+
+def _backup(paths: Paths, target: Path, *, portable: bool = False) -> int:
+    import os
+
+    from kapdesk.local.passphrase import RECOVERY_VARIABLE, recovery_passphrase
+
+    with _open(paths) as store:
+        keyring_record = store.key_method == "keyring"
+        recovery = recovery_passphrase if portable and keyring_record else None
+        info = store.backup(target, recovery=recovery)
+    if portable and not keyring_record:
+        unused = (
+            " ($KAPDESK_RECOVERY_PASSPHRASE was not used)"
+            if RECOVERY_VARIABLE in os.environ
+            else ""
+        )
+        print(
+            "This record is protected by its passphrase, so every backup of it already "
+            f"restores on any computer with that passphrase; --portable changes nothing{unused}."
+        )
+    print(
+        f"Backup written: {info.path} ({info.size:,} bytes, {info.audit_events} audit events).\n"
+        f"SHA-256 {info.sha256}\n"
+        "The backup is encrypted."
+    )
+    if info.portable:
+        print("Restoring it needs the passphrase; it restores on any computer.")
+    else:
+        print(
+            "This record's key is in this computer's keyring, so this backup restores on "
+            "this computer only. If the computer may be lost, also take one with --portable."
+        )
+    return EXIT_OK
+
+
+def _restore(paths: Paths, source: Path) -> int:
+    from kapdesk.local.passphrase import from_terminal
+    from kapdesk.store.backup import restore_backup
+
+    manifest = restore_backup(source.expanduser(), paths.data, from_terminal)
+    with _open(paths) as store:
+        store.record_event("restore", {"backup_created_at": manifest.get("created_at")})
+        report = store.verify()
+    print(f"Restored the backup of {manifest.get('created_at')} into {paths.data}.")
+    print(report.render())
+    return EXIT_OK if report.ok else EXIT_FAILED_CHECK
+
+
+def _demo(paths: Paths) -> int:
+    import datetime as dt
+
+    from kapdesk.local.demo import DEMO_NAME, create_demo
+
+    with _open(paths, create=True) as store:
+        create_demo(store, dt.datetime.now(dt.UTC))
+    print(
+        f"Added the demo patient “{DEMO_NAME}” with a finished session and one running now "
+        f"to {paths.data}. Start kapdesk with the same data folder to see them."
+    )
+    return EXIT_OK
+
+
+def _accept_loss(paths: Paths, reason: str) -> int:
+    with _open(paths, accept_loss=reason) as store:
+        report = store.verify()
+    print(
+        f"Opened the record in {paths.data} as it is. The loss and your reason are written "
+        "in its audit trail; copies of the damaged write-ahead log or the replaced anchor "
+        "were kept beside it (names ending in .damaged-… or .replaced-…)."
+    )
+    print(report.render())
+    return EXIT_OK if report.ok else EXIT_FAILED_CHECK

@@ -1,0 +1,35 @@
+"""Where kapdesk keeps its record and its logs."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+APP_NAME = "kapdesk"
+HOME_VARIABLE = "KAPDESK_HOME"
+
+
+@dataclass(frozen=True)
+class Paths:
+    data: Path
+    logs: Path
+    chosen: bool = False  # named by --data-dir or $KAPDESK_HOME, not the platform default
+
+
+def resolve(data_dir: str | os.PathLike[str] | None = None) -> Paths:
+    """--data-dir, else $KAPDESK_HOME, else the platform's user data folder.
+
+    Logs sit inside a chosen data folder, so a test or a second clinic profile
+    never writes into the real user's log folder.
+    """
+    chosen = data_dir or os.environ.get(HOME_VARIABLE)
+    if chosen:
+        data = Path(chosen).expanduser().resolve()
+        return Paths(data=data, logs=data / "logs", chosen=True)
+    return Paths(
+        data=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+        logs=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+    )

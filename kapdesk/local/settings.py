@@ -1,0 +1,218 @@
+"""Every setting declared once: key, default, label, and the constraint it must meet.
+
+Stored in settings.json in the data folder; no patient data. The settings dialog is
+generated from these declarations (kapdesk/ui/settings_dialog.py), so what it offers
+and what the file may hold cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import zoneinfo
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from kapdesk.clinical.alerts import AlertThresholds, threshold_problems
+from kapdesk.store.fileio import write_file_atomically
+
+log = logging.getLogger(__name__)
+
+SETTINGS_FILE = "settings.json"
+
+DEFAULT_QUICK_TAGS = (
+    "calm",
+    "anxious",
+    "tearful",
+    "laughing",
+    "talking",
+    "eyes closed",
+    "asleep",
+    "nausea",
+    "vomiting",
+    "dissociated",
+    "agitated",
+)
+MAX_QUICK_TAGS = 11  # one function key each, F2 to F12
+
+
+# ----------------------------------------------------------------- constraints
+
+
+@dataclass(frozen=True)
+class Choice:
+    options: tuple[str, ...]
+
+    def check(self, value: Any) -> str | None:
+        return None if value in self.options else f"must be one of {', '.join(self.options)}"
+
+
+@dataclass(frozen=True)
+class Number:
+    low: float
+    high: float
+    step: float
+
+    def check(self, value: Any) -> str | None:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return "must be a number"
+        return None if self.low <= value <= self.high else f"must be {self.low} to {self.high}"
+
+
+@dataclass(frozen=True)
+class Flag:
+    def check(self, value: Any) -> str | None:
+        return None if isinstance(value, bool) else "must be true or false"
+
+
+@dataclass(frozen=True)
+class Words:
+    """A list of short labels (quick tags)."""
+
+    most: int
+    longest: int = 24
+
+    def check(self, value: Any) -> str | None:
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            return "must be a list of words"
+        if len(value) > self.most:
+            return f"may hold at most {self.most}"
+        if any(len(v) > self.longest for v in value):
+            return f"each may be at most {self.longest} characters"
+        return None
+
+
+@dataclass(frozen=True)
+class ZoneName:
+    """An IANA time zone name, or empty for this computer's."""
+
+    def check(self, value: Any) -> str | None:
+        if value == "":
+            return None
+        if not isinstance(value, str):
+            return "must be a time zone name such as Europe/London"
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            return f"“{value}” is not a time zone name such as Europe/London"
+        return None
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Alert thresholds that differ from CLINICAL.md's defaults, within clinical bounds."""
+
+    def check(self, value: Any) -> str | None:
+        if not isinstance(value, dict):
+            return "must be a table of thresholds"
+        problems = threshold_problems(value)
+        return " ".join(problems) if problems else None
+
+
+Constraint = Choice | Number | Flag | Words | ZoneName | Thresholds
+
+
+@dataclass(frozen=True)
+class Setting:
+    key: str
+    default: Any
+    label: str
+    constraint: Constraint
+
+    def problem(self, value: Any) -> str | None:
+        found = self.constraint.check(value)
+        return None if found is None else f"{self.label}: {found.rstrip('.')}."
+
+
+SETTINGS: dict[str, Setting] = {
+    s.key: s
+    for s in (
+        Setting("theme", "dark", "Theme (dark for a dimmed room)", Choice(("dark", "light"))),
+        Setting("font_scale", 1.0, "Text size (1.0 = normal)", Number(0.7, 2.0, 0.1)),
+        Setting(
+            "quick_tags",
+            list(DEFAULT_QUICK_TAGS),
+            "Quick observation tags (F2 to F12)",
+            Words(MAX_QUICK_TAGS),
+        ),
+        Setting("clinic_zone", "", "Clinic time zone (empty: this computer's)", ZoneName()),
+        Setting("show_map", False, "Show mean arterial pressure on the chart", Flag()),
+        Setting(
+            "sound_when_due",
+            False,
+            "Play the system alert sound once when a check falls due (off: silent)",
+            Flag(),
+        ),
+        Setting("alert_thresholds", {}, "Alert thresholds", Thresholds()),
+    )
+}
+
+
+class Settings:
+    def __init__(self, folder: Path) -> None:
+        self.path = folder / SETTINGS_FILE
+        self._values: dict[str, Any] = {}
+        # A sentence for the window when the file could not be used in full: a clinic's
+        # stricter thresholds not in force is something the clinician must see.
+        self.problem: str | None = None
+        try:
+            loaded = json.loads(self.path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            loaded = {}
+        except (OSError, ValueError):
+            log.warning("settings file unreadable; using defaults (file left as it is)")
+            self.problem = (
+                f"{SETTINGS_FILE} could not be read, so every setting is at its default "
+                "(including alert thresholds). Fix or remove the file; it was left as it is."
+            )
+            loaded = {}
+        if not isinstance(loaded, dict):
+            loaded = {}
+        ignored = []
+        for key, value in loaded.items():
+            setting = SETTINGS.get(key)
+            if setting is not None and setting.problem(value) is None:
+                self._values[key] = value
+            else:
+                ignored.append(key)
+        if ignored and self.problem is None:
+            self.problem = (
+                f"{SETTINGS_FILE}: these entries are unknown or invalid and the defaults are "
+                f"used instead: {', '.join(sorted(ignored))}."
+            )
+
+    def get(self, key: str) -> Any:
+        return self._values.get(key, SETTINGS[key].default)
+
+    def set(self, key: str, value: Any) -> None:
+        self.update({key: value})
+
+    def update(self, values: dict[str, Any]) -> None:
+        """Check every value first; store all of them, or none with the reasons."""
+        problems = [p for k, v in values.items() if (p := SETTINGS[k].problem(v)) is not None]
+        if problems:
+            raise ValueError(" ".join(problems))
+        self._values.update(values)
+        self.problem = None
+        write_file_atomically(self.path, json.dumps(self._values, indent=2).encode("utf-8"))
+
+
+def local_zone_name() -> str:
+    """This computer's IANA zone name, or UTC where it cannot be told."""
+    try:
+        import tzlocal
+
+        return str(tzlocal.get_localzone_name() or "UTC")
+    except Exception:  # noqa: BLE001 - any failure means "cannot tell"
+        return "UTC"
+
+
+def alert_thresholds(settings: Settings) -> AlertThresholds:
+    """CLINICAL.md's defaults with the clinic's overrides applied."""
+    return AlertThresholds(**settings.get("alert_thresholds"))
+
+
+def quick_tags(settings: Settings) -> Sequence[str]:
+    return tuple(settings.get("quick_tags"))

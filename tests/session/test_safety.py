@@ -1,0 +1,261 @@
+"""The safety rules around a live session, with a fake clock: a REMS session from
+screening to discharge at the service level (the GUI run is in tests/ui)."""
+
+from __future__ import annotations
+
+import pytest
+
+from kapdesk.clinical.alerts import Level
+from kapdesk.clinical.schedule import State
+from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
+from kapdesk.clinical.vitals import ValidationError
+from kapdesk.session.service import SessionService
+from kapdesk.session.protocols import clinic_protocols
+from kapdesk.store.errors import ImmutableError
+
+NO = dict.fromkeys(CONTRAINDICATIONS, False)
+NO_MEDS = dict.fromkeys(MEDICINES, False)
+
+
+@pytest.fixture
+def monitor(store, clock) -> SessionService:
+    patient = store.add_patient("Ada Example", weight_kg=70)
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+    protocols = clinic_protocols(store.folder).protocols
+    return SessionService(
+        store, session, clock=clock.now_utc, protocol=protocols["SPRAVATO REMS"]
+    )
+
+
+def dose(monitor):
+    return monitor.record_dose(
+        drug="esketamine", route="intranasal", mg=56, device_count=2, lot_number="L1"
+    )
+
+
+def vitals(monitor, line):
+    return list(monitor.record_vitals_line(line).alerts)
+
+
+def events(monitor, kind):
+    return [e for e in monitor.state.events if e.kind == kind]
+
+
+def test_screening_a_yes_needs_a_decision_with_a_reason(monitor):
+    answers = {**NO, "uncontrolled_hypertension": True}
+    with pytest.raises(ValidationError, match="To proceed, record your decision"):
+        monitor.record_screening(answers, NO_MEDS, "to grieve")
+    assert monitor.screening() is None
+    entry = monitor.record_screening(
+        answers,
+        {**NO_MEDS, "benzodiazepines": True},
+        "to grieve",
+        "BP controlled on meds, GP letter",
+    )
+    assert "Uncontrolled hypertension" in entry.text
+    assert "Benzodiazepines" in entry.text
+    assert monitor.screening()["decision"] == "BP controlled on meds, GP letter"
+
+
+def test_dosing_needs_screening_and_a_pre_dose_bp(monitor):
+    assert monitor.dose_gate().message == "Record the screening first (Ctrl+G)."
+    monitor.record_screening(NO, NO_MEDS, "")
+    assert monitor.dose_gate().message == "Record a pre-dose blood pressure first (Ctrl+B)."
+    with pytest.raises(ValidationError, match="pre-dose blood pressure"):
+        dose(monitor)
+    vitals(monitor, "128/82 72 98")
+    assert monitor.dose_gate().allowed
+
+
+def test_a_high_pre_dose_bp_needs_an_acknowledged_reason(monitor):
+    monitor.record_screening(NO, NO_MEDS, "")
+    vitals(monitor, "146/92 80 98")
+    gate = monitor.dose_gate()
+    assert not gate.allowed
+    assert "weigh benefit and risk" in gate.message
+    with pytest.raises(ValidationError, match="empty"):
+        monitor.acknowledge_dose_caution("  ")
+    monitor.acknowledge_dose_caution("Repeat 142/88 after rest; prescriber agrees")
+    assert monitor.dose_gate().allowed
+    dose(monitor)
+
+
+def test_a_rems_session_from_screening_to_discharge(monitor, clock):
+    monitor.record_screening(NO, NO_MEDS, "to meet the grief")
+    clock.advance(minutes=10)
+    vitals(monitor, "128/82 72 98")
+    clock.advance(minutes=5)
+    dose(monitor)
+    text, state = monitor.next_check()
+    assert (text, state) == (
+        "Next: 40-minute BP, SpO2, sedation and dissociation in 00:40:00",
+        State.UPCOMING,
+    )
+    clock.advance(minutes=36)
+    assert monitor.next_check()[1] is State.DUE
+    clock.advance(minutes=10)  # T+46: overdue
+    assert monitor.next_check()[0].startswith("OVERDUE by 00:06:00: 40-minute")
+
+    # The reading at 46 minutes is urgent: a banner-worthy alert and a recheck at +5.
+    [alert_entry] = vitals(monitor, "182/104 88 97")
+    assert alert_entry.text.startswith("URGENT alert: BP 182/104 is at or above")
+    [alert] = monitor.open_alerts()
+    assert alert.level is Level.URGENT
+    monitor.record_scale("moaas", 4)
+    monitor.record_rems_check(sedation=True, dissociation=True, respiratory=False)
+    clock.advance(minutes=5)  # T+51: the recheck is due
+    assert monitor.next_check() == ("Due now: Recheck after an urgent reading", State.DUE)
+    clock.advance(minutes=6)  # T+57: and now overdue
+    assert monitor.next_check()[0] == "OVERDUE by 00:06:00: Recheck after an urgent reading"
+    vitals(monitor, "158/96 84 97")  # the recheck: no longer urgent, still above caution
+    monitor.acknowledge_alert(alert.id)
+    [caution] = monitor.open_alerts()
+    assert caution.level is Level.CAUTION
+    assert caution.reading == "BP 158/96  HR 84  SpO2 97%"
+    monitor.acknowledge_alert(caution.id)
+    assert monitor.open_alerts() == []
+    assert monitor.alerts()[0].acknowledged_by == "dr.test"
+
+    # Discharge blocked at 90 minutes.
+    clock.advance(minutes=90 - 57)
+    monitor.record_scale("moaas", 5)
+    monitor.record_scale("rass", 0)
+    monitor.record_rems_check(sedation=False, dissociation=False, respiratory=False)
+    vitals(monitor, "134/84 74 98")
+    checklist = frozenset(monitor.protocol.discharge.checklist)
+    unmet = [i.label for i in monitor.discharge_items(checklist) if not i.met]
+    assert unmet == ["At least 120 minutes since the first dose"]
+    with pytest.raises(ValidationError, match="Not all discharge criteria are met"):
+        monitor.end(checklist)
+
+    # Allowed after 120 once criteria are met.
+    clock.advance(minutes=30)
+    assert all(i.met for i in monitor.discharge_items(checklist))
+    summary = monitor.end(checklist, ready_to_leave_minutes=95)
+    assert summary.highest_bp[:2] == (182, 104)
+    [discharge] = events(monitor, "discharge")
+    rems = discharge.payload["rems"]
+    assert rems["minutes_first_dose_to_end"] == 120
+    assert rems["bp_pre_dose"] == "128/82"
+    assert rems["bp_at_40_minutes"] == "182/104"
+    assert rems["bp_before_end"] == "134/84"
+    assert rems["vitals_acceptable_before_dosing"] is True
+    assert rems["lot_numbers"] == ["L1"]
+    assert discharge.payload["ready_to_leave_minutes"] == 95
+
+
+def test_ending_early_needs_an_override_reason_which_is_recorded(monitor, clock):
+    monitor.record_screening(NO, NO_MEDS, "")
+    vitals(monitor, "128/82 72 98")
+    dose(monitor)
+    clock.advance(minutes=60)
+    monitor.end(override_reason="Patient left against advice; escort present")
+    [discharge] = events(monitor, "discharge")
+    assert discharge.payload["override_reason"] == "Patient left against advice; escort present"
+    assert "At least 120 minutes since the first dose" in discharge.payload["unmet"]
+    assert monitor.ended_at == clock.now_utc()
+
+
+def test_ending_twice_is_refused_and_records_no_second_discharge(monitor, clock):
+    monitor.record_screening(NO, NO_MEDS, "")
+    monitor.end(override_reason="Session cancelled before dosing")
+    with pytest.raises(ImmutableError, match="ended at 09:00"):
+        monitor.end(override_reason="again")
+    assert len(events(monitor, "discharge")) == 1
+
+
+def test_a_reading_corrected_into_the_urgent_range_raises_the_alert(monitor, clock):
+    monitor.record_screening(NO, NO_MEDS, "")
+    entry = monitor.record_vitals_line("132/84 76 97").entry
+    assert monitor.open_alerts() == []
+    outcome = monitor.correct("vitals", entry.id, {"systolic": 182, "diastolic": 104}, "misread")
+    [raised] = outcome.alerts
+    assert raised.text == "URGENT alert: BP 182/104 is at or above the urgent level 180/110."
+    [alert] = monitor.open_alerts()
+    assert alert.level is Level.URGENT
+    assert monitor.next_check()[0].startswith("Next: Recheck after an urgent reading")
+
+
+def test_a_reading_corrected_out_of_the_urgent_range_withdraws_the_alert(monitor, clock):
+    monitor.record_screening(NO, NO_MEDS, "")
+    entry = monitor.record_vitals_line("182/104 76 97").entry
+    [alert] = monitor.open_alerts()
+    clock.advance(minutes=1)
+    outcome = monitor.correct("vitals", entry.id, {"systolic": 132, "diastolic": 84}, "typo")
+    [withdrawn] = outcome.alerts
+    assert withdrawn.text == (
+        "Alert withdrawn: BP 182/104  HR 76  SpO2 97% was corrected to BP 132/84  HR 76  "
+        "SpO2 97%; “BP 182/104 is at or above the urgent level 180/110.” no longer applies."
+    )
+    assert monitor.open_alerts() == []
+    assert monitor.alerts()[0].withdrawn  # kept in the record, marked withdrawn
+    clock.advance(minutes=10)
+    assert "Recheck" not in monitor.next_check()[0]  # no recheck for a withdrawn alert
+
+
+def test_a_correction_that_stays_urgent_restates_the_alert(monitor, clock):
+    monitor.record_screening(NO, NO_MEDS, "")
+    entry = monitor.record_vitals_line("182/104").entry
+    outcome = monitor.correct("vitals", entry.id, {"systolic": 195}, "misread")
+    assert [e.text.split(":")[0] for e in outcome.alerts] == ["Alert withdrawn", "URGENT alert"]
+    [alert] = monitor.open_alerts()
+    assert alert.reason.startswith("BP 195/104")
+
+
+def test_nothing_is_added_after_the_session_ended(monitor, clock, store):
+    monitor.record_screening(NO, NO_MEDS, "")
+    monitor.end(override_reason="Session cancelled before dosing")
+    clock.advance(minutes=10)
+    for act in (
+        lambda: monitor.record_vitals_line("190/112 90 97"),
+        lambda: monitor.record_observation("late note"),
+        lambda: monitor.record_scale("moaas", 5),
+        lambda: monitor.record_dose(drug="ketamine", route="im", mg=50),
+    ):
+        with pytest.raises(ImmutableError, match=r"ended at 09:00.*nothing more can be added"):
+            act()
+    # The store refuses it too, whoever asks.
+    with pytest.raises(ImmutableError, match="this session ended at 09:00 \\(UTC\\)"):
+        store.add_vitals(monitor.id, {"systolic": 190, "diastolic": 112})
+    assert store.entries("vitals", monitor.id) == []
+
+
+def test_the_clinics_thresholds_are_the_ones_every_rule_uses(store, clock):
+    from kapdesk.clinical.alerts import AlertThresholds
+
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+    protocol = clinic_protocols(store.folder).protocols["SPRAVATO REMS"]
+    service = SessionService(
+        store,
+        session,
+        clock=clock.now_utc,
+        protocol=protocol,
+        thresholds=AlertThresholds(caution_systolic=130, caution_diastolic=85),
+    )
+    service.record_screening(NO, NO_MEDS, "")
+    [alert] = service.record_vitals_line("132/80 70 98").alerts
+    assert alert.text == "CAUTION alert: BP 132/80 is above 130/85."
+    assert "above 130/85" in service.dose_gate().message
+    bp_item = next(i for i in service.discharge_items() if i.label.startswith("BP"))
+    assert bp_item.label.startswith("BP below caution (130/85)")
+
+
+def test_each_act_tells_its_listeners(monitor):
+    heard: list[tuple[str, object]] = []
+    for event in monitor.events.all():
+        event.connect(lambda value, name=event.name: heard.append((name, value)))
+    monitor.record_screening(NO, NO_MEDS, "")
+    assert [name for name, _ in heard] == ["entry_added"]
+    heard.clear()
+    outcome = monitor.record_vitals_line("182/104 80 97")
+    names = [name for name, _ in heard]
+    assert names == ["entry_added", "entry_added", "chart_changed", "alerts_changed"]
+    assert heard[0][1] == outcome.entry
+    assert heard[1][1] == outcome.alerts[0]
+    [open_alert] = heard[3][1]
+    assert open_alert.level is Level.URGENT
+    heard.clear()
+    monitor.acknowledge_alert()
+    assert [name for name, _ in heard] == ["entry_added", "alerts_changed"]
+    assert heard[1][1] == []

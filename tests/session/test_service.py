@@ -1,0 +1,138 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
+from kapdesk.clinical.vitals import ValidationError
+from kapdesk.session.service import SessionService
+from kapdesk.store import RecordStore
+
+
+@pytest.fixture
+def live(store: RecordStore, clock) -> SessionService:
+    """A screened session whose protocol is not loaded: the record, the log and the clocks."""
+    patient = store.add_patient("Ada Example", weight_kg=70)
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="Europe/Berlin")
+    service = SessionService(
+        store, session, clock=clock.now_utc, monotonic=clock.monotonic, protocol=None
+    )
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    return service
+
+
+def entries(service: SessionService):
+    """The log without kapdesk's own lines (here, the screening)."""
+    return [e for e in service.log() if e.kind != "event"]
+
+
+def test_clocks_come_from_stored_instants(live, clock):
+    clock.advance(minutes=12)
+    assert live.since_start() == dt.timedelta(minutes=12)
+    assert live.since_first_dose() is None
+    live.record_vitals_line("128/82")
+    live.record_dose(drug="esketamine", route="intranasal", mg=56, device_count=2)
+    clock.advance(minutes=40, seconds=5)
+    assert live.since_first_dose() == dt.timedelta(minutes=40, seconds=5)
+    assert live.since_start() == dt.timedelta(minutes=52, seconds=5)
+
+
+def test_log_is_newest_first_with_local_clock_and_t_plus(live, clock):
+    live.record_vitals_line("128/82 70 98")
+    clock.advance(minutes=5)
+    live.record_dose(drug="esketamine", route="intranasal", mg=56, device_count=2, lot_number="L7")
+    clock.advance(minutes=40)
+    live.record_observation("eyes closed, breathing slowly", ["calm"])
+    log = entries(live)
+    assert [e.kind for e in log] == ["observation", "dose", "vitals"]
+    assert log[0].text == "[calm] eyes closed, breathing slowly"
+    assert log[0].t_plus == "T+40"
+    assert log[0].clock == "10:45"  # 09:45 UTC in Berlin (CET)
+    assert log[1].text == "Esketamine 56 mg, Intranasal · 0.80 mg/kg · 2 devices · lot L7"
+    assert log[2].text == "BP 128/82  HR 70  SpO2 98%"
+    assert log[2].t_plus == "T−5"
+
+
+def test_a_bad_line_stores_nothing(live):
+    with pytest.raises(ValidationError, match="132/84 76 97"):
+        live.record_vitals_line("128/82 x")
+    assert entries(live) == []
+
+
+def test_a_corrected_entry_shows_both_values_and_the_reason(live):
+    entry = live.record_vitals_line("182/104 80").entry
+    corrected = live.correct("vitals", entry.id, {"systolic": 132}, "misread the display").entry
+    assert corrected.text == "BP 132/104  HR 80"
+    assert corrected.original == "BP 182/104  HR 80"
+    assert corrected.reasons == ("misread the display",)
+
+
+def test_chart_axis_is_minutes_from_first_dose_with_baseline(live, clock):
+    live.record_vitals_line("126/80 70")
+    clock.advance(minutes=2)
+    live.record_vitals_line("130/84 72")
+    clock.advance(minutes=3)
+    live.record_dose(drug="ketamine", route="im", mg=50)
+    clock.advance(minutes=40)
+    live.record_vitals_line("166/98 88")
+    chart = live.chart()
+    assert chart.minutes == [-5.0, -3.0, 40.0]
+    assert chart.systolic == [126, 130, 166]
+    assert chart.baseline == (128, 82)
+    assert chart.dose_minutes == [0.0]
+    assert chart.mean_arterial[2] == pytest.approx(98 + 68 / 3)
+
+
+def test_an_iv_infusion_has_a_start_and_a_stop(live, clock):
+    live.record_vitals_line("128/82")
+    dose = live.record_dose(drug="ketamine", route="iv", mg=35)
+    assert live.running_infusions() == [dose.id]
+    assert dose.text.endswith("infusion running")
+    clock.advance(minutes=40)
+    stopped = live.stop_infusion()
+    assert stopped.text.endswith("stopped 10:40")
+    assert live.running_infusions() == []
+
+
+def test_resuming_writes_the_gap_into_the_log(store, clock):
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    store.add_observation(session, "last thing before the crash")
+    clock.advance(hours=1, minutes=12)
+    resumed = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    note = resumed.note_resumption()
+    assert "between 09:00 and 10:12 (gap 1 h 12 min)" in note.text
+    assert note.is_system
+    assert resumed.since_start() == dt.timedelta(hours=1, minutes=12)
+
+
+def test_a_clock_jump_is_noted_once(live, clock):
+    assert live.check_clock() is None
+    clock.advance(seconds=1)
+    assert live.check_clock() is None
+    clock.advance(seconds=1)
+    clock.jump(minutes=31)  # the wall clock moves 31 min while 1 s passes
+    note = live.check_clock()
+    assert note is not None
+    assert "31 min ahead" in note.text
+    clock.advance(seconds=1)
+    assert live.check_clock() is None
+
+
+def test_summary_after_ending(live, clock):
+    live.record_vitals_line("128/82 70")
+    live.record_dose(drug="esketamine", route="intranasal", mg=28, device_count=1)
+    clock.advance(minutes=5)
+    live.record_dose(drug="esketamine", route="intranasal", mg=28, device_count=1)
+    clock.advance(minutes=35)
+    live.record_vitals_line("168/96 84")
+    clock.advance(minutes=80)
+    summary = live.end()
+    assert summary.duration == dt.timedelta(hours=2)
+    assert (summary.doses, summary.total_mg, summary.readings) == (2, 56, 2)
+    assert summary.highest_bp == (168, 96, "10:40")
+    clock.advance(hours=1)
+    assert live.since_start() == dt.timedelta(hours=2)  # an ended session's clock stops
