@@ -32,9 +32,9 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from kapdesk.live_session import LiveSession
-from kapdesk.monitoring import SessionMonitor
-from kapdesk.settings import DEFAULT_QUICK_TAGS
+from kapdesk.local.clock import SystemClock
+from kapdesk.local.settings import DEFAULT_QUICK_TAGS
+from kapdesk.session.service import SessionService
 from kapdesk.store import RecordStore
 from kapdesk.ui.theme import apply_theme
 from kapdesk.ui.workspace import SessionWorkspace
@@ -54,10 +54,11 @@ def enter_to_visible(app: QApplication, n: int) -> list[float]:
         )
         patient = store.add_patient("Benchmark Patient", weight_kg=70)
         session = store.start_session(patient, protocol="IM", zone_name="UTC")
-        live = LiveSession(store, session, store_clock)
-        workspace = SessionWorkspace(
-            SessionMonitor(live, None), quick_tags=list(DEFAULT_QUICK_TAGS)
+        clock = SystemClock()
+        service = SessionService(
+            store, session, clock=clock.now_utc, monotonic=clock.monotonic, protocol=None
         )
+        workspace = SessionWorkspace(service, quick_tags=list(DEFAULT_QUICK_TAGS))
         workspace.timer.stop()
         workspace.resize(1366, 768)
         workspace.show()
@@ -73,6 +74,7 @@ def enter_to_visible(app: QApplication, n: int) -> list[float]:
             assert workspace.log_model.entry_at(0).text.startswith(f"observation {i}:")
             if i >= 20:
                 samples.append(elapsed)
+        workspace.release()
         workspace.close()
         workspace.deleteLater()
         app.processEvents()
@@ -80,12 +82,6 @@ def enter_to_visible(app: QApplication, n: int) -> list[float]:
         return samples
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-def store_clock():  # type: ignore[no-untyped-def]
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC)
 
 
 def arrays(n: int) -> dict[str, np.ndarray]:

@@ -1,3 +1,3 @@
-from kapdesk.app import main
+from kapdesk.cli import main
 
 raise SystemExit(main())

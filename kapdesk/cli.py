@@ -75,10 +75,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_exception_hook()
     args = build_parser().parse_args(argv)
     paths = resolve(args.data_dir)
-    # Logs live inside a chosen data folder; a verb that may not create a record must not
-    # create a mistyped folder just to log into it.
-    may_create = args.verb in (None, "demo")
-    _start_logging(paths.logs, to_file=may_create or not paths.chosen or paths.data.is_dir())
+    # Logs live inside a chosen data folder; nothing may create a mistyped folder just to
+    # log into it. The app asks before it creates a record, and logs to the file from then.
+    _start_logging(
+        paths.logs, to_file=args.verb == "demo" or not paths.chosen or paths.data.is_dir()
+    )
     log.info("kapdesk %s starting (%s)", __version__, args.verb or "app")
     if args.verb is None:
         from kapdesk.ui.launch import run_app  # the GUI is imported only when it is wanted

@@ -18,8 +18,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from PySide6.QtWidgets import QApplication
 
-from kapdesk.demo import create_demo
-from kapdesk.settings import Settings
+from kapdesk.local.clock import FakeClock
+from kapdesk.local.demo import create_demo
+from kapdesk.local.settings import Settings
 from kapdesk.store import RecordStore
 from kapdesk.ui.main_window import MainWindow
 from kapdesk.ui.theme import apply_theme
@@ -44,7 +45,7 @@ def main() -> int:
         for theme in ("dark", "light"):
             settings.set("theme", theme)
             apply_theme(app, theme)
-            window = MainWindow(store, settings, lambda: now)
+            window = MainWindow(store, settings, FakeClock(now))
             window.resize(*SIZE)
             window.show()
             app.processEvents()

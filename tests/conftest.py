@@ -19,7 +19,7 @@ import keyring
 import keyring.backend
 import pytest
 
-from kapdesk.clock import FakeClock
+from kapdesk.local.clock import FakeClock
 from kapdesk.store import RecordStore
 
 PASSPHRASE = "correct horse battery staple"

@@ -7,7 +7,7 @@ import keyring
 import keyring.backends.fail
 import pytest
 
-from kapdesk.app import main
+from kapdesk.cli import main
 from tests.conftest import PASSPHRASE
 
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from kapdesk.app import main
+from kapdesk.cli import main
 from tests.conftest import PASSPHRASE, record_hashes
 
 

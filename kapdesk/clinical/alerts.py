@@ -35,6 +35,58 @@ class AlertThresholds:
     heart_rate_low: int = 50  # ... or < 50
 
 
+# How far a clinic may move each threshold from CLINICAL.md's default. Stricter is allowed
+# within reason; looser than these would let a dangerous reading pass without an alert.
+THRESHOLD_BOUNDS: dict[str, tuple[int, int]] = {
+    "caution_systolic": (120, 160),
+    "caution_diastolic": (75, 100),
+    "urgent_systolic": (150, 200),
+    "urgent_diastolic": (95, 120),
+    "rise_systolic": (20, 60),
+    "rise_diastolic": (10, 40),
+    "spo2_caution": (90, 96),
+    "spo2_urgent": (85, 92),
+    "heart_rate_high": (100, 150),
+    "heart_rate_low": (40, 60),
+}
+THRESHOLD_LABELS: dict[str, str] = {
+    "caution_systolic": "Caution above, systolic (mmHg)",
+    "caution_diastolic": "Caution above, diastolic (mmHg)",
+    "urgent_systolic": "Urgent at or above, systolic (mmHg)",
+    "urgent_diastolic": "Urgent at or above, diastolic (mmHg)",
+    "rise_systolic": "Notable rise over baseline, systolic (mmHg)",
+    "rise_diastolic": "Notable rise over baseline, diastolic (mmHg)",
+    "spo2_caution": "SpO2 caution below (%)",
+    "spo2_urgent": "SpO2 urgent below (%)",
+    "heart_rate_high": "Heart rate high above (/min)",
+    "heart_rate_low": "Heart rate low below (/min)",
+}
+
+
+def threshold_problems(values: dict[str, object]) -> list[str]:
+    """Why a clinic's thresholds cannot be used, in sentences; empty if they can."""
+    problems = []
+    for name, value in values.items():
+        if name not in THRESHOLD_BOUNDS:
+            problems.append(f"“{name}” is not an alert threshold.")
+            continue
+        low, high = THRESHOLD_BOUNDS[name]
+        if type(value) is not int or not low <= value <= high:
+            problems.append(
+                f"{THRESHOLD_LABELS[name]} must be a whole number from {low} to {high}."
+            )
+    if problems:
+        return problems
+    merged = AlertThresholds(**values)  # type: ignore[arg-type]
+    if merged.caution_systolic >= merged.urgent_systolic:
+        problems.append("The systolic caution level must be below the urgent level.")
+    if merged.caution_diastolic >= merged.urgent_diastolic:
+        problems.append("The diastolic caution level must be below the urgent level.")
+    if merged.spo2_urgent >= merged.spo2_caution:
+        problems.append("The SpO2 urgent level must be below the caution level.")
+    return problems
+
+
 EMERGENCY_SIGNS = (
     "chest pain",
     "shortness of breath",

@@ -10,20 +10,10 @@ from __future__ import annotations
 
 import re
 
-from kapdesk.clinical.vitals import ValidationError
+from kapdesk.clinical.vitals import VITAL_RANGES, ValidationError
 
 _BP = re.compile(r"^(\S+)/(\S+)$")
-_LABELS = {
-    "hr": "heart_rate",
-    "p": "heart_rate",
-    "pulse": "heart_rate",
-    "spo2": "spo2",
-    "sat": "spo2",
-    "rr": "respiratory_rate",
-    "resp": "respiratory_rate",
-    "t": "temperature_c",
-    "temp": "temperature_c",
-}
+_LABELS = {alias: name for name, rng in VITAL_RANGES.items() for alias in rng.aliases}
 _BARE_ORDER = ("heart_rate", "spo2")
 HINT = "Write it as 132/84 76 97, with rr 14 and t 36.8 if taken."
 

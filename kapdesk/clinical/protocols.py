@@ -1,4 +1,4 @@
-"""Monitoring protocols, read from TOML files (resources/protocols/, and a clinic's own).
+"""Monitoring protocols, read from TOML files (shipped in kapdesk/resources/, and a clinic's own).
 
 A file that cannot be read is reported by name and line and skipped; the app
 still starts with every protocol that did load.
@@ -10,10 +10,12 @@ import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from typing import Any
 
-VITALS = ("bp", "spo2", "hr", "rr", "temp")
+from kapdesk.clinical.vitals import VITAL_ITEMS
+
+VITALS = VITAL_ITEMS
 SCALES = ("moaas", "rass", "rems")
 ANCHORS = ("first_dose", "infusion_start", "infusion_stop")
 
@@ -63,15 +65,21 @@ class ProtocolError(ValueError):
         self.key = key
 
 
-def load_protocols(folders: Iterable[Path]) -> LoadResult:
-    """Every *.toml in the folders, in order; a later file of the same name replaces one."""
+def load_protocols(folders: Iterable[Traversable]) -> LoadResult:
+    """Every *.toml in the folders, in order; a later file of the same name replaces one.
+
+    Folders are paths or package resources (``importlib.resources``); a missing one is
+    skipped.
+    """
     result = LoadResult()
     for folder in folders:
         if not folder.is_dir():
             continue
-        for path in sorted(folder.glob("*.toml")):
+        files = sorted((f for f in folder.iterdir() if f.name.endswith(".toml")), key=_name)
+        for path in files:
             try:
-                protocol = parse_protocol(path.read_text(encoding="utf-8"), path.name)
+                text = path.read_text(encoding="utf-8")
+                protocol = parse_protocol(text, path.name)
             except (OSError, UnicodeDecodeError) as exc:
                 result.problems.append(f"{path.name}: cannot be read ({exc}); skipped.")
                 continue
@@ -79,12 +87,16 @@ def load_protocols(folders: Iterable[Path]) -> LoadResult:
                 result.problems.append(f"{path.name}, {_toml_position(exc)}; skipped.")
                 continue
             except ProtocolError as exc:
-                line = _line_of(path, exc.key)
+                line = _line_of(text, exc.key)
                 where = f"{path.name}, line {line}" if line else path.name
                 result.problems.append(f"{where}: {exc}; skipped.")
                 continue
             result.protocols[protocol.name] = protocol
     return result
+
+
+def _name(item: Traversable) -> str:
+    return item.name
 
 
 def parse_protocol(text: str, source: str = "") -> Protocol:
@@ -192,13 +204,10 @@ def _toml_position(exc: tomllib.TOMLDecodeError) -> str:
     return f"not valid TOML ({message})"
 
 
-def _line_of(path: Path, key: str | None) -> int | None:
+def _line_of(text: str, key: str | None) -> int | None:
     if key is None:
         return None
-    try:
-        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-            if re.match(rf"\s*(\[+)?\s*{re.escape(key)}\b", line):
-                return number
-    except OSError:
-        return None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if re.match(rf"\s*(\[+)?\s*{re.escape(key)}\b", line):
+            return number
     return None

@@ -64,14 +64,7 @@ class CheckStatus:
 
 
 def vitals_items(reading: VitalsReading) -> frozenset[str]:
-    present = {
-        "bp": reading.systolic is not None,
-        "spo2": reading.spo2 is not None,
-        "hr": reading.heart_rate is not None,
-        "rr": reading.respiratory_rate is not None,
-        "temp": reading.temperature_c is not None,
-    }
-    return frozenset(name for name, ok in present.items() if ok)
+    return reading.items
 
 
 def occurrences(

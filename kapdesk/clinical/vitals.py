@@ -25,26 +25,73 @@ class ValidationError(ValueError):
 
 @dataclass(frozen=True)
 class VitalRange:
+    """One vital sign: the one place its names, unit and plausible range are spelled."""
+
     field: str
-    label: str
+    label: str  # in sentences: "Heart rate 300 /min is outside ..."
     unit: str
     low: float
     high: float
     integer: bool
+    caption: str  # over an entry field: "HR"
+    short: str  # in a written reading: "HR 76"
+    suffix: str  # after the value in a written reading: "%", " °C"
+    item: str  # what a protocol's check calls it: "bp", "hr", "spo2", "rr", "temp"
+    aliases: tuple[str, ...] = ()  # labels the one-line notation accepts before a value
 
 
 # Plausibility limits for an adult in a clinic chair (issue 2's table).
 VITAL_RANGES: dict[str, VitalRange] = {
     r.field: r
     for r in (
-        VitalRange("systolic", "Systolic pressure", "mmHg", 50, 300, True),
-        VitalRange("diastolic", "Diastolic pressure", "mmHg", 20, 200, True),
-        VitalRange("heart_rate", "Heart rate", "/min", 20, 250, True),
-        VitalRange("spo2", "SpO2", "%", 50, 100, True),
-        VitalRange("respiratory_rate", "Respiratory rate", "/min", 4, 60, True),
-        VitalRange("temperature_c", "Temperature", "°C", 30.0, 44.0, False),
+        VitalRange("systolic", "Systolic pressure", "mmHg", 50, 300, True, "Sys", "BP", "", "bp"),
+        VitalRange("diastolic", "Diastolic pressure", "mmHg", 20, 200, True, "Dia", "BP", "", "bp"),
+        VitalRange(
+            "heart_rate",
+            "Heart rate",
+            "/min",
+            20,
+            250,
+            True,
+            "HR",
+            "HR",
+            "",
+            "hr",
+            ("hr", "p", "pulse"),
+        ),
+        VitalRange(
+            "spo2", "SpO2", "%", 50, 100, True, "SpO2", "SpO2", "%", "spo2", ("spo2", "sat")
+        ),
+        VitalRange(
+            "respiratory_rate",
+            "Respiratory rate",
+            "/min",
+            4,
+            60,
+            True,
+            "RR",
+            "RR",
+            "",
+            "rr",
+            ("rr", "resp"),
+        ),
+        VitalRange(
+            "temperature_c",
+            "Temperature",
+            "°C",
+            30.0,
+            44.0,
+            False,
+            "T °C",
+            "T",
+            " °C",
+            "temp",
+            ("t", "temp"),
+        ),
     )
 }
+# What protocols may name, in the order a reading is written.
+VITAL_ITEMS: tuple[str, ...] = tuple(dict.fromkeys(r.item for r in VITAL_RANGES.values()))
 
 
 @dataclass(frozen=True)
@@ -60,6 +107,20 @@ class VitalsReading:
 
     def as_dict(self) -> dict[str, int | float | None]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @property
+    def has_bp(self) -> bool:
+        return self.systolic is not None and self.diastolic is not None
+
+    @property
+    def items(self) -> frozenset[str]:
+        """What of a protocol's check this reading holds ("bp", "hr", ...)."""
+        return frozenset(
+            r.item for name, r in VITAL_RANGES.items() if getattr(self, name) is not None
+        )
+
+    def describe(self) -> str:
+        return describe_vitals(self.as_dict())
 
     @property
     def mean_arterial_pressure(self) -> float | None:
@@ -150,12 +211,7 @@ def describe_vitals(values: Mapping[str, Any]) -> str:
     parts = []
     if values.get("systolic") is not None:
         parts.append(f"BP {values['systolic']}/{values['diastolic']}")
-    for name, label, unit in (
-        ("heart_rate", "HR", ""),
-        ("spo2", "SpO2", "%"),
-        ("respiratory_rate", "RR", ""),
-        ("temperature_c", "T", " °C"),
-    ):
-        if values.get(name) is not None:
-            parts.append(f"{label} {values[name]:g}{unit}")
+    for name, rng in VITAL_RANGES.items():
+        if rng.item != "bp" and values.get(name) is not None:
+            parts.append(f"{rng.short} {values[name]:g}{rng.suffix}")
     return "  ".join(parts)

@@ -12,6 +12,7 @@ import datetime as dt
 import math
 import random
 import uuid
+from collections.abc import Callable
 
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
 from kapdesk.store import RecordStore
@@ -19,7 +20,7 @@ from kapdesk.store import RecordStore
 DEMO_NAME = "DEMO — Alex Sample (not a real patient)"
 DEMO_ZONE = "Europe/London"
 
-FINISHED_NOTES = (
+FINISHED_NOTES: tuple[tuple[int, str, list[str]], ...] = (
     (-25, "Intention: to meet the grief with less fear.", ["calm"]),
     (-10, "Screening reviewed; escort (partner) waiting in lobby.", []),
     (3, "Mild tingling in hands reported.", ["talking"]),
@@ -81,24 +82,48 @@ def _session_entries(
     def at(minutes: float) -> dt.datetime:
         return first_device + dt.timedelta(minutes=minutes)
 
-    entries: list[tuple[float, str, object]] = []
+    # (minute, the write at that minute), in the order they happen.
+    writes: list[tuple[float, Callable[[dt.datetime], object]]] = []
+
+    def vitals(values: tuple[int, int, int, int]) -> Callable[[dt.datetime], object]:
+        systolic, diastolic, heart_rate, spo2 = values
+        reading = {"systolic": systolic, "diastolic": diastolic, "heart_rate": heart_rate}
+        return lambda when: store.add_vitals(session, {**reading, "spo2": spo2}, taken_at=when)
+
+    def score(scale: str, answers: list[int]) -> Callable[[dt.datetime], object]:
+        return lambda when: store.add_scale_score(session, scale, answers, scored_at=when)
+
+    def note(text: str, tags: list[str]) -> Callable[[dt.datetime], object]:
+        return lambda when: store.add_observation(session, text, tags=tags, observed_at=when)
+
+    def dose(when: dt.datetime) -> object:
+        return store.add_dose(
+            session,
+            drug="esketamine",
+            route="intranasal",
+            mg=28,
+            device_count=1,
+            lot_number="DEMO-LOT-1",
+            given_at=when,
+        )
+
     for minute in (-20, -8):
-        entries.append((minute, "vitals", _bp_at(minute, rng)))
+        writes.append((minute, vitals(_bp_at(minute, rng))))
     for minute in (0, 5):
-        entries.append((minute, "dose", None))
+        writes.append((minute, dose))
     minute = 10
     while minute <= last_minute:
-        entries.append((minute, "vitals", _bp_at(minute, rng)))
+        writes.append((minute, vitals(_bp_at(minute, rng))))
         minute += 5 if minute < 60 else 15
     for note_minute, text, tags in FINISHED_NOTES:
         if note_minute <= last_minute:
-            entries.append((note_minute, "note", (text, tags)))
+            writes.append((note_minute, note(text, tags)))
     for minute, moaas in ((40, 4), (75, 4), (100, 5), (125, 5)):
         if minute <= last_minute:
-            entries.append((minute, "moaas", moaas))
+            writes.append((minute, score("moaas", [moaas])))
     for minute, answers in ((40, [1, 1, 0]), (100, [0, 0, 0])):
         if minute <= last_minute:
-            entries.append((minute, "rems", answers))
+            writes.append((minute, score("rems", answers)))
     store.add_session_event(
         session,
         "screening",
@@ -110,33 +135,5 @@ def _session_entries(
         },
         at=at(-25),
     )
-    for minute, kind, payload in sorted(entries, key=lambda e: e[0]):
-        if kind in ("moaas", "rems"):
-            answers = [payload] if kind == "moaas" else payload
-            store.add_scale_score(session, kind, answers, scored_at=at(minute))  # type: ignore[arg-type]
-            continue
-        if kind == "vitals":
-            systolic, diastolic, heart_rate, spo2 = payload  # type: ignore[misc]
-            store.add_vitals(
-                session,
-                {
-                    "systolic": systolic,
-                    "diastolic": diastolic,
-                    "heart_rate": heart_rate,
-                    "spo2": spo2,
-                },
-                taken_at=at(minute),
-            )
-        elif kind == "dose":
-            store.add_dose(
-                session,
-                drug="esketamine",
-                route="intranasal",
-                mg=28,
-                device_count=1,
-                lot_number="DEMO-LOT-1",
-                given_at=at(minute),
-            )
-        else:
-            text, tags = payload  # type: ignore[misc]
-            store.add_observation(session, text, tags=tags, observed_at=at(minute))
+    for when, write in sorted(writes, key=lambda w: w[0]):
+        write(at(when))

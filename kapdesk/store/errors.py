@@ -86,9 +86,12 @@ class RecordIncompleteError(StoreError):
     """Acknowledged entries may be missing: a damaged write-ahead log, or a record behind
     its anchor. Nothing is opened for writing until the clinician accepts the loss."""
 
-    def __init__(self, sentence: str, finding: dict[str, object]) -> None:
+    def __init__(
+        self, sentence: str, finding: dict[str, object], problems: tuple[str, ...] = ()
+    ) -> None:
         super().__init__(sentence)
         self.finding = finding
+        self.problems = problems  # what was found, each a sentence, without the remedy
 
 
 class SchemaAlteredError(StoreError):

@@ -121,17 +121,11 @@ class RecordReads:
                 .where(m.SessionEvent.session_id == session_id)
                 .order_by(m.SessionEvent.at, m.SessionEvent.recorded_at)
             ).all()
-            return [
-                {
-                    "id": r.id,
-                    "kind": r.kind,
-                    "at": r.at,
-                    "payload": json.loads(r.payload),
-                    "recorded_at": r.recorded_at,
-                    "recorded_by": r.recorded_by,
-                }
-                for r in rows
-            ]
+            return [_event_dict(r) for r in rows]
+
+    def session_event(self, event_id: uuid.UUID) -> dict[str, Any]:
+        with OrmSession(self._engine) as orm:
+            return _event_dict(get_row(orm, m.SessionEvent, event_id, "session event"))
 
 
 def get_row(orm: OrmSession, table: type[Any], row_id: uuid.UUID, label: str) -> Any:
@@ -139,6 +133,17 @@ def get_row(orm: OrmSession, table: type[Any], row_id: uuid.UUID, label: str) ->
     if row is None:
         raise NotFoundError(f"No {label} with that id is in the record.")
     return row
+
+
+def _event_dict(row: m.SessionEvent) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "kind": row.kind,
+        "at": row.at,
+        "payload": json.loads(row.payload),
+        "recorded_at": row.recorded_at,
+        "recorded_by": row.recorded_by,
+    }
 
 
 def _session_dict(session: m.Session) -> dict[str, Any]:

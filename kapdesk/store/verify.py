@@ -352,8 +352,10 @@ def verify_folder(
 ) -> VerifyReport:
     """Verify the record in ``folder`` without writing to it; raises StoreError if it
     cannot be opened at all (no record, wrong key, damaged or newer database)."""
+    from kapdesk.store.examine import examine
+    from kapdesk.store.folder import check_folder, folder_error
     from kapdesk.store.lock import DataFolderLock
-    from kapdesk.store.opening import check_folder, examine, folder_error, unlock_existing
+    from kapdesk.store.opening import unlock_existing
 
     check_folder(folder, create=False)
     lock = DataFolderLock(folder)

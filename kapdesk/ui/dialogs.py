@@ -4,16 +4,19 @@ in itself; nothing is stored until the service accepts it."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
     QLabel,
     QLineEdit,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -23,12 +26,15 @@ from kapdesk.clinical.scales import REMS_QUESTIONS
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store import StoreError
+from kapdesk.ui.fit import grow_to_fit
 
 
 class FormDialog(QDialog):
     """A form whose OK calls ``save``; a refusal is shown here and the dialog stays open."""
 
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, title: str, parent: QWidget | None = None, *, scrolling: bool = False
+    ) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setMinimumWidth(560)
@@ -37,7 +43,18 @@ class FormDialog(QDialog):
         heading.setObjectName("title")
         outer.addWidget(heading)
         self.form = QFormLayout()
-        outer.addLayout(self.form)
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        if scrolling:  # a long form scrolls inside a 600 px screen instead of running off it
+            inner = QWidget()
+            inner.setLayout(self.form)
+            area = QScrollArea()
+            area.setWidget(inner)
+            area.setWidgetResizable(True)
+            area.setFrameShape(QFrame.Shape.NoFrame)
+            area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            outer.addWidget(area, 1)
+        else:
+            outer.addLayout(self.form)
         self.error = QLabel()
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
@@ -58,8 +75,30 @@ class FormDialog(QDialog):
         except (ValidationError, StoreError) as exc:
             self.error.setText(str(exc))
             self.error.show()
+            grow_to_fit(self)  # the whole sentence, not its first lines
             return
         self.accept()
+
+
+D = TypeVar("D", bound=FormDialog)
+
+
+def open_form(
+    dialog: D,
+    save: Callable[[D], Any],
+    *,
+    saved: Callable[[Any], object] | None = None,
+    closed: Callable[[], object] | None = None,
+) -> D:
+    """The one way a form is opened: ``save(dialog)`` runs on OK (a refusal stays in the
+    form), ``saved`` gets its result, ``closed`` runs however the form closes."""
+    dialog.save = lambda: save(dialog)
+    if saved is not None:
+        dialog.accepted.connect(lambda: saved(dialog.result_value))
+    if closed is not None:
+        dialog.finished.connect(lambda _result: closed())
+    dialog.open()
+    return dialog
 
 
 class DoseDialog(FormDialog):

@@ -1,26 +1,36 @@
-"""Starting the app: Qt, the theme, unlocking, the main window, and a clean close."""
+"""Starting the app: Qt, the theme, unlocking, the main window, and a clean close.
+
+Every way the record cannot be opened ends in a window that says why (and the
+same sentence on stderr), and exit code 2; nothing is created or opened by a
+stray Enter.
+"""
 
 from __future__ import annotations
 
 import logging
 import os
 import sys
+from pathlib import Path
 
 from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
 
-from kapdesk.clock import SystemClock
-from kapdesk.passphrase import PASSPHRASE_VARIABLE, from_environment
-from kapdesk.paths import Paths
-from kapdesk.settings import Settings
+from kapdesk.local.clock import SystemClock
+from kapdesk.local.logs import setup_logging
+from kapdesk.local.passphrase import PASSPHRASE_VARIABLE, from_environment
+from kapdesk.local.paths import Paths
+from kapdesk.local.settings import Settings
 from kapdesk.store import RecordStore, StoreError
 from kapdesk.store.errors import RecordIncompleteError
-from kapdesk.store.opening import check_folder, holds_record
+from kapdesk.store.folder import check_folder, holds_record
 from kapdesk.store.vault import PassphraseRequest
+from kapdesk.ui.crash_dialog import CrashReporter
 from kapdesk.ui.main_window import MainWindow
 from kapdesk.ui.theme import apply_theme
 from kapdesk.ui.unlock_dialog import ask_passphrase
 
 log = logging.getLogger(__name__)
+
+EXIT_REFUSED = 2  # nothing was opened: refused, or the user chose not to go on
 
 
 def gui_passphrase(request: PassphraseRequest) -> str | None:
@@ -38,7 +48,7 @@ def confirm_new_record(paths: Paths) -> bool:
     box.setText(f"There is no kapdesk record in\n{paths.data}")
     box.setInformativeText(
         "Create a new, empty record there? If the clinic's record is in another folder, "
-        "choose Quit and start kapdesk with that folder (--data-dir)."
+        "choose Quit and start kapdesk with that folder."
     )
     create = box.addButton("Create the record", QMessageBox.ButtonRole.AcceptRole)
     quit_ = box.addButton("Quit", QMessageBox.ButtonRole.RejectRole)
@@ -50,13 +60,20 @@ def confirm_new_record(paths: Paths) -> bool:
     return box.clickedButton() is create
 
 
-def reason_to_accept_loss(error: RecordIncompleteError) -> str | None:
+def reason_to_accept_loss(error: RecordIncompleteError, folder: Path) -> str | None:
     """Show why the record was not opened; return a reason only if the user asks to open
     it as it is (the default is to quit and keep everything as found)."""
     box = QMessageBox()
     box.setIcon(QMessageBox.Icon.Critical)
     box.setWindowTitle("kapdesk: entries may be missing")
-    box.setText(str(error))
+    box.setText("\n\n".join(f"{problem}." for problem in error.problems) or str(error))
+    box.setInformativeText(
+        f"Before anything else, copy the whole data folder {folder} somewhere safe: it may "
+        "be needed to recover those entries. Then restore the latest backup into a new "
+        "folder; or, if this record must be used as it is, open it with the second button: "
+        "the loss and your reason are written into its audit trail. The record has not "
+        "been changed."
+    )
     quit_ = box.addButton("Quit (change nothing)", QMessageBox.ButtonRole.RejectRole)
     accept = box.addButton("Open as it is and record the loss…", QMessageBox.ButtonRole.AcceptRole)
     box.setDefaultButton(quit_)
@@ -64,13 +81,16 @@ def reason_to_accept_loss(error: RecordIncompleteError) -> str | None:
     box.exec()
     if box.clickedButton() is not accept:
         return None
-    reason, given = QInputDialog.getText(
-        None,
-        "kapdesk: record the loss",
-        "Why is this record used as it is? (kept in its audit trail; copy the folder first)",
-        QLineEdit.EchoMode.Normal,
-    )
-    return reason.strip() if given and reason.strip() else None
+    label = "Why is this record used as it is? (kept in its audit trail)"
+    while True:
+        reason, given = QInputDialog.getText(
+            None, "kapdesk: record the loss", label, QLineEdit.EchoMode.Normal
+        )
+        if not given:
+            return None
+        if reason.strip():
+            return reason.strip()
+        label = "A reason is needed to open the record as it is. Why is it used as it is?"
 
 
 def open_store(paths: Paths, *, login_name: str, clock: SystemClock) -> RecordStore | None:
@@ -92,15 +112,29 @@ def open_store(paths: Paths, *, login_name: str, clock: SystemClock) -> RecordSt
             )
         except RecordIncompleteError as exc:
             log.warning("the record may be missing entries; asking what to do")
-            accept_loss = reason_to_accept_loss(exc)
+            accept_loss = reason_to_accept_loss(exc, paths.data)
             if accept_loss is None:
                 return None
+
+
+def refuse(sentence: str) -> int:
+    """Say why nothing was opened, in a window and on stderr."""
+    print(sentence, file=sys.stderr)
+    QMessageBox.warning(None, "kapdesk", sentence)
+    return EXIT_REFUSED
 
 
 def run_app(paths: Paths, *, login_name: str) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("kapdesk")
+    reporter = CrashReporter(paths.logs)
+    reporter.install()
+    try:
+        check_folder(paths.data, create=True)
+    except StoreError as exc:
+        apply_theme(app)
+        return refuse(str(exc))
     settings = Settings(paths.data)
     apply_theme(app, settings.get("theme"), settings.get("font_scale"))
     clock = SystemClock()
@@ -108,12 +142,16 @@ def run_app(paths: Paths, *, login_name: str) -> int:
         store = open_store(paths, login_name=login_name, clock=clock)
     except StoreError as exc:
         log.info("could not open the record: %s", type(exc).__name__)
-        QMessageBox.warning(None, "kapdesk", str(exc))
-        return 2
+        return refuse(str(exc))
     if store is None:
-        return 0
+        log.info("nothing opened: the user chose to stop")
+        return EXIT_REFUSED
+    try:
+        setup_logging(paths.logs)  # the folder exists now; until here logs went to stderr
+    except OSError:
+        log.warning("the log folder cannot be used; logging to stderr only")
     with store:
-        window = MainWindow(store, settings, clock.now_utc)
+        window = MainWindow(store, settings, clock)
         window.resize(1366, 768)
         window.showMaximized()
         return app.exec()

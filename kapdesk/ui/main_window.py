@@ -5,31 +5,42 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget
 
 from kapdesk import __version__
 from kapdesk.clinical.elapsed import format_elapsed
-from kapdesk.clinical.protocols import load_protocols
-from kapdesk.live_session import LiveSession
-from kapdesk.monitoring import SessionMonitor
-from kapdesk.settings import Settings, alert_thresholds, local_zone_name
+from kapdesk.local.settings import SETTINGS, Number, Settings, alert_thresholds, local_zone_name
+from kapdesk.session.protocols import clinic_protocols
+from kapdesk.session.service import SessionService
 from kapdesk.store import RecordStore
-from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
+from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog, open_form
 from kapdesk.ui.patients_page import PatientsPage
-from kapdesk.ui.theme import PROTOCOLS, apply_theme, chart_colours, scaled_px
+from kapdesk.ui.settings_dialog import SettingsDialog
+from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
 from kapdesk.ui.workspace import SessionWorkspace, make_action
 
 Clock = Callable[[], dt.datetime]
 
 
+class ClockSource(Protocol):
+    """The wall clock and the monotonic clock (kapdesk/local/clock.py, or a test's)."""
+
+    def now_utc(self) -> dt.datetime: ...
+
+    def monotonic(self) -> float: ...
+
+
 class MainWindow(QMainWindow):
-    def __init__(self, store: RecordStore, settings: Settings, clock: Clock) -> None:
+    def __init__(self, store: RecordStore, settings: Settings, clock: ClockSource) -> None:
         super().__init__()
         self.store = store
         self.settings = settings
-        self.clock = clock
+        self.clock = clock.now_utc
+        self.monotonic = clock.monotonic
         self.setWindowTitle(f"kapdesk {__version__}")
         self.pages = QStackedWidget()
         self.patients_page = PatientsPage()
@@ -38,9 +49,10 @@ class MainWindow(QMainWindow):
         self.workspace: SessionWorkspace | None = None
         self.patient_dialog: PatientDialog | None = None
         self.session_dialog: NewSessionDialog | None = None
+        self.settings_dialog: SettingsDialog | None = None
         self.verdict = QLabel()
         self.statusBar().addWidget(self.verdict, 1)
-        loaded = load_protocols([PROTOCOLS, store.folder / "protocols"])
+        loaded = clinic_protocols(store.folder)
         self.protocols = loaded.protocols
         self.protocol_problems = loaded.problems
         problems = []
@@ -49,6 +61,12 @@ class MainWindow(QMainWindow):
             problems.append("Protocol files skipped: " + " ".join(loaded.problems))
         if settings.problem:
             problems.append(settings.problem)
+        if store.accepted_loss is not None:
+            missing = store.accepted_loss.get("anchor", {}).get("missing_events")
+            problems.append(
+                "Opened as it is, with the loss recorded in the audit trail"
+                + (f" ({missing} audit events missing)." if missing else ".")
+            )
         self.verdict.setText("  ".join(problems))
 
         record = self.menuBar().addMenu("&Record")
@@ -58,6 +76,7 @@ class MainWindow(QMainWindow):
         )
         record.addAction(make_action(self, "&Find a patient", "Ctrl+F", self.find_patient))
         record.addAction(make_action(self, "&Verify the record", "Ctrl+Shift+V", self.run_verify))
+        record.addAction(make_action(self, "Se&ttings…", "Ctrl+,", self.open_settings))
         record.addAction(make_action(self, "&Quit", "Ctrl+Q", self.close))
         self.session_menu = self.menuBar().addMenu("&Session")
         view = self.menuBar().addMenu("&View")
@@ -116,21 +135,17 @@ class MainWindow(QMainWindow):
     def add_patient(self) -> None:
         if self.workspace is not None:
             return
-        dialog = PatientDialog(self)
-
-        def save() -> uuid.UUID:
-            return self.store.add_patient(
-                dialog.name.text(),
-                date_of_birth=dialog.date_of_birth.text() or None,
-                record_number=dialog.record_number.text() or None,
-                weight_kg=dialog.weight.text() or None,
-            )
-
-        dialog.save = save
-        dialog.accepted.connect(lambda: self.refresh_patients(select=dialog.result_value))
-        dialog.finished.connect(lambda _r: self.patients_page.patient_list.setFocus())
-        self.patient_dialog = dialog
-        dialog.open()
+        self.patient_dialog = open_form(
+            PatientDialog(self),
+            lambda d: self.store.add_patient(
+                d.name.text(),
+                date_of_birth=d.date_of_birth.text() or None,
+                record_number=d.record_number.text() or None,
+                weight_kg=d.weight.text() or None,
+            ),
+            saved=lambda patient: self.refresh_patients(select=patient),
+            closed=self.patients_page.patient_list.setFocus,
+        )
 
     # ------------------------------------------------------------ sessions
 
@@ -139,16 +154,16 @@ class MainWindow(QMainWindow):
         if patient is None or self.workspace is not None:
             return
         previous = self.store.sessions(patient)
-        dialog = NewSessionDialog(
-            previous[0]["protocol"] if previous else None, sorted(self.protocols), self
-        )
         zone = self.settings.get("clinic_zone") or local_zone_name()
-        dialog.save = lambda: self.store.start_session(
-            patient, protocol=dialog.protocol.currentText(), zone_name=zone
+        self.session_dialog = open_form(
+            NewSessionDialog(
+                previous[0]["protocol"] if previous else None, sorted(self.protocols), self
+            ),
+            lambda d: self.store.start_session(
+                patient, protocol=d.protocol.currentText(), zone_name=zone
+            ),
+            saved=lambda session: self.open_workspace(session, screen=True),
         )
-        dialog.accepted.connect(lambda: self.open_workspace(dialog.result_value, screen=True))
-        self.session_dialog = dialog
-        dialog.open()
 
     def offer_unfinished(self) -> None:
         unfinished = self.store.open_sessions()
@@ -156,11 +171,7 @@ class MainWindow(QMainWindow):
             self.patients_page.offer_resumption(None)
             return
         session = unfinished[0]
-        name = next(
-            p.current["display_name"]
-            for p in self.store.patients()
-            if p.id == session["patient_id"]
-        )
+        name = self.store.entry("patient", session["patient_id"]).current["display_name"]
         started = session["started_at"].astimezone(ZoneInfo(session["zone_name"]))
         elapsed = format_elapsed(self.clock() - session["started_at"])
         self.patients_page.offer_resumption(
@@ -171,19 +182,31 @@ class MainWindow(QMainWindow):
         )
 
     def resume_session(self, session_id: uuid.UUID) -> None:
-        live = LiveSession(self.store, session_id, self.clock)
-        live.note_resumption()
-        self.open_workspace(session_id, live)
+        service = self.session_service(session_id)
+        service.note_resumption()
+        self.open_workspace(session_id, service)
+
+    def session_service(self, session_id: uuid.UUID) -> SessionService:
+        protocol = self.store.session(session_id)["protocol"]
+        return SessionService(
+            self.store,
+            session_id,
+            clock=self.clock,
+            monotonic=self.monotonic,
+            protocol=self.protocols.get(protocol),
+            thresholds=alert_thresholds(self.settings),
+        )
 
     def open_workspace(
-        self, session_id: uuid.UUID, live: LiveSession | None = None, *, screen: bool = False
+        self,
+        session_id: uuid.UUID,
+        service: SessionService | None = None,
+        *,
+        screen: bool = False,
     ) -> None:
-        live = live or LiveSession(self.store, session_id, self.clock)
-        monitor = SessionMonitor(
-            live, self.protocols.get(live.protocol), alert_thresholds(self.settings)
-        )
+        service = service or self.session_service(session_id)
         workspace = SessionWorkspace(
-            monitor,
+            service,
             quick_tags=self.settings.get("quick_tags"),
             colours=chart_colours(self.settings.get("theme")),
             show_map=self.settings.get("show_map"),
@@ -201,7 +224,7 @@ class MainWindow(QMainWindow):
         for action in workspace.scale_actions:
             scales.addAction(action)
         workspace.focus_observation()
-        if screen and monitor.screening() is None and live.ended_at is None:
+        if screen and service.screening() is None and service.ended_at is None:
             workspace.open_screening()
 
     def close_workspace(self) -> None:
@@ -210,13 +233,18 @@ class MainWindow(QMainWindow):
             return
         self.workspace = None
         self.session_menu.clear()
-        workspace.timer.stop()
+        workspace.release()
         self.pages.setCurrentWidget(self.patients_page)
         self.pages.removeWidget(workspace)
         workspace.deleteLater()
-        self.refresh_patients(select=self.store.session(workspace.session.id)["patient_id"])
+        self.refresh_patients(select=self.store.session(workspace.service.id)["patient_id"])
         self.offer_unfinished()
         self.patients_page.patient_list.setFocus()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.workspace is not None:
+            self.workspace.release()  # its clock timer stops with the window
+        super().closeEvent(event)
 
     # ---------------------------------------------------------- the record
 
@@ -237,20 +265,34 @@ class MainWindow(QMainWindow):
             self.workspace.chart.show_mean_arterial(shown)
 
     def scale_text(self, step: float) -> None:
-        scale = round(min(2.0, max(0.7, self.settings.get("font_scale") + step)), 1)
+        bounds = SETTINGS["font_scale"].constraint
+        assert isinstance(bounds, Number)
+        scale = round(min(bounds.high, max(bounds.low, self.settings.get("font_scale") + step)), 1)
         self.settings.set("font_scale", scale)
         self._restyle()
 
-    def _restyle(self) -> None:
+    def open_settings(self) -> None:
+        self.settings_dialog = open_form(
+            SettingsDialog(self.settings, self),
+            lambda d: self.settings.update(d.values()),
+            saved=lambda _none: self._settings_changed(),
+        )
+
+    def _settings_changed(self) -> None:
+        self.verdict.setText(self.settings.problem or "Settings saved.")
+        self._restyle(rebuild=True)
+
+    def _restyle(self, *, rebuild: bool = True) -> None:
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         apply_theme(app, self.settings.get("theme"), self.settings.get("font_scale"))
-        if self.workspace is not None:
-            # The chart and clocks take colours and sizes at creation: rebuild the workspace.
-            session = self.workspace.session
+        if self.workspace is not None and rebuild:
+            # The chart, the clocks and the alert rules take colours, sizes and thresholds
+            # when they are made: rebuild the workspace over a new service.
+            session_id = self.workspace.service.id
             old = self.workspace
             self.workspace = None
-            old.timer.stop()
+            old.release()
             self.pages.removeWidget(old)
             old.deleteLater()
-            self.open_workspace(session.id, session)
+            self.open_workspace(session_id)

@@ -52,6 +52,14 @@ class RowsModel(QAbstractListModel):
         self.endResetModel()
 
 
+def _wrap_rows(view: QListView) -> None:
+    """Long rows wrap at a narrow window (1024 px) instead of hiding behind a scroll bar."""
+    view.setWordWrap(True)
+    view.setTextElideMode(Qt.TextElideMode.ElideNone)
+    view.setResizeMode(QListView.ResizeMode.Adjust)
+    view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+
 class PatientsPage(QWidget):
     add_patient_requested = Signal()
     new_session_requested = Signal(object)  # patient id
@@ -89,6 +97,7 @@ class PatientsPage(QWidget):
         self.patient_list = QListView()
         self.patient_list.setAccessibleName("Patients")
         self.patient_list.setModel(self.filtered)
+        _wrap_rows(self.patient_list)
         left = QVBoxLayout()
         left.addWidget(self.patient_list, 1)
         self.add_button = QPushButton("&Add a patient (Ctrl+N)")
@@ -101,6 +110,7 @@ class PatientsPage(QWidget):
         self.session_list = QListView()
         self.session_list.setAccessibleName("Sessions of the selected patient")
         self.session_list.setModel(self.sessions)
+        _wrap_rows(self.session_list)
         self.new_session_button = QPushButton("&New session (Ctrl+Shift+N)")
         right.addWidget(self.sessions_title)
         right.addWidget(self.session_list, 1)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelInde
 from PySide6.QtGui import QAbstractTextDocumentLayout, QFontMetrics, QPalette, QTextDocument
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
-from kapdesk.live_session import LogEntry
+from kapdesk.session.wording import LogEntry
 
 KIND_MARK = {"observation": "", "vitals": "", "dose": "Dose: ", "scale_score": "", "event": ""}
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -48,6 +48,13 @@ class SessionLogModel(QAbstractListModel):
 
     def entry_at(self, row: int) -> LogEntry:
         return self._entries[row]
+
+    def row_of(self, entry_id: object) -> int:
+        """The row showing the entry with this id (ValueError if none does)."""
+        for row, entry in enumerate(self._entries):
+            if entry.id == entry_id:
+                return row
+        raise ValueError("no such entry in the log")
 
     def put(self, entry: LogEntry) -> int:
         """Insert a new entry in time order (newest first), or replace a corrected one."""

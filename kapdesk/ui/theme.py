@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from PySide6.QtWidgets import QApplication
 
+from kapdesk.resources import resource
 from kapdesk.widgets.bp_chart import DIM, LIGHT, ChartColours
-
-RESOURCES = Path(__file__).resolve().parents[2] / "resources"
-PROTOCOLS = RESOURCES / "protocols"
 
 
 def scaled_px(px: int, scale: float) -> int:
@@ -18,7 +15,7 @@ def scaled_px(px: int, scale: float) -> int:
 
 
 def apply_theme(app: QApplication, name: str = "dark", scale: float = 1.0) -> None:
-    sheet = (RESOURCES / "styles" / f"{name}.qss").read_text(encoding="utf-8")
+    sheet = resource("styles", f"{name}.qss").read_text(encoding="utf-8")
     # Every size in the sheets is in px, so one factor scales all the text.
     sheet = re.sub(r"(\d+)px", lambda m: f"{scaled_px(int(m.group(1)), scale)}px", sheet)
     app.setStyleSheet(sheet)

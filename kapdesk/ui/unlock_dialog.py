@@ -13,12 +13,15 @@ from PySide6.QtWidgets import (
 )
 
 from kapdesk.store.vault import MIN_PASSPHRASE_CHARS, PassphraseRequest, passphrase_weakness
+from kapdesk.ui.fit import grow_to_fit
 
 
 class UnlockDialog(QDialog):
     def __init__(self, request: PassphraseRequest, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle("kapdesk: unlock the record")
+        self.setWindowTitle(
+            "kapdesk: protect the new record" if request.creating else "kapdesk: unlock the record"
+        )
         self.setMinimumWidth(640)
         self._creating = request.creating
         layout = QVBoxLayout(self)
@@ -77,6 +80,7 @@ class UnlockDialog(QDialog):
     def _refuse(self, sentence: str, field: QLineEdit) -> None:
         self.error.setText(sentence)
         self.error.setVisible(True)
+        grow_to_fit(self)  # a long refusal must be read whole, not cut at the dialog's edge
         field.clear()
         field.setFocus()
 

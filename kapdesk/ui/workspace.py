@@ -1,13 +1,13 @@
 """The session workspace: one screen for the whole session, driven from the keyboard.
 
-Slots are thin: each calls the LiveSession service and shows its result or its
-sentence. The observation line takes the focus whenever nothing else needs it.
+Slots are thin: each makes one call to the session service and shows its sentence
+if it refuses. What changed reaches the views as the service's events (wired once,
+in ``_listen``): the log, chart, banner and header never need refreshing by hand.
+The observation line takes the focus whenever nothing else needs it.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -16,8 +16,6 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
-    QHBoxLayout,
-    QLabel,
     QListView,
     QSplitter,
     QVBoxLayout,
@@ -26,9 +24,12 @@ from PySide6.QtWidgets import (
 
 from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.scales import SCALES
-from kapdesk.clinical.vitals import VITAL_RANGES, ValidationError
-from kapdesk.live_session import LogEntry, SessionSummary
-from kapdesk.monitoring import SessionMonitor
+from kapdesk.clinical.vitals import ValidationError
+from kapdesk.session.alerting import StoredAlert
+from kapdesk.session.discharge import SessionSummary
+from kapdesk.session.entries import editable, parse_changes
+from kapdesk.session.service import SessionService
+from kapdesk.session.wording import LogEntry
 from kapdesk.store import StoreError
 from kapdesk.ui.dialogs import (
     CautionDialog,
@@ -36,15 +37,18 @@ from kapdesk.ui.dialogs import (
     DoseDialog,
     RemsCheckDialog,
     ScreeningDialog,
+    open_form,
 )
 from kapdesk.ui.discharge_panel import DischargePanel
 from kapdesk.ui.session_log import EntryDelegate, SessionLogModel
 from kapdesk.widgets.alert_banner import AlertBanner
 from kapdesk.widgets.bp_chart import DIM, BPChart, ChartColours
-from kapdesk.widgets.clock_display import ClockDisplay
 from kapdesk.widgets.observation_entry import ObservationEntry
 from kapdesk.widgets.scale_strip import ScaleStrip
+from kapdesk.widgets.session_header import SessionHeader
 from kapdesk.widgets.vitals_entry import VitalsEntry
+
+Refused = (ValidationError, StoreError)
 
 
 def make_action(parent: QWidget, text: str, shortcut: str, slot: Callable[[], Any]) -> QAction:
@@ -65,7 +69,7 @@ class SessionWorkspace(QWidget):
 
     def __init__(
         self,
-        monitor: SessionMonitor,
+        service: SessionService,
         *,
         quick_tags: list[str],
         colours: ChartColours = DIM,
@@ -74,43 +78,53 @@ class SessionWorkspace(QWidget):
         sound_when_due: bool = False,
     ) -> None:
         super().__init__()
-        self.monitor = monitor
+        self.service = service
         self.sound_when_due = sound_when_due
         self._last_check_state: str | None = None
-        self.session = session = monitor.live
+        self.summary: SessionSummary | None = None
         self.setObjectName("workspace")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(16, 8, 16, 8)
-
-        header = QHBoxLayout()
-        who = QVBoxLayout()
-        self.patient_label = QLabel(session.patient_name)
-        self.patient_label.setObjectName("patient")
-        self.patient_label.setWordWrap(True)
-        self.patient_label.setMinimumWidth(200)
-        self.protocol_label = QLabel(f"Protocol: {session.protocol}")
-        self.protocol_label.setObjectName("hint")
-        self.status_label = QLabel()
-        self.status_label.setObjectName("hint")
-        self.check_label = QLabel()
-        self.check_label.setObjectName("checkUpcoming")
-        self.check_label.setWordWrap(True)
-        who.addWidget(self.patient_label)
-        who.addWidget(self.protocol_label)
-        who.addWidget(self.check_label)
-        who.addWidget(self.status_label)
-        header.addLayout(who, 1)
-        self.session_clock = ClockDisplay("Session", clock_px)
-        self.dose_clock = ClockDisplay("Since first dose (T+)", clock_px)
-        header.addWidget(self.session_clock)
-        header.addSpacing(32)
-        header.addWidget(self.dose_clock)
-        outer.addLayout(header)
+        self.header = SessionHeader(service.patient_name, service.protocol_name, clock_px)
+        outer.addWidget(self.header)
         self.banner = AlertBanner()
         self.banner.acknowledge_requested.connect(self.acknowledge_alert)
         outer.addWidget(self.banner)
+        outer.addWidget(self._chart_and_log(colours, show_map), 1)
+        checklist = list(service.protocol.discharge.checklist) if service.protocol else []
+        self.discharge = DischargePanel(checklist)
+        outer.addWidget(self.discharge)
+        self.observation = ObservationEntry(quick_tags)
+        self.vitals = VitalsEntry()
+        outer.addWidget(self.observation)
+        outer.addWidget(self.vitals)
+        self._make_actions()
+        self.screening_dialog: ScreeningDialog | None = None
+        self.caution_dialog: CautionDialog | None = None
+        self.rems_dialog: RemsCheckDialog | None = None
+        self.dose_dialog: DoseDialog | None = None
+        self.correct_dialog: CorrectDialog | None = None
 
-        self.chart = BPChart(colours)
+        self.observation.submitted.connect(self.store_observation)
+        self.vitals.line_submitted.connect(self.store_vitals_line)
+        self.vitals.fields_submitted.connect(self.store_vitals_fields)
+        self.discharge.changed.connect(self._show_discharge_items)
+        self.discharge.confirm.clicked.connect(self.confirm_end)
+        self.discharge.cancel.clicked.connect(self.cancel_end)
+        self._listen()
+        self.timer = QTimer(self)
+        self.timer.setInterval(500)  # repaints only; the time itself comes from stored instants
+        self.timer.timeout.connect(self.tick)
+        self.timer.start()
+        self._draw_chart()
+        self._show_alerts(service.open_alerts())
+        self.tick()
+        if service.ended_at is not None:
+            self._show_ended()
+        self.focus_observation()
+
+    def _chart_and_log(self, colours: ChartColours, show_map: bool) -> QSplitter:
+        self.chart = BPChart(colours, thresholds=self.service.thresholds)
         self.chart.show_mean_arterial(show_map)
         self.strip = ScaleStrip(self.chart, colours)
         chart_box = QWidget()
@@ -119,7 +133,7 @@ class SessionWorkspace(QWidget):
         chart_layout.setSpacing(0)
         chart_layout.addWidget(self.chart, 1)
         chart_layout.addWidget(self.strip)
-        self.log_model = SessionLogModel(session.log())
+        self.log_model = SessionLogModel(self.service.log())
         self.log_view = QListView()
         self.log_view.setAccessibleName("Session log, newest first")
         self.log_view.setModel(self.log_model)
@@ -137,18 +151,9 @@ class SessionWorkspace(QWidget):
         splitter.setSizes([780, 540])
         self.chart.setMinimumWidth(420)
         self.log_view.setMinimumWidth(320)
-        outer.addWidget(splitter, 1)
+        return splitter
 
-        checklist = list(monitor.protocol.discharge.checklist) if monitor.protocol else []
-        self.discharge = DischargePanel(checklist)
-        self.discharge.changed.connect(self._refresh_discharge)
-        outer.addWidget(self.discharge)
-
-        self.observation = ObservationEntry(quick_tags)
-        self.vitals = VitalsEntry()
-        outer.addWidget(self.observation)
-        outer.addWidget(self.vitals)
-
+    def _make_actions(self) -> None:
         self.actions_by_name = {
             "dose": make_action(self, "Record a &dose…", "Ctrl+D", self.open_dose_dialog),
             "vitals": make_action(self, "Enter &vitals", "Ctrl+B", self.focus_vitals),
@@ -183,59 +188,46 @@ class SessionWorkspace(QWidget):
             for scale in SCALES.values()
             for level in scale.levels
         ]
-        self.screening_dialog: ScreeningDialog | None = None
-        self.caution_dialog: CautionDialog | None = None
-        self.rems_dialog: RemsCheckDialog | None = None
-        self.dose_dialog: DoseDialog | None = None
-        self.correct_dialog: CorrectDialog | None = None
-        self.summary: SessionSummary | None = None
 
-        self.observation.submitted.connect(self.store_observation)
-        self.vitals.line_submitted.connect(self.store_vitals_line)
-        self.vitals.fields_submitted.connect(self.store_vitals_fields)
-        self.discharge.confirm.clicked.connect(self.confirm_end)
-        self.discharge.cancel.clicked.connect(self.cancel_end)
+    def _listen(self) -> None:
+        """The views follow the service: wired once, here."""
+        events = self.service.events
+        events.entry_added.connect(self._show)
+        events.entry_changed.connect(self._replace)
+        events.chart_changed.connect(lambda _none: self._draw_chart())
+        events.alerts_changed.connect(self._show_alerts)
+        events.session_changed.connect(lambda _none: self.tick())
+        events.ended.connect(lambda _summary: self._show_ended())
 
-        self.timer = QTimer(self)
-        self.timer.setInterval(500)  # repaints only; the time itself comes from stored instants
-        self.timer.timeout.connect(self.tick)
-        self.timer.start()
-        self.refresh_chart()
-        self.refresh_alerts()
-        self.tick()
-        self.focus_observation()
+    def release(self) -> None:
+        """Stop the timer and stop listening: the workspace is closing."""
+        self.timer.stop()
+        self.service.events.disconnect_all()
 
-    # ----------------------------------------------------------- display
+    # ----------------------------------------------------------------- views
 
     def tick(self) -> None:
-        session = self.session
-        self.session_clock.set_time(format_elapsed(session.since_start()))
-        since = session.since_first_dose()
-        self.dose_clock.set_time("--:--:--" if since is None else format_elapsed(since))
-        running = session.running_infusions()
-        status = "IV infusion running (Ctrl+I stops it)" if running else ""
-        if session.ended_at is not None:
-            status = f"Session ended at {session.local_clock(session.ended_at)}"
-        self.status_label.setText(status)
-        text, state = self.monitor.next_check_text()
-        name = {"overdue": "checkOverdue", "due": "checkDue"}.get(str(state), "checkUpcoming")
-        if session.ended_at is not None:
-            text, name = "", "checkUpcoming"
-        self.check_label.setText(text)
+        service = self.service
+        since = service.since_first_dose()
+        self.header.set_clocks(
+            format_elapsed(service.since_start()),
+            "--:--:--" if since is None else format_elapsed(since),
+        )
+        if service.ended_at is not None:
+            self.header.set_status(f"Session ended at {service.local_clock(service.ended_at)}")
+            self.header.set_check("", None)
+            return
+        running = service.running_infusions()
+        self.header.set_status("IV infusion running (Ctrl+I stops it)" if running else "")
+        text, state = service.next_check()
+        self.header.set_check(text, None if state is None else str(state))
         if str(state) == "due" and self._last_check_state != "due" and self.sound_when_due:
             QApplication.beep()  # only when the clinic turned it on; silent by default
         self._last_check_state = str(state)
-        if self.check_label.objectName() != name:
-            self.check_label.setObjectName(name)
-            self.check_label.style().unpolish(self.check_label)
-            self.check_label.style().polish(self.check_label)
-        if session.ended_at is None:
-            note = session.check_clock(dt.datetime.now(dt.UTC), time.monotonic())
-            if note is not None:
-                self.log_model.put(note)
+        service.check_clock()
 
-    def refresh_chart(self) -> None:
-        data = self.session.chart()
+    def _draw_chart(self) -> None:
+        data = self.service.chart()
         self.chart.set_readings(
             data.minutes,
             data.systolic,
@@ -246,46 +238,16 @@ class SessionWorkspace(QWidget):
         )
         self.chart.set_doses(data.dose_minutes)
         self.chart.set_baseline(data.baseline)
-        self.strip.set_scores(self.monitor.scale_points())
+        self.strip.set_scores(self.service.scale_points())
 
     def _show(self, entry: LogEntry) -> None:
         row = self.log_model.put(entry)
         self.log_view.scrollTo(self.log_model.index(row))
 
-    # ------------------------------------------------------------- slots
+    def _replace(self, entry: LogEntry) -> None:
+        self.log_model.put(entry)
 
-    def store_observation(self, text: str, tags: list[str]) -> None:
-        try:
-            entry = self.session.add_observation(text, tags)
-        except (ValidationError, StoreError) as exc:
-            self.observation.show_error(str(exc))
-            return
-        self.observation.accept_entry()
-        self._show(entry)
-
-    def store_vitals_line(self, line: str) -> None:
-        self._store_vitals(lambda: self.session.add_vitals_line(line))
-
-    def store_vitals_fields(self, values: dict[str, str]) -> None:
-        self._store_vitals(lambda: self.session.add_vitals(values))
-
-    def _store_vitals(self, store: Callable[[], LogEntry]) -> None:
-        try:
-            entry = store()
-        except (ValidationError, StoreError) as exc:
-            self.vitals.show_error(str(exc))
-            return
-        self.vitals.accept_entry()
-        self._show(entry)
-        for alert in self.monitor.add_vitals(entry):
-            self._show(alert)
-        self.refresh_chart()
-        self.refresh_alerts()
-        self.tick()
-        self.focus_observation()
-
-    def refresh_alerts(self) -> None:
-        pending = self.monitor.open_alerts()
+    def _show_alerts(self, pending: list[StoredAlert]) -> None:
         if not pending:
             self.banner.hide()
             return
@@ -294,55 +256,64 @@ class SessionWorkspace(QWidget):
             first.level.value, first.reading, first.reason, first.action, len(pending) - 1
         )
 
-    def acknowledge_alert(self) -> None:
-        pending = self.monitor.open_alerts()
-        if not pending:
+    def _say(self, sentence: str) -> None:
+        self.header.set_status(sentence)
+
+    # ----------------------------------------------------------------- slots
+
+    def store_observation(self, text: str, tags: list[str]) -> None:
+        try:
+            self.service.record_observation(text, tags)
+        except Refused as exc:
+            self.observation.show_error(str(exc))
             return
-        self._show(self.monitor.acknowledge(pending[0].id))
-        self.refresh_alerts()
+        self.observation.accept_entry()
+
+    def store_vitals_line(self, line: str) -> None:
+        self._store_vitals(lambda: self.service.record_vitals_line(line))
+
+    def store_vitals_fields(self, values: dict[str, str]) -> None:
+        self._store_vitals(lambda: self.service.record_vitals(values))
+
+    def _store_vitals(self, record: Callable[[], object]) -> None:
+        try:
+            record()
+        except Refused as exc:
+            self.vitals.show_error(str(exc))
+            return
+        self.vitals.accept_entry()
+        self.focus_observation()
+
+    def acknowledge_alert(self) -> None:
+        try:
+            self.service.acknowledge_alert()
+        except Refused as exc:
+            self._say(str(exc))
         self.focus_observation()
 
     def store_scale(self, scale_id: str, value: int) -> None:
-        if self.session.ended_at is not None:
-            return
         try:
-            entry = self.monitor.add_scale(scale_id, value)
-        except (ValidationError, StoreError) as exc:
-            self.status_label.setText(str(exc))
-            return
-        self._show(entry)
-        self.refresh_chart()
-        self.tick()
+            self.service.record_scale(scale_id, value)
+        except Refused as exc:
+            self._say(str(exc))
 
     def open_rems_check(self) -> None:
-        dialog = RemsCheckDialog(self)
-        dialog.save = lambda: self.monitor.add_rems_check(
-            *(box.isChecked() for box in dialog.answers)
+        self.rems_dialog = open_form(
+            RemsCheckDialog(self),
+            lambda d: self.service.record_rems_check(*(box.isChecked() for box in d.answers)),
+            closed=self.focus_observation,
         )
-        dialog.accepted.connect(lambda: self._recorded(dialog.result_value))
-        dialog.finished.connect(lambda _result: self.focus_observation())
-        self.rems_dialog = dialog
-        dialog.open()
-
-    def _recorded(self, entry: LogEntry) -> None:
-        self._show(entry)
-        self.refresh_chart()
-        self.tick()
 
     def open_screening(self) -> None:
-        dialog = ScreeningDialog(self)
-
-        def save() -> LogEntry:
+        def save(dialog: ScreeningDialog) -> object:
             contraindications, medicines = dialog.answers()
-            return self.monitor.record_screening(
+            return self.service.record_screening(
                 contraindications, medicines, dialog.intention.text(), dialog.decision.text()
             )
 
-        dialog.save = save
-        dialog.accepted.connect(lambda: self._recorded(dialog.result_value))
-        dialog.finished.connect(lambda _result: self.focus_observation())
-        self.screening_dialog = dialog
-        dialog.open()
+        self.screening_dialog = open_form(
+            ScreeningDialog(self), save, closed=self.focus_observation
+        )
 
     def focus_vitals(self) -> None:
         self.vitals.line.setFocus()
@@ -352,43 +323,28 @@ class SessionWorkspace(QWidget):
         self.observation.line.setFocus()
 
     def open_dose_dialog(self) -> None:
-        gate = self.monitor.dose_gate()
+        gate = self.service.dose_gate()
         if not gate.allowed and gate.caution is not None:
-            caution = CautionDialog(gate.message, self)
-            caution.save = lambda: self.monitor.acknowledge_dose_caution(caution.reason.text())
-            caution.accepted.connect(
-                lambda: (self._show(caution.result_value), self.open_dose_dialog())
+            self.caution_dialog = open_form(
+                CautionDialog(gate.message, self),
+                lambda d: self.service.acknowledge_dose_caution(d.reason.text()),
+                saved=lambda _entry: self.open_dose_dialog(),
             )
-            self.caution_dialog = caution
-            caution.open()
             return
         if not gate.allowed:
-            self.status_label.setText(gate.message)
+            self._say(gate.message)
             return
-        dialog = DoseDialog(self.session.weight_kg, self)
-        dialog.save = lambda: self.monitor.add_dose(**dialog.values())
-        dialog.accepted.connect(lambda: self._dose_recorded(dialog.result_value))
-        dialog.finished.connect(lambda _result: self.focus_observation())
-        self.dose_dialog = dialog
-        dialog.open()
-
-    def _dose_recorded(self, entry: LogEntry) -> None:
-        self._show(entry)
-        self.refresh_chart()
-        self.tick()
+        self.dose_dialog = open_form(
+            DoseDialog(self.service.weight_kg, self),
+            lambda d: self.service.record_dose(**d.values()),
+            closed=self.focus_observation,
+        )
 
     def stop_infusion(self) -> None:
-        running = self.session.running_infusions()
-        if not running:
-            self.status_label.setText("No IV infusion is running.")
-            return
         try:
-            entry = self.session.stop_infusion(running[-1])
-        except (ValidationError, StoreError) as exc:
-            self.status_label.setText(str(exc))
-            return
-        self._show(entry)
-        self.tick()
+            self.service.stop_infusion()
+        except Refused as exc:
+            self._say(str(exc))
 
     def selected_entry(self) -> LogEntry | None:
         rows = self.log_view.selectionModel().selectedRows()
@@ -399,38 +355,34 @@ class SessionWorkspace(QWidget):
     def open_correct(self) -> None:
         entry = self.selected_entry()
         if entry is None:
-            self.status_label.setText("Select an entry in the log first (Tab, then arrows).")
+            self._say("Select an entry in the log first (Tab, then arrows).")
             return
         if entry.is_system:
-            self.status_label.setText("kapdesk's own notes cannot be corrected.")
+            self._say("kapdesk's own notes cannot be corrected.")
             return
-        fields = _editable_fields(entry.kind, self.session.entry(entry.kind, entry.id).current)
-        dialog = CorrectDialog(entry.text, fields, self)
-        dialog.save = lambda: self.session.correct(
-            entry.kind, entry.id, _changes(entry.kind, dialog.changes()), dialog.reason.text()
+        stored = self.service.entry(entry.kind, entry.id)
+        self.correct_dialog = open_form(
+            CorrectDialog(entry.text, editable(stored), self),
+            lambda d: self.service.correct(
+                entry.kind, entry.id, parse_changes(entry.kind, d.changes()), d.reason.text()
+            ),
+            closed=self.focus_observation,
         )
-        dialog.accepted.connect(lambda: self._corrected(dialog.result_value))
-        dialog.finished.connect(lambda _result: self.focus_observation())
-        self.correct_dialog = dialog
-        dialog.open()
 
-    def _corrected(self, entry: LogEntry) -> None:
-        self._show(entry)
-        if entry.kind == "vitals":
-            self.refresh_chart()
+    # -------------------------------------------------------------- the end
 
     def ask_end(self) -> None:
-        if self.session.ended_at is not None:
+        if self.service.ended_at is not None:
             return
-        self._refresh_discharge()
+        self._show_discharge_items()
         self.discharge.show()
         self.discharge.confirm.setFocus()
 
-    def _refresh_discharge(self) -> None:
-        self.discharge.show_items(self.monitor.discharge_items(self.discharge.confirmed_items()))
+    def _show_discharge_items(self) -> None:
+        self.discharge.show_items(self.service.discharge_items(self.discharge.confirmed_items()))
 
     def cancel_end(self) -> None:
-        if self.session.ended_at is not None:
+        if self.service.ended_at is not None:
             self.closed.emit()
             return
         self.discharge.hide()
@@ -444,15 +396,16 @@ class SessionWorkspace(QWidget):
             self.discharge.show_error("“Ready after” must be a whole number of minutes.")
             return
         try:
-            summary = self.monitor.end(
+            self.summary = self.service.end(
                 self.discharge.confirmed_items(),
                 override_reason=self.discharge.override.text(),
                 ready_to_leave_minutes=minutes,
             )
-        except (ValidationError, StoreError) as exc:
+        except Refused as exc:
             self.discharge.show_error(str(exc))
-            return
-        self.summary = summary
+
+    def _show_ended(self) -> None:
+        summary = self.summary = self.service.summary()
         highest = (
             f"{summary.highest_bp[0]}/{summary.highest_bp[1]} at {summary.highest_bp[2]}"
             if summary.highest_bp
@@ -463,6 +416,7 @@ class SessionWorkspace(QWidget):
             f"{summary.total_mg:g} mg in all · {summary.readings} vitals reading(s) · "
             f"highest BP {highest}."
         )
+        self.discharge.show()
         self.discharge.cancel.setFocus()
         for name, action in self.actions_by_name.items():
             action.setEnabled(name == "correct")
@@ -470,7 +424,6 @@ class SessionWorkspace(QWidget):
             action.setEnabled(False)
         self.observation.setEnabled(False)
         self.vitals.setEnabled(False)
-        self.log_model.reset(self.session.log())
         self.tick()
         self.ended.emit()
 
@@ -482,31 +435,3 @@ class SessionWorkspace(QWidget):
             self.focus_observation()
             return
         super().keyPressEvent(event)
-
-
-def _editable_fields(kind: str, current: dict[str, Any]) -> dict[str, str]:
-    def text(value: Any) -> str:
-        return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
-
-    if kind == "vitals":
-        return {name: text(current[name]) for name in VITAL_RANGES}
-    if kind == "observation":
-        return {"text": current["text"], "tags": ", ".join(current["tags"])}
-    if kind == "scale_score":
-        return {"answers": ", ".join(str(a) for a in current["answers"])}
-    return {name: text(current[name]) for name in ("mg", "lot_number", "device_count")}
-
-
-def _changes(kind: str, changed: dict[str, str]) -> dict[str, Any]:
-    out: dict[str, Any] = dict(changed)
-    if kind == "observation" and "tags" in out:
-        out["tags"] = [t.strip() for t in out["tags"].split(",") if t.strip()]
-    if kind == "dose":
-        out = {k: (v or None) for k, v in out.items()}
-    if kind == "scale_score" and "answers" in out:
-        try:
-            out["answers"] = [int(a) for a in out["answers"].split(",") if a.strip()]
-        except ValueError:
-            raise ValidationError("answers", "Answers must be whole numbers, e.g. 5.") from None
-        out["total"] = None  # recomputed from the corrected answers
-    return out

@@ -3,7 +3,8 @@
 Systolic is a downward caret (v) and diastolic an upward caret (^), joined by
 a vertical bar; heart rate is a dot on the same grid, read off the right-hand
 axis (CLINICAL.md, "Charting convention"). x is minutes from the first dose.
-Threshold lines carry their numbers as text, so nothing relies on colour.
+Threshold lines are the clinic's alert thresholds, the ones the banner and the
+discharge criteria use, and carry their numbers as text, so nothing relies on colour.
 """
 
 from __future__ import annotations
@@ -16,9 +17,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 
-# Defaults from CLINICAL.md, "Default thresholds": pre-dose caution 140/90, urgent 180/110.
-CAUTION = (140, 90)
-URGENT = (180, 110)
+from kapdesk.clinical.alerts import AlertThresholds
+
 WIDE_BARS_UP_TO = 100
 AXIS_WIDTH = 88
 BASELINE_BAND = 4  # mmHg either side: shows the level without hiding readings near it
@@ -62,9 +62,15 @@ LIGHT = ChartColours(
 
 
 class BPChart(pg.PlotWidget):  # type: ignore[misc]
-    def __init__(self, colours: ChartColours = DIM, font_px: int = 16) -> None:
+    def __init__(
+        self,
+        colours: ChartColours = DIM,
+        font_px: int = 16,
+        thresholds: AlertThresholds | None = None,
+    ) -> None:
         super().__init__(background=colours.background)
         self.colours = colours
+        limits = thresholds or AlertThresholds()
         self.setAccessibleName("Blood pressure chart")
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
@@ -115,17 +121,17 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         self.addItem(self._baseline_label)
         self._threshold_lines = []
         for value, colour, style, text in (
-            (CAUTION[0], colours.caution, Qt.PenStyle.DashLine, "caution 140"),
-            (CAUTION[1], colours.caution, Qt.PenStyle.DashLine, "caution 90"),
-            (URGENT[0], colours.urgent, Qt.PenStyle.DashDotLine, "urgent 180"),
-            (URGENT[1], colours.urgent, Qt.PenStyle.DashDotLine, "urgent 110"),
+            (limits.caution_systolic, colours.caution, Qt.PenStyle.DashLine, "caution"),
+            (limits.caution_diastolic, colours.caution, Qt.PenStyle.DashLine, "caution"),
+            (limits.urgent_systolic, colours.urgent, Qt.PenStyle.DashDotLine, "urgent"),
+            (limits.urgent_diastolic, colours.urgent, Qt.PenStyle.DashDotLine, "urgent"),
         ):
             line = pg.InfiniteLine(
                 pos=value,
                 angle=0,
                 movable=False,
                 pen=pg.mkPen(colour, width=1.5, style=style),
-                label=text,
+                label=f"{text} {value}",
                 labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]},
             )
             line.setZValue(-10)
@@ -173,6 +179,37 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         self._labels: list[str] = []
         self._map_data: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._shown_baseline: tuple[float, float] | None = None
+
+    # ------------------------------------------------ what a person reads off the chart
+
+    def threshold_labels(self) -> list[str]:
+        """The threshold lines' captions, e.g. "caution 140", as drawn."""
+        return [line.label.toPlainText() for line in self._threshold_lines]
+
+    def bp_points(self) -> list[tuple[float, float, float]]:
+        """(minutes, systolic, diastolic) of each BP drawn, oldest first."""
+        xs, systolic = self._systolic.getData()
+        _x, diastolic = self._diastolic.getData()
+        return [
+            (float(x), float(s), float(d)) for x, s, d in zip(xs, systolic, diastolic, strict=True)
+        ]
+
+    def heart_rate_points(self) -> list[tuple[float, float]]:
+        xs, rates = self._heart_rate.getData()
+        return [(float(x), float(r)) for x, r in zip(xs, rates, strict=True)]
+
+    def dose_marks(self) -> list[float]:
+        return [float(line.value()) for line in self._dose_lines]
+
+    def baseline_shown(self) -> tuple[float, float] | None:
+        return self._shown_baseline
+
+    def mean_arterial_shown(self) -> bool:
+        return bool(self._map.isVisible())
+
+    def mean_arterial_points(self) -> list[tuple[float, float]]:
+        xs, values = self._map_data
+        return [(float(x), float(v)) for x, v in zip(xs, values, strict=True)]
 
     def _tip(self, x: float, y: float, data: object) -> str:
         # Looked up by x rather than stored per point: per-point objects slowed setData.

@@ -13,14 +13,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-FIELDS = (
-    ("systolic", "Sys"),
-    ("diastolic", "Dia"),
-    ("heart_rate", "HR"),
-    ("spo2", "SpO2"),
-    ("respiratory_rate", "RR"),
-    ("temperature_c", "T °C"),
-)
+from kapdesk.clinical.vitals import VITAL_RANGES
+
+FIELDS = tuple((name, rng.caption) for name, rng in VITAL_RANGES.items())
 
 
 class VitalsEntry(QWidget):

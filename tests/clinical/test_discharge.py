@@ -9,7 +9,7 @@ from kapdesk.clinical.discharge import DischargeFacts, evaluate_discharge
 from kapdesk.clinical.protocols import load_protocols
 from kapdesk.clinical.scales import MOAAS, RASS
 
-SHIPPED = Path(__file__).resolve().parents[2] / "resources" / "protocols"
+SHIPPED = Path(__file__).resolve().parents[2] / "kapdesk" / "resources" / "protocols"
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 REMS = load_protocols([SHIPPED]).protocols["SPRAVATO REMS"].discharge
 IV = load_protocols([SHIPPED]).protocols["IV infusion"].discharge

@@ -17,7 +17,7 @@ from kapdesk.clinical.schedule import (
     occurrences,
 )
 
-SHIPPED = Path(__file__).resolve().parents[2] / "resources" / "protocols"
+SHIPPED = Path(__file__).resolve().parents[2] / "kapdesk" / "resources" / "protocols"
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 
 

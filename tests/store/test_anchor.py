@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from kapdesk.app import main
+from kapdesk.cli import main
 from kapdesk.store import RecordStore
 from kapdesk.store.anchor import ANCHOR_FILE, AnchorFile
 from kapdesk.store.engine import DATABASE_FILE, make_engine

@@ -121,7 +121,7 @@ def test_a_plain_keyring_backup_says_it_is_not_portable(store, tmp_path, memory_
 
 
 def test_the_cli_warns_and_offers_portable_backups(store, data_dir, tmp_path, capsys, monkeypatch):
-    from kapdesk.app import main
+    from kapdesk.cli import main
 
     store.close()
     assert main(["--data-dir", str(data_dir), "backup", str(tmp_path / "a.kapbak")]) == 0

@@ -12,7 +12,7 @@ import alembic.op
 import pytest
 from sqlalchemy import text
 
-from kapdesk.app import main
+from kapdesk.cli import main
 from kapdesk.store import RecordStore, migrate
 from kapdesk.store.backup import restore_backup
 from kapdesk.store.engine import DATABASE_FILE, make_engine, preflight

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kapdesk.app import main
+from kapdesk.cli import main
 from kapdesk.store import RecordStore
 from tests.conftest import PASSPHRASE, fixed_passphrase
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from kapdesk.app import main
+from kapdesk.cli import main
 from kapdesk.store import RecordStore
 from kapdesk.store.errors import DiskFullError, FolderUnusableError, SaveFailedError
 from tests.conftest import PASSPHRASE, file_hashes, fixed_passphrase

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from kapdesk.app import main
+from kapdesk.cli import main
 from kapdesk.store import RecordStore
 
 

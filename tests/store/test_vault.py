@@ -63,6 +63,7 @@ def test_without_keyring_or_passphrase_nothing_is_created(data_dir):
         RecordStore.open(data_dir, create=True)
     assert not (data_dir / "kapdesk.db").exists()
     assert not (data_dir / "vault.json").exists()
+    assert not data_dir.exists()  # the folder it would have made is gone again
 
 
 def test_plaintext_keyring_backends_are_never_used():
@@ -92,7 +93,7 @@ def test_files_are_private(passphrase_store, data_dir):
 
 
 def test_log_files_are_private(tmp_path, monkeypatch):
-    from kapdesk.app import main
+    from kapdesk.cli import main
 
     monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
     assert main(["--data-dir", str(tmp_path / "d"), "demo"]) == 0

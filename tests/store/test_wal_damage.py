@@ -14,7 +14,7 @@ import struct
 import pytest
 from sqlalchemy import text
 
-from kapdesk.app import main
+from kapdesk.cli import main
 from kapdesk.store import RecordStore
 from kapdesk.store import wal as walformat
 from kapdesk.store.errors import RecordIncompleteError

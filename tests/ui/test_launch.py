@@ -7,8 +7,8 @@ import pytest
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from kapdesk.clock import SystemClock
-from kapdesk.paths import Paths
+from kapdesk.local.clock import SystemClock
+from kapdesk.local.paths import Paths
 from kapdesk.ui import launch
 from tests.conftest import PASSPHRASE, record_hashes
 

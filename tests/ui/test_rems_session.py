@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
-from kapdesk.settings import Settings
+from kapdesk.local.settings import Settings
 from kapdesk.ui.main_window import MainWindow
 from tests.ui.test_workspace import CTRL, SHIFT, press, type_into
 
@@ -27,7 +27,7 @@ def start_rems_session(qtbot, window, store):
 
 def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock):
     workspace = start_rems_session(qtbot, window, store)
-    assert workspace.monitor.protocol.name == "SPRAVATO REMS"
+    assert workspace.service.protocol.name == "SPRAVATO REMS"
 
     # Screening: a yes needs a decision with a reason; the sentence stays in the dialog.
     screening = workspace.screening_dialog
@@ -44,7 +44,7 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     # No dose without a pre-dose blood pressure.
     press(window, Qt.Key.Key_D, CTRL)
     assert workspace.dose_dialog is None
-    assert workspace.status_label.text() == "Record a pre-dose blood pressure first (Ctrl+B)."
+    assert workspace.header.status_text() == "Record a pre-dose blood pressure first (Ctrl+B)."
     clock.advance(minutes=10)
     type_into(qtbot, workspace.vitals.line, "128/82 72 98")
 
@@ -60,7 +60,7 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
             qtbot.keyClick(dose.lot, Qt.Key.Key_Return)
         if _device == 0:
             workspace.tick()
-            assert workspace.check_label.text() == (
+            assert workspace.header.check_text() == (
                 "Next: 40-minute BP, SpO2, sedation and dissociation in 00:40:00"
             )
             clock.advance(minutes=5)
@@ -69,12 +69,12 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     # The 40-minute check falls due at 35 minutes (five early) and is overdue after 45.
     clock.advance(minutes=30)  # T+35
     workspace.tick()
-    assert workspace.check_label.text() == "Due now: 40-minute BP, SpO2, sedation and dissociation"
-    assert workspace.check_label.objectName() == "checkDue"
+    assert workspace.header.check_text() == "Due now: 40-minute BP, SpO2, sedation and dissociation"
+    assert workspace.header.check_state() == "due"
     clock.advance(minutes=11)  # T+46
     workspace.tick()
-    assert workspace.check_label.text().startswith("OVERDUE by 00:06:00: 40-minute")
-    assert workspace.check_label.objectName() == "checkOverdue"
+    assert workspace.header.check_text().startswith("OVERDUE by 00:06:00: 40-minute")
+    assert workspace.header.check_state() == "overdue"
 
     # 182/104 is urgent: the banner says the reading, the rule and what to do.
     type_into(qtbot, workspace.vitals.line, "182/104 88 97")
@@ -100,19 +100,19 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     assert workspace.log_model.entry_at(0).text == (
         "REMS check: sedation yes, dissociation yes, respiratory depression no"
     )
-    assert [s[1:] for s in workspace.monitor.scale_points()] == [("moaas", 4)]
+    assert [s[1:] for s in workspace.service.scale_points()] == [("moaas", 4)]
 
     # The urgent reading scheduled a recheck five minutes after it.
     clock.advance(minutes=5)  # T+51
     workspace.tick()
-    assert workspace.check_label.text() == "Due now: Recheck after an urgent reading"
+    assert workspace.header.check_text() == "Due now: Recheck after an urgent reading"
     type_into(qtbot, workspace.vitals.line, "152/92 84 97")
     press(window, Qt.Key.Key_K, CTRL)  # the urgent one first
     assert workspace.banner.objectName() == "alertCaution"
     press(window, Qt.Key.Key_K, CTRL)
     assert not workspace.banner.isVisible()
     workspace.tick()
-    assert workspace.check_label.text().startswith("Next: BP and SpO2 every 30 minutes")
+    assert workspace.header.check_text().startswith("Next: BP and SpO2 every 30 minutes")
 
     # At 90 minutes sedation and dissociation have resolved, but discharge is blocked.
     clock.advance(minutes=39)  # T+90
@@ -132,7 +132,7 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     assert panel.items.text().count("NOT MET") == 1
     qtbot.keyClick(panel.confirm, Qt.Key.Key_Space)
     assert "Not all discharge criteria are met" in panel.error.text()
-    assert workspace.session.ended_at is None
+    assert workspace.service.ended_at is None
     qtbot.keyClick(panel.cancel, Qt.Key.Key_Space)
     assert not panel.isVisible()
 
@@ -144,11 +144,11 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     assert "All criteria met." in panel.items.text()
     qtbot.keyClicks(panel.ready_minutes, "95")
     qtbot.keyClick(panel.confirm, Qt.Key.Key_Space)
-    assert workspace.session.ended_at == clock.now_utc()
+    assert workspace.service.ended_at == clock.now_utc()
     assert panel.title.text() == "Session ended"
 
     # The record holds the alerts, the acknowledgements and the REMS figures.
-    events = store.session_events(workspace.session.id)
+    events = store.session_events(workspace.service.id)
     kinds = [e["kind"] for e in events]
     assert kinds.count("alert") == 2
     assert kinds.count("alert_ack") == 2
@@ -186,7 +186,7 @@ def test_a_malformed_protocol_file_is_reported_and_the_app_still_starts(
     folder = data_dir / "protocols"
     folder.mkdir()
     (folder / "clinic_iv.toml").write_text('name = "Clinic IV"\n[[checks]\nlabel = "x"\n')
-    main = MainWindow(store, Settings(data_dir), clock.now_utc)
+    main = MainWindow(store, Settings(data_dir), clock)
     qtbot.addWidget(main)
     main.show()
     assert "clinic_iv.toml, line 2: not valid TOML" in main.verdict.text()
@@ -206,15 +206,15 @@ def test_silent_unless_the_clinic_turns_the_sound_on(
     monkeypatch.setattr("kapdesk.ui.workspace.QApplication.beep", lambda: beeps.append(1))
     settings = Settings(data_dir)
     settings.set("sound_when_due", sound)
-    main = MainWindow(store, settings, clock.now_utc)
+    main = MainWindow(store, settings, clock)
     qtbot.addWidget(main)
     workspace = start_rems_session(qtbot, main, store)
     workspace.screening_dialog.reject()
-    workspace.monitor.record_screening(
+    workspace.service.record_screening(
         dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
     )
-    workspace.session.add_vitals_line("128/82 72 98")
-    workspace.monitor.add_dose(drug="ketamine", route="im", mg=50)
+    workspace.service.record_vitals_line("128/82 72 98")
+    workspace.service.record_dose(drug="ketamine", route="im", mg=50)
     clock.advance(minutes=30)
     workspace.tick()
     workspace.tick()
@@ -229,16 +229,88 @@ def test_alert_thresholds_are_clinic_settings(qtbot, store, data_dir, clock):
     with pytest.raises(ValueError, match="Alert thresholds"):
         settings.set("alert_thresholds", {"caution_systolic": "high"})
     settings.set("alert_thresholds", {"caution_systolic": 130, "caution_diastolic": 85})
-    main = MainWindow(store, settings, clock.now_utc)
+    main = MainWindow(store, settings, clock)
     qtbot.addWidget(main)
+    main.show()
+    qtbot.waitExposed(main)
     workspace = start_rems_session(qtbot, main, store)
     workspace.screening_dialog.reject()
     type_into(qtbot, workspace.vitals.line, "132/80 70 98")
     assert workspace.banner.headline.text() == "! CAUTION: BP 132/80 is above 130/85."
+    # The chart's lines and the discharge criteria read the same thresholds.
+    assert workspace.chart.threshold_labels() == [
+        "caution 130",
+        "caution 85",
+        "urgent 180",
+        "urgent 110",
+    ]
+    press(main, Qt.Key.Key_E, CTRL | SHIFT)
+    assert "BP below caution (130/85)" in workspace.discharge.items.text()
 
 
 def test_settings_that_are_not_in_force_are_said_in_the_window(qtbot, store, data_dir, clock):
     (data_dir / "settings.json").write_text('{"alert_thresholds": {"caution_sytolic": 130}}')
-    main = MainWindow(store, Settings(data_dir), clock.now_utc)
+    main = MainWindow(store, Settings(data_dir), clock)
     qtbot.addWidget(main)
     assert "invalid and the defaults are used instead: alert_thresholds" in main.verdict.text()
+
+
+def test_correcting_a_reading_into_and_out_of_the_urgent_range(qtbot, window, store, clock):
+    workspace = start_rems_session(qtbot, window, store)
+    workspace.screening_dialog.reject()
+    type_into(qtbot, workspace.vitals.line, "132/84 76 97")
+    assert not workspace.banner.isVisible()
+
+    def correct_newest_reading(systolic: str, diastolic: str, reason: str) -> None:
+        row = next(
+            r
+            for r in range(workspace.log_model.rowCount())
+            if workspace.log_model.entry_at(r).kind == "vitals"
+        )
+        workspace.log_view.setCurrentIndex(workspace.log_model.index(row))
+        press(window, Qt.Key.Key_E, CTRL)
+        dialog = workspace.correct_dialog
+        for name, value in (("systolic", systolic), ("diastolic", diastolic)):
+            dialog.edits[name].selectAll()
+            qtbot.keyClicks(dialog.edits[name], value)
+        qtbot.keyClicks(dialog.reason, reason)
+        with qtbot.waitSignal(dialog.accepted):
+            qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
+
+    correct_newest_reading("182", "104", "read the wrong line of the monitor")
+    assert workspace.banner.isVisible()
+    assert workspace.banner.objectName() == "alertUrgent"
+    assert workspace.banner.headline.text().startswith("!! URGENT: BP 182/104")
+    workspace.tick()
+    assert workspace.header.check_text().startswith("Next: Recheck after an urgent reading")
+
+    correct_newest_reading("132", "84", "it was 132/84 after all")
+    assert not workspace.banner.isVisible()
+    assert workspace.log_model.entry_at(0).text.startswith("Alert withdrawn: BP 182/104")
+    workspace.tick()
+    assert "Recheck" not in workspace.header.check_text()
+
+
+def test_the_views_follow_the_service_without_being_told(qtbot, window, store, clock):
+    """Acts made on the service directly (as a device feed or another view would) reach
+    the log, the chart, the banner and the header through its events alone."""
+    workspace = start_rems_session(qtbot, window, store)
+    workspace.screening_dialog.reject()
+    service = workspace.service
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    service.record_vitals_line("128/82 72 98")
+    service.record_dose(drug="esketamine", route="intranasal", mg=56, device_count=2)
+    clock.advance(minutes=40)
+    service.record_vitals_line("182/104 88 97")
+    service.record_scale("moaas", 4)
+    assert workspace.log_model.entry_at(0).text.startswith("MOAA/S 4")
+    assert [p[1:] for p in workspace.chart.bp_points()] == [(128.0, 82.0), (182.0, 104.0)]
+    assert workspace.chart.dose_marks() == [0.0]
+    assert workspace.banner.objectName() == "alertUrgent"
+    assert workspace.header.clock_texts()[1] == "00:00:00"  # the header repaints on its tick
+    workspace.tick()
+    assert workspace.header.clock_texts()[1] == "00:40:00"
+    service.acknowledge_alert()
+    assert not workspace.banner.isVisible()

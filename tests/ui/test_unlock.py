@@ -3,7 +3,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
-from kapdesk.settings import Settings
+from kapdesk.local.settings import Settings
 from kapdesk.store import RecordStore
 from kapdesk.store.vault import PassphraseRequest
 from kapdesk.ui.main_window import MainWindow
@@ -36,7 +36,7 @@ def test_a_refused_passphrase_is_said_in_the_dialog(qtbot):
 
 def test_verify_from_the_menu_shortcut(qtbot, store: RecordStore, data_dir, clock):
     store.add_patient("Ada Example")
-    window = MainWindow(store, Settings(data_dir), clock.now_utc)
+    window = MainWindow(store, Settings(data_dir), clock)
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)

@@ -15,8 +15,8 @@ from PySide6.QtTest import QTest
 
 from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
-from kapdesk.clock import FakeClock
-from kapdesk.settings import Settings
+from kapdesk.local.clock import FakeClock
+from kapdesk.local.settings import Settings
 from kapdesk.store import RecordStore
 from kapdesk.ui.main_window import MainWindow
 from tests.conftest import PASSPHRASE, fixed_passphrase
@@ -62,7 +62,7 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     workspace = window.workspace
     assert workspace is not None
     assert window.pages.currentWidget() is workspace
-    assert workspace.protocol_label.text() == "Protocol: IM injection"
+    assert workspace.header.protocol_label.text() == "Protocol: IM injection"
 
     # Screening opens by itself for a new session.
     screening = workspace.screening_dialog
@@ -79,7 +79,7 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     type_into(qtbot, workspace.vitals.line, "128/82 70 98")
     assert workspace.log_model.entry_at(0).text == "BP 128/82  HR 70  SpO2 98%"
     assert not workspace.banner.isVisible()
-    assert len(workspace.chart._systolic.data) == 1
+    assert len(workspace.chart.bp_points()) == 1
 
     # A bad line: the sentence beside the field, nothing stored.
     type_into(qtbot, workspace.vitals.line, "320/80 70")
@@ -98,7 +98,7 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     qtbot.keyClicks(dose.lot, "LOT-9")
     with qtbot.waitSignal(dose.accepted):
         qtbot.keyClick(dose.lot, Qt.Key.Key_Return)
-    assert workspace.dose_clock.time.text() == "00:00:00"
+    assert workspace.header.clock_texts()[1] == "00:00:00"
     assert workspace.log_model.entry_at(0).text.startswith("Ketamine 35 mg, IM injection")
 
     # Observations: text, a quick tag (F2 = calm), and both together.
@@ -120,10 +120,9 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     type_into(qtbot, workspace.vitals.line, "166/98 88 97")
     assert workspace.banner.isVisible()
     assert workspace.banner.headline.text() == "! CAUTION: BP 166/98 is above 140/90."
-    assert list(workspace.chart._systolic.data["x"]) == [-3.0, 40.0]
+    assert [x for x, _s, _d in workspace.chart.bp_points()] == [-3.0, 40.0]
     workspace.tick()
-    assert workspace.dose_clock.time.text() == "00:40:00"
-    assert workspace.session_clock.time.text() == "00:45:00"
+    assert workspace.header.clock_texts() == ("00:45:00", "00:40:00")
 
     # Correct the reading: select it, Ctrl+E, new value and reason.
     reading_row = next(
@@ -131,6 +130,7 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
         for row in range(workspace.log_model.rowCount())
         if workspace.log_model.entry_at(row).kind == "vitals"
     )
+    reading = workspace.log_model.entry_at(reading_row)
     workspace.log_view.setCurrentIndex(workspace.log_model.index(reading_row))
     press(window, Qt.Key.Key_E, CTRL)
     correct = workspace.correct_dialog
@@ -139,14 +139,17 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     qtbot.keyClicks(correct.reason, "Misread the cuff display")
     with qtbot.waitSignal(correct.accepted):
         qtbot.keyClick(correct.reason, Qt.Key.Key_Return)
-    corrected = workspace.log_model.entry_at(reading_row)
+    corrected = workspace.log_model.entry_at(workspace.log_model.row_of(reading.id))
     assert corrected.text == "BP 156/98  HR 88  SpO2 97%"
     assert corrected.original == "BP 166/98  HR 88  SpO2 97%"
     tooltip = workspace.log_model.data(
-        workspace.log_model.index(reading_row), Qt.ItemDataRole.ToolTipRole
+        workspace.log_model.index(workspace.log_model.row_of(reading.id)),
+        Qt.ItemDataRole.ToolTipRole,
     )
+    # Still above the caution line: the alert is restated with the corrected figures.
+    assert workspace.banner.headline.text() == "! CAUTION: BP 156/98 is above 140/90."
     assert tooltip == "Corrected. Reason: Misread the cuff display"
-    assert list(workspace.chart._systolic.data["y"]) == [128.0, 156.0]
+    assert [s for _x, s, _d in workspace.chart.bp_points()] == [128.0, 156.0]
 
     # Acknowledge the caution (Ctrl+K): recorded with who and when.
     press(window, Qt.Key.Key_K, CTRL)
@@ -165,13 +168,13 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     )
     qtbot.keyClick(panel.confirm, Qt.Key.Key_Space)
     assert "give the reason for the override" in panel.error.text()
-    assert workspace.session.ended_at is None
+    assert workspace.service.ended_at is None
     type_into(qtbot, panel.override, "Prescriber reviewed; settled and escorted home")
     summary = panel.items.text()
     assert "Duration 01:20:00" in summary
     assert "highest BP 156/98" in summary
     assert "2 vitals reading(s)" in summary
-    session_id = workspace.session.id
+    session_id = workspace.service.id
     qtbot.keyClick(panel.cancel, Qt.Key.Key_Space)
     assert window.workspace is None
 
@@ -196,7 +199,7 @@ def test_a_dose_refused_by_validation_keeps_the_dialog_open(qtbot, window, store
     session = store.start_session(patient, protocol="IM", zone_name="UTC")
     store.add_vitals(session, {"systolic": 128, "diastolic": 82})
     window.open_workspace(session)
-    window.workspace.monitor.record_screening(
+    window.workspace.service.record_screening(
         dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
     )
     press(window, Qt.Key.Key_D, CTRL)
@@ -236,7 +239,7 @@ def test_a_session_left_running_by_a_killed_process_resumes(qtbot, data_dir):
     clock = FakeClock(started + dt.timedelta(hours=1, minutes=12))
     store = RecordStore.open(data_dir, passphrase=fixed_passphrase, clock=clock.now_utc)
     try:
-        main = MainWindow(store, Settings(data_dir), clock.now_utc)
+        main = MainWindow(store, Settings(data_dir), clock)
         qtbot.addWidget(main)
         main.show()
         page = main.patients_page
@@ -246,10 +249,10 @@ def test_a_session_left_running_by_a_killed_process_resumes(qtbot, data_dir):
         workspace = main.workspace
         assert workspace is not None
         # The clock continues from the stored start: now minus the start the dead process wrote.
-        stored_start = store.session(workspace.session.id)["started_at"]
+        stored_start = store.session(workspace.service.id)["started_at"]
         assert stored_start <= started
         expected = format_elapsed(clock.now_utc() - stored_start)
-        assert workspace.session_clock.time.text() == expected
+        assert workspace.header.clock_texts()[0] == expected
         assert expected.startswith("01:12:")
         gap = workspace.log_model.entry_at(0)
         assert gap.is_system
@@ -274,9 +277,9 @@ def test_vitals_by_field_and_the_map_line(qtbot, window, store, clock):
     qtbot.keyClick(fields["respiratory_rate"], Qt.Key.Key_Return)
     assert workspace.log_model.entry_at(0).text == "BP 131/83  RR 14"
     assert fields["systolic"].text() == ""
-    assert not workspace.chart._map.isVisible()
+    assert not workspace.chart.mean_arterial_shown()
     press(window, Qt.Key.Key_M, CTRL | SHIFT)
     assert window.settings.get("show_map") is True
-    assert workspace.chart._map.isVisible()
-    assert list(workspace.chart._map.getData()[1]) == [pytest.approx(83 + 48 / 3)]
+    assert workspace.chart.mean_arterial_shown()
+    assert [v for _x, v in workspace.chart.mean_arterial_points()] == [pytest.approx(83 + 48 / 3)]
     window.close_workspace()

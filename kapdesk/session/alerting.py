@@ -1,0 +1,159 @@
+"""Alerts on a session's readings: raised when a reading is stored, re-evaluated when one is
+corrected, acknowledged by a clinician, withdrawn when a correction takes the reading out
+of a rule. Each is a stored session event; nothing here is ever deleted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from kapdesk.clinical.alerts import RECHECK_MINUTES, Alert, AlertThresholds, Level, evaluate
+from kapdesk.session.entries import StoredVitals
+from kapdesk.session.state import SessionEvent, SessionState
+
+
+@dataclass(frozen=True)
+class StoredAlert:
+    id: uuid.UUID
+    at: dt.datetime
+    level: Level
+    rule: str
+    reading: str
+    reason: str
+    action: str
+    vitals_id: uuid.UUID | None
+    taken_at: dt.datetime | None
+    acknowledged_by: str | None
+    withdrawn: bool
+
+
+def _stored(
+    state: SessionState, event: SessionEvent, acks: dict[str, SessionEvent], cleared: set[str]
+) -> StoredAlert:
+    payload = event.payload
+    ack = acks.get(str(event.id))
+    return StoredAlert(
+        id=event.id,
+        at=event.at,
+        level=Level(payload["level"]),
+        rule=payload.get("rule", ""),
+        reading=payload["reading"],
+        reason=payload["reason"],
+        action=payload["action"],
+        vitals_id=uuid.UUID(payload["vitals_id"]) if payload.get("vitals_id") else None,
+        taken_at=dt.datetime.fromisoformat(payload["taken_at"])
+        if payload.get("taken_at")
+        else None,
+        acknowledged_by=None if ack is None else state.clinician_name(ack.recorded_by),
+        withdrawn=str(event.id) in cleared,
+    )
+
+
+def alerts(state: SessionState) -> list[StoredAlert]:
+    """Every alert raised in the session, oldest first."""
+    acks = {e.payload["alert_id"]: e for e in state.events_of("alert_ack")}
+    cleared = {e.payload["alert_id"] for e in state.events_of("alert_cleared")}
+    return [_stored(state, e, acks, cleared) for e in state.events_of("alert")]
+
+
+def open_alerts(state: SessionState) -> list[StoredAlert]:
+    """Alerts not yet acknowledged and not withdrawn, the urgent ones first."""
+    pending = [a for a in alerts(state) if a.acknowledged_by is None and not a.withdrawn]
+    return sorted(pending, key=lambda a: (a.level is not Level.URGENT, a.at))
+
+
+def rechecks(state: SessionState) -> list[dt.datetime]:
+    """A recheck RECHECK_MINUTES after each urgent reading that still stands (CLINICAL.md)."""
+    times = {
+        a.taken_at + dt.timedelta(minutes=RECHECK_MINUTES)
+        for a in alerts(state)
+        if a.level is Level.URGENT and not a.withdrawn and a.taken_at is not None
+    }
+    return sorted(times)
+
+
+def evaluate_reading(
+    state: SessionState, stored: StoredVitals, thresholds: AlertThresholds
+) -> list[Alert]:
+    """What the rules say of one reading, with the baseline and the reading before it."""
+    readings = state.readings()
+    index = readings.index(stored)
+    previous = readings[index - 1].reading if index else None
+    return evaluate(
+        stored.reading, baseline=state.baseline(), previous=previous, thresholds=thresholds
+    )
+
+
+def alert_payload(alert: Alert, stored: StoredVitals) -> dict[str, Any]:
+    return {
+        "rule": alert.rule,
+        "level": alert.level.value,
+        "reading": alert.reading,
+        "reason": alert.reason,
+        "action": alert.action,
+        "source": alert.source,
+        "vitals_id": str(stored.id),
+        "taken_at": stored.at.isoformat(),
+    }
+
+
+@dataclass(frozen=True)
+class Reconciliation:
+    raise_: list[dict[str, Any]]  # alert payloads to store
+    withdraw: list[dict[str, Any]]  # alert_cleared payloads to store
+
+
+def reconcile(state: SessionState, thresholds: AlertThresholds) -> Reconciliation:
+    """After a correction: the alerts every reading should have now, against those standing.
+
+    A corrected reading can move into a rule (raise it), out of one (withdraw the
+    alert, with the reason), or stay in it with other figures or another time
+    (withdraw the old wording and raise the new). A changed pre-dose reading moves
+    the baseline, so every reading is looked at again.
+    """
+    standing: dict[tuple[str, str], StoredAlert] = {}
+    for raised in alerts(state):
+        if not raised.withdrawn and raised.vitals_id is not None:
+            standing[(str(raised.vitals_id), raised.rule)] = raised
+    wanted: dict[tuple[str, str], dict[str, Any]] = {}
+    for stored in state.readings():
+        for rule_met in evaluate_reading(state, stored, thresholds):
+            wanted[(str(stored.id), rule_met.rule)] = alert_payload(rule_met, stored)
+    raise_, withdraw = [], []
+    for key, payload in wanted.items():
+        old = standing.get(key)
+        if old is not None and old.reason == payload["reason"] and old.taken_at == _time(payload):
+            continue
+        if old is not None:
+            withdraw.append(
+                {
+                    "alert_id": str(old.id),
+                    "reason": f"{old.reading} was corrected to {payload['reading']}; the new "
+                    "alert states it as it is now.",
+                }
+            )
+        raise_.append(payload)
+    for key, old in standing.items():
+        if key not in wanted:
+            now = _reading_text(state, key[0])
+            withdraw.append(
+                {
+                    "alert_id": str(old.id),
+                    "reason": f"{old.reading} was corrected to {now}; “{old.reason}” no "
+                    "longer applies.",
+                }
+            )
+    return Reconciliation(raise_, withdraw)
+
+
+def _time(payload: dict[str, Any]) -> dt.datetime:
+    return dt.datetime.fromisoformat(payload["taken_at"])
+
+
+def _reading_text(state: SessionState, vitals_id: str) -> str:
+    for stored in state.readings():
+        if str(stored.id) == vitals_id:
+            return stored.reading.describe()
+    return "another value"

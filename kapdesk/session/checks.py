@@ -1,0 +1,59 @@
+"""The protocol's due checks for a session: what is done, due or overdue, and the header line."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from kapdesk.clinical.elapsed import format_elapsed
+from kapdesk.clinical.protocols import Protocol
+from kapdesk.clinical.schedule import (
+    CheckStatus,
+    Recorded,
+    SessionTimes,
+    State,
+    check_statuses,
+    next_check,
+)
+from kapdesk.session.alerting import rechecks
+from kapdesk.session.state import SessionState
+
+
+def session_times(state: SessionState) -> SessionTimes:
+    start, stop = state.infusion_times()
+    return SessionTimes(state.started_at, state.first_dose_at, start, stop, state.ended_at)
+
+
+def recorded(state: SessionState) -> list[Recorded]:
+    """Each reading and score as the schedule sees it: when, and what it holds."""
+    found = [Recorded(r.at, r.reading.items) for r in state.readings()]
+    found += [Recorded(s.at, frozenset({s.content.scale_id})) for s in state.scores()]
+    return found
+
+
+def statuses(state: SessionState, protocol: Protocol | None, now: dt.datetime) -> list[CheckStatus]:
+    if protocol is None:
+        return []
+    return check_statuses(protocol, session_times(state), recorded(state), now, rechecks(state))
+
+
+def next_check_text(
+    state: SessionState, protocol: Protocol | None, now: dt.datetime
+) -> tuple[str, State | None]:
+    """The header line: what is due next and in how long, or what is overdue."""
+    if protocol is None:
+        return (f"No monitoring protocol named “{state.protocol}” is loaded.", None)
+    found = statuses(state, protocol, now)
+    status = next_check(found)
+    overdue = sum(1 for s in found if s.state is State.OVERDUE)
+    if status is None:
+        return ("No checks pending.", None)
+    label = status.occurrence.label
+    due = status.occurrence.due_at
+    if status.state is State.OVERDUE:
+        late = "" if due is None else f" by {format_elapsed(now - due)}"
+        more = f" ({overdue} overdue)" if overdue > 1 else ""
+        return (f"OVERDUE{late}: {label}{more}", State.OVERDUE)
+    if status.state is State.DUE:
+        return (f"Due now: {label}", State.DUE)
+    assert due is not None
+    return (f"Next: {label} in {format_elapsed(due - now)}", State.UPCOMING)

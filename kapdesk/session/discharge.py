@@ -1,0 +1,160 @@
+"""Ending a session: the protocol's discharge criteria, the override, and the REMS figures."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kapdesk.clinical.alerts import AlertThresholds, evaluate, pre_dose_caution
+from kapdesk.clinical.discharge import DischargeFacts, DischargeItem, evaluate_discharge
+from kapdesk.clinical.entries import clean_text
+from kapdesk.clinical.protocols import Protocol
+from kapdesk.clinical.scales import REMS_CHECK_ID, SCALES
+from kapdesk.clinical.screening import MEDICINES
+from kapdesk.clinical.vitals import ValidationError, VitalsReading
+from kapdesk.session.dosing import screening
+from kapdesk.session.entries import StoredVitals
+from kapdesk.session.state import SessionState
+
+# Minutes after the first dose the REMS form asks a blood pressure for, and how far
+# from it a reading may be (CLINICAL.md, REMS section).
+REMS_BP_MINUTE = 40
+REMS_BP_WINDOW = 10
+
+
+@dataclass(frozen=True)
+class SessionSummary:
+    duration: dt.timedelta
+    doses: int
+    total_mg: float
+    readings: int
+    highest_bp: tuple[int, int, str] | None  # systolic, diastolic, clock time
+
+
+def discharge_items(
+    state: SessionState,
+    protocol: Protocol | None,
+    thresholds: AlertThresholds,
+    now: dt.datetime,
+    confirmed: frozenset[str] = frozenset(),
+) -> list[DischargeItem]:
+    if protocol is None:
+        return []
+    latest: dict[str, tuple[int, ...] | None] = dict.fromkeys((*SCALES, REMS_CHECK_ID))
+    for score in state.scores():
+        latest[score.content.scale_id] = score.content.answers
+    with_bp = [r for r in state.readings() if r.reading.has_bp]
+    last_bp = with_bp[-1].reading if with_bp else None
+    rems = latest[REMS_CHECK_ID]
+    moaas, rass = latest["moaas"], latest["rass"]
+    _start, stop = state.infusion_times()
+    facts = DischargeFacts(
+        now=now,
+        first_dose_at=state.first_dose_at,
+        infusion_stop=stop,
+        latest_moaas=moaas[0] if moaas else None,
+        latest_rass=rass[0] if rass else None,
+        dissociation_present=None if rems is None else bool(rems[1]),
+        latest_bp=None if last_bp is None else (last_bp.systolic or 0, last_bp.diastolic or 0),
+        baseline=state.baseline(),
+        confirmed=confirmed,
+    )
+    return evaluate_discharge(protocol.discharge, facts, thresholds)
+
+
+def discharge_payload(
+    items: list[DischargeItem],
+    confirmed: frozenset[str],
+    override_reason: str | None,
+    ready_to_leave_minutes: int | None,
+    rems: dict[str, Any],
+) -> dict[str, Any]:
+    """The discharge decision as stored; with criteria unmet, only with an override reason."""
+    unmet = [item.label for item in items if not item.met]
+    reason = (override_reason or "").strip()
+    if unmet and not reason:
+        raise ValidationError(
+            "discharge",
+            "Not all discharge criteria are met: " + "; ".join(unmet) + ". To end "
+            "anyway, give the reason for the override.",
+        )
+    return {
+        "unmet": unmet,
+        "confirmed": sorted(confirmed),
+        "override_reason": clean_text(reason, "The reason", limit=2000) if reason else None,
+        "ready_to_leave_minutes": ready_to_leave_minutes,
+        "rems": rems,
+    }
+
+
+def rems_summary(
+    state: SessionState, thresholds: AlertThresholds, now: dt.datetime
+) -> dict[str, Any]:
+    """The REMS Patient Monitoring Form's figures, as captured (CLINICAL.md, REMS)."""
+    first = state.first_dose_at
+    end = state.ended_at or now
+    bp = [r for r in state.readings() if r.reading.has_bp]
+
+    def text(stored: StoredVitals | None) -> str | None:
+        if stored is None:
+            return None
+        return f"{stored.reading.systolic}/{stored.reading.diastolic}"
+
+    pre = [r for r in bp if first is None or r.at < first]
+    near_40 = None
+    if first is not None:
+
+        def off_40(r: StoredVitals) -> float:
+            return abs((r.at - first).total_seconds() / 60 - REMS_BP_MINUTE)
+
+        window = [r for r in bp if off_40(r) <= REMS_BP_WINDOW]
+        near_40 = min(window, key=off_40, default=None)
+    screened = screening(state) or {}
+    pre_readings: list[VitalsReading] = [r.reading for r in pre]
+    caution = pre_dose_caution(pre_readings, thresholds)
+    last_alerts = evaluate(bp[-1].reading, thresholds=thresholds) if bp else []
+    return {
+        "minutes_first_dose_to_end": None
+        if first is None
+        else round((end - first).total_seconds() / 60),
+        "bp_pre_dose": text(pre[-1] if pre else None),
+        "bp_at_40_minutes": text(near_40),
+        "bp_before_end": text(bp[-1] if bp else None),
+        "vitals_acceptable_before_dosing": bool(pre) and caution is None,
+        "vitals_acceptable_before_end": bool(bp) and not last_alerts,
+        "lot_numbers": sorted(
+            {d.content.lot_number for d in state.doses() if d.content.lot_number}
+        ),
+        "concomitant_medicines": {
+            MEDICINES[k]: v for k, v in _mapping(screened.get("medicines", {})).items()
+        },
+    }
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def summary(state: SessionState, now: dt.datetime) -> SessionSummary:
+    doses = state.doses()
+    readings = state.readings()
+    highest = max(
+        (r for r in readings if r.reading.has_bp),
+        key=lambda r: (r.reading.systolic or 0, r.reading.diastolic or 0),
+        default=None,
+    )
+    return SessionSummary(
+        duration=(state.ended_at or now) - state.started_at,
+        doses=len(doses),
+        total_mg=sum(d.content.mg for d in doses),
+        readings=len(readings),
+        highest_bp=None
+        if highest is None
+        else (
+            highest.reading.systolic or 0,
+            highest.reading.diastolic or 0,
+            state.local_clock(highest.at),
+        ),
+    )

@@ -1,0 +1,178 @@
+"""A session's stored entries as typed values: a reading carries a VitalsReading, a dose its
+route, with the original kept beside a corrected entry. Built once from the store's views."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from kapdesk.clinical.entries import Route
+from kapdesk.clinical.vitals import VITAL_RANGES, ValidationError, VitalsReading
+from kapdesk.store.views import EntryView
+
+
+@dataclass(frozen=True)
+class Vitals:
+    reading: VitalsReading
+    source: str
+
+
+@dataclass(frozen=True)
+class Dose:
+    drug: str
+    route: Route
+    mg: float
+    lot_number: str | None
+    device_count: int | None
+
+
+@dataclass(frozen=True)
+class Observation:
+    text: str
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Score:
+    scale_id: str
+    answers: tuple[int, ...]
+    total: int
+
+
+Content = Vitals | Dose | Observation | Score
+
+
+@dataclass(frozen=True)
+class Stored:
+    """One entry of the session as it stands, with what it first said if corrected."""
+
+    kind: str  # "vitals", "dose", "observation", "scale_score"
+    id: uuid.UUID
+    at: dt.datetime  # its clinical time (taken, given, observed, scored)
+    content: Content
+    original: Content | None  # before the corrections, if any
+    original_at: dt.datetime | None
+    reasons: tuple[str, ...]  # of the corrections, in order
+    recorded_by: uuid.UUID
+
+
+@dataclass(frozen=True)
+class StoredVitals(Stored):
+    content: Vitals
+
+    @property
+    def reading(self) -> VitalsReading:
+        return self.content.reading
+
+
+@dataclass(frozen=True)
+class StoredDose(Stored):
+    content: Dose
+
+
+@dataclass(frozen=True)
+class StoredObservation(Stored):
+    content: Observation
+
+
+@dataclass(frozen=True)
+class StoredScore(Stored):
+    content: Score
+
+
+TIME_FIELD = {
+    "observation": "observed_at",
+    "vitals": "taken_at",
+    "dose": "given_at",
+    "scale_score": "scored_at",
+}
+
+
+def _vitals(values: Mapping[str, Any]) -> Vitals:
+    reading = VitalsReading(**{name: values[name] for name in VITAL_RANGES})
+    return Vitals(reading, str(values["source"]))
+
+
+def _dose(values: Mapping[str, Any]) -> Dose:
+    return Dose(
+        drug=values["drug"],
+        route=Route(values["route"]),
+        mg=float(values["mg"]),
+        lot_number=values["lot_number"],
+        device_count=values["device_count"],
+    )
+
+
+def _observation(values: Mapping[str, Any]) -> Observation:
+    return Observation(values["text"], tuple(values["tags"]))
+
+
+def _score(values: Mapping[str, Any]) -> Score:
+    answers = tuple(int(a) for a in values["answers"])
+    return Score(values["scale_id"], answers, int(values["total"]))
+
+
+_CONTENT = {
+    "vitals": (_vitals, StoredVitals),
+    "dose": (_dose, StoredDose),
+    "observation": (_observation, StoredObservation),
+    "scale_score": (_score, StoredScore),
+}
+
+
+def typed(kind: str, view: EntryView) -> Stored:
+    """The entry ``view`` of ``kind`` as a typed value."""
+    build, cls = _CONTENT[kind]
+    time_field = TIME_FIELD[kind]
+    current, original = view.current, view.original
+    entry: Stored = cls(
+        kind=kind,
+        id=view.id,
+        at=current[time_field],
+        content=build(current),
+        original=build(original) if view.is_corrected else None,
+        original_at=original[time_field] if view.is_corrected else None,
+        reasons=tuple(c.reason for c in view.corrections),
+        recorded_by=view.recorded_by,
+    )
+    return entry
+
+
+def editable(entry: Stored) -> dict[str, str]:
+    """The fields a correction may change, as the text a form shows."""
+
+    def text(value: Any) -> str:
+        return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+    content = entry.content
+    if isinstance(content, Vitals):
+        return {name: text(getattr(content.reading, name)) for name in VITAL_RANGES}
+    if isinstance(content, Observation):
+        return {"text": content.text, "tags": ", ".join(content.tags)}
+    if isinstance(content, Score):
+        return {"answers": ", ".join(str(a) for a in content.answers)}
+    assert isinstance(content, Dose)
+    return {
+        "mg": text(content.mg),
+        "lot_number": text(content.lot_number),
+        "device_count": text(content.device_count),
+    }
+
+
+def parse_changes(kind: str, changed: Mapping[str, str]) -> dict[str, Any]:
+    """A correction form's changed fields (text) as the values a correction takes."""
+    out: dict[str, Any] = dict(changed)
+    if kind == "observation" and "tags" in out:
+        out["tags"] = [t.strip() for t in out["tags"].split(",") if t.strip()]
+    if kind == "dose":
+        out = {k: (v or None) for k, v in out.items()}
+    if kind == "scale_score" and "answers" in out:
+        try:
+            out["answers"] = [int(a) for a in out["answers"].split(",") if a.strip()]
+        except ValueError:
+            raise ValidationError("answers", "Answers must be whole numbers, e.g. 5.") from None
+        out["total"] = None  # recomputed from the corrected answers
+    return out

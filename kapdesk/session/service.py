@@ -1,0 +1,367 @@
+"""One session in progress: each clinical act is one call that stores, applies the rules and
+tells the listeners what changed. No widgets.
+
+Everything shown is derived from stored instants: the clocks are now minus the
+stored start or first dose, so a suspended laptop or a restart cannot skew them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kapdesk.clinical.alerts import AlertThresholds
+from kapdesk.clinical.discharge import DischargeItem
+from kapdesk.clinical.elapsed import describe_gap
+from kapdesk.clinical.notation import parse_vitals_line
+from kapdesk.clinical.protocols import Protocol
+from kapdesk.clinical.scales import REMS_CHECK_ID, SCALES
+from kapdesk.clinical.schedule import CheckStatus, State
+from kapdesk.clinical.vitals import ValidationError
+from kapdesk.session import alerting, checks, discharge, dosing
+from kapdesk.session.alerting import StoredAlert
+from kapdesk.session.chart_series import ChartData, chart_data, scale_points
+from kapdesk.session.discharge import SessionSummary
+from kapdesk.session.dosing import DoseGate
+from kapdesk.session.entries import Stored, StoredVitals
+from kapdesk.session.events import SessionEvents
+from kapdesk.session.state import SessionState
+from kapdesk.session.wording import SYSTEM_TAG, LogEntry, event_entry, log_entry
+from kapdesk.store import RecordStore
+from kapdesk.store.errors import ImmutableError
+
+Clock = Callable[[], dt.datetime]
+# Wall clock against monotonic: a difference beyond this is a sleep or a clock change.
+CLOCK_JUMP_THRESHOLD = dt.timedelta(seconds=90)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one act did: its entry in the log, and the alerts it raised or withdrew."""
+
+    entry: LogEntry
+    alerts: tuple[LogEntry, ...] = ()
+
+
+class SessionService:
+    def __init__(
+        self,
+        store: RecordStore,
+        session_id: uuid.UUID,
+        *,
+        clock: Clock,
+        protocol: Protocol | None,
+        thresholds: AlertThresholds | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.store = store
+        self.state = SessionState(store, session_id)
+        self.protocol = protocol
+        self.thresholds = thresholds or AlertThresholds()
+        self.events = SessionEvents()
+        self._now = clock
+        self._monotonic = monotonic
+        self._last_clocks: tuple[dt.datetime, float] | None = None
+
+    # ------------------------------------------------------------------ reads
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.state.id
+
+    @property
+    def patient_name(self) -> str:
+        return self.state.patient_name
+
+    @property
+    def weight_kg(self) -> float | None:
+        return self.state.weight_kg
+
+    @property
+    def protocol_name(self) -> str:
+        return self.state.protocol
+
+    @property
+    def started_at(self) -> dt.datetime:
+        return self.state.started_at
+
+    @property
+    def first_dose_at(self) -> dt.datetime | None:
+        return self.state.first_dose_at
+
+    @property
+    def ended_at(self) -> dt.datetime | None:
+        return self.state.ended_at
+
+    def now(self) -> dt.datetime:
+        return self._now()
+
+    def since_start(self) -> dt.timedelta:
+        return (self.ended_at or self._now()) - self.started_at
+
+    def since_first_dose(self) -> dt.timedelta | None:
+        if self.first_dose_at is None:
+            return None
+        return (self.ended_at or self._now()) - self.first_dose_at
+
+    def local_clock(self, at: dt.datetime) -> str:
+        return self.state.local_clock(at)
+
+    def log(self) -> list[LogEntry]:
+        """Every entry and kapdesk's own lines, newest first by clinical time."""
+        lines = [log_entry(self.state, entry) for entry in self.state.all_entries()]
+        lines += [event_entry(self.state, event) for event in self.state.events]
+        return sorted(lines, key=lambda e: e.at, reverse=True)
+
+    def entry(self, kind: str, entry_id: uuid.UUID) -> Stored:
+        return self.state.entry(kind, entry_id)
+
+    def chart(self) -> ChartData:
+        return chart_data(self.state)
+
+    def scale_points(self) -> list[tuple[float, str, int]]:
+        return scale_points(self.state)
+
+    def alerts(self) -> list[StoredAlert]:
+        return alerting.alerts(self.state)
+
+    def open_alerts(self) -> list[StoredAlert]:
+        return alerting.open_alerts(self.state)
+
+    def screening(self) -> Mapping[str, Any] | None:
+        return dosing.screening(self.state)
+
+    def dose_gate(self) -> DoseGate:
+        return dosing.dose_gate(self.state, self.thresholds)
+
+    def running_infusions(self) -> list[uuid.UUID]:
+        return self.state.running_infusions()
+
+    def statuses(self) -> list[CheckStatus]:
+        return checks.statuses(self.state, self.protocol, self._now())
+
+    def next_check(self) -> tuple[str, State | None]:
+        return checks.next_check_text(self.state, self.protocol, self._now())
+
+    def discharge_items(self, confirmed: frozenset[str] = frozenset()) -> list[DischargeItem]:
+        return discharge.discharge_items(
+            self.state, self.protocol, self.thresholds, self._now(), confirmed
+        )
+
+    def summary(self) -> SessionSummary:
+        return discharge.summary(self.state, self._now())
+
+    def rems_summary(self) -> dict[str, Any]:
+        return discharge.rems_summary(self.state, self.thresholds, self._now())
+
+    # ----------------------------------------------------------- the acts
+
+    def record_observation(self, text: str, tags: Sequence[str] = ()) -> LogEntry:
+        self._refuse_if_ended()
+        entry_id = self.store.add_observation(self.id, text, tags=tags)
+        return self._added("observation", entry_id)
+
+    def record_vitals_line(self, line: str, *, source: str = "manual") -> Outcome:
+        """Store a reading typed as ``132/84 76 97``, apply the alert rules, tell the views."""
+        return self.record_vitals(parse_vitals_line(line), source=source)
+
+    def record_vitals(self, values: Mapping[str, Any], *, source: str = "manual") -> Outcome:
+        self._refuse_if_ended()
+        entry_id = self.store.add_vitals(self.id, values, source=source)
+        entry = self._added("vitals", entry_id)
+        stored = self.state.entry("vitals", entry_id)
+        assert isinstance(stored, StoredVitals)
+        if stored is self.state.readings()[-1]:
+            raised = [
+                self._store_event("alert", alerting.alert_payload(alert, stored))
+                for alert in alerting.evaluate_reading(self.state, stored, self.thresholds)
+            ]
+        else:  # a reading entered with an earlier time: its neighbours may change too
+            raised = self._reconcile_alerts()
+        self.events.chart_changed.emit(None)
+        if raised:
+            self.events.alerts_changed.emit(self.open_alerts())
+        return Outcome(entry, tuple(raised))
+
+    def record_dose(self, **values: Any) -> LogEntry:
+        """A dose, through the dosing gate; the session's first dose sets T0."""
+        self._refuse_if_ended()
+        gate = self.dose_gate()
+        if not gate.allowed:
+            raise ValidationError("dose", gate.message)
+        first = self.first_dose_at is None
+        entry_id = self.store.add_dose(self.id, **values)
+        self.state.reload_session()
+        entry = self._added("dose", entry_id)
+        if first:
+            self._restate_times()
+        self.events.chart_changed.emit(None)
+        self.events.session_changed.emit(None)
+        return entry
+
+    def stop_infusion(self, dose_id: uuid.UUID | None = None) -> LogEntry:
+        self._refuse_if_ended()
+        running = self.running_infusions()
+        if not running:
+            raise ValidationError("dose", "No IV infusion is running.")
+        dose = dose_id or running[-1]
+        self.store.stop_infusion(dose)
+        self.state.stops = self.store.infusion_stops(self.id)
+        entry = log_entry(self.state, self.state.entry("dose", dose))
+        self.events.entry_changed.emit(entry)
+        self.events.session_changed.emit(None)
+        return entry
+
+    def record_scale(self, scale_id: str, value: int) -> LogEntry:
+        self._refuse_if_ended()
+        SCALES[scale_id].level(value)  # refuses a level the scale does not have
+        return self._score(scale_id, [value])
+
+    def record_rems_check(self, sedation: bool, dissociation: bool, respiratory: bool) -> LogEntry:
+        self._refuse_if_ended()
+        return self._score(REMS_CHECK_ID, [int(sedation), int(dissociation), int(respiratory)])
+
+    def record_screening(
+        self,
+        contraindications: Mapping[str, bool],
+        medicines: Mapping[str, bool],
+        intention: str,
+        decision: str | None = None,
+    ) -> LogEntry:
+        self._refuse_if_ended()
+        payload = dosing.screening_payload(contraindications, medicines, intention, decision)
+        return self._store_event("screening", payload)
+
+    def acknowledge_dose_caution(self, reason: str) -> LogEntry:
+        self._refuse_if_ended()
+        return self._store_event(
+            "dose_caution_ack", dosing.caution_ack_payload(self.dose_gate(), reason)
+        )
+
+    def acknowledge_alert(self, alert_id: uuid.UUID | None = None) -> LogEntry | None:
+        """Record that the alert (by default the one in the banner) was seen, by whom."""
+        pending = self.open_alerts()
+        if alert_id is None:
+            if not pending:
+                return None
+            alert_id = pending[0].id
+        elif alert_id not in {a.id for a in pending}:
+            raise ValidationError("alert", "That alert is already acknowledged or withdrawn.")
+        entry = self._store_event("alert_ack", {"alert_id": str(alert_id)})
+        self.events.alerts_changed.emit(self.open_alerts())
+        return entry
+
+    def correct(
+        self, kind: str, entry_id: uuid.UUID, changes: Mapping[str, Any], reason: str
+    ) -> Outcome:
+        """A correction (the original stays readable), and for a reading the alerts again."""
+        self.store.correct(kind, entry_id, changes, reason=reason)
+        stored = self.state.reload(kind, entry_id)
+        entry = log_entry(self.state, stored)
+        self.events.entry_changed.emit(entry)
+        changed: list[LogEntry] = []
+        if kind == "vitals":
+            changed = self._reconcile_alerts()
+            if changed:
+                self.events.alerts_changed.emit(self.open_alerts())
+        if kind in ("vitals", "dose", "scale_score"):
+            self.events.chart_changed.emit(None)
+        return Outcome(entry, tuple(changed))
+
+    def end(
+        self,
+        confirmed: frozenset[str] = frozenset(),
+        *,
+        override_reason: str | None = None,
+        ready_to_leave_minutes: int | None = None,
+    ) -> SessionSummary:
+        """End the session; with criteria unmet, only with an override reason (recorded)."""
+        self._refuse_if_ended()
+        payload = discharge.discharge_payload(
+            self.discharge_items(confirmed),
+            confirmed,
+            override_reason,
+            ready_to_leave_minutes,
+            self.rems_summary(),
+        )
+        self._store_event("discharge", payload)
+        self.store.end_session(self.id)
+        self.state.reload_session()
+        summary = self.summary()
+        self.events.session_changed.emit(None)
+        self.events.ended.emit(summary)
+        return summary
+
+    def note_resumption(self) -> LogEntry:
+        """Write the gap since the last entry into the log when a session is picked up again."""
+        last = self.store.last_activity(self.id)
+        now = self._now()
+        clock = self.local_clock
+        return self.record_observation(
+            f"Session resumed in kapdesk at {clock(now)}; nothing was recorded between "
+            f"{clock(last)} and {clock(now)} (gap {describe_gap(now - last)}).",
+            [SYSTEM_TAG],
+        )
+
+    def check_clock(self) -> LogEntry | None:
+        """Note in the log when the wall clock moved unlike the monotonic clock."""
+        if self.ended_at is not None:
+            return None
+        wall, monotonic = self._now(), self._monotonic()
+        previous, self._last_clocks = self._last_clocks, (wall, monotonic)
+        if previous is None:
+            return None
+        drift = (wall - previous[0]) - dt.timedelta(seconds=monotonic - previous[1])
+        if abs(drift) < CLOCK_JUMP_THRESHOLD:
+            return None
+        direction = "ahead" if drift > dt.timedelta(0) else "back"
+        return self.record_observation(
+            f"The computer's clock moved {describe_gap(abs(drift))} {direction} of kapdesk's "
+            "timer (the laptop slept, or its clock was changed). The session clocks follow "
+            "the stored start, so they remain right.",
+            [SYSTEM_TAG],
+        )
+
+    # ---------------------------------------------------------- internals
+
+    def _refuse_if_ended(self) -> None:
+        if self.ended_at is not None:
+            raise ImmutableError(
+                f"This session ended at {self.local_clock(self.ended_at)}; nothing more can be "
+                "added to it. To change an entry, correct it; for a new session, start one."
+            )
+
+    def _added(self, kind: str, entry_id: uuid.UUID) -> LogEntry:
+        entry = log_entry(self.state, self.state.reload(kind, entry_id))
+        self.events.entry_added.emit(entry)
+        return entry
+
+    def _score(self, scale_id: str, answers: list[int]) -> LogEntry:
+        entry_id = self.store.add_scale_score(self.id, scale_id, answers)
+        entry = self._added("scale_score", entry_id)
+        self.events.chart_changed.emit(None)
+        return entry
+
+    def _store_event(self, kind: str, payload: Mapping[str, Any]) -> LogEntry:
+        event_id = self.store.add_session_event(self.id, kind, payload)
+        event = self.state.put_event(self.store.session_event(event_id))
+        entry = event_entry(self.state, event)
+        self.events.entry_added.emit(entry)
+        return entry
+
+    def _reconcile_alerts(self) -> list[LogEntry]:
+        plan = alerting.reconcile(self.state, self.thresholds)
+        lines = [self._store_event("alert_cleared", p) for p in plan.withdraw]
+        return lines + [self._store_event("alert", p) for p in plan.raise_]
+
+    def _restate_times(self) -> None:
+        """The first dose sets T0: every earlier line's T+ is now written against it."""
+        for entry in self.state.all_entries():
+            if entry.kind != "dose":
+                self.events.entry_changed.emit(log_entry(self.state, entry))
+        for event in self.state.events:
+            self.events.entry_changed.emit(event_entry(self.state, event))

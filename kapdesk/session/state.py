@@ -1,0 +1,183 @@
+"""What the record holds for one session, typed and kept in step with each write.
+
+Read from the store once when a session opens; after that each write puts its
+own entry, so nothing re-reads the whole session.
+"""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+import uuid
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from kapdesk.clinical.entries import Route
+from kapdesk.session.entries import (
+    TIME_FIELD,
+    Stored,
+    StoredDose,
+    StoredObservation,
+    StoredScore,
+    StoredVitals,
+    typed,
+)
+from kapdesk.store import RecordStore
+
+ENTRY_KINDS = tuple(TIME_FIELD)
+
+
+@dataclass(frozen=True)
+class SessionEvent:
+    """A stored session event: screening, alert, acknowledgement, decision, discharge."""
+
+    id: uuid.UUID
+    kind: str
+    at: dt.datetime
+    payload: Mapping[str, Any]
+    recorded_by: uuid.UUID
+
+
+class SessionState:
+    def __init__(self, store: RecordStore, session_id: uuid.UUID) -> None:
+        self.store = store
+        self.id = session_id
+        self._entries: dict[str, dict[uuid.UUID, Stored]] = {kind: {} for kind in ENTRY_KINDS}
+        # Readings in clinical-time order, kept sorted as they come (the chart, the
+        # schedule and the alert rules all walk them in that order).
+        self._readings: list[StoredVitals] = []
+        for kind in ENTRY_KINDS:
+            for view in store.entries(kind, session_id):
+                self.put(typed(kind, view))
+        self.events: list[SessionEvent] = [_event(e) for e in store.session_events(session_id)]
+        self.stops: dict[uuid.UUID, dt.datetime] = store.infusion_stops(session_id)
+        self._clinicians = store.clinician_names()
+        self.reload_session()
+        patient = store.entry("patient", self.row["patient_id"])
+        self.patient_name: str = patient.current["display_name"]
+        self.weight_kg: float | None = patient.current["weight_kg"]
+
+    # ------------------------------------------------------------- the session row
+
+    def reload_session(self) -> None:
+        self.row = self.store.session(self.id)
+        self.zone = ZoneInfo(self.row["zone_name"])
+
+    @property
+    def protocol(self) -> str:
+        return str(self.row["protocol"])
+
+    @property
+    def started_at(self) -> dt.datetime:
+        return self.row["started_at"]  # type: ignore[no-any-return]
+
+    @property
+    def first_dose_at(self) -> dt.datetime | None:
+        return self.row["first_dose_at"]  # type: ignore[no-any-return]
+
+    @property
+    def ended_at(self) -> dt.datetime | None:
+        return self.row["ended_at"]  # type: ignore[no-any-return]
+
+    def local_clock(self, at: dt.datetime) -> str:
+        return at.astimezone(self.zone).strftime("%H:%M")
+
+    def clinician_name(self, clinician_id: uuid.UUID) -> str:
+        if clinician_id not in self._clinicians:
+            self._clinicians = self.store.clinician_names()
+        return self._clinicians.get(clinician_id, "unknown")
+
+    # ----------------------------------------------------------------- entries
+
+    def put(self, entry: Stored) -> None:
+        """Add a new entry or replace a corrected one."""
+        previous = self._entries[entry.kind].get(entry.id)
+        self._entries[entry.kind][entry.id] = entry
+        if isinstance(entry, StoredVitals):
+            if previous is not None:
+                self._readings.remove(previous)  # type: ignore[arg-type]
+            keys = [(r.at, r.id) for r in self._readings]
+            self._readings.insert(bisect.bisect(keys, (entry.at, entry.id)), entry)
+
+    def reload(self, kind: str, entry_id: uuid.UUID) -> Stored:
+        entry = typed(kind, self.store.entry(kind, entry_id))
+        self.put(entry)
+        return entry
+
+    def entry(self, kind: str, entry_id: uuid.UUID) -> Stored:
+        return self._entries[kind][entry_id]
+
+    def all_entries(self) -> Iterator[Stored]:
+        for kind in ENTRY_KINDS:
+            yield from self._entries[kind].values()
+
+    def readings(self) -> list[StoredVitals]:
+        """Every vitals reading, oldest first by the time it was taken."""
+        return self._readings
+
+    def doses(self) -> list[StoredDose]:
+        return sorted(self._entries["dose"].values(), key=_at)  # type: ignore[arg-type]
+
+    def observations(self) -> list[StoredObservation]:
+        return list(self._entries["observation"].values())  # type: ignore[arg-type]
+
+    def scores(self) -> list[StoredScore]:
+        return sorted(self._entries["scale_score"].values(), key=_at)  # type: ignore[arg-type]
+
+    def pre_dose_readings(self) -> list[StoredVitals]:
+        first = self.first_dose_at
+        return [r for r in self._readings if first is None or r.at < first]
+
+    def baseline(self) -> tuple[float, float] | None:
+        """The pre-dose baseline: the mean of the BP readings before the first dose."""
+        if self.first_dose_at is None:
+            return None
+        pre = [r.reading for r in self.pre_dose_readings() if r.reading.has_bp]
+        if not pre:
+            return None
+        return (
+            sum(r.systolic or 0 for r in pre) / len(pre),
+            sum(r.diastolic or 0 for r in pre) / len(pre),
+        )
+
+    # -------------------------------------------------------------- infusions
+
+    def running_infusions(self) -> list[uuid.UUID]:
+        return [
+            dose.id
+            for dose in self.doses()
+            if dose.content.route is Route.IV and dose.id not in self.stops
+        ]
+
+    def infusion_times(self) -> tuple[dt.datetime | None, dt.datetime | None]:
+        """When IV infusion first started, and (once all have stopped) when the last stopped."""
+        ivs = [d for d in self.doses() if d.content.route is Route.IV]
+        start = min((d.at for d in ivs), default=None)
+        stopped = bool(ivs) and all(d.id in self.stops for d in ivs)
+        return start, max(self.stops.values()) if stopped else None
+
+    # ------------------------------------------------------------------ events
+
+    def put_event(self, event: Mapping[str, Any]) -> SessionEvent:
+        stored = _event(event)
+        self.events.append(stored)
+        return stored
+
+    def events_of(self, kind: str) -> list[SessionEvent]:
+        return [e for e in self.events if e.kind == kind]
+
+
+def _at(entry: Stored) -> dt.datetime:
+    return entry.at
+
+
+def _event(event: Mapping[str, Any]) -> SessionEvent:
+    return SessionEvent(
+        id=event["id"],
+        kind=event["kind"],
+        at=event["at"],
+        payload=event["payload"],
+        recorded_by=event["recorded_by"],
+    )

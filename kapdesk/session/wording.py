@@ -1,0 +1,142 @@
+"""The session log's words: each entry as one line a clinician reads at a glance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from kapdesk.clinical.elapsed import format_t_plus
+from kapdesk.clinical.entries import ROUTE_LABELS, Route
+from kapdesk.clinical.scales import REMS_CHECK_ID, REMS_QUESTIONS, SCALES
+from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
+from kapdesk.session.entries import Dose, Observation, Score, Stored, Vitals
+from kapdesk.session.state import SessionEvent, SessionState
+
+SYSTEM_TAG = "kapdesk"  # notes kapdesk itself writes (resumption, clock jumps)
+
+
+@dataclass(frozen=True)
+class LogEntry:
+    kind: str  # an entry kind, or "event" for kapdesk's own lines
+    id: uuid.UUID
+    at: dt.datetime
+    clock: str
+    t_plus: str
+    text: str
+    original: str | None  # what the entry said before it was corrected
+    reasons: tuple[str, ...]
+    is_system: bool = False
+
+
+def log_entry(state: SessionState, entry: Stored) -> LogEntry:
+    text = describe(state, entry.id, entry.content)
+    original = None
+    if entry.original is not None:
+        before = describe(state, entry.id, entry.original)
+        if entry.original_at is not None and entry.original_at != entry.at:
+            before = f"{state.local_clock(entry.original_at)} {before}"
+        original = before if before != text else None
+    tags = entry.content.tags if isinstance(entry.content, Observation) else ()
+    return LogEntry(
+        kind=entry.kind,
+        id=entry.id,
+        at=entry.at,
+        clock=state.local_clock(entry.at),
+        t_plus=format_t_plus(entry.at, state.first_dose_at),
+        text=text,
+        original=original,
+        reasons=entry.reasons,
+        is_system=SYSTEM_TAG in tags,
+    )
+
+
+def event_entry(state: SessionState, event: SessionEvent) -> LogEntry:
+    return LogEntry(
+        kind="event",
+        id=event.id,
+        at=event.at,
+        clock=state.local_clock(event.at),
+        t_plus=format_t_plus(event.at, state.first_dose_at),
+        text=describe_event(event.kind, event.payload, state.clinician_name(event.recorded_by)),
+        original=None,
+        reasons=(),
+        is_system=True,
+    )
+
+
+def describe(state: SessionState, entry_id: uuid.UUID, content: object) -> str:
+    if isinstance(content, Vitals):
+        return content.reading.describe()
+    if isinstance(content, Observation):
+        tags = [t for t in content.tags if t != SYSTEM_TAG]
+        prefix = f"[{', '.join(tags)}] " if tags else ""
+        return f"{prefix}{content.text}".strip()
+    if isinstance(content, Score):
+        return describe_scale(content.scale_id, content.answers)
+    assert isinstance(content, Dose)
+    return describe_dose(content, state.weight_kg, state.stops.get(entry_id), state.local_clock)
+
+
+def describe_dose(
+    dose: Dose,
+    weight_kg: float | None,
+    stopped: dt.datetime | None,
+    local_clock: Any,
+) -> str:
+    parts = [f"{dose.drug.capitalize()} {dose.mg:g} mg, {ROUTE_LABELS[dose.route]}"]
+    if weight_kg:
+        parts.append(f"{dose.mg / weight_kg:.2f} mg/kg")
+    if dose.device_count:
+        parts.append(f"{dose.device_count} device{'s' * (dose.device_count > 1)}")
+    if dose.lot_number:
+        parts.append(f"lot {dose.lot_number}")
+    if dose.route is Route.IV:
+        parts.append(f"stopped {local_clock(stopped)}" if stopped else "infusion running")
+    return " · ".join(parts)
+
+
+def describe_scale(scale_id: str, answers: Sequence[int]) -> str:
+    if scale_id == REMS_CHECK_ID:
+        parts = [
+            f"{question.lower()} {'yes' if answer else 'no'}"
+            for question, answer in zip(REMS_QUESTIONS, answers, strict=False)
+        ]
+        return "REMS check: " + ", ".join(parts)
+    scale = SCALES.get(scale_id)
+    if scale is None or not answers:
+        return f"{scale_id}: {list(answers)}"
+    return scale.label(answers[0])
+
+
+def describe_event(kind: str, payload: Mapping[str, Any], who: str) -> str:
+    if kind == "alert":
+        # The suggested action is in the banner and the stored event; the log says the finding.
+        return f"{payload['level'].upper()} alert: {payload['reason']}"
+    if kind == "alert_ack":
+        return f"Alert acknowledged by {who}."
+    if kind == "alert_cleared":
+        return f"Alert withdrawn: {payload['reason']}"
+    if kind == "dose_caution_ack":
+        return f"Pre-dose caution acknowledged by {who}: {payload['reason']}"
+    if kind == "screening":
+        yes = [CONTRAINDICATIONS.get(k, k) for k, v in payload["contraindications"].items() if v]
+        meds = [MEDICINES.get(k, k) for k, v in payload["medicines"].items() if v]
+        text = "Screening: " + (
+            ("contraindication or caution: " + ", ".join(yes)) if yes else "no contraindications"
+        )
+        if meds:
+            text += "; concomitant: " + ", ".join(meds)
+        if payload.get("decision"):
+            text += f". Decision by {who}: {payload['decision']}"
+        return text + "."
+    if kind == "discharge":
+        if payload.get("override_reason"):
+            return (
+                f"Session ended by {who} with criteria unmet ({', '.join(payload['unmet'])}): "
+                f"{payload['override_reason']}"
+            )
+        return f"Discharge criteria met; session ended by {who}."
+    return kind

@@ -1,0 +1,145 @@
+"""The read-only examination before a record is opened for writing: its write-ahead log read
+frame by frame (store/wal.py), the database through a read-only connection, and the
+newest audit event against the anchor kept outside it (store/anchor.py).
+
+Nothing here writes. What it finds that means acknowledged entries may be missing
+is returned as sentences; opening refuses on them until a person accepts the loss.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kapdesk import __version__
+from kapdesk.store import migrate, wal
+from kapdesk.store.anchor import (
+    ANCHOR_FILE,
+    Anchor,
+    AnchorDamagedError,
+    AnchorFile,
+    compare_anchor,
+)
+from kapdesk.store.engine import DATABASE_FILE, Preflight, preflight
+from kapdesk.store.errors import NewerVersionError, StoreError
+from kapdesk.store.fileio import ensure_private, fsync_directory
+from kapdesk.store.folder import WAL_SUFFIX
+from kapdesk.store.vault import KeyVault
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Examination:
+    """What the read-only checks found, before anything is opened for writing."""
+
+    wal: wal.WalState
+    check: Preflight
+    anchor: Anchor | None
+    problems: tuple[str, ...] = ()  # each a sentence: acknowledged entries may be missing
+    missing_events: int | None = 0  # None: cannot be counted
+    finding: dict[str, Any] = field(default_factory=dict)
+
+
+def examine(folder: Path, key: bytes, vault: KeyVault, anchor_file: AnchorFile) -> Examination:
+    """The read-only checks, in an order that changes nothing on disk.
+
+    Raises a StoreError for what makes the record unusable (damaged database, wrong
+    record, newer schema); returns what may mean missing entries, and (in the
+    preflight) any change to the record's structure.
+    """
+    database = folder / DATABASE_FILE
+    log_state = wal.inspect(Path(f"{database}{WAL_SUFFIX}"))
+    try:
+        anchor = anchor_file.read()
+        anchor_damaged = False
+    except AnchorDamagedError:
+        anchor, anchor_damaged = None, True
+    check = preflight(database, key, anchor_seq=anchor.seq if anchor else None)
+    if check.revision is None or check.database_id != vault.database_id:
+        raise StoreError(
+            f"{database.name} and the key file in its folder belong to different records. "
+            "Restore the folder from a backup; nothing was changed."
+        )
+    if check.revision not in migrate.known_revisions():
+        raise NewerVersionError(
+            f"This record was written by a newer kapdesk (schema {check.revision}); this is "
+            f"kapdesk {__version__}. Install the newer version to open it; nothing was changed."
+        )
+    problems: list[str] = []
+    finding: dict[str, Any] = {"record_events": check.head_seq}
+    if log_state.damaged:
+        problems.append(_wal_sentence(log_state))
+        finding["wal"] = {
+            "first_invalid_frame": log_state.first_invalid_frame,
+            "acknowledged_after_damage": log_state.acknowledged_after_break,
+            "header_damaged": log_state.header_damaged,
+        }
+    anchor_problem, missing = compare_anchor(
+        anchor,
+        damaged=anchor_damaged,
+        head_seq=check.head_seq,
+        hash_at_anchor=check.anchor_event_hash,
+        anchored=check.anchored,
+    )
+    if anchor_problem:
+        problems.append(anchor_problem)
+        finding["anchor"] = {
+            "anchor_events": anchor.seq if anchor else None,
+            "missing_events": missing,
+        }
+    return Examination(log_state, check, anchor, tuple(problems), missing, finding)
+
+
+def _wal_sentence(state: wal.WalState) -> str:
+    count = state.acknowledged_after_break
+    transactions = f"{count} saved transaction{'s' if count != 1 else ''}"
+    if state.header_damaged:
+        return (
+            f"The header of the write-ahead log ({DATABASE_FILE}{WAL_SUFFIX}) is damaged, so "
+            f"the {transactions} in it (the newest entries) would be ignored if the record "
+            "were opened"
+        )
+    return (
+        f"The write-ahead log ({DATABASE_FILE}{WAL_SUFFIX}) is damaged at frame "
+        f"{(state.first_invalid_frame or 0) + 1} of {state.frames}, and at least "
+        f"{transactions} (the newest entries) were written after the damage: opening the "
+        "record would drop them for good"
+    )
+
+
+def incomplete_sentence(folder: Path, problems: tuple[str, ...]) -> str:
+    return (
+        ". ".join(problems)
+        + f". Before anything else, copy the whole data folder {folder} somewhere safe: it "
+        "may be needed to recover those entries. Then restore the latest backup into a new "
+        "folder, or, if this record must be used as it is, run “kapdesk accept-loss --reason "
+        "…” to open it and write the loss into its audit trail. Nothing was changed."
+    )
+
+
+def keep_evidence(folder: Path, found: Examination, now: Callable[[], dt.datetime]) -> None:
+    """Before an accepted loss is opened, keep copies of what opening would fold or replace."""
+    suffix = stamp(now)
+    log_file = folder / f"{DATABASE_FILE}{WAL_SUFFIX}"
+    if found.wal.damaged and log_file.exists():
+        kept = folder / f"{log_file.name}.damaged-{suffix}"
+        shutil.copyfile(log_file, kept)
+        ensure_private(kept)
+        with kept.open("rb+") as handle:
+            os.fsync(handle.fileno())
+    anchor = folder / ANCHOR_FILE
+    if "anchor" in found.finding and anchor.exists():
+        anchor.rename(folder / f"{ANCHOR_FILE}.replaced-{suffix}")
+    fsync_directory(folder)
+    log.warning("opening a record with an accepted loss; evidence kept beside it")
+
+
+def stamp(now: Callable[[], dt.datetime]) -> str:
+    return now().astimezone(dt.UTC).strftime("%Y%m%dT%H%M%S%fZ")

@@ -1,0 +1,299 @@
+"""The write path every entry takes: one durable transaction with its chained audit event.
+
+Every write is its own transaction: the entry, and its audit event chained to
+the one before, are committed (the write-ahead log fsynced) before the method
+returns, and only then does the anchor move. A write that fails leaves the
+record exactly as it was and raises SaveFailedError with a sentence for the user.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import functools
+import logging
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlcipher3
+from sqlalchemy import Engine, Table, text
+
+from kapdesk.store import models as m
+from kapdesk.store.anchor import ANCHOR_FILE
+from kapdesk.store.audit import GENESIS_HASH, canonical_json, event_hash, row_digest, stored_form
+from kapdesk.store.engine import ANCHOR_META
+from kapdesk.store.errors import ImmutableError, NotFoundError, SaveFailedError, StoreError
+from kapdesk.store.opening import OpenedRecord
+from kapdesk.store.types import from_utc_text, to_utc_text
+from kapdesk.store.verify import SCHEMA_ENTITY
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+
+class ChainedWriter:
+    """Appends rows and their audit events; RecordStore builds its entries on it."""
+
+    _opened: OpenedRecord
+    _engine: Engine
+    _writer: Any  # the store's own SQLCipher connection for writes
+    _now: Clock
+    _head: tuple[int, str]
+    _pending_head: tuple[int, str]
+    clinician_id: uuid.UUID
+
+    def _append(
+        self,
+        kind: str,
+        row: NewRow,
+        *,
+        session_id: uuid.UUID | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> uuid.UUID:
+        # session_id: the session must exist and not have ended, checked inside the
+        # same transaction as the insert.
+        with self._saving(f"the {kind.replace('_', ' ')}") as cursor:
+            if session_id is not None:
+                self._open_session_row(cursor, session_id)
+            return self._insert(cursor, kind, row, details or {})
+
+    def _insert(self, cursor: Any, kind: str, row: NewRow, details: dict[str, Any]) -> uuid.UUID:
+        """Insert the row's stored form: exactly what the audit digest covers.
+
+        Plain DBAPI with prepared SQL and no ORM instance: SQLAlchemy's unit of work
+        and statement machinery cost more than the encrypted, fsynced commit itself
+        (benchmarks/bench_store.py). A trigger planted from outside could skip the row
+        without an error, so the insert must report the one row it wrote; the record's
+        structure is compared with the migrations' at every open (store/engine.py).
+        """
+        table, values = row
+        values.setdefault("id", m.new_id())
+        stored = stored_form(table, values, self._engine.dialect)
+        cursor.execute(_insert_sql(table.name, tuple(stored)), tuple(stored.values()))
+        row_id: uuid.UUID = values["id"]
+        if cursor.rowcount != 1:
+            raise _not_as_written(kind)
+        self._audit(cursor, "create", kind, row_id, row_digest(stored), details)
+        return row_id
+
+    @classmethod
+    def _open_session_row(cls, cursor: Any, session_id: uuid.UUID) -> dict[str, Any]:
+        """The session's row; refused once the session has ended."""
+        session = cls._session_row(cursor, session_id)
+        if session["ended_at"] is not None:
+            ended = from_utc_text(session["ended_at"]).astimezone(ZoneInfo(session["zone_name"]))
+            raise ImmutableError(
+                f"Not saved: this session ended at {ended:%H:%M} ({session['zone_name']}), and "
+                "nothing more can be added to it. Correct an existing entry instead, or start "
+                "a new session."
+            )
+        return session
+
+    @staticmethod
+    def _session_row(cursor: Any, session_id: uuid.UUID) -> dict[str, Any]:
+        row = _fetch_stored(cursor, "sessions", session_id)
+        if row is None:
+            raise NotFoundError("No session with that id is in the record.")
+        return row
+
+    def _set_session(
+        self, cursor: Any, session_id: uuid.UUID, action: str, column: str, value: dt.datetime
+    ) -> None:
+        """Set a session's first dose or end, once (a trigger refuses a second time)."""
+        assert column in {"first_dose_at", "ended_at"}
+        cursor.execute(
+            f"UPDATE sessions SET {column} = ? WHERE id = ?", (to_utc_text(value), str(session_id))
+        )
+        written = cursor.rowcount
+        stored = _fetch_stored(cursor, "sessions", session_id)
+        if written != 1 or stored is None or stored[column] != to_utc_text(value):
+            raise _not_as_written("session")
+        self._audit(cursor, action, "session", session_id, row_digest(stored), {})
+
+    def _audit(
+        self,
+        cursor: Any,
+        action: str,
+        kind: str | None,
+        entity_id: uuid.UUID | str | None,
+        digest: str | None,
+        details: dict[str, Any],
+    ) -> None:
+        seq, prev_hash = self._pending_head[0] + 1, self._pending_head[1]
+        actor = getattr(self, "clinician_id", None)
+        fields: dict[str, Any] = {
+            "seq": seq,
+            "at": to_utc_text(self._now()),
+            "actor_id": None if actor is None else str(actor),
+            "action": action,
+            "entity_kind": kind,
+            "entity_id": None if entity_id is None else str(entity_id),
+            "record_digest": digest,
+            "details": canonical_json(details),
+            "prev_hash": prev_hash,
+        }
+        chained = event_hash(fields)
+        fields["hash"] = chained
+        cursor.execute(_insert_sql("audit_events", tuple(fields)), tuple(fields.values()))
+        if cursor.rowcount != 1:
+            raise _not_as_written("audit event")
+        self._pending_head = (seq, chained)
+
+    @contextlib.contextmanager
+    def _saving(self, what: str) -> Iterator[Any]:
+        """One durable transaction; the chain head in memory moves only after COMMIT returns.
+
+        The head is read again inside the transaction (one indexed row): if anything
+        else appended to the record, the chain continues after it instead of every
+        later save failing on a stale head. Then the anchor moves (store/anchor.py).
+        """
+        try:
+            cursor = self._writer.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                self._pending_head = _current_head(cursor)
+                if self._pending_head != self._head:
+                    log.warning("the audit chain moved outside this process; continuing after it")
+                yield cursor
+                cursor.execute("COMMIT")
+            except BaseException:
+                if self._writer.in_transaction:
+                    cursor.execute("ROLLBACK")
+                raise
+            self._head = self._pending_head
+            self._move_anchor()
+        except sqlcipher3.Error as exc:
+            raise _save_failed(what, exc) from None
+        except OSError as exc:
+            raise SaveFailedError(
+                f"Not saved: {what} could not be written ({exc.strerror or exc}). "
+                "The record is unchanged; check the disk and enter it again."
+            ) from None
+
+    def _read_head(self) -> tuple[int, str]:
+        return _current_head(self._writer.cursor())
+
+    def _move_anchor(self) -> None:
+        """Anchor the committed head; a failure here loses nothing (the anchor stays behind)."""
+        seq, head_hash = self._head
+        if seq == 0:
+            return
+        try:
+            self._opened.anchor.write(seq, head_hash, self._now())
+        except OSError as exc:
+            log.warning("the anchor could not be moved (%s); the entry is saved", exc.strerror)
+
+    def _cover_record_facts(self, migrated_from: str | None) -> None:
+        """Bring the record's own facts under the audit trail, and anchor it.
+
+        kapdesk_meta rows and the schema revision are not clinical entries, but a
+        changed database id or schema revision must be as detectable as a changed
+        reading. Records from before this was done get their events on the first open
+        by this version, with the anchor.
+        """
+        with self._engine.connect() as conn:
+            meta = {
+                str(n): str(v)
+                for n, v in conn.execute(text("SELECT name, value FROM kapdesk_meta"))
+            }
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        if ANCHOR_META in meta and migrated_from is None:
+            self._move_anchor()
+            return
+        with self._saving("the record's facts") as cursor:
+            if ANCHOR_META not in meta:
+                cursor.execute(
+                    "INSERT INTO kapdesk_meta (name, value) VALUES (?, ?)",
+                    (ANCHOR_META, ANCHOR_FILE),
+                )
+                for name, value in sorted(meta.items()):
+                    digest = row_digest({"name": name, "value": value})
+                    self._audit(cursor, "cover", "meta", name, digest, {})
+                digest = row_digest({"name": ANCHOR_META, "value": ANCHOR_FILE})
+                self._audit(cursor, "create", "meta", ANCHOR_META, digest, {})
+            digest = row_digest({"version_num": version})
+            self._audit(cursor, "schema", "schema", SCHEMA_ENTITY, digest, {"from": migrated_from})
+
+
+NewRow = tuple[Table, dict[str, Any]]
+
+
+def new_row(model: type[m.Base], **values: Any) -> NewRow:
+    """A row to insert: its table and every column's value (the id may come later)."""
+    table: Table = model.__table__  # type: ignore[assignment]
+    columns, required, nullable = _column_sets(table)
+    given = values.keys()
+    if not given <= columns or not required <= given:
+        unknown, missing = sorted(given - columns), sorted(required - given)
+        raise TypeError(f"{table.name}: unknown {unknown}, missing {missing}")
+    return table, {**values, **{name: None for name in nullable if name not in given}}
+
+
+@functools.cache
+def _column_sets(table: Table) -> tuple[frozenset[str], frozenset[str], tuple[str, ...]]:
+    """A table's column names, those an insert must give, and those that may be NULL."""
+    columns = frozenset(c.name for c in table.columns)
+    required = frozenset(c.name for c in table.columns if not c.nullable and c.name != "id")
+    return columns, required, tuple(c.name for c in table.columns if c.nullable)
+
+
+@functools.cache
+def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+
+
+def _fetch_stored(cursor: Any, table: str, row_id: uuid.UUID) -> dict[str, Any] | None:
+    """A row as SQLite holds it (text, numbers, nulls), by column name."""
+    cursor.execute(f"SELECT * FROM {table} WHERE id = ?", (str(row_id),))
+    row = cursor.fetchone()
+    if row is None:
+        return None
+    return {column[0]: value for column, value in zip(cursor.description, row, strict=True)}
+
+
+def _current_head(cursor: Any) -> tuple[int, str]:
+    cursor.execute("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1")
+    row = cursor.fetchone()
+    return (0, GENESIS_HASH) if row is None else (int(row[0]), str(row[1]))
+
+
+def _not_as_written(what: str) -> SaveFailedError:
+    log.error("a write of %s did not store its row as written", what)
+    return SaveFailedError(
+        f"Not saved: the {what} was not stored as written, although the database reported "
+        "no error. Its structure was changed outside kapdesk. Stop entering into this "
+        "record: copy the data folder and run “kapdesk verify”. The entry is not stored."
+    )
+
+
+def _save_failed(what: str, original: Exception) -> StoreError:
+    name = getattr(original, "sqlite_errorname", "")
+    message = str(original)
+    log.error("write of %s failed: %s %s", what, type(original).__name__, name)
+    if "append-only" in message or "set once" in message:
+        return ImmutableError(
+            f"Not saved: {what} would change an entry already in the record. Record a "
+            "correction instead; the original stays as written."
+        )
+    if name == "SQLITE_FULL":
+        return SaveFailedError(
+            f"Not saved: the disk is full, so {what} could not be written. Free some space "
+            "and enter it again; the record is unchanged."
+        )
+    if name.startswith("SQLITE_READONLY") or name in {"SQLITE_PERM", "SQLITE_CANTOPEN"}:
+        return SaveFailedError(
+            f"Not saved: the data folder cannot be written to, so {what} was not stored. "
+            "Check that the disk is not read-only or removed, then enter it again; the "
+            "record is unchanged."
+        )
+    if isinstance(original, sqlcipher3.IntegrityError) and "FOREIGN KEY" in message:
+        return NotFoundError(
+            f"Not saved: {what} refers to a session or patient that is not in the record."
+        )
+    return SaveFailedError(
+        f"Not saved: {what} could not be written ({name or type(original).__name__}). The "
+        "record is unchanged; enter it again, and if this repeats run “kapdesk verify”."
+    )

@@ -1,0 +1,67 @@
+"""Unexpected errors reach the clinician: a window that says entries already saved are safe,
+with the traceback (never an error's message, which may quote patient data) to copy.
+
+Under a GUI launcher nothing reads stderr, so logging alone would leave the
+clinician guessing. Errors in any thread are handed to the GUI thread through a
+queued signal, as mozregression's crash reporter does.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtCore import QObject, Qt, Signal
+from PySide6.QtWidgets import QMessageBox
+
+from kapdesk.local.logs import LOG_FILE, safe_traceback
+
+
+class CrashReporter(QObject):
+    crashed = Signal(str)
+
+    def __init__(self, log_folder: Path) -> None:
+        super().__init__()
+        self.log_path = log_folder / LOG_FILE
+        self.shown: set[str] = set()
+        self.box: QMessageBox | None = None
+        self.crashed.connect(self._show, Qt.ConnectionType.QueuedConnection)
+
+    def install(self) -> None:
+        """Wrap the logging hooks (kapdesk/local/logs.py): log first, then show."""
+        logged = sys.excepthook
+        logged_thread = threading.excepthook
+
+        def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+            logged(kind, exc, tb)
+            if not issubclass(kind, KeyboardInterrupt):
+                self.crashed.emit(safe_traceback(kind, exc, tb))
+
+        def thread_hook(args: threading.ExceptHookArgs) -> None:
+            logged_thread(args)
+            self.crashed.emit(safe_traceback(args.exc_type, args.exc_value, args.exc_traceback))
+
+        sys.excepthook = hook
+        threading.excepthook = thread_hook
+
+    def _show(self, details: str) -> None:
+        if details in self.shown:
+            return  # once per error a run: a repeating error must not bury the screen
+        self.shown.add(details)
+        box = QMessageBox()
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle("kapdesk: unexpected error")
+        box.setText(
+            "kapdesk met an unexpected error. Entries already saved are safe. If something "
+            "you just entered is not in the log, enter it again."
+        )
+        box.setInformativeText(
+            f"Where it happened is logged in {self.log_path} (no patient details). The "
+            "details below can be copied for support."
+        )
+        box.setDetailedText(details)
+        box.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.box = box
+        box.open()

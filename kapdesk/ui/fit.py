@@ -1,0 +1,15 @@
+"""Grow a dialog so every wrapped line of text in it shows whole."""
+
+from __future__ import annotations
+
+from PySide6.QtWidgets import QLabel, QWidget
+
+
+def grow_to_fit(window: QWidget) -> None:
+    """Qt sizes a window by its labels' one-line heights; a wrapped sentence added later
+    (a refusal) would be cut at the edge. Give each wrapped label the height its text
+    needs at its width, then let the window grow."""
+    for label in window.findChildren(QLabel):
+        if label.wordWrap() and label.isVisible() and label.width() > 0:
+            label.setMinimumHeight(label.heightForWidth(label.width()))
+    window.adjustSize()

@@ -1,0 +1,112 @@
+"""The settings, as a form generated from their declarations (kapdesk/local/settings.py):
+each control offers exactly what the declaration allows."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QLabel,
+    QLineEdit,
+    QSpinBox,
+    QWidget,
+)
+
+from kapdesk.clinical.alerts import THRESHOLD_BOUNDS, THRESHOLD_LABELS, AlertThresholds
+from kapdesk.local.settings import (
+    SETTINGS,
+    Choice,
+    Flag,
+    Number,
+    Settings,
+    Thresholds,
+    Words,
+    ZoneName,
+)
+from kapdesk.ui.dialogs import FormDialog
+
+DEFAULT_THRESHOLDS = dataclasses.asdict(AlertThresholds())
+
+
+class SettingsDialog(FormDialog):
+    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+        super().__init__("Settings", parent, scrolling=True)
+        self.setMinimumWidth(720)
+        self.resize(760, 540)
+        self._read: dict[str, Any] = {}
+        for setting in SETTINGS.values():
+            value = settings.get(setting.key)
+            constraint = setting.constraint
+            if isinstance(constraint, Thresholds):
+                self._thresholds(value)
+                continue
+            widget, read = _control(constraint, value)
+            widget.setAccessibleName(setting.label)
+            if isinstance(widget, QCheckBox):
+                widget.setText(setting.label)  # the label beside its box, on one row
+                self.form.addRow(widget)
+            else:
+                self.form.addRow(setting.label, widget)
+            self._read[setting.key] = read
+
+    def _thresholds(self, overrides: dict[str, int]) -> None:
+        heading = QLabel(
+            "Alert thresholds: CLINICAL.md's defaults. A clinic may change each, within "
+            "bounds that keep a dangerous reading from passing without an alert."
+        )
+        heading.setObjectName("subtitle")
+        heading.setWordWrap(True)
+        self.form.addRow(heading)
+        boxes: dict[str, QSpinBox] = {}
+        for name, (low, high) in THRESHOLD_BOUNDS.items():
+            box = QSpinBox()
+            box.setRange(low, high)
+            box.setValue(overrides.get(name, DEFAULT_THRESHOLDS[name]))
+            box.setAccessibleName(THRESHOLD_LABELS[name])
+            self.form.addRow(THRESHOLD_LABELS[name], box)
+            boxes[name] = box
+
+        def read() -> dict[str, int]:
+            # Only what differs from the defaults is kept, so a later change of a
+            # default in CLINICAL.md still reaches a clinic that never changed it.
+            return {
+                name: box.value()
+                for name, box in boxes.items()
+                if box.value() != DEFAULT_THRESHOLDS[name]
+            }
+
+        self._read["alert_thresholds"] = read
+
+    def values(self) -> dict[str, Any]:
+        return {key: read() for key, read in self._read.items()}
+
+
+def _control(constraint: object, value: Any) -> tuple[QWidget, Any]:
+    if isinstance(constraint, Choice):
+        combo = QComboBox()
+        combo.addItems(list(constraint.options))
+        combo.setCurrentText(str(value))
+        return combo, combo.currentText
+    if isinstance(constraint, Number):
+        spin = QDoubleSpinBox()
+        spin.setRange(constraint.low, constraint.high)
+        spin.setSingleStep(constraint.step)
+        spin.setDecimals(1)
+        spin.setValue(float(value))
+        return spin, lambda: round(spin.value(), 1)
+    if isinstance(constraint, Flag):
+        box = QCheckBox()
+        box.setChecked(bool(value))
+        return box, box.isChecked
+    if isinstance(constraint, Words):
+        line = QLineEdit(", ".join(value))
+        line.setPlaceholderText(f"up to {constraint.most}, separated by commas")
+        return line, lambda: [w.strip() for w in line.text().split(",") if w.strip()]
+    assert isinstance(constraint, ZoneName)
+    zone = QLineEdit(str(value))
+    zone.setPlaceholderText("e.g. Europe/London; empty: this computer's zone")
+    return zone, lambda: zone.text().strip()

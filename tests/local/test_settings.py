@@ -1,0 +1,47 @@
+"""Settings: declared once with their constraints, refused with a sentence, never half-stored."""
+
+from __future__ import annotations
+
+import pytest
+
+from kapdesk.local.settings import SETTINGS, Number, Settings
+
+
+def test_settings_are_declared_once_and_bad_values_refused(tmp_path):
+    settings = Settings(tmp_path)
+    assert settings.get("theme") == "dark"
+    settings.set("font_scale", 1.4)
+    assert Settings(tmp_path).get("font_scale") == 1.4
+    with pytest.raises(ValueError, match="Theme"):
+        settings.set("theme", "neon")
+    (tmp_path / "settings.json").write_text("{not json")
+    unreadable = Settings(tmp_path)
+    assert unreadable.get("font_scale") == 1.0
+    assert "could not be read" in unreadable.problem
+    (tmp_path / "settings.json").write_text('{"alert_thresholds": {"caution_sytolic": 130}}')
+    misspelt = Settings(tmp_path)
+    assert misspelt.get("alert_thresholds") == {}
+    assert "alert_thresholds" in misspelt.problem
+
+
+def test_thresholds_outside_clinical_bounds_are_refused_whole(tmp_path):
+    settings = Settings(tmp_path)
+    with pytest.raises(ValueError, match=r"from 120 to 160"):
+        settings.set("alert_thresholds", {"caution_systolic": 200})
+    with pytest.raises(ValueError, match="caution level must be below the urgent level"):
+        settings.set("alert_thresholds", {"caution_systolic": 160, "urgent_systolic": 150})
+    with pytest.raises(ValueError, match="Clinic time zone"):
+        settings.update({"font_scale": 1.2, "clinic_zone": "Mars/Olympus"})
+    assert Settings(tmp_path).get("font_scale") == 1.0  # nothing of the refused update stored
+    settings.set("alert_thresholds", {"caution_systolic": 130, "caution_diastolic": 85})
+    assert Settings(tmp_path).get("alert_thresholds") == {
+        "caution_systolic": 130,
+        "caution_diastolic": 85,
+    }
+
+
+def test_the_text_size_bounds_are_declared_once():
+    bounds = SETTINGS["font_scale"].constraint
+    assert isinstance(bounds, Number)
+    assert (bounds.low, bounds.high) == (0.7, 2.0)
+    assert SETTINGS["font_scale"].problem(2.5) == "Text size (1.0 = normal): must be 0.7 to 2.0."

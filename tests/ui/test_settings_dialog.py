@@ -1,0 +1,66 @@
+"""The settings form, generated from the declarations: what it offers is what may be stored."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QWidget
+
+from kapdesk.local.settings import SETTINGS, Settings
+from kapdesk.ui.settings_dialog import SettingsDialog
+from tests.ui.test_rems_session import start_rems_session
+from tests.ui.test_workspace import CTRL, press
+
+
+def test_every_setting_has_a_control_and_thresholds_keep_their_bounds(qtbot, data_dir):
+    dialog = SettingsDialog(Settings(data_dir))
+    qtbot.addWidget(dialog)
+    values = dialog.values()
+    assert set(values) == set(SETTINGS)
+    assert values["alert_thresholds"] == {}  # nothing differs from CLINICAL.md's defaults
+    assert values["theme"] == "dark"
+    assert values["quick_tags"][:2] == ["calm", "anxious"]
+
+
+def test_changing_a_threshold_in_the_form_reaches_the_chart_and_banner(
+    qtbot, window, store, data_dir, clock
+):
+    workspace = start_rems_session(qtbot, window, store)
+    workspace.screening_dialog.reject()
+    press(window, Qt.Key.Key_Comma, CTRL)
+    dialog = window.settings_dialog
+    assert dialog is not None
+    box = control(dialog, "Caution above, systolic (mmHg)")
+    box.selectAll()
+    qtbot.keyClicks(box, "130")
+    assert box.value() == 130
+    with qtbot.waitSignal(dialog.accepted):
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert Settings(data_dir).get("alert_thresholds") == {"caution_systolic": 130}
+    rebuilt = window.workspace
+    assert rebuilt is not workspace  # a new workspace over the new thresholds
+    assert rebuilt.chart.threshold_labels()[0] == "caution 130"
+    rebuilt.service.record_screening(
+        *[dict.fromkeys(keys, False) for keys in _screening_keys()], ""
+    )
+    rebuilt.store_vitals_line("132/80 70 98")
+    assert rebuilt.banner.headline.text() == "! CAUTION: BP 132/80 is above 130/90."
+
+
+def test_a_value_outside_its_bounds_cannot_be_typed(qtbot, data_dir):
+    dialog = SettingsDialog(Settings(data_dir))
+    qtbot.addWidget(dialog)
+    box = control(dialog, "Urgent at or above, systolic (mmHg)")
+    box.selectAll()
+    qtbot.keyClicks(box, "250")
+    assert box.value() <= 200  # the form offers only what clinical bounds allow
+
+
+def control(dialog, name):
+    """The form's control with this accessible name (what a screen reader announces)."""
+    return next(w for w in dialog.findChildren(QWidget) if w.accessibleName() == name)
+
+
+def _screening_keys():
+    from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
+
+    return CONTRAINDICATIONS, MEDICINES

@@ -1,0 +1,74 @@
+"""The reusable controls, through what a person reads off them."""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCore import Qt
+
+from kapdesk.clinical.alerts import AlertThresholds
+from kapdesk.clinical.vitals import VITAL_RANGES
+from kapdesk.widgets.alert_banner import AlertBanner
+from kapdesk.widgets.bp_chart import BPChart
+from kapdesk.widgets.session_header import SessionHeader
+from kapdesk.widgets.vitals_entry import VitalsEntry
+
+
+def test_the_chart_draws_the_thresholds_it_is_given(qtbot):
+    chart = BPChart(thresholds=AlertThresholds(caution_systolic=130, urgent_diastolic=105))
+    qtbot.addWidget(chart)
+    assert chart.threshold_labels() == ["caution 130", "caution 90", "urgent 180", "urgent 105"]
+
+
+def test_the_chart_shows_readings_doses_and_the_baseline(qtbot):
+    chart = BPChart()
+    qtbot.addWidget(chart)
+    chart.set_readings(
+        [-5.0, 40.0, 45.0],
+        [128.0, 166.0, math.nan],
+        [82.0, 98.0, math.nan],
+        [70.0, 88.0, 90.0],
+        [97.3, 120.7, math.nan],
+        ["09:55 T−5", "10:40 T+40", "10:45 T+45"],
+    )
+    chart.set_doses([0.0])
+    chart.set_baseline((128.0, 82.0))
+    assert chart.bp_points() == [(-5.0, 128.0, 82.0), (40.0, 166.0, 98.0)]  # no BP at 45
+    assert chart.heart_rate_points() == [(-5.0, 70.0), (40.0, 88.0), (45.0, 90.0)]
+    assert chart.dose_marks() == [0.0]
+    assert chart.baseline_shown() == (128.0, 82.0)
+    assert not chart.mean_arterial_shown()
+    chart.show_mean_arterial(True)
+    assert [v for _x, v in chart.mean_arterial_points()] == [97.3, 120.7]
+
+
+def test_the_header_frames_a_due_or_overdue_check(qtbot):
+    header = SessionHeader("Ada Example", "IM injection")
+    qtbot.addWidget(header)
+    header.set_check("Next: 15-minute BP in 00:05:00", "upcoming")
+    assert header.check_state() == "upcoming"
+    header.set_check("OVERDUE by 00:06:00: 15-minute BP", "overdue")
+    assert header.check_state() == "overdue"
+    assert header.check_text() == "OVERDUE by 00:06:00: 15-minute BP"
+    header.set_clocks("00:45:00", "00:40:00")
+    assert header.clock_texts() == ("00:45:00", "00:40:00")
+
+
+def test_the_banner_spells_out_the_level(qtbot):
+    banner = AlertBanner()
+    qtbot.addWidget(banner)
+    banner.show_alert("urgent", "BP 182/104", "BP 182/104 is at or above 180/110.", "Recheck.", 1)
+    assert banner.headline.text() == "!! URGENT: BP 182/104 is at or above 180/110.   (+1 more)"
+    assert banner.objectName() == "alertUrgent"
+
+
+def test_the_vitals_fields_are_the_vital_signs_kapdesk_records(qtbot):
+    entry = VitalsEntry()
+    qtbot.addWidget(entry)
+    assert list(entry.fields) == list(VITAL_RANGES)
+    entry.toggle.setChecked(True)
+    for name, value in (("systolic", "132"), ("diastolic", "84"), ("heart_rate", "76")):
+        qtbot.keyClicks(entry.fields[name], value)
+    with qtbot.waitSignal(entry.fields_submitted) as submitted:
+        qtbot.keyClick(entry.fields["heart_rate"], Qt.Key.Key_Return)
+    assert submitted.args == [{"systolic": "132", "diastolic": "84", "heart_rate": "76"}]
