@@ -77,9 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths = resolve(args.data_dir)
     # Logs live inside a chosen data folder; nothing may create a mistyped folder just to
     # log into it. The app asks before it creates a record, and logs to the file from then.
-    _start_logging(
-        paths.logs, to_file=args.verb == "demo" or not paths.chosen or paths.data.is_dir()
-    )
+    _start_logging(paths.logs, to_file=not paths.chosen or paths.data.is_dir())
     log.info("kapdesk %s starting (%s)", __version__, args.verb or "app")
     if args.verb is None:
         from kapdesk.ui.launch import run_app  # the GUI is imported only when it is wanted
@@ -134,15 +132,20 @@ def _open(paths: Paths, *, create: bool = False, accept_loss: str | None = None)
         login_name=_login_name(),
         create=create,
         accept_loss=accept_loss,
+        anchor_mirror=paths.anchors,
     )
 
 
 def _verify(paths: Paths, backups: list[Path]) -> int:
     from kapdesk.local.passphrase import from_terminal
+    from kapdesk.store.errors import BackupError
     from kapdesk.store.verify import verify_folder
 
-    print(f"Verifying the record in {paths.data} (read-only: nothing in the folder is changed)")
-    report = verify_folder(paths.data, from_terminal, backups)
+    for backup in backups:
+        if not backup.is_file():
+            raise BackupError(f"{backup} is not a backup file; nothing was verified.")
+    print(f"Verifying the record in {paths.data} (read-only: the record is not changed)")
+    report = verify_folder(paths.data, from_terminal, backups, mirror=paths.anchors)
     print(report.render())
     return EXIT_OK if report.ok else EXIT_FAILED_CHECK
 
@@ -151,7 +154,13 @@ def _backup(paths: Paths, target: Path, *, portable: bool = False) -> int:
     import os
 
     from kapdesk.local.passphrase import RECOVERY_VARIABLE, recovery_passphrase
+    from kapdesk.store.errors import BackupError
 
+    target = target.expanduser().resolve()
+    if target.exists():  # before opening the record: a refusal changes nothing in it
+        raise BackupError(
+            f"{target} already exists. Choose a new file name; the existing file was not touched."
+        )
     with _open(paths) as store:
         keyring_record = store.key_method == "keyring"
         recovery = recovery_passphrase if portable and keyring_record else None
@@ -185,11 +194,21 @@ def _restore(paths: Paths, source: Path) -> int:
     from kapdesk.local.passphrase import from_terminal
     from kapdesk.store.backup import restore_backup
 
-    manifest = restore_backup(source.expanduser(), paths.data, from_terminal)
+    manifest = restore_backup(source.expanduser(), paths.data, from_terminal, mirror=paths.anchors)
+    reached = manifest.get("this_computer_reached")
     with _open(paths) as store:
-        store.record_event("restore", {"backup_created_at": manifest.get("created_at")})
+        store.record_event(
+            "restore",
+            {"backup_created_at": manifest.get("created_at"), "this_computer_reached": reached},
+        )
         report = store.verify()
     print(f"Restored the backup of {manifest.get('created_at')} into {paths.data}.")
+    if reached is not None:
+        print(
+            f"Note: this computer had recorded up to audit event #{reached}; the backup holds "
+            f"{manifest.get('audit_events')}. What was recorded after the backup is not in "
+            "the restored record (the restore is written in its audit trail)."
+        )
     print(report.render())
     return EXIT_OK if report.ok else EXIT_FAILED_CHECK
 
@@ -200,6 +219,7 @@ def _demo(paths: Paths) -> int:
     from kapdesk.local.demo import DEMO_NAME, create_demo
 
     with _open(paths, create=True) as store:
+        _start_logging(paths.logs, to_file=True)  # the folder exists now
         create_demo(store, dt.datetime.now(dt.UTC))
     print(
         f"Added the demo patient “{DEMO_NAME}” with a finished session and one running now "

@@ -54,12 +54,16 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
 
 
 @pytest.fixture(autouse=True)
-def memory_keyring(monkeypatch: pytest.MonkeyPatch) -> Iterator[MemoryKeyring]:
+def memory_keyring(
+    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[MemoryKeyring]:
     previous = keyring.get_keyring()
     backend = MemoryKeyring()
     keyring.set_keyring(backend)
     for variable in ("KAPDESK_HOME", "KAPDESK_PASSPHRASE"):
         monkeypatch.delenv(variable, raising=False)
+    # The anchors' mirrors (local/paths.py) go to the user's state folder: a test's own.
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path_factory.mktemp("state")))
     yield backend
     keyring.set_keyring(previous)
 

@@ -18,6 +18,11 @@ class Paths:
     logs: Path
     chosen: bool = False  # named by --data-dir or $KAPDESK_HOME, not the platform default
 
+    @property
+    def anchors(self) -> Path:
+        """Outside every data folder: the mirror of each record's anchor, by record id."""
+        return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)) / "anchors"
+
 
 def resolve(data_dir: str | os.PathLike[str] | None = None) -> Paths:
     """--data-dir, else $KAPDESK_HOME, else the platform's user data folder.

@@ -3,34 +3,47 @@
 The audit chain proves that nothing inside it was changed, but a record cut
 short at its end (a write-ahead log truncated, the newest entries deleted
 with their events, an older copy of kapdesk.db put in place) is still a valid
-chain, only a shorter one. The anchor file ``kapdesk.anchor`` beside the
-database holds the newest event's number and hash, authenticated with a key
-derived from the record key, so it cannot be moved back or forged without
-that key. A record behind its anchor is the alarm.
+chain, only a shorter one. The anchor holds the newest event's number and
+hash, authenticated with a key derived from the record key, so it cannot be
+moved back or forged without that key. A record behind its anchor is the alarm.
+
+There are two: ``kapdesk.anchor`` beside the database, and a mirror outside
+the data folder (in the user's state folder, named by the record's id), so
+that putting back an older copy of the whole folder, anchor included, is seen
+too.
 
 The anchor is written after each commit, with no fsync of its own: it is only
 ever behind the record (the commit is durable before the anchor moves), and an
-anchor behind the record after a power cut is harmless. It has two slots,
-written in turn, so a torn write leaves the other, older slot readable.
+anchor behind the record after a power cut is harmless. Each file has two
+slots written in turn. A slot that does not authenticate is never passed over
+quietly: a write of 96 bytes inside one disk sector is not torn by a crash, so
+a bad slot means the file was changed.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import errno
 import hashlib
 import hmac
+import logging
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 from kapdesk.store.fileio import fsync_directory
 
+log = logging.getLogger(__name__)
+
 ANCHOR_FILE = "kapdesk.anchor"
 _MAGIC = b"kapanc01"
 # magic, write number, event seq, event hash, written at (µs since the epoch), MAC
 _SLOT = struct.Struct(">8sQQ32sq32s")
 _SLOTS = 2
+_MAX_BYTES = 4096  # an anchor is 192 bytes; anything much larger is not one
 
 
 @dataclass(frozen=True)
@@ -41,7 +54,7 @@ class Anchor:
 
 
 class AnchorDamagedError(Exception):
-    """The file is there but no slot authenticates: damaged, altered, or another record's."""
+    """The anchor is there but cannot be trusted; str() says which file and why."""
 
 
 def _mac_key(record_key: bytes, database_id: str) -> bytes:
@@ -49,51 +62,60 @@ def _mac_key(record_key: bytes, database_id: str) -> bytes:
 
 
 class AnchorFile:
-    """The anchor of one data folder; open() keeps it open for the store's writes."""
+    """One anchor file; the first write keeps it open for the store's later writes."""
 
-    def __init__(self, folder: Path, record_key: bytes, database_id: str) -> None:
-        self.path = folder / ANCHOR_FILE
+    def __init__(self, path: Path, record_key: bytes, database_id: str) -> None:
+        self.path = path
         self._key = _mac_key(record_key, database_id)
         self._fd: int | None = None
         self._writes = 0
         self._new = False
 
     def exists(self) -> bool:
-        return self.path.exists()
+        return os.path.lexists(self.path)
 
     def read(self) -> Anchor | None:
-        """The newest slot that authenticates; None if there is no anchor file."""
+        """The newest slot; None if there is no file. AnchorDamagedError if any slot in
+        use does not authenticate, or the file is not a plain file of anchor size."""
         try:
-            raw = self.path.read_bytes()
+            fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | _NONBLOCK)
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise AnchorDamagedError(f"{self.path} is a link, not the anchor") from None
+            raise AnchorDamagedError(f"{self.path} cannot be read ({exc.strerror})") from None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode) or info.st_size > _MAX_BYTES:
+                raise AnchorDamagedError(f"{self.path} is not an anchor file")
+            raw = os.read(fd, _MAX_BYTES)
+        finally:
+            os.close(fd)
         best: tuple[int, Anchor] | None = None
         for index in range(_SLOTS):
             chunk = raw[index * _SLOT.size : (index + 1) * _SLOT.size]
+            if not chunk.strip(b"\0"):
+                continue  # never written
             if len(chunk) != _SLOT.size:
-                continue
+                raise AnchorDamagedError(f"{self.path} is cut short")
             magic, writes, seq, digest, written_us, mac = _SLOT.unpack(chunk)
-            body = chunk[: _SLOT.size - 32]
-            if magic != _MAGIC or not hmac.compare_digest(mac, self._mac(body)):
-                continue
+            if magic != _MAGIC or not hmac.compare_digest(mac, self._mac(chunk[:-32])):
+                raise AnchorDamagedError(
+                    f"{self.path} does not authenticate with this record's key"
+                )
             anchor = Anchor(seq, digest.hex(), dt.datetime.fromtimestamp(written_us / 1e6, dt.UTC))
             if best is None or writes > best[0]:
                 best = (writes, anchor)
         if best is None:
-            raise AnchorDamagedError(self.path.name)
+            raise AnchorDamagedError(f"{self.path} holds no anchor")
         self._writes = max(self._writes, best[0])
         return best[1]
-
-    def open(self) -> None:
-        """Keep the file open for writing (created if missing), private to the owner."""
-        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
-        self._new = not self.path.exists()
-        self._fd = os.open(self.path, flags, 0o600)
 
     def write(self, seq: int, event_hash: str, at: dt.datetime) -> None:
         """Move the anchor to event ``seq``; the caller has committed that event durably."""
         if self._fd is None:
-            self.open()
+            self._open()
         assert self._fd is not None
         self._writes += 1
         body = _SLOT.pack(
@@ -103,20 +125,15 @@ class AnchorFile:
             bytes.fromhex(event_hash),
             int(at.timestamp() * 1e6),
             bytes(32),
-        )[: _SLOT.size - 32]
-        slot = body + self._mac(body)
+        )[:-32]
         os.lseek(self._fd, (self._writes % _SLOTS) * _SLOT.size, os.SEEK_SET)
-        os.write(self._fd, slot)
+        os.write(self._fd, body + self._mac(body))
         if self._new:
             # A new file's first slot is synced, with its folder entry: after a power cut
             # an empty anchor would look damaged. Later writes overwrite it in place.
             os.fsync(self._fd)
             fsync_directory(self.path.parent)
             self._new = False
-
-    def sync(self) -> None:
-        if self._fd is not None:
-            os.fsync(self._fd)
 
     def close(self) -> None:
         if self._fd is not None:
@@ -126,14 +143,83 @@ class AnchorFile:
                 os.close(self._fd)
                 self._fd = None
 
+    def _open(self) -> None:
+        flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_BINARY", 0)
+        self._new = not self.exists()
+        self._fd = os.open(self.path, flags, 0o600)
+        if self._writes == 0 and not self._new:
+            # Continue its write count, so the newest slot stays the newest; one that
+            # cannot be read is being replaced (a restore, an accepted loss).
+            with contextlib.suppress(AnchorDamagedError):
+                self.read()
+
     def _mac(self, body: bytes) -> bytes:
         return hmac.new(self._key, body, hashlib.sha256).digest()
+
+
+_NONBLOCK = getattr(os, "O_NONBLOCK", 0)  # a FIFO put in its place must not hang the open
+
+
+@dataclass(frozen=True)
+class AnchorReading:
+    anchor: Anchor | None  # the furthest of the two that authenticate
+    damaged: str | None  # which file cannot be trusted, and why
+    beside_missing: bool  # no kapdesk.anchor beside the database
+
+
+class Anchors:
+    """The record's anchor beside the database and its mirror outside the data folder."""
+
+    def __init__(
+        self, folder: Path, record_key: bytes, database_id: str, mirror: Path | None = None
+    ) -> None:
+        self.beside = AnchorFile(folder / ANCHOR_FILE, record_key, database_id)
+        self.mirror = (
+            None
+            if mirror is None
+            else AnchorFile(mirror / f"{database_id}.anchor", record_key, database_id)
+        )
+
+    def files(self) -> list[AnchorFile]:
+        return [f for f in (self.beside, self.mirror) if f is not None]
+
+    def read(self) -> AnchorReading:
+        found: list[Anchor] = []
+        damaged = None
+        for anchor_file in self.files():
+            try:
+                anchor = anchor_file.read()
+            except AnchorDamagedError as exc:
+                damaged = damaged or str(exc)
+                continue
+            if anchor is not None:
+                found.append(anchor)
+        furthest = max(found, key=lambda a: a.seq, default=None)
+        return AnchorReading(furthest, damaged, beside_missing=not self.beside.exists())
+
+    def write(self, seq: int, event_hash: str, at: dt.datetime) -> None:
+        """Move both; the mirror failing (no state folder, say) only costs its protection."""
+        self.beside.write(seq, event_hash, at)
+        if self.mirror is not None:
+            try:
+                self.mirror.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                self.mirror.write(seq, event_hash, at)
+            except OSError as exc:
+                log.warning("the anchor's mirror could not be written (%s)", exc.strerror)
+
+    def close(self) -> None:
+        for anchor_file in self.files():
+            try:
+                anchor_file.close()
+            except OSError as exc:
+                log.warning("an anchor could not be closed (%s)", exc.strerror)
 
 
 def compare_anchor(
     anchor: Anchor | None,
     *,
-    damaged: bool,
+    damaged: str | None,
+    beside_missing: bool,
     head_seq: int,
     hash_at_anchor: str | None,
     anchored: bool,
@@ -146,20 +232,19 @@ def compare_anchor(
     """
     if damaged:
         return (
+            f"The anchor ({damaged}), which records where the record ended when kapdesk "
+            "last wrote, cannot be trusted: it was damaged, altered, or copied from another "
+            "record, so kapdesk cannot tell whether the newest entries are all there",
+            None,
+        )
+    if anchored and beside_missing and head_seq > 0:
+        return (
             f"The anchor file {ANCHOR_FILE}, which records where the record ended when "
-            "kapdesk last wrote, does not authenticate with this record's key: it was "
-            "damaged, altered, or copied from another record, so kapdesk cannot tell "
-            "whether the newest entries are all there",
+            "kapdesk last wrote, is missing, so kapdesk cannot tell whether the newest "
+            "entries are all there",
             None,
         )
     if anchor is None:
-        if anchored and head_seq > 0:
-            return (
-                f"The anchor file {ANCHOR_FILE}, which records where the record ended when "
-                "kapdesk last wrote, is missing, so kapdesk cannot tell whether the newest "
-                "entries are all there",
-                None,
-            )
         return None, 0
     if anchor.seq > head_seq:
         missing = anchor.seq - head_seq
@@ -169,7 +254,7 @@ def compare_anchor(
             f"event #{anchor.seq} (at {when}): the newest {missing} audit event"
             f"{'s' if missing != 1 else ''}, and the entries they record, are missing. The "
             "write-ahead log may have been cut short, entries deleted, or an older copy of "
-            "the database put in place",
+            "the database (or of the whole data folder) put in place",
             missing,
         )
     if hash_at_anchor != anchor.hash:

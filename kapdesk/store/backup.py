@@ -25,10 +25,16 @@ from typing import Any
 from sqlalchemy import Engine
 
 from kapdesk import __version__
-from kapdesk.store.anchor import AnchorFile
+from kapdesk.store.anchor import Anchors
 from kapdesk.store.engine import DATABASE_FILE, connect, preflight
 from kapdesk.store.errors import BackupError, StoreError
-from kapdesk.store.fileio import ensure_private, fsync_directory, write_file_atomically
+from kapdesk.store.fileio import (
+    ensure_private,
+    fsync_directory,
+    is_plain_file,
+    write_file_atomically,
+)
+from kapdesk.store.folder import RECORD_PARTS
 from kapdesk.store.lock import LOCK_FILE, DataFolderLock
 from kapdesk.store.vault import VAULT_FILE, KeyVault, PassphraseSource, parse_vault
 
@@ -150,6 +156,13 @@ def _sha256(path: Path) -> str:
 
 def read_manifest(source: Path) -> dict[str, Any]:
     """Open a backup file and check its shape; raises BackupError with a sentence."""
+    if not source.exists():
+        raise BackupError(f"There is no file {source}.")
+    if not is_plain_file(source.resolve()):
+        raise BackupError(
+            f"{source} is {'a folder' if source.is_dir() else 'not a plain file'}, not a "
+            "backup file. Give the .kapbak file itself; nothing was changed."
+        )
     try:
         with zipfile.ZipFile(source) as archive:
             names = set(archive.namelist())
@@ -157,9 +170,7 @@ def read_manifest(source: Path) -> dict[str, Any]:
                 raise BackupError(f"{source.name} is not a kapdesk backup (unexpected contents).")
             manifest = json.loads(archive.read(MANIFEST).decode("utf-8"))
             parse_vault(archive.read(VAULT_FILE), f"{VAULT_FILE} in {source.name}")
-    except FileNotFoundError:
-        raise BackupError(f"There is no file {source}.") from None
-    except (zipfile.BadZipFile, UnicodeDecodeError, json.JSONDecodeError, KeyError):
+    except (zipfile.BadZipFile, ValueError, RecursionError, KeyError, OSError, EOFError):
         raise BackupError(
             f"{source.name} is not a kapdesk backup, or it is damaged. Choose another backup file."
         ) from None
@@ -167,6 +178,9 @@ def read_manifest(source: Path) -> dict[str, Any]:
         raise BackupError(str(exc)) from None
     if not isinstance(manifest, dict) or manifest.get("format") != BACKUP_FORMAT:
         raise BackupError(f"{source.name} is not a kapdesk backup this version can read.")
+    events, head = manifest.get("audit_events"), manifest.get("head_hash")
+    if type(events) is not int or events < 0 or not isinstance(head, str | None):
+        raise BackupError(f"{source.name} has a damaged manifest. Choose another backup file.")
     return manifest
 
 
@@ -176,10 +190,13 @@ def restore_backup(
     passphrase: PassphraseSource,
     *,
     now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
+    mirror: Path | None = None,
 ) -> dict[str, Any]:
     """Put a backup into an empty data folder; refuses to overwrite an existing record.
 
-    On any failure the folder is left as it was: one this call created is removed.
+    Returns the backup's manifest, with "this_computer_reached" when the anchor's mirror
+    shows this computer had recorded beyond the backup. On any failure the folder is left
+    as it was: one this call created is removed.
     """
     if source.is_dir():
         raise BackupError(
@@ -200,7 +217,7 @@ def restore_backup(
         ) from None
     try:
         try:
-            _restore_locked(source, folder, passphrase, now)
+            reached = _restore_locked(source, folder, passphrase, now, mirror)
         finally:
             lock.release()
     except BaseException:
@@ -209,24 +226,32 @@ def restore_backup(
                 (folder / LOCK_FILE).unlink(missing_ok=True)
                 folder.rmdir()
         raise
-    return manifest
+    return {**manifest, "this_computer_reached": reached}
 
 
 def _restore_locked(
-    source: Path, folder: Path, passphrase: PassphraseSource, now: Callable[[], dt.datetime]
-) -> None:
+    source: Path,
+    folder: Path,
+    passphrase: PassphraseSource,
+    now: Callable[[], dt.datetime],
+    mirror: Path | None,
+) -> int | None:
     database = folder / DATABASE_FILE
     staging = folder / f".{DATABASE_FILE}.restoring"
     existing_vault = folder / VAULT_FILE
     try:
         with zipfile.ZipFile(source) as archive:
             vault_bytes = archive.read(VAULT_FILE)
-            if database.exists() or (
-                existing_vault.exists() and existing_vault.read_bytes() != vault_bytes
+            parts = [name for name in RECORD_PARTS if os.path.lexists(folder / name)]
+            if (
+                database.exists()
+                or parts
+                or (existing_vault.exists() and existing_vault.read_bytes() != vault_bytes)
             ):
                 raise BackupError(
-                    f"{folder} already holds a kapdesk record, and restoring never overwrites "
-                    "one. Restore into an empty folder (use --data-dir); nothing was changed."
+                    f"{folder} already holds a kapdesk record or parts of one, and restoring "
+                    "never overwrites one. Restore into an empty folder (use --data-dir); "
+                    "nothing was changed."
                 )
             with archive.open(DATABASE_FILE) as packed, staging.open("wb") as unpacked:
                 while chunk := packed.read(COPY_CHUNK):
@@ -249,13 +274,19 @@ def _restore_locked(
             write_file_atomically(existing_vault, vault_bytes)
         os.replace(staging, database)
         fsync_directory(folder)
-        # The restored record's end, anchored: anything shorter from now on is a loss.
-        anchor = AnchorFile(folder, key, vault.database_id)
+        # The restored record's end, anchored: anything shorter from now on is a loss. The
+        # mirror may say this computer had got further: the restore was asked for, so it
+        # moves back too, and the caller is told how far the record had come.
+        anchors = Anchors(folder, key, vault.database_id, mirror)
+        reached = anchors.read().anchor
         try:
             if check.head_hash is not None:
-                anchor.write(check.head_seq, check.head_hash, now())
+                anchors.write(check.head_seq, check.head_hash, now())
         finally:
-            anchor.close()
+            anchors.close()
+        if reached is not None and reached.seq > check.head_seq:
+            return reached.seq
+        return None
     except (zipfile.BadZipFile, zlib.error, EOFError):
         raise BackupError(
             f"The database inside {source.name} is damaged (it fails its checksum), so it "

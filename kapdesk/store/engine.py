@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,15 +55,17 @@ class Preflight:
     head_seq: int = 0  # the newest audit event (0: none yet)
     head_hash: str | None = None
     anchored: bool = False  # kapdesk_meta says the record keeps an anchor file
+    facts_covered: bool = False  # the audit trail holds events for the record's own facts
     anchor_event_hash: str | None = None  # the hash of the event the anchor names, if present
     schema_problems: tuple[str, ...] = ()
 
 
 def check_file_shape(path: Path) -> None:
     """Refuse files that cannot be a kapdesk record before SQLite touches them."""
-    if path.is_dir():
+    if path.is_dir() or not stat.S_ISREG(path.stat().st_mode):
+        kind = "a folder" if path.is_dir() else "not a plain file"
         raise NotADatabaseError(
-            f"{path.name} in {path.parent} is a folder, not a database file. Something other "
+            f"{path.name} in {path.parent} is {kind}, not a database file. Something other "
             "than kapdesk put it there: move it aside and restore the record from a backup; "
             "nothing was changed."
         )
@@ -103,9 +106,9 @@ def _read_only_checks(path: Path, key: bytes, anchor_seq: int | None) -> Preflig
         except sqlcipher3.DatabaseError:
             # The key itself was proven by the key file, so the file is at fault.
             raise NotADatabaseError(
-                f"{path.name} cannot be read with this record's key: it is damaged, or it "
-                "is not the database that belongs with this key file. Restore the record "
-                "from a backup; nothing was changed."
+                f"{path.name} cannot be read with this record's key: it, or the write-ahead "
+                f"log {path.name}-wal beside it, is damaged or belongs to another record. "
+                "Restore the record from a backup; nothing was changed."
             ) from None
         try:
             result = connection.execute("PRAGMA quick_check").fetchall()
@@ -130,6 +133,12 @@ def _read_only_checks(path: Path, key: bytes, anchor_seq: int | None) -> Preflig
             ).fetchone()
         )
         head, head_hash = newest or (0, None)
+        facts_covered = bool(
+            audited
+            and connection.execute(
+                "SELECT EXISTS (SELECT 1 FROM audit_events WHERE entity_kind = 'meta')"
+            ).fetchone()[0]
+        )
         anchored_hash = None
         if anchor_seq is not None and audited:
             found = connection.execute(
@@ -147,6 +156,7 @@ def _read_only_checks(path: Path, key: bytes, anchor_seq: int | None) -> Preflig
             head_seq=int(head),
             head_hash=head_hash,
             anchored=ANCHOR_META in meta,
+            facts_covered=facts_covered,
             anchor_event_hash=anchored_hash,
             schema_problems=tuple(_schema_problems(present, revision[0] if revision else None)),
         )

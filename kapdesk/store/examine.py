@@ -19,15 +19,9 @@ from typing import Any
 
 from kapdesk import __version__
 from kapdesk.store import migrate, wal
-from kapdesk.store.anchor import (
-    ANCHOR_FILE,
-    Anchor,
-    AnchorDamagedError,
-    AnchorFile,
-    compare_anchor,
-)
+from kapdesk.store.anchor import Anchor, Anchors, compare_anchor
 from kapdesk.store.engine import DATABASE_FILE, Preflight, preflight
-from kapdesk.store.errors import NewerVersionError, StoreError
+from kapdesk.store.errors import DamagedDatabaseError, NewerVersionError, StoreError
 from kapdesk.store.fileio import ensure_private, fsync_directory
 from kapdesk.store.folder import WAL_SUFFIX
 from kapdesk.store.vault import KeyVault
@@ -47,7 +41,7 @@ class Examination:
     finding: dict[str, Any] = field(default_factory=dict)
 
 
-def examine(folder: Path, key: bytes, vault: KeyVault, anchor_file: AnchorFile) -> Examination:
+def examine(folder: Path, key: bytes, vault: KeyVault, anchors: Anchors) -> Examination:
     """The read-only checks, in an order that changes nothing on disk.
 
     Raises a StoreError for what makes the record unusable (damaged database, wrong
@@ -55,12 +49,16 @@ def examine(folder: Path, key: bytes, vault: KeyVault, anchor_file: AnchorFile) 
     preflight) any change to the record's structure.
     """
     database = folder / DATABASE_FILE
-    log_state = wal.inspect(Path(f"{database}{WAL_SUFFIX}"))
     try:
-        anchor = anchor_file.read()
-        anchor_damaged = False
-    except AnchorDamagedError:
-        anchor, anchor_damaged = None, True
+        log_state = wal.inspect(Path(f"{database}{WAL_SUFFIX}"))
+    except wal.NotALogError as exc:
+        raise DamagedDatabaseError(
+            f"The write-ahead log beside {database.name} cannot be used: {exc}. Something "
+            "other than kapdesk put it there; move it aside only after copying the whole "
+            "data folder, and restore the latest backup if needed. Nothing was changed."
+        ) from None
+    reading = anchors.read()
+    anchor = reading.anchor
     check = preflight(database, key, anchor_seq=anchor.seq if anchor else None)
     if check.revision is None or check.database_id != vault.database_id:
         raise StoreError(
@@ -83,7 +81,8 @@ def examine(folder: Path, key: bytes, vault: KeyVault, anchor_file: AnchorFile) 
         }
     anchor_problem, missing = compare_anchor(
         anchor,
-        damaged=anchor_damaged,
+        damaged=reading.damaged,
+        beside_missing=reading.beside_missing,
         head_seq=check.head_seq,
         hash_at_anchor=check.anchor_event_hash,
         anchored=check.anchored,
@@ -124,7 +123,9 @@ def incomplete_sentence(folder: Path, problems: tuple[str, ...]) -> str:
     )
 
 
-def keep_evidence(folder: Path, found: Examination, now: Callable[[], dt.datetime]) -> None:
+def keep_evidence(
+    folder: Path, found: Examination, anchors: Anchors, now: Callable[[], dt.datetime]
+) -> None:
     """Before an accepted loss is opened, keep copies of what opening would fold or replace."""
     suffix = stamp(now)
     log_file = folder / f"{DATABASE_FILE}{WAL_SUFFIX}"
@@ -134,9 +135,11 @@ def keep_evidence(folder: Path, found: Examination, now: Callable[[], dt.datetim
         ensure_private(kept)
         with kept.open("rb+") as handle:
             os.fsync(handle.fileno())
-    anchor = folder / ANCHOR_FILE
-    if "anchor" in found.finding and anchor.exists():
-        anchor.rename(folder / f"{ANCHOR_FILE}.replaced-{suffix}")
+    if "anchor" in found.finding:
+        for anchor_file in anchors.files():
+            if anchor_file.exists():
+                kept = anchor_file.path.with_name(f"{anchor_file.path.name}.replaced-{suffix}")
+                anchor_file.path.rename(kept)
     fsync_directory(folder)
     log.warning("opening a record with an accepted loss; evidence kept beside it")
 

@@ -27,8 +27,19 @@ def prepare_folder(folder: Path) -> None:
     ensure_private(folder)
 
 
+# What a record leaves in its folder beside the database and the key file.
+RECORD_PARTS = (f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", "kapdesk.anchor")
+
+
 def holds_record(folder: Path) -> bool:
     return (folder / DATABASE_FILE).exists() or KeyVault.exists(folder)
+
+
+def stray_parts(folder: Path) -> list[str]:
+    """Pieces of a record in a folder with no database and no key file."""
+    if holds_record(folder):
+        return []
+    return [name for name in RECORD_PARTS if os.path.lexists(folder / name)]
 
 
 def check_folder(folder: Path, *, create: bool) -> None:
@@ -45,6 +56,14 @@ def check_folder(folder: Path, *, create: bool) -> None:
                 "uses a folder of the account it runs in (a record's files are private to "
                 "one account). Start kapdesk as that user, or choose your own folder with "
                 "--data-dir; nothing was changed."
+            )
+        strays = stray_parts(folder) if folder.is_dir() else []
+        if strays:
+            raise FolderUnusableError(
+                f"{folder} holds pieces of a record ({', '.join(strays)}) but no database "
+                "and no key file. kapdesk will not create a record over them: move them "
+                "aside (they may be needed to recover a record) or choose an empty folder; "
+                "nothing was changed."
             )
         if not create and not holds_record(folder):
             raise NoRecordError(
@@ -88,9 +107,12 @@ def folder_error(folder: Path, exc: OSError) -> StoreError:
     )
 
 
-def check_space(folder: Path) -> None:
-    """Refuse to open for writing without the room to fold the log in and write entries."""
-    log_bytes = _size(folder / f"{DATABASE_FILE}{WAL_SUFFIX}")
+def check_space(folder: Path, log_bytes: int = 0) -> None:
+    """Refuse to open for writing without the room to fold the log in and write entries.
+
+    ``log_bytes``: what the write-ahead log will add to the database at most (the frames
+    SQLite replays, store/wal.py), not its size on disk, which may be mostly stale.
+    """
     needed = MIN_FREE_BYTES + log_bytes
     free = shutil.disk_usage(folder).free
     if free < needed:
@@ -99,13 +121,6 @@ def check_space(folder: Path) -> None:
             f"least {_mib(needed)} to open the record and save entries. Free some space and "
             "start again. The record is intact; nothing was changed."
         )
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except FileNotFoundError:
-        return 0
 
 
 def _mib(size: int) -> str:

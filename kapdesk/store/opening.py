@@ -25,10 +25,7 @@ from sqlalchemy import Engine, text
 
 from kapdesk import __version__
 from kapdesk.store import migrate
-from kapdesk.store.anchor import (
-    ANCHOR_FILE,
-    AnchorFile,
-)
+from kapdesk.store.anchor import ANCHOR_FILE, Anchors
 from kapdesk.store.engine import DATABASE_FILE, Preflight, make_engine
 from kapdesk.store.errors import (
     MigrationFailedError,
@@ -64,7 +61,7 @@ class OpenedRecord:
     key: bytes
     engine: Engine
     lock: DataFolderLock
-    anchor: AnchorFile
+    anchor: Anchors
     migrated_from: str | None = None
     # What a person accepted as lost when opening (kapdesk accept-loss), to be audited.
     accepted_loss: dict[str, Any] | None = None
@@ -88,7 +85,10 @@ def open_record(
     now: Callable[[], dt.datetime],
     create: bool = False,
     accept_loss: str | None = None,
+    mirror: Path | None = None,
 ) -> OpenedRecord:
+    """Open the record in ``folder``; ``mirror``: the folder outside it that holds the
+    anchor's mirror (store/anchor.py), None for none."""
     check_folder(folder, create=create)
     if folder.is_dir():
         check_space(folder)
@@ -108,6 +108,7 @@ def open_record(
             lock=lock,
             create=create,
             accept_loss=accept_loss,
+            mirror=mirror,
         )
     except BaseException:
         lock.release()
@@ -119,7 +120,7 @@ def open_record(
 def unlock_existing(folder: Path, passphrase: PassphraseSource) -> tuple[KeyVault, bytes]:
     """The key file and the key of a folder that holds a record."""
     database = folder / DATABASE_FILE
-    if not database.exists() and not (folder / CREATING_FILE).exists():
+    if not database.exists() and not _creation_interrupted(folder):
         raise MissingFileError(
             f"The database file {DATABASE_FILE} is missing from {folder}, though its key "
             "file is there. Restore the record from a backup; nothing was changed."
@@ -137,20 +138,38 @@ def _open_locked(
     lock: DataFolderLock,
     create: bool,
     accept_loss: str | None,
+    mirror: Path | None,
 ) -> OpenedRecord:
     database = folder / DATABASE_FILE
     started = time.perf_counter()
     if not database.exists() and not KeyVault.exists(folder):
         if not create:  # the folder was emptied after check_folder looked
             raise NoRecordError(f"There is no kapdesk record in {folder}; nothing was created.")
-        return _create(folder, passphrase, use_keyring=use_keyring, now=now, lock=lock)
+        return _create(
+            folder, passphrase, use_keyring=use_keyring, now=now, lock=lock, mirror=mirror
+        )
     vault, key = unlock_existing(folder, passphrase)
     if not database.exists():
+        if mirror is not None and (mirror / f"{vault.database_id}.anchor").exists():
+            raise MissingFileError(
+                f"The database file {DATABASE_FILE} is missing from {folder}, though this "
+                "computer has written to this record before. Restore the record from a "
+                "backup; nothing was changed."
+            )
         log.warning("finishing a record creation that was interrupted")
-        return _initialise(folder, vault, key, now=now, lock=lock)
-    anchor = AnchorFile(folder, key, vault.database_id)
+        return _initialise(folder, vault, key, now=now, lock=lock, mirror=mirror)
+    anchor = Anchors(folder, key, vault.database_id, mirror)
 
     found = examine(folder, key, vault, anchor)
+    check_space(folder, found.wal.replayed_bytes)
+    if found.check.facts_covered and not found.check.anchored:
+        # Opening would cover the record's facts afresh and so hide that one was removed.
+        raise SchemaAlteredError(
+            f"The record's own facts in {database.name} were changed outside kapdesk (its "
+            "anchor entry is gone, though its audit trail recorded it). kapdesk will not "
+            "write to it. Copy the data folder for inspection, run “kapdesk verify”, and "
+            "restore the latest backup into a new folder; nothing was changed."
+        )
     if found.check.schema_problems:
         listed = "; ".join(found.check.schema_problems[:5])
         raise SchemaAlteredError(
@@ -171,7 +190,7 @@ def _open_locked(
     accepted = None
     if found.problems:
         accepted = {**found.finding, "reason": accept_loss}
-        keep_evidence(folder, found, now)
+        keep_evidence(folder, found, anchor, now)
     engine = make_engine(database, key)
     check = found.check
     try:
@@ -237,15 +256,13 @@ def _create(
     use_keyring: bool,
     now: Callable[[], dt.datetime],
     lock: DataFolderLock,
+    mirror: Path | None,
 ) -> OpenedRecord:
     # The marker goes first: if creation is interrupted after the key file is
     # written, the next open knows no record was ever stored and finishes the job.
     marker = folder / CREATING_FILE
     marker.touch(mode=0o600)
     fsync_directory(folder)
-    stray_anchor = folder / ANCHOR_FILE
-    if stray_anchor.exists():  # another record's, left in an emptied folder: keep it aside
-        _set_aside(stray_anchor, now)
     try:
         vault, key = KeyVault.create(folder, passphrase, use_keyring=use_keyring)
     except BaseException:
@@ -253,7 +270,16 @@ def _create(
             marker.unlink(missing_ok=True)  # nothing was created after all
         raise
     ensure_private(vault.path)
-    return _initialise(folder, vault, key, now=now, lock=lock)
+    return _initialise(folder, vault, key, now=now, lock=lock, mirror=mirror)
+
+
+def _creation_interrupted(folder: Path) -> bool:
+    """Only the first creation, cut short, leaves a key file and no database: its marker
+    is there, and nothing a record that was used leaves behind."""
+    leftovers = (ANCHOR_FILE, f"{DATABASE_FILE}-wal", BACKUP_FOLDER)
+    return (folder / CREATING_FILE).exists() and not any(
+        os.path.lexists(folder / name) for name in leftovers
+    )
 
 
 def _initialise(
@@ -263,6 +289,7 @@ def _initialise(
     *,
     now: Callable[[], dt.datetime],
     lock: DataFolderLock,
+    mirror: Path | None = None,
     schema: str = "head",
 ) -> OpenedRecord:
     """Build the database beside its final name and rename it into place when complete.
@@ -300,7 +327,7 @@ def _initialise(
     marker.unlink(missing_ok=True)
     fsync_directory(folder)
     log.info("new record created (key kept by %s)", vault.method)
-    anchor = AnchorFile(folder, key, vault.database_id)
+    anchor = Anchors(folder, key, vault.database_id, mirror)
     return OpenedRecord(folder, vault, key, make_engine(database, key), lock, anchor)
 
 

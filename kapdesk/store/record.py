@@ -77,13 +77,15 @@ class RecordStore(RecordReads, SessionWrites):
         use_keyring: bool = True,
         create: bool = False,
         accept_loss: str | None = None,
+        anchor_mirror: Path | None = None,
     ) -> RecordStore:
         """Unlock and open the record in ``folder``.
 
         ``create``: make a new record if the folder holds none (only starting the app,
         after the user confirmed the folder, and ``demo`` do). ``accept_loss``: the
         reason a person gave for opening a record whose newest entries may be missing
-        (kapdesk accept-loss); the loss is written into the audit trail.
+        (kapdesk accept-loss); the loss is written into the audit trail. ``anchor_mirror``:
+        the folder outside the data folder that keeps a copy of the anchor.
         """
         opened = open_record(
             Path(folder),
@@ -92,6 +94,7 @@ class RecordStore(RecordReads, SessionWrites):
             now=clock,
             create=create,
             accept_loss=accept_loss,
+            mirror=anchor_mirror,
         )
         store: RecordStore | None = None
         try:

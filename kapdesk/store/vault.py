@@ -40,7 +40,7 @@ from kapdesk.store.errors import (
     WrongKeyError,
     WrongPassphraseError,
 )
-from kapdesk.store.fileio import write_file_atomically
+from kapdesk.store.fileio import read_small_file, write_file_atomically
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +109,9 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
-def _unb64(text: str) -> bytes:
+def _unb64(text: object) -> bytes:
+    if not isinstance(text, str):
+        raise TypeError("not base64 text")
     return base64.b64decode(text.encode("ascii"), validate=True)
 
 
@@ -162,11 +164,17 @@ class KeyVault:
     def load(cls, folder: Path) -> KeyVault:
         path = folder / VAULT_FILE
         try:
-            raw = path.read_bytes()
+            raw = read_small_file(path, limit=64 * 1024)
         except FileNotFoundError:
             raise MissingFileError(
                 f"The key file {VAULT_FILE} is missing from {folder}. Without it the record "
                 "cannot be unlocked: restore the folder from a backup. Nothing was changed."
+            ) from None
+        except OSError:
+            raise MissingFileError(
+                f"The key file {path} is not a key file (a folder, a link, a device or a file "
+                "far too large stands in its place). Restore it from a backup; nothing was "
+                "changed."
             ) from None
         return cls(folder, parse_vault(raw, str(path)))
 
@@ -263,8 +271,9 @@ class KeyVault:
             if check is None:  # a key file from before the check: cannot tell the two apart
                 raise WrongPassphraseError() from None
             raise DamagedKeyFileError(
-                f"The passphrase is right, but the key it protects in {VAULT_FILE} is damaged "
-                "(its wrapped key or nonce was changed), so the record cannot be unlocked. "
+                f"The passphrase is right, but the key it protects in {VAULT_FILE} does not "
+                "open: the key file was changed (its wrapped key, nonce or record id), so the "
+                "record cannot be unlocked. "
                 f"Restore {VAULT_FILE} from a backup of this folder; nothing was changed."
             ) from None
         if check is None:
@@ -351,7 +360,8 @@ def passphrase_weakness(text: str) -> str | None:
             f"Choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters; a short "
             "sentence of uncommon words works well."
         )
-    estimate = zxcvbn(text[:100], user_inputs=["kapdesk", "ketamine", "clinic", "patient"])
+    # zxcvbn refuses more than 72 characters; a passphrase that long is not guessable anyway.
+    estimate = zxcvbn(text[:72], user_inputs=["kapdesk", "ketamine", "clinic", "patient"])
     if float(estimate["guesses_log10"]) >= MIN_PASSPHRASE_GUESSES_LOG10:
         return None
     feedback = estimate["feedback"]
@@ -373,7 +383,7 @@ def parse_vault(raw: bytes, name: str) -> dict[str, Any]:
     )
     try:
         doc = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
+    except (ValueError, RecursionError):  # undecodable, not JSON, nested or numbers absurdly
         raise damaged from None
     if not isinstance(doc, dict) or doc.get("format") != VAULT_FORMAT:
         raise damaged
@@ -401,6 +411,6 @@ def parse_vault(raw: bytes, name: str) -> dict[str, Any]:
                 str(doc["passphrase_check"])
         else:
             raise damaged
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError):
         raise damaged from None
     return doc

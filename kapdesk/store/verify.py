@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 
 from kapdesk.store import migrate, wal
-from kapdesk.store.anchor import AnchorDamagedError, AnchorFile, compare_anchor
+from kapdesk.store.anchor import Anchors, compare_anchor
 from kapdesk.store.audit import EVENT_FIELDS, GENESIS_HASH, event_hash, row_digest
 from kapdesk.store.engine import ANCHOR_META, DATABASE_FILE, make_engine, read_only_companions
 from kapdesk.store.errors import BackupError
@@ -245,6 +245,10 @@ def _record_facts(conn: Connection, tables: set[str]) -> list[tuple[str, str, di
     return facts
 
 
+def _tables(conn: Connection) -> set[str]:
+    return set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")).scalars())
+
+
 def _head(conn: Connection) -> int:
     return int(conn.execute(text("SELECT coalesce(max(seq), 0) FROM audit_events")).scalar_one())
 
@@ -254,14 +258,15 @@ def _hash_at(conn: Connection, seq: int) -> str | None:
     return None if found is None else str(found)
 
 
-def anchor_check(conn: Connection, anchor_file: AnchorFile) -> Check:
+def anchor_check(conn: Connection, anchors: Anchors) -> Check:
     """The record reaches at least as far as kapdesk last wrote it (store/anchor.py)."""
     check = Check("End of the record against its anchor")
-    try:
-        anchor = anchor_file.read()
-        damaged = False
-    except AnchorDamagedError:
-        anchor, damaged = None, True
+    if not {"audit_events", "kapdesk_meta"} <= _tables(conn):
+        check.problems.append("the audit trail is gone, so the record's end cannot be compared")
+        check.summary = "cannot be compared"
+        return check
+    reading = anchors.read()
+    anchor = reading.anchor
     anchored = bool(
         conn.execute(
             text("SELECT count(*) FROM kapdesk_meta WHERE name = :n"), {"n": ANCHOR_META}
@@ -270,7 +275,8 @@ def anchor_check(conn: Connection, anchor_file: AnchorFile) -> Check:
     head = _head(conn)
     problem, _missing = compare_anchor(
         anchor,
-        damaged=damaged,
+        damaged=reading.damaged,
+        beside_missing=reading.beside_missing,
         head_seq=head,
         hash_at_anchor=_hash_at(conn, anchor.seq) if anchor else None,
         anchored=anchored,
@@ -301,6 +307,11 @@ def wal_check(state: wal.WalState) -> Check:
         check.summary = "damaged"
     elif state.frames == 0:
         check.summary = "empty (every entry is in the database file)"
+    elif state.header_damaged:
+        check.summary = (
+            "holds nothing SQLite would read (its header does not check out, and no "
+            "saved transaction is behind it)"
+        )
     elif state.first_invalid_frame is not None:
         check.summary = (
             f"{state.replayed_commits} transactions, then a write torn by a crash (the "
@@ -316,13 +327,17 @@ def backup_check(conn: Connection, database_id: str, sources: Iterable[Path]) ->
     from kapdesk.store.backup import read_manifest  # backup imports this package's engine
 
     check = Check("Backups taken earlier")
+    if "audit_events" not in _tables(conn):
+        check.summary = "cannot be compared without the audit trail"
+        return check
     head = _head(conn)
     compared = other = 0
+    unreadable: list[str] = []
     for source in sources:
         try:
             manifest = read_manifest(source)
-        except BackupError as exc:
-            check.problems.append(f"{source.name} could not be read: {exc}")
+        except BackupError:
+            unreadable.append(source.name)  # a fault of that file, not of the record
             continue
         if manifest.get("database_id") != database_id:
             other += 1
@@ -344,11 +359,17 @@ def backup_check(conn: Connection, database_id: str, sources: Iterable[Path]) ->
     check.summary = f"{compared} backup{'s' if compared != 1 else ''} of this record compared"
     if other:
         check.summary += f"; {other} of other records skipped"
+    if unreadable:
+        check.summary += f"; not readable as backups, skipped: {', '.join(unreadable)}"
     return check
 
 
 def verify_folder(
-    folder: Path, passphrase: PassphraseSource, backups: Iterable[Path] = ()
+    folder: Path,
+    passphrase: PassphraseSource,
+    backups: Iterable[Path] = (),
+    *,
+    mirror: Path | None = None,
 ) -> VerifyReport:
     """Verify the record in ``folder`` without writing to it; raises StoreError if it
     cannot be opened at all (no record, wrong key, damaged or newer database)."""
@@ -365,16 +386,16 @@ def verify_folder(
         raise folder_error(folder, exc) from None
     try:
         vault, key = unlock_existing(folder, passphrase)
-        anchor_file = AnchorFile(folder, key, vault.database_id)
+        anchors = Anchors(folder, key, vault.database_id, mirror)
         database = folder / DATABASE_FILE
-        found = examine(folder, key, vault, anchor_file)
+        found = examine(folder, key, vault, anchors)
         with read_only_companions(database):
             engine = make_engine(database, key, read_only=True)
             try:
                 report = verify_record(engine)
                 with engine.connect() as conn:
                     report.checks.append(wal_check(found.wal))
-                    report.checks.append(anchor_check(conn, anchor_file))
+                    report.checks.append(anchor_check(conn, anchors))
                     kept = sorted((folder / "backups").glob("*.kapbak"))
                     report.checks.append(backup_check(conn, vault.database_id, [*backups, *kept]))
             finally:

@@ -109,6 +109,7 @@ def open_store(paths: Paths, *, login_name: str, clock: SystemClock) -> RecordSt
                 login_name=login_name,
                 create=create,
                 accept_loss=accept_loss,
+                anchor_mirror=paths.anchors,
             )
         except RecordIncompleteError as exc:
             log.warning("the record may be missing entries; asking what to do")

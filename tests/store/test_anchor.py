@@ -3,6 +3,7 @@ database, and the manifests of earlier backups, are what tell (store/anchor.py).
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from kapdesk.cli import main
 from kapdesk.store import RecordStore
 from kapdesk.store.anchor import ANCHOR_FILE, AnchorFile
 from kapdesk.store.engine import DATABASE_FILE, make_engine
-from kapdesk.store.errors import RecordIncompleteError
+from kapdesk.store.errors import MissingFileError, RecordIncompleteError, SchemaAlteredError
 from kapdesk.store.vault import KeyVault, no_passphrase
 from kapdesk.store.verify import verify_folder
 from tests.conftest import record_hashes
@@ -120,7 +121,7 @@ def test_an_anchor_left_behind_by_a_crash_is_harmless(store, data_dir):
             text("SELECT seq, hash FROM audit_events ORDER BY seq DESC LIMIT 1 OFFSET 2")
         ).one()
     engine.dispose()
-    behind = AnchorFile(data_dir, key, vault.database_id)
+    behind = AnchorFile(data_dir / ANCHOR_FILE, key, vault.database_id)
     behind.read()
     behind.write(seq, event_hash, store._now())
     behind.close()
@@ -133,7 +134,7 @@ def test_an_anchor_naming_another_history_is_refused(store, data_dir):
     _fill(store)
     store.close()
     vault, key = _key(data_dir)
-    forged = AnchorFile(data_dir, key, vault.database_id)
+    forged = AnchorFile(data_dir / ANCHOR_FILE, key, vault.database_id)
     current = forged.read()
     assert current is not None
     forged.write(current.seq, "ab" * 32, current.written_at)
@@ -181,4 +182,92 @@ def test_verify_changes_nothing_and_appends_nothing(data_dir, capsys, monkeypatc
     assert "read-only" in capsys.readouterr().out
     assert record_hashes(data_dir) == before
     assert main(["--data-dir", str(data_dir), "verify"]) == 0
+    assert record_hashes(data_dir) == before
+
+
+# ------------------------------------------------ found by trying to break the record
+
+
+def _open_with_mirror(data_dir: Path, mirror: Path, **kwargs) -> RecordStore:
+    return RecordStore.open(data_dir, anchor_mirror=mirror, **kwargs)
+
+
+def test_a_slot_that_does_not_authenticate_is_never_passed_over(store, data_dir):
+    """Flipping the newest slot's MAC used to fall back, quietly, to the slot before."""
+    _fill(store)
+    store.close()
+    anchor = data_dir / ANCHOR_FILE
+    data = bytearray(anchor.read_bytes())
+    newest = max(range(2), key=lambda i: int.from_bytes(data[i * 96 + 8 : i * 96 + 16], "big"))
+    data[newest * 96 + 95] ^= 0x01
+    anchor.write_bytes(bytes(data))
+    with pytest.raises(RecordIncompleteError, match="does not authenticate"):
+        RecordStore.open(data_dir)
+    assert not _verify(data_dir).ok
+
+
+@pytest.mark.parametrize("kind", ["symlink", "folder", "fifo"])
+def test_an_anchor_that_is_not_a_plain_file_is_refused(store, data_dir, tmp_path, kind):
+    _fill(store)
+    store.close()
+    anchor = data_dir / ANCHOR_FILE
+    elsewhere = tmp_path / "copy.anchor"
+    shutil.copyfile(anchor, elsewhere)
+    anchor.unlink()
+    if kind == "symlink":
+        anchor.symlink_to(elsewhere)
+    elif kind == "folder":
+        anchor.mkdir()
+    else:
+        os.mkfifo(anchor)
+    before = record_hashes(data_dir)
+    with pytest.raises(RecordIncompleteError, match="cannot be trusted"):
+        RecordStore.open(data_dir)  # and never hangs on a FIFO
+    assert record_hashes(data_dir) == before
+
+
+def test_a_whole_folder_put_back_from_an_older_copy_is_seen_by_the_mirror(
+    store, data_dir, tmp_path
+):
+    """Database and anchor rolled back together agree with each other; the mirror outside
+    the data folder still knows how far the record had come."""
+    mirror = tmp_path / "state" / "anchors"
+    store.close()
+    with _open_with_mirror(data_dir, mirror) as opened:
+        _fill(opened)
+    older = tmp_path / "older-folder"
+    shutil.copytree(data_dir, older)
+    with _open_with_mirror(data_dir, mirror) as opened:
+        [session] = [s["id"] for s in opened.sessions()]
+        opened.add_observation(session, "written after the copy")
+    shutil.rmtree(data_dir)
+    shutil.copytree(older, data_dir)
+    RecordStore.open(data_dir).close()  # without the mirror the rollback is invisible
+    with pytest.raises(RecordIncompleteError, match="are missing"):
+        _open_with_mirror(data_dir, mirror)
+    assert not verify_folder(data_dir, no_passphrase, mirror=mirror).ok
+
+
+def test_a_removed_database_with_a_creation_marker_is_not_recreated(store, data_dir):
+    """A marker only means an interrupted first creation in a folder nothing was ever
+    written to; here the anchor says otherwise."""
+    _fill(store)
+    store.close()
+    (data_dir / DATABASE_FILE).unlink()
+    (data_dir / ".kapdesk.db.creating").touch()
+    before = record_hashes(data_dir)
+    with pytest.raises(MissingFileError, match=r"kapdesk\.db is missing"):
+        RecordStore.open(data_dir)
+    assert record_hashes(data_dir) == before
+    assert not (data_dir / DATABASE_FILE).exists()
+
+
+def test_a_record_with_its_anchor_entry_removed_is_refused(store, data_dir):
+    _fill(store)
+    store.close()
+    _behind_kapdesks_back(data_dir, "DELETE FROM kapdesk_meta WHERE name = 'anchor'")
+    (data_dir / ANCHOR_FILE).unlink()
+    before = record_hashes(data_dir)
+    with pytest.raises(SchemaAlteredError, match="anchor entry is gone"):
+        RecordStore.open(data_dir)
     assert record_hashes(data_dir) == before

@@ -214,7 +214,7 @@ def test_a_damaged_wrapped_key_is_told_apart_from_a_wrong_passphrase(data_dir):
     vault["wrapped_key"] = wrapped.decode()
     (data_dir / "vault.json").write_text(json.dumps(vault))
     before = file_hashes(data_dir)
-    with pytest.raises(DamagedKeyFileError, match=r"passphrase is right.*damaged"):
+    with pytest.raises(DamagedKeyFileError, match=r"passphrase is right.*key file was changed"):
         RecordStore.open(data_dir, passphrase=fixed_passphrase, use_keyring=False)
     with pytest.raises(WrongPassphraseError):
         RecordStore.open(
