@@ -139,7 +139,7 @@ def _open(paths: Paths, *, create: bool = False, accept_loss: str | None = None)
 def _verify(paths: Paths, backups: list[Path]) -> int:
     from kapdesk.local.passphrase import from_terminal
     from kapdesk.store.errors import BackupError
-    from kapdesk.store.verify import verify_folder
+    from kapdesk.store.verify_folder import verify_folder
 
     for backup in backups:
         if not backup.is_file():

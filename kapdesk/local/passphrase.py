@@ -6,7 +6,8 @@ import os
 import sys
 from getpass import getpass
 
-from kapdesk.store.vault import PassphraseRequest, passphrase_weakness
+from kapdesk.store.passphrases import passphrase_weakness
+from kapdesk.store.vault import PassphraseRequest
 
 PASSPHRASE_VARIABLE = "KAPDESK_PASSPHRASE"
 

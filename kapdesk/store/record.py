@@ -39,7 +39,8 @@ from kapdesk.store.opening import OpenedRecord, open_record
 from kapdesk.store.reads import RecordReads
 from kapdesk.store.session_writes import SessionWrites
 from kapdesk.store.vault import PassphraseSource, no_passphrase
-from kapdesk.store.verify import VerifyReport, anchor_check, verify_record
+from kapdesk.store.verify import VerifyReport, verify_record
+from kapdesk.store.verify_folder import anchor_check
 from kapdesk.store.views import CORRECTABLE
 from kapdesk.store.writing import new_row
 

@@ -17,7 +17,6 @@ import hmac
 import json
 import logging
 import secrets
-import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,8 +27,6 @@ import keyring
 import keyring.backend
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from zxcvbn import zxcvbn
 
 from kapdesk.store.errors import (
     DamagedKeyFileError,
@@ -41,6 +38,16 @@ from kapdesk.store.errors import (
     WrongPassphraseError,
 )
 from kapdesk.store.fileio import read_small_file, write_file_atomically
+from kapdesk.store.passphrases import (
+    ARGON2_ITERATIONS,
+    ARGON2_LANES,
+    ARGON2_MEMORY_KIB,
+    KDF_LIMITS,
+    SALT_BYTES,
+    derive_key,
+    passphrase_check,
+    passphrase_weakness,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,26 +55,6 @@ VAULT_FILE = "vault.json"
 VAULT_FORMAT = "kapdesk-vault/1"
 KEYRING_SERVICE = "kapdesk"
 KEY_BYTES = 32
-MIN_PASSPHRASE_CHARS = 12
-
-# OWASP Password Storage Cheat Sheet, Argon2id: m=46 MiB, t=1, p=1 is one of the
-# equivalent recommended settings (about 60 ms here, 2 cores).
-ARGON2_MEMORY_KIB = 47_104
-ARGON2_ITERATIONS = 1
-ARGON2_LANES = 1
-# What a key file may ask for. Below: weaker than OWASP's smallest setting (19 MiB);
-# above: a key file that would hang or exhaust the laptop (1 GiB x 8 passes is about
-# 10 s here). The parameters come from a file anyone can edit, so they are bounded.
-KDF_LIMITS = {
-    "memory_kib": (19_456, 1_048_576),
-    "iterations": (1, 8),
-    "lanes": (1, 16),
-}
-SALT_BYTES = (16, 64)
-# zxcvbn's estimate of guesses an attacker needs. Each guess costs one Argon2id
-# derivation (about 60 ms on a clinic laptop, far less on a GPU rig), so a
-# passphrase must be "very unguessable": zxcvbn's score 4, 10^10 guesses or more.
-MIN_PASSPHRASE_GUESSES_LOG10 = 10.0
 
 
 @dataclass(frozen=True)
@@ -113,22 +100,6 @@ def _unb64(text: object) -> bytes:
     if not isinstance(text, str):
         raise TypeError("not base64 text")
     return base64.b64decode(text.encode("ascii"), validate=True)
-
-
-def _passphrase_check(kek: bytes) -> str:
-    """Proves a passphrase right without the wrapped key: a damaged key file is told apart."""
-    return hmac.new(kek, b"kapdesk passphrase check v1", hashlib.sha256).hexdigest()[:32]
-
-
-def _derive(passphrase: str, salt: bytes, kdf: dict[str, Any]) -> bytes:
-    normalised = unicodedata.normalize("NFC", passphrase).encode("utf-8")
-    return Argon2id(
-        salt=salt,
-        length=32,
-        iterations=int(kdf["iterations"]),
-        lanes=int(kdf["lanes"]),
-        memory_cost=int(kdf["memory_kib"]),
-    ).derive(normalised)
 
 
 class KeyVault:
@@ -259,9 +230,9 @@ class KeyVault:
 
     def unwrap(self, passphrase: str) -> bytes:
         doc = self._doc
-        kek = _derive(passphrase, _unb64(doc["kdf"]["salt"]), doc["kdf"])
+        kek = derive_key(passphrase, _unb64(doc["kdf"]["salt"]), doc["kdf"])
         check = doc.get("passphrase_check")
-        if check is not None and not hmac.compare_digest(_passphrase_check(kek), str(check)):
+        if check is not None and not hmac.compare_digest(passphrase_check(kek), str(check)):
             raise WrongPassphraseError()
         try:
             key = AESGCM(kek).decrypt(
@@ -277,7 +248,7 @@ class KeyVault:
                 f"Restore {VAULT_FILE} from a backup of this folder; nothing was changed."
             ) from None
         if check is None:
-            self._missing_check = _passphrase_check(kek)
+            self._missing_check = passphrase_check(kek)
         return key
 
     def add_missing_check(self) -> bool:
@@ -341,38 +312,16 @@ def _wrap_with_new_passphrase(
             "salt": _b64(salt),
         }
         nonce = secrets.token_bytes(12)
-        kek = _derive(text, salt, kdf)
+        kek = derive_key(text, salt, kdf)
         wrapped = AESGCM(kek).encrypt(nonce, key, _aad(database_id))
         return {
             "method": "passphrase",
             "kdf": kdf,
             "nonce": _b64(nonce),
             "wrapped_key": _b64(wrapped),
-            "passphrase_check": _passphrase_check(kek),
+            "passphrase_check": passphrase_check(kek),
         }
     raise WeakPassphraseError(error or "The passphrase was not accepted.")
-
-
-def passphrase_weakness(text: str) -> str | None:
-    """Why a new passphrase is too easy to guess, in a sentence; None if it is strong enough."""
-    if len(text) < MIN_PASSPHRASE_CHARS:
-        return (
-            f"Choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters; a short "
-            "sentence of uncommon words works well."
-        )
-    # zxcvbn refuses more than 72 characters; a passphrase that long is not guessable anyway.
-    estimate = zxcvbn(text[:72], user_inputs=["kapdesk", "ketamine", "clinic", "patient"])
-    if float(estimate["guesses_log10"]) >= MIN_PASSPHRASE_GUESSES_LOG10:
-        return None
-    feedback = estimate["feedback"]
-    hints = " ".join(
-        part for part in [feedback.get("warning"), *feedback.get("suggestions", [])] if part
-    )
-    return (
-        "That passphrase is too easy to guess for a record of patients' data"
-        + (f": {hints}" if hints else ".")
-        + " A sentence of four or more uncommon words works well."
-    )
 
 
 def parse_vault(raw: bytes, name: str) -> dict[str, Any]:

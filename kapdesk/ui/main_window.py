@@ -17,11 +17,12 @@ from kapdesk.local.settings import SETTINGS, Number, Settings, alert_thresholds,
 from kapdesk.session.protocols import clinic_protocols
 from kapdesk.session.service import SessionService
 from kapdesk.store import RecordStore
+from kapdesk.ui.actions import make_action
 from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog, open_form
 from kapdesk.ui.patients_page import PatientsPage
 from kapdesk.ui.settings_dialog import SettingsDialog
 from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
-from kapdesk.ui.workspace import SessionWorkspace, make_action
+from kapdesk.ui.workspace import SessionWorkspace
 
 Clock = Callable[[], dt.datetime]
 

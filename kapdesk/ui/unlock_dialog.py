@@ -12,7 +12,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapdesk.store.vault import MIN_PASSPHRASE_CHARS, PassphraseRequest, passphrase_weakness
+from kapdesk.store.passphrases import MIN_PASSPHRASE_CHARS, passphrase_weakness
+from kapdesk.store.vault import PassphraseRequest
 from kapdesk.ui.fit import grow_to_fit
 
 

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QApplication,
@@ -23,7 +22,6 @@ from PySide6.QtWidgets import (
 )
 
 from kapdesk.clinical.elapsed import format_elapsed
-from kapdesk.clinical.scales import SCALES
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.discharge import SessionSummary
@@ -31,6 +29,7 @@ from kapdesk.session.entries import editable, parse_changes
 from kapdesk.session.service import SessionService
 from kapdesk.session.wording import LogEntry
 from kapdesk.store import StoreError
+from kapdesk.ui.actions import session_actions
 from kapdesk.ui.dialogs import (
     CautionDialog,
     CorrectDialog,
@@ -49,18 +48,6 @@ from kapdesk.widgets.session_header import SessionHeader
 from kapdesk.widgets.vitals_entry import VitalsEntry
 
 Refused = (ValidationError, StoreError)
-
-
-def make_action(parent: QWidget, text: str, shortcut: str, slot: Callable[[], Any]) -> QAction:
-    """An action whose shortcut is shown in its menu entry and its tooltip."""
-    action = QAction(text, parent)
-    action.setShortcut(QKeySequence(shortcut))
-    plain = text.replace("&", "").rstrip(".…")
-    action.setToolTip(f"{plain} ({QKeySequence(shortcut).toString()})")
-    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
-    action.triggered.connect(slot)
-    parent.addAction(action)
-    return action
 
 
 class SessionWorkspace(QWidget):
@@ -98,7 +85,7 @@ class SessionWorkspace(QWidget):
         self.vitals = VitalsEntry()
         outer.addWidget(self.observation)
         outer.addWidget(self.vitals)
-        self._make_actions()
+        self.actions_by_name, self.scale_actions = session_actions(self)
         self.screening_dialog: ScreeningDialog | None = None
         self.caution_dialog: CautionDialog | None = None
         self.rems_dialog: RemsCheckDialog | None = None
@@ -152,42 +139,6 @@ class SessionWorkspace(QWidget):
         self.chart.setMinimumWidth(420)
         self.log_view.setMinimumWidth(320)
         return splitter
-
-    def _make_actions(self) -> None:
-        self.actions_by_name = {
-            "dose": make_action(self, "Record a &dose…", "Ctrl+D", self.open_dose_dialog),
-            "vitals": make_action(self, "Enter &vitals", "Ctrl+B", self.focus_vitals),
-            "observation": make_action(
-                self, "Write an &observation", "Ctrl+O", self.focus_observation
-            ),
-            "correct": make_action(
-                self, "&Correct the selected entry…", "Ctrl+E", self.open_correct
-            ),
-            "stop_infusion": make_action(
-                self, "&Stop the IV infusion", "Ctrl+I", self.stop_infusion
-            ),
-            "end": make_action(self, "&End the session…", "Ctrl+Shift+E", self.ask_end),
-            "screening": make_action(self, "Sc&reening…", "Ctrl+G", self.open_screening),
-            "acknowledge": make_action(
-                self, "&Acknowledge the alert", "Ctrl+K", self.acknowledge_alert
-            ),
-            "rems": make_action(
-                self,
-                "REMS &check (sedation, dissociation, breathing)…",
-                "Ctrl+J",
-                self.open_rems_check,
-            ),
-        }
-        self.scale_actions = [
-            make_action(
-                self,
-                scale.label(level.value),
-                level.shortcut,
-                lambda _checked=False, s=scale.id, v=level.value: self.store_scale(s, v),
-            )
-            for scale in SCALES.values()
-            for level in scale.levels
-        ]
 
     def _listen(self) -> None:
         """The views follow the service: wired once, here."""

@@ -16,7 +16,7 @@ from kapdesk.store.anchor import ANCHOR_FILE, AnchorFile
 from kapdesk.store.engine import DATABASE_FILE, make_engine
 from kapdesk.store.errors import MissingFileError, RecordIncompleteError, SchemaAlteredError
 from kapdesk.store.vault import KeyVault, no_passphrase
-from kapdesk.store.verify import verify_folder
+from kapdesk.store.verify_folder import verify_folder
 from tests.conftest import record_hashes
 
 

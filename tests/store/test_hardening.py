@@ -29,7 +29,7 @@ from kapdesk.store.errors import (
 )
 from kapdesk.store.lock import DataFolderLock
 from kapdesk.store.vault import KeyVault, no_passphrase
-from kapdesk.store.verify import verify_folder
+from kapdesk.store.verify_folder import verify_folder
 from tests.conftest import PASSPHRASE, file_hashes, fixed_passphrase, record_hashes
 
 

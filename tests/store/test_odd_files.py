@@ -15,7 +15,7 @@ from kapdesk.store import RecordStore
 from kapdesk.store import wal as walformat
 from kapdesk.store.backup import restore_backup
 from kapdesk.store.errors import BackupError, StoreError
-from kapdesk.store.verify import verify_folder
+from kapdesk.store.verify_folder import verify_folder
 from tests.conftest import PASSPHRASE, fixed_passphrase, record_hashes
 
 

@@ -18,7 +18,7 @@ from kapdesk.cli import main
 from kapdesk.store import RecordStore
 from kapdesk.store import wal as walformat
 from kapdesk.store.errors import RecordIncompleteError
-from kapdesk.store.verify import verify_folder
+from kapdesk.store.verify_folder import verify_folder
 from tests.conftest import PASSPHRASE, file_hashes, fixed_passphrase, record_hashes
 from tests.store.crashed import crash_with_entries, wal_path
 

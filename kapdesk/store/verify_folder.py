@@ -1,0 +1,179 @@
+"""`kapdesk verify` on a data folder: the database checks of store/verify.py, and the checks of
+what lies outside it: the write-ahead log, the anchor, and backups taken earlier.
+
+``verify_folder`` opens the record read-only: it appends no event, folds no log into the
+database and leaves every file of the record as it found it (SQLite's derived -shm
+index aside).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from sqlalchemy import Connection, text
+
+from kapdesk.store import wal
+from kapdesk.store.anchor import Anchors, compare_anchor
+from kapdesk.store.backup import read_manifest
+from kapdesk.store.engine import ANCHOR_META, DATABASE_FILE, make_engine, read_only_companions
+from kapdesk.store.errors import BackupError
+from kapdesk.store.examine import examine
+from kapdesk.store.folder import check_folder, folder_error
+from kapdesk.store.lock import DataFolderLock
+from kapdesk.store.opening import unlock_existing
+from kapdesk.store.vault import PassphraseSource
+from kapdesk.store.verify import Check, VerifyReport, verify_record
+
+
+def _tables(conn: Connection) -> set[str]:
+    return set(conn.execute(text("SELECT name FROM sqlite_master WHERE type = 'table'")).scalars())
+
+
+def _head(conn: Connection) -> int:
+    return int(conn.execute(text("SELECT coalesce(max(seq), 0) FROM audit_events")).scalar_one())
+
+
+def _hash_at(conn: Connection, seq: int) -> str | None:
+    found = conn.execute(text("SELECT hash FROM audit_events WHERE seq = :s"), {"s": seq}).scalar()
+    return None if found is None else str(found)
+
+
+def anchor_check(conn: Connection, anchors: Anchors) -> Check:
+    """The record reaches at least as far as kapdesk last wrote it (store/anchor.py)."""
+    check = Check("End of the record against its anchor")
+    if not {"audit_events", "kapdesk_meta"} <= _tables(conn):
+        check.problems.append("the audit trail is gone, so the record's end cannot be compared")
+        check.summary = "cannot be compared"
+        return check
+    reading = anchors.read()
+    anchor = reading.anchor
+    anchored = bool(
+        conn.execute(
+            text("SELECT count(*) FROM kapdesk_meta WHERE name = :n"), {"n": ANCHOR_META}
+        ).scalar_one()
+    )
+    head = _head(conn)
+    problem, _missing = compare_anchor(
+        anchor,
+        damaged=reading.damaged,
+        beside_missing=reading.beside_missing,
+        head_seq=head,
+        hash_at_anchor=_hash_at(conn, anchor.seq) if anchor else None,
+        anchored=anchored,
+    )
+    if problem:
+        check.problems.append(problem)
+        check.summary = "the newest entries may be missing"
+    elif anchor is None:
+        check.summary = "no anchor yet (record last opened by an older kapdesk)"
+    else:
+        check.summary = f"the record reaches event #{head}; the anchor is at #{anchor.seq}"
+    return check
+
+
+def wal_check(state: wal.WalState) -> Check:
+    check = Check("Write-ahead log")
+    if state.damaged:
+        where = (
+            "its header"
+            if state.header_damaged
+            else f"frame {(state.first_invalid_frame or 0) + 1} of {state.frames}"
+        )
+        check.problems.append(
+            f"the log is damaged at {where}, and at least {state.acknowledged_after_break} "
+            "saved transactions follow the damage: opening the record for writing would "
+            "drop them for good"
+        )
+        check.summary = "damaged"
+    elif state.frames == 0:
+        check.summary = "empty (every entry is in the database file)"
+    elif state.header_damaged:
+        check.summary = (
+            "holds nothing SQLite would read (its header does not check out, and no "
+            "saved transaction is behind it)"
+        )
+    elif state.first_invalid_frame is not None:
+        check.summary = (
+            f"{state.replayed_commits} transactions, then a write torn by a crash (the "
+            "entry in flight was never reported saved)"
+        )
+    else:
+        check.summary = f"{state.replayed_commits} transactions, intact"
+    return check
+
+
+def backup_check(conn: Connection, database_id: str, sources: Iterable[Path]) -> Check:
+    """The record holds at least what each earlier backup of it held, and the same history."""
+    check = Check("Backups taken earlier")
+    if "audit_events" not in _tables(conn):
+        check.summary = "cannot be compared without the audit trail"
+        return check
+    head = _head(conn)
+    compared = other = 0
+    unreadable: list[str] = []
+    for source in sources:
+        try:
+            manifest = read_manifest(source)
+        except BackupError:
+            unreadable.append(source.name)  # a fault of that file, not of the record
+            continue
+        if manifest.get("database_id") != database_id:
+            other += 1
+            continue
+        compared += 1
+        events = int(manifest.get("audit_events", 0))
+        taken = manifest.get("created_at", "an unknown time")
+        if head < events:
+            check.problems.append(
+                f"the record holds {head} audit events, fewer than the {events} in the backup "
+                f"{source.name} taken at {taken}: {events - head} events and the entries "
+                "they record are missing"
+            )
+        elif manifest.get("head_hash") and _hash_at(conn, events) != manifest["head_hash"]:
+            check.problems.append(
+                f"audit event #{events} differs from the one in the backup {source.name} "
+                f"taken at {taken}: the record's history was replaced"
+            )
+    check.summary = f"{compared} backup{'s' if compared != 1 else ''} of this record compared"
+    if other:
+        check.summary += f"; {other} of other records skipped"
+    if unreadable:
+        check.summary += f"; not readable as backups, skipped: {', '.join(unreadable)}"
+    return check
+
+
+def verify_folder(
+    folder: Path,
+    passphrase: PassphraseSource,
+    backups: Iterable[Path] = (),
+    *,
+    mirror: Path | None = None,
+) -> VerifyReport:
+    """Verify the record in ``folder`` without writing to it; raises StoreError if it
+    cannot be opened at all (no record, wrong key, damaged or newer database)."""
+    check_folder(folder, create=False)
+    lock = DataFolderLock(folder)
+    try:
+        lock.acquire()
+    except OSError as exc:
+        raise folder_error(folder, exc) from None
+    try:
+        vault, key = unlock_existing(folder, passphrase)
+        anchors = Anchors(folder, key, vault.database_id, mirror)
+        database = folder / DATABASE_FILE
+        found = examine(folder, key, vault, anchors)
+        with read_only_companions(database):
+            engine = make_engine(database, key, read_only=True)
+            try:
+                report = verify_record(engine)
+                with engine.connect() as conn:
+                    report.checks.append(wal_check(found.wal))
+                    report.checks.append(anchor_check(conn, anchors))
+                    kept = sorted((folder / "backups").glob("*.kapbak"))
+                    report.checks.append(backup_check(conn, vault.database_id, [*backups, *kept]))
+            finally:
+                engine.dispose()
+        return report
+    finally:
+        lock.release()

@@ -1,0 +1,66 @@
+"""The session's actions: each clinical act on one key, shown in the menu and the tooltip."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QWidget
+
+from kapdesk.clinical.scales import SCALES
+
+if TYPE_CHECKING:
+    from kapdesk.ui.workspace import SessionWorkspace
+
+
+def make_action(parent: QWidget, text: str, shortcut: str, slot: Callable[[], Any]) -> QAction:
+    """An action whose shortcut is shown in its menu entry and its tooltip."""
+    action = QAction(text, parent)
+    action.setShortcut(QKeySequence(shortcut))
+    plain = text.replace("&", "").rstrip(".…")
+    action.setToolTip(f"{plain} ({QKeySequence(shortcut).toString()})")
+    action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    action.triggered.connect(slot)
+    parent.addAction(action)
+    return action
+
+
+def session_actions(workspace: SessionWorkspace) -> tuple[dict[str, QAction], list[QAction]]:
+    """The workspace's actions by name, and one per sedation-scale level."""
+    by_name = {
+        "dose": make_action(workspace, "Record a &dose…", "Ctrl+D", workspace.open_dose_dialog),
+        "vitals": make_action(workspace, "Enter &vitals", "Ctrl+B", workspace.focus_vitals),
+        "observation": make_action(
+            workspace, "Write an &observation", "Ctrl+O", workspace.focus_observation
+        ),
+        "correct": make_action(
+            workspace, "&Correct the selected entry…", "Ctrl+E", workspace.open_correct
+        ),
+        "stop_infusion": make_action(
+            workspace, "&Stop the IV infusion", "Ctrl+I", workspace.stop_infusion
+        ),
+        "end": make_action(workspace, "&End the session…", "Ctrl+Shift+E", workspace.ask_end),
+        "screening": make_action(workspace, "Sc&reening…", "Ctrl+G", workspace.open_screening),
+        "acknowledge": make_action(
+            workspace, "&Acknowledge the alert", "Ctrl+K", workspace.acknowledge_alert
+        ),
+        "rems": make_action(
+            workspace,
+            "REMS &check (sedation, dissociation, breathing)…",
+            "Ctrl+J",
+            workspace.open_rems_check,
+        ),
+    }
+    scales = [
+        make_action(
+            workspace,
+            scale.label(level.value),
+            level.shortcut,
+            lambda _checked=False, s=scale.id, v=level.value: workspace.store_scale(s, v),
+        )
+        for scale in SCALES.values()
+        for level in scale.levels
+    ]
+    return by_name, scales
