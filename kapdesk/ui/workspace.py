@@ -137,6 +137,7 @@ class SessionWorkspace(QWidget):
         splitter.setStretchFactor(1, 2)
         splitter.setSizes([780, 540])
         self.chart.setMinimumWidth(420)
+        self.chart.setMinimumHeight(150)  # readable at 1024x600; the log scrolls instead
         self.log_view.setMinimumWidth(320)
         return splitter
 

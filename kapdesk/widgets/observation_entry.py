@@ -15,6 +15,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapdesk.widgets.flow_layout import flow_box
+
 # F1 stays free for help; F2..F12 give eleven tags, the default list's length.
 TAG_KEYS = [f"F{n}" for n in range(2, 13)]
 
@@ -41,8 +43,7 @@ class ObservationEntry(QWidget):
         self.error.setWordWrap(True)
         self.error.hide()
         layout.addWidget(self.error)
-        tag_row = QHBoxLayout()
-        tag_row.setSpacing(6)
+        tags_box, tag_row = flow_box(spacing=6)
         self.tag_buttons: dict[str, QPushButton] = {}
         for tag, key in zip(tags, TAG_KEYS, strict=False):
             button = QPushButton(f"{key} {tag}")
@@ -58,8 +59,7 @@ class ObservationEntry(QWidget):
             button.toggled.connect(lambda _checked: self.line.setFocus())
             self.tag_buttons[tag] = button
             tag_row.addWidget(button)
-        tag_row.addStretch(1)
-        layout.addLayout(tag_row)
+        layout.addWidget(tags_box)
         self.line.returnPressed.connect(self._submit)
         self.line.installEventFilter(self)
         self._key_tags = {

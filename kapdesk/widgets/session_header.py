@@ -3,7 +3,9 @@ large clocks (since the start, since the first dose), legible from across the ro
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from kapdesk.widgets.clock_display import ClockDisplay
 
@@ -12,15 +14,35 @@ CHECK_STYLES = {"overdue": "checkOverdue", "due": "checkDue"}
 UPCOMING_STYLE = "checkUpcoming"
 
 
+class ElidedLabel(QLabel):
+    """One line that ends in "…" when the window is too narrow; the whole text is in its
+    tooltip and its accessible name, so a long name never pushes the chart off a small
+    screen and is never lost."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self._full = text
+        self.setToolTip(text)
+        self.setAccessibleName(text)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
+
+    def full_text(self) -> str:
+        return self._full
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        metrics = self.fontMetrics()
+        self.setText(metrics.elidedText(self._full, Qt.TextElideMode.ElideRight, self.width()))
+        super().resizeEvent(event)
+
+
 class SessionHeader(QWidget):
     def __init__(self, patient: str, protocol: str, clock_px: int = 64) -> None:
         super().__init__()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         who = QVBoxLayout()
-        self.patient_label = QLabel(patient)
+        self.patient_label = ElidedLabel(patient)
         self.patient_label.setObjectName("patient")
-        self.patient_label.setWordWrap(True)
         self.patient_label.setMinimumWidth(200)
         self.protocol_label = QLabel(f"Protocol: {protocol}")
         self.protocol_label.setObjectName("hint")
