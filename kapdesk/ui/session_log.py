@@ -4,11 +4,18 @@ struck out, with the reason on hover."""
 
 from __future__ import annotations
 
+import functools
 import html
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
-from PySide6.QtGui import QAbstractTextDocumentLayout, QFontMetrics, QPalette, QTextDocument
+from PySide6.QtGui import (
+    QAbstractTextDocumentLayout,
+    QFont,
+    QFontMetrics,
+    QPalette,
+    QTextDocument,
+)
 from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
 
 from kapdesk.session.wording import LogEntry
@@ -85,7 +92,11 @@ class EntryDelegate(QStyledItemDelegate):
         self._heights: dict[tuple[LogEntry, int], int] = {}
 
     def _columns(self, option: QStyleOptionViewItem) -> tuple[int, int]:
-        metrics = QFontMetrics(option.font)
+        return self._column_widths(option.font)
+
+    @functools.lru_cache(maxsize=8)  # noqa: B019 - a few fonts a run; the delegate lives as long
+    def _column_widths(self, font: QFont) -> tuple[int, int]:
+        metrics = QFontMetrics(font)
         time_width = metrics.horizontalAdvance("00:00") + 2 * PADDING
         t_width = metrics.horizontalAdvance("T+000") + 2 * PADDING
         return time_width, t_width
@@ -140,15 +151,17 @@ class EntryDelegate(QStyledItemDelegate):
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
+        # Asked for every row on each insert: the cached height is found before any
+        # styling work (initStyleOption, font metrics), which cost ~100 µs a row.
         entry: LogEntry = index.data(ENTRY_ROLE)
-        self.initStyleOption(option, index)
-        time_width, t_width = self._columns(option)
+        time_width, t_width = self._column_widths(self._view.font())
         width = self._view.viewport().width() - time_width - t_width
         key = (entry, width)
         height = self._heights.get(key)
         if height is None:
             if len(self._heights) > 20_000:
                 self._heights.clear()
+            self.initStyleOption(option, index)
             height = int(self._document(option, entry, width).size().height())
             self._heights[key] = height
         return QSize(width + time_width + t_width, height)
