@@ -111,4 +111,11 @@ def _blood_pressure(
         systolic - facts.baseline[0] <= margin and diastolic - facts.baseline[1] <= margin
     )
     base = f"; baseline {facts.baseline[0]:.0f}/{facts.baseline[1]:.0f}" if facts.baseline else ""
+    # Near a high baseline is no comfort at the urgent level (CLINICAL.md, Default
+    # thresholds): an urgent latest reading never meets this criterion.
+    urgent = systolic >= limits.urgent_systolic or diastolic >= limits.urgent_diastolic
+    if urgent:
+        return DischargeItem(
+            label, False, f"Latest {systolic}/{diastolic} is at the urgent level{base}."
+        )
     return DischargeItem(label, below or near, f"Latest {systolic}/{diastolic}{base}.")

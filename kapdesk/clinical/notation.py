@@ -2,8 +2,11 @@
 
 Order after the blood pressure is heart rate then SpO2, as charted by hand;
 respiratory rate and temperature are always labelled (``rr``, ``t``) because
-a bare number could be either. Parsing only splits the line; the values then
-pass through validate_vitals like any other reading.
+a bare number could be either. A number without a label is read only after a
+blood pressure: alone, "132" is a systolic missing its diastolic far more often
+than a heart rate, and "120 80" is a blood pressure typed with a space (issue 9).
+Without a BP every value is labelled: ``hr 72``, ``p 72``, ``spo2 97``. Parsing only
+splits the line; the values then pass through validate_vitals like any other reading.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ _BP = re.compile(r"^(\S+)/(\S+)$")
 _LABELS = {alias: name for name, rng in VITAL_RANGES.items() for alias in rng.aliases}
 _BARE_ORDER = ("heart_rate", "spo2")
 HINT = "Write it as 132/84 76 97, with rr 14 and t 36.8 if taken."
+LABEL_HINT = "Without a blood pressure, label each value: hr 72 (or p 72), spo2 97, rr 14, t 36.8."
 
 
 def parse_vitals_line(line: str) -> dict[str, str]:
@@ -43,6 +47,8 @@ def parse_vitals_line(line: str) -> dict[str, str]:
             if label in bare:
                 bare.remove(label)
         elif _looks_numeric(token):
+            if "systolic" not in values:
+                raise ValidationError("line", _unlabelled(tokens, index))
             if not bare:
                 raise ValidationError(
                     "line",
@@ -54,6 +60,22 @@ def parse_vitals_line(line: str) -> dict[str, str]:
             raise ValidationError("line", f"“{token}” is not part of a reading. {HINT}")
         index += 1
     return values
+
+
+def _unlabelled(tokens: list[str], index: int) -> str:
+    """The refusal of a number with no label and no blood pressure before it."""
+    token = tokens[index]
+    following = tokens[index + 1] if index + 1 < len(tokens) else None
+    if following is not None and _looks_numeric(following):
+        return (
+            f"“{token} {following}” has no label and no blood pressure before it. For a blood "
+            f"pressure write {token}/{following}. {LABEL_HINT}"
+        )
+    return (
+        f"The number {token} has no label and no blood pressure before it: is it a systolic "
+        f"without its diastolic (write {token}/84), or a heart rate (write hr {token})? "
+        f"{LABEL_HINT}"
+    )
 
 
 def _put(values: dict[str, str], field: str, raw: str) -> None:

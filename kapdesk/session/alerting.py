@@ -59,9 +59,12 @@ def alerts(state: SessionState) -> list[StoredAlert]:
 
 
 def open_alerts(state: SessionState) -> list[StoredAlert]:
-    """Alerts not yet acknowledged and not withdrawn, the urgent ones first."""
+    """Alerts not yet acknowledged and not withdrawn: the most severe first, and within a
+    level the newest first, so a new urgent finding heads the banner instead of waiting
+    behind an older one as a count (issue 9)."""
     pending = [a for a in alerts(state) if a.acknowledged_by is None and not a.withdrawn]
-    return sorted(pending, key=lambda a: (a.level is not Level.URGENT, a.at))
+    newest_first = sorted(pending, key=lambda a: a.at, reverse=True)
+    return sorted(newest_first, key=lambda a: a.level is not Level.URGENT)
 
 
 def rechecks(state: SessionState) -> list[dt.datetime]:

@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from kapdesk.clinical.alerts import Alert, AlertThresholds, pre_dose_caution
-from kapdesk.clinical.entries import clean_text
+from kapdesk.clinical.entries import ROUTE_LABELS, Drug, Route, clean_text
+from kapdesk.clinical.protocols import Protocol
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.clinical.vitals import ValidationError
+from kapdesk.session.entries import Dose
 from kapdesk.session.state import SessionState
 
 LABEL_GUIDANCE = (
@@ -79,3 +81,78 @@ def caution_ack_payload(gate: DoseGate, reason: str) -> dict[str, Any]:
         raise ValidationError("reason", "There is no pre-dose caution to acknowledge.")
     text = clean_text(reason, "The reason to dose", limit=2000)
     return {"reason": text, "reading": gate.caution.reading}
+
+
+# What each route is given as in KAP practice (CLINICAL.md, "Who uses it, where"): SPRAVATO
+# is esketamine in 28 mg nasal devices; IV, IM and sublingual (troche, lozenge) are ketamine.
+ROUTE_DRUG = {
+    Route.INTRANASAL: Drug.ESKETAMINE,
+    Route.IV: Drug.KETAMINE,
+    Route.IM: Drug.KETAMINE,
+    Route.SUBLINGUAL: Drug.KETAMINE,
+}
+ESKETAMINE_MG_PER_DEVICE = 28  # CLINICAL.md: 56 mg = 2 devices, 84 mg = 3 devices
+
+
+@dataclass(frozen=True)
+class DoseDefaults:
+    """What the dose form starts with, and where it came from (said in the form)."""
+
+    drug: str
+    route: str
+    mg: float | None = None
+    device_count: int | None = None
+    protocol_route: str | None = None  # the route the session's protocol is for
+    source: str = ""
+
+
+def dose_defaults(protocol: Protocol | None, previous: list[Dose]) -> DoseDefaults:
+    """The protocol's drug and route, then the amount of the patient's previous dose by that
+    route (``previous`` newest first: this session's, then earlier sessions'). Without a
+    protocol, the previous dose as it was; without either, nothing is assumed but ketamine."""
+    route = _route(protocol)
+    if route is None:
+        if previous:
+            last = previous[0]
+            return DoseDefaults(
+                last.drug,
+                last.route.value,
+                last.mg,
+                last.device_count,
+                None,
+                "As the patient's previous dose. This session has no protocol: check the route.",
+            )
+        return DoseDefaults(
+            Drug.KETAMINE.value,
+            Route.IV.value,
+            source="This session has no protocol: choose the drug and route.",
+        )
+    label = ROUTE_LABELS[route].lower()
+    same_route = [d for d in previous if d.route is route]
+    if same_route:
+        last = same_route[0]
+        return DoseDefaults(
+            last.drug,
+            route.value,
+            last.mg,
+            last.device_count,
+            route.value,
+            f"Drug, route and amount as the patient's previous {label} dose; change what differs.",
+        )
+    drug = ROUTE_DRUG[route]
+    hint = f" ({ESKETAMINE_MG_PER_DEVICE} mg per device)" if route is Route.INTRANASAL else ""
+    return DoseDefaults(
+        drug.value,
+        route.value,
+        protocol_route=route.value,
+        source=f"Drug and route from the protocol{hint}; type the amount.",
+    )
+
+
+def _route(protocol: Protocol | None) -> Route | None:
+    if protocol is None:
+        return None
+    try:
+        return Route(protocol.route)
+    except ValueError:
+        return None

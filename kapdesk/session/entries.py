@@ -162,6 +162,18 @@ def editable(entry: Stored) -> dict[str, str]:
     }
 
 
+# What the correction form calls each field (vitals: their sentence labels and units).
+FIELD_LABELS: dict[str, str] = {
+    **{name: f"{rng.label} ({rng.unit})" for name, rng in VITAL_RANGES.items()},
+    "text": "Text",
+    "tags": "Tags (separated by commas)",
+    "answers": "Score",
+    "mg": "Dose (mg)",
+    "lot_number": "Lot number",
+    "device_count": "Devices (intranasal)",
+}
+
+
 def parse_changes(kind: str, changed: Mapping[str, str]) -> dict[str, Any]:
     """A correction form's changed fields (text) as the values a correction takes."""
     out: dict[str, Any] = dict(changed)

@@ -27,7 +27,7 @@ from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.chart_series import ChartData, chart_data, scale_points
 from kapdesk.session.discharge import SessionSummary
 from kapdesk.session.dosing import DoseGate
-from kapdesk.session.entries import Stored, StoredVitals
+from kapdesk.session.entries import Dose, Stored, StoredVitals, typed
 from kapdesk.session.events import SessionEvents
 from kapdesk.session.state import SessionState
 from kapdesk.session.wording import SYSTEM_TAG, LogEntry, event_entry, log_entry
@@ -37,6 +37,8 @@ from kapdesk.store.errors import ImmutableError
 Clock = Callable[[], dt.datetime]
 # Wall clock against monotonic: a difference beyond this is a sleep or a clock change.
 CLOCK_JUMP_THRESHOLD = dt.timedelta(seconds=90)
+# How far back the dose form looks for the patient's previous dose by the protocol's route.
+PREVIOUS_SESSIONS_LOOKED_AT = 12
 
 
 @dataclass(frozen=True)
@@ -137,6 +139,22 @@ class SessionService:
 
     def dose_gate(self) -> DoseGate:
         return dosing.dose_gate(self.state, self.thresholds)
+
+    def dose_defaults(self) -> dosing.DoseDefaults:
+        """What the dose form starts with: the protocol's drug and route, then the amount of
+        the patient's previous dose by that route (this session's, then earlier sessions',
+        looking back at most PREVIOUS_SESSIONS_LOOKED_AT sessions)."""
+        route = self.protocol.route if self.protocol else None
+        previous: list[Dose] = [d.content for d in reversed(self.state.doses())]
+        earlier = [
+            s for s in self.store.sessions(self.state.row["patient_id"]) if s["id"] != self.id
+        ]
+        for session in earlier[:PREVIOUS_SESSIONS_LOOKED_AT]:
+            if any(route is None or d.route == route for d in previous):
+                break
+            views = self.store.entries("dose", session["id"])
+            previous += [typed("dose", v).content for v in reversed(views)]  # type: ignore[misc]
+        return dosing.dose_defaults(self.protocol, previous)
 
     def running_infusions(self) -> list[uuid.UUID]:
         return self.state.running_infusions()
@@ -351,6 +369,10 @@ class SessionService:
         event = self.state.put_event(self.store.session_event(event_id))
         entry = event_entry(self.state, event)
         self.events.entry_added.emit(entry)
+        if kind in ("alert_ack", "alert_cleared"):  # the alert's own line says what became of it
+            for alert in self.state.events_of("alert"):
+                if str(alert.id) == payload["alert_id"]:
+                    self.events.entry_changed.emit(event_entry(self.state, alert))
         return entry
 
     def _reconcile_alerts(self) -> list[LogEntry]:

@@ -48,6 +48,7 @@ class SessionState:
         # Readings in clinical-time order, kept sorted as they come (the chart, the
         # schedule and the alert rules all walk them in that order).
         self._readings: list[StoredVitals] = []
+        self._order: dict[uuid.UUID, int] = {}  # the order readings were recorded in
         for kind in ENTRY_KINDS:
             for view in store.entries(kind, session_id):
                 self.put(typed(kind, view))
@@ -98,8 +99,11 @@ class SessionState:
         if isinstance(entry, StoredVitals):
             if previous is not None:
                 self._readings.remove(previous)  # type: ignore[arg-type]
-            keys = [(r.at, r.id) for r in self._readings]
-            self._readings.insert(bisect.bisect(keys, (entry.at, entry.id)), entry)
+            # Two readings taken at the same instant: the one recorded later is the later
+            # reading (it was ordered by its random id, so "latest" could be either).
+            order = self._order.setdefault(entry.id, len(self._order))
+            keys = [(r.at, self._order[r.id]) for r in self._readings]
+            self._readings.insert(bisect.bisect(keys, (entry.at, order)), entry)
 
     def reload(self, kind: str, entry_id: uuid.UUID) -> Stored:
         entry = typed(kind, self.store.entry(kind, entry_id))

@@ -54,17 +54,32 @@ def log_entry(state: SessionState, entry: Stored) -> LogEntry:
 
 
 def event_entry(state: SessionState, event: SessionEvent) -> LogEntry:
+    text = describe_event(event.kind, event.payload, state.clinician_name(event.recorded_by))
+    if event.kind == "alert":
+        text += _alert_outcome(state, str(event.id))
     return LogEntry(
         kind="event",
         id=event.id,
         at=event.at,
         clock=state.local_clock(event.at),
         t_plus=format_t_plus(event.at, state.first_dose_at),
-        text=describe_event(event.kind, event.payload, state.clinician_name(event.recorded_by)),
+        text=text,
         original=None,
         reasons=(),
         is_system=True,
     )
+
+
+def _alert_outcome(state: SessionState, alert_id: str) -> str:
+    """What became of an alert, said on its own line so the log never reads as if a
+    withdrawn finding stood (issue 9)."""
+    for event in state.events_of("alert_cleared"):
+        if event.payload.get("alert_id") == alert_id:
+            return " — WITHDRAWN (the reading was corrected; see the later line)"
+    for event in state.events_of("alert_ack"):
+        if event.payload.get("alert_id") == alert_id:
+            return f" — acknowledged by {state.clinician_name(event.recorded_by)}"
+    return ""
 
 
 def describe(state: SessionState, entry_id: uuid.UUID, content: object) -> str:
@@ -132,6 +147,11 @@ def describe_event(kind: str, payload: Mapping[str, Any], who: str) -> str:
         if payload.get("decision"):
             text += f". Decision by {who}: {payload['decision']}"
         return text + "."
+    if kind == "no_protocol":
+        return (
+            f"Started without a protocol (no scheduled checks, no discharge criteria); "
+            f"reason given by {who}: {payload['reason']}"
+        )
     if kind == "discharge":
         if payload.get("override_reason"):
             return (

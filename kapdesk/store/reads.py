@@ -7,7 +7,7 @@ import json
 import uuid
 from typing import Any
 
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, literal_column, select, text
 from sqlalchemy.orm import Session as OrmSession
 
 from kapdesk.store import models as m
@@ -37,7 +37,12 @@ class RecordReads:
             rows = orm.scalars(
                 select(table)
                 .where(table.session_id == session_id)  # type: ignore[attr-defined]
-                .order_by(getattr(table, time_column), table.recorded_at)  # type: ignore[attr-defined]
+                # Same instant and same second of recording: the order written (rowid).
+                .order_by(
+                    getattr(table, time_column),
+                    table.recorded_at,  # type: ignore[attr-defined]
+                    literal_column(f"{table.__tablename__}.rowid"),
+                )
             ).all()
             return build_views(orm, kind, list(rows))
 

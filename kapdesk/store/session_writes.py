@@ -25,10 +25,18 @@ from kapdesk.store.audit import canonical_json
 from kapdesk.store.errors import ImmutableError
 from kapdesk.store.reads import get_row
 from kapdesk.store.types import to_utc_text
-from kapdesk.store.writing import ChainedWriter, new_row
+from kapdesk.store.writing import ChainedWriter, NewRow, new_row
 
 SESSION_EVENT_KINDS = frozenset(
-    {"screening", "alert", "alert_ack", "alert_cleared", "dose_caution_ack", "discharge"}
+    {
+        "screening",
+        "alert",
+        "alert_ack",
+        "alert_cleared",
+        "dose_caution_ack",
+        "discharge",
+        "no_protocol",
+    }
 )
 # A correction made after the end can raise or withdraw an alert, and an alert can be
 # acknowledged once the patient has left; nothing else is added to an ended session.
@@ -43,7 +51,10 @@ class SessionWrites(ChainedWriter):
         protocol: str,
         zone_name: str,
         started_at: dt.datetime | None = None,
+        first_event: tuple[str, Mapping[str, Any]] | None = None,
     ) -> uuid.UUID:
+        """A new session; ``first_event`` (such as why it has no protocol) is stored in the
+        same transaction, so the session never exists without it."""
         now = self._now()
         try:
             ZoneInfo(zone_name)
@@ -61,7 +72,14 @@ class SessionWrites(ChainedWriter):
             recorded_at=now,
             recorded_by=self.clinician_id,
         )
-        return self._append("session", session)
+        if first_event is None:
+            return self._append("session", session)
+        kind, payload = first_event
+        with self._saving("the session") as cursor:
+            session_id = self._insert(cursor, "session", session, {})
+            event = self._event_row(session_id, kind, payload, session[1]["started_at"], now)
+            self._insert(cursor, "session_event", event, {"kind": kind})
+        return session_id
 
     def end_session(self, session_id: uuid.UUID, *, ended_at: dt.datetime | None = None) -> None:
         now = self._now()
@@ -211,9 +229,21 @@ class SessionWrites(ChainedWriter):
         at: dt.datetime | None = None,
     ) -> uuid.UUID:
         """Append a session event (screening, alert, acknowledgement, discharge...)."""
+        now = self._now()
+        row = self._event_row(session_id, kind, payload, self._entry_time(at, now), now)
+        check = None if kind in AFTER_END_EVENT_KINDS else session_id
+        return self._append("session_event", row, session_id=check, details={"kind": kind})
+
+    def _event_row(
+        self,
+        session_id: uuid.UUID,
+        kind: str,
+        payload: Mapping[str, Any],
+        at: dt.datetime,
+        now: dt.datetime,
+    ) -> NewRow:
         if kind not in SESSION_EVENT_KINDS:
             raise ValidationError("kind", f"“{kind}” is not a kind of session event.")
-        now = self._now()
         try:
             body = canonical_json(dict(payload))
         except (TypeError, ValueError):
@@ -222,17 +252,15 @@ class SessionWrites(ChainedWriter):
             ) from None
         if len(body) > 100_000:
             raise ValidationError("payload", "The event is too large to store.")
-        row = new_row(
+        return new_row(
             m.SessionEvent,
             session_id=session_id,
             kind=kind,
-            at=self._entry_time(at, now),
+            at=at,
             payload=body,
             recorded_at=now,
             recorded_by=self.clinician_id,
         )
-        check = None if kind in AFTER_END_EVENT_KINDS else session_id
-        return self._append("session_event", row, session_id=check, details={"kind": kind})
 
     def _entry_time(self, value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
         return now if value is None else clean_entry_time(value, now)

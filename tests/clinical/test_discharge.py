@@ -70,6 +70,13 @@ def test_bp_above_caution_but_near_baseline_is_acceptable():
     assert unmet(items) == []
 
 
+def test_an_urgent_latest_bp_never_meets_the_criterion_though_near_a_high_baseline():
+    items = evaluate_discharge(REMS, ready(latest_bp=(182, 104), baseline=(170.0, 100.0)))
+    [bp] = [item for item in items if item.label.startswith("BP below caution")]
+    assert not bp.met
+    assert bp.detail == "Latest 182/104 is at the urgent level; baseline 170/100."
+
+
 def test_iv_counts_from_the_infusion_stop():
     facts = ready(infusion_stop=T0 + dt.timedelta(minutes=70), now=T0 + dt.timedelta(minutes=125))
     items = evaluate_discharge(IV, facts)

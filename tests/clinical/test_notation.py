@@ -32,7 +32,8 @@ from kapdesk.clinical.vitals import ValidationError, validate_vitals
             {"systolic": "140", "diastolic": "90", "heart_rate": "80", "spo2": "96"},
         ),
         ("T 37,2", {"temperature_c": "37,2"}),
-        ("sat 94 88", {"spo2": "94", "heart_rate": "88"}),
+        ("sat 94 p 88", {"spo2": "94", "heart_rate": "88"}),
+        ("hr 72 spo2 97", {"heart_rate": "72", "spo2": "97"}),
     ],
 )
 def test_lines_clinicians_write(line, expected):
@@ -53,6 +54,22 @@ def test_malformed_lines_say_how_to_write_them(line, words):
     with pytest.raises(ValidationError, match=words) as caught:
         parse_vitals_line(line)
     assert "132/84 76 97" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("132", "systolic without its diastolic"),
+        ("120 80", "For a blood pressure write 120/80"),
+        ("sat 94 88", "no label and no blood pressure"),
+        ("72", "hr 72"),
+    ],
+)
+def test_a_bare_number_counts_only_after_a_blood_pressure(line, words):
+    """Issue 9 item 4: "132" was stored as HR 132, "120 80" as HR 120 and SpO2 80 %."""
+    with pytest.raises(ValidationError, match=words) as caught:
+        parse_vitals_line(line)
+    assert "label each value" in str(caught.value)
 
 
 def test_parsed_values_still_pass_the_range_check():

@@ -255,5 +255,7 @@ def test_each_act_tells_its_listeners(monitor):
     assert open_alert.level is Level.URGENT
     heard.clear()
     monitor.acknowledge_alert()
-    assert [name for name, _ in heard] == ["entry_added", "alerts_changed"]
-    assert heard[1][1] == []
+    # The acknowledgement's line, the alert's own line (now "acknowledged by"), the banner.
+    assert [name for name, _ in heard] == ["entry_added", "entry_changed", "alerts_changed"]
+    assert heard[1][1].text.endswith("— acknowledged by dr.test")
+    assert heard[2][1] == []

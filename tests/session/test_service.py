@@ -136,3 +136,27 @@ def test_summary_after_ending(live, clock):
     assert summary.highest_bp == (168, 96, "10:40")
     clock.advance(hours=1)
     assert live.since_start() == dt.timedelta(hours=2)  # an ended session's clock stops
+
+
+def test_of_two_readings_at_one_instant_the_one_recorded_later_is_the_latest(store, clock):
+    """A device reading and a typed one in the same second: "latest" (the chart's newest
+    mark, the discharge BP) is the one recorded second, now and after a restart, never
+    whichever has the larger random id."""
+    from kapdesk.session.protocols import clinic_protocols
+
+    rems = clinic_protocols(store.folder).protocols["SPRAVATO REMS"]
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+
+    def opened() -> SessionService:
+        return SessionService(
+            store, session, clock=clock.now_utc, monotonic=clock.monotonic, protocol=rems
+        )
+
+    service = opened()
+    for index in range(6):  # each pair at one instant; random ids would disorder some
+        service.record_vitals_line("176/100 80 97")
+        service.record_vitals_line(f"13{index}/84 74 98")
+        [bp] = [i for i in service.discharge_items() if i.label.startswith("BP below")]
+        assert bp.detail == f"Latest 13{index}/84.", index
+        assert opened().state.readings()[-1].reading.systolic == 130 + index
