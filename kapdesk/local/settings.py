@@ -101,6 +101,19 @@ class ZoneName:
 
 
 @dataclass(frozen=True)
+class ProtocolName:
+    """The name of a protocol file's protocol, or empty for none; whether it is loaded is
+    checked where the protocols are (a clinic's file may come and go)."""
+
+    longest: int = 120
+
+    def check(self, value: Any) -> str | None:
+        if not isinstance(value, str) or len(value) > self.longest:
+            return f"must be a protocol's name of at most {self.longest} characters"
+        return None
+
+
+@dataclass(frozen=True)
 class Thresholds:
     """Alert thresholds that differ from CLINICAL.md's defaults, within clinical bounds."""
 
@@ -111,7 +124,7 @@ class Thresholds:
         return " ".join(problems) if problems else None
 
 
-Constraint = Choice | Number | Flag | Words | ZoneName | Thresholds
+Constraint = Choice | Number | Flag | Words | ZoneName | ProtocolName | Thresholds
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,12 @@ SETTINGS: dict[str, Setting] = {
             list(DEFAULT_QUICK_TAGS),
             "Quick observation tags (F2 to F12)",
             Words(MAX_QUICK_TAGS),
+        ),
+        Setting(
+            "default_protocol",
+            "",
+            "Protocol for a patient's first session (later: their last one)",
+            ProtocolName(),
         ),
         Setting("clinic_zone", "", "Clinic time zone (empty: this computer's)", ZoneName()),
         Setting("show_map", False, "Show mean arterial pressure on the chart", Flag()),

@@ -22,6 +22,9 @@ def make_action(parent: QWidget, text: str, shortcut: str, slot: Callable[[], An
     plain = text.replace("&", "").rstrip(".…")
     action.setToolTip(f"{plain} ({QKeySequence(shortcut).toString()})")
     action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+    # A held chord must not act again: Alt+2 held a moment stored several MOAA/S scores and
+    # Ctrl+D opened the caution twice (issue 9).
+    action.setAutoRepeat(False)
     action.triggered.connect(slot)
     parent.addAction(action)
     return action
@@ -35,6 +38,7 @@ def session_actions(workspace: SessionWorkspace) -> tuple[dict[str, QAction], li
         "observation": make_action(
             workspace, "Write an &observation", "Ctrl+O", workspace.focus_observation
         ),
+        "log": make_action(workspace, "Go to the &log", "Ctrl+L", workspace.focus_log),
         "correct": make_action(
             workspace, "&Correct the selected entry…", "Ctrl+E", workspace.open_correct
         ),

@@ -1,23 +1,32 @@
 """Ending a session: the protocol's discharge criteria, each met or not and why; the
-checklist to confirm; and, when something is unmet, an override with a reason."""
+checklist to confirm; and, when something is unmet, an override with a reason.
+
+It opens in the chart's place (ui/forms.py SidePanel), so the clocks, the log and both
+entry lines stay in view and a reading can still be recorded while it is open. The
+criteria scroll; the End and Keep going buttons stay put at the bottom. No mnemonics:
+Alt+digit is the MOAA/S score and Alt+R the Record menu (issue 9).
+"""
 
 from __future__ import annotations
 
 import html
+import itertools
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
-    QCheckBox,
     QFormLayout,
     QFrame,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QPushButton,
+    QScrollArea,
     QVBoxLayout,
+    QWidget,
 )
 
 from kapdesk.clinical.discharge import DischargeItem
+from kapdesk.ui.forms import EnterButton
+from kapdesk.widgets.wrapping_check import WrappingCheck
 
 
 class DischargePanel(QFrame):
@@ -26,49 +35,72 @@ class DischargePanel(QFrame):
     def __init__(self, checklist: list[str]) -> None:
         super().__init__()
         self.setObjectName("panel")
+        self.setAccessibleName("End the session")
         layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 6, 10, 6)
+        inner = QWidget()
+        body = QVBoxLayout(inner)
+        body.setContentsMargins(0, 0, 0, 0)
+        # The title scrolls with the criteria: on a 600 px screen every fixed line counts.
         self.title = QLabel("End the session: discharge criteria")
         self.title.setObjectName("subtitle")
-        layout.addWidget(self.title)
+        self.title.setWordWrap(True)
+        body.addWidget(self.title)
         self.items = QLabel()
         self.items.setWordWrap(True)
-        layout.addWidget(self.items)
-        self.checks: dict[str, QCheckBox] = {}
-        row = QHBoxLayout()
-        for index, label in enumerate(checklist, start=1):
-            box = QCheckBox(f"&{index} {label}")
+        self.items.setAccessibleName("Discharge criteria")
+        body.addWidget(self.items)
+        self.checks: dict[str, WrappingCheck] = {}
+        for label in checklist:
+            box = WrappingCheck(label)
             box.toggled.connect(lambda _checked: self.changed.emit())
-            row.addWidget(box)
+            body.addWidget(box)
             self.checks[label] = box
-        row.addStretch(1)
-        layout.addLayout(row)
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.ready_minutes = QLineEdit()
         self.ready_minutes.setAccessibleName("Ready to leave after, minutes")
-        self.ready_minutes.setPlaceholderText(
-            "Without a minimum, ready to leave after … minutes (REMS)"
-        )
+        self.ready_minutes.setPlaceholderText("minutes, when the protocol sets no minimum")
         self.override = QLineEdit()
         self.override.setAccessibleName("Reason to end with criteria unmet")
-        self.override.setPlaceholderText("Required only to end with criteria unmet")
-        form.addRow("&Ready after (min)", self.ready_minutes)
-        form.addRow("&Override reason", self.override)
-        layout.addLayout(form)
+        self.override.setPlaceholderText("required only to end with criteria unmet")
+        form.addRow("Ready to leave after", self.ready_minutes)
+        form.addRow("Override reason", self.override)
+        body.addLayout(form)
         self.error = QLabel()
         self.error.setObjectName("error")
         self.error.setWordWrap(True)
         self.error.hide()
-        layout.addWidget(self.error)
+        body.addWidget(self.error)
+        body.addStretch(1)
+        self.scroller = QScrollArea()
+        self.scroller.setWidget(inner)
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        # Always there, so the wrapped lines are measured without it and never run under it.
+        self.scroller.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        layout.addWidget(self.scroller, 1)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        self.confirm = QPushButton("&End session")
-        self.cancel = QPushButton("Keep going (Esc)")
+        self.confirm = EnterButton("End session (Enter)")
+        self.confirm.setAccessibleName("End session")
+        self.cancel = EnterButton("Keep going (Esc)")
+        self.cancel.setAccessibleName("Keep going")
         buttons.addWidget(self.confirm)
         buttons.addWidget(self.cancel)
         layout.addLayout(buttons)
         self.override.returnPressed.connect(self.confirm.click)
         self.ready_minutes.returnPressed.connect(self.confirm.click)
-        self.hide()
+        # Tab walks the checklist, the two fields, then End: the order they are read in.
+        chain = [*(c.box for c in self.checks.values()), self.ready_minutes, self.override]
+        chain.append(self.confirm)
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
+
+    def first_field(self) -> QWidget:
+        """Where the keyboard starts: the first checklist item, else the End button."""
+        return next((c.box for c in self.checks.values()), self.confirm)
 
     def confirmed_items(self) -> frozenset[str]:
         return frozenset(label for label, box in self.checks.items() if box.isChecked())
@@ -90,11 +122,18 @@ class DischargePanel(QFrame):
     def show_error(self, message: str) -> None:
         self.error.setText(message)
         self.error.show()
+        self.scroller.ensureWidgetVisible(self.error)
 
     def show_summary(self, text: str) -> None:
         self.title.setText("Session ended")
         self.items.setText(html.escape(text))
         for widget in (*self.checks.values(), self.ready_minutes, self.override, self.confirm):
             widget.setEnabled(False)
+        self.confirm.hide()
         self.error.hide()
         self.cancel.setText("Back to patients (Esc)")
+        self.cancel.setAccessibleName("Back to patients")
+
+    def items_text(self) -> str:
+        """The criteria as a person reads them, without markup."""
+        return self.items.text().replace("<br>", "\n").replace("<b>", "").replace("</b>", "")

@@ -9,20 +9,22 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QStackedWidget
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QStackedWidget
 
 from kapdesk import __version__
 from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.local.settings import SETTINGS, Number, Settings, alert_thresholds, local_zone_name
-from kapdesk.session.protocols import clinic_protocols
+from kapdesk.session.protocols import clinic_protocols, default_protocol, start_session
 from kapdesk.session.service import SessionService
 from kapdesk.store import RecordStore
 from kapdesk.ui.actions import make_action
-from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog, open_form
+from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
+from kapdesk.ui.forms import open_form
 from kapdesk.ui.patients_page import PatientsPage
 from kapdesk.ui.settings_dialog import SettingsDialog
 from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
 from kapdesk.ui.workspace import SessionWorkspace
+from kapdesk.widgets.clock_display import MIN_CLOCK_PX
 
 Clock = Callable[[], dt.datetime]
 
@@ -51,8 +53,14 @@ class MainWindow(QMainWindow):
         self.patient_dialog: PatientDialog | None = None
         self.session_dialog: NewSessionDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
+        self.quit_box: QMessageBox | None = None
+        self._quit_confirmed = False
         self.verdict = QLabel()
+        self.verdict.setWordWrap(True)
         self.statusBar().addWidget(self.verdict, 1)
+        # Shown only while it has something to say: on a 600 px screen its empty line is
+        # the height of one more log entry.
+        self.statusBar().messageChanged.connect(lambda _text: self._fit_status_bar())
         loaded = clinic_protocols(store.folder)
         self.protocols = loaded.protocols
         self.protocol_problems = loaded.problems
@@ -68,7 +76,7 @@ class MainWindow(QMainWindow):
                 "Opened as it is, with the loss recorded in the audit trail"
                 + (f" ({missing} audit events missing)." if missing else ".")
             )
-        self.verdict.setText("  ".join(problems))
+        self.show_verdict("  ".join(problems))
 
         record = self.menuBar().addMenu("&Record")
         record.addAction(make_action(self, "&Add a patient…", "Ctrl+N", self.add_patient))
@@ -98,6 +106,15 @@ class MainWindow(QMainWindow):
         )
         self.refresh_patients()
         self.offer_unfinished()
+
+    def show_verdict(self, text: str) -> None:
+        """A standing sentence in the status bar (skipped protocol files, verify's verdict)."""
+        self.verdict.setText(text)
+        self._fit_status_bar()
+
+    def _fit_status_bar(self) -> None:
+        bar = self.statusBar()
+        bar.setVisible(bool(self.verdict.text() or bar.currentMessage()))
 
     # ------------------------------------------------------------ patients
 
@@ -154,15 +171,25 @@ class MainWindow(QMainWindow):
         patient = patient_id or self.patients_page.selected_patient()
         if patient is None or self.workspace is not None:
             return
-        previous = self.store.sessions(patient)
         zone = self.settings.get("clinic_zone") or local_zone_name()
+        offered = default_protocol(
+            self.protocols, self.store.sessions(patient), self.settings.get("default_protocol")
+        )
+
+        def start(dialog: NewSessionDialog) -> object:
+            protocol, reason = dialog.choice()
+            return start_session(
+                self.store,
+                patient,
+                protocol=protocol,
+                protocols=self.protocols,
+                zone_name=zone,
+                no_protocol_reason=reason,
+            )
+
         self.session_dialog = open_form(
-            NewSessionDialog(
-                previous[0]["protocol"] if previous else None, sorted(self.protocols), self
-            ),
-            lambda d: self.store.start_session(
-                patient, protocol=d.protocol.currentText(), zone_name=zone
-            ),
+            NewSessionDialog(sorted(self.protocols), offered, self),
+            start,
             saved=lambda session: self.open_workspace(session, screen=True),
         )
 
@@ -211,7 +238,7 @@ class MainWindow(QMainWindow):
             quick_tags=self.settings.get("quick_tags"),
             colours=chart_colours(self.settings.get("theme")),
             show_map=self.settings.get("show_map"),
-            clock_px=scaled_px(60, self.settings.get("font_scale")),
+            clock_px=scaled_px(MIN_CLOCK_PX, self.settings.get("font_scale")),
             sound_when_due=self.settings.get("sound_when_due"),
         )
         workspace.closed.connect(self.close_workspace)
@@ -239,19 +266,58 @@ class MainWindow(QMainWindow):
         self.pages.removeWidget(workspace)
         workspace.deleteLater()
         self.refresh_patients(select=self.store.session(workspace.service.id)["patient_id"])
-        self.offer_unfinished()
         self.patients_page.patient_list.setFocus()
+        self.offer_unfinished()  # an unfinished session's Resume button takes the focus
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        if self.workspace is not None:
-            self.workspace.release()  # its clock timer stops with the window
+        workspace = self.workspace
+        running = workspace is not None and workspace.service.ended_at is None
+        if running and not self._quit_confirmed:
+            event.ignore()  # Ctrl+Q or Alt+F4 mid-session: ask, naming the session
+            self.ask_quit()
+            return
+        if workspace is not None:
+            workspace.release()  # its clock timer stops with the window
         super().closeEvent(event)
+
+    def ask_quit(self) -> None:
+        """A confirmation that names the running session; "Keep working" is the default."""
+        workspace = self.workspace
+        if workspace is None or (self.quit_box is not None and self.quit_box.isVisible()):
+            return
+        service = workspace.service
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Quit kapdesk?")
+        box.setText(
+            f"The session for {service.patient_name} ({service.protocol_name}) is still "
+            f"running: {format_elapsed(service.since_start())} since it started."
+        )
+        box.setInformativeText(
+            "Quitting leaves it open: its clock keeps time and it can be resumed when "
+            "kapdesk starts again. To end it, keep working and press Ctrl+Shift+E."
+        )
+        keep = box.addButton("Keep working (Esc)", QMessageBox.ButtonRole.RejectRole)
+        leave = box.addButton("Quit, leaving it open", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+
+        def answered() -> None:
+            if box.clickedButton() is leave:
+                self._quit_confirmed = True
+                self.close()
+            else:
+                workspace.focus_observation()
+
+        box.finished.connect(lambda _result: answered())
+        self.quit_box = box
+        box.open()
 
     # ---------------------------------------------------------- the record
 
     def run_verify(self) -> None:
         report = self.store.verify()
-        self.verdict.setText(report.render().splitlines()[-1])
+        self.show_verdict(report.render().splitlines()[-1])
         self.verdict.setToolTip(report.render())
 
     def toggle_theme(self) -> None:
@@ -274,13 +340,16 @@ class MainWindow(QMainWindow):
 
     def open_settings(self) -> None:
         self.settings_dialog = open_form(
-            SettingsDialog(self.settings, self),
+            SettingsDialog(self.settings, self, protocols=sorted(self.protocols)),
             lambda d: self.settings.update(d.values()),
             saved=lambda _none: self._settings_changed(),
         )
 
     def _settings_changed(self) -> None:
-        self.verdict.setText(self.settings.problem or "Settings saved.")
+        if self.settings.problem:
+            self.show_verdict(self.settings.problem)
+        else:
+            self.statusBar().showMessage("Settings saved.", 8000)
         self._restyle(rebuild=True)
 
     def _restyle(self, *, rebuild: bool = True) -> None:

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from kapdesk.widgets.enter_button import EnterButton
+
 Index = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -75,7 +77,7 @@ class PatientsPage(QWidget):
         resume_row = QHBoxLayout(self.resume_panel)
         self.resume_text = QLabel()
         self.resume_text.setWordWrap(True)
-        self.resume_button = QPushButton("&Resume it")
+        self.resume_button = EnterButton("Resume it (Enter)")
         resume_row.addWidget(self.resume_text, 1)
         resume_row.addWidget(self.resume_button)
         self.resume_panel.hide()

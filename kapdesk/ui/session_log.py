@@ -1,6 +1,6 @@
-"""The session log: a list model over LogEntry data, and a delegate that draws each entry
-as clock time, T+ and the text wrapped to the width; a corrected entry shows the original
-struck out, with the reason on hover."""
+"""The session log: a list model over LogEntry data, a view with a key of its own (Ctrl+L)
+and a delegate that draws each entry as clock time, T+ and the text wrapped to the width;
+a corrected entry shows the original struck out and the reason, in the log itself."""
 
 from __future__ import annotations
 
@@ -8,15 +8,31 @@ import functools
 import html
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, QRect, QSize, Qt
+from PySide6.QtCore import (
+    QAbstractListModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QRect,
+    QSize,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
+    QFocusEvent,
     QFont,
     QFontMetrics,
+    QKeyEvent,
     QPalette,
     QTextDocument,
 )
-from PySide6.QtWidgets import QListView, QStyle, QStyledItemDelegate, QStyleOptionViewItem
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QListView,
+    QStyle,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
+)
 
 from kapdesk.session.wording import LogEntry
 
@@ -25,6 +41,36 @@ ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 PADDING = 6
 
 Index = QModelIndex | QPersistentModelIndex
+
+
+def entry_html(entry: LogEntry) -> str:
+    """An entry as the log draws it; a correction shows the original struck out and the
+    reason beside it, not only in a tooltip (issue 9)."""
+    body = html.escape(KIND_MARK[entry.kind] + entry.text)
+    if entry.kind != "observation":
+        body = f"<b>{body}</b>"
+    if entry.is_system:
+        body = f"<i>{body}</i>"
+    if entry.original is not None:
+        reasons = html.escape("; then: ".join(entry.reasons))
+        body += f"<br><s>{html.escape(entry.original)}</s> (corrected; reason: {reasons})"
+    return body
+
+
+def fitted_font(font: QFont, text: str, room: int) -> QFont:
+    """``font``, made smaller if ``text`` would not fit ``room`` px: "pre-dose" (before any
+    dose) is wider than T+000, and drawn at full size it ran over the entry (issue 9)."""
+    wide = QFontMetrics(font).horizontalAdvance(text)
+    if wide <= room:
+        return font
+    smaller = QFont(font)
+    size = font.pixelSize() if font.pixelSize() > 0 else round(font.pointSizeF() * 4 / 3)
+    while size > 8:
+        size -= 1
+        smaller.setPixelSize(size)
+        if QFontMetrics(smaller).horizontalAdvance(text) <= room:
+            break
+    return smaller
 
 
 class SessionLogModel(QAbstractListModel):
@@ -42,7 +88,11 @@ class SessionLogModel(QAbstractListModel):
         if role == Qt.ItemDataRole.ToolTipRole and entry.reasons:
             return "Corrected. Reason: " + " / then: ".join(entry.reasons)
         if role == Qt.ItemDataRole.AccessibleTextRole:
-            corrected = f", corrected from {entry.original}" if entry.original else ""
+            corrected = (
+                f", corrected from {entry.original}; reason: {'; then: '.join(entry.reasons)}"
+                if entry.original
+                else ""
+            )
             return f"{entry.clock}, {entry.t_plus}, {KIND_MARK[entry.kind]}{entry.text}{corrected}"
         if role == ENTRY_ROLE:
             return entry
@@ -79,6 +129,42 @@ class SessionLogModel(QAbstractListModel):
         return row
 
 
+class SessionLogView(QListView):
+    """The log, newest first. Focused (Ctrl+L), it selects the newest entry so the arrows
+    and Ctrl+E work at once; Esc clears the selection and hands the keyboard back."""
+
+    left = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setAccessibleName("Session log, newest first (Ctrl+L)")
+        self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.setResizeMode(QListView.ResizeMode.Adjust)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWordWrap(True)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        model = self.model()
+        if model is not None and model.rowCount() and not self.selectionModel().hasSelection():
+            self.setCurrentIndex(model.index(0, 0))
+            self.scrollToTop()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.selectionModel().hasSelection():
+            self.clearSelection()
+            self.setCurrentIndex(QModelIndex())
+            self.left.emit()
+            return
+        if event.key() == Qt.Key.Key_Escape:
+            event.ignore()  # nothing selected: Esc means what it means around the log
+            return
+        super().keyPressEvent(event)
+
+
 class EntryDelegate(QStyledItemDelegate):
     """Holds its view: reading ``option.widget`` when it is None under-counts references
     to None in PySide6 6.12 and, after a few hundred calls, crashes the interpreter
@@ -98,21 +184,14 @@ class EntryDelegate(QStyledItemDelegate):
     def _column_widths(self, font: QFont) -> tuple[int, int]:
         metrics = QFontMetrics(font)
         time_width = metrics.horizontalAdvance("00:00") + 2 * PADDING
-        t_width = metrics.horizontalAdvance("T+000") + 2 * PADDING
+        t_width = max(metrics.horizontalAdvance(t) for t in ("T+000", "T−000")) + 2 * PADDING
         return time_width, t_width
 
     def _document(self, option: QStyleOptionViewItem, entry: LogEntry, width: int) -> QTextDocument:
         doc = QTextDocument()
         doc.setDefaultFont(option.font)
         doc.setDocumentMargin(PADDING)
-        body = html.escape(KIND_MARK[entry.kind] + entry.text)
-        if entry.kind != "observation":
-            body = f"<b>{body}</b>"
-        if entry.is_system:
-            body = f"<i>{body}</i>"
-        if entry.original is not None:
-            body += f"<br><s>{html.escape(entry.original)}</s> (corrected)"
-        doc.setHtml(body)
+        doc.setHtml(entry_html(entry))
         doc.setTextWidth(max(80, width))
         return doc
 
@@ -137,11 +216,14 @@ class EntryDelegate(QStyledItemDelegate):
             (rect.left(), time_width, entry.clock),
             (rect.left() + time_width, t_width, entry.t_plus),
         ):
+            room = width - 2 * PADDING
+            painter.setFont(fitted_font(option.font, text, room))
             painter.drawText(
-                QRect(left + PADDING, top, width, metrics.height()),
-                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop),
+                QRect(left + PADDING, top, room, metrics.height()),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
                 text,
             )
+            painter.setFont(option.font)
         text_left = time_width + t_width
         doc = self._document(option, entry, rect.width() - text_left)
         context = QAbstractTextDocumentLayout.PaintContext()

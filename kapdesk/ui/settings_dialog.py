@@ -22,18 +22,25 @@ from kapdesk.local.settings import (
     Choice,
     Flag,
     Number,
+    ProtocolName,
     Settings,
     Thresholds,
     Words,
     ZoneName,
 )
-from kapdesk.ui.dialogs import FormDialog
+from kapdesk.ui.forms import FormDialog
 
 DEFAULT_THRESHOLDS = dataclasses.asdict(AlertThresholds())
 
 
 class SettingsDialog(FormDialog):
-    def __init__(self, settings: Settings, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        protocols: list[str] | None = None,
+    ) -> None:
         super().__init__("Settings", parent, scrolling=True)
         self.setMinimumWidth(720)
         self.resize(760, 540)
@@ -44,7 +51,7 @@ class SettingsDialog(FormDialog):
             if isinstance(constraint, Thresholds):
                 self._thresholds(value)
                 continue
-            widget, read = _control(constraint, value)
+            widget, read = _control(constraint, value, protocols or [])
             widget.setAccessibleName(setting.label)
             if isinstance(widget, QCheckBox):
                 widget.setText(setting.label)  # the label beside its box, on one row
@@ -85,7 +92,7 @@ class SettingsDialog(FormDialog):
         return {key: read() for key, read in self._read.items()}
 
 
-def _control(constraint: object, value: Any) -> tuple[QWidget, Any]:
+def _control(constraint: object, value: Any, protocols: list[str]) -> tuple[QWidget, Any]:
     if isinstance(constraint, Choice):
         combo = QComboBox()
         combo.addItems(list(constraint.options))
@@ -106,6 +113,17 @@ def _control(constraint: object, value: Any) -> tuple[QWidget, Any]:
         line = QLineEdit(", ".join(value))
         line.setPlaceholderText(f"up to {constraint.most}, separated by commas")
         return line, lambda: [w.strip() for w in line.text().split(",") if w.strip()]
+    if isinstance(constraint, ProtocolName):
+        # Chosen from the loaded protocols: a typed name could name none of them.
+        names = sorted(protocols)
+        protocol = QComboBox()
+        protocol.addItem("(none: choose at each first session)", "")
+        for name in names:
+            protocol.addItem(name, name)
+        if value and value not in names:
+            protocol.addItem(f"{value} (not loaded)", value)
+        protocol.setCurrentIndex(max(0, protocol.findData(value)))
+        return protocol, protocol.currentData
     assert isinstance(constraint, ZoneName)
     zone = QLineEdit(str(value))
     zone.setPlaceholderText("e.g. Europe/London; empty: this computer's zone")

@@ -1,56 +1,73 @@
 """The session workspace: one screen for the whole session, driven from the keyboard.
 
 Slots are thin: each makes one call to the session service and shows its sentence
-if it refuses. What changed reaches the views as the service's events (wired once,
-in ``_listen``): the log, chart, banner and header never need refreshing by hand.
-The observation line takes the focus whenever nothing else needs it.
+if it refuses; the sentence stays until the next act. What changed reaches the views as
+the service's events (wired once, in ``_listen``). Forms and the end-of-session panel
+open in the chart's place (``SidePanel``), so the clocks, the alert banner, the newest
+entries and both entry lines stay in view (issue 9). The observation line takes the
+focus whenever nothing else needs it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QApplication,
-    QListView,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.discharge import SessionSummary
-from kapdesk.session.entries import editable, parse_changes
 from kapdesk.session.service import SessionService
 from kapdesk.session.wording import LogEntry
 from kapdesk.store import StoreError
 from kapdesk.ui.actions import session_actions
-from kapdesk.ui.dialogs import (
+from kapdesk.ui.discharge_panel import DischargePanel
+from kapdesk.ui.forms import FormDialog, SidePanel
+from kapdesk.ui.session_forms import (
     CautionDialog,
     CorrectDialog,
     DoseDialog,
     RemsCheckDialog,
     ScreeningDialog,
-    open_form,
 )
-from kapdesk.ui.discharge_panel import DischargePanel
-from kapdesk.ui.session_log import EntryDelegate, SessionLogModel
+from kapdesk.ui.session_log import EntryDelegate, SessionLogModel, SessionLogView
+from kapdesk.ui.workspace_acts import EndActs, FormActs
 from kapdesk.widgets.alert_banner import AlertBanner
 from kapdesk.widgets.bp_chart import DIM, BPChart, ChartColours
+from kapdesk.widgets.clock_display import MIN_CLOCK_PX
 from kapdesk.widgets.observation_entry import ObservationEntry
 from kapdesk.widgets.scale_strip import ScaleStrip
 from kapdesk.widgets.session_header import SessionHeader
 from kapdesk.widgets.vitals_entry import VitalsEntry
 
 Refused = (ValidationError, StoreError)
+# Below these (the workspace's own size, in px) the screen is a small laptop's: the banner
+# keeps its detail to the first thing to do and the log takes half the width.
+SHORT_PX = 640
+NARROW_PX = 1100
+F = TypeVar("F", bound=FormDialog)
 
 
-class SessionWorkspace(QWidget):
+class ChartBox(QWidget):
+    """The chart over the sedation strip; when the box is short (a banner open at 1024x600)
+    the strip gives its rows to the chart, whose scores are still in the log."""
+
+    STRIP_NEEDS_PX = 280
+
+    def __init__(self, strip: QWidget) -> None:
+        super().__init__()
+        self.strip = strip
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.strip.setVisible(event.size().height() >= self.STRIP_NEEDS_PX)
+        super().resizeEvent(event)
+
+
+class SessionWorkspace(FormActs, EndActs, QWidget):
     ended = Signal()
     closed = Signal()
 
@@ -61,7 +78,7 @@ class SessionWorkspace(QWidget):
         quick_tags: list[str],
         colours: ChartColours = DIM,
         show_map: bool = False,
-        clock_px: int = 64,
+        clock_px: int = MIN_CLOCK_PX,
         sound_when_due: bool = False,
     ) -> None:
         super().__init__()
@@ -69,23 +86,37 @@ class SessionWorkspace(QWidget):
         self.sound_when_due = sound_when_due
         self._last_check_state: str | None = None
         self.summary: SessionSummary | None = None
+        self.form: FormDialog | None = None  # the one form open in the chart's place
         self.setObjectName("workspace")
         outer = QVBoxLayout(self)
-        outer.setContentsMargins(16, 8, 16, 8)
+        outer.setContentsMargins(12, 2, 12, 2)
+        outer.setSpacing(3)
         self.header = SessionHeader(service.patient_name, service.protocol_name, clock_px)
         outer.addWidget(self.header)
         self.banner = AlertBanner()
         self.banner.acknowledge_requested.connect(self.acknowledge_alert)
         outer.addWidget(self.banner)
-        outer.addWidget(self._chart_and_log(colours, show_map), 1)
         checklist = list(service.protocol.discharge.checklist) if service.protocol else []
         self.discharge = DischargePanel(checklist)
-        outer.addWidget(self.discharge)
-        self.observation = ObservationEntry(quick_tags)
+        outer.addWidget(self._chart_and_log(colours, show_map), 1)
+        self.message = QLabel()  # a refusal, until the next act (issue 9: not half a second)
+        self.message.setObjectName("error")
+        self.message.setWordWrap(True)
+        self.message.setAccessibleName("Message")
+        self.message.hide()
+        outer.addWidget(self.message)
+        self.observation = ObservationEntry(quick_tags, tags_below=False)
         self.vitals = VitalsEntry()
-        outer.addWidget(self.observation)
-        outer.addWidget(self.vitals)
+        # Both entry lines on one row: on a 600 px screen two rows cost the log its newest
+        # entries. The vitals line keeps room for a whole reading.
+        entry_row = QHBoxLayout()
+        entry_row.addWidget(self.observation, 3)
+        entry_row.addWidget(self.vitals, 2)
+        self.vitals.line.setMinimumWidth(250)
+        outer.addLayout(entry_row)
+        outer.addWidget(self.observation.tags_box)
         self.actions_by_name, self.scale_actions = session_actions(self)
+        # The forms last opened, for tests and the screenshot script to drive.
         self.screening_dialog: ScreeningDialog | None = None
         self.caution_dialog: CautionDialog | None = None
         self.rems_dialog: RemsCheckDialog | None = None
@@ -98,6 +129,11 @@ class SessionWorkspace(QWidget):
         self.discharge.changed.connect(self._show_discharge_items)
         self.discharge.confirm.clicked.connect(self.confirm_end)
         self.discharge.cancel.clicked.connect(self.cancel_end)
+        self.log_view.left.connect(self.focus_observation)
+        # Tab from the observation line reaches the log at once (it took five, issue 9).
+        QWidget.setTabOrder(self.observation.line, self.log_view)
+        QWidget.setTabOrder(self.log_view, self.vitals.line)
+        QWidget.setTabOrder(self.vitals.line, self.vitals.toggle)
         self._listen()
         self.timer = QTimer(self)
         self.timer.setInterval(500)  # repaints only; the time itself comes from stored instants
@@ -108,38 +144,54 @@ class SessionWorkspace(QWidget):
         self.tick()
         if service.ended_at is not None:
             self._show_ended()
-        self.focus_observation()
+        else:
+            self.focus_observation()
 
     def _chart_and_log(self, colours: ChartColours, show_map: bool) -> QSplitter:
         self.chart = BPChart(colours, thresholds=self.service.thresholds)
         self.chart.show_mean_arterial(show_map)
+        self.chart.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab never stops where nothing shows
         self.strip = ScaleStrip(self.chart, colours)
-        chart_box = QWidget()
+        self.strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        chart_box = ChartBox(self.strip)
         chart_layout = QVBoxLayout(chart_box)
         chart_layout.setContentsMargins(0, 0, 0, 0)
         chart_layout.setSpacing(0)
         chart_layout.addWidget(self.chart, 1)
         chart_layout.addWidget(self.strip)
+        self.side = SidePanel(chart_box)
         self.log_model = SessionLogModel(self.service.log())
-        self.log_view = QListView()
-        self.log_view.setAccessibleName("Session log, newest first")
+        self.log_view = SessionLogView()
         self.log_view.setModel(self.log_model)
         self.log_view.setItemDelegate(EntryDelegate(self.log_view))
-        self.log_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.log_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.log_view.setResizeMode(QListView.ResizeMode.Adjust)
-        self.log_view.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
-        self.log_view.setWordWrap(True)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(chart_box)
+        splitter.addWidget(self.side)
         splitter.addWidget(self.log_view)
         splitter.setStretchFactor(0, 3)
         splitter.setStretchFactor(1, 2)
-        splitter.setSizes([780, 540])
-        self.chart.setMinimumWidth(420)
-        self.chart.setMinimumHeight(150)  # readable at 1024x600; the log scrolls instead
-        self.log_view.setMinimumWidth(320)
+        splitter.setChildrenCollapsible(False)
+        self.splitter = splitter
+        self._split_once = False
+        self.side.setMinimumWidth(420)
+        # Short enough for 1024x600 with a banner open; the log beside it still shows the
+        # newest entries (tests/ui/test_layout.py).
+        self.chart.setMinimumHeight(90)
+        self.log_view.setMinimumWidth(300)
+        self.log_view.setMinimumHeight(90)
         return splitter
+
+    def showEvent(self, event: Any) -> None:
+        if not self._split_once:
+            # The log's share grows on a narrow screen: its lines wrap less.
+            self._split_once = True
+            width = max(self.width(), 800)
+            chart = 0.55 if width >= NARROW_PX else 0.5
+            self.splitter.setSizes([int(width * chart), int(width * (1 - chart))])
+        super().showEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self.banner.set_compact(event.size().height() < SHORT_PX)
+        super().resizeEvent(event)
 
     def _listen(self) -> None:
         """The views follow the service: wired once, here."""
@@ -195,11 +247,14 @@ class SessionWorkspace(QWidget):
     def _show(self, entry: LogEntry) -> None:
         row = self.log_model.put(entry)
         self.log_view.scrollTo(self.log_model.index(row))
+        if self.side.showing() is self.discharge and self.service.ended_at is None:
+            self._show_discharge_items()  # a reading taken with the panel open counts at once
 
     def _replace(self, entry: LogEntry) -> None:
         self.log_model.put(entry)
 
     def _show_alerts(self, pending: list[StoredAlert]) -> None:
+        """The most severe, then the newest, unacknowledged alert (service order)."""
         if not pending:
             self.banner.hide()
             return
@@ -208,12 +263,22 @@ class SessionWorkspace(QWidget):
             first.level.value, first.reading, first.reason, first.action, len(pending) - 1
         )
 
-    def _say(self, sentence: str) -> None:
-        self.header.set_status(sentence)
+    def say(self, sentence: str) -> None:
+        """A refusal or a notice, shown above the entry lines until the next act."""
+        self.message.setText(sentence)
+        self.message.setVisible(bool(sentence))
+
+    def message_text(self) -> str:
+        return self.message.text() if self.message.isVisible() else ""
+
+    def _act(self) -> None:
+        """Each act clears the last act's sentence."""
+        self.say("")
 
     # ----------------------------------------------------------------- slots
 
     def store_observation(self, text: str, tags: list[str]) -> None:
+        self._act()
         try:
             self.service.record_observation(text, tags)
         except Refused as exc:
@@ -228,44 +293,33 @@ class SessionWorkspace(QWidget):
         self._store_vitals(lambda: self.service.record_vitals(values))
 
     def _store_vitals(self, record: Callable[[], object]) -> None:
+        self._act()
         try:
             record()
         except Refused as exc:
             self.vitals.show_error(str(exc))
             return
         self.vitals.accept_entry()
-        self.focus_observation()
+        if self.form is None:
+            self.focus_observation()
+        else:
+            self.form.focus_first()  # back to the form the reading interrupted
 
     def acknowledge_alert(self) -> None:
+        self._act()
         try:
-            self.service.acknowledge_alert()
+            if self.service.acknowledge_alert() is None:
+                self.say("No alert is waiting to be acknowledged.")
         except Refused as exc:
-            self._say(str(exc))
-        self.focus_observation()
+            self.say(str(exc))
+        self._refocus()
 
     def store_scale(self, scale_id: str, value: int) -> None:
+        self._act()
         try:
             self.service.record_scale(scale_id, value)
         except Refused as exc:
-            self._say(str(exc))
-
-    def open_rems_check(self) -> None:
-        self.rems_dialog = open_form(
-            RemsCheckDialog(self),
-            lambda d: self.service.record_rems_check(*(box.isChecked() for box in d.answers)),
-            closed=self.focus_observation,
-        )
-
-    def open_screening(self) -> None:
-        def save(dialog: ScreeningDialog) -> object:
-            contraindications, medicines = dialog.answers()
-            return self.service.record_screening(
-                contraindications, medicines, dialog.intention.text(), dialog.decision.text()
-            )
-
-        self.screening_dialog = open_form(
-            ScreeningDialog(self), save, closed=self.focus_observation
-        )
+            self.say(str(exc))
 
     def focus_vitals(self) -> None:
         self.vitals.line.setFocus()
@@ -274,29 +328,24 @@ class SessionWorkspace(QWidget):
     def focus_observation(self) -> None:
         self.observation.line.setFocus()
 
-    def open_dose_dialog(self) -> None:
-        gate = self.service.dose_gate()
-        if not gate.allowed and gate.caution is not None:
-            self.caution_dialog = open_form(
-                CautionDialog(gate.message, self),
-                lambda d: self.service.acknowledge_dose_caution(d.reason.text()),
-                saved=lambda _entry: self.open_dose_dialog(),
-            )
-            return
-        if not gate.allowed:
-            self._say(gate.message)
-            return
-        self.dose_dialog = open_form(
-            DoseDialog(self.service.weight_kg, self),
-            lambda d: self.service.record_dose(**d.values()),
-            closed=self.focus_observation,
-        )
+    def focus_log(self) -> None:
+        self.log_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def _refocus(self) -> None:
+        """Where the keyboard goes after an act: the open form, else the observation."""
+        if self.form is not None:
+            self.form.focus_first()
+        elif self.side.showing() is self.discharge:
+            self.discharge.first_field().setFocus()
+        else:
+            self.focus_observation()
 
     def stop_infusion(self) -> None:
+        self._act()
         try:
             self.service.stop_infusion()
         except Refused as exc:
-            self._say(str(exc))
+            self.say(str(exc))
 
     def selected_entry(self) -> LogEntry | None:
         rows = self.log_view.selectionModel().selectedRows()
@@ -304,86 +353,12 @@ class SessionWorkspace(QWidget):
             return self.log_model.entry_at(rows[0].row())
         return None
 
-    def open_correct(self) -> None:
-        entry = self.selected_entry()
-        if entry is None:
-            self._say("Select an entry in the log first (Tab, then arrows).")
-            return
-        if entry.is_system:
-            self._say("kapdesk's own notes cannot be corrected.")
-            return
-        stored = self.service.entry(entry.kind, entry.id)
-        self.correct_dialog = open_form(
-            CorrectDialog(entry.text, editable(stored), self),
-            lambda d: self.service.correct(
-                entry.kind, entry.id, parse_changes(entry.kind, d.changes()), d.reason.text()
-            ),
-            closed=self.focus_observation,
-        )
-
-    # -------------------------------------------------------------- the end
-
-    def ask_end(self) -> None:
-        if self.service.ended_at is not None:
-            return
-        self._show_discharge_items()
-        self.discharge.show()
-        self.discharge.confirm.setFocus()
-
-    def _show_discharge_items(self) -> None:
-        self.discharge.show_items(self.service.discharge_items(self.discharge.confirmed_items()))
-
-    def cancel_end(self) -> None:
-        if self.service.ended_at is not None:
-            self.closed.emit()
-            return
-        self.discharge.hide()
-        self.focus_observation()
-
-    def confirm_end(self) -> None:
-        ready = self.discharge.ready_minutes.text().strip()
-        try:
-            minutes = int(ready) if ready else None
-        except ValueError:
-            self.discharge.show_error("“Ready after” must be a whole number of minutes.")
-            return
-        try:
-            self.summary = self.service.end(
-                self.discharge.confirmed_items(),
-                override_reason=self.discharge.override.text(),
-                ready_to_leave_minutes=minutes,
-            )
-        except Refused as exc:
-            self.discharge.show_error(str(exc))
-
-    def _show_ended(self) -> None:
-        summary = self.summary = self.service.summary()
-        highest = (
-            f"{summary.highest_bp[0]}/{summary.highest_bp[1]} at {summary.highest_bp[2]}"
-            if summary.highest_bp
-            else "no blood pressure recorded"
-        )
-        self.discharge.show_summary(
-            f"Duration {format_elapsed(summary.duration)} · {summary.doses} dose(s), "
-            f"{summary.total_mg:g} mg in all · {summary.readings} vitals reading(s) · "
-            f"highest BP {highest}."
-        )
-        self.discharge.show()
-        self.discharge.cancel.setFocus()
-        for name, action in self.actions_by_name.items():
-            action.setEnabled(name == "correct")
-        for action in self.scale_actions:
-            action.setEnabled(False)
-        self.observation.setEnabled(False)
-        self.vitals.setEnabled(False)
-        self.tick()
-        self.ended.emit()
-
     def keyPressEvent(self, event: Any) -> None:
-        if event.key() == Qt.Key.Key_Escape and self.discharge.isVisible():
+        if event.key() == Qt.Key.Key_Escape and self.side.showing() is self.discharge:
             self.discharge.cancel.click()
             return
         if event.key() == Qt.Key.Key_Escape:
-            self.focus_observation()
+            self._act()
+            self._refocus()
             return
         super().keyPressEvent(event)

@@ -18,19 +18,25 @@ class AlertBanner(QFrame):
         self.setObjectName("alertCaution")
         self.setAccessibleName("Alert")
         layout = QHBoxLayout(self)
+        layout.setContentsMargins(10, 2, 10, 2)
         text = QVBoxLayout()
+        text.setSpacing(0)
         self.headline = QLabel()
         self.headline.setObjectName("alertHeadline")
         self.headline.setWordWrap(True)
         self.detail = QLabel()
+        self.detail.setObjectName("alertDetail")
         self.detail.setWordWrap(True)
         text.addWidget(self.headline)
         text.addWidget(self.detail)
         layout.addLayout(text, 1)
-        self.acknowledge = QPushButton("Acknowledge (Ctrl+K)")
+        self.acknowledge = QPushButton("Acknowledge\n(Ctrl+K)")  # narrow: the text keeps the width
+        self.acknowledge.setAccessibleName("Acknowledge the alert")
         self.acknowledge.setToolTip("Record that you have seen this alert (Ctrl+K)")
         self.acknowledge.clicked.connect(self.acknowledge_requested.emit)
         layout.addWidget(self.acknowledge)
+        self._detail = ""
+        self._compact = False
         self.hide()
 
     def show_alert(self, level: str, reading: str, reason: str, action: str, more: int) -> None:
@@ -41,5 +47,28 @@ class AlertBanner(QFrame):
         mark = "!! URGENT" if urgent else "! CAUTION"
         extra = f"   (+{more} more)" if more else ""
         self.headline.setText(f"{mark}: {reason}{extra}")
-        self.detail.setText(f"{reading}. {action}")
+        self._detail = f"{reading}. {action}"
+        self._show_detail()
+        self.setAccessibleDescription(f"{reason}. {self._detail}")
         self.show()
+
+    def set_compact(self, compact: bool) -> None:
+        """On a short screen the detail keeps the reading and the first thing to do; the
+        rest (the emergency signs, the same for every urgent alert) is in the tooltip and
+        read aloud, so the chart and the newest entries keep some room."""
+        if compact != self._compact:
+            self._compact = compact
+            self._show_detail()
+
+    def _show_detail(self) -> None:
+        text = self._detail
+        first, _, rest = text.partition(". ")
+        second, _, rest = rest.partition(". ")
+        if self._compact and rest:
+            text = f"{first}. {second}. …"
+        self.detail.setText(text)
+        self.detail.setToolTip(self._detail)
+
+    def detail_text(self) -> str:
+        """The whole detail, whether or not all of it fits on the screen."""
+        return self._detail

@@ -116,15 +116,19 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             band.hide()
             self.addItem(band)
             self._baseline_bands.append(band)
-        self._baseline_label = pg.TextItem(color=colours.foreground, anchor=(1, 1))
+        # At the right edge, under the diastolic band: at the left it ran off the plot
+        # ("seline 128/82") and met the threshold labels (issue 9).
+        self._baseline_label = pg.TextItem(color=colours.foreground, anchor=(1, 0))
         self._baseline_label.hide()
         self.addItem(self._baseline_label)
         self._threshold_lines = []
-        for value, colour, style, text in (
-            (limits.caution_systolic, colours.caution, Qt.PenStyle.DashLine, "caution"),
-            (limits.caution_diastolic, colours.caution, Qt.PenStyle.DashLine, "caution"),
-            (limits.urgent_systolic, colours.urgent, Qt.PenStyle.DashDotLine, "urgent"),
-            (limits.urgent_diastolic, colours.urgent, Qt.PenStyle.DashDotLine, "urgent"),
+        # Caution labels at the left, urgent ones further in: on a short chart (a banner
+        # open at 1024x600) 90 and 110, or 110 and 140, are a label's height apart.
+        for value, colour, style, text, position in (
+            (limits.caution_systolic, colours.caution, Qt.PenStyle.DashLine, "caution", 0.02),
+            (limits.caution_diastolic, colours.caution, Qt.PenStyle.DashLine, "caution", 0.02),
+            (limits.urgent_systolic, colours.urgent, Qt.PenStyle.DashDotLine, "urgent", 0.3),
+            (limits.urgent_diastolic, colours.urgent, Qt.PenStyle.DashDotLine, "urgent", 0.3),
         ):
             line = pg.InfiniteLine(
                 pos=value,
@@ -132,7 +136,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
                 movable=False,
                 pen=pg.mkPen(colour, width=1.5, style=style),
                 label=f"{text} {value}",
-                labelOpts={"position": 0.02, "color": colour, "anchors": [(0, 1), (0, 1)]},
+                labelOpts={"position": position, "color": colour, "anchors": [(0, 1), (0, 1)]},
             )
             line.setZValue(-10)
             self.addItem(line)
@@ -200,6 +204,12 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
 
     def dose_marks(self) -> list[float]:
         return [float(line.value()) for line in self._dose_lines]
+
+    def baseline_label_inside(self) -> bool:
+        """Whether the baseline's label is drawn whole inside the plot (a person reads it)."""
+        label = self._baseline_label
+        plot = self.getViewBox().sceneBoundingRect()
+        return bool(label.isVisible() and plot.contains(label.sceneBoundingRect()))
 
     def baseline_shown(self) -> tuple[float, float] | None:
         return self._shown_baseline
@@ -291,8 +301,13 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             band.setRegion((value - BASELINE_BAND, value + BASELINE_BAND))
             band.show()
         self._baseline_label.setText(f"baseline {baseline[0]:.0f}/{baseline[1]:.0f}")
-        self._baseline_label.setPos(-0.5, baseline[0] + BASELINE_BAND)
+        self._place_baseline_label()
         self._baseline_label.show()
+
+    def _place_baseline_label(self) -> None:
+        if self._shown_baseline is not None:
+            right = self.getViewBox().viewRange()[0][1]
+            self._baseline_label.setPos(right, self._shown_baseline[1] - BASELINE_BAND)
 
     def show_mean_arterial(self, visible: bool) -> None:
         self._map.setVisible(visible)
@@ -304,6 +319,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         left = min(-10.0, float(np.nanmin(x)) - 5) if x.size else -10.0
         right = max(60.0, float(np.nanmax(x)) + 10) if x.size else 60.0
         self.setXRange(left, right, padding=0)
+        self._place_baseline_label()
         top = 200.0
         for series in (systolic, heart_rate):
             if series.size and not np.isnan(series).all():

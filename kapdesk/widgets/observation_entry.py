@@ -24,7 +24,9 @@ TAG_KEYS = [f"F{n}" for n in range(2, 13)]
 class ObservationEntry(QWidget):
     submitted = Signal(str, list)  # text, tags
 
-    def __init__(self, tags: Sequence[str]) -> None:
+    def __init__(self, tags: Sequence[str], *, tags_below: bool = True) -> None:
+        """``tags_below=False`` leaves ``tags_box`` for the caller to place (a full-width row
+        under both entry lines, in the session screen)."""
         super().__init__()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -43,7 +45,7 @@ class ObservationEntry(QWidget):
         self.error.setWordWrap(True)
         self.error.hide()
         layout.addWidget(self.error)
-        tags_box, tag_row = flow_box(spacing=6)
+        self.tags_box, tag_row = flow_box(spacing=4)
         self.tag_buttons: dict[str, QPushButton] = {}
         for tag, key in zip(tags, TAG_KEYS, strict=False):
             button = QPushButton(f"{key} {tag}")
@@ -53,13 +55,15 @@ class ObservationEntry(QWidget):
             button.setToolTip(f"Tag “{tag}” ({key}); combine with text, then Enter")
             action = QAction(f"Tag “{tag}”", self)
             action.setShortcut(QKeySequence(key))
+            action.setAutoRepeat(False)  # a held F-key toggles its tag once, not on and off
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             action.triggered.connect(lambda _checked=False, b=button: b.toggle())
             self.addAction(action)
             button.toggled.connect(lambda _checked: self.line.setFocus())
             self.tag_buttons[tag] = button
             tag_row.addWidget(button)
-        layout.addWidget(tags_box)
+        if tags_below:
+            layout.addWidget(self.tags_box)
         self.line.returnPressed.connect(self._submit)
         self.line.installEventFilter(self)
         self._key_tags = {
@@ -74,7 +78,8 @@ class ObservationEntry(QWidget):
         if watched is self.line and event.type() == QEvent.Type.KeyPress:
             button = self._key_tags.get(event.key())  # type: ignore[attr-defined]
             if button is not None and event.modifiers() == Qt.KeyboardModifier.NoModifier:  # type: ignore[attr-defined]
-                button.toggle()
+                if not event.isAutoRepeat():  # type: ignore[attr-defined]
+                    button.toggle()
                 return True
         return super().eventFilter(watched, event)
 

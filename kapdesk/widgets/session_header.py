@@ -5,47 +5,32 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from kapdesk.widgets.clock_display import ClockDisplay
+from kapdesk.widgets.clock_display import MIN_CLOCK_PX, ClockDisplay
+from kapdesk.widgets.elided_label import ElidedLabel
+
+__all__ = ["ElidedLabel", "SessionHeader"]
 
 # The style sheet's object names for the due-check line, by state.
 CHECK_STYLES = {"overdue": "checkOverdue", "due": "checkDue"}
 UPCOMING_STYLE = "checkUpcoming"
-
-
-class ElidedLabel(QLabel):
-    """One line that ends in "…" when the window is too narrow; the whole text is in its
-    tooltip and its accessible name, so a long name never pushes the chart off a small
-    screen and is never lost."""
-
-    def __init__(self, text: str) -> None:
-        super().__init__(text)
-        self._full = text
-        self.setToolTip(text)
-        self.setAccessibleName(text)
-        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
-
-    def full_text(self) -> str:
-        return self._full
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        metrics = self.fontMetrics()
-        self.setText(metrics.elidedText(self._full, Qt.TextElideMode.ElideRight, self.width()))
-        super().resizeEvent(event)
+# Below this width the clocks keep their smallest legible size (a larger text setting
+# would otherwise leave the name and the due check no room at 1024 px).
+WIDE_HEADER_PX = 1200
 
 
 class SessionHeader(QWidget):
-    def __init__(self, patient: str, protocol: str, clock_px: int = 64) -> None:
+    def __init__(self, patient: str, protocol: str, clock_px: int = MIN_CLOCK_PX) -> None:
         super().__init__()
+        self._clock_px = clock_px
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         who = QVBoxLayout()
+        who.setSpacing(2)
         self.patient_label = ElidedLabel(patient)
         self.patient_label.setObjectName("patient")
-        self.patient_label.setMinimumWidth(200)
-        self.protocol_label = QLabel(f"Protocol: {protocol}")
-        self.protocol_label.setObjectName("hint")
+        self.patient_label.setMinimumWidth(160)
         self.check_label = QLabel()
         self.check_label.setObjectName(UPCOMING_STYLE)
         self.check_label.setWordWrap(True)
@@ -53,14 +38,27 @@ class SessionHeader(QWidget):
         self.status_label = QLabel()
         self.status_label.setObjectName("hint")
         self.status_label.setWordWrap(True)
-        for label in (self.patient_label, self.protocol_label, self.check_label, self.status_label):
+        self.status_label.setAccessibleName("Session status")
+        self.status_label.hide()
+        for label in (self.patient_label, self.check_label, self.status_label):
             who.addWidget(label)
+        who.addStretch(1)
         layout.addLayout(who, 1)
-        self.session_clock = ClockDisplay("Session", clock_px)
+        # The protocol names the session: it is the session clock's caption, which saves
+        # the header a line on a 600 px screen.
+        self.session_clock = ClockDisplay(f"Session · {protocol}", clock_px)
+        self.protocol_label = self.session_clock.caption
         self.dose_clock = ClockDisplay("Since first dose (T+)", clock_px)
-        layout.addWidget(self.session_clock)
-        layout.addSpacing(32)
-        layout.addWidget(self.dose_clock)
+        layout.addWidget(self.session_clock, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addSpacing(24)
+        layout.addWidget(self.dose_clock, 0, Qt.AlignmentFlag.AlignTop)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        px = self._clock_px if event.size().width() >= WIDE_HEADER_PX else MIN_CLOCK_PX
+        for clock in (self.session_clock, self.dose_clock):
+            if clock.font_px() != max(MIN_CLOCK_PX, px):
+                clock.set_font_px(px)
+        super().resizeEvent(event)
 
     def set_clocks(self, since_start: str, since_first_dose: str) -> None:
         self.session_clock.set_time(since_start)
@@ -68,7 +66,9 @@ class SessionHeader(QWidget):
 
     def set_check(self, text: str, state: str | None) -> None:
         """The due-check line; state "overdue" or "due" frames it (not by colour alone)."""
-        self.check_label.setText(text)
+        if self.check_label.text() != text:
+            self.check_label.setText(text)
+        self.check_label.setVisible(bool(text))
         name = CHECK_STYLES.get(state or "", UPCOMING_STYLE)
         if self.check_label.objectName() != name:
             self.check_label.setObjectName(name)
@@ -76,7 +76,10 @@ class SessionHeader(QWidget):
             self.check_label.style().polish(self.check_label)
 
     def set_status(self, text: str) -> None:
-        self.status_label.setText(text)
+        """A standing fact of the session (an infusion running, the session ended)."""
+        if self.status_label.text() != text:
+            self.status_label.setText(text)
+        self.status_label.setVisible(bool(text))
 
     # What a person reads off the header; tests read the same.
     def check_text(self) -> str:

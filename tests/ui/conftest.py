@@ -11,6 +11,19 @@ from tests.qt_hygiene import no_dangling_timers, no_leaked_windows
 __all__ = ["no_dangling_timers", "no_leaked_windows"]
 
 
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_teardown(item):
+    """Before pytest-qt closes the test's windows: a main window may close though a session
+    runs. The question it would ask (tests/ui/test_keyboard.py) would stay as a leaked
+    window."""
+    from PySide6.QtWidgets import QApplication
+
+    for widget in QApplication.topLevelWidgets():
+        if isinstance(widget, MainWindow):
+            widget._quit_confirmed = True
+    yield
+
+
 @pytest.fixture
 def window(qtbot, store, data_dir, clock):
     """The main window on a fresh record, at the common clinic-laptop size."""

@@ -44,7 +44,7 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     # No dose without a pre-dose blood pressure.
     press(window, Qt.Key.Key_D, CTRL)
     assert workspace.dose_dialog is None
-    assert workspace.header.status_text() == "Record a pre-dose blood pressure first (Ctrl+B)."
+    assert workspace.message_text() == "Record a pre-dose blood pressure first (Ctrl+B)."
     clock.advance(minutes=10)
     type_into(qtbot, workspace.vitals.line, "128/82 72 98")
 
@@ -53,8 +53,12 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     for _device in range(2):
         press(window, Qt.Key.Key_D, CTRL)
         dose = workspace.dose_dialog
+        # The protocol's drug and route; after the first device, its amount too.
+        assert (dose.drug.currentText(), dose.route.currentText()) == ("Esketamine", "Intranasal")
+        dose.mg.selectAll()
         qtbot.keyClicks(dose.mg, "28")
-        qtbot.keyClicks(dose.devices, "1")
+        assert dose.devices.text() == "1"  # 28 mg is one device
+        dose.lot.selectAll()
         qtbot.keyClicks(dose.lot, "LOT-77")
         with qtbot.waitSignal(dose.accepted):
             qtbot.keyClick(dose.lot, Qt.Key.Key_Return)

@@ -62,7 +62,7 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     workspace = window.workspace
     assert workspace is not None
     assert window.pages.currentWidget() is workspace
-    assert workspace.header.protocol_label.text() == "Protocol: IM injection"
+    assert workspace.header.protocol_label.full_text() == "Session · IM injection"
 
     # Screening opens by itself for a new session.
     screening = workspace.screening_dialog
@@ -92,7 +92,9 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     clock.advance(minutes=3)
     press(window, Qt.Key.Key_D, CTRL)
     dose = workspace.dose_dialog
-    dose.route.setCurrentIndex(dose.route.findData("im"))
+    # The IM protocol's drug and route, not IV (issue 9 item 3).
+    assert (dose.drug.currentData(), dose.route.currentData()) == ("ketamine", "im")
+    assert not dose.devices.isEnabled()
     qtbot.keyClicks(dose.mg, "35")
     assert dose.per_kg.text() == "0.50 mg/kg at 70 kg"
     qtbot.keyClicks(dose.lot, "LOT-9")

@@ -1,0 +1,170 @@
+"""Forms: OK calls the service, a refusal stays in the form. During a session a form opens in
+place of the chart (``SidePanel``), never over the clocks, the newest entries or an alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QFrame,
+    QLabel,
+    QScrollArea,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kapdesk.clinical.vitals import ValidationError
+from kapdesk.store import StoreError
+from kapdesk.ui.fit import grow_to_fit
+from kapdesk.widgets.enter_button import EnterButton
+
+__all__ = ["EnterButton", "FormDialog", "SidePanel", "open_form"]
+
+
+class FormDialog(QDialog):
+    """A form whose OK calls ``save``; a refusal is shown here and the form stays open."""
+
+    def __init__(
+        self,
+        title: str,
+        parent: QWidget | None = None,
+        *,
+        scrolling: bool = False,
+        ok_text: str = "Save",
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setMinimumWidth(420)
+        outer = QVBoxLayout(self)
+        heading = QLabel(title)
+        heading.setObjectName("subtitle")
+        outer.addWidget(heading)
+        self.form = QFormLayout()
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        if scrolling:  # a long form scrolls inside a 600 px screen instead of running off it
+            inner = QWidget()
+            inner.setLayout(self.form)
+            area = QScrollArea()
+            area.setWidget(inner)
+            area.setWidgetResizable(True)
+            area.setFrameShape(QFrame.Shape.NoFrame)
+            area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            outer.addWidget(area, 1)
+        else:
+            outer.addLayout(self.form)
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        outer.addWidget(self.error)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        # Said on the buttons: which key does what (no mnemonics; see session_forms.py).
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(f"{ok_text} (Enter)")
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancel (Esc)")
+        self.buttons.accepted.connect(self._try_save)
+        self.buttons.rejected.connect(self.reject)
+        outer.addWidget(self.buttons)
+        self.save: Callable[[], Any] = lambda: None
+        self.result_value: Any = None
+        self.first_field: QWidget | None = None  # where the keyboard starts
+
+    def _try_save(self) -> None:
+        try:
+            self.result_value = self.save()
+        except (ValidationError, StoreError) as exc:
+            self.error.setText(str(exc))
+            self.error.show()
+            if self.isWindow():
+                grow_to_fit(self)  # the whole sentence, not its first lines
+            else:
+                self._scroll_to(self.error)
+            return
+        self.accept()
+
+    def focus_first(self) -> None:
+        if self.first_field is not None:
+            self.first_field.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _scroll_to(self, widget: QWidget) -> None:
+        """In the session screen the form scrolls in the chart's place: show ``widget``."""
+        parent = self.parentWidget()
+        while parent is not None and not isinstance(parent, QScrollArea):
+            parent = parent.parentWidget()
+        if parent is not None:
+            parent.ensureWidgetVisible(widget)
+
+
+class SidePanel(QStackedWidget):
+    """The chart's place in the session screen, lent to a form or a panel while it is open."""
+
+    def __init__(self, base: QWidget) -> None:
+        super().__init__()
+        self.base = base
+        self.addWidget(base)
+
+    def show_form(self, form: FormDialog) -> None:
+        form.setWindowFlags(Qt.WindowType.Widget)
+        area = QScrollArea()
+        area.setWidget(form)
+        area.setWidgetResizable(True)
+        area.setFrameShape(QFrame.Shape.NoFrame)
+        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        previous = self.currentWidget() or self.base
+        self.addWidget(area)
+        self.setCurrentWidget(area)
+        form.show()
+        form.finished.connect(lambda _result: self._remove(area, previous))
+        form.focus_first()
+
+    def show_panel(self, panel: QWidget) -> None:
+        if self.indexOf(panel) < 0:
+            self.addWidget(panel)
+        self.setCurrentWidget(panel)
+
+    def show_base(self) -> None:
+        self.setCurrentWidget(self.base)
+
+    def showing(self) -> QWidget:
+        return self.currentWidget() or self.base
+
+    def _remove(self, area: QWidget, previous: QWidget) -> None:
+        if self.currentWidget() is area:
+            self.setCurrentWidget(previous if self.indexOf(previous) >= 0 else self.base)
+        self.removeWidget(area)
+        area.deleteLater()
+
+
+D = TypeVar("D", bound=FormDialog)
+
+
+def open_form(
+    dialog: D,
+    save: Callable[[D], Any],
+    *,
+    saved: Callable[[Any], object] | None = None,
+    closed: Callable[[], object] | None = None,
+    host: SidePanel | None = None,
+) -> D:
+    """The one way a form is opened: ``save(dialog)`` runs on OK (a refusal stays in the
+    form), ``saved`` gets its result, ``closed`` runs however the form closes. With a
+    ``host``, in place of the chart; otherwise as a window of its own."""
+    dialog.save = lambda: save(dialog)
+    if saved is not None:
+        dialog.accepted.connect(lambda: saved(dialog.result_value))
+    if closed is not None:
+        dialog.finished.connect(lambda _result: closed())
+    if host is not None:
+        host.show_form(dialog)
+    else:
+        dialog.open()
+        dialog.focus_first()
+    return dialog

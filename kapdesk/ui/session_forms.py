@@ -1,0 +1,258 @@
+"""The forms of a session: screening, the pre-dose caution, a dose, a correction, the REMS
+check. They open in place of the chart (ui/forms.py SidePanel), so the clocks, the alert
+banner and the newest entries stay in view. No mnemonics here: in the main window they
+would clash with the menus' (Alt+R, Alt+S, Alt+V) and the sedation scales' (Alt+0..5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget
+
+from kapdesk.clinical.entries import ROUTE_LABELS, Drug, Route
+from kapdesk.clinical.scales import REMS_QUESTIONS
+from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
+from kapdesk.session.dosing import ESKETAMINE_MG_PER_DEVICE, DoseDefaults
+from kapdesk.ui.forms import FormDialog
+from kapdesk.widgets.wrapping_check import WrappingCheck
+
+
+class DoseDialog(FormDialog):
+    def __init__(
+        self, weight_kg: float | None, defaults: DoseDefaults, parent: QWidget | None = None
+    ) -> None:
+        super().__init__("Record a dose", parent)
+        self.weight_kg = weight_kg
+        self.protocol_route = defaults.protocol_route
+        self.drug = QComboBox()
+        self.drug.setAccessibleName("Drug")
+        for drug in Drug:
+            self.drug.addItem(drug.value.capitalize(), drug.value)
+        self.route = QComboBox()
+        self.route.setAccessibleName("Route")
+        for route, label in ROUTE_LABELS.items():
+            self.route.addItem(label, route.value)
+        self.mg = QLineEdit()
+        self.mg.setAccessibleName("Dose in mg")
+        self.per_kg = QLabel("")
+        self.per_kg.setObjectName("hint")
+        self.lot = QLineEdit()
+        self.lot.setAccessibleName("Lot number")
+        self.devices = QLineEdit()
+        self.devices.setAccessibleName("Device count")
+        self.route_note = QLabel("")
+        self.route_note.setObjectName("error")
+        self.route_note.setWordWrap(True)
+        self.form.addRow("Drug", self.drug)
+        self.form.addRow("Route", self.route)
+        self.form.addRow("", self.route_note)
+        self.form.addRow("Dose (mg)", self.mg)
+        self.form.addRow("", self.per_kg)
+        self.form.addRow("Lot number", self.lot)
+        self.form.addRow("Devices (intranasal)", self.devices)
+        self.origin = QLabel(defaults.source)  # where the defaults came from
+        self.origin.setObjectName("hint")
+        self.origin.setWordWrap(True)
+        self.form.addRow("", self.origin)
+        self.drug.setCurrentIndex(self.drug.findData(defaults.drug))
+        self.route.setCurrentIndex(self.route.findData(defaults.route))
+        if defaults.mg is not None:
+            self.mg.setText(f"{defaults.mg:g}")
+        if defaults.device_count is not None:
+            self.devices.setText(str(defaults.device_count))
+        self.mg.textChanged.connect(self._show_per_kg)
+        self.mg.textChanged.connect(self._count_devices)
+        self._devices_typed = False
+        self.devices.textEdited.connect(lambda _text: setattr(self, "_devices_typed", True))
+        self.route.currentIndexChanged.connect(self._route_changed)
+        self._route_changed()
+        self._show_per_kg()
+        self.first_field = self.mg
+        self.mg.selectAll()
+
+    def _route_changed(self) -> None:
+        route = self.route.currentData()
+        intranasal = route == Route.INTRANASAL.value
+        self.devices.setEnabled(intranasal)
+        if not intranasal:
+            self.devices.clear()
+        if self.protocol_route and route != self.protocol_route:
+            label = ROUTE_LABELS[Route(self.protocol_route)]
+            self.route_note.setText(
+                f"This session's protocol is for {label.lower()}: check the route."
+            )
+            self.route_note.show()
+        else:
+            self.route_note.hide()
+
+    def _count_devices(self) -> None:
+        """Esketamine comes in 28 mg devices: 56 mg is 2 of them, unless typed otherwise."""
+        if self._devices_typed or not self.devices.isEnabled():
+            return
+        if self.drug.currentData() != Drug.ESKETAMINE.value:
+            return
+        try:
+            mg = float(self.mg.text().replace(",", "."))
+        except ValueError:
+            return
+        count = mg / ESKETAMINE_MG_PER_DEVICE
+        if count == int(count) and count >= 1:
+            self.devices.setText(str(int(count)))
+
+    def _show_per_kg(self) -> None:
+        try:
+            mg = float(self.mg.text().replace(",", "."))
+        except ValueError:
+            self.per_kg.setText("")
+            return
+        if self.weight_kg:
+            self.per_kg.setText(f"{mg / self.weight_kg:.2f} mg/kg at {self.weight_kg:g} kg")
+        else:
+            self.per_kg.setText("No weight recorded: mg/kg not shown")
+
+    def values(self) -> dict[str, Any]:
+        return {
+            "drug": self.drug.currentData(),
+            "route": self.route.currentData(),
+            "mg": self.mg.text(),
+            "lot_number": self.lot.text() or None,
+            "device_count": self.devices.text() or None,
+        }
+
+
+class CorrectDialog(FormDialog):
+    """New values for the fields of one entry, and the reason (required)."""
+
+    def __init__(
+        self,
+        summary: str,
+        fields: dict[str, str],
+        labels: dict[str, str],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__("Correct an entry", parent)
+        original = QLabel(summary)
+        original.setWordWrap(True)
+        self.form.addRow("Entry", original)
+        self.edits: dict[str, QLineEdit] = {}
+        for name, value in fields.items():
+            edit = QLineEdit(value)
+            edit.setAccessibleName(labels[name])
+            self.form.addRow(labels[name], edit)
+            self.edits[name] = edit
+        self.reason = QLineEdit()
+        self.reason.setAccessibleName("Reason")
+        self.reason.setPlaceholderText("Why the entry was wrong (required)")
+        self.form.addRow("Reason", self.reason)
+        self._initial = dict(fields)
+        self.first_field = next(iter(self.edits.values()), self.reason)
+
+    def focus_first(self) -> None:
+        super().focus_first()
+        if isinstance(self.first_field, QLineEdit):
+            self.first_field.selectAll()
+
+    def _try_save(self) -> None:
+        super()._try_save()
+        if self.error.isVisible() and not self.reason.text().strip():
+            self.reason.setFocus()  # the refusal is about the reason: go where it is typed
+
+    def changes(self) -> dict[str, str]:
+        return {
+            name: edit.text()
+            for name, edit in self.edits.items()
+            if edit.text() != self._initial[name]
+        }
+
+
+class ScreeningDialog(FormDialog):
+    """Yes/no for each contraindication and medicine; a yes shows why it matters and asks
+    for the decision and its reason."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("Screening before dosing", parent)
+        self.contraindications: dict[str, WrappingCheck] = {}
+        for key, label in CONTRAINDICATIONS.items():
+            box = WrappingCheck(label)
+            box.toggled.connect(self._update)
+            self.form.addRow(box)
+            self.contraindications[key] = box
+        heading = QLabel("Concomitant medicines")
+        heading.setObjectName("subtitle")
+        self.form.addRow(heading)
+        self.medicines: dict[str, WrappingCheck] = {}
+        for key, label in MEDICINES.items():
+            box = WrappingCheck(label)
+            self.form.addRow(box)
+            self.medicines[key] = box
+        self.intention = QLineEdit()
+        self.intention.setAccessibleName("Intention")
+        self.intention.setPlaceholderText("The patient's stated intention for this session")
+        self.form.addRow("Intention", self.intention)
+        self.why = QLabel(WHY_IT_MATTERS)
+        self.why.setObjectName("error")
+        self.why.setWordWrap(True)
+        self.why.hide()
+        self.form.addRow(self.why)
+        self.decision = QLineEdit()
+        self.decision.setAccessibleName("Decision and reason")
+        self.decision.setPlaceholderText("Your decision to proceed, and why (required after a yes)")
+        self.form.addRow("Decision", self.decision)
+        self.first_field = self.intention
+
+    def _update(self) -> None:
+        self.why.setVisible(any(box.isChecked() for box in self.contraindications.values()))
+
+    def answers(self) -> tuple[dict[str, bool], dict[str, bool]]:
+        return (
+            {key: box.isChecked() for key, box in self.contraindications.items()},
+            {key: box.isChecked() for key, box in self.medicines.items()},
+        )
+
+
+class CautionDialog(FormDialog):
+    """The label's pre-dose guidance, acknowledged with a reason before a dose can be given."""
+
+    def __init__(self, message: str, parent: QWidget | None = None) -> None:
+        super().__init__("Blood pressure above the pre-dose caution", parent)
+        text = QLabel(message)
+        text.setWordWrap(True)
+        self.form.addRow(text)
+        self.reason = QLineEdit()
+        self.reason.setAccessibleName("Reason to dose")
+        self.reason.setPlaceholderText("Why dosing goes ahead (required)")
+        self.form.addRow("Reason", self.reason)
+        self.first_field = self.reason
+
+
+class RemsCheckDialog(FormDialog):
+    """The REMS yes/no check of sedation, dissociation and respiratory depression.
+
+    1, 2 and 3 tick the answers, as their labels show; Enter records the check.
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__("REMS check", parent)
+        self.answers: list[WrappingCheck] = []
+        for index, question in enumerate(REMS_QUESTIONS, start=1):
+            box = WrappingCheck(f"{index}  {question} present")
+            box.box.setAccessibleName(f"{question} present")
+            self.form.addRow(box)
+            self.answers.append(box)
+        hint = QLabel("Press 1, 2 or 3 to tick what is present now; Enter records the check.")
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        self.form.addRow(hint)
+        self.first_field = self.answers[0]
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        digit = {Qt.Key.Key_1: 0, Qt.Key.Key_2: 1, Qt.Key.Key_3: 2}.get(Qt.Key(event.key()))
+        if digit is not None and event.modifiers() == Qt.KeyboardModifier.NoModifier:
+            self.answers[digit].toggle()
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self._try_save()  # from a check box, Enter records rather than toggles
+            return
+        super().keyPressEvent(event)

@@ -1,0 +1,195 @@
+"""The session screen's forms and its end, as parts of SessionWorkspace (ui/workspace.py).
+
+Each form opens in the chart's place (``SidePanel``), one at a time, so the clocks, the
+alert banner, the newest entries and both entry lines stay in view (issue 9). The end of
+the session is a panel in the same place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from kapdesk.clinical.elapsed import format_elapsed
+from kapdesk.clinical.vitals import ValidationError
+from kapdesk.session.entries import FIELD_LABELS, editable, parse_changes
+from kapdesk.store import StoreError
+from kapdesk.ui.forms import FormDialog, open_form
+from kapdesk.ui.session_forms import (
+    CautionDialog,
+    CorrectDialog,
+    DoseDialog,
+    RemsCheckDialog,
+    ScreeningDialog,
+)
+
+if TYPE_CHECKING:
+    from kapdesk.ui.workspace import SessionWorkspace
+
+    Base = SessionWorkspace
+else:
+    Base = object
+
+Refused = (ValidationError, StoreError)
+F = TypeVar("F", bound=FormDialog)
+
+
+class FormActs(Base):
+    """Screening, the pre-dose caution, a dose, a correction, the REMS check."""
+
+    def _open(
+        self,
+        form: F,
+        save: Callable[[F], Any],
+        *,
+        saved: Callable[[Any], object] | None = None,
+    ) -> F | None:
+        """Open ``form`` in the chart's place; one at a time, so typed text is never lost
+        to another form (a second key press says so instead)."""
+        if self.form is not None:
+            form.deleteLater()
+            self.say(f"Finish or cancel “{self.form.windowTitle()}” first (Esc cancels it).")
+            self.form.focus_first()
+            return None
+        self.form = form
+        # Released before ``saved`` runs, so a form may open the next one (caution → dose).
+        form.accepted.connect(lambda: self._release(form))
+        form.rejected.connect(lambda: self._release(form))
+        return open_form(form, save, saved=saved, closed=self._refocus, host=self.side)
+
+    def _release(self, form: FormDialog) -> None:
+        if self.form is form:
+            self.form = None
+
+    def open_rems_check(self) -> None:
+        self._act()
+        self.rems_dialog = (
+            self._open(
+                RemsCheckDialog(self),
+                lambda d: self.service.record_rems_check(*(box.isChecked() for box in d.answers)),
+            )
+            or self.rems_dialog
+        )
+
+    def open_screening(self) -> None:
+        self._act()
+
+        def save(dialog: ScreeningDialog) -> object:
+            contraindications, medicines = dialog.answers()
+            return self.service.record_screening(
+                contraindications, medicines, dialog.intention.text(), dialog.decision.text()
+            )
+
+        self.screening_dialog = self._open(ScreeningDialog(self), save) or self.screening_dialog
+
+    def open_dose_dialog(self) -> None:
+        self._act()
+        gate = self.service.dose_gate()
+        if not gate.allowed and gate.caution is not None:
+            self.caution_dialog = (
+                self._open(
+                    CautionDialog(gate.message, self),
+                    lambda d: self.service.acknowledge_dose_caution(d.reason.text()),
+                    saved=lambda _entry: self.open_dose_dialog(),
+                )
+                or self.caution_dialog
+            )
+            return
+        if not gate.allowed:
+            self.say(gate.message)
+            return
+        self.dose_dialog = (
+            self._open(
+                DoseDialog(self.service.weight_kg, self.service.dose_defaults(), self),
+                lambda d: self.service.record_dose(**d.values()),
+            )
+            or self.dose_dialog
+        )
+
+    def open_correct(self) -> None:
+        self._act()
+        entry = self.selected_entry()
+        if entry is None:
+            self.say("Select an entry in the log first: Ctrl+L, then the arrow keys.")
+            return
+        if entry.is_system:
+            self.say("kapdesk's own lines cannot be corrected; select one of your entries.")
+            return
+        stored = self.service.entry(entry.kind, entry.id)
+        fields = editable(stored)
+        self.correct_dialog = (
+            self._open(
+                CorrectDialog(entry.text, fields, {n: FIELD_LABELS[n] for n in fields}, self),
+                lambda d: self.service.correct(
+                    entry.kind, entry.id, parse_changes(entry.kind, d.changes()), d.reason.text()
+                ),
+            )
+            or self.correct_dialog
+        )
+
+
+class EndActs(Base):
+    """The discharge criteria, the checklist and the override; then the summary."""
+
+    def ask_end(self) -> None:
+        self._act()
+        if self.service.ended_at is not None:
+            return
+        if self.form is not None:
+            self.say(f"Finish or cancel “{self.form.windowTitle()}” first (Esc cancels it).")
+            self.form.focus_first()
+            return
+        self._show_discharge_items()
+        self.side.show_panel(self.discharge)
+        self.discharge.first_field().setFocus()
+
+    def _show_discharge_items(self) -> None:
+        self.discharge.show_items(self.service.discharge_items(self.discharge.confirmed_items()))
+
+    def cancel_end(self) -> None:
+        if self.service.ended_at is not None:
+            self.closed.emit()
+            return
+        self.side.show_base()
+        self.focus_observation()
+
+    def confirm_end(self) -> None:
+        self._act()
+        ready = self.discharge.ready_minutes.text().strip()
+        try:
+            minutes = int(ready) if ready else None
+        except ValueError:
+            self.discharge.show_error("“Ready to leave after” must be a whole number of minutes.")
+            return
+        try:
+            self.summary = self.service.end(
+                self.discharge.confirmed_items(),
+                override_reason=self.discharge.override.text(),
+                ready_to_leave_minutes=minutes,
+            )
+        except Refused as exc:
+            self.discharge.show_error(str(exc))
+
+    def _show_ended(self) -> None:
+        summary = self.summary = self.service.summary()
+        highest = (
+            f"{summary.highest_bp[0]}/{summary.highest_bp[1]} at {summary.highest_bp[2]}"
+            if summary.highest_bp
+            else "no blood pressure recorded"
+        )
+        self.discharge.show_summary(
+            f"Duration {format_elapsed(summary.duration)} · {summary.doses} dose(s), "
+            f"{summary.total_mg:g} mg in all · {summary.readings} vitals reading(s) · "
+            f"highest BP {highest}."
+        )
+        self.side.show_panel(self.discharge)
+        for name, action in self.actions_by_name.items():
+            action.setEnabled(name in ("correct", "log"))
+        for action in self.scale_actions:
+            action.setEnabled(False)
+        self.observation.setEnabled(False)
+        self.vitals.setEnabled(False)
+        self.tick()
+        # The log, not the Back button: a stray Enter must not leave the session's record.
+        self.focus_log()
+        self.ended.emit()

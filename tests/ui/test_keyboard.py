@@ -1,0 +1,425 @@
+"""Issue 9: the session screen under a clinician's hands. One test per finding, each driven
+by the keys a clinician presses, checked by what the screen and the record then say."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
+from kapdesk.local.settings import Settings
+from kapdesk.session.protocols import NO_PROTOCOL
+from kapdesk.ui.main_window import MainWindow
+from kapdesk.ui.session_log import entry_html
+from tests.ui.test_workspace import CTRL, SHIFT, press, type_into
+
+ALT = Qt.KeyboardModifier.AltModifier
+NO = dict.fromkeys(CONTRAINDICATIONS, False)
+NO_MEDS = dict.fromkeys(MEDICINES, False)
+
+
+def focused():
+    return QApplication.focusWidget()
+
+
+def key(widget, which, modifiers=Qt.KeyboardModifier.NoModifier):
+    """A key pressed where the keyboard is (the widget that has the focus)."""
+    QTest.keyClick(widget, which, modifiers)
+
+
+def back_to(window):
+    """As a window manager does when a dialog closes: the main window is active again (the
+    offscreen platform leaves the closed dialog active, and its focus with it)."""
+    window.activateWindow()
+    assert QTest.qWaitForWindowActive(window)
+
+
+def new_session_dialog(window, store, patient=None):
+    patient = patient or store.add_patient("Ada Example", weight_kg=70)
+    window.refresh_patients(select=patient)
+    press(window, Qt.Key.Key_N, CTRL | SHIFT)
+    dialog = window.session_dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    return dialog, patient
+
+
+def started(qtbot, window, store, protocol: str, pre_dose: str = "128/82 72 98"):
+    """A session under ``protocol``, chosen by typing its first letters, screened, with a
+    pre-dose reading: ready for a dose."""
+    dialog, patient = new_session_dialog(window, store)
+    qtbot.keyClicks(dialog.protocol, protocol[:3])
+    assert dialog.protocol.currentText() == protocol
+    with qtbot.waitSignal(dialog.accepted):
+        key(dialog.protocol, Qt.Key.Key_Return)
+    back_to(window)
+    workspace = window.workspace
+    workspace.screening_dialog.reject()
+    workspace.service.record_screening(NO, NO_MEDS, "")
+    type_into(qtbot, workspace.vitals.line, pre_dose)
+    return workspace, patient
+
+
+# ---------------------------------------------------------------- would endanger
+
+
+def test_1_the_protocol_is_chosen_from_the_list_never_typed(qtbot, window, store):
+    dialog, patient = new_session_dialog(window, store)
+    assert not dialog.protocol.isEditable()
+    assert focused() is dialog.protocol
+    # A vitals line typed into the box selects nothing and cannot become a protocol.
+    qtbot.keyClicks(dialog.protocol, "150/95 80 97")
+    assert dialog.protocol.currentIndex() == -1
+    key(dialog.protocol, Qt.Key.Key_Return)
+    assert dialog.isVisible()
+    assert "Choose this session's protocol from the list" in dialog.error.text()
+    assert store.sessions(patient) == []
+    # Type-ahead picks a loaded protocol (a moment later: typed at once, the letters
+    # would continue the same search).
+    qtbot.wait(QApplication.keyboardInputInterval() + 100)
+    qtbot.keyClicks(dialog.protocol, "spr")
+    assert dialog.protocol.currentText() == "SPRAVATO REMS"
+    with qtbot.waitSignal(dialog.accepted):
+        key(dialog.protocol, Qt.Key.Key_Return)
+    [session] = store.sessions(patient)
+    assert session["protocol"] == "SPRAVATO REMS"
+    assert window.workspace.service.protocol is not None
+
+
+def test_1_no_protocol_is_an_explicit_recorded_choice_with_a_reason(qtbot, window, store):
+    dialog, patient = new_session_dialog(window, store)
+    qtbot.keyClicks(dialog.protocol, "no")
+    assert dialog.protocol.currentText() == NO_PROTOCOL
+    assert dialog.reason.isVisible()
+    assert focused() is dialog.reason
+    key(dialog.reason, Qt.Key.Key_Return)
+    assert "say why in the Reason field" in dialog.error.text()
+    assert store.sessions(patient) == []
+    qtbot.keyClicks(dialog.reason, "Research protocol; monitoring per study plan")
+    with qtbot.waitSignal(dialog.accepted):
+        key(dialog.reason, Qt.Key.Key_Return)
+    [session] = store.sessions(patient)
+    assert session["protocol"] == NO_PROTOCOL
+    [event] = store.session_events(session["id"])
+    assert event["kind"] == "no_protocol"
+    assert event["payload"]["reason"] == "Research protocol; monitoring per study plan"
+    workspace = window.workspace
+    texts = [workspace.log_model.entry_at(r).text for r in range(workspace.log_model.rowCount())]
+    assert any("Started without a protocol" in t and "study plan" in t for t in texts)
+    assert workspace.header.protocol_label.full_text() == f"Session · {NO_PROTOCOL}"
+
+
+def test_2_the_default_is_the_patients_last_protocol_else_the_clinics(
+    qtbot, store, data_dir, clock
+):
+    settings = Settings(data_dir)
+    settings.set("default_protocol", "IV infusion")
+    main = MainWindow(store, settings, clock)
+    qtbot.addWidget(main)
+    main.resize(1366, 768)
+    main.show()
+    qtbot.waitExposed(main)
+    # A first session: the clinic's default, and one Enter starts it.
+    dialog, patient = new_session_dialog(main, store)
+    assert dialog.protocol.currentText() == "IV infusion"
+    with qtbot.waitSignal(dialog.accepted):
+        key(focused(), Qt.Key.Key_Return)
+    assert main.workspace.service.protocol_name == "IV infusion"
+    main.workspace.service.record_screening(NO, NO_MEDS, "")
+    main.workspace.service.end(frozenset(), override_reason="test: ended at once")
+    main.close_workspace()
+    # This patient's last session was IV; another patient's was REMS: each gets their own.
+    other = store.add_patient("Ben Other")
+    store.start_session(other, protocol="SPRAVATO REMS", zone_name="UTC")
+    dialog, _ = new_session_dialog(main, store, patient)
+    assert dialog.protocol.currentText() == "IV infusion"
+    dialog.reject()
+    dialog, _ = new_session_dialog(main, store, other)
+    assert dialog.protocol.currentText() == "SPRAVATO REMS"
+    dialog.reject()
+
+
+@pytest.mark.parametrize(
+    ("protocol", "typed", "stored"),
+    [
+        ("IM injection", "50", "Ketamine 50 mg, IM injection"),
+        ("SPRAVATO REMS", "56", "Esketamine 56 mg, Intranasal · 0.80 mg/kg · 2 devices"),
+        ("Sublingual / lozenge", "300", "Ketamine 300 mg, Sublingual / lozenge"),
+        ("IV infusion", "35", "Ketamine 35 mg, IV infusion"),
+    ],
+)
+def test_3_the_dose_form_starts_from_the_protocol(qtbot, window, store, protocol, typed, stored):
+    workspace, _ = started(qtbot, window, store, protocol)
+    press(window, Qt.Key.Key_D, CTRL)
+    dose = workspace.dose_dialog
+    assert focused() is dose.mg
+    qtbot.keyClicks(dose.mg, typed)
+    with qtbot.waitSignal(dose.accepted):
+        key(dose.mg, Qt.Key.Key_Return)
+    newest = workspace.log_model.entry_at(0).text
+    assert newest.startswith(stored)
+    assert ("infusion running" in newest) == (protocol == "IV infusion")
+
+
+def test_3_the_next_dose_starts_from_the_patients_previous_one(qtbot, window, store):
+    workspace, patient = started(qtbot, window, store, "SPRAVATO REMS")
+    workspace.service.record_dose(
+        drug="esketamine", route="intranasal", mg=84, device_count=3, lot_number="L1"
+    )
+    workspace.service.end(frozenset(), override_reason="test: ended")
+    window.close_workspace()
+    dialog, _ = new_session_dialog(window, store, patient)
+    assert dialog.protocol.currentText() == "SPRAVATO REMS"  # her last protocol
+    with qtbot.waitSignal(dialog.accepted):
+        key(focused(), Qt.Key.Key_Return)
+    workspace = window.workspace
+    workspace.screening_dialog.reject()
+    workspace.service.record_screening(NO, NO_MEDS, "")
+    type_into(qtbot, workspace.vitals.line, "126/80 70 98")
+    press(window, Qt.Key.Key_D, CTRL)
+    dose = workspace.dose_dialog
+    assert (dose.mg.text(), dose.devices.text()) == ("84", "3")
+    assert "previous intranasal dose" in dose.origin.text()
+    with qtbot.waitSignal(dose.accepted):
+        key(dose.mg, Qt.Key.Key_Return)  # the same again: one Enter
+    assert workspace.log_model.entry_at(0).text.startswith("Esketamine 84 mg, Intranasal")
+
+
+def test_3_a_route_other_than_the_protocols_is_pointed_out(qtbot, window, store):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    press(window, Qt.Key.Key_D, CTRL)
+    dose = workspace.dose_dialog
+    assert not dose.route_note.isVisible()
+    dose.route.setFocus()
+    key(dose.route, Qt.Key.Key_Up)  # IV, just above IM in the list
+    assert dose.route.currentData() == "iv"
+    assert dose.route_note.isVisible()
+    assert "protocol is for im injection" in dose.route_note.text()
+    dose.reject()
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        ("132", "is it a systolic without its diastolic (write 132/84)"),
+        ("120 80", "For a blood pressure write 120/80"),
+    ],
+)
+def test_4_a_bare_number_is_not_read_as_a_heart_rate(qtbot, window, store, line, says):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    readings = len(store.entries("vitals", workspace.service.id))
+    press(window, Qt.Key.Key_B, CTRL)
+    type_into(qtbot, workspace.vitals.line, line)
+    assert workspace.vitals.error.isVisible()
+    assert says in workspace.vitals.error.text()
+    assert "hr 72 (or p 72)" in workspace.vitals.error.text()
+    assert len(store.entries("vitals", workspace.service.id)) == readings
+    assert not workspace.banner.isVisible()  # no false SpO2 80 % alert
+    type_into(qtbot, workspace.vitals.line, "p 72")
+    assert workspace.log_model.entry_at(0).text == "HR 72"
+
+
+def test_5_the_banner_shows_the_most_severe_then_the_newest(qtbot, window, store, clock):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    workspace.service.record_dose(drug="ketamine", route="im", mg=50)
+    clock.advance(minutes=10)
+    type_into(qtbot, workspace.vitals.line, "150/95 80 97")  # caution
+    clock.advance(minutes=5)
+    type_into(qtbot, workspace.vitals.line, "184/100 80 97")  # urgent BP
+    assert workspace.banner.headline.text().startswith("!! URGENT: BP 184/100")
+    clock.advance(minutes=2)
+    type_into(qtbot, workspace.vitals.line, "spo2 80")  # urgent SpO2, newest
+    assert workspace.banner.headline.text().startswith("!! URGENT: SpO2 80%")
+    assert "(+2 more)" in workspace.banner.headline.text()
+    # Ctrl+K acknowledges the alert shown, and the next most severe takes its place.
+    press(window, Qt.Key.Key_K, CTRL)
+    assert workspace.banner.headline.text().startswith("!! URGENT: BP 184/100")
+    press(window, Qt.Key.Key_K, CTRL)
+    assert workspace.banner.headline.text().startswith("! CAUTION: BP 150/95")
+
+
+# ---------------------------------------------------------------- would stall
+
+
+def test_6_a_refusal_stays_until_the_next_act(qtbot, window, store, clock):
+    dialog, _ = new_session_dialog(window, store)
+    qtbot.keyClicks(dialog.protocol, "IM")
+    with qtbot.waitSignal(dialog.accepted):
+        key(dialog.protocol, Qt.Key.Key_Return)
+    back_to(window)
+    workspace = window.workspace
+    workspace.screening_dialog.reject()
+    press(window, Qt.Key.Key_D, CTRL)
+    assert workspace.message_text() == "Record the screening first (Ctrl+G)."
+    for _ in range(6):  # three seconds of the clock's repaints
+        clock.advance(seconds=0.5)
+        workspace.tick()
+    assert workspace.message_text() == "Record the screening first (Ctrl+G)."
+    press(window, Qt.Key.Key_E, CTRL)
+    assert workspace.message_text().startswith("Select an entry in the log first: Ctrl+L")
+    type_into(qtbot, workspace.observation.line, "waiting for the prescriber")
+    assert workspace.message_text() == ""
+
+
+def test_7_a_reading_can_be_recorded_with_the_end_panel_open(qtbot, window, store, clock):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    workspace.service.record_dose(drug="ketamine", route="im", mg=50)
+    clock.advance(minutes=95)
+    type_into(qtbot, workspace.vitals.line, "176/100 80 97")
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    panel = workspace.discharge
+    assert workspace.side.showing() is panel
+    assert "Latest 176/100" in panel.items_text()
+    press(window, Qt.Key.Key_B, CTRL)
+    assert focused() is workspace.vitals.line
+    type_into(qtbot, workspace.vitals.line, "134/84 74 98")
+    assert workspace.log_model.entry_at(0).text == "BP 134/84  HR 74  SpO2 98%"
+    assert workspace.side.showing() is panel  # still open, and it counted the new reading
+    assert "Latest 134/84" in panel.items_text()
+    assert workspace.header.isVisible()
+    assert workspace.log_view.isVisible()
+
+
+def test_8_enter_does_what_the_screen_promises(qtbot, window, store, data_dir, clock):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    workspace.service.record_dose(drug="ketamine", route="im", mg=50)
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    panel = workspace.discharge
+    assert "(Enter)" in panel.confirm.text()
+    panel.confirm.setFocus()
+    key(panel.confirm, Qt.Key.Key_Return)
+    assert "override" in panel.error.text()  # Enter pressed End: refused, with the reason
+    panel.override.setFocus()
+    qtbot.keyClicks(panel.override, "Patient asked to stop; prescriber agrees")
+    panel.confirm.setFocus()
+    key(panel.confirm, Qt.Key.Key_Return)
+    assert workspace.service.ended_at is not None
+    session_id = workspace.service.id
+    # After the end the keyboard is in the log, not on "Back to patients".
+    assert focused() is workspace.log_view
+    # The resume banner's "(Enter)" works too.
+    other = store.add_patient("Ben Other")
+    second = store.start_session(other, protocol="IM injection", zone_name="UTC")
+    window.close_workspace()
+    page = window.patients_page
+    assert page.resume_panel.isVisible()
+    assert "(Enter)" in page.resume_button.text()
+    assert focused() is page.resume_button
+    key(page.resume_button, Qt.Key.Key_Return)
+    assert window.workspace is not None
+    assert window.workspace.service.id == second != session_id
+
+
+def test_11_correcting_from_the_keyboard(qtbot, window, store, clock):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    type_into(qtbot, workspace.observation.line, "anxious, asks for the music lower")
+    # One Tab from the observation line reaches the log; Ctrl+L does from anywhere.
+    assert focused() is workspace.observation.line
+    key(workspace.observation.line, Qt.Key.Key_Tab)
+    assert focused() is workspace.log_view
+    key(workspace.log_view, Qt.Key.Key_Escape)
+    assert focused() is workspace.observation.line
+    press(window, Qt.Key.Key_L, CTRL)
+    assert focused() is workspace.log_view
+    assert workspace.selected_entry().text == "anxious, asks for the music lower"  # the newest
+    key(workspace.log_view, Qt.Key.Key_Down)
+    assert workspace.selected_entry().text == "BP 128/82  HR 72  SpO2 98%"
+    press(window, Qt.Key.Key_E, CTRL)
+    form = workspace.correct_dialog
+    assert focused() is form.edits["systolic"]
+    assert form.edits["systolic"].accessibleName() == "Systolic pressure (mmHg)"
+    qtbot.keyClicks(form.edits["systolic"], "138")
+    key(form.edits["systolic"], Qt.Key.Key_Return)
+    assert focused() is form.reason  # refused for want of a reason: the keyboard is there
+    qtbot.keyClicks(form.reason, "transcribed from the wrong cuff")
+    with qtbot.waitSignal(form.accepted):
+        key(form.reason, Qt.Key.Key_Return)
+    reading = store.entries("vitals", workspace.service.id)[0]
+    row = workspace.log_model.row_of(reading.id)
+    entry = workspace.log_model.entry_at(row)
+    # The reason is in the log as drawn and as read aloud, not only in a tooltip.
+    assert "reason: transcribed from the wrong cuff" in entry_html(entry)
+    spoken = workspace.log_model.data(
+        workspace.log_model.index(row), Qt.ItemDataRole.AccessibleTextRole
+    )
+    assert "reason: transcribed from the wrong cuff" in spoken
+    # Esc clears the selection and gives the keyboard back to the observation line.
+    press(window, Qt.Key.Key_L, CTRL)
+    assert workspace.selected_entry() is not None
+    key(workspace.log_view, Qt.Key.Key_Escape)
+    assert workspace.selected_entry() is None
+    assert focused() is workspace.observation.line
+
+
+def test_13_quitting_mid_session_asks_and_names_the_session(qtbot, window, store):
+    workspace, _ = started(qtbot, window, store, "SPRAVATO REMS")
+    press(window, Qt.Key.Key_Q, CTRL)
+    box = window.quit_box
+    assert box is not None
+    assert box.isVisible()
+    assert "Ada Example" in box.text()
+    assert "SPRAVATO REMS" in box.text()
+    assert box.defaultButton().text() == "Keep working (Esc)"
+    key(box, Qt.Key.Key_Escape)
+    assert window.isVisible()
+    assert window.workspace is workspace
+    window.close()  # Alt+F4 asks the same question
+    assert window.quit_box.isVisible()
+    leave = next(b for b in window.quit_box.buttons() if b.text().startswith("Quit"))
+    leave.click()
+    assert not window.isVisible()
+    assert store.session(workspace.service.id)["ended_at"] is None  # left open, resumable
+
+
+def test_13_the_pre_dose_caution_is_asked_once(qtbot, window, store):
+    workspace, _ = started(qtbot, window, store, "SPRAVATO REMS", pre_dose="152/96 80 98")
+    press(window, Qt.Key.Key_D, CTRL)
+    caution = workspace.caution_dialog
+    assert caution is not None
+    assert focused() is caution.reason
+    press(window, Qt.Key.Key_D, CTRL)  # a second press (or a held key) opens nothing more
+    assert workspace.caution_dialog is caution
+    assert "Finish or cancel" in workspace.message_text()
+    qtbot.keyClicks(caution.reason, "Rechecked after rest; prescriber present")
+    with qtbot.waitSignal(caution.accepted):
+        key(caution.reason, Qt.Key.Key_Return)
+    dose = workspace.dose_dialog
+    assert dose is not None
+    assert focused() is dose.mg
+    key(dose.mg, Qt.Key.Key_Escape)
+    press(window, Qt.Key.Key_D, CTRL)
+    assert workspace.dose_dialog is not dose
+    assert workspace.dose_dialog.isVisible()
+    events = store.session_events(workspace.service.id)
+    assert [e["kind"] for e in events].count("dose_caution_ack") == 1
+    # No shortcut repeats while its key is held.
+    for action in [*workspace.actions_by_name.values(), *workspace.scale_actions]:
+        assert not action.autoRepeat(), action.text()
+
+
+def test_forms_keep_the_clocks_the_banner_and_the_newest_entries_in_view(qtbot, window, store):
+    """The Modal dialogs section: screening, dose, REMS check and correction open in the
+    chart's place; the header, the banner, the log and both entry lines stay visible."""
+    workspace, _ = started(qtbot, window, store, "SPRAVATO REMS")
+    type_into(qtbot, workspace.vitals.line, "184/104 80 97")
+    assert workspace.banner.isVisible()
+    for shortcut in (Qt.Key.Key_G, Qt.Key.Key_D, Qt.Key.Key_J):
+        press(window, shortcut, CTRL)
+        form = workspace.form
+        assert form is not None
+        assert not form.isWindow()
+        for widget in (
+            workspace.header.session_clock,
+            workspace.header.dose_clock,
+            workspace.banner,
+            workspace.log_view,
+            workspace.observation.line,
+            workspace.vitals.line,
+        ):
+            assert widget.isVisible(), (form.windowTitle(), widget.accessibleName())
+        assert QApplication.activeModalWidget() is None
+        key(focused(), Qt.Key.Key_Escape)
+        assert workspace.form is None
+        assert workspace.side.showing() is workspace.side.base

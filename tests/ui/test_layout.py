@@ -1,0 +1,312 @@
+"""Issue 9: what a clinician sees at the common clinic-laptop sizes, and what a keyboard or
+screen-reader user can find: layout at 1024x600 and 1366x768 at 100 % and 125 % text,
+contrast, accessible names, visible focus, and no shortcut reachable twice."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QRect
+from PySide6.QtGui import QFont, QFontMetrics, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QWidget,
+)
+
+from kapdesk.local.demo import create_demo
+from kapdesk.local.settings import Settings
+from kapdesk.ui.main_window import MainWindow
+from kapdesk.ui.session_log import fitted_font
+from kapdesk.ui.theme import apply_theme
+from kapdesk.widgets.clock_display import MIN_DIGIT_PX
+from tests.ui.contrast import colour_of, contrast, sheet_rules
+
+# Client areas: the screen less a window manager's title bar (30 px); at 1024x600 also a
+# taskbar (26 px). The offscreen platform has neither, so these are what a window gets.
+SIZES = {"1366x768": (1366, 738), "1024x600": (1024, 544)}
+
+
+@pytest.fixture
+def themed(qapp):
+    yield lambda scale: apply_theme(qapp, "dark", scale)
+    qapp.setStyleSheet("")
+
+
+def demo_window(qtbot, store, data_dir, clock, size, scale):
+    settings = Settings(data_dir)
+    settings.set("font_scale", scale)
+    _finished, running = create_demo(store, clock.now_utc())
+    main = MainWindow(store, settings, clock)
+    qtbot.addWidget(main)
+    main.resize(*size)
+    main.show()
+    qtbot.waitExposed(main)
+    main.open_workspace(running)
+    workspace = main.workspace
+    workspace.store_vitals_line("186/108 90 96")  # an urgent reading: the banner opens
+    QApplication.processEvents()
+    return main, workspace
+
+
+def within(window: QWidget, widget: QWidget) -> bool:
+    """Shown, and drawn whole inside the window."""
+    top_left = widget.mapTo(window, widget.rect().topLeft())
+    return widget.isVisible() and window.rect().contains(QRect(top_left, widget.size()))
+
+
+def inside(window: QWidget, widget: QWidget) -> bool:
+    """Shown, not squashed below its own height, and drawn whole inside the window."""
+    return within(window, widget) and widget.height() >= widget.minimumSizeHint().height()
+
+
+def assert_session_in_view(main, workspace):
+    size = main.size()
+    hint = main.minimumSizeHint()
+    # The window never needs more than the screen gives it.
+    assert hint.width() <= size.width(), f"needs {hint.width()} px of width"
+    assert hint.height() <= size.height(), f"needs {hint.height()} px of height"
+    for clock in (workspace.header.session_clock, workspace.header.dose_clock):
+        assert inside(main, clock.time), clock.accessibleName()
+        assert clock.digit_height() >= MIN_DIGIT_PX
+    for widget in (workspace.banner, workspace.observation.line, workspace.vitals.line):
+        assert inside(main, widget), widget.accessibleName()
+    # The two newest entries: the first whole, the second at least begun.
+    view = workspace.log_view
+    assert inside(main, view)
+    port = view.viewport().rect()
+    first, second = (view.visualRect(workspace.log_model.index(r)) for r in (0, 1))
+    assert port.contains(first), (first, port)
+    assert port.top() <= second.top() < port.bottom() - 10, (second, port)
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.25])
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_session_holds_with_a_banner_and_the_end_panel(
+    qtbot, store, data_dir, clock, themed, size, scale
+):
+    themed(scale)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES[size], scale)
+    assert workspace.banner.headline.text().startswith("!! URGENT: BP 186/108")
+    assert_session_in_view(main, workspace)
+    assert workspace.chart.height() >= 90
+    assert workspace.chart.baseline_label_inside()
+
+    workspace.ask_end()
+    QApplication.processEvents()
+    panel = workspace.discharge
+    assert_session_in_view(main, workspace)
+    for button in (panel.confirm, panel.cancel):
+        assert inside(main, button), button.text()
+    assert within(main, panel.scroller)  # it scrolls: what counts is what it shows
+    assert panel.scroller.viewport().height() >= 60  # at least two lines of criteria
+    main.close_workspace()
+
+
+def test_the_clock_digits_are_at_least_48_px(qtbot, store, data_dir, clock, themed):
+    themed(1.0)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
+    clock_label = workspace.header.session_clock.time
+    font = QFont(clock_label.font())
+    assert QFontMetrics(font).tightBoundingRect("0123456789").height() >= MIN_DIGIT_PX
+    main.close_workspace()
+
+
+def test_pre_dose_never_runs_over_the_entry(qapp):
+    """The T+ column is as wide as T+000; "pre-dose" is drawn smaller to fit it."""
+    font = QFont()
+    font.setPixelSize(20)
+    room = QFontMetrics(font).horizontalAdvance("T+000")
+    fitted = fitted_font(font, "pre-dose", room)
+    assert QFontMetrics(fitted).horizontalAdvance("pre-dose") <= room
+    assert fitted.pixelSize() >= 12  # still legible
+    assert fitted_font(font, "T+40", room) is font
+
+
+# ---------------------------------------------------------------- contrast
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_text_and_controls_stand_out_from_their_background(theme):
+    """WCAG 2.1: text at least 4.5:1, a control's boundary at least 3:1 (1.4.11)."""
+    rules = sheet_rules(theme)
+    background = colour_of(rules, "QWidget", "background")
+    field = colour_of(rules, "QLineEdit", "background")
+    panel = colour_of(rules, "QFrame#panel", "background")
+    text = {
+        "text": (colour_of(rules, "QWidget", "color"), background),
+        "text in a field": (colour_of(rules, "QWidget", "color"), field),
+        "placeholder": (colour_of(rules, "QLineEdit", "placeholder-text-color"), field),
+        "hint": (colour_of(rules, "QLabel#hint", "color"), background),
+        "hint on a panel": (colour_of(rules, "QLabel#hint", "color"), panel),
+        "error": (colour_of(rules, "QLabel#error", "color"), background),
+        "error on a panel": (colour_of(rules, "QLabel#error", "color"), panel),
+        "clock caption": (colour_of(rules, "QLabel#clockCaption", "color"), background),
+        "selected entry": (
+            colour_of(rules, "QListView", "selection-color"),
+            colour_of(rules, "QListView", "selection-background-color"),
+        ),
+    }
+    controls = {
+        "field border": (colour_of(rules, "QLineEdit", "border"), background),
+        "button border": (colour_of(rules, "QPushButton", "border"), background),
+        "check box": (colour_of(rules, "QCheckBox::indicator", "border"), background),
+        "check box on a panel": (colour_of(rules, "QCheckBox::indicator", "border"), panel),
+        "focus": (colour_of(rules, "QLineEdit:focus", "border"), background),
+        "focus on a panel": (colour_of(rules, "QPushButton:focus", "border"), panel),
+        "log border": (colour_of(rules, "QListView", "border"), background),
+    }
+    low = {k: round(contrast(*p), 2) for k, p in text.items() if contrast(*p) < 4.5}
+    low |= {k: round(contrast(*p), 2) for k, p in controls.items() if contrast(*p) < 3}
+    assert low == {}
+
+
+def test_a_check_box_is_drawn_in_its_border_colour(qapp, themed):
+    """The style sheet's colour is what the screen shows (1.1:1 was measured before)."""
+    themed(1.0)
+    rules = sheet_rules("dark")
+    box = QCheckBox("Steady on their feet")
+    box.resize(300, 40)
+    image = box.grab().toImage()
+    seen = Counter(image.pixelColor(x, y).name() for x in range(30) for y in range(image.height()))
+    border = colour_of(rules, "QCheckBox::indicator", "border")
+    assert seen[border] >= 40  # the indicator's outline, drawn
+    assert contrast(border, colour_of(rules, "QWidget", "background")) >= 3
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
+def test_focus_is_drawn_thicker_than_a_border(theme):
+    rules = sheet_rules(theme)
+    for selector in ("QLineEdit:focus", "QPushButton:focus", "QListView:focus"):
+        width = int(re.match(r"(\d+)px", rules[selector]["border"]).group(1))
+        assert width >= 3, selector
+    assert "border" in rules["QCheckBox:focus"]
+
+
+# ------------------------------------------------------- names and shortcuts
+
+
+def controls_of(window: QWidget) -> list[QWidget]:
+    kinds = (QAbstractButton, QLineEdit, QComboBox, QListView)
+    return [w for w in window.findChildren(QWidget) if isinstance(w, kinds) and w.isVisible()]
+
+
+def spoken_name(widget: QWidget) -> str:
+    if widget.accessibleName():
+        return widget.accessibleName()
+    if isinstance(widget, QAbstractButton):
+        return widget.text().replace("&", "")
+    labels = [
+        lab for lab in widget.window().findChildren(QLabel) if lab.buddy() is widget and lab.text()
+    ]
+    return labels[0].text().replace("&", "") if labels else ""
+
+
+def test_every_control_has_a_name_a_screen_reader_can_say(qtbot, store, data_dir, clock, themed):
+    themed(1.0)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
+    states = {"session": lambda: None}
+    states["end panel"] = workspace.ask_end
+    states["dose form"] = lambda: (workspace.cancel_end(), workspace.open_dose_dialog())
+    states["screening form"] = lambda: (workspace.form.reject(), workspace.open_screening())
+    states["REMS check"] = lambda: (workspace.form.reject(), workspace.open_rems_check())
+    nameless = {}
+    for state, enter in states.items():
+        enter()
+        QApplication.processEvents()
+        missing = [type(w).__name__ for w in controls_of(main) if not spoken_name(w)]
+        if missing:
+            nameless[state] = missing
+    workspace.form.reject()
+    assert nameless == {}
+    main.close_workspace()
+
+
+def reachable_keys(window: QWidget) -> Counter:
+    """Every shortcut and mnemonic a key press could reach in the window as it is now."""
+    keys: Counter = Counter()
+    for action in window.findChildren(type(window.menuBar().actions()[0])):
+        if not action.isEnabled() or action.shortcut().isEmpty():
+            continue
+        owners = [o for o in action.associatedObjects() if isinstance(o, QWidget)]
+        live = [o for o in owners if not isinstance(o, QMenu) and o.isVisible()]
+        if live:
+            keys[action.shortcut().toString()] += 1
+    for action in window.menuBar().actions():  # Alt+R, Alt+S, Alt+V
+        mnemonic = QKeySequence.mnemonic(action.text())
+        if not mnemonic.isEmpty():
+            keys[mnemonic.toString()] += 1
+    for widget in window.findChildren(QWidget):
+        if not widget.isVisible() or not widget.isEnabled():
+            continue
+        text = widget.text() if isinstance(widget, QAbstractButton | QLabel) else ""
+        if isinstance(widget, QLabel) and widget.buddy() is None:
+            continue
+        mnemonic = QKeySequence.mnemonic(text) if text else QKeySequence()
+        if not mnemonic.isEmpty():
+            keys[mnemonic.toString()] += 1
+    return keys
+
+
+def test_no_key_reaches_two_things_in_any_state(qtbot, store, data_dir, clock, themed):
+    themed(1.0)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
+    collisions = {}
+    states = {
+        "session": lambda: None,
+        "end panel": workspace.ask_end,
+        "dose form": lambda: (workspace.cancel_end(), workspace.open_dose_dialog()),
+        "correction form": lambda: (
+            workspace.form.reject(),
+            workspace.log_view.setCurrentIndex(workspace.log_model.index(1)),
+            workspace.open_correct(),
+        ),
+        "REMS check": lambda: (workspace.form.reject(), workspace.open_rems_check()),
+        "screening": lambda: (workspace.form.reject(), workspace.open_screening()),
+        "vitals by field": lambda: (workspace.form.reject(), workspace.vitals.toggle.click()),
+    }
+    for state, enter in states.items():
+        enter()
+        QApplication.processEvents()
+        twice = {k: n for k, n in reachable_keys(main).items() if n > 1}
+        if twice:
+            collisions[state] = twice
+    main.close_workspace()
+    collisions_on_patients = {k: n for k, n in reachable_keys(main).items() if n > 1}
+    assert collisions == {}
+    assert collisions_on_patients == {}
+
+
+def test_the_chords_counted_include_the_scales_and_the_menus(qtbot, store, data_dir, clock):
+    main, _workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
+    keys = reachable_keys(main)
+    for chord in ("Alt+4", "Ctrl+Alt+2", "Ctrl+D", "Ctrl+L", "Alt+R", "F2"):
+        assert keys[chord] == 1, chord
+    main.close_workspace()
+
+
+# ---------------------------------------------------------------- set-up (item 14)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11 is Linux's")
+def test_the_x11_plugin_finds_every_library_it_needs():
+    """`scripts/setup` installs what Qt's xcb plugin links to; without it the app aborts
+    (exit 134) on a real display."""
+    import PySide6
+
+    plugin = Path(PySide6.__file__).parent / "Qt" / "plugins" / "platforms" / "libqxcb.so"
+    assert plugin.exists()
+    linked = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, check=True)
+    missing = [line.split()[0] for line in linked.stdout.splitlines() if "not found" in line]
+    assert missing == [], f"install these for Qt's xcb plugin (scripts/setup): {missing}"
