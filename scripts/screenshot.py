@@ -24,8 +24,12 @@ from kapdesk.local.settings import Settings
 from kapdesk.store import RecordStore
 from kapdesk.ui.main_window import MainWindow
 from kapdesk.ui.theme import apply_theme
+from kapdesk.ui.workspace import SessionWorkspace
 
 SIZE = (1366, 768)
+# Issue 9: the session screen with the end panel open and with an urgent banner, at the
+# two common clinic-laptop sizes; clocks, newest entries and both entry lines in each.
+SMALL_SIZES = ((1366, 768), (1024, 600))
 
 
 def main() -> int:
@@ -45,18 +49,10 @@ def main() -> int:
         for theme in ("dark", "light"):
             settings.set("theme", theme)
             apply_theme(app, theme)
-            window = MainWindow(store, settings, FakeClock(now))
-            window.resize(*SIZE)
-            window.show()
-            app.processEvents()
+            window = _window(app, store, settings, now, SIZE)
             if theme == "dark":
                 window.grab().save(str(output / "patients.png"))
-            window.open_workspace(running)
-            workspace = window.workspace
-            assert workspace is not None
-            workspace.observation.line.setText("Resting, eyes closed, slow breathing")
-            workspace.observation.tag_buttons["eyes closed"].setChecked(True)
-            app.processEvents()
+            workspace = _session(app, window, running)
             name = "workspace.png" if theme == "dark" else "workspace-light.png"
             window.grab().save(str(output / name))
             if theme == "dark":
@@ -64,17 +60,59 @@ def main() -> int:
                 workspace.store_vitals_line("182/104 88 97")
                 app.processEvents()
                 window.grab().save(str(output / "workspace-urgent.png"))
-            if window.width() > SIZE[0] or window.height() > SIZE[1]:
-                print(f"warning: the window needs {window.width()}x{window.height()}")
-            window.close_workspace()
-            window.close()
-            # Destroy windows while the QApplication still exists; the other way round
-            # crashes the interpreter at exit.
-            window.deleteLater()
+            _close(app, window)
+        apply_theme(app, "dark")
+        settings.set("theme", "dark")
+        for size in SMALL_SIZES:
+            tag = f"{size[0]}x{size[1]}"
+            window = _window(app, store, settings, now, size)
+            workspace = _session(app, window, running)
+            workspace.ask_end()
             app.processEvents()
+            window.grab().save(str(output / f"workspace-{tag}-end.png"))
+            workspace.cancel_end()
+            workspace.store_vitals_line("184/106 90 96")
+            app.processEvents()
+            window.grab().save(str(output / f"workspace-{tag}-urgent.png"))
+            _close(app, window)
         store.close()
     print(f"Saved screenshots to {output}/")
     return 0
+
+
+def _window(
+    app: QApplication, store: RecordStore, settings: Settings, now: dt.datetime, size: tuple
+) -> MainWindow:
+    window = MainWindow(store, settings, FakeClock(now))
+    window.resize(*size)
+    window.show()
+    app.processEvents()
+    return window
+
+
+def _session(app: QApplication, window: MainWindow, running: object) -> SessionWorkspace:
+    window.open_workspace(running)
+    workspace = window.workspace
+    assert workspace is not None
+    workspace.observation.line.setText("Resting, eyes closed, slow breathing")
+    workspace.observation.tag_buttons["eyes closed"].setChecked(True)
+    app.processEvents()
+    return workspace
+
+
+def _close(app: QApplication, window: MainWindow) -> None:
+    wanted = window.size()
+    if window.minimumSizeHint().width() > wanted.width():
+        print(f"warning: the window needs {window.minimumSizeHint().width()} px of width")
+    if window.minimumSizeHint().height() > wanted.height():
+        print(f"warning: the window needs {window.minimumSizeHint().height()} px of height")
+    window._quit_confirmed = True  # the demo session stays open, as it would in a clinic
+    window.close_workspace()
+    window.close()
+    # Destroy windows while the QApplication still exists; the other way round
+    # crashes the interpreter at exit.
+    window.deleteLater()
+    app.processEvents()
 
 
 if __name__ == "__main__":

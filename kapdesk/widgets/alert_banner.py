@@ -65,7 +65,7 @@ class AlertBanner(QFrame):
         first, _, rest = text.partition(". ")
         second, _, rest = rest.partition(". ")
         if self._compact and rest:
-            text = f"{first}. {second}. …"
+            text = f"{first}. {second} …"  # the rest: tooltip, screen reader, wide screen
         self.detail.setText(text)
         self.detail.setToolTip(self._detail)
 

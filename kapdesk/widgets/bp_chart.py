@@ -122,13 +122,14 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         self._baseline_label.hide()
         self.addItem(self._baseline_label)
         self._threshold_lines = []
-        # Caution labels at the left, urgent ones further in: on a short chart (a banner
-        # open at 1024x600) 90 and 110, or 110 and 140, are a label's height apart.
-        for value, colour, style, text, position in (
-            (limits.caution_systolic, colours.caution, Qt.PenStyle.DashLine, "caution", 0.02),
-            (limits.caution_diastolic, colours.caution, Qt.PenStyle.DashLine, "caution", 0.02),
-            (limits.urgent_systolic, colours.urgent, Qt.PenStyle.DashDotLine, "urgent", 0.3),
-            (limits.urgent_diastolic, colours.urgent, Qt.PenStyle.DashDotLine, "urgent", 0.3),
+        # Systolic labels sit above their line, diastolic ones below: on a short chart (a
+        # banner open at 1024x600) 90 and 110 are less than two labels' height apart.
+        above, below = [(0, 1), (0, 1)], [(0, 0), (0, 0)]
+        for value, colour, style, text, anchors in (
+            (limits.caution_systolic, colours.caution, Qt.PenStyle.DashLine, "caution", above),
+            (limits.caution_diastolic, colours.caution, Qt.PenStyle.DashLine, "caution", below),
+            (limits.urgent_systolic, colours.urgent, Qt.PenStyle.DashDotLine, "urgent", above),
+            (limits.urgent_diastolic, colours.urgent, Qt.PenStyle.DashDotLine, "urgent", above),
         ):
             line = pg.InfiniteLine(
                 pos=value,
@@ -136,7 +137,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
                 movable=False,
                 pen=pg.mkPen(colour, width=1.5, style=style),
                 label=f"{text} {value}",
-                labelOpts={"position": position, "color": colour, "anchors": [(0, 1), (0, 1)]},
+                labelOpts={"position": 0.02, "color": colour, "anchors": anchors},
             )
             line.setZValue(-10)
             self.addItem(line)
@@ -281,8 +282,9 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
                 movable=False,
                 pen=pg.mkPen(self.colours.dose, width=2),
                 label=f"dose {index}",
-                # Staggered, so doses minutes apart do not print over each other.
-                labelOpts={"position": 0.97 - 0.06 * ((index - 1) % 3), "color": self.colours.dose},
+                # Near the bottom, under the readings and clear of the threshold labels;
+                # staggered, so doses minutes apart do not print over each other.
+                labelOpts={"position": 0.04 + 0.07 * ((index - 1) % 3), "color": self.colours.dose},
             )
             line.setZValue(-5)
             self.addItem(line)
