@@ -217,7 +217,8 @@ class EntryDelegate(QStyledItemDelegate):
             (rect.left() + time_width, t_width, entry.t_plus),
         ):
             room = width - 2 * PADDING
-            painter.setFont(fitted_font(option.font, text, room))
+            if metrics.horizontalAdvance(text) > room:  # rare: "pre-dose"
+                painter.setFont(fitted_font(option.font, text, room))
             painter.drawText(
                 QRect(left + PADDING, top, room, metrics.height()),
                 int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),

@@ -265,8 +265,10 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
 
     def say(self, sentence: str) -> None:
         """A refusal or a notice, shown above the entry lines until the next act."""
-        self.message.setText(sentence)
-        self.message.setVisible(bool(sentence))
+        if sentence != self.message.text():  # most acts clear nothing: no relayout
+            self.message.setText(sentence)
+        if self.message.isVisible() != bool(sentence):
+            self.message.setVisible(bool(sentence))
 
     def message_text(self) -> str:
         return self.message.text() if self.message.isVisible() else ""
