@@ -82,7 +82,11 @@ def _minimum(
 
 
 def _sedation(facts: DischargeFacts) -> DischargeItem:
-    label = f"Sedation resolved ({MOAAS.name} {MOAAS.resolved}, {RASS.name} {RASS.resolved})"
+    # Either scale may be the one in use; each that was scored must show resolution.
+    label = (
+        f"Sedation resolved ({MOAAS.name} {MOAAS.resolved}, {RASS.name} {RASS.resolved}; "
+        "each scale that was scored)"
+    )
     scored = [
         (scale, value)
         for scale, value in ((MOAAS, facts.latest_moaas), (RASS, facts.latest_rass))

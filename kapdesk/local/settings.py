@@ -143,7 +143,7 @@ SETTINGS: dict[str, Setting] = {
     s.key: s
     for s in (
         Setting("theme", "dark", "Theme (dark for a dimmed room)", Choice(("dark", "light"))),
-        Setting("font_scale", 1.0, "Text size (1.0 = normal)", Number(0.7, 2.0, 0.1)),
+        Setting("font_scale", 1.0, "Text size (1.0 = normal)", Number(0.7, 2.0, 0.05)),
         Setting(
             "quick_tags",
             list(DEFAULT_QUICK_TAGS),

@@ -22,6 +22,7 @@ class ChartData:
     labels: list[str]
     dose_minutes: list[float]
     baseline: tuple[float, float] | None  # (systolic, diastolic) before the first dose
+    axis: str = "minutes from first dose"  # what zero on the time axis is
 
 
 def _number(value: float | None) -> float:
@@ -30,7 +31,8 @@ def _number(value: float | None) -> float:
 
 def chart_data(state: SessionState) -> ChartData:
     origin = state.first_dose_at or state.started_at
-    data = ChartData([], [], [], [], [], [], [], state.baseline())
+    axis = "minutes from first dose" if state.first_dose_at else "minutes from session start"
+    data = ChartData([], [], [], [], [], [], [], state.baseline(), axis)
     for stored in state.readings():
         reading, at = stored.reading, stored.at
         data.minutes.append((at - origin).total_seconds() / 60)

@@ -15,6 +15,7 @@ from kapdesk.clinical.schedule import (
     next_check,
 )
 from kapdesk.session.alerting import rechecks
+from kapdesk.session.protocols import NO_PROTOCOL
 from kapdesk.session.state import SessionState
 
 
@@ -40,6 +41,8 @@ def next_check_text(
     state: SessionState, protocol: Protocol | None, now: dt.datetime
 ) -> tuple[str, State | None]:
     """The header line: what is due next and in how long, or what is overdue."""
+    if protocol is None and state.protocol == NO_PROTOCOL:
+        return ("No protocol: no scheduled checks; monitoring as you decide.", None)
     if protocol is None:
         return (f"No monitoring protocol named “{state.protocol}” is loaded.", None)
     found = statuses(state, protocol, now)

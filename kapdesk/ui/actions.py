@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtWidgets import QLineEdit, QWidget
 
 from kapdesk.clinical.scales import SCALES
 
@@ -28,6 +28,31 @@ def make_action(parent: QWidget, text: str, shortcut: str, slot: Callable[[], An
     action.triggered.connect(slot)
     parent.addAction(action)
     return action
+
+
+class ShortcutsFirst(QObject):
+    """The session's chords reach their acts even from a text field. On X11 a line edit
+    claims Ctrl+E (end of line), Ctrl+U, Ctrl+Z and others before the window's shortcuts
+    see them, so Ctrl+E (correct) typed in the observation line did nothing (issue 9)."""
+
+    def __init__(self, parent: QObject, actions: list[QAction]) -> None:
+        super().__init__(parent)
+        self._chords = {a.shortcut().toString() for a in actions if not a.shortcut().isEmpty()}
+
+    def watch(self, root: QWidget) -> None:
+        """Every text field in ``root`` lets the session's chords through."""
+        for edit in root.findChildren(QLineEdit):
+            edit.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            event.type() == QEvent.Type.ShortcutOverride
+            and isinstance(event, QKeyEvent)
+            and QKeySequence(event.keyCombination()).toString() in self._chords
+        ):
+            event.ignore()  # not the field's: the window's shortcut takes it
+            return True
+        return False
 
 
 def session_actions(workspace: SessionWorkspace) -> tuple[dict[str, QAction], list[QAction]]:

@@ -6,6 +6,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget
 
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.protocols import NO_PROTOCOL
+from kapdesk.ui.fit import grow_to_fit
 from kapdesk.ui.forms import FormDialog
 
 
@@ -15,15 +16,15 @@ class PatientDialog(FormDialog):
         self.name = QLineEdit()
         self.name.setAccessibleName("Name")
         self.date_of_birth = QLineEdit()
-        self.date_of_birth.setPlaceholderText("YYYY-MM-DD (optional)")
+        self.date_of_birth.setPlaceholderText("YYYY-MM-DD")
         self.record_number = QLineEdit()
         self.record_number.setPlaceholderText("optional")
         self.weight = QLineEdit()
-        self.weight.setPlaceholderText("kg (optional; shows mg/kg)")
+        self.weight.setPlaceholderText("kg, for mg/kg")
         self.form.addRow("&Name", self.name)
-        self.form.addRow("Date of &birth", self.date_of_birth)
-        self.form.addRow("Clinic &record number", self.record_number)
-        self.form.addRow("&Weight (kg)", self.weight)
+        self.form.addRow("Date of &birth (optional)", self.date_of_birth)
+        self.form.addRow("Clinic &record number (optional)", self.record_number)
+        self.form.addRow("&Weight (optional)", self.weight)
         self.first_field = self.name
 
 
@@ -41,11 +42,13 @@ class NewSessionDialog(FormDialog):
         # Without the patient's last protocol or a clinic default, nothing is chosen for
         # the clinician: the first in the list is only first alphabetically (issue 9).
         self.protocol.setPlaceholderText("Choose a protocol: type its first letters")
+        # The open list as wide as its longest name ("No protocol: clinician-defined …").
+        self.protocol.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
         self.protocol.setCurrentIndex(protocols.index(default) if default in protocols else -1)
         self.form.addRow("&Protocol", self.protocol)
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Why no protocol")
-        self.reason.setPlaceholderText("Why this session has no protocol (required)")
+        self.reason.setPlaceholderText("required")
         self.reason_label = QLabel("Reason")
         self.form.addRow(self.reason_label, self.reason)
         hint = QLabel(
@@ -64,8 +67,11 @@ class NewSessionDialog(FormDialog):
         none = self.protocol.currentText() == NO_PROTOCOL
         for widget in (self.reason, self.reason_label, self.no_protocol_hint):
             widget.setVisible(none)
+        self.error.hide()  # a refusal about the last choice is not about this one
         if none:
             self.reason.setFocus()
+        if self.isVisible():
+            grow_to_fit(self)  # the explanation whole, not clipped at the old height
 
     def choice(self) -> tuple[str | None, str]:
         """The protocol's name (None for none), and the reason given for none."""

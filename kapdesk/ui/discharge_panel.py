@@ -13,6 +13,7 @@ import html
 import itertools
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -31,6 +32,8 @@ from kapdesk.widgets.wrapping_check import WrappingCheck
 
 class DischargePanel(QFrame):
     changed = Signal()
+    END_TEXT = "End session (Enter)"
+    SHORT_END_TEXT = "End (Enter)"
 
     def __init__(self, checklist: list[str]) -> None:
         super().__init__()
@@ -60,18 +63,13 @@ class DischargePanel(QFrame):
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         self.ready_minutes = QLineEdit()
         self.ready_minutes.setAccessibleName("Ready to leave after, minutes")
-        self.ready_minutes.setPlaceholderText("minutes, when the protocol sets no minimum")
+        self.ready_minutes.setPlaceholderText("minutes, for the REMS form (optional)")
         self.override = QLineEdit()
         self.override.setAccessibleName("Reason to end with criteria unmet")
         self.override.setPlaceholderText("required only to end with criteria unmet")
-        form.addRow("Ready to leave after", self.ready_minutes)
+        form.addRow("Ready to leave after, were there no minimum", self.ready_minutes)
         form.addRow("Override reason", self.override)
         body.addLayout(form)
-        self.error = QLabel()
-        self.error.setObjectName("error")
-        self.error.setWordWrap(True)
-        self.error.hide()
-        body.addWidget(self.error)
         body.addStretch(1)
         self.scroller = QScrollArea()
         self.scroller.setWidget(inner)
@@ -81,9 +79,15 @@ class DischargePanel(QFrame):
         # Always there, so the wrapped lines are measured without it and never run under it.
         self.scroller.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
         layout.addWidget(self.scroller, 1)
+        # A refusal sits above the buttons, never scrolled out of sight (issue 9 QA).
+        self.error = QLabel()
+        self.error.setObjectName("error")
+        self.error.setWordWrap(True)
+        self.error.hide()
+        layout.addWidget(self.error)
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        self.confirm = EnterButton("End session (Enter)")
+        self.confirm = EnterButton(self.END_TEXT)
         self.confirm.setAccessibleName("End session")
         self.cancel = EnterButton("Keep going (Esc)")
         self.cancel.setAccessibleName("Keep going")
@@ -122,7 +126,17 @@ class DischargePanel(QFrame):
     def show_error(self, message: str) -> None:
         self.error.setText(message)
         self.error.show()
-        self.scroller.ensureWidgetVisible(self.error)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # Where "End session (Enter)" and "Keep going (Esc)" would be cut (1024 px at 125 %
+        # text) the End button says "End (Enter)": the panel's title says what ends.
+        metrics = self.confirm.fontMetrics()
+        room = event.size().width() - 60 - 2 * 40  # margins, and each button's padding
+        full = metrics.horizontalAdvance(self.END_TEXT + self.cancel.text())
+        text = self.END_TEXT if full <= room else self.SHORT_END_TEXT
+        if self.confirm.text() != text:
+            self.confirm.setText(text)
+        super().resizeEvent(event)
 
     def show_summary(self, text: str) -> None:
         self.title.setText("Session ended")

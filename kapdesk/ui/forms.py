@@ -48,15 +48,20 @@ class FormDialog(QDialog):
         outer.addWidget(heading)
         self.form = QFormLayout()
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        if scrolling:  # a long form scrolls inside a 600 px screen instead of running off it
+        # A long form's rows scroll inside a 600 px screen; the refusal and the buttons
+        # stay below them, always in view.
+        self.area: QScrollArea | None = None
+        if scrolling:
             inner = QWidget()
             inner.setLayout(self.form)
-            area = QScrollArea()
-            area.setWidget(inner)
-            area.setWidgetResizable(True)
-            area.setFrameShape(QFrame.Shape.NoFrame)
-            area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-            outer.addWidget(area, 1)
+            self.area = QScrollArea()
+            self.area.setWidget(inner)
+            self.area.setWidgetResizable(True)
+            self.area.setFrameShape(QFrame.Shape.NoFrame)
+            self.area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            # Always there, so rows are laid out without it and never run under it.
+            self.area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+            outer.addWidget(self.area, 1)
         else:
             outer.addLayout(self.form)
         self.error = QLabel()
@@ -83,24 +88,16 @@ class FormDialog(QDialog):
         except (ValidationError, StoreError) as exc:
             self.error.setText(str(exc))
             self.error.show()
-            if self.isWindow():
+            if self.isWindow() and self.area is None:
                 grow_to_fit(self)  # the whole sentence, not its first lines
-            else:
-                self._scroll_to(self.error)
             return
         self.accept()
 
     def focus_first(self) -> None:
         if self.first_field is not None:
             self.first_field.setFocus(Qt.FocusReason.OtherFocusReason)
-
-    def _scroll_to(self, widget: QWidget) -> None:
-        """In the session screen the form scrolls in the chart's place: show ``widget``."""
-        parent = self.parentWidget()
-        while parent is not None and not isinstance(parent, QScrollArea):
-            parent = parent.parentWidget()
-        if parent is not None:
-            parent.ensureWidgetVisible(widget)
+            if self.area is not None:  # never a focus out of sight
+                self.area.ensureWidgetVisible(self.first_field)
 
 
 class SidePanel(QStackedWidget):
@@ -112,17 +109,13 @@ class SidePanel(QStackedWidget):
         self.addWidget(base)
 
     def show_form(self, form: FormDialog) -> None:
+        """``form`` (made with ``scrolling=True``: its rows scroll, its buttons stay put)."""
         form.setWindowFlags(Qt.WindowType.Widget)
-        area = QScrollArea()
-        area.setWidget(form)
-        area.setWidgetResizable(True)
-        area.setFrameShape(QFrame.Shape.NoFrame)
-        area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         previous = self.currentWidget() or self.base
-        self.addWidget(area)
-        self.setCurrentWidget(area)
+        self.addWidget(form)
+        self.setCurrentWidget(form)
         form.show()
-        form.finished.connect(lambda _result: self._remove(area, previous))
+        form.finished.connect(lambda _result: self._remove(form, previous))
         form.focus_first()
 
     def show_panel(self, panel: QWidget) -> None:
@@ -136,11 +129,11 @@ class SidePanel(QStackedWidget):
     def showing(self) -> QWidget:
         return self.currentWidget() or self.base
 
-    def _remove(self, area: QWidget, previous: QWidget) -> None:
-        if self.currentWidget() is area:
+    def _remove(self, form: QWidget, previous: QWidget) -> None:
+        if self.currentWidget() is form:
             self.setCurrentWidget(previous if self.indexOf(previous) >= 0 else self.base)
-        self.removeWidget(area)
-        area.deleteLater()
+        self.removeWidget(form)
+        form.deleteLater()
 
 
 D = TypeVar("D", bound=FormDialog)

@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
+from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QStackedWidget
 
 from kapdesk import __version__
 from kapdesk.clinical.elapsed import format_elapsed
-from kapdesk.local.settings import SETTINGS, Number, Settings, alert_thresholds, local_zone_name
+from kapdesk.local.settings import Settings, alert_thresholds, local_zone_name
 from kapdesk.session.protocols import clinic_protocols, default_protocol, start_session
 from kapdesk.session.service import SessionService
 from kapdesk.store import RecordStore
@@ -27,6 +28,8 @@ from kapdesk.ui.workspace import SessionWorkspace
 from kapdesk.widgets.clock_display import MIN_CLOCK_PX
 
 Clock = Callable[[], dt.datetime]
+# Ctrl+= and Ctrl+- step through these text sizes (issue 9: 125 % must be reachable).
+TEXT_LEVELS = (0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0)
 
 
 class ClockSource(Protocol):
@@ -90,13 +93,16 @@ class MainWindow(QMainWindow):
         self.session_menu = self.menuBar().addMenu("&Session")
         view = self.menuBar().addMenu("&View")
         view.addAction(make_action(self, "&Dark or light theme", "Ctrl+Shift+L", self.toggle_theme))
-        view.addAction(make_action(self, "&Larger text", "Ctrl+=", lambda: self.scale_text(0.1)))
-        view.addAction(make_action(self, "&Smaller text", "Ctrl+-", lambda: self.scale_text(-0.1)))
+        view.addAction(make_action(self, "&Larger text", "Ctrl+=", lambda: self.scale_text(1)))
+        view.addAction(make_action(self, "&Smaller text", "Ctrl+-", lambda: self.scale_text(-1)))
         view.addAction(
             make_action(
                 self, "Show or hide &mean arterial pressure", "Ctrl+Shift+M", self.toggle_map
             )
         )
+
+        for menu in (record, self.session_menu, view):
+            menu.aboutToHide.connect(lambda: QTimer.singleShot(0, self._after_menu))
 
         self.patients_page.add_patient_requested.connect(self.add_patient)
         self.patients_page.new_session_requested.connect(self.new_session)
@@ -115,6 +121,16 @@ class MainWindow(QMainWindow):
     def _fit_status_bar(self) -> None:
         bar = self.statusBar()
         bar.setVisible(bool(self.verdict.text() or bar.currentMessage()))
+
+    def _after_menu(self) -> None:
+        """A menu left with Esc leaves the menu bar holding the keyboard, and the next
+        words typed vanish into it: give the keyboard back to the page (issue 9 QA)."""
+        if QApplication.focusWidget() is not self.menuBar():
+            return  # an act took the keyboard somewhere (a form, a dialog): leave it there
+        if self.workspace is not None:
+            self.workspace.refocus()
+        else:
+            self.patients_page.patient_list.setFocus()
 
     # ------------------------------------------------------------ patients
 
@@ -150,8 +166,20 @@ class MainWindow(QMainWindow):
         self.patients_page.search.setFocus()
         self.patients_page.search.selectAll()
 
-    def add_patient(self) -> None:
+    def _leave_ended_session(self) -> bool:
+        """True when the patients page is free: an ended session's screen is closed; a
+        running one stays, and says why."""
+        if self.workspace is not None and self.workspace.service.ended_at is not None:
+            self.close_workspace()
         if self.workspace is not None:
+            self.workspace.say(
+                "This session is still running: end it (Ctrl+Shift+E) before adding a "
+                "patient or starting another session."
+            )
+        return self.workspace is None
+
+    def add_patient(self) -> None:
+        if not self._leave_ended_session():
             return
         self.patient_dialog = open_form(
             PatientDialog(self),
@@ -168,8 +196,10 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ sessions
 
     def new_session(self, patient_id: uuid.UUID | None = None) -> None:
+        if not self._leave_ended_session():
+            return
         patient = patient_id or self.patients_page.selected_patient()
-        if patient is None or self.workspace is not None:
+        if patient is None:
             return
         zone = self.settings.get("clinic_zone") or local_zone_name()
         offered = default_protocol(
@@ -201,12 +231,13 @@ class MainWindow(QMainWindow):
         session = unfinished[0]
         name = self.store.entry("patient", session["patient_id"]).current["display_name"]
         started = session["started_at"].astimezone(ZoneInfo(session["zone_name"]))
-        elapsed = format_elapsed(self.clock() - session["started_at"])
+        # The start as a time of day, not "… ago": nothing repaints this page, and a
+        # figure that stops counting would be wrong within a minute.
         self.patients_page.offer_resumption(
             session["id"],
-            f"A session for {name}, started {started:%Y-%m-%d %H:%M} ({elapsed} ago), was "
-            "never ended: kapdesk was closed or stopped during it. Resume it to continue "
-            "its clock and log (Enter).",
+            f"A session for {name}, started {started:%Y-%m-%d %H:%M} "
+            f"({session['zone_name']}), was never ended: kapdesk was closed or stopped "
+            "during it. Resume it to continue its clock and log (Enter).",
         )
 
     def resume_session(self, session_id: uuid.UUID) -> None:
@@ -307,7 +338,7 @@ class MainWindow(QMainWindow):
                 self._quit_confirmed = True
                 self.close()
             else:
-                workspace.focus_observation()
+                workspace.refocus()
 
         box.finished.connect(lambda _result: answered())
         self.quit_box = box
@@ -320,7 +351,20 @@ class MainWindow(QMainWindow):
         self.show_verdict(report.render().splitlines()[-1])
         self.verdict.setToolTip(report.render())
 
+    def _busy_workspace(self) -> bool:
+        """True (and said) when a redraw of the session screen would drop an open form or
+        the end panel with what was typed or ticked in it."""
+        workspace = self.workspace
+        if workspace is None or workspace.service.ended_at is not None:
+            return False
+        if workspace.form is None and workspace.side.showing() is workspace.side.base:
+            return False
+        workspace.say("Close the open form or the end panel first (Esc): this redraws the screen.")
+        return True
+
     def toggle_theme(self) -> None:
+        if self._busy_workspace():
+            return
         theme = "light" if self.settings.get("theme") == "dark" else "dark"
         self.settings.set("theme", theme)
         self._restyle()
@@ -331,14 +375,23 @@ class MainWindow(QMainWindow):
         if self.workspace is not None:
             self.workspace.chart.show_mean_arterial(shown)
 
-    def scale_text(self, step: float) -> None:
-        bounds = SETTINGS["font_scale"].constraint
-        assert isinstance(bounds, Number)
-        scale = round(min(bounds.high, max(bounds.low, self.settings.get("font_scale") + step)), 1)
+    def scale_text(self, step: int) -> None:
+        """One step up or down TEXT_LEVELS (125 % is one of them); the session screen is
+        restyled in place, so an open form or the end panel keeps what it holds."""
+        now = self.settings.get("font_scale")
+        if step > 0:
+            scale = next((v for v in TEXT_LEVELS if v > now + 0.001), TEXT_LEVELS[-1])
+        else:
+            scale = next((v for v in reversed(TEXT_LEVELS) if v < now - 0.001), TEXT_LEVELS[0])
         self.settings.set("font_scale", scale)
-        self._restyle()
+        self._restyle(rebuild=False)
+        if self.workspace is not None:
+            self.workspace.header.set_clock_px(scaled_px(MIN_CLOCK_PX, scale))
+        self.statusBar().showMessage(f"Text size {scale * 100:.0f} %", 4000)
 
     def open_settings(self) -> None:
+        if self._busy_workspace():
+            return
         self.settings_dialog = open_form(
             SettingsDialog(self.settings, self, protocols=sorted(self.protocols)),
             lambda d: self.settings.update(d.values()),

@@ -23,7 +23,7 @@ class DoseDialog(FormDialog):
     def __init__(
         self, weight_kg: float | None, defaults: DoseDefaults, parent: QWidget | None = None
     ) -> None:
-        super().__init__("Record a dose", parent)
+        super().__init__("Record a dose", parent, scrolling=True)
         self.weight_kg = weight_kg
         self.protocol_route = defaults.protocol_route
         self.drug = QComboBox()
@@ -76,6 +76,7 @@ class DoseDialog(FormDialog):
         route = self.route.currentData()
         intranasal = route == Route.INTRANASAL.value
         self.devices.setEnabled(intranasal)
+        self.form.setRowVisible(self.devices, intranasal)  # a device count is intranasal's
         if not intranasal:
             self.devices.clear()
         if self.protocol_route and route != self.protocol_route:
@@ -132,7 +133,7 @@ class CorrectDialog(FormDialog):
         labels: dict[str, str],
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__("Correct an entry", parent)
+        super().__init__("Correct an entry", parent, scrolling=True)
         original = QLabel(summary)
         original.setWordWrap(True)
         self.form.addRow("Entry", original)
@@ -172,7 +173,11 @@ class ScreeningDialog(FormDialog):
     for the decision and its reason."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("Screening before dosing", parent)
+        super().__init__("Screening before dosing", parent, scrolling=True)
+        guide = QLabel("Tick each that applies (Space), Tab to the next; Enter saves.")
+        guide.setObjectName("hint")
+        guide.setWordWrap(True)
+        self.form.addRow(guide)
         self.contraindications: dict[str, WrappingCheck] = {}
         for key, label in CONTRAINDICATIONS.items():
             box = WrappingCheck(label)
@@ -200,7 +205,9 @@ class ScreeningDialog(FormDialog):
         self.decision.setAccessibleName("Decision and reason")
         self.decision.setPlaceholderText("Your decision to proceed, and why (required after a yes)")
         self.form.addRow("Decision", self.decision)
-        self.first_field = self.intention
+        # The keyboard starts at the first question, so every one passes the eye on the
+        # way to the intention (Space ticks a yes, Tab moves on, Enter saves).
+        self.first_field = next(iter(self.contraindications.values()))
 
     def _update(self) -> None:
         self.why.setVisible(any(box.isChecked() for box in self.contraindications.values()))
@@ -216,7 +223,7 @@ class CautionDialog(FormDialog):
     """The label's pre-dose guidance, acknowledged with a reason before a dose can be given."""
 
     def __init__(self, message: str, parent: QWidget | None = None) -> None:
-        super().__init__("Blood pressure above the pre-dose caution", parent)
+        super().__init__("Blood pressure above the pre-dose caution", parent, scrolling=True)
         text = QLabel(message)
         text.setWordWrap(True)
         self.form.addRow(text)
@@ -234,7 +241,7 @@ class RemsCheckDialog(FormDialog):
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__("REMS check", parent)
+        super().__init__("REMS check", parent, scrolling=True)
         self.answers: list[WrappingCheck] = []
         for index, question in enumerate(REMS_QUESTIONS, start=1):
             box = WrappingCheck(f"{index}  {question} present")

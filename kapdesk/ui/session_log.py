@@ -15,7 +15,6 @@ from PySide6.QtCore import (
     QRect,
     QSize,
     Qt,
-    Signal,
 )
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
@@ -133,8 +132,6 @@ class SessionLogView(QListView):
     """The log, newest first. Focused (Ctrl+L), it selects the newest entry so the arrows
     and Ctrl+E work at once; Esc clears the selection and hands the keyboard back."""
 
-    left = Signal()
-
     def __init__(self) -> None:
         super().__init__()
         self.setAccessibleName("Session log, newest first (Ctrl+L)")
@@ -154,13 +151,13 @@ class SessionLogView(QListView):
             self.scrollToTop()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
-        if event.key() == Qt.Key.Key_Escape and self.selectionModel().hasSelection():
+        if event.key() == Qt.Key.Key_Escape:
+            # Clear the selection, then let Esc mean what it means around the log (back
+            # to the observation line; Keep going; after the end, back to the patients):
+            # one Esc, not two (issue 9 QA).
             self.clearSelection()
             self.setCurrentIndex(QModelIndex())
-            self.left.emit()
-            return
-        if event.key() == Qt.Key.Key_Escape:
-            event.ignore()  # nothing selected: Esc means what it means around the log
+            event.ignore()
             return
         super().keyPressEvent(event)
 

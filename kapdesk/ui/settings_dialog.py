@@ -53,6 +53,8 @@ class SettingsDialog(FormDialog):
                 continue
             widget, read = _control(constraint, value, protocols or [])
             widget.setAccessibleName(setting.label)
+            if self.first_field is None:
+                self.first_field = widget  # the keyboard starts at the first setting
             if isinstance(widget, QCheckBox):
                 widget.setText(setting.label)  # the label beside its box, on one row
                 self.form.addRow(widget)
@@ -102,9 +104,9 @@ def _control(constraint: object, value: Any, protocols: list[str]) -> tuple[QWid
         spin = QDoubleSpinBox()
         spin.setRange(constraint.low, constraint.high)
         spin.setSingleStep(constraint.step)
-        spin.setDecimals(1)
+        spin.setDecimals(2)
         spin.setValue(float(value))
-        return spin, lambda: round(spin.value(), 1)
+        return spin, lambda: round(spin.value(), 2)
     if isinstance(constraint, Flag):
         box = QCheckBox()
         box.setChecked(bool(value))

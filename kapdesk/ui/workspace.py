@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
@@ -21,10 +22,11 @@ from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.discharge import SessionSummary
+from kapdesk.session.protocols import NO_PROTOCOL
 from kapdesk.session.service import SessionService
 from kapdesk.session.wording import LogEntry
 from kapdesk.store import StoreError
-from kapdesk.ui.actions import session_actions
+from kapdesk.ui.actions import ShortcutsFirst, session_actions
 from kapdesk.ui.discharge_panel import DischargePanel
 from kapdesk.ui.forms import FormDialog, SidePanel
 from kapdesk.ui.session_forms import (
@@ -87,11 +89,13 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         self._last_check_state: str | None = None
         self.summary: SessionSummary | None = None
         self.form: FormDialog | None = None  # the one form open in the chart's place
+        self._return_focus: QWidget | None = None
         self.setObjectName("workspace")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(12, 2, 12, 2)
         outer.setSpacing(3)
-        self.header = SessionHeader(service.patient_name, service.protocol_name, clock_px)
+        protocol = "no protocol" if service.protocol_name == NO_PROTOCOL else service.protocol_name
+        self.header = SessionHeader(service.patient_name, protocol, clock_px)
         outer.addWidget(self.header)
         self.banner = AlertBanner()
         self.banner.acknowledge_requested.connect(self.acknowledge_alert)
@@ -110,12 +114,17 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         # Both entry lines on one row: on a 600 px screen two rows cost the log its newest
         # entries. The vitals line keeps room for a whole reading.
         entry_row = QHBoxLayout()
-        entry_row.addWidget(self.observation, 3)
-        entry_row.addWidget(self.vitals, 2)
+        # Top-aligned: a refusal under one line must not push the other out of line.
+        entry_row.addWidget(self.observation, 3, Qt.AlignmentFlag.AlignTop)
+        entry_row.addWidget(self.vitals, 2, Qt.AlignmentFlag.AlignTop)
         self.vitals.line.setMinimumWidth(250)
         outer.addLayout(entry_row)
         outer.addWidget(self.observation.tags_box)
         self.actions_by_name, self.scale_actions = session_actions(self)
+        self.shortcuts_first = ShortcutsFirst(
+            self, [*self.actions_by_name.values(), *self.scale_actions]
+        )
+        self.shortcuts_first.watch(self)
         # The forms last opened, for tests and the screenshot script to drive.
         self.screening_dialog: ScreeningDialog | None = None
         self.caution_dialog: CautionDialog | None = None
@@ -129,7 +138,6 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         self.discharge.changed.connect(self._show_discharge_items)
         self.discharge.confirm.clicked.connect(self.confirm_end)
         self.discharge.cancel.clicked.connect(self.cancel_end)
-        self.log_view.left.connect(self.focus_observation)
         # Tab from the observation line reaches the log at once (it took five, issue 9).
         QWidget.setTabOrder(self.observation.line, self.log_view)
         QWidget.setTabOrder(self.log_view, self.vitals.line)
@@ -241,6 +249,7 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
             data.labels,
         )
         self.chart.set_doses(data.dose_minutes)
+        self.chart.set_time_axis(data.axis)
         self.chart.set_baseline(data.baseline)
         self.strip.set_scores(self.service.scale_points())
 
@@ -302,10 +311,11 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
             self.vitals.show_error(str(exc))
             return
         self.vitals.accept_entry()
-        if self.form is None:
-            self.focus_observation()
+        back, self._return_focus = self._return_focus, None
+        if back is not None and shiboken6.isValid(back) and back.isVisible() and back.isEnabled():
+            back.setFocus()  # back to the form or panel the reading interrupted
         else:
-            self.form.focus_first()  # back to the form the reading interrupted
+            self.refocus()
 
     def acknowledge_alert(self) -> None:
         self._act()
@@ -314,7 +324,7 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
                 self.say("No alert is waiting to be acknowledged.")
         except Refused as exc:
             self.say(str(exc))
-        self._refocus()
+        self.refocus()
 
     def store_scale(self, scale_id: str, value: int) -> None:
         self._act()
@@ -324,6 +334,10 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
             self.say(str(exc))
 
     def focus_vitals(self) -> None:
+        # A reading taken in the middle of a form or the end panel: the keyboard goes back
+        # to the field it came from once the reading is stored.
+        came_from = QApplication.focusWidget()
+        self._return_focus = came_from if self.side.isAncestorOf(came_from) else None
         self.vitals.line.setFocus()
         self.vitals.line.selectAll()
 
@@ -333,7 +347,7 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
     def focus_log(self) -> None:
         self.log_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
 
-    def _refocus(self) -> None:
+    def refocus(self) -> None:
         """Where the keyboard goes after an act: the open form, else the observation."""
         if self.form is not None:
             self.form.focus_first()
@@ -361,6 +375,6 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
             return
         if event.key() == Qt.Key.Key_Escape:
             self._act()
-            self._refocus()
+            self.refocus()
             return
         super().keyPressEvent(event)

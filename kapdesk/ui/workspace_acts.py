@@ -52,10 +52,11 @@ class FormActs(Base):
             self.form.focus_first()
             return None
         self.form = form
+        self.shortcuts_first.watch(form)
         # Released before ``saved`` runs, so a form may open the next one (caution → dose).
         form.accepted.connect(lambda: self._release(form))
         form.rejected.connect(lambda: self._release(form))
-        return open_form(form, save, saved=saved, closed=self._refocus, host=self.side)
+        return open_form(form, save, saved=saved, closed=self.refocus, host=self.side)
 
     def _release(self, form: FormDialog) -> None:
         if self.form is form:

@@ -70,6 +70,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
     ) -> None:
         super().__init__(background=colours.background)
         self.colours = colours
+        self._font_px = font_px
         limits = thresholds or AlertThresholds()
         self.setAccessibleName("Blood pressure chart")
         plot = self.getPlotItem()
@@ -289,6 +290,18 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             line.setZValue(-5)
             self.addItem(line)
             self._dose_lines.append(line)
+
+    def set_time_axis(self, label: str) -> None:
+        """What zero is: the first dose, or the session's start before any dose (readings
+        before a dose were drawn at +1 "from first dose", issue 9 QA)."""
+        axis = self.getPlotItem().getAxis("bottom")
+        if axis.labelText != label:
+            axis.setLabel(
+                label, color=self.colours.foreground, **{"font-size": f"{self._font_px}px"}
+            )
+
+    def time_axis(self) -> str:
+        return str(self.getPlotItem().getAxis("bottom").labelText)
 
     def set_baseline(self, baseline: tuple[float, float] | None) -> None:
         """Mark the pre-dose baseline systolic and diastolic, each as a band of ±BAND mmHg."""

@@ -35,7 +35,7 @@ class ObservationEntry(QWidget):
         label.setObjectName("fieldLabel")
         self.line = QLineEdit()
         self.line.setAccessibleName("Observation")
-        self.line.setPlaceholderText("Type what you observe and press Enter")
+        self.line.setPlaceholderText("type, then Enter")
         label.setBuddy(self.line)
         row.addWidget(label)
         row.addWidget(self.line, 1)

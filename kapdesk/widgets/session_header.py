@@ -54,11 +54,19 @@ class SessionHeader(QWidget):
         layout.addWidget(self.dose_clock, 0, Qt.AlignmentFlag.AlignTop)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        px = self._clock_px if event.size().width() >= WIDE_HEADER_PX else MIN_CLOCK_PX
+        self._size_clocks(event.size().width())
+        super().resizeEvent(event)
+
+    def set_clock_px(self, px: int) -> None:
+        """The clocks' size at a wide window (a text-size change)."""
+        self._clock_px = px
+        self._size_clocks(self.width())
+
+    def _size_clocks(self, width: int) -> None:
+        px = self._clock_px if width >= WIDE_HEADER_PX else MIN_CLOCK_PX
         for clock in (self.session_clock, self.dose_clock):
             if clock.font_px() != max(MIN_CLOCK_PX, px):
                 clock.set_font_px(px)
-        super().resizeEvent(event)
 
     def set_clocks(self, since_start: str, since_first_dose: str) -> None:
         self.session_clock.set_time(since_start)

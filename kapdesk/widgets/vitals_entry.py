@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -31,7 +32,8 @@ class VitalsEntry(QWidget):
         label.setObjectName("fieldLabel")
         self.line = QLineEdit()
         self.line.setAccessibleName("Vitals")
-        self.line.setPlaceholderText("132/84 76 97  (rr 14  t 36.8)")
+        self.line.setPlaceholderText("132/84 76 97")
+        self.line.setToolTip("132/84 76 97, then rr 14 and t 36.8 if taken; hr 72 alone")
         label.setBuddy(self.line)
         self.toggle = QPushButton("&Fields")
         self.toggle.setCheckable(True)
@@ -61,6 +63,13 @@ class VitalsEntry(QWidget):
         layout.addWidget(self.error)
         self.toggle.toggled.connect(self._show_fields)
         self.line.returnPressed.connect(self._submit_line)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # Esc in the boxes closes the boxes (back to the line), nothing further out.
+        if event.key() == Qt.Key.Key_Escape and self.fields_box.isVisible():
+            self.toggle.setChecked(False)
+            return
+        super().keyPressEvent(event)
 
     def _show_fields(self, visible: bool) -> None:
         self.fields_box.setVisible(visible)

@@ -45,12 +45,18 @@ def test_blocked_at_90_minutes_and_allowed_at_120():
     assert unmet(evaluate_discharge(REMS, ready(now=T0 + dt.timedelta(minutes=120)))) == []
 
 
+SEDATION = "Sedation resolved (MOAA/S 5, RASS 0; each scale that was scored)"
+
+
 @pytest.mark.parametrize(
     ("changes", "label"),
     [
-        ({"latest_moaas": 4}, "Sedation resolved (MOAA/S 5, RASS 0)"),
-        ({"latest_rass": -1}, "Sedation resolved (MOAA/S 5, RASS 0)"),
-        ({"latest_moaas": None, "latest_rass": None}, "Sedation resolved (MOAA/S 5, RASS 0)"),
+        ({"latest_moaas": 4}, SEDATION),
+        ({"latest_rass": -1}, SEDATION),
+        (
+            {"latest_moaas": None, "latest_rass": None},
+            SEDATION,
+        ),
         ({"dissociation_present": True}, "Dissociation resolved"),
         ({"dissociation_present": None}, "Dissociation resolved"),
         (

@@ -33,3 +33,15 @@ def window(qtbot, store, data_dir, clock):
     main.show()
     qtbot.waitExposed(main)
     return main
+
+
+@pytest.fixture
+def themed_small(qapp, window):
+    """The main window at 1024x600 less a title bar and a taskbar, text at 125 %."""
+    from kapdesk.ui.theme import apply_theme
+
+    window.settings.set("font_scale", 1.25)
+    apply_theme(qapp, "dark", 1.25)
+    window.resize(1024, 544)
+    yield window
+    qapp.setStyleSheet("")

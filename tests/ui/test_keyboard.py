@@ -108,7 +108,8 @@ def test_1_no_protocol_is_an_explicit_recorded_choice_with_a_reason(qtbot, windo
     workspace = window.workspace
     texts = [workspace.log_model.entry_at(r).text for r in range(workspace.log_model.rowCount())]
     assert any("Started without a protocol" in t and "study plan" in t for t in texts)
-    assert workspace.header.protocol_label.full_text() == f"Session · {NO_PROTOCOL}"
+    assert workspace.header.protocol_label.full_text() == "Session · no protocol"
+    assert workspace.header.check_text().startswith("No protocol: no scheduled checks")
 
 
 def test_2_the_default_is_the_patients_last_protocol_else_the_clinics(
@@ -423,3 +424,181 @@ def test_forms_keep_the_clocks_the_banner_and_the_newest_entries_in_view(qtbot, 
         key(focused(), Qt.Key.Key_Escape)
         assert workspace.form is None
         assert workspace.side.showing() is workspace.side.base
+
+
+# ------------------------------------------- found on a real X display (issue 9 QA)
+
+
+def test_a_larger_text_keeps_the_end_panel_and_what_is_ticked_in_it(qtbot, window, store):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    first = next(iter(workspace.discharge.checks.values()))
+    key(first.box, Qt.Key.Key_Space)
+    assert first.isChecked()
+    press(window, Qt.Key.Key_Equal, CTRL)
+    press(window, Qt.Key.Key_Equal, CTRL)
+    assert window.settings.get("font_scale") == 1.25  # 125 % is two steps away
+    assert window.workspace is workspace
+    assert workspace.side.showing() is workspace.discharge
+    assert first.isChecked()
+    press(window, Qt.Key.Key_Minus, CTRL)
+    assert window.settings.get("font_scale") == 1.1
+    # A theme change would redraw the screen: refused while the panel is open, and said.
+    press(window, Qt.Key.Key_L, CTRL | SHIFT)
+    assert window.settings.get("theme") == "dark"
+    assert "Close the open form or the end panel first" in workspace.message_text()
+
+
+def test_the_refusal_to_end_is_in_view_above_the_buttons(qtbot, window, store, themed_small):
+    workspace, _ = started(qtbot, window, store, "SPRAVATO REMS")
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    panel = workspace.discharge
+    panel.confirm.setFocus()
+    key(panel.confirm, Qt.Key.Key_Return)
+    assert "override" in panel.error.text()
+    assert panel.error.isVisible()
+    assert not panel.scroller.widget().isAncestorOf(panel.error)  # never scrolled away
+    assert panel.error.geometry().bottom() < panel.confirm.geometry().top()
+
+
+def test_a_screening_form_starts_at_its_first_question_with_its_buttons_in_view(
+    qtbot, window, store, themed_small
+):
+    dialog, _ = new_session_dialog(window, store)
+    qtbot.keyClicks(dialog.protocol, "SPR")
+    with qtbot.waitSignal(dialog.accepted):
+        key(dialog.protocol, Qt.Key.Key_Return)
+    back_to(window)
+    form = window.workspace.screening_dialog
+    first = next(iter(form.contraindications.values()))
+    assert focused() is first.box
+    viewport = form.area.viewport()
+    top_left = first.box.mapTo(viewport, first.box.rect().topLeft())
+    assert viewport.rect().contains(top_left)
+    ok = form.buttons.buttons()[0]
+    origin = ok.mapTo(window, ok.rect().topLeft())
+    assert window.rect().contains(origin)
+    assert ok.height() >= ok.minimumSizeHint().height()
+
+
+def test_ctrl_e_from_a_text_field_reaches_the_correction(qtbot, window, store):
+    """On X11 a line edit claims Ctrl+E (end of line) before the window's shortcuts. The
+    offscreen platform has no such binding, so the guard is shown with Ctrl+Z, which a
+    line edit claims (undo) on every platform."""
+    from PySide6.QtGui import QAction, QKeySequence
+    from PySide6.QtWidgets import QLineEdit, QVBoxLayout, QWidget
+
+    from kapdesk.ui.actions import ShortcutsFirst
+
+    host = QWidget()
+    qtbot.addWidget(host)
+    edit = QLineEdit()
+    edit.setText("typed")
+    QVBoxLayout(host).addWidget(edit)
+    fired = []
+    action = QAction("act", host)
+    action.setShortcut(QKeySequence("Ctrl+Z"))
+    action.triggered.connect(lambda: fired.append(1))
+    host.addAction(action)
+    host.show()
+    qtbot.waitExposed(host)
+    edit.setFocus()
+    press(host, Qt.Key.Key_Z, CTRL)
+    assert fired == []  # the field took it
+    ShortcutsFirst(host, [action]).watch(host)
+    press(host, Qt.Key.Key_Z, CTRL)
+    assert fired == [1]  # now the act does
+    # And the session screen guards every field it has, forms included.
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    press(window, Qt.Key.Key_D, CTRL)
+    guarded = workspace.shortcuts_first
+    for field in (workspace.observation.line, workspace.vitals.line, workspace.dose_dialog.mg):
+        assert guarded.eventFilter(field, shortcut_override(Qt.Key.Key_E, CTRL))
+    assert not guarded.eventFilter(workspace.dose_dialog.mg, shortcut_override(Qt.Key.Key_Z, CTRL))
+
+
+def shortcut_override(which, modifiers):
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+
+    return QKeyEvent(QEvent.Type.ShortcutOverride, which, modifiers)
+
+
+def test_one_esc_leaves_an_ended_session_and_ctrl_shift_n_works_there(qtbot, window, store):
+    workspace, _patient = started(qtbot, window, store, "IM injection")
+    workspace.service.end(frozenset(), override_reason="test: ended at once")
+    assert focused() is workspace.log_view
+    key(workspace.log_view, Qt.Key.Key_Escape)
+    assert window.workspace is None  # one Esc, back to the patients
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    workspace.service.end(frozenset(), override_reason="test: ended again")
+    press(window, Qt.Key.Key_N, CTRL | SHIFT)
+    assert window.workspace is None
+    assert window.session_dialog.isVisible()
+    window.session_dialog.reject()
+
+
+def test_a_running_session_says_why_a_new_one_cannot_start(qtbot, window, store):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    press(window, Qt.Key.Key_N, CTRL | SHIFT)
+    assert window.workspace is workspace
+    assert "still running: end it (Ctrl+Shift+E)" in workspace.message_text()
+
+
+def test_the_new_session_refusal_goes_when_the_choice_changes(qtbot, window, store):
+    dialog, _ = new_session_dialog(window, store)
+    qtbot.keyClicks(dialog.protocol, "no")
+    key(dialog.reason, Qt.Key.Key_Return)
+    assert dialog.error.isVisible()
+    dialog.protocol.setFocus()
+    key(dialog.protocol, Qt.Key.Key_Up)
+    assert dialog.protocol.currentText() != NO_PROTOCOL
+    assert not dialog.error.isVisible()
+    assert not dialog.reason.isVisible()
+    dialog.reject()
+
+
+def test_esc_in_the_vitals_boxes_closes_the_boxes_not_the_end_panel(qtbot, window, store):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    workspace.vitals.toggle.click()
+    field = workspace.vitals.fields["systolic"]
+    assert focused() is field
+    key(field, Qt.Key.Key_Escape)
+    assert not workspace.vitals.fields_box.isVisible()
+    assert workspace.side.showing() is workspace.discharge
+
+
+def test_after_a_reading_the_keyboard_returns_to_the_end_panel(qtbot, window, store):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    panel = workspace.discharge
+    panel.confirm.setFocus()
+    press(window, Qt.Key.Key_B, CTRL)
+    type_into(qtbot, workspace.vitals.line, "130/80 70 98")
+    assert focused() is panel.confirm  # where the reading interrupted, so Enter ends
+
+
+def test_the_time_axis_says_what_zero_is(qtbot, window, store):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    assert workspace.chart.time_axis() == "minutes from session start"
+    workspace.service.record_dose(drug="ketamine", route="im", mg=50)
+    assert workspace.chart.time_axis() == "minutes from first dose"
+
+
+def test_the_settings_form_starts_at_its_first_setting(qtbot, window):
+    press(window, Qt.Key.Key_Comma, CTRL)
+    dialog = window.settings_dialog
+    assert focused() is dialog.first_field
+    assert dialog.first_field.accessibleName().startswith("Theme")
+    dialog.reject()
+
+
+def test_leaving_a_menu_with_esc_gives_the_keyboard_back(qtbot, window, store):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    press(window, Qt.Key.Key_V, ALT)
+    menu = window.menuBar().actions()[2].menu()
+    qtbot.waitUntil(menu.isVisible)
+    key(menu, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: focused() is not window.menuBar())
+    assert focused() is workspace.observation.line

@@ -68,8 +68,14 @@ def within(window: QWidget, widget: QWidget) -> bool:
 
 
 def inside(window: QWidget, widget: QWidget) -> bool:
-    """Shown, not squashed below its own height, and drawn whole inside the window."""
-    return within(window, widget) and widget.height() >= widget.minimumSizeHint().height()
+    """Shown, not squashed below its own size (a button's words cut), and drawn whole
+    inside the window."""
+    hint = widget.minimumSizeHint()
+    return (
+        within(window, widget)
+        and widget.height() >= hint.height()
+        and widget.width() >= hint.width()
+    )
 
 
 def assert_session_in_view(main, workspace):
