@@ -107,11 +107,17 @@ class SidePanel(QStackedWidget):
         super().__init__()
         self.base = base
         self.addWidget(base)
+        self._under: dict[FormDialog, QWidget] = {}
 
     def show_form(self, form: FormDialog) -> None:
         """``form`` (made with ``scrolling=True``: its rows scroll, its buttons stay put)."""
         form.setWindowFlags(Qt.WindowType.Widget)
         previous = self.currentWidget() or self.base
+        # What shows when the form closes: never another form (one that opened this one,
+        # the pre-dose caution before the dose, is gone by then), but what was under it.
+        while isinstance(previous, FormDialog):
+            previous = self._under.get(previous, self.base)
+        self._under[form] = previous
         self.addWidget(form)
         self.setCurrentWidget(form)
         form.show()
@@ -129,9 +135,10 @@ class SidePanel(QStackedWidget):
     def showing(self) -> QWidget:
         return self.currentWidget() or self.base
 
-    def _remove(self, form: QWidget, previous: QWidget) -> None:
+    def _remove(self, form: FormDialog, previous: QWidget) -> None:
         if self.currentWidget() is form:
             self.setCurrentWidget(previous if self.indexOf(previous) >= 0 else self.base)
+        self._under.pop(form, None)
         self.removeWidget(form)
         form.deleteLater()
 

@@ -602,3 +602,25 @@ def test_leaving_a_menu_with_esc_gives_the_keyboard_back(qtbot, window, store):
     key(menu, Qt.Key.Key_Escape)
     qtbot.waitUntil(lambda: focused() is not window.menuBar())
     assert focused() is workspace.observation.line
+
+
+def test_the_dose_after_the_caution_returns_the_chart(qtbot, window, store):
+    """The caution form opens the dose form and is deleted; closing the dose form then
+    raised RuntimeError (it meant to return to the deleted caution) and left the chart's
+    place blank."""
+    from PySide6.QtCore import QEvent
+
+    workspace, _ = started(qtbot, window, store, "IM injection", pre_dose="152/96 80 98")
+    press(window, Qt.Key.Key_D, CTRL)
+    caution = workspace.caution_dialog
+    qtbot.keyClicks(caution.reason, "Rechecked after rest; prescriber present")
+    with qtbot.waitSignal(caution.accepted):
+        key(caution.reason, Qt.Key.Key_Return)
+    QApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete.value)  # as the loop does
+    dose = workspace.dose_dialog
+    qtbot.keyClicks(dose.mg, "50")
+    with qtbot.waitSignal(dose.accepted):
+        key(dose.mg, Qt.Key.Key_Return)
+    assert workspace.side.showing() is workspace.side.base
+    assert workspace.chart.isVisible()
+    assert workspace.log_model.entry_at(0).text.startswith("Ketamine 50 mg, IM injection")
