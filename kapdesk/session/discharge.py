@@ -81,6 +81,7 @@ def discharge_payload(
             "anyway, give the reason for the override.",
         )
     return {
+        "criteria": len(items),  # none: no protocol, so nothing was checked
         "unmet": unmet,
         "confirmed": sorted(confirmed),
         "override_reason": clean_text(reason, "The reason", limit=2000) if reason else None,

@@ -146,6 +146,8 @@ def describe_event(kind: str, payload: Mapping[str, Any], who: str) -> str:
             text += "; concomitant: " + ", ".join(meds)
         if payload.get("decision"):
             text += f". Decision by {who}: {payload['decision']}"
+        if payload.get("intention"):
+            text += f". Intention: {payload['intention']}"
         return text + "."
     if kind == "no_protocol":
         return (
@@ -158,5 +160,7 @@ def describe_event(kind: str, payload: Mapping[str, Any], who: str) -> str:
                 f"Session ended by {who} with criteria unmet ({', '.join(payload['unmet'])}): "
                 f"{payload['override_reason']}"
             )
+        if payload.get("criteria") == 0:
+            return f"Session ended by {who}; it had no protocol, so no discharge criteria."
         return f"Discharge criteria met; session ended by {who}."
     return kind

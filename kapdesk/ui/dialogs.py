@@ -33,9 +33,14 @@ class NewSessionDialog(FormDialog):
     monitoring without one is a choice of its own, with its reason recorded."""
 
     def __init__(
-        self, protocols: list[str], default: str | None, parent: QWidget | None = None
+        self,
+        protocols: list[str],
+        default: str | None,
+        parent: QWidget | None = None,
+        *,
+        patient: str = "the patient",
     ) -> None:
-        super().__init__("Start a session", parent, ok_text="Start")
+        super().__init__(f"Start a session for {patient}", parent, ok_text="Start")
         self.protocol = QComboBox()  # not editable: no typed text can become a protocol
         self.protocol.setAccessibleName("Protocol")
         self.protocol.addItems([*protocols, NO_PROTOCOL])
@@ -44,6 +49,7 @@ class NewSessionDialog(FormDialog):
         self.protocol.setPlaceholderText("Choose a protocol: type its first letters")
         # The open list as wide as its longest name ("No protocol: clinician-defined …").
         self.protocol.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.protocol.setMaxVisibleItems(12)  # every protocol in view, none scrolled off
         self.protocol.setCurrentIndex(protocols.index(default) if default in protocols else -1)
         self.form.addRow("&Protocol", self.protocol)
         self.reason = QLineEdit()
@@ -68,10 +74,15 @@ class NewSessionDialog(FormDialog):
         for widget in (self.reason, self.reason_label, self.no_protocol_hint):
             widget.setVisible(none)
         self.error.hide()  # a refusal about the last choice is not about this one
-        if none:
-            self.reason.setFocus()
+        # The focus stays in the list: the letters typed to choose ("no") must not run on
+        # into the reason. Tab, or the refusal of an empty reason, takes it there.
         if self.isVisible():
             grow_to_fit(self)  # the explanation whole, not clipped at the old height
+
+    def _try_save(self) -> None:
+        super()._try_save()
+        if self.error.isVisible() and self.reason.isVisible():
+            self.focus(self.reason)  # the refusal is about the reason: go where it is typed
 
     def choice(self) -> tuple[str | None, str]:
         """The protocol's name (None for none), and the reason given for none."""

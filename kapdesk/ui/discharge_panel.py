@@ -13,7 +13,7 @@ import html
 import itertools
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -28,6 +28,13 @@ from PySide6.QtWidgets import (
 from kapdesk.clinical.discharge import DischargeItem
 from kapdesk.ui.forms import EnterButton
 from kapdesk.widgets.wrapping_check import WrappingCheck
+
+
+def _wrapping(text: str, buddy: QWidget) -> QLabel:
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setBuddy(buddy)
+    return label
 
 
 class DischargePanel(QFrame):
@@ -59,16 +66,23 @@ class DischargePanel(QFrame):
             box.toggled.connect(lambda _checked: self.changed.emit())
             body.addWidget(box)
             self.checks[label] = box
+        # Labels above their fields, wrapping: a long label must not widen the panel past
+        # a 1024 px screen (it was cut at the right, then scrolled to cut at the left).
         form = QFormLayout()
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         self.ready_minutes = QLineEdit()
         self.ready_minutes.setAccessibleName("Ready to leave after, minutes")
         self.ready_minutes.setPlaceholderText("minutes, for the REMS form (optional)")
         self.override = QLineEdit()
         self.override.setAccessibleName("Reason to end with criteria unmet")
         self.override.setPlaceholderText("required only to end with criteria unmet")
-        form.addRow("Ready to leave after, were there no minimum", self.ready_minutes)
-        form.addRow("Override reason", self.override)
+        form.addRow(
+            _wrapping(
+                "If there were no minimum time, ready to leave after (minutes)", self.ready_minutes
+            ),
+            self.ready_minutes,
+        )
+        form.addRow(_wrapping("Reason to end with criteria unmet", self.override), self.override)
         body.addLayout(form)
         body.addStretch(1)
         self.scroller = QScrollArea()
@@ -94,8 +108,6 @@ class DischargePanel(QFrame):
         buttons.addWidget(self.confirm)
         buttons.addWidget(self.cancel)
         layout.addLayout(buttons)
-        self.override.returnPressed.connect(self.confirm.click)
-        self.ready_minutes.returnPressed.connect(self.confirm.click)
         # Tab walks the checklist, the two fields, then End: the order they are read in.
         chain = [*(c.box for c in self.checks.values()), self.ready_minutes, self.override]
         chain.append(self.confirm)
@@ -106,17 +118,36 @@ class DischargePanel(QFrame):
         """Where the keyboard starts: the first checklist item, else the End button."""
         return next((c.box for c in self.checks.values()), self.confirm)
 
+    def focus_first(self) -> None:
+        field = self.first_field()
+        field.setFocus()
+        if self.scroller.isAncestorOf(field):
+            self.scroller.ensureWidgetVisible(field)  # never a focus out of sight
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        # Enter anywhere in the panel (a ticked box, a field) presses End, as it says;
+        # End refuses, in view, while something is unmet without a reason.
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.confirm.isVisible():
+            if not event.isAutoRepeat():
+                self.confirm.click()
+            return
+        super().keyPressEvent(event)
+
     def confirmed_items(self) -> frozenset[str]:
         return frozenset(label for label, box in self.checks.items() if box.isChecked())
 
     def show_items(self, items: list[DischargeItem]) -> None:
+        self.error.hide()  # a refusal about the criteria as they were is stale now
         lines = []
         for item in items:
             mark = "✔ met" if item.met else "✘ NOT MET"
             lines.append(f"<b>{mark}</b> — {html.escape(item.label)}: {html.escape(item.detail)}")
         unmet = sum(1 for item in items if not item.met)
         if not items:
-            lines.append("This session's protocol has no discharge criteria loaded.")
+            lines.append(
+                "No discharge criteria are loaded for this session (no protocol, or one not "
+                "found): whether the patient may leave is your clinical decision."
+            )
         elif unmet:
             lines.append(f"<br>{unmet} not met: ending now needs an override reason.")
         else:

@@ -95,9 +95,15 @@ class FormDialog(QDialog):
 
     def focus_first(self) -> None:
         if self.first_field is not None:
-            self.first_field.setFocus(Qt.FocusReason.OtherFocusReason)
-            if self.area is not None:  # never a focus out of sight
-                self.area.ensureWidgetVisible(self.first_field)
+            self.focus(self.first_field)
+
+    def focus(
+        self, widget: QWidget, reason: Qt.FocusReason = Qt.FocusReason.OtherFocusReason
+    ) -> None:
+        """The keyboard to ``widget``, scrolled into view: never a focus out of sight."""
+        widget.setFocus(reason)
+        if self.area is not None and self.area.isAncestorOf(widget):
+            self.area.ensureWidgetVisible(widget)
 
 
 class SidePanel(QStackedWidget):

@@ -218,7 +218,12 @@ class MainWindow(QMainWindow):
             )
 
         self.session_dialog = open_form(
-            NewSessionDialog(sorted(self.protocols), offered, self),
+            NewSessionDialog(
+                sorted(self.protocols),
+                offered,
+                self,
+                patient=self.store.entry("patient", patient).current["display_name"],
+            ),
             start,
             saved=lambda session: self.open_workspace(session, screen=True),
         )

@@ -158,7 +158,7 @@ class CorrectDialog(FormDialog):
     def _try_save(self) -> None:
         super()._try_save()
         if self.error.isVisible() and not self.reason.text().strip():
-            self.reason.setFocus()  # the refusal is about the reason: go where it is typed
+            self.focus(self.reason)  # the refusal is about the reason: go where it is typed
 
     def changes(self) -> dict[str, str]:
         return {

@@ -29,8 +29,17 @@ from kapdesk.local.settings import (
     ZoneName,
 )
 from kapdesk.ui.forms import FormDialog
+from kapdesk.widgets.wrapping_check import WrappingCheck
 
 DEFAULT_THRESHOLDS = dataclasses.asdict(AlertThresholds())
+
+
+def _wrapping(text: str, buddy: QWidget) -> QLabel:
+    """A row's label that wraps, so no label sets the form's width."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setBuddy(buddy)
+    return label
 
 
 class SettingsDialog(FormDialog):
@@ -52,14 +61,20 @@ class SettingsDialog(FormDialog):
                 self._thresholds(value)
                 continue
             widget, read = _control(constraint, value, protocols or [])
-            widget.setAccessibleName(setting.label)
-            if self.first_field is None:
-                self.first_field = widget  # the keyboard starts at the first setting
             if isinstance(widget, QCheckBox):
-                widget.setText(setting.label)  # the label beside its box, on one row
+                # The label beside its box, wrapping: a check box's own text never wraps
+                # and widened the form past a 1024 px screen (issue 9 QA).
+                check = WrappingCheck(setting.label)
+                check.setChecked(widget.isChecked())
+                widget, read = check, check.isChecked
                 self.form.addRow(widget)
+                focusable: QWidget = check.box
             else:
-                self.form.addRow(setting.label, widget)
+                widget.setAccessibleName(setting.label)
+                self.form.addRow(_wrapping(setting.label, widget), widget)
+                focusable = widget
+            if self.first_field is None:
+                self.first_field = focusable  # the keyboard starts at the first setting
             self._read[setting.key] = read
 
     def _thresholds(self, overrides: dict[str, int]) -> None:
@@ -76,7 +91,7 @@ class SettingsDialog(FormDialog):
             box.setRange(low, high)
             box.setValue(overrides.get(name, DEFAULT_THRESHOLDS[name]))
             box.setAccessibleName(THRESHOLD_LABELS[name])
-            self.form.addRow(THRESHOLD_LABELS[name], box)
+            self.form.addRow(_wrapping(THRESHOLD_LABELS[name], box), box)
             boxes[name] = box
 
         def read() -> dict[str, int]:

@@ -283,8 +283,12 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         return self.message.text() if self.message.isVisible() else ""
 
     def _act(self) -> None:
-        """Each act clears the last act's sentence."""
+        """Each act clears the last act's sentences: the message, and a refusal under an
+        entry line (a refused "88" stayed through the end of the session, issue 9 QA)."""
         self.say("")
+        for entry in (self.observation, self.vitals):
+            if entry.error.isVisible():
+                entry.error.hide()
 
     # ----------------------------------------------------------------- slots
 
@@ -345,14 +349,18 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         self.observation.line.setFocus()
 
     def focus_log(self) -> None:
+        """Ctrl+L: the log, at its newest entry, whatever was selected before."""
         self.log_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        if self.log_model.rowCount():
+            self.log_view.setCurrentIndex(self.log_model.index(0))
+            self.log_view.scrollToTop()
 
     def refocus(self) -> None:
         """Where the keyboard goes after an act: the open form, else the observation."""
         if self.form is not None:
             self.form.focus_first()
         elif self.side.showing() is self.discharge:
-            self.discharge.first_field().setFocus()
+            self.discharge.focus_first()
         else:
             self.focus_observation()
 

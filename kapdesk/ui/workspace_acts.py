@@ -142,7 +142,7 @@ class EndActs(Base):
             return
         self._show_discharge_items()
         self.side.show_panel(self.discharge)
-        self.discharge.first_field().setFocus()
+        self.discharge.focus_first()
 
     def _show_discharge_items(self) -> None:
         self.discharge.show_items(self.service.discharge_items(self.discharge.confirmed_items()))
@@ -160,7 +160,7 @@ class EndActs(Base):
         try:
             minutes = int(ready) if ready else None
         except ValueError:
-            self.discharge.show_error("“Ready to leave after” must be a whole number of minutes.")
+            self.discharge.show_error("The minutes until ready to leave must be a whole number.")
             return
         try:
             self.summary = self.service.end(

@@ -90,13 +90,17 @@ def test_1_the_protocol_is_chosen_from_the_list_never_typed(qtbot, window, store
 
 def test_1_no_protocol_is_an_explicit_recorded_choice_with_a_reason(qtbot, window, store):
     dialog, patient = new_session_dialog(window, store)
+    assert dialog.windowTitle() == "Start a session for Ada Example"
     qtbot.keyClicks(dialog.protocol, "no")
     assert dialog.protocol.currentText() == NO_PROTOCOL
     assert dialog.reason.isVisible()
-    assert focused() is dialog.reason
-    key(dialog.reason, Qt.Key.Key_Return)
+    # The letters typed to choose stay in the list: none runs on into the reason.
+    assert focused() is dialog.protocol
+    assert dialog.reason.text() == ""
+    key(dialog.protocol, Qt.Key.Key_Return)
     assert "say why in the Reason field" in dialog.error.text()
     assert store.sessions(patient) == []
+    assert focused() is dialog.reason
     qtbot.keyClicks(dialog.reason, "Research protocol; monitoring per study plan")
     with qtbot.waitSignal(dialog.accepted):
         key(dialog.reason, Qt.Key.Key_Return)
@@ -624,3 +628,56 @@ def test_the_dose_after_the_caution_returns_the_chart(qtbot, window, store):
     assert workspace.side.showing() is workspace.side.base
     assert workspace.chart.isVisible()
     assert workspace.log_model.entry_at(0).text.startswith("Ketamine 50 mg, IM injection")
+
+
+def test_enter_on_a_ticked_box_presses_end_and_a_stale_refusal_goes(qtbot, window, store, clock):
+    workspace, _ = started(qtbot, window, store, "IM injection", pre_dose="150/95 80 98")
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    panel = workspace.discharge
+    first = panel.first_field()
+    assert focused() is first
+    key(first, Qt.Key.Key_Space)
+    key(first, Qt.Key.Key_Return)  # Enter in the panel presses End, as it says
+    assert "Not all discharge criteria are met" in panel.error.text()
+    assert panel.error.isVisible()
+    press(window, Qt.Key.Key_B, CTRL)
+    type_into(qtbot, workspace.vitals.line, "132/84 76 97")
+    assert not panel.error.isVisible()  # it named a BP that is no longer the latest
+
+
+def test_a_session_without_a_protocol_ends_without_claiming_criteria(qtbot, window, store):
+    dialog, _ = new_session_dialog(window, store)
+    qtbot.keyClicks(dialog.protocol, "no")
+    dialog.reason.setFocus()
+    qtbot.keyClicks(dialog.reason, "Study protocol outside kapdesk")
+    with qtbot.waitSignal(dialog.accepted):
+        key(dialog.reason, Qt.Key.Key_Return)
+    back_to(window)
+    workspace = window.workspace
+    workspace.screening_dialog.reject()
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    assert "No discharge criteria are loaded" in workspace.discharge.items_text()
+    workspace.discharge.confirm.click()
+    assert workspace.log_model.entry_at(0).text == (
+        "Session ended by dr.test; it had no protocol, so no discharge criteria."
+    )
+
+
+def test_a_refused_line_clears_at_the_next_act(qtbot, window, store):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    type_into(qtbot, workspace.vitals.line, "88")
+    assert workspace.vitals.error.isVisible()
+    type_into(qtbot, workspace.observation.line, "settled")
+    assert not workspace.vitals.error.isVisible()
+
+
+def test_ctrl_l_goes_to_the_newest_entry_whatever_was_selected(qtbot, window, store):
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    for note in ("first note", "second note", "third note"):
+        type_into(qtbot, workspace.observation.line, note)
+    press(window, Qt.Key.Key_L, CTRL)
+    key(workspace.log_view, Qt.Key.Key_End)  # the oldest
+    assert workspace.selected_entry().text != "third note"
+    workspace.focus_observation()
+    press(window, Qt.Key.Key_L, CTRL)
+    assert workspace.selected_entry().text == "third note"

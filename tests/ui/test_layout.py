@@ -118,6 +118,10 @@ def test_the_session_holds_with_a_banner_and_the_end_panel(
         assert inside(main, button), button.text()
     assert within(main, panel.scroller)  # it scrolls: what counts is what it shows
     assert panel.scroller.viewport().height() >= 60  # at least two lines of criteria
+    # Nothing wider than the panel: no line cut at the right, or scrolled to cut the left.
+    inner = panel.scroller.widget()
+    assert inner.minimumSizeHint().width() <= panel.scroller.viewport().width()
+    assert inner.width() <= panel.scroller.viewport().width()
     main.close_workspace()
 
 
@@ -337,3 +341,20 @@ def test_the_x11_plugin_finds_every_library_it_needs():
     linked = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, check=True)
     missing = [line.split()[0] for line in linked.stdout.splitlines() if "not found" in line]
     assert missing == [], f"install these for Qt's xcb plugin (scripts/setup): {missing}"
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.25])
+def test_settings_fit_a_small_screen_without_cutting_a_label(
+    qtbot, store, data_dir, clock, themed, scale
+):
+    themed(scale)
+    main, _workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1024x600"], scale)
+    main.close_workspace()
+    main.open_settings()
+    dialog = main.settings_dialog
+    QApplication.processEvents()
+    assert dialog.width() <= SIZES["1024x600"][0]
+    inner = dialog.area.widget()
+    assert inner.minimumSizeHint().width() <= dialog.area.viewport().width()
+    assert inner.width() <= dialog.area.viewport().width()
+    dialog.reject()

@@ -71,7 +71,9 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     qtbot.keyClicks(screening.intention, "to rest and listen")
     with qtbot.waitSignal(screening.accepted):
         qtbot.keyClick(screening.intention, Qt.Key.Key_Return)
-    assert workspace.log_model.entry_at(0).text == "Screening: no contraindications."
+    assert workspace.log_model.entry_at(0).text == (
+        "Screening: no contraindications. Intention: to rest and listen."
+    )
 
     # Baseline vitals in the paper notation.
     clock.advance(minutes=2)
