@@ -13,7 +13,6 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QStackedWidget
 
 from kapdesk import __version__
-from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.local.settings import Settings, alert_thresholds, local_zone_name
 from kapdesk.session.protocols import clinic_protocols, default_protocol, start_session
 from kapdesk.session.service import SessionService
@@ -22,6 +21,7 @@ from kapdesk.ui.actions import make_action
 from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
 from kapdesk.ui.forms import open_form
 from kapdesk.ui.patients_page import PatientsPage
+from kapdesk.ui.quit_question import quit_question
 from kapdesk.ui.settings_dialog import SettingsDialog
 from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
 from kapdesk.ui.workspace import SessionWorkspace
@@ -321,22 +321,7 @@ class MainWindow(QMainWindow):
         workspace = self.workspace
         if workspace is None or (self.quit_box is not None and self.quit_box.isVisible()):
             return
-        service = workspace.service
-        box = QMessageBox(self)
-        box.setIcon(QMessageBox.Icon.Question)
-        box.setWindowTitle("Quit kapdesk?")
-        box.setText(
-            f"The session for {service.patient_name} ({service.protocol_name}) is still "
-            f"running: {format_elapsed(service.since_start())} since it started."
-        )
-        box.setInformativeText(
-            "Quitting leaves it open: its clock keeps time and it can be resumed when "
-            "kapdesk starts again. To end it, keep working and press Ctrl+Shift+E."
-        )
-        keep = box.addButton("Keep working (Esc)", QMessageBox.ButtonRole.RejectRole)
-        leave = box.addButton("Quit, leaving it open", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
+        box, leave = quit_question(self, workspace.service)
 
         def answered() -> None:
             if box.clickedButton() is leave:
