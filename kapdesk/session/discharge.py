@@ -68,10 +68,11 @@ def discharge_payload(
     items: list[DischargeItem],
     confirmed: frozenset[str],
     override_reason: str | None,
-    ready_to_leave_minutes: int | None,
+    ready_to_leave_minutes: int | str | None,
     rems: dict[str, Any],
 ) -> dict[str, Any]:
     """The discharge decision as stored; with criteria unmet, only with an override reason."""
+    minutes = _ready_minutes(ready_to_leave_minutes)
     unmet = [item.label for item in items if not item.met]
     reason = (override_reason or "").strip()
     if unmet and not reason:
@@ -85,9 +86,30 @@ def discharge_payload(
         "unmet": unmet,
         "confirmed": sorted(confirmed),
         "override_reason": clean_text(reason, "The reason", limit=2000) if reason else None,
-        "ready_to_leave_minutes": ready_to_leave_minutes,
+        "ready_to_leave_minutes": minutes,
         "rems": rems,
     }
+
+
+# The REMS form's "if there were no 2-hour minimum, when would the patient have been ready
+# to leave?" (CLINICAL.md): minutes from the first device, within one day.
+MAX_READY_MINUTES = 24 * 60
+
+
+def _ready_minutes(value: int | str | None) -> int | None:
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        minutes = int(str(value).strip())
+    except ValueError:
+        minutes = -1
+    if not 0 <= minutes <= MAX_READY_MINUTES:
+        raise ValidationError(
+            "ready_to_leave_minutes",
+            f"“{value}” is not minutes until ready to leave: write a whole number from 0 "
+            f"to {MAX_READY_MINUTES}, or leave it empty.",
+        )
+    return minutes
 
 
 def rems_summary(

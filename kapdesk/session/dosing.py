@@ -94,6 +94,19 @@ ROUTE_DRUG = {
 ESKETAMINE_MG_PER_DEVICE = 28  # CLINICAL.md: 56 mg = 2 devices, 84 mg = 3 devices
 
 
+def device_count(drug: str, mg_text: str) -> int | None:
+    """How many esketamine devices an amount is (56 mg: 2), or None when it is not
+    esketamine or not a whole number of devices."""
+    if drug != Drug.ESKETAMINE.value:
+        return None
+    try:
+        mg = float(mg_text.replace(",", "."))
+    except ValueError:
+        return None
+    count = mg / ESKETAMINE_MG_PER_DEVICE
+    return int(count) if count >= 1 and count == int(count) else None
+
+
 @dataclass(frozen=True)
 class DoseDefaults:
     """What the dose form starts with, and where it came from (said in the form)."""

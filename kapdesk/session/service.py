@@ -295,7 +295,7 @@ class SessionService:
         confirmed: frozenset[str] = frozenset(),
         *,
         override_reason: str | None = None,
-        ready_to_leave_minutes: int | None = None,
+        ready_to_leave_minutes: int | str | None = None,
     ) -> SessionSummary:
         """End the session; with criteria unmet, only with an override reason (recorded)."""
         self._refuse_if_ended()

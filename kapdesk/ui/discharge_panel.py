@@ -20,21 +20,13 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
 
 from kapdesk.clinical.discharge import DischargeItem
-from kapdesk.ui.forms import EnterButton
+from kapdesk.ui.forms import EnterButton, scroll_area, wrapping_label
 from kapdesk.widgets.wrapping_check import WrappingCheck
-
-
-def _wrapping(text: str, buddy: QWidget) -> QLabel:
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setBuddy(buddy)
-    return label
 
 
 class DischargePanel(QFrame):
@@ -77,21 +69,17 @@ class DischargePanel(QFrame):
         self.override.setAccessibleName("Reason to end with criteria unmet")
         self.override.setPlaceholderText("required only to end with criteria unmet")
         form.addRow(
-            _wrapping(
+            wrapping_label(
                 "If there were no minimum time, ready to leave after (minutes)", self.ready_minutes
             ),
             self.ready_minutes,
         )
-        form.addRow(_wrapping("Reason to end with criteria unmet", self.override), self.override)
+        form.addRow(
+            wrapping_label("Reason to end with criteria unmet", self.override), self.override
+        )
         body.addLayout(form)
         body.addStretch(1)
-        self.scroller = QScrollArea()
-        self.scroller.setWidget(inner)
-        self.scroller.setWidgetResizable(True)
-        self.scroller.setFrameShape(QFrame.Shape.NoFrame)
-        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        # Always there, so the wrapped lines are measured without it and never run under it.
-        self.scroller.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+        self.scroller = scroll_area(inner)
         layout.addWidget(self.scroller, 1)
         # A refusal sits above the buttons, never scrolled out of sight (issue 9 QA).
         self.error = QLabel()

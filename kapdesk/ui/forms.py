@@ -25,7 +25,28 @@ from kapdesk.store import StoreError
 from kapdesk.ui.fit import grow_to_fit
 from kapdesk.widgets.enter_button import EnterButton
 
-__all__ = ["EnterButton", "FormDialog", "SidePanel", "open_form"]
+__all__ = ["EnterButton", "FormDialog", "SidePanel", "open_form", "scroll_area", "wrapping_label"]
+
+
+def scroll_area(inner: QWidget) -> QScrollArea:
+    """``inner`` scrolling up and down only, as wide as the area. The vertical bar is
+    always there, so wrapped lines are laid out without it and never run under it."""
+    area = QScrollArea()
+    area.setWidget(inner)
+    area.setWidgetResizable(True)
+    area.setFrameShape(QFrame.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+    return area
+
+
+def wrapping_label(text: str, buddy: QWidget) -> QLabel:
+    """A form row's label that wraps, so no label sets the form's width (a long one cut
+    the settings and the end panel on a 1024 px screen)."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    label.setBuddy(buddy)
+    return label
 
 
 class FormDialog(QDialog):
@@ -54,13 +75,7 @@ class FormDialog(QDialog):
         if scrolling:
             inner = QWidget()
             inner.setLayout(self.form)
-            self.area = QScrollArea()
-            self.area.setWidget(inner)
-            self.area.setWidgetResizable(True)
-            self.area.setFrameShape(QFrame.Shape.NoFrame)
-            self.area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-            # Always there, so rows are laid out without it and never run under it.
-            self.area.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOn)
+            self.area = scroll_area(inner)
             outer.addWidget(self.area, 1)
         else:
             outer.addLayout(self.form)

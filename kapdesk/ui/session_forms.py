@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget
 from kapdesk.clinical.entries import ROUTE_LABELS, Drug, Route
 from kapdesk.clinical.scales import REMS_QUESTIONS
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
-from kapdesk.session.dosing import ESKETAMINE_MG_PER_DEVICE, DoseDefaults
+from kapdesk.session.dosing import DoseDefaults, device_count
 from kapdesk.ui.forms import FormDialog
 from kapdesk.widgets.wrapping_check import WrappingCheck
 
@@ -89,18 +89,12 @@ class DoseDialog(FormDialog):
             self.route_note.hide()
 
     def _count_devices(self) -> None:
-        """Esketamine comes in 28 mg devices: 56 mg is 2 of them, unless typed otherwise."""
+        """The device count that the amount implies (session/dosing.py), unless typed."""
         if self._devices_typed or not self.devices.isEnabled():
             return
-        if self.drug.currentData() != Drug.ESKETAMINE.value:
-            return
-        try:
-            mg = float(self.mg.text().replace(",", "."))
-        except ValueError:
-            return
-        count = mg / ESKETAMINE_MG_PER_DEVICE
-        if count == int(count) and count >= 1:
-            self.devices.setText(str(int(count)))
+        count = device_count(self.drug.currentData(), self.mg.text())
+        if count is not None:
+            self.devices.setText(str(count))
 
     def _show_per_kg(self) -> None:
         try:

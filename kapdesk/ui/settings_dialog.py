@@ -28,18 +28,10 @@ from kapdesk.local.settings import (
     Words,
     ZoneName,
 )
-from kapdesk.ui.forms import FormDialog
+from kapdesk.ui.forms import FormDialog, wrapping_label
 from kapdesk.widgets.wrapping_check import WrappingCheck
 
 DEFAULT_THRESHOLDS = dataclasses.asdict(AlertThresholds())
-
-
-def _wrapping(text: str, buddy: QWidget) -> QLabel:
-    """A row's label that wraps, so no label sets the form's width."""
-    label = QLabel(text)
-    label.setWordWrap(True)
-    label.setBuddy(buddy)
-    return label
 
 
 class SettingsDialog(FormDialog):
@@ -71,7 +63,7 @@ class SettingsDialog(FormDialog):
                 focusable: QWidget = check.box
             else:
                 widget.setAccessibleName(setting.label)
-                self.form.addRow(_wrapping(setting.label, widget), widget)
+                self.form.addRow(wrapping_label(setting.label, widget), widget)
                 focusable = widget
             if self.first_field is None:
                 self.first_field = focusable  # the keyboard starts at the first setting
@@ -91,7 +83,7 @@ class SettingsDialog(FormDialog):
             box.setRange(low, high)
             box.setValue(overrides.get(name, DEFAULT_THRESHOLDS[name]))
             box.setAccessibleName(THRESHOLD_LABELS[name])
-            self.form.addRow(_wrapping(THRESHOLD_LABELS[name], box), box)
+            self.form.addRow(wrapping_label(THRESHOLD_LABELS[name], box), box)
             boxes[name] = box
 
         def read() -> dict[str, int]:

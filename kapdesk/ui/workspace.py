@@ -11,7 +11,7 @@ focus whenever nothing else needs it.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -51,7 +51,6 @@ Refused = (ValidationError, StoreError)
 # keeps its detail to the first thing to do and the log takes half the width.
 SHORT_PX = 640
 NARROW_PX = 1100
-F = TypeVar("F", bound=FormDialog)
 
 
 class ChartBox(QWidget):

@@ -156,17 +156,11 @@ class EndActs(Base):
 
     def confirm_end(self) -> None:
         self._act()
-        ready = self.discharge.ready_minutes.text().strip()
-        try:
-            minutes = int(ready) if ready else None
-        except ValueError:
-            self.discharge.show_error("The minutes until ready to leave must be a whole number.")
-            return
         try:
             self.summary = self.service.end(
                 self.discharge.confirmed_items(),
                 override_reason=self.discharge.override.text(),
-                ready_to_leave_minutes=minutes,
+                ready_to_leave_minutes=self.discharge.ready_minutes.text(),
             )
         except Refused as exc:
             self.discharge.show_error(str(exc))

@@ -129,7 +129,14 @@ def test_a_rems_session_from_screening_to_discharge(monitor, clock):
     # Allowed after 120 once criteria are met.
     clock.advance(minutes=30)
     assert all(i.met for i in monitor.discharge_items(checklist))
-    summary = monitor.end(checklist, ready_to_leave_minutes=95)
+    # The REMS form's minutes are a whole number within a day, or nothing; a refusal
+    # ends nothing.
+    for bad in ("-5", "ninety", "99999", "1.5"):
+        with pytest.raises(ValidationError, match="whole number from 0 to 1440"):
+            monitor.end(checklist, ready_to_leave_minutes=bad)
+    assert monitor.ended_at is None
+    assert events(monitor, "discharge") == []
+    summary = monitor.end(checklist, ready_to_leave_minutes=" 95 ")
     assert summary.highest_bp[:2] == (182, 104)
     [discharge] = events(monitor, "discharge")
     rems = discharge.payload["rems"]

@@ -160,3 +160,20 @@ def test_of_two_readings_at_one_instant_the_one_recorded_later_is_the_latest(sto
         [bp] = [i for i in service.discharge_items() if i.label.startswith("BP below")]
         assert bp.detail == f"Latest 13{index}/84.", index
         assert opened().state.readings()[-1].reading.systolic == 130 + index
+
+
+@pytest.mark.parametrize(
+    ("drug", "mg", "devices"),
+    [
+        ("esketamine", "56", 2),
+        ("esketamine", "84", 3),
+        ("esketamine", "28,0", 1),
+        ("esketamine", "50", None),  # not a whole number of 28 mg devices
+        ("esketamine", "", None),
+        ("ketamine", "56", None),
+    ],
+)
+def test_the_device_count_an_amount_implies(drug, mg, devices):
+    from kapdesk.session.dosing import device_count
+
+    assert device_count(drug, mg) == devices
