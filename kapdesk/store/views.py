@@ -198,21 +198,39 @@ CORRECTABLE: dict[str, KindSpec] = {
 }
 
 
-def build_views(orm: OrmSession, kind: str, rows: list[Any]) -> list[EntryView]:
-    """Views of ``rows`` with their corrections applied in the order they were recorded."""
+def build_views(
+    orm: OrmSession, kind: str, rows: list[Any], session_id: uuid.UUID | None = None
+) -> list[EntryView]:
+    """Views of ``rows`` with their corrections applied in the order they were recorded.
+
+    ``session_id``: the rows are all of this session's entries of ``kind``, so their
+    corrections are found in one query rather than one per 500 ids.
+    """
     spec = CORRECTABLE[kind]
-    ids = [row.id for row in rows]
     by_target: dict[uuid.UUID, list[m.Correction]] = {}
-    for start in range(0, len(ids), 500):  # stay under SQLite's bound-parameter limit
-        chunk = ids[start : start + 500]
-        query = (
+    # In the order they were written: the table is append-only, so its rowid is that
+    # order even for two corrections within one clock tick (an id, being random, is not).
+    in_order: Any = literal_column("corrections.rowid")
+    if session_id is not None:
+        table = m.ENTITY_TABLES[kind]
+        ids_of_session = select(table.id).where(table.session_id == session_id)  # type: ignore[attr-defined]
+        queries = [
             select(m.Correction)
-            .where(m.Correction.target_kind == kind, m.Correction.target_id.in_(chunk))
-            # In the order they were written: the table is append-only, so its rowid
-            # is that order even for two corrections within one clock tick (an id,
-            # being random, is not).
-            .order_by(literal_column("corrections.rowid"))
-        )
+            .where(m.Correction.target_kind == kind, m.Correction.target_id.in_(ids_of_session))
+            .order_by(in_order)
+        ]
+    else:
+        ids = [row.id for row in rows]
+        queries = [
+            select(m.Correction)
+            .where(
+                m.Correction.target_kind == kind,
+                m.Correction.target_id.in_(ids[start : start + 500]),  # SQLite's bound limit
+            )
+            .order_by(in_order)
+            for start in range(0, len(ids), 500)
+        ]
+    for query in queries:
         for correction in orm.scalars(query):
             by_target.setdefault(correction.target_id, []).append(correction)
     views = []
