@@ -7,6 +7,7 @@ it survives sleep and restart and tests drive it with a fake clock.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -44,6 +45,38 @@ class Recorded:
 
     at: dt.datetime
     items: frozenset[str]
+
+
+class RecordedTimes:
+    """When each vital sign or scale was recorded, each in time order: finding the first
+    of them inside a check's window is a binary search, so a tick costs the same at six
+    hours of 1 Hz readings as at the first (issue 10). Kept up to date entry by entry."""
+
+    def __init__(self, recorded: Iterable[Recorded] = ()) -> None:
+        self._times: dict[str, list[dt.datetime]] = {}
+        for entry in recorded:
+            self.add(entry.at, entry.items)
+
+    def add(self, at: dt.datetime, items: Iterable[str]) -> None:
+        for item in items:
+            bisect.insort(self._times.setdefault(item, []), at)
+
+    def remove(self, at: dt.datetime, items: Iterable[str]) -> None:
+        for item in items:
+            times = self._times.get(item, [])
+            found = bisect.bisect_left(times, at)
+            if found < len(times) and times[found] == at:
+                del times[found]
+
+    def first_in(
+        self, item: str, start: dt.datetime, end: dt.datetime | None
+    ) -> dt.datetime | None:
+        """The first time ``item`` was recorded at or after ``start`` and before ``end``."""
+        times = self._times.get(item, [])
+        found = bisect.bisect_left(times, start)
+        if found == len(times) or (end is not None and times[found] >= end):
+            return None
+        return times[found]
 
 
 @dataclass(frozen=True)
@@ -132,10 +165,12 @@ def _rule_occurrences(rule: CheckRule, times: SessionTimes, until: dt.datetime) 
 def check_statuses(
     protocol: Protocol,
     times: SessionTimes,
-    recorded: Sequence[Recorded],
+    recorded: Sequence[Recorded] | RecordedTimes,
     now: dt.datetime,
     rechecks: Iterable[dt.datetime] = (),
 ) -> list[CheckStatus]:
+    if not isinstance(recorded, RecordedTimes):
+        recorded = RecordedTimes(recorded)
     end = times.ended_at or now
     statuses = []
     for occurrence in occurrences(protocol, times, end + HORIZON, rechecks):
@@ -157,7 +192,7 @@ def check_statuses(
 
 
 def _satisfied(
-    occurrence: Occurrence, times: SessionTimes, recorded: Sequence[Recorded]
+    occurrence: Occurrence, times: SessionTimes, recorded: RecordedTimes
 ) -> dt.datetime | None:
     """When the last needed item was recorded inside the occurrence's window, if all were."""
     if occurrence.due_at is None:
@@ -166,14 +201,9 @@ def _satisfied(
         start, end = occurrence.due_at - occurrence.early, occurrence.due_at + occurrence.window
     latest: dt.datetime | None = None
     for need in occurrence.needs:
-        hits = [
-            r.at
-            for r in recorded
-            if need in r.items and start <= r.at and (end is None or r.at < end)
-        ]
-        if not hits:
+        first = recorded.first_in(need, start, end)
+        if first is None:
             return None
-        first = min(hits)
         latest = first if latest is None else max(latest, first)
     return latest
 

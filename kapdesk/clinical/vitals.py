@@ -94,7 +94,7 @@ VITAL_RANGES: dict[str, VitalRange] = {
 VITAL_ITEMS: tuple[str, ...] = tuple(dict.fromkeys(r.item for r in VITAL_RANGES.values()))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VitalsReading:
     """One set of vital signs taken together; any field may be missing, but not all."""
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,9 +82,8 @@ def evaluate_reading(
     state: SessionState, stored: StoredVitals, thresholds: AlertThresholds
 ) -> list[Alert]:
     """What the rules say of one reading, with the baseline and the reading before it."""
-    readings = state.readings()
-    index = readings.index(stored)
-    previous = readings[index - 1].reading if index else None
+    before = state.reading_before(stored)
+    previous = before.reading if before is not None else None
     return evaluate(
         stored.reading, baseline=state.baseline(), previous=previous, thresholds=thresholds
     )
@@ -108,20 +108,28 @@ class Reconciliation:
     withdraw: list[dict[str, Any]]  # alert_cleared payloads to store
 
 
-def reconcile(state: SessionState, thresholds: AlertThresholds) -> Reconciliation:
+def reconcile(
+    state: SessionState,
+    thresholds: AlertThresholds,
+    readings: Sequence[StoredVitals] | None = None,
+) -> Reconciliation:
     """After a correction: the alerts every reading should have now, against those standing.
 
     A corrected reading can move into a rule (raise it), out of one (withdraw the
     alert, with the reason), or stay in it with other figures or another time
     (withdraw the old wording and raise the new). A changed pre-dose reading moves
-    the baseline, so every reading is looked at again.
+    the baseline, so every reading is looked at again. ``readings``: only these (a
+    reading entered late, and the one after it, whose "reading before" it now is).
     """
+    looked_at = state.readings() if readings is None else readings
+    ids = None if readings is None else {r.id for r in readings}
     standing: dict[tuple[str, str], StoredAlert] = {}
     for raised in alerts(state):
-        if not raised.withdrawn and raised.vitals_id is not None:
+        wanted_here = ids is None or raised.vitals_id in ids
+        if not raised.withdrawn and raised.vitals_id is not None and wanted_here:
             standing[(str(raised.vitals_id), raised.rule)] = raised
     wanted: dict[tuple[str, str], dict[str, Any]] = {}
-    for stored in state.readings():
+    for stored in looked_at:
         for rule_met in evaluate_reading(state, stored, thresholds):
             wanted[(str(stored.id), rule_met.rule)] = alert_payload(rule_met, stored)
     raise_, withdraw = [], []

@@ -2,27 +2,107 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
-from dataclasses import dataclass
+
+import numpy as np
 
 from kapdesk.clinical.elapsed import format_t_plus
 from kapdesk.clinical.scales import SCALES
+from kapdesk.session.entries import StoredVitals
 from kapdesk.session.state import SessionState
 
 
-@dataclass(frozen=True)
-class ChartData:
-    """Readings on a time axis of minutes from the first dose (or the start, before one)."""
+class Column:
+    """Floats appended one at a time into a numpy array that doubles when full: a new
+    reading costs the same at the 21,600th as at the first, and the chart gets an array
+    without converting a list (issue 10)."""
 
-    minutes: list[float]
-    systolic: list[float]
-    diastolic: list[float]
-    heart_rate: list[float]
-    mean_arterial: list[float]
-    labels: list[str]
-    dose_minutes: list[float]
-    baseline: tuple[float, float] | None  # (systolic, diastolic) before the first dose
-    axis: str = "minutes from first dose"  # what zero on the time axis is
+    def __init__(self) -> None:
+        self._data = np.empty(64)
+        self._size = 0
+
+    def append(self, value: float) -> None:
+        if self._size == self._data.size:
+            grown = np.empty(self._data.size * 2)
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size] = value
+        self._size += 1
+
+    @property
+    def values(self) -> np.ndarray:
+        return self._data[: self._size]
+
+    def __len__(self) -> int:
+        return self._size
+
+
+class ChartData:
+    """Readings on a time axis of minutes from the first dose (or the start, before one).
+
+    Built once from the session, then extended reading by reading while each new one is
+    the newest; the hover text of a reading is made only when asked for.
+    """
+
+    def __init__(self, state: SessionState) -> None:
+        self._state = state
+        self.origin = state.first_dose_at or state.started_at
+        self.axis = (
+            "minutes from first dose" if state.first_dose_at else "minutes from session start"
+        )
+        self._columns = {name: Column() for name in COLUMNS}
+        self._times: list[dt.datetime] = []
+        self.dose_minutes = [(d.at - self.origin).total_seconds() / 60 for d in state.doses()]
+        self.baseline = state.baseline()
+        for stored in state.readings():
+            self.append(stored)
+
+    def append(self, stored: StoredVitals) -> None:
+        reading, at = stored.reading, stored.at
+        columns = self._columns
+        columns["minutes"].append((at - self.origin).total_seconds() / 60)
+        columns["systolic"].append(_number(reading.systolic))
+        columns["diastolic"].append(_number(reading.diastolic))
+        columns["heart_rate"].append(_number(reading.heart_rate))
+        columns["mean_arterial"].append(_number(reading.mean_arterial_pressure))
+        self._times.append(at)
+
+    def fits(self, stored: StoredVitals) -> bool:
+        """Whether ``stored`` can be appended: it is the newest, and T0 has not moved."""
+        origin = self._state.first_dose_at or self._state.started_at
+        return origin == self.origin and (not self._times or stored.at >= self._times[-1])
+
+    def label(self, index: int) -> str:
+        """The hover text of reading ``index``: its clock time and T+."""
+        at = self._times[index]
+        return f"{self._state.local_clock(at)}  {format_t_plus(at, self._state.first_dose_at)}"
+
+    def __len__(self) -> int:
+        return len(self._times)
+
+    @property
+    def minutes(self) -> np.ndarray:
+        return self._columns["minutes"].values
+
+    @property
+    def systolic(self) -> np.ndarray:
+        return self._columns["systolic"].values
+
+    @property
+    def diastolic(self) -> np.ndarray:
+        return self._columns["diastolic"].values
+
+    @property
+    def heart_rate(self) -> np.ndarray:
+        return self._columns["heart_rate"].values
+
+    @property
+    def mean_arterial(self) -> np.ndarray:
+        return self._columns["mean_arterial"].values
+
+
+COLUMNS = ("minutes", "systolic", "diastolic", "heart_rate", "mean_arterial")
 
 
 def _number(value: float | None) -> float:
@@ -30,19 +110,7 @@ def _number(value: float | None) -> float:
 
 
 def chart_data(state: SessionState) -> ChartData:
-    origin = state.first_dose_at or state.started_at
-    axis = "minutes from first dose" if state.first_dose_at else "minutes from session start"
-    data = ChartData([], [], [], [], [], [], [], state.baseline(), axis)
-    for stored in state.readings():
-        reading, at = stored.reading, stored.at
-        data.minutes.append((at - origin).total_seconds() / 60)
-        data.systolic.append(_number(reading.systolic))
-        data.diastolic.append(_number(reading.diastolic))
-        data.heart_rate.append(_number(reading.heart_rate))
-        data.mean_arterial.append(_number(reading.mean_arterial_pressure))
-        data.labels.append(f"{state.local_clock(at)}  {format_t_plus(at, state.first_dose_at)}")
-    data.dose_minutes.extend((d.at - origin).total_seconds() / 60 for d in state.doses())
-    return data
+    return ChartData(state)
 
 
 def scale_points(state: SessionState) -> list[tuple[float, str, int]]:

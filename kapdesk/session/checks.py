@@ -8,7 +8,6 @@ from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.protocols import Protocol
 from kapdesk.clinical.schedule import (
     CheckStatus,
-    Recorded,
     SessionTimes,
     State,
     check_statuses,
@@ -24,17 +23,10 @@ def session_times(state: SessionState) -> SessionTimes:
     return SessionTimes(state.started_at, state.first_dose_at, start, stop, state.ended_at)
 
 
-def recorded(state: SessionState) -> list[Recorded]:
-    """Each reading and score as the schedule sees it: when, and what it holds."""
-    found = [Recorded(r.at, r.reading.items) for r in state.readings()]
-    found += [Recorded(s.at, frozenset({s.content.scale_id})) for s in state.scores()]
-    return found
-
-
 def statuses(state: SessionState, protocol: Protocol | None, now: dt.datetime) -> list[CheckStatus]:
     if protocol is None:
         return []
-    return check_statuses(protocol, session_times(state), recorded(state), now, rechecks(state))
+    return check_statuses(protocol, session_times(state), state.recorded, now, rechecks(state))
 
 
 def next_check_text(

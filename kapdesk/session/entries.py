@@ -14,13 +14,13 @@ from kapdesk.clinical.vitals import VITAL_RANGES, ValidationError, VitalsReading
 from kapdesk.store.views import EntryView
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Vitals:
     reading: VitalsReading
     source: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Dose:
     drug: str
     route: Route
@@ -29,13 +29,13 @@ class Dose:
     device_count: int | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Observation:
     text: str
     tags: tuple[str, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Score:
     scale_id: str
     answers: tuple[int, ...]
@@ -45,7 +45,7 @@ class Score:
 Content = Vitals | Dose | Observation | Score
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Stored:
     """One entry of the session as it stands, with what it first said if corrected."""
 
@@ -59,7 +59,7 @@ class Stored:
     recorded_by: uuid.UUID
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredVitals(Stored):
     content: Vitals
 
@@ -68,17 +68,17 @@ class StoredVitals(Stored):
         return self.content.reading
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredDose(Stored):
     content: Dose
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredObservation(Stored):
     content: Observation
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class StoredScore(Stored):
     content: Score
 

@@ -51,6 +51,8 @@ class SessionEvents:
         self.entry_added: Event[LogEntry] = Event("entry_added")
         # An entry's text changed (a correction, an infusion stopped), as a LogEntry.
         self.entry_changed: Event[LogEntry] = Event("entry_changed")
+        # Every line's words changed (the first dose set T0 for the T+ column).
+        self.log_restated: Event[None] = Event("log_restated")
         # The readings, doses or scores the chart and the sedation strip draw changed.
         self.chart_changed: Event[None] = Event("chart_changed")
         # The open (unacknowledged, not withdrawn) alerts, most urgent first.

@@ -68,6 +68,7 @@ class SessionService:
         self._now = clock
         self._monotonic = monotonic
         self._last_clocks: tuple[dt.datetime, float] | None = None
+        self._chart: ChartData | None = None
 
     # ------------------------------------------------------------------ reads
 
@@ -119,11 +120,30 @@ class SessionService:
         lines += [event_entry(self.state, event) for event in self.state.events]
         return sorted(lines, key=lambda e: e.at, reverse=True)
 
+    def log_rows(self) -> list[tuple[dt.datetime, uuid.UUID]]:
+        """(instant, id) of every line of the log, in the order written: what the log
+        needs to place its rows; the words come from ``describe`` when a row is shown."""
+        rows = [(entry.at, entry.id) for entry in self.state.all_entries()]
+        rows += [(event.at, event.id) for event in self.state.events]
+        return rows
+
+    def describe(self, entry_id: uuid.UUID) -> LogEntry:
+        """The log line of an entry or event of this session."""
+        kind = self.state.kind_of(entry_id)
+        if kind is None:
+            raise KeyError(entry_id)
+        if kind == "event":
+            return event_entry(self.state, self.state.event(entry_id))
+        return log_entry(self.state, self.state.entry(kind, entry_id))
+
     def entry(self, kind: str, entry_id: uuid.UUID) -> Stored:
         return self.state.entry(kind, entry_id)
 
     def chart(self) -> ChartData:
-        return chart_data(self.state)
+        """The chart's readings: built once, then extended by each newest reading."""
+        if self._chart is None:
+            self._chart = chart_data(self.state)
+        return self._chart
 
     def scale_points(self) -> list[tuple[float, str, int]]:
         return scale_points(self.state)
@@ -193,14 +213,18 @@ class SessionService:
         entry = self._added("vitals", entry_id)
         stored = self.state.entry("vitals", entry_id)
         assert isinstance(stored, StoredVitals)
-        if stored is self.state.readings()[-1]:
+        readings = self.state.readings()
+        if stored is readings[-1]:
             raised = [
                 self._store_event("alert", alerting.alert_payload(alert, stored))
                 for alert in alerting.evaluate_reading(self.state, stored, self.thresholds)
             ]
-        else:  # a reading entered with an earlier time: its neighbours may change too
-            raised = self._reconcile_alerts()
-        self.events.chart_changed.emit(None)
+        elif self.first_dose_at is not None and stored.at < self.first_dose_at:
+            raised = self._reconcile_alerts()  # a late pre-dose reading moves the baseline
+        else:  # entered with an earlier time: it, and the reading after it, look again
+            after = self.state.reading_after(stored)
+            raised = self._reconcile_alerts([stored] if after is None else [stored, after])
+        self._chart_changed(stored)
         if raised:
             self.events.alerts_changed.emit(self.open_alerts())
         return Outcome(entry, tuple(raised))
@@ -217,7 +241,7 @@ class SessionService:
         entry = self._added("dose", entry_id)
         if first:
             self._restate_times()
-        self.events.chart_changed.emit(None)
+        self._chart_changed()
         self.events.session_changed.emit(None)
         return entry
 
@@ -287,7 +311,7 @@ class SessionService:
             if changed:
                 self.events.alerts_changed.emit(self.open_alerts())
         if kind in ("vitals", "dose", "scale_score"):
-            self.events.chart_changed.emit(None)
+            self._chart_changed()
         return Outcome(entry, tuple(changed))
 
     def end(
@@ -361,7 +385,7 @@ class SessionService:
     def _score(self, scale_id: str, answers: list[int]) -> LogEntry:
         entry_id = self.store.add_scale_score(self.id, scale_id, answers)
         entry = self._added("scale_score", entry_id)
-        self.events.chart_changed.emit(None)
+        self._chart_changed(scores_only=True)
         return entry
 
     def _store_event(self, kind: str, payload: Mapping[str, Any]) -> LogEntry:
@@ -370,20 +394,28 @@ class SessionService:
         entry = event_entry(self.state, event)
         self.events.entry_added.emit(entry)
         if kind in ("alert_ack", "alert_cleared"):  # the alert's own line says what became of it
-            for alert in self.state.events_of("alert"):
-                if str(alert.id) == payload["alert_id"]:
-                    self.events.entry_changed.emit(event_entry(self.state, alert))
+            alert = self.state.event(uuid.UUID(payload["alert_id"]))
+            self.events.entry_changed.emit(event_entry(self.state, alert))
         return entry
 
-    def _reconcile_alerts(self) -> list[LogEntry]:
-        plan = alerting.reconcile(self.state, self.thresholds)
+    def _reconcile_alerts(self, readings: Sequence[StoredVitals] | None = None) -> list[LogEntry]:
+        plan = alerting.reconcile(self.state, self.thresholds, readings)
         lines = [self._store_event("alert_cleared", p) for p in plan.withdraw]
         return lines + [self._store_event("alert", p) for p in plan.raise_]
 
+    def _chart_changed(
+        self, appended: StoredVitals | None = None, *, scores_only: bool = False
+    ) -> None:
+        """Tell the chart; a new newest reading is appended to its data, anything else
+        (an earlier time, a correction, a dose) has it built again."""
+        chart = self._chart
+        if chart is not None and not scores_only:
+            if appended is not None and chart.fits(appended):
+                chart.append(appended)
+            else:
+                self._chart = None
+        self.events.chart_changed.emit(None)
+
     def _restate_times(self) -> None:
         """The first dose sets T0: every earlier line's T+ is now written against it."""
-        for entry in self.state.all_entries():
-            if entry.kind != "dose":
-                self.events.entry_changed.emit(log_entry(self.state, entry))
-        for event in self.state.events:
-            self.events.entry_changed.emit(event_entry(self.state, event))
+        self.events.log_restated.emit(None)

@@ -15,6 +15,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kapdesk.clinical.entries import Route
+from kapdesk.clinical.schedule import RecordedTimes
 from kapdesk.session.entries import (
     TIME_FIELD,
     Stored,
@@ -29,7 +30,7 @@ from kapdesk.store import RecordStore
 ENTRY_KINDS = tuple(TIME_FIELD)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SessionEvent:
     """A stored session event: screening, alert, acknowledgement, decision, discharge."""
 
@@ -49,10 +50,17 @@ class SessionState:
         # schedule and the alert rules all walk them in that order).
         self._readings: list[StoredVitals] = []
         self._order: dict[uuid.UUID, int] = {}  # the order readings were recorded in
+        self._reading_keys: list[tuple[dt.datetime, int]] = []  # beside _readings, for bisect
+        self._kind_of: dict[uuid.UUID, str] = {}
+        # When each vital sign and scale was recorded, for the due checks (clinical/schedule.py).
+        self.recorded = RecordedTimes()
         for kind in ENTRY_KINDS:
             for view in store.entries(kind, session_id):
                 self.put(typed(kind, view))
-        self.events: list[SessionEvent] = [_event(e) for e in store.session_events(session_id)]
+        self.events: list[SessionEvent] = []
+        self._events_by_id: dict[uuid.UUID, SessionEvent] = {}
+        for stored_event in store.session_events(session_id):
+            self.put_event(stored_event)
         self.stops: dict[uuid.UUID, dt.datetime] = store.infusion_stops(session_id)
         self._clinicians = store.clinician_names()
         self.reload_session()
@@ -96,14 +104,21 @@ class SessionState:
         """Add a new entry or replace a corrected one."""
         previous = self._entries[entry.kind].get(entry.id)
         self._entries[entry.kind][entry.id] = entry
+        self._kind_of[entry.id] = entry.kind
+        if previous is not None:
+            self.recorded.remove(previous.at, _items(previous))
+        self.recorded.add(entry.at, _items(entry))
         if isinstance(entry, StoredVitals):
-            if previous is not None:
-                self._readings.remove(previous)  # type: ignore[arg-type]
             # Two readings taken at the same instant: the one recorded later is the later
             # reading (it was ordered by its random id, so "latest" could be either).
             order = self._order.setdefault(entry.id, len(self._order))
-            keys = [(r.at, self._order[r.id]) for r in self._readings]
-            self._readings.insert(bisect.bisect(keys, (entry.at, order)), entry)
+            if previous is not None:
+                at = bisect.bisect_left(self._reading_keys, (previous.at, order))
+                del self._readings[at], self._reading_keys[at]
+            key = (entry.at, order)
+            at = bisect.bisect(self._reading_keys, key)  # the newest: at the end, O(1)
+            self._readings.insert(at, entry)
+            self._reading_keys.insert(at, key)
 
     def reload(self, kind: str, entry_id: uuid.UUID) -> Stored:
         entry = typed(kind, self.store.entry(kind, entry_id))
@@ -113,6 +128,15 @@ class SessionState:
     def entry(self, kind: str, entry_id: uuid.UUID) -> Stored:
         return self._entries[kind][entry_id]
 
+    def kind_of(self, entry_id: uuid.UUID) -> str | None:
+        """The kind of the entry with this id, "event" for a session event, None if neither."""
+        if entry_id in self._events_by_id:
+            return "event"
+        return self._kind_of.get(entry_id)
+
+    def event(self, event_id: uuid.UUID) -> SessionEvent:
+        return self._events_by_id[event_id]
+
     def all_entries(self) -> Iterator[Stored]:
         for kind in ENTRY_KINDS:
             yield from self._entries[kind].values()
@@ -120,6 +144,15 @@ class SessionState:
     def readings(self) -> list[StoredVitals]:
         """Every vitals reading, oldest first by the time it was taken."""
         return self._readings
+
+    def reading_before(self, stored: StoredVitals) -> StoredVitals | None:
+        """The reading taken just before this one, if any (a binary search, not a scan)."""
+        at = bisect.bisect_left(self._reading_keys, (stored.at, self._order[stored.id]))
+        return self._readings[at - 1] if at else None
+
+    def reading_after(self, stored: StoredVitals) -> StoredVitals | None:
+        at = bisect.bisect_right(self._reading_keys, (stored.at, self._order[stored.id]))
+        return self._readings[at] if at < len(self._readings) else None
 
     def doses(self) -> list[StoredDose]:
         return sorted(self._entries["dose"].values(), key=_at)  # type: ignore[arg-type]
@@ -132,7 +165,9 @@ class SessionState:
 
     def pre_dose_readings(self) -> list[StoredVitals]:
         first = self.first_dose_at
-        return [r for r in self._readings if first is None or r.at < first]
+        if first is None:
+            return list(self._readings)
+        return self._readings[: bisect.bisect_left(self._reading_keys, (first, -1))]
 
     def baseline(self) -> tuple[float, float] | None:
         """The pre-dose baseline: the mean of the BP readings before the first dose."""
@@ -167,10 +202,20 @@ class SessionState:
     def put_event(self, event: Mapping[str, Any]) -> SessionEvent:
         stored = _event(event)
         self.events.append(stored)
+        self._events_by_id[stored.id] = stored
         return stored
 
     def events_of(self, kind: str) -> list[SessionEvent]:
         return [e for e in self.events if e.kind == kind]
+
+
+def _items(entry: Stored) -> frozenset[str]:
+    """What an entry holds as the due checks see it: vital signs taken, or a scale."""
+    if isinstance(entry, StoredVitals):
+        return entry.reading.items
+    if isinstance(entry, StoredScore):
+        return frozenset({entry.content.scale_id})
+    return frozenset()
 
 
 def _at(entry: Stored) -> dt.datetime:

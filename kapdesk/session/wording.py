@@ -18,7 +18,7 @@ from kapdesk.session.state import SessionEvent, SessionState
 SYSTEM_TAG = "kapdesk"  # notes kapdesk itself writes (resumption, clock jumps)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LogEntry:
     kind: str  # an entry kind, or "event" for kapdesk's own lines
     id: uuid.UUID

@@ -4,12 +4,16 @@ a corrected entry shows the original struck out and the reason, in the log itsel
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 import functools
 import html
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractListModel,
     QModelIndex,
     QPersistentModelIndex,
     QRect,
@@ -23,14 +27,16 @@ from PySide6.QtGui import (
     QFontMetrics,
     QKeyEvent,
     QPalette,
+    QResizeEvent,
+    QStandardItemModel,
     QTextDocument,
 )
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QListView,
     QStyle,
     QStyledItemDelegate,
     QStyleOptionViewItem,
+    QTreeView,
 )
 
 from kapdesk.session.wording import LogEntry
@@ -38,6 +44,24 @@ from kapdesk.session.wording import LogEntry
 KIND_MARK = {"observation": "", "vitals": "", "dose": "Dose: ", "scale_score": "", "event": ""}
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
 PADDING = 6
+ROLES = frozenset(
+    {
+        Qt.ItemDataRole.DisplayRole,
+        Qt.ItemDataRole.ToolTipRole,
+        Qt.ItemDataRole.AccessibleTextRole,
+        ENTRY_ROLE,
+    }
+)
+# The words of this many rows are kept (those shown lately); the rest are made again
+# when shown, so a long session's log holds ids and instants, not text.
+SHOWN_KEPT = 600
+HEIGHTS_KEPT = 4000
+DOCUMENTS_KEPT = 200
+BRANCH_KEYS = frozenset(
+    {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Plus, Qt.Key.Key_Minus, Qt.Key.Key_Asterisk}
+)
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+MICROSECOND = dt.timedelta(microseconds=1)
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -72,76 +96,174 @@ def fitted_font(font: QFont, text: str, room: int) -> QFont:
     return smaller
 
 
-class SessionLogModel(QAbstractListModel):
-    def __init__(self, entries: list[LogEntry] | None = None) -> None:
-        super().__init__()
-        self._entries: list[LogEntry] = entries or []
+def _micros(at: dt.datetime) -> int:
+    """An instant as whole microseconds since the epoch: exact, unlike a float timestamp."""
+    return (at - EPOCH) // MICROSECOND
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self._entries)
+
+class SessionLogModel(QStandardItemModel):
+    """The log's rows, newest first by clinical time, a six-hour session's tens of
+    thousands included (issue 10).
+
+    The rows are the C++ model's own (no item objects), so a view laying them out never
+    calls into Python per row; the words of a row are made when it is shown (``describe``)
+    and kept for the few hundred rows shown lately. Inserting and finding a row is a
+    binary search on the rows' instants.
+    """
+
+    def __init__(
+        self,
+        rows: Sequence[tuple[dt.datetime, uuid.UUID]] = (),
+        describe: Callable[[uuid.UUID], LogEntry] | None = None,
+    ) -> None:
+        super().__init__()
+        self.setColumnCount(1)
+        self._describe = describe
+        self._ids: list[uuid.UUID] = []  # newest first
+        self._keys: list[int] = []  # minus each row's instant in microseconds: ascending
+        self._at: dict[uuid.UUID, int] = {}
+        self._shown: OrderedDict[uuid.UUID, LogEntry] = OrderedDict()
+        self.reset(rows, describe)
+
+    # --------------------------------------------------------------- Qt's side
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        entry = self._entries[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
-            return f"{entry.clock}  {entry.t_plus}  {KIND_MARK[entry.kind]}{entry.text}"
-        if role == Qt.ItemDataRole.ToolTipRole and entry.reasons:
-            return "Corrected. Reason: " + " / then: ".join(entry.reasons)
-        if role == Qt.ItemDataRole.AccessibleTextRole:
-            corrected = (
-                f", corrected from {entry.original}; reason: {'; then: '.join(entry.reasons)}"
-                if entry.original
-                else ""
-            )
-            return f"{entry.clock}, {entry.t_plus}, {KIND_MARK[entry.kind]}{entry.text}{corrected}"
+        if not index.isValid() or role not in ROLES:
+            return None
+        entry = self.entry_at(index.row())
         if role == ENTRY_ROLE:
             return entry
-        return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return f"{entry.clock}  {entry.t_plus}  {KIND_MARK[entry.kind]}{entry.text}"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return (
+                "Corrected. Reason: " + " / then: ".join(entry.reasons) if entry.reasons else None
+            )
+        corrected = (
+            f", corrected from {entry.original}; reason: {'; then: '.join(entry.reasons)}"
+            if entry.original
+            else ""
+        )
+        return f"{entry.clock}, {entry.t_plus}, {KIND_MARK[entry.kind]}{entry.text}{corrected}"
 
-    def reset(self, entries: list[LogEntry]) -> None:
+    # ----------------------------------------------------------- kapdesk's side
+
+    def reset(
+        self,
+        rows: Sequence[tuple[dt.datetime, uuid.UUID]],
+        describe: Callable[[uuid.UUID], LogEntry] | None = None,
+    ) -> None:
+        """Every row at once: (instant, entry id); ``describe`` gives a row's words."""
+        if describe is not None:
+            self._describe = describe
+        ordered = sorted(((-_micros(at), entry_id) for at, entry_id in rows), key=_first)
         self.beginResetModel()
-        self._entries = list(entries)
+        self._keys = [key for key, _id in ordered]
+        self._ids = [entry_id for _key, entry_id in ordered]
+        self._at = {entry_id: key for key, entry_id in ordered}
+        self._shown.clear()
+        self.blockSignals(True)
+        self.setRowCount(len(ordered))
+        self.blockSignals(False)
         self.endResetModel()
 
     def entry_at(self, row: int) -> LogEntry:
-        return self._entries[row]
+        entry_id = self._ids[row]
+        entry = self._shown.get(entry_id)
+        if entry is None:
+            assert self._describe is not None, "a row was inserted without its words"
+            entry = self._describe(entry_id)
+            self._remember(entry)
+        else:
+            self._shown.move_to_end(entry_id)
+        return entry
 
     def row_of(self, entry_id: object) -> int:
         """The row showing the entry with this id (ValueError if none does)."""
-        for row, entry in enumerate(self._entries):
-            if entry.id == entry_id:
-                return row
-        raise ValueError("no such entry in the log")
-
-    def put(self, entry: LogEntry) -> int:
-        """Insert a new entry in time order (newest first), or replace a corrected one."""
-        for row, existing in enumerate(self._entries):
-            if existing.id == entry.id:
-                self._entries[row] = entry
-                self.dataChanged.emit(self.index(row), self.index(row))
-                return row
-        row = 0
-        while row < len(self._entries) and self._entries[row].at > entry.at:
+        key = self._at.get(entry_id)  # type: ignore[call-overload]
+        if key is None:
+            raise ValueError("no such entry in the log")
+        row = bisect.bisect_left(self._keys, key)
+        while self._ids[row] != entry_id:  # rows of the same instant: a few at most
             row += 1
-        self.beginInsertRows(QModelIndex(), row, row)
-        self._entries.insert(row, entry)
-        self.endInsertRows()
         return row
 
+    def put(self, entry: LogEntry) -> int:
+        """Insert a new entry in time order (newest first), or replace a changed one; an
+        entry whose time was corrected moves to its new place."""
+        key = -_micros(entry.at)
+        if entry.id in self._at:
+            row = self.row_of(entry.id)
+            if self._at[entry.id] == key:
+                self._remember(entry)
+                self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
+                return row
+            self._remove(row)
+        # Among rows of the same instant, the newest written shows first.
+        row = bisect.bisect_left(self._keys, key)
+        self._keys.insert(row, key)
+        self._ids.insert(row, entry.id)
+        self._at[entry.id] = key
+        self._remember(entry)
+        self.insertRows(row, 1)
+        return row
 
-class SessionLogView(QListView):
+    def restate(self) -> None:
+        """Every row's words changed (the first dose set T0): made again as shown."""
+        self._shown.clear()
+        if self._ids:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self._ids) - 1, 0))
+
+    def _remove(self, row: int) -> None:
+        entry_id = self._ids.pop(row)
+        del self._keys[row]
+        del self._at[entry_id]
+        self._shown.pop(entry_id, None)
+        self.removeRows(row, 1)
+
+    def _remember(self, entry: LogEntry) -> None:
+        self._shown[entry.id] = entry
+        self._shown.move_to_end(entry.id)
+        while len(self._shown) > SHOWN_KEPT:
+            self._shown.popitem(last=False)
+
+
+def _first(pair: tuple[int, uuid.UUID]) -> int:
+    return pair[0]
+
+
+class SessionLogView(QTreeView):
     """The log, newest first. Focused (Ctrl+L), it selects the newest entry so the arrows
-    and Ctrl+E work at once; Esc clears the selection and hands the keyboard back."""
+    and Ctrl+E work at once; Esc clears the selection and hands the keyboard back.
+
+    A tree without branches rather than a list: a list view measures every row on each
+    insert (1.2 s an entry at 21,600 rows), a tree only the rows it shows (issue 10).
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.setAccessibleName("Session log, newest first (Ctrl+L)")
+        self.setHeaderHidden(True)
+        self.setRootIsDecorated(False)
+        self.setIndentation(0)
+        self.setItemsExpandable(False)
+        self.setUniformRowHeights(False)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.setResizeMode(QListView.ResizeMode.Adjust)
-        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        # By entry: a pixel-exact scroll bar needs every row's height, so every row measured.
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setWordWrap(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.header().setStretchLastSection(True)
+        self._laid_out_width = -1
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if event.size().width() != self._laid_out_width:
+            self._laid_out_width = event.size().width()
+            self.scheduleDelayedItemsLayout()  # rows wrap anew; only the shown are measured
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
@@ -159,6 +281,9 @@ class SessionLogView(QListView):
             self.setCurrentIndex(QModelIndex())
             event.ignore()
             return
+        if event.key() in BRANCH_KEYS:
+            event.ignore()  # a tree's expand and collapse keys mean nothing in the log
+            return
         super().keyPressEvent(event)
 
 
@@ -167,12 +292,14 @@ class EntryDelegate(QStyledItemDelegate):
     to None in PySide6 6.12 and, after a few hundred calls, crashes the interpreter
     (found by benchmarks/bench_workspace.py)."""
 
-    def __init__(self, view: QListView) -> None:
+    def __init__(self, view: QTreeView) -> None:
         super().__init__(view)
         self._view = view
-        # Row heights by (entry, width): a list layout asks for every row's size on each
-        # insert, and laying out rich text for hundreds of rows each time costs tens of ms.
-        self._heights: dict[tuple[LogEntry, int], int] = {}
+        # Row heights and laid-out text by (entry, width, font), for the rows shown
+        # lately: each insert repaints the rows in view, and laying out rich text again
+        # for each cost ~100 µs a row.
+        self._heights: OrderedDict[tuple[LogEntry, int, str], int] = OrderedDict()
+        self._documents: OrderedDict[tuple[LogEntry, int, str], QTextDocument] = OrderedDict()
 
     def _columns(self, option: QStyleOptionViewItem) -> tuple[int, int]:
         return self._column_widths(option.font)
@@ -185,11 +312,19 @@ class EntryDelegate(QStyledItemDelegate):
         return time_width, t_width
 
     def _document(self, option: QStyleOptionViewItem, entry: LogEntry, width: int) -> QTextDocument:
+        key = (entry, width, option.font.key())
+        doc = self._documents.get(key)
+        if doc is not None:
+            self._documents.move_to_end(key)
+            return doc
         doc = QTextDocument()
         doc.setDefaultFont(option.font)
         doc.setDocumentMargin(PADDING)
         doc.setHtml(entry_html(entry))
         doc.setTextWidth(max(80, width))
+        self._documents[key] = doc
+        if len(self._documents) > DOCUMENTS_KEPT:
+            self._documents.popitem(last=False)
         return doc
 
     def paint(self, painter: Any, option: QStyleOptionViewItem, index: Index) -> None:
@@ -231,17 +366,18 @@ class EntryDelegate(QStyledItemDelegate):
         painter.restore()
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        # Asked for every row on each insert: the cached height is found before any
-        # styling work (initStyleOption, font metrics), which cost ~100 µs a row.
+        # The cached height is found before any styling work (initStyleOption, font
+        # metrics), which cost ~100 µs a row.
         entry: LogEntry = index.data(ENTRY_ROLE)
-        time_width, t_width = self._column_widths(self._view.font())
+        font = self._view.font()
+        time_width, t_width = self._column_widths(font)
         width = self._view.viewport().width() - time_width - t_width
-        key = (entry, width)
+        key = (entry, width, font.key())
         height = self._heights.get(key)
         if height is None:
-            if len(self._heights) > 20_000:
-                self._heights.clear()
             self.initStyleOption(option, index)
             height = int(self._document(option, entry, width).size().height())
             self._heights[key] = height
+            if len(self._heights) > HEIGHTS_KEPT:
+                self._heights.popitem(last=False)
         return QSize(width + time_width + t_width, height)

@@ -39,7 +39,7 @@ from kapdesk.ui.session_forms import (
 from kapdesk.ui.session_log import EntryDelegate, SessionLogModel, SessionLogView
 from kapdesk.ui.workspace_acts import EndActs, FormActs
 from kapdesk.widgets.alert_banner import AlertBanner
-from kapdesk.widgets.bp_chart import DIM, BPChart, ChartColours
+from kapdesk.widgets.bp_chart import DIM, BPChart, ChartColours, free_menus
 from kapdesk.widgets.clock_display import MIN_CLOCK_PX
 from kapdesk.widgets.observation_entry import ObservationEntry
 from kapdesk.widgets.scale_strip import ScaleStrip
@@ -101,6 +101,8 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         outer.addWidget(self.banner)
         checklist = list(service.protocol.discharge.checklist) if service.protocol else []
         self.discharge = DischargePanel(checklist)
+        self.discharge.setParent(self)  # owned: closing the workspace deletes it (issue 10)
+        self.discharge.hide()
         outer.addWidget(self._chart_and_log(colours, show_map), 1)
         self.message = QLabel()  # a refusal, until the next act (issue 9: not half a second)
         self.message.setObjectName("error")
@@ -167,7 +169,7 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         chart_layout.addWidget(self.chart, 1)
         chart_layout.addWidget(self.strip)
         self.side = SidePanel(chart_box)
-        self.log_model = SessionLogModel(self.service.log())
+        self.log_model = SessionLogModel(self.service.log_rows(), self.service.describe)
         self.log_view = SessionLogView()
         self.log_view.setModel(self.log_model)
         self.log_view.setItemDelegate(EntryDelegate(self.log_view))
@@ -205,6 +207,7 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         events = self.service.events
         events.entry_added.connect(self._show)
         events.entry_changed.connect(self._replace)
+        events.log_restated.connect(lambda _none: self.log_model.restate())
         events.chart_changed.connect(lambda _none: self._draw_chart())
         events.alerts_changed.connect(self._show_alerts)
         events.session_changed.connect(lambda _none: self.tick())
@@ -214,6 +217,8 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         """Stop the timer and stop listening: the workspace is closing."""
         self.timer.stop()
         self.service.events.disconnect_all()
+        for plot in (self.chart, self.strip):
+            free_menus(plot)
 
     # ----------------------------------------------------------------- views
 
@@ -245,7 +250,7 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
             data.diastolic,
             data.heart_rate,
             data.mean_arterial,
-            data.labels,
+            data.label,
         )
         self.chart.set_doses(data.dose_minutes)
         self.chart.set_time_axis(data.axis)
@@ -254,7 +259,7 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
 
     def _show(self, entry: LogEntry) -> None:
         row = self.log_model.put(entry)
-        self.log_view.scrollTo(self.log_model.index(row))
+        self.log_view.scrollTo(self.log_model.index(row, 0))
         if self.side.showing() is self.discharge and self.service.ended_at is None:
             self._show_discharge_items()  # a reading taken with the panel open counts at once
 
@@ -351,7 +356,7 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         """Ctrl+L: the log, at its newest entry, whatever was selected before."""
         self.log_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
         if self.log_model.rowCount():
-            self.log_view.setCurrentIndex(self.log_model.index(0))
+            self.log_view.setCurrentIndex(self.log_model.index(0, 0))
             self.log_view.scrollToTop()
 
     def refocus(self) -> None:

@@ -9,13 +9,13 @@ discharge criteria use, and carry their numbers as text, so nothing relies on co
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QResizeEvent
 
 from kapdesk.clinical.alerts import AlertThresholds
 
@@ -182,7 +182,10 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         self.addItem(self._newest)
         self._dose_lines: list[pg.InfiniteLine] = []
         self._x: np.ndarray = np.empty(0)
-        self._labels: list[str] = []
+        self._label_of: Callable[[int], str] = str
+        empty = np.empty(0)
+        self._readings: tuple[np.ndarray, ...] = (empty, empty, empty, empty, empty)
+        self._binned = False
         self._map_data: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._shown_baseline: tuple[float, float] | None = None
 
@@ -227,40 +230,70 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         # Looked up by x rather than stored per point: per-point objects slowed setData.
         label = ""
         if self._x.size:
-            label = self._labels[int(np.argmin(np.abs(self._x - x)))]
+            label = self._label_of(int(np.argmin(np.abs(self._x - x))))
         return f"{label}\n{y:.0f}"
 
     def set_readings(
         self,
-        minutes: Sequence[float],
-        systolic: Sequence[float],
-        diastolic: Sequence[float],
-        heart_rate: Sequence[float],
-        mean_arterial: Sequence[float],
-        labels: Sequence[str],
+        minutes: Sequence[float] | np.ndarray,
+        systolic: Sequence[float] | np.ndarray,
+        diastolic: Sequence[float] | np.ndarray,
+        heart_rate: Sequence[float] | np.ndarray,
+        mean_arterial: Sequence[float] | np.ndarray,
+        labels: Sequence[str] | Callable[[int], str],
     ) -> None:
-        """Replace every reading; NaN marks a value not taken."""
+        """Replace every reading, oldest first; NaN marks a value not taken. ``labels``:
+        each reading's hover text, or a function giving reading i's."""
         x = np.asarray(minutes, dtype=float)
         sys_ = np.asarray(systolic, dtype=float)
-        dia = np.asarray(diastolic, dtype=float)
         hr = np.asarray(heart_rate, dtype=float)
-        self._x, self._labels = x, list(labels)
+        self._x = x
+        self._label_of = labels if callable(labels) else list(labels).__getitem__
+        self._readings = (
+            x,
+            sys_,
+            np.asarray(diastolic, dtype=float),
+            hr,
+            np.asarray(mean_arterial, dtype=float),
+        )
+        self._fit(x, sys_, hr)
+        self._draw_readings()
+
+    def _draw_readings(self) -> None:
+        x, sys_, dia, hr, mean = self._readings
         has_bp = ~np.isnan(sys_)
-        self._systolic.setData(x[has_bp], sys_[has_bp])
-        self._diastolic.setData(x[has_bp], dia[has_bp])
-        bar_x = np.repeat(x[has_bp], 2)
-        bar_y = np.empty(bar_x.size)
-        bar_y[0::2], bar_y[1::2] = sys_[has_bp], dia[has_bp]
+        bp_x, bp_sys, bp_dia = x[has_bp], sys_[has_bp], dia[has_bp]
+        has_hr = ~np.isnan(hr)
+        hr_x, hr_y = x[has_hr], hr[has_hr]
+        bar_x, bar_sys, bar_dia = bp_x, bp_sys, bp_dia
+        columns = self._pixel_columns()
+        self._binned = max(bp_x.size, hr_x.size) > 2 * columns
+        if self._binned:
+            # More readings than the plot has pixel columns (a six-hour 1 Hz stream): each
+            # column draws its highest and lowest systolic, diastolic and heart rate, and
+            # one bar from the highest systolic to the lowest diastolic. Every value drawn
+            # is a reading, and none outside them is hidden (issue 10).
+            left, right = self.getViewBox().viewRange()[0]
+            width = (right - left) / columns
+            bar_x, bar_sys, bar_dia = _envelope(bp_x, bp_sys, bp_dia, left, width)
+            bp_sys = _pairs(*_extremes(bp_x, bp_sys, left, width))
+            bp_dia = _pairs(*_extremes(bp_x, bp_dia, left, width))
+            bp_x = np.repeat(bar_x, 2)
+            hr_x, hr_y = _extremes_xy(hr_x, hr_y, left, width)
+        self._systolic.setData(bp_x, bp_sys)
+        self._diastolic.setData(bp_x, bp_dia)
+        bars_x = np.repeat(bar_x, 2)
+        bars_y = np.empty(bars_x.size)
+        bars_y[0::2], bars_y[1::2] = bar_sys, bar_dia
         # Thick bars read best from across the room while readings are few; past
         # WIDE_BARS_UP_TO they stand close together and a 2 px pen (Qt's slow wide-line
         # path) doubled the redraw time.
-        width = 2 if has_bp.sum() <= WIDE_BARS_UP_TO else 1
-        if self._bars.opts["pen"].width() != width:
-            self._bars.setPen(pg.mkPen(self.colours.systolic, width=width))
-        self._bars.setData(bar_x, bar_y)
-        has_hr = ~np.isnan(hr)
-        self._heart_rate.setData(x[has_hr], hr[has_hr])
-        self._map_data = (x[has_bp], np.asarray(mean_arterial, dtype=float)[has_bp])
+        width_px = 2 if bar_x.size <= WIDE_BARS_UP_TO else 1
+        if self._bars.opts["pen"].width() != width_px:
+            self._bars.setPen(pg.mkPen(self.colours.systolic, width=width_px))
+        self._bars.setData(bars_x, bars_y)
+        self._heart_rate.setData(hr_x, hr_y)
+        self._map_data = (x[has_bp], mean[has_bp])
         if self._map.isVisible():
             self._map.setData(*self._map_data)
         if has_bp.any():
@@ -268,7 +301,14 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             self._newest.setData([x[last], x[last]], [sys_[last], dia[last]], symbol=["t", "t1"])
         else:
             self._newest.clear()
-        self._fit(x, sys_, hr)
+
+    def _pixel_columns(self) -> int:
+        return max(100, int(self.getViewBox().width()) or self.width())
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if getattr(self, "_binned", False):  # pyqtgraph resizes before __init__ is done
+            self._draw_readings()  # the columns are the plot's pixels: as many as it has now
 
     def set_doses(self, minutes: Sequence[float]) -> None:
         if [line.value() for line in self._dose_lines] == list(minutes):
@@ -355,3 +395,56 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         )
         grid_y = np.concatenate([np.repeat(ys, 2), np.tile([40.0, top], xs.size)])
         self._grid.setData(grid_x, grid_y)
+
+
+def free_menus(plot: pg.PlotWidget) -> None:
+    """Delete the context menus pyqtgraph makes without a parent for each plot: nothing
+    else deletes them, so each closed workspace left seven menus behind (issue 10)."""
+    item = plot.getPlotItem()
+    for menu in (item.ctrlMenu, item.getViewBox().menu):
+        if menu is not None:
+            menu.deleteLater()
+
+
+def _columns_of(x: np.ndarray, left: float, width: float) -> tuple[np.ndarray, np.ndarray]:
+    """For x in time order: the start of each run of values in one pixel column, and that
+    column's x (its middle)."""
+    column = np.floor((x - left) / width).astype(np.int64)
+    starts = np.flatnonzero(np.diff(column, prepend=column[0] - 1))
+    return starts, left + (column[starts] + 0.5) * width
+
+
+def _extremes(
+    x: np.ndarray, y: np.ndarray, left: float, width: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each pixel column's highest and lowest y."""
+    if not x.size:
+        return np.empty(0), np.empty(0)
+    starts, _middle = _columns_of(x, left, width)
+    return np.maximum.reduceat(y, starts), np.minimum.reduceat(y, starts)
+
+
+def _extremes_xy(
+    x: np.ndarray, y: np.ndarray, left: float, width: float
+) -> tuple[np.ndarray, np.ndarray]:
+    if not x.size:
+        return x, y
+    starts, middle = _columns_of(x, left, width)
+    high, low = np.maximum.reduceat(y, starts), np.minimum.reduceat(y, starts)
+    return np.repeat(middle, 2), _pairs(high, low)
+
+
+def _envelope(
+    x: np.ndarray, systolic: np.ndarray, diastolic: np.ndarray, left: float, width: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each pixel column's x, highest systolic and lowest diastolic: one bar per column."""
+    if not x.size:
+        return x, systolic, diastolic
+    starts, middle = _columns_of(x, left, width)
+    return middle, np.maximum.reduceat(systolic, starts), np.minimum.reduceat(diastolic, starts)
+
+
+def _pairs(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    both = np.empty(high.size * 2)
+    both[0::2], both[1::2] = high, low
+    return both

@@ -41,9 +41,14 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
             plot.getAxis(name).setWidth(AXIS_WIDTH)
         self.setXLink(chart)
         self._items: list[pg.TextItem] = []
+        self._points: list[tuple[float, str, int]] = []
 
     def set_scores(self, points: Sequence[tuple[float, str, int]]) -> None:
         """(minutes, scale id, value) for each score."""
+        points = list(points)
+        if points == self._points:
+            return  # a new reading leaves the scores as they were: nothing to redraw
+        self._points = points
         for item in self._items:
             self.removeItem(item)
         self._items = []

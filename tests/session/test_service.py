@@ -79,8 +79,8 @@ def test_chart_axis_is_minutes_from_first_dose_with_baseline(live, clock):
     clock.advance(minutes=40)
     live.record_vitals_line("166/98 88")
     chart = live.chart()
-    assert chart.minutes == [-5.0, -3.0, 40.0]
-    assert chart.systolic == [126, 130, 166]
+    assert chart.minutes.tolist() == [-5.0, -3.0, 40.0]
+    assert chart.systolic.tolist() == [126, 130, 166]
     assert chart.baseline == (128, 82)
     assert chart.dose_minutes == [0.0]
     assert chart.mean_arterial[2] == pytest.approx(98 + 68 / 3)

@@ -347,7 +347,7 @@ def test_11_correcting_from_the_keyboard(qtbot, window, store, clock):
     # The reason is in the log as drawn and as read aloud, not only in a tooltip.
     assert "reason: transcribed from the wrong cuff" in entry_html(entry)
     spoken = workspace.log_model.data(
-        workspace.log_model.index(row), Qt.ItemDataRole.AccessibleTextRole
+        workspace.log_model.index(row, 0), Qt.ItemDataRole.AccessibleTextRole
     )
     assert "reason: transcribed from the wrong cuff" in spoken
     # Esc clears the selection and gives the keyboard back to the observation line.

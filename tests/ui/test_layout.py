@@ -15,13 +15,13 @@ from PySide6.QtCore import QRect
 from PySide6.QtGui import QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
+    QAbstractItemView,
     QAbstractSpinBox,
     QApplication,
     QCheckBox,
     QComboBox,
     QLabel,
     QLineEdit,
-    QListView,
     QMenu,
     QWidget,
 )
@@ -93,7 +93,7 @@ def assert_session_in_view(main, workspace):
     view = workspace.log_view
     assert inside(main, view)
     port = view.viewport().rect()
-    first, second = (view.visualRect(workspace.log_model.index(r)) for r in (0, 1))
+    first, second = (view.visualRect(workspace.log_model.index(r, 0)) for r in (0, 1))
     assert port.contains(first), (first, port)
     assert port.top() <= second.top() < port.bottom() - 10, (second, port)
 
@@ -165,8 +165,8 @@ def test_text_and_controls_stand_out_from_their_background(theme):
         "error on a panel": (colour_of(rules, "QLabel#error", "color"), panel),
         "clock caption": (colour_of(rules, "QLabel#clockCaption", "color"), background),
         "selected entry": (
-            colour_of(rules, "QListView", "selection-color"),
-            colour_of(rules, "QListView", "selection-background-color"),
+            colour_of(rules, "QTreeView", "selection-color"),
+            colour_of(rules, "QTreeView", "selection-background-color"),
         ),
     }
     controls = {
@@ -176,7 +176,7 @@ def test_text_and_controls_stand_out_from_their_background(theme):
         "check box on a panel": (colour_of(rules, "QCheckBox::indicator", "border"), panel),
         "focus": (colour_of(rules, "QLineEdit:focus", "border"), background),
         "focus on a panel": (colour_of(rules, "QPushButton:focus", "border"), panel),
-        "log border": (colour_of(rules, "QListView", "border"), background),
+        "log border": (colour_of(rules, "QTreeView", "border"), background),
     }
     low = {k: round(contrast(*p), 2) for k, p in text.items() if contrast(*p) < 4.5}
     low |= {k: round(contrast(*p), 2) for k, p in controls.items() if contrast(*p) < 3}
@@ -199,7 +199,7 @@ def test_a_check_box_is_drawn_in_its_border_colour(qapp, themed):
 @pytest.mark.parametrize("theme", ["dark", "light"])
 def test_focus_is_drawn_thicker_than_a_border(theme):
     rules = sheet_rules(theme)
-    for selector in ("QLineEdit:focus", "QPushButton:focus", "QListView:focus"):
+    for selector in ("QLineEdit:focus", "QPushButton:focus", "QListView:focus", "QTreeView:focus"):
         width = int(re.match(r"(\d+)px", rules[selector]["border"]).group(1))
         assert width >= 3, selector
     assert "border" in rules["QCheckBox:focus"]
@@ -210,7 +210,7 @@ def test_focus_is_drawn_thicker_than_a_border(theme):
 
 def controls_of(window: QWidget) -> list[QWidget]:
     """The controls a person reaches, not the editor inside a spin box or a combo box."""
-    kinds = (QAbstractButton, QLineEdit, QComboBox, QListView, QAbstractSpinBox)
+    kinds = (QAbstractButton, QLineEdit, QComboBox, QAbstractItemView, QAbstractSpinBox)
     return [
         w
         for w in window.findChildren(QWidget)
@@ -300,7 +300,7 @@ def test_no_key_reaches_two_things_in_any_state(qtbot, store, data_dir, clock, t
         "dose form": lambda: (workspace.cancel_end(), workspace.open_dose_dialog()),
         "correction form": lambda: (
             workspace.form.reject(),
-            workspace.log_view.setCurrentIndex(workspace.log_model.index(1)),
+            workspace.log_view.setCurrentIndex(workspace.log_model.index(1, 0)),
             workspace.open_correct(),
         ),
         "REMS check": lambda: (workspace.form.reject(), workspace.open_rems_check()),

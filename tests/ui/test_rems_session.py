@@ -271,7 +271,7 @@ def test_correcting_a_reading_into_and_out_of_the_urgent_range(qtbot, window, st
             for r in range(workspace.log_model.rowCount())
             if workspace.log_model.entry_at(r).kind == "vitals"
         )
-        workspace.log_view.setCurrentIndex(workspace.log_model.index(row))
+        workspace.log_view.setCurrentIndex(workspace.log_model.index(row, 0))
         press(window, Qt.Key.Key_E, CTRL)
         dialog = workspace.correct_dialog
         for name, value in (("systolic", systolic), ("diastolic", diastolic)):

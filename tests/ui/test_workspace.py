@@ -135,7 +135,7 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
         if workspace.log_model.entry_at(row).kind == "vitals"
     )
     reading = workspace.log_model.entry_at(reading_row)
-    workspace.log_view.setCurrentIndex(workspace.log_model.index(reading_row))
+    workspace.log_view.setCurrentIndex(workspace.log_model.index(reading_row, 0))
     press(window, Qt.Key.Key_E, CTRL)
     correct = workspace.correct_dialog
     correct.edits["systolic"].selectAll()
@@ -147,7 +147,7 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     assert corrected.text == "BP 156/98  HR 88  SpO2 97%"
     assert corrected.original == "BP 166/98  HR 88  SpO2 97%"
     tooltip = workspace.log_model.data(
-        workspace.log_model.index(workspace.log_model.row_of(reading.id)),
+        workspace.log_model.index(workspace.log_model.row_of(reading.id), 0),
         Qt.ItemDataRole.ToolTipRole,
     )
     # Still above the caution line: the alert is restated with the corrected figures.
