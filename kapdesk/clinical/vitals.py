@@ -8,6 +8,7 @@ clinic's caution and urgent levels from CLINICAL.md) are a separate concern.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
@@ -106,7 +107,7 @@ class VitalsReading:
     temperature_c: float | None = None
 
     def as_dict(self) -> dict[str, int | float | None]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        return {name: getattr(self, name) for name in _FIELDS}
 
     @property
     def has_bp(self) -> bool:
@@ -115,9 +116,7 @@ class VitalsReading:
     @property
     def items(self) -> frozenset[str]:
         """What of a protocol's check this reading holds ("bp", "hr", ...)."""
-        return frozenset(
-            r.item for name, r in VITAL_RANGES.items() if getattr(self, name) is not None
-        )
+        return _items_of(tuple(getattr(self, name) is not None for name in VITAL_RANGES))
 
     def describe(self) -> str:
         return describe_vitals(self.as_dict())
@@ -128,6 +127,15 @@ class VitalsReading:
         if self.systolic is None or self.diastolic is None:
             return None
         return self.diastolic + (self.systolic - self.diastolic) / 3
+
+
+@functools.cache
+def _items_of(present: tuple[bool, ...]) -> frozenset[str]:
+    """The items of a reading holding the VITAL_RANGES fields marked present: one set
+    per combination, made once (a six-hour session asks for 21,600 readings' items)."""
+    return frozenset(
+        r.item for r, there in zip(VITAL_RANGES.values(), present, strict=True) if there
+    )
 
 
 def _coerce(rng: VitalRange, value: Any) -> int | float | None:
@@ -215,3 +223,6 @@ def describe_vitals(values: Mapping[str, Any]) -> str:
         if rng.item != "bp" and values.get(name) is not None:
             parts.append(f"{rng.short} {values[name]:g}{rng.suffix}")
     return "  ".join(parts)
+
+
+_FIELDS = tuple(f.name for f in fields(VitalsReading))

@@ -160,3 +160,21 @@ def test_the_reading_that_calls_for_a_recheck_does_not_satisfy_it(protocols):
     later = Recorded(at(50), frozenset({"bp"}))
     statuses = check_statuses(rems, times, [urgent, later], at(50), rechecks=[at(51)])
     assert next(s for s in statuses if s.occurrence.recheck).state is State.DONE
+
+
+def test_recorded_times_find_the_first_item_in_a_window_and_forget_a_corrected_one():
+    from kapdesk.clinical.schedule import RecordedTimes
+
+    recorded = RecordedTimes(
+        [Recorded(at(m), frozenset({"bp", "spo2"})) for m in (50, 10, 30)]
+        + [Recorded(at(31), frozenset({"moaas"}))]
+    )
+    assert recorded.first_in("bp", at(20), at(60)) == at(30)
+    assert recorded.first_in("bp", at(30), None) == at(30)  # the start is inside
+    assert recorded.first_in("bp", at(31), at(50)) is None  # the end is not
+    assert recorded.first_in("moaas", at(0), None) == at(31)
+    assert recorded.first_in("rems", at(0), None) is None
+    recorded.remove(at(30), frozenset({"bp"}))  # a correction moved that reading
+    recorded.add(at(45), frozenset({"bp"}))
+    assert recorded.first_in("bp", at(20), at(60)) == at(45)
+    assert recorded.first_in("spo2", at(20), at(60)) == at(30)

@@ -177,3 +177,27 @@ def test_the_device_count_an_amount_implies(drug, mg, devices):
     from kapdesk.session.dosing import device_count
 
     assert device_count(drug, mg) == devices
+
+
+def test_a_reading_whose_time_is_corrected_moves_to_its_place(live, clock):
+    """Readings are kept in time order entry by entry (a binary search, issue 10): a
+    corrected time moves the reading in the chart, the log and the alert rules."""
+    first = live.record_vitals_line("120/80 70")
+    clock.advance(minutes=10)
+    live.record_vitals_line("124/82 72")
+    clock.advance(minutes=10)
+    late = live.record_vitals_line("128/84 74").entry
+    live.correct(
+        "vitals", late.id, {"taken_at": first.entry.at + dt.timedelta(minutes=5)}, "typed late"
+    )
+    systolics = [r.reading.systolic for r in live.state.readings()]
+    assert systolics == [120, 128, 124]
+    moved = live.state.entry("vitals", late.id)
+    assert live.state.reading_before(moved).reading.systolic == 120
+    assert live.state.reading_after(moved).reading.systolic == 124
+    assert live.chart().systolic.tolist() == [120, 128, 124]
+    assert [e.text.split()[1] for e in entries(live) if e.kind == "vitals"] == [
+        "124/82",
+        "128/84",
+        "120/80",
+    ]

@@ -1,0 +1,129 @@
+"""A long session stays as quick as a short one (issue 10): what a person sees is checked,
+and the work done per entry is counted, never timed (a timing test fails on a busy CI
+machine)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import numpy as np
+from PySide6.QtWidgets import QApplication
+
+from kapdesk.session.protocols import clinic_protocols
+from kapdesk.session.service import SessionService
+from kapdesk.session.wording import LogEntry
+from kapdesk.ui.session_log import EntryDelegate, SessionLogModel, SessionLogView
+from kapdesk.ui.workspace import SessionWorkspace
+from kapdesk.widgets.bp_chart import BPChart
+
+T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def line(at: dt.datetime, text: str, entry_id: uuid.UUID | None = None) -> LogEntry:
+    return LogEntry(
+        kind="observation",
+        id=entry_id or uuid.uuid4(),
+        at=at,
+        clock=at.strftime("%H:%M"),
+        t_plus="T+0",
+        text=text,
+        original=None,
+        reasons=(),
+    )
+
+
+class CountingDelegate(EntryDelegate):
+    measured = 0
+
+    def sizeHint(self, option, index):
+        CountingDelegate.measured += 1
+        return super().sizeHint(option, index)
+
+
+def test_the_log_measures_only_the_rows_it_shows(qtbot):
+    """A list view asked every row its height on each insert: 1.2 s an entry at 21,600."""
+    entries = {}
+    rows = []
+    for second in range(5000):
+        entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}")
+        entries[entry.id] = entry
+        rows.append((entry.at, entry.id))
+    model = SessionLogModel(rows, entries.__getitem__)
+    view = SessionLogView()
+    view.setModel(model)
+    view.setItemDelegate(CountingDelegate(view))
+    qtbot.addWidget(view)
+    view.resize(600, 400)
+    view.show()
+    qtbot.waitExposed(view)
+    for second in range(5000, 5010):
+        CountingDelegate.measured = 0
+        row = model.put(line(T0 + dt.timedelta(seconds=second), f"reading {second}"))
+        view.scrollTo(model.index(row, 0))
+        view.viewport().repaint()
+        QApplication.processEvents()
+        assert row == 0
+        assert model.entry_at(0).text == f"reading {second}"
+        assert CountingDelegate.measured < 200  # the rows in view, not 5,000
+    assert model.rowCount() == 5010
+    assert model.entry_at(5009).text == "reading 0"  # made when asked for
+
+
+def test_the_log_keeps_time_order_and_moves_an_entry_whose_time_was_corrected(qtbot):
+    first = line(T0, "first")
+    second = line(T0 + dt.timedelta(minutes=5), "second")
+    model = SessionLogModel()
+    for entry in (second, first):
+        model.put(entry)
+    assert [model.entry_at(r).text for r in range(2)] == ["second", "first"]
+    same_instant = line(T0 + dt.timedelta(minutes=5), "written later")
+    assert model.put(same_instant) == 0  # of one instant, the newest written shows first
+    moved = line(T0 + dt.timedelta(minutes=9), "first, taken later", first.id)
+    assert model.put(moved) == 0
+    assert [model.entry_at(r).text for r in range(3)] == [
+        "first, taken later",
+        "written later",
+        "second",
+    ]
+    assert model.row_of(second.id) == 2
+    assert model.rowCount() == 3
+
+
+def test_the_chart_draws_every_extreme_of_a_dense_stream(qtbot):
+    """Six hours at 1 Hz: each pixel column draws its highest and lowest values, so a
+    one-second spike is on the chart, and no value is drawn that was not read."""
+    chart = BPChart()
+    qtbot.addWidget(chart)
+    chart.resize(800, 450)
+    n = 21_600
+    minutes = np.arange(n) / 60.0
+    systolic = 120 + (np.arange(n) % 15).astype(float)
+    diastolic = 80 + (np.arange(n) % 9).astype(float)
+    systolic[12_345], diastolic[17_000] = 196.0, 52.0  # one reading each
+    heart_rate = 70 + (np.arange(n) % 11).astype(float)
+    chart.set_readings(minutes, systolic, diastolic, heart_rate, systolic, lambda i: f"#{i}")
+    drawn = chart.bp_points()
+    assert len(drawn) < 4 * 800  # two per pixel column at most, not 21,600
+    assert max(s for _x, s, _d in drawn) == 196.0
+    assert min(d for _x, _s, d in drawn) == 52.0
+    assert {s for _x, s, _d in drawn} <= set(systolic.tolist())
+    assert {d for _x, _s, d in drawn} <= set(diastolic.tolist())
+    rates = [r for _x, r in chart.heart_rate_points()]
+    assert (min(rates), max(rates)) == (70.0, 80.0)
+
+
+def test_a_closed_workspace_leaves_no_widget_behind(qtbot, store, clock, data_dir):
+    patient = store.add_patient("Ada Example", weight_kg=70)
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+    protocol = clinic_protocols(data_dir).protocols["SPRAVATO REMS"]
+    before = len(QApplication.allWidgets())
+    for _ in range(2):
+        service = SessionService(store, session, clock=clock.now_utc, protocol=protocol)
+        workspace = SessionWorkspace(service, quick_tags=[])
+        workspace.show()
+        qtbot.waitExposed(workspace)
+        workspace.release()
+        workspace.close()
+        workspace.deleteLater()
+        qtbot.waitUntil(lambda: len(QApplication.allWidgets()) == before)
