@@ -30,6 +30,16 @@ class Column:
         self._data[self._size] = value
         self._size += 1
 
+    def extend(self, values: list[float]) -> None:
+        """Many at once (a session read from the record): one conversion, not one a value."""
+        added = np.asarray(values, dtype=float)
+        if self._size + added.size > self._data.size:
+            grown = np.empty(max(self._data.size * 2, self._size + added.size))
+            grown[: self._size] = self._data[: self._size]
+            self._data = grown
+        self._data[self._size : self._size + added.size] = added
+        self._size += added.size
+
     @property
     def values(self) -> np.ndarray:
         return self._data[: self._size]
@@ -55,8 +65,18 @@ class ChartData:
         self._times: list[dt.datetime] = []
         self.dose_minutes = [(d.at - self.origin).total_seconds() / 60 for d in state.doses()]
         self.baseline = state.baseline()
-        for stored in state.readings():
-            self.append(stored)
+        readings = state.readings()
+        origin, minute = self.origin, dt.timedelta(minutes=1)
+        values = [r.reading for r in readings]
+        self._times = [r.at for r in readings]
+        for name, column in (
+            ("minutes", [(at - origin) / minute for at in self._times]),
+            ("systolic", [_number(v.systolic) for v in values]),
+            ("diastolic", [_number(v.diastolic) for v in values]),
+            ("heart_rate", [_number(v.heart_rate) for v in values]),
+            ("mean_arterial", [_number(v.mean_arterial_pressure) for v in values]),
+        ):
+            self._columns[name].extend(column)
 
     def append(self, stored: StoredVitals) -> None:
         reading, at = stored.reading, stored.at

@@ -33,11 +33,18 @@ class RecordReads:
             return build_views(orm, kind, [row])[0]
 
     def entries(self, kind: str, session_id: uuid.UUID) -> list[EntryView]:
-        """A session's entries of one kind, oldest first by clinical time, with corrections.
+        """A session's entries of one kind, oldest first by clinical time, with corrections."""
+        rows, _corrected = self.entry_rows(kind, session_id)
+        with OrmSession(self._engine) as orm:
+            return build_views(orm, kind, rows, session_id)
+
+    def entry_rows(self, kind: str, session_id: uuid.UUID) -> tuple[list[Any], set[uuid.UUID]]:
+        """A session's entries of one kind as stored, oldest first by clinical time (each
+        row's columns by name), and the ids of those corrected since: what opening a long
+        session reads (issue 10). A corrected entry's values are ``entry(kind, id)``'s.
 
         Plain rows converted column by column: a six-hour 1 Hz session is 21,600
-        readings, and an ORM object each with its type processing cost ~60 µs a row
-        against ~8 here (benchmarks/bench_long_session.py, issue 10).
+        readings, and an ORM object each with its type processing cost ~60 µs a row.
         """
         table = m.ENTITY_TABLES[kind]
         columns = table.__table__.columns
@@ -47,17 +54,24 @@ class RecordReads:
             f"SELECT {', '.join(c.name for c in columns)} FROM {name} WHERE session_id = ? "
             f"ORDER BY {CORRECTABLE[kind].time_field}, recorded_at, rowid"
         )
+        corrected_query = (
+            "SELECT DISTINCT target_id FROM corrections WHERE target_kind = ? AND target_id "
+            f"IN (SELECT id FROM {name} WHERE session_id = ?)"
+        )
         convert = _converters(columns)
         shape = _row_shape(name, tuple(c.name for c in columns))
-        with OrmSession(self._engine) as orm:
-            raw = orm.connection().exec_driver_sql(query, (str(session_id),)).fetchall()
-            rows = [
-                shape._make(
-                    [f(v) if f and v is not None else v for f, v in zip(convert, r, strict=True)]
-                )
-                for r in raw
-            ]
-            return build_views(orm, kind, rows, session_id)
+        with self._engine.connect() as connection:
+            raw = connection.exec_driver_sql(query, (str(session_id),)).fetchall()
+            corrected = connection.exec_driver_sql(
+                corrected_query, (kind, str(session_id))
+            ).fetchall()
+        rows = [
+            shape._make(
+                [f(v) if f and v is not None else v for f, v in zip(convert, r, strict=True)]
+            )
+            for r in raw
+        ]
+        return rows, {uuid.UUID(found[0]) for found in corrected}
 
     def patients(self) -> list[EntryView]:
         with OrmSession(self._engine) as orm:

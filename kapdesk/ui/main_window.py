@@ -13,6 +13,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QStackedWidget
 
 from kapdesk import __version__
+from kapdesk.local.memory import give_back_memory
 from kapdesk.local.settings import Settings, alert_thresholds, local_zone_name
 from kapdesk.session.protocols import clinic_protocols, default_protocol, start_session
 from kapdesk.session.service import SessionService
@@ -300,6 +301,7 @@ class MainWindow(QMainWindow):
         workspace.release()
         self.pages.setCurrentWidget(self.patients_page)
         self.pages.removeWidget(workspace)
+        workspace.destroyed.connect(give_back_memory)  # a long session's readings go with it
         workspace.deleteLater()
         self.refresh_patients(select=self.store.session(workspace.service.id)["patient_id"])
         self.patients_page.patient_list.setFocus()

@@ -55,8 +55,8 @@ ROLES = frozenset(
 # The words of this many rows are kept (those shown lately); the rest are made again
 # when shown, so a long session's log holds ids and instants, not text.
 SHOWN_KEPT = 600
-HEIGHTS_KEPT = 4000
-DOCUMENTS_KEPT = 200
+HEIGHTS_KEPT = 2000
+DOCUMENTS_KEPT = 120
 BRANCH_KEYS = frozenset(
     {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Plus, Qt.Key.Key_Minus, Qt.Key.Key_Asterisk}
 )
@@ -287,6 +287,16 @@ class SessionLogView(QTreeView):
         super().keyPressEvent(event)
 
 
+@functools.lru_cache(maxsize=8)
+def _column_widths(font: QFont) -> tuple[int, int]:
+    """The clock and T+ columns' widths in ``font``. A module's cache, not a method's: a
+    cached method keeps every delegate (and its caches) alive for good (issue 10)."""
+    metrics = QFontMetrics(font)
+    time_width = metrics.horizontalAdvance("00:00") + 2 * PADDING
+    t_width = max(metrics.horizontalAdvance(t) for t in ("T+000", "T−000")) + 2 * PADDING
+    return time_width, t_width
+
+
 class EntryDelegate(QStyledItemDelegate):
     """Holds its view: reading ``option.widget`` when it is None under-counts references
     to None in PySide6 6.12 and, after a few hundred calls, crashes the interpreter
@@ -302,14 +312,10 @@ class EntryDelegate(QStyledItemDelegate):
         self._documents: OrderedDict[tuple[LogEntry, int, str], QTextDocument] = OrderedDict()
 
     def _columns(self, option: QStyleOptionViewItem) -> tuple[int, int]:
-        return self._column_widths(option.font)
+        return _column_widths(option.font)
 
-    @functools.lru_cache(maxsize=8)  # noqa: B019 - a few fonts a run; the delegate lives as long
     def _column_widths(self, font: QFont) -> tuple[int, int]:
-        metrics = QFontMetrics(font)
-        time_width = metrics.horizontalAdvance("00:00") + 2 * PADDING
-        t_width = max(metrics.horizontalAdvance(t) for t in ("T+000", "T−000")) + 2 * PADDING
-        return time_width, t_width
+        return _column_widths(font)
 
     def _document(self, option: QStyleOptionViewItem, entry: LogEntry, width: int) -> QTextDocument:
         key = (entry, width, option.font.key())

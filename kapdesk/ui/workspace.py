@@ -20,6 +20,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSplitter, QVBo
 
 from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.vitals import ValidationError
+from kapdesk.local.memory import keep_collections_short
 from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.discharge import SessionSummary
 from kapdesk.session.protocols import NO_PROTOCOL
@@ -149,6 +150,7 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         self.timer.timeout.connect(self.tick)
         self.timer.start()
         self._draw_chart()
+        keep_collections_short()  # no full collection of the session's objects mid-session
         self._show_alerts(service.open_alerts())
         self.tick()
         if service.ended_at is not None:

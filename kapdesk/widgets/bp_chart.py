@@ -21,6 +21,7 @@ from kapdesk.clinical.alerts import AlertThresholds
 
 WIDE_BARS_UP_TO = 100
 AXIS_WIDTH = 88
+BIN_PX = 3  # past one reading per 3 px of the plot's width, columns draw their extremes
 BASELINE_BAND = 4  # mmHg either side: shows the level without hiding readings near it
 
 
@@ -267,12 +268,13 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         hr_x, hr_y = x[has_hr], hr[has_hr]
         bar_x, bar_sys, bar_dia = bp_x, bp_sys, bp_dia
         columns = self._pixel_columns()
-        self._binned = max(bp_x.size, hr_x.size) > 2 * columns
+        self._binned = max(bp_x.size, hr_x.size) > columns
         if self._binned:
-            # More readings than the plot has pixel columns (a six-hour 1 Hz stream): each
-            # column draws its highest and lowest systolic, diastolic and heart rate, and
-            # one bar from the highest systolic to the lowest diastolic. Every value drawn
-            # is a reading, and none outside them is hidden (issue 10).
+            # More readings than the plot has columns of BIN_PX pixels (a long 1 Hz stream):
+            # each column draws its highest and lowest systolic, diastolic and heart rate,
+            # and one bar from the highest systolic to the lowest diastolic. Every value
+            # drawn is a reading, none outside them is hidden, and a caret is wider than a
+            # column, so the chart looks as if all were drawn (issue 10).
             left, right = self.getViewBox().viewRange()[0]
             width = (right - left) / columns
             bar_x, bar_sys, bar_dia = _envelope(bp_x, bp_sys, bp_dia, left, width)
@@ -303,7 +305,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             self._newest.clear()
 
     def _pixel_columns(self) -> int:
-        return max(100, int(self.getViewBox().width()) or self.width())
+        return max(100, int(self.getViewBox().width()) or self.width()) // BIN_PX
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
