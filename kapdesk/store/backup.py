@@ -262,7 +262,7 @@ def _restore_locked(
         vault = KeyVault(folder, parse_vault(vault_bytes, VAULT_FILE))
         key = vault.unlock(passphrase)
         try:
-            check = preflight(staging, key)
+            check = preflight(staging, key, full_check=True)
         except StoreError:
             raise BackupError(
                 f"The database inside {source.name} is damaged, so it cannot be restored. "

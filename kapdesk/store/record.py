@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session as OrmSession
 
 from kapdesk import __version__
@@ -28,7 +29,7 @@ from kapdesk.store.audit import (
     canonical_json,
 )
 from kapdesk.store.backup import BackupInfo, write_backup
-from kapdesk.store.engine import DATABASE_FILE, connect_writer
+from kapdesk.store.engine import DATABASE_FILE, IntegrityCheck, connect_writer
 from kapdesk.store.errors import (
     DiskFullError,
     FolderUnusableError,
@@ -39,7 +40,13 @@ from kapdesk.store.opening import OpenedRecord, open_record
 from kapdesk.store.reads import RecordReads
 from kapdesk.store.session_writes import SessionWrites
 from kapdesk.store.vault import PassphraseSource, no_passphrase
-from kapdesk.store.verify import VerifyReport, verify_record
+from kapdesk.store.verify import (
+    Progress,
+    VerifyReport,
+    no_progress,
+    unreadable_check,
+    verify_record,
+)
 from kapdesk.store.verify_folder import anchor_check
 from kapdesk.store.views import CORRECTABLE
 from kapdesk.store.writing import new_row
@@ -215,12 +222,27 @@ class RecordStore(RecordReads, SessionWrites):
         )
         return info
 
-    def verify(self) -> VerifyReport:
-        """Every check of ``kapdesk verify``, on the open record, without writing to it."""
-        report = verify_record(self._engine)
-        with self._engine.connect() as conn:
-            report.checks.append(anchor_check(conn, self._opened.anchor))
+    def verify(
+        self, progress: Progress = no_progress, stop: Callable[[], bool] | None = None
+    ) -> VerifyReport:
+        """Every check of ``kapdesk verify``, on the open record, without writing to it.
+
+        Safe to call from a worker thread (it takes its own pooled connection);
+        ``progress(what, done, total)`` is called from that thread now and then, and
+        ``stop()`` asked: True ends it with VerifyStopped.
+        """
+        report = verify_record(self._engine, progress, stop)
+        try:
+            with self._engine.connect() as conn:
+                report.checks.append(anchor_check(conn, self._opened.anchor))
+        except DBAPIError as exc:
+            report.checks.append(unreadable_check("End of the record against its anchor", exc))
         return report
+
+    def integrity_check(self) -> IntegrityCheck:
+        """The check of every page, on a read-only connection of its own, for a
+        background thread (opening no longer makes it: issue 10)."""
+        return IntegrityCheck(self.folder / DATABASE_FILE, self._opened.key)
 
     # -------------------------------------------------------------- internals
 
