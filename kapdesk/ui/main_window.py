@@ -17,11 +17,13 @@ from kapdesk.local.settings import Settings, alert_thresholds, local_zone_name
 from kapdesk.session.protocols import clinic_protocols, default_protocol, start_session
 from kapdesk.session.service import SessionService
 from kapdesk.store import RecordStore
+from kapdesk.store.reads import PATIENTS_SHOWN
 from kapdesk.ui.actions import make_action
 from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
 from kapdesk.ui.forms import open_form
 from kapdesk.ui.patients_page import PatientsPage
 from kapdesk.ui.quit_question import quit_question
+from kapdesk.ui.record_checks import IntegrityWatch, VerifyRunner
 from kapdesk.ui.settings_dialog import SettingsDialog
 from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
 from kapdesk.ui.workspace import SessionWorkspace
@@ -61,6 +63,15 @@ class MainWindow(QMainWindow):
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
         self.statusBar().addWidget(self.verdict, 1)
+        # What the background page check found: stays until kapdesk is closed.
+        self.integrity_alarm = QLabel()
+        self.integrity_alarm.setObjectName("error")
+        self.integrity_alarm.setWordWrap(True)
+        self.integrity_alarm.hide()
+        self.statusBar().insertWidget(0, self.integrity_alarm, 2)
+        self.integrity_watch: IntegrityWatch | None = None
+        self.verify_runner = VerifyRunner(store.verify, self)
+        self.verify_runner.verdict.connect(self.show_report)
         # Shown only while it has something to say: on a 600 px screen its empty line is
         # the height of one more log entry.
         self.statusBar().messageChanged.connect(lambda _text: self._fit_status_bar())
@@ -107,6 +118,7 @@ class MainWindow(QMainWindow):
         self.patients_page.add_patient_requested.connect(self.add_patient)
         self.patients_page.new_session_requested.connect(self.new_session)
         self.patients_page.resume_requested.connect(self.resume_session)
+        self.patients_page.search_changed.connect(lambda _words: self.refresh_patients())
         self.patients_page.patient_list.selectionModel().currentChanged.connect(
             lambda *_: self.show_sessions()
         )
@@ -120,7 +132,8 @@ class MainWindow(QMainWindow):
 
     def _fit_status_bar(self) -> None:
         bar = self.statusBar()
-        bar.setVisible(bool(self.verdict.text() or bar.currentMessage()))
+        alarm = self.integrity_alarm.text()
+        bar.setVisible(bool(alarm or self.verdict.text() or bar.currentMessage()))
 
     def _after_menu(self) -> None:
         """A menu left with Esc leaves the menu bar holding the keyboard, and the next
@@ -135,19 +148,33 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ patients
 
     def refresh_patients(self, select: uuid.UUID | None = None) -> None:
+        """The most recently seen patients, or those matching the search; never all of
+        them (issue 10). ``select`` is listed and selected even if it is neither."""
+        words = self.patients_page.search.text()
+        views = self.store.find_patients(words, PATIENTS_SHOWN)
+        if select is not None and all(view.id != select for view in views):
+            views.insert(0, self.store.entry("patient", select))
         rows = []
-        for view in self.store.patients():
+        for view in views:
             details = view.current
             text = details["display_name"]
             if details["record_number"]:
                 text += f"  ·  {details['record_number']}"
             rows.append((view.id, text))
-        self.patients_page.patients.set_rows(rows)
+        self.patients_page.show_patients(rows, self._list_note(words, len(rows)))
         if select is not None:
             self.patients_page.select_patient(select)
         elif rows and self.patients_page.selected_patient() is None:
             self.patients_page.select_patient(rows[0][0])
         self.show_sessions()
+
+    def _list_note(self, words: str, shown: int) -> str:
+        if words.strip():
+            return "" if shown else "No patient's name or record number holds that."
+        total = self.store.patient_count()
+        if total <= shown:
+            return ""
+        return f"The {shown} patients seen most recently, of {total}: type to find any."
 
     def show_sessions(self) -> None:
         patient = self.patients_page.selected_patient()
@@ -314,6 +341,7 @@ class MainWindow(QMainWindow):
             return
         if workspace is not None:
             workspace.release()  # its clock timer stops with the window
+        self.stop_background()
         super().closeEvent(event)
 
     def ask_quit(self) -> None:
@@ -336,10 +364,31 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------- the record
 
+    def watch_integrity(self, watch: IntegrityWatch) -> None:
+        """Keep ``watch``'s failure in the window as a standing sentence (launch.py starts
+        it; tests give their own)."""
+        self.integrity_watch = watch
+        watch.failed.connect(self.show_integrity_alarm)
+
+    def show_integrity_alarm(self, sentence: str) -> None:
+        self.integrity_alarm.setText(sentence)
+        self.integrity_alarm.show()
+        self._fit_status_bar()
+
     def run_verify(self) -> None:
-        report = self.store.verify()
-        self.show_verdict(report.render().splitlines()[-1])
-        self.verdict.setToolTip(report.render())
+        """Off the GUI thread, with its progress in a window that does not block this one
+        (ui/record_checks.py); the verdict comes to the status bar as before."""
+        self.verify_runner.start()
+
+    def show_report(self, verdict: str, report: str) -> None:
+        self.show_verdict(verdict)
+        self.verdict.setToolTip(report)
+
+    def stop_background(self) -> None:
+        """The page check and a verification under way end with the window."""
+        if self.integrity_watch is not None:
+            self.integrity_watch.stop()
+        self.verify_runner.stop()
 
     def _busy_workspace(self) -> bool:
         """True (and said) when a redraw of the session screen would drop an open form or
