@@ -191,7 +191,7 @@ def _backup(paths: Paths, target: Path, *, portable: bool = False) -> int:
     with _open(paths) as store:
         keyring_record = store.key_method == "keyring"
         recovery = recovery_passphrase if portable and keyring_record else None
-        info = store.backup(target, recovery=recovery)
+        info = store.backup(target, recovery=recovery, progress=ProgressLine("backup"))
     if portable and not keyring_record:
         unused = (
             " ($KAPDESK_RECOVERY_PASSPHRASE was not used)"

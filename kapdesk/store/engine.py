@@ -124,7 +124,7 @@ def _read_only_checks(
                 "Restore the record from a backup; nothing was changed."
             ) from None
         if full_check:
-            problems = _quick_check(connection)
+            problems = quick_check(connection)
             if problems:
                 raise _damaged(path, "; ".join(problems[:3]))
         if not tables:
@@ -177,7 +177,7 @@ def _read_only_checks(
         connection.close()
 
 
-def _quick_check(connection: Any) -> list[str]:
+def quick_check(connection: Any) -> list[str]:
     """SQLite's quick_check: every b-tree page read (and so authenticated by SQLCipher)."""
     try:
         result = connection.execute("PRAGMA quick_check").fetchall()
@@ -206,7 +206,7 @@ class IntegrityCheck:
                 return []
             self._connection = _configured(connect(self._path, self._key, "ro"), READ_ONLY_PRAGMAS)
         try:
-            problems = _quick_check(self._connection)
+            problems = quick_check(self._connection)
         finally:
             with self._lock:
                 self._connection.close()

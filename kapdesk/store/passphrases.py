@@ -12,7 +12,6 @@ import unicodedata
 from typing import Any
 
 from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
-from zxcvbn import zxcvbn
 
 MIN_PASSPHRASE_CHARS = 12
 
@@ -60,6 +59,8 @@ def passphrase_weakness(text: str) -> str | None:
             "sentence of uncommon words works well."
         )
     # zxcvbn refuses more than 72 characters; a passphrase that long is not guessable anyway.
+    from zxcvbn import zxcvbn  # only a new passphrase is judged: not loaded at every start
+
     estimate = zxcvbn(text[:72], user_inputs=["kapdesk", "ketamine", "clinic", "patient"])
     if float(estimate["guesses_log10"]) >= MIN_PASSPHRASE_GUESSES_LOG10:
         return None

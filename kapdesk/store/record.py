@@ -12,7 +12,7 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
@@ -28,7 +28,6 @@ from kapdesk.store import models as m
 from kapdesk.store.audit import (
     canonical_json,
 )
-from kapdesk.store.backup import BackupInfo, write_backup
 from kapdesk.store.engine import DATABASE_FILE, IntegrityCheck, connect_writer
 from kapdesk.store.errors import (
     DiskFullError,
@@ -47,9 +46,12 @@ from kapdesk.store.verify import (
     unreadable_check,
     verify_record,
 )
-from kapdesk.store.verify_folder import anchor_check
 from kapdesk.store.views import CORRECTABLE
 from kapdesk.store.writing import new_row
+
+if TYPE_CHECKING:
+    from kapdesk.store.backup import BackupInfo
+    from kapdesk.store.backup import Progress as BackupProgress
 
 log = logging.getLogger(__name__)
 
@@ -205,11 +207,29 @@ class RecordStore(RecordReads, SessionWrites):
         with self._saving("the audit event") as cursor:
             self._audit(cursor, action, None, None, None, dict(details or {}))
 
-    def backup(self, target: Path, *, recovery: PassphraseSource | None = None) -> BackupInfo:
-        """Write an encrypted backup file and record that it was taken."""
+    def backup(
+        self,
+        target: Path,
+        *,
+        recovery: PassphraseSource | None = None,
+        progress: BackupProgress | None = None,
+    ) -> BackupInfo:
+        """Write an encrypted backup file and record that it was taken.
+
+        ``progress(what, done, total)`` is called as the copy and the file advance.
+        """
+        from kapdesk.store.backup import no_progress as quiet
+        from kapdesk.store.backup import write_backup  # not needed to open a record
+
         opened = self._opened
         info = write_backup(
-            self._engine, opened.key, opened.vault, target, now=self._now, recovery=recovery
+            self._engine,
+            opened.key,
+            opened.vault,
+            target,
+            now=self._now,
+            recovery=recovery,
+            progress=progress or quiet,
         )
         self.record_event(
             "backup",
@@ -231,6 +251,8 @@ class RecordStore(RecordReads, SessionWrites):
         ``progress(what, done, total)`` is called from that thread now and then, and
         ``stop()`` asked: True ends it with VerifyStopped.
         """
+        from kapdesk.store.verify_folder import anchor_check  # with backups: not at open
+
         report = verify_record(self._engine, progress, stop)
         try:
             with self._engine.connect() as conn:

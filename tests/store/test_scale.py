@@ -3,6 +3,8 @@ bulk loading, verify in step with the audit trail and its progress, the backgrou
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 from sqlalchemy import text
 
@@ -138,3 +140,53 @@ def test_temporary_tables_and_sorts_stay_in_memory(store):
     with store.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA temp_store").scalar() == 2
     assert store._writer.execute("PRAGMA temp_store").fetchone()[0] == 2
+
+
+def test_a_backup_reports_progress_and_hashes_the_file_it_wrote(store, tmp_path, monkeypatch):
+    import hashlib
+
+    from kapdesk.store import backup
+
+    _readings(store, 60)
+    monkeypatch.setattr(backup, "STEP_PAGES", 2)  # several steps even for a small record
+    calls: list[tuple[str, int, int]] = []
+    info = store.backup(tmp_path / "b.kapbak", progress=lambda *call: calls.append(call))
+    copying = [(done, total) for what, done, total in calls if what == "copying the record"]
+    assert len(copying) > 2
+    assert copying[-1][0] == copying[-1][1]
+    assert calls[-1] == ("writing the backup file", calls[-1][2], calls[-1][2])
+    assert info.sha256 == hashlib.sha256(info.path.read_bytes()).hexdigest()
+    assert info.size == info.path.stat().st_size
+
+
+def test_an_entry_saved_during_a_backup_neither_restarts_it_nor_enters_it(
+    store, tmp_path, monkeypatch
+):
+    from kapdesk.store import backup
+    from kapdesk.store.backup import read_manifest, restore_backup
+    from tests.conftest import fixed_passphrase
+
+    _readings(store, 60)
+    monkeypatch.setattr(backup, "STEP_PAGES", 2)
+    with store.engine.connect() as conn:
+        head = int(conn.exec_driver_sql("SELECT max(seq) FROM audit_events").scalar_one())
+        session_id = conn.exec_driver_sql("SELECT id FROM sessions").scalar_one()
+    saved: list[object] = []
+    restarts: list[int] = []
+
+    def during(what: str, done: int, total: int) -> None:
+        if what == "copying the record":
+            if restarts and done < restarts[-1]:
+                pytest.fail("the copy started again")
+            restarts.append(done)
+            if len(saved) < 3:
+                saved.append(store.add_observation(uuid.UUID(session_id), "said meanwhile"))
+
+    info = store.backup(tmp_path / "b.kapbak", progress=during)
+    assert len(saved) == 3
+    assert read_manifest(info.path)["audit_events"] == head  # the moment it began
+    restored = tmp_path / "restored"
+    restore_backup(info.path, restored, fixed_passphrase)
+    with RecordStore.open(restored, passphrase=fixed_passphrase) as copy:
+        assert copy.count("observation") == 0
+        assert copy.verify().ok
