@@ -218,11 +218,24 @@ class RecordStore(RecordReads, SessionWrites):
 
         ``progress(what, done, total)`` is called as the copy and the file advance.
         """
+        info = self.copy_for_backup(target, recovery=recovery, progress=progress)
+        self.note_backup(info)
+        return info
+
+    def copy_for_backup(
+        self,
+        target: Path,
+        *,
+        recovery: PassphraseSource | None = None,
+        progress: BackupProgress | None = None,
+    ) -> BackupInfo:
+        """The backup file alone, without its audit event: safe in a worker thread (it
+        reads through its own pooled connection); then note_backup on the writer's."""
         from kapdesk.store.backup import no_progress as quiet
         from kapdesk.store.backup import write_backup  # not needed to open a record
 
         opened = self._opened
-        info = write_backup(
+        return write_backup(
             self._engine,
             opened.key,
             opened.vault,
@@ -231,6 +244,9 @@ class RecordStore(RecordReads, SessionWrites):
             recovery=recovery,
             progress=progress or quiet,
         )
+
+    def note_backup(self, info: BackupInfo) -> None:
+        """Record in the audit trail that a backup was taken."""
         self.record_event(
             "backup",
             {
@@ -240,7 +256,6 @@ class RecordStore(RecordReads, SessionWrites):
                 "portable": info.portable,
             },
         )
-        return info
 
     def verify(
         self, progress: Progress = no_progress, stop: Callable[[], bool] | None = None

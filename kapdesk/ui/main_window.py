@@ -5,29 +5,42 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QStackedWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+)
 
 from kapdesk import __version__
 from kapdesk.local.settings import Settings, alert_thresholds, local_zone_name
 from kapdesk.session.protocols import clinic_protocols, default_protocol, start_session
 from kapdesk.session.service import SessionService
 from kapdesk.store import RecordStore
+from kapdesk.store.errors import StoreError
 from kapdesk.store.reads import PATIENTS_SHOWN
 from kapdesk.ui.actions import make_action
 from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
 from kapdesk.ui.forms import open_form
 from kapdesk.ui.patients_page import PatientsPage
 from kapdesk.ui.quit_question import quit_question
-from kapdesk.ui.record_checks import IntegrityWatch, VerifyRunner
+from kapdesk.ui.record_checks import IntegrityWatch, ProgressJob
 from kapdesk.ui.settings_dialog import SettingsDialog
 from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
 from kapdesk.ui.workspace import SessionWorkspace
 from kapdesk.widgets.clock_display import MIN_CLOCK_PX
+
+if TYPE_CHECKING:
+    from kapdesk.store.backup import BackupInfo
+    from kapdesk.store.verify import VerifyReport
 
 Clock = Callable[[], dt.datetime]
 # Ctrl+= and Ctrl+- step through these text sizes (issue 9: 125 % must be reachable).
@@ -70,8 +83,7 @@ class MainWindow(QMainWindow):
         self.integrity_alarm.hide()
         self.statusBar().insertWidget(0, self.integrity_alarm, 2)
         self.integrity_watch: IntegrityWatch | None = None
-        self.verify_runner = VerifyRunner(store.verify, self)
-        self.verify_runner.verdict.connect(self.show_report)
+        self.record_job = ProgressJob(self)
         # Shown only while it has something to say: on a 600 px screen its empty line is
         # the height of one more log entry.
         self.statusBar().messageChanged.connect(lambda _text: self._fit_status_bar())
@@ -99,6 +111,7 @@ class MainWindow(QMainWindow):
         )
         record.addAction(make_action(self, "&Find a patient", "Ctrl+F", self.find_patient))
         record.addAction(make_action(self, "&Verify the record", "Ctrl+Shift+V", self.run_verify))
+        record.addAction(make_action(self, "&Back up the record…", "Ctrl+Shift+B", self.back_up))
         record.addAction(make_action(self, "Se&ttings…", "Ctrl+,", self.open_settings))
         record.addAction(make_action(self, "&Quit", "Ctrl+Q", self.close))
         self.session_menu = self.menuBar().addMenu("&Session")
@@ -378,17 +391,54 @@ class MainWindow(QMainWindow):
     def run_verify(self) -> None:
         """Off the GUI thread, with its progress in a window that does not block this one
         (ui/record_checks.py); the verdict comes to the status bar as before."""
-        self.verify_runner.start()
+        if not self.record_job.start("Verifying the record", self.store.verify, self._verified):
+            self.statusBar().showMessage("Wait for the verification or backup under way.", 8000)
 
-    def show_report(self, verdict: str, report: str) -> None:
-        self.show_verdict(verdict)
-        self.verdict.setToolTip(report)
+    def _verified(self, report: VerifyReport | None, error: Exception | None) -> None:
+        if report is None:
+            self.show_verdict(
+                "Verification could not finish: the record could not be read. Keep the data "
+                "folder as it is and run “kapdesk verify”."
+            )
+            return
+        rendered = report.render()
+        self.show_verdict(rendered.splitlines()[-1])
+        self.verdict.setToolTip(rendered)
+
+    def back_up(self) -> None:
+        """Write a backup off the GUI thread, with its progress; the audit event is written
+        here, on the GUI thread, by the store's one writer."""
+        default = Path.home() / f"kapdesk-{self.clock():%Y-%m-%d-%H%M}.kapbak"
+        chosen, _filter = QFileDialog.getSaveFileName(
+            self, "Back up the record", str(default), "kapdesk backups (*.kapbak)"
+        )
+        if not chosen:
+            return
+        target = Path(chosen)
+        started = self.record_job.start(
+            "Backing up the record",
+            lambda progress, _stop: self.store.copy_for_backup(target, progress=progress),
+            self._backed_up,
+        )
+        if not started:
+            self.statusBar().showMessage("Wait for the verification or backup under way.", 8000)
+
+    def _backed_up(self, info: BackupInfo | None, error: Exception | None) -> None:
+        if info is None:
+            self.show_verdict(
+                str(error)
+                if isinstance(error, StoreError)
+                else "The backup could not be written; the record is unchanged."
+            )
+            return
+        self.store.note_backup(info)
+        self.show_verdict(f"Backup written: {info.path} ({info.size:,} bytes).")
 
     def stop_background(self) -> None:
         """The page check and a verification under way end with the window."""
         if self.integrity_watch is not None:
             self.integrity_watch.stop()
-        self.verify_runner.stop()
+        self.record_job.stop()
 
     def _busy_workspace(self) -> bool:
         """True (and said) when a redraw of the session screen would drop an open form or

@@ -16,7 +16,7 @@ from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from kapdesk.store.engine import IntegrityCheck
-from kapdesk.store.verify import Progress, VerifyReport, VerifyStopped
+from kapdesk.store.verify import Progress, VerifyStopped
 
 log = logging.getLogger(__name__)
 
@@ -122,18 +122,21 @@ class IntegrityWatch(QObject):
             job.deleteLater()
 
 
-class VerifyRunner(QObject):
-    """ "Verify the record": RecordStore.verify in a thread, its progress in a window that
-    does not block the main one, and ``verdict`` (the last line, the whole report)."""
+class JobStopped(Exception):
+    """Raised inside a job's progress report when the window closes under it."""
 
-    verdict = Signal(str, str)
 
-    def __init__(
-        self, verify: Callable[[Progress, Callable[[], bool]], VerifyReport], parent: QWidget
-    ) -> None:
+class ProgressJob(QObject):
+    """One job on the whole record at a time (verify, backup) in a thread, its progress in
+    a window that does not block the main one, and ``done(result, error)`` afterwards,
+    on the GUI thread. Closing the window stops the job at its next progress report."""
+
+    def __init__(self, parent: QWidget) -> None:
         super().__init__(parent)
-        self._verify, self._parent = verify, parent
+        self._parent = parent
         self._job: BackgroundJob | None = None
+        self._done: Callable[[Any, Exception | None], None] | None = None
+        self._title = ""
         self.progress: QProgressDialog | None = None
         self._stopping = False
 
@@ -141,55 +144,59 @@ class VerifyRunner(QObject):
     def running(self) -> bool:
         return self._job is not None
 
-    def start(self) -> None:
+    def start(
+        self,
+        title: str,
+        job: Callable[[Progress, Callable[[], bool]], Any],
+        done: Callable[[Any, Exception | None], None],
+    ) -> bool:
+        """Start ``job(progress, stop)``; False (and nothing started) while one runs."""
         if self._job is not None:
-            if self.progress is not None:
-                self.progress.raise_()
-            return
-        self._stopping = False
-        progress = QProgressDialog("Verifying the record…", "", 0, 100, self._parent)
-        progress.setWindowTitle("kapdesk: verify")
+            return False
+        self._stopping, self._title, self._done = False, title, done
+        progress = QProgressDialog(f"{title}…", "", 0, 100, self._parent)
+        progress.setWindowTitle(f"kapdesk: {title.lower()}")
         progress.setCancelButton(None)  # type: ignore[arg-type]
         progress.setWindowModality(Qt.WindowModality.NonModal)
         progress.setAutoClose(False)
         progress.setAutoReset(False)
-        job = BackgroundJob(lambda report: self._verify(report, lambda: self._stopping))
-        job.progressed.connect(self._progressed)
-        job.done.connect(self._done)
-        self._job, self.progress = job, progress
+
+        def report(what: str, done_: int, total: int) -> None:
+            if self._stopping:
+                raise JobStopped
+            worker.progressed.emit(what, done_, total)
+
+        worker = BackgroundJob(lambda _emit: job(report, lambda: self._stopping))
+        worker.progressed.connect(self._progressed)
+        worker.done.connect(self._finished)
+        self._job, self.progress = worker, progress
         progress.show()
-        job.start()
+        worker.start()
+        return True
 
     def _progressed(self, what: str, done: int, total: int) -> None:
         if self.progress is not None:
-            self.progress.setLabelText(f"Verifying the record: {what}")
+            self.progress.setLabelText(f"{self._title}: {what}")
             self.progress.setValue(100 * done // total if total else 100)
 
-    def _done(self, report: VerifyReport | None, error: Exception | None) -> None:
-        job, progress = self._job, self.progress
-        self._job = self.progress = None
+    def _finished(self, result: Any, error: Exception | None) -> None:
+        job, progress, done = self._job, self.progress, self._done
+        self._job = self.progress = self._done = None
         if job is not None:
             job.wait()
             job.deleteLater()
         if progress is not None:
             progress.close()
             progress.deleteLater()
-        if report is not None:
-            rendered = report.render()
-            self.verdict.emit(rendered.splitlines()[-1], rendered)
-        elif error is not None and not isinstance(error, VerifyStopped):
-            self.verdict.emit(
-                "Verification could not finish: the record could not be read. Keep the data "
-                "folder as it is and run “kapdesk verify”.",
-                type(error).__name__,
-            )
+        if done is not None and not isinstance(error, JobStopped | VerifyStopped):
+            done(result, error)
 
     def stop(self) -> None:
-        """End a verification under way (it stops at its next step; nothing is concluded)."""
+        """End a job under way: it stops at its next step, and ``done`` is not called."""
         job = self._job
         if job is None:
             return
         self._stopping = True
-        job.done.disconnect(self._done)
+        job.done.disconnect(self._finished)
         job.wait()
-        self._done(None, None)
+        self._finished(None, JobStopped())

@@ -122,14 +122,46 @@ def test_verify_from_the_menu_runs_off_the_gui_thread_with_progress(
 ):
     window = _window(qtbot, store, data_dir, clock)
     window.run_verify()
-    runner = window.verify_runner
-    assert runner.running
-    assert runner.progress is not None
-    assert not runner.progress.isModal()  # the window stays usable meanwhile
+    job = window.record_job
+    assert job.running
+    assert job.progress is not None
+    assert not job.progress.isModal()  # the window stays usable meanwhile
     window.run_verify()  # a second request while one runs starts nothing more
     qtbot.waitUntil(lambda: window.verdict.text() == "The record is intact.", timeout=20_000)
-    assert not runner.running
+    assert not job.running
     assert "Records against the audit trail" in window.verdict.toolTip()
+
+
+def test_a_backup_from_the_menu_is_written_off_the_gui_thread_and_audited(
+    qtbot, store, data_dir, clock, many_patients, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    from kapdesk.store.backup import read_manifest
+
+    target = tmp_path / "today.kapbak"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
+    window = _window(qtbot, store, data_dir, clock)
+    window.back_up()
+    assert window.record_job.running
+    qtbot.waitUntil(lambda: window.verdict.text().startswith("Backup written"), timeout=20_000)
+    assert str(target) in window.verdict.text()
+    assert read_manifest(target)["database_id"] == store.database_id
+    with store.engine.connect() as conn:
+        actions = conn.exec_driver_sql("SELECT action FROM audit_events").scalars().all()
+    assert actions[-1] == "backup"
+    window.back_up()  # the same file again: refused with a sentence, nothing replaced
+    qtbot.waitUntil(lambda: "already exists" in window.verdict.text(), timeout=20_000)
+
+
+def test_closing_the_window_stops_a_verification_under_way(
+    qtbot, store, data_dir, clock, many_patients
+):
+    window = _window(qtbot, store, data_dir, clock)
+    window.run_verify()
+    window.close()
+    assert not window.record_job.running
+    assert window.verdict.text() == ""  # stopped: nothing concluded
 
 
 def test_a_verification_stopped_midway_concludes_nothing(store, many_patients):
