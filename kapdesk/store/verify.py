@@ -8,10 +8,11 @@ database and leaves every file as it found it (SQLite's derived -shm index aside
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlcipher3
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
@@ -140,12 +141,12 @@ def _verify(conn: Connection, progress: Progress) -> VerifyReport:
     checks = [sqlite_integrity, cipher_integrity, _structure(conn, present, tables)]
     try:
         checks.extend(_audit_and_records(conn, tables, progress))
-    except DBAPIError as exc:
+    except (DBAPIError, sqlcipher3.Error) as exc:
         checks.append(unreadable_check("Audit chain and records", exc))
     return VerifyReport(checks)
 
 
-def unreadable_check(name: str, exc: DBAPIError) -> Check:
+def unreadable_check(name: str, exc: DBAPIError | sqlcipher3.Error) -> Check:
     """A check that could not read what it needed: the database is damaged."""
     return Check(
         name,
@@ -154,8 +155,10 @@ def unreadable_check(name: str, exc: DBAPIError) -> Check:
     )
 
 
-def _driver_message(exc: DBAPIError) -> str:
-    return str(exc.orig)[:120] if exc.orig is not None else type(exc).__name__
+def _driver_message(exc: DBAPIError | sqlcipher3.Error) -> str:
+    if isinstance(exc, DBAPIError):
+        return str(exc.orig)[:120] if exc.orig is not None else type(exc).__name__
+    return str(exc)[:120]
 
 
 def _sqlite_integrity(conn: Connection) -> Check:
@@ -264,15 +267,15 @@ class _TableStream:
 
     def __init__(self, conn: Connection, kind: str, table: str | None, found: _Records) -> None:
         self.kind, self.found = kind, found
-        self.rows = (
-            None if table is None else conn.exec_driver_sql(f"SELECT * FROM {table} ORDER BY rowid")
-        )
-        self.names = [] if self.rows is None else list(self.rows.keys())
+        self.names: list[str] = []
+        self.rows: Iterator[tuple[Any, ...]] | None = None
+        if table is not None:
+            self.names, self.rows = _raw_rows(conn, f"SELECT * FROM {table} ORDER BY rowid")
         self.rows_waiting: dict[str, str] = {}
         self.events_waiting: dict[str, tuple[int, str]] = {}
 
     def _next_row(self) -> tuple[str, str] | None:
-        row = None if self.rows is None else self.rows.fetchone()
+        row = None if self.rows is None else next(self.rows, None)
         if row is None:
             return None
         self.found.total += 1
@@ -341,9 +344,9 @@ def _audit_and_records(conn: Connection, tables: set[str], progress: Progress) -
     total = int(conn.exec_driver_sql("SELECT coalesce(max(seq), 0) FROM audit_events").scalar_one())
     previous_hash, expected_seq, count = GENESIS_HASH, 1, 0
     columns = ", ".join(EVENT_FIELDS)
-    result = conn.exec_driver_sql(f"SELECT {columns}, hash FROM audit_events ORDER BY seq")
+    _names, events = _raw_rows(conn, f"SELECT {columns}, hash FROM audit_events ORDER BY seq")
     progress("audit trail", 0, total)
-    for row in result:
+    for row in events:
         count += 1
         event = dict(zip(EVENT_FIELDS, row, strict=False))
         seq = event["seq"]
@@ -416,6 +419,23 @@ def _audit_and_records(conn: Connection, tables: set[str], progress: Progress) -
             "older kapdesk; opening it in this version adds them)"
         )
     return [chain, records]
+
+
+def _raw_rows(conn: Connection, sql: str) -> tuple[list[str], Iterator[tuple[Any, ...]]]:
+    """Rows straight from the driver, a thousand at a fetch: over a million rows,
+    SQLAlchemy's row objects cost as much as the digests."""
+    cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    cursor.execute(sql)
+    names = [column[0] for column in cursor.description]
+
+    def rows() -> Iterator[tuple[Any, ...]]:
+        try:
+            while batch := cursor.fetchmany(1000):
+                yield from batch
+        finally:
+            cursor.close()
+
+    return names, rows()
 
 
 def _event_label(event: dict[str, Any]) -> str:
