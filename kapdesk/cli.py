@@ -145,9 +145,36 @@ def _verify(paths: Paths, backups: list[Path]) -> int:
         if not backup.is_file():
             raise BackupError(f"{backup} is not a backup file; nothing was verified.")
     print(f"Verifying the record in {paths.data} (read-only: the record is not changed)")
-    report = verify_folder(paths.data, from_terminal, backups, mirror=paths.anchors)
+    report = verify_folder(
+        paths.data, from_terminal, backups, mirror=paths.anchors, progress=ProgressLine("verify")
+    )
     print(report.render())
     return EXIT_OK if report.ok else EXIT_FAILED_CHECK
+
+
+class ProgressLine:
+    """Progress on stderr, one line rewritten in place on a terminal, a line now and then
+    otherwise (a log file, CI): stdout keeps only the verdict."""
+
+    def __init__(self, verb: str) -> None:
+        self.verb = verb
+        self.terminal = sys.stderr.isatty()
+        self.shown: tuple[str, int] = ("", -1)
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        percent = 100 * done // total if total else 100
+        step = 1 if self.terminal else 25
+        if (what, percent // step) == self.shown:
+            return
+        self.shown = (what, percent // step)
+        line = f"{self.verb}: {what} {percent} %"
+        if total > 2:
+            line += f" ({done:,} of {total:,})"
+        if self.terminal:
+            end = "\n" if done >= total else ""
+            print(f"\r{line:<70}", end=end, file=sys.stderr, flush=True)
+        else:
+            print(line, file=sys.stderr, flush=True)
 
 
 def _backup(paths: Paths, target: Path, *, portable: bool = False) -> int:
@@ -164,7 +191,7 @@ def _backup(paths: Paths, target: Path, *, portable: bool = False) -> int:
     with _open(paths) as store:
         keyring_record = store.key_method == "keyring"
         recovery = recovery_passphrase if portable and keyring_record else None
-        info = store.backup(target, recovery=recovery)
+        info = store.backup(target, recovery=recovery, progress=ProgressLine("backup"))
     if portable and not keyring_record:
         unused = (
             " ($KAPDESK_RECOVERY_PASSPHRASE was not used)"

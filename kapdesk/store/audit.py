@@ -34,8 +34,13 @@ EVENT_FIELDS = (
 )
 
 
+# One encoder for every call: json.dumps with arguments builds a new one each time, a
+# fifth of verify's time over a million events.
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
 def canonical_json(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return _CANONICAL.encode(value)
 
 
 def row_digest(row: Mapping[str, Any]) -> str:

@@ -55,9 +55,10 @@ class Session(Base):
     patient_id: Mapped[uuid.UUID] = mapped_column(UUIDText, ForeignKey("patients.id"), index=True)
     protocol: Mapped[str] = mapped_column(String(120))
     zone_name: Mapped[str] = mapped_column(String(64))
-    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    # Indexed (0004): the most recently seen patients, and the sessions never ended.
+    started_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, index=True)
     first_dose_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
-    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime, index=True)
     recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
     recorded_by: Mapped[uuid.UUID] = mapped_column(UUIDText, ForeignKey("clinicians.id"))
 

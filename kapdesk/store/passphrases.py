@@ -58,11 +58,12 @@ def passphrase_weakness(text: str) -> str | None:
             f"Choose a passphrase of at least {MIN_PASSPHRASE_CHARS} characters; a short "
             "sentence of uncommon words works well."
         )
-    # Imported here: its word lists hold ~45 MiB, needed only when a passphrase is chosen
-    # (issue 10: memory of a session's window).
+    # Imported here: its word lists hold ~13 MiB resident, and only a new passphrase is
+    # judged, so they are not loaded at every start (issue 10).
     from zxcvbn import zxcvbn
 
     # zxcvbn refuses more than 72 characters; a passphrase that long is not guessable anyway.
+
     estimate = zxcvbn(text[:72], user_inputs=["kapdesk", "ketamine", "clinic", "patient"])
     if float(estimate["guesses_log10"]) >= MIN_PASSPHRASE_GUESSES_LOG10:
         return None

@@ -18,6 +18,9 @@ from kapdesk.store.errors import NotFoundError
 from kapdesk.store.types import UTCDateTime, UUIDText, from_utc_text
 from kapdesk.store.views import CORRECTABLE, EntryView, build_views
 
+# How many patients the patients page lists at once; the search reaches all of them.
+PATIENTS_SHOWN = 50
+
 
 class RecordReads:
     """Queries over the record; RecordStore adds the writes."""
@@ -78,6 +81,66 @@ class RecordReads:
             rows = orm.scalars(select(m.Patient).order_by(m.Patient.recorded_at)).all()
             views = build_views(orm, "patient", list(rows))
         return sorted(views, key=lambda v: str(v.current["display_name"]).casefold())
+
+    def recent_patients(self, limit: int = PATIENTS_SHOWN) -> list[EntryView]:
+        """The patients seen or added most recently, newest first, at most ``limit``.
+
+        Reads the newest sessions through their start index and the newest patients in
+        the order added, never a whole table: the same cost at ten clinic years as on
+        the first day.
+        """
+        with self._engine.connect() as conn:
+            ids = conn.execute(
+                text(
+                    "SELECT id FROM ("
+                    "  SELECT patient_id AS id, started_at AS at FROM"
+                    "    (SELECT patient_id, started_at FROM sessions"
+                    "     ORDER BY started_at DESC LIMIT :sessions)"
+                    "  UNION ALL"
+                    "  SELECT id, recorded_at FROM"
+                    "    (SELECT id, recorded_at FROM patients ORDER BY rowid DESC LIMIT :n)"
+                    ") GROUP BY id ORDER BY max(at) DESC LIMIT :n"
+                ),
+                {"n": limit, "sessions": limit * 20},
+            ).scalars()
+            return self._patient_views([uuid.UUID(i) for i in ids])
+
+    def find_patients(self, words: str, limit: int = PATIENTS_SHOWN) -> list[EntryView]:
+        """Patients whose current name or record number (corrections applied) holds
+        ``words``, ignoring case, ordered by name, at most ``limit``.
+
+        The match runs in SQLite over the patients table (thousands of short rows), so
+        only the patients shown are read into Python.
+        """
+        needle = words.strip().casefold()
+        if not needle:
+            return self.recent_patients(limit)
+        pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        name, number = (
+            _current_patient_field("display_name"),
+            _current_patient_field("record_number"),
+        )
+        with self._engine.connect() as conn:
+            ids = conn.execute(
+                text(
+                    f"SELECT p.id FROM patients AS p"
+                    f" WHERE kapdesk_fold({name}) LIKE :pattern ESCAPE '\\'"
+                    f" OR kapdesk_fold({number}) LIKE :pattern ESCAPE '\\'"
+                    f" ORDER BY kapdesk_fold({name}), p.rowid LIMIT :n"
+                ),
+                {"pattern": pattern, "n": limit},
+            ).scalars()
+            return self._patient_views([uuid.UUID(i) for i in ids])
+
+    def patient_count(self) -> int:
+        return self.count("patient")
+
+    def _patient_views(self, ids: list[uuid.UUID]) -> list[EntryView]:
+        with OrmSession(self._engine) as orm:
+            rows = {
+                row.id: row for row in orm.scalars(select(m.Patient).where(m.Patient.id.in_(ids)))
+            }
+            return build_views(orm, "patient", [rows[i] for i in ids if i in rows])
 
     def sessions(self, patient_id: uuid.UUID | None = None) -> list[dict[str, Any]]:
         """Sessions, newest first; all patients' when patient_id is None."""
@@ -158,6 +221,21 @@ class RecordReads:
     def session_event(self, event_id: uuid.UUID) -> dict[str, Any]:
         with OrmSession(self._engine) as orm:
             return _event_dict(get_row(orm, m.SessionEvent, event_id, "session event"))
+
+
+def _current_patient_field(field: str) -> str:
+    """SQL for a patient's current ``field``: from its newest correction that changed it
+    (a correction may set a record number to nothing), else as first written."""
+    changed = (
+        "FROM corrections AS c WHERE c.target_id = p.id AND c.target_kind = 'patient'"
+        f" AND json_type(c.changes, '$.{field}') IS NOT NULL"
+    )
+    return (
+        f"(CASE WHEN EXISTS (SELECT 1 {changed})"
+        f" THEN (SELECT json_extract(c.changes, '$.{field}') {changed}"
+        " ORDER BY c.rowid DESC LIMIT 1)"
+        f" ELSE p.{field} END)"
+    )
 
 
 def get_row(orm: OrmSession, table: type[Any], row_id: uuid.UUID, label: str) -> Any:

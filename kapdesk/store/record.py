@@ -12,9 +12,10 @@ import logging
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session as OrmSession
 
 from kapdesk import __version__
@@ -27,8 +28,7 @@ from kapdesk.store import models as m
 from kapdesk.store.audit import (
     canonical_json,
 )
-from kapdesk.store.backup import BackupInfo, write_backup
-from kapdesk.store.engine import DATABASE_FILE, connect_writer
+from kapdesk.store.engine import DATABASE_FILE, IntegrityCheck, connect_writer
 from kapdesk.store.errors import (
     DiskFullError,
     FolderUnusableError,
@@ -39,10 +39,19 @@ from kapdesk.store.opening import OpenedRecord, open_record
 from kapdesk.store.reads import RecordReads
 from kapdesk.store.session_writes import SessionWrites
 from kapdesk.store.vault import PassphraseSource, no_passphrase
-from kapdesk.store.verify import VerifyReport, verify_record
-from kapdesk.store.verify_folder import anchor_check
+from kapdesk.store.verify import (
+    Progress,
+    VerifyReport,
+    no_progress,
+    unreadable_check,
+    verify_record,
+)
 from kapdesk.store.views import CORRECTABLE
 from kapdesk.store.writing import new_row
+
+if TYPE_CHECKING:
+    from kapdesk.store.backup import BackupInfo
+    from kapdesk.store.backup import Progress as BackupProgress
 
 log = logging.getLogger(__name__)
 
@@ -198,12 +207,46 @@ class RecordStore(RecordReads, SessionWrites):
         with self._saving("the audit event") as cursor:
             self._audit(cursor, action, None, None, None, dict(details or {}))
 
-    def backup(self, target: Path, *, recovery: PassphraseSource | None = None) -> BackupInfo:
-        """Write an encrypted backup file and record that it was taken."""
+    def backup(
+        self,
+        target: Path,
+        *,
+        recovery: PassphraseSource | None = None,
+        progress: BackupProgress | None = None,
+    ) -> BackupInfo:
+        """Write an encrypted backup file and record that it was taken.
+
+        ``progress(what, done, total)`` is called as the copy and the file advance.
+        """
+        info = self.copy_for_backup(target, recovery=recovery, progress=progress)
+        self.note_backup(info)
+        return info
+
+    def copy_for_backup(
+        self,
+        target: Path,
+        *,
+        recovery: PassphraseSource | None = None,
+        progress: BackupProgress | None = None,
+    ) -> BackupInfo:
+        """The backup file alone, without its audit event: safe in a worker thread (it
+        reads through its own pooled connection); then note_backup on the writer's."""
+        from kapdesk.store.backup import no_progress as quiet
+        from kapdesk.store.backup import write_backup  # not needed to open a record
+
         opened = self._opened
-        info = write_backup(
-            self._engine, opened.key, opened.vault, target, now=self._now, recovery=recovery
+        return write_backup(
+            self._engine,
+            opened.key,
+            opened.vault,
+            target,
+            now=self._now,
+            recovery=recovery,
+            progress=progress or quiet,
         )
+
+    def note_backup(self, info: BackupInfo) -> None:
+        """Record in the audit trail that a backup was taken."""
         self.record_event(
             "backup",
             {
@@ -213,14 +256,30 @@ class RecordStore(RecordReads, SessionWrites):
                 "portable": info.portable,
             },
         )
-        return info
 
-    def verify(self) -> VerifyReport:
-        """Every check of ``kapdesk verify``, on the open record, without writing to it."""
-        report = verify_record(self._engine)
-        with self._engine.connect() as conn:
-            report.checks.append(anchor_check(conn, self._opened.anchor))
+    def verify(
+        self, progress: Progress = no_progress, stop: Callable[[], bool] | None = None
+    ) -> VerifyReport:
+        """Every check of ``kapdesk verify``, on the open record, without writing to it.
+
+        Safe to call from a worker thread (it takes its own pooled connection);
+        ``progress(what, done, total)`` is called from that thread now and then, and
+        ``stop()`` asked: True ends it with VerifyStopped.
+        """
+        from kapdesk.store.verify_folder import anchor_check  # with backups: not at open
+
+        report = verify_record(self._engine, progress, stop)
+        try:
+            with self._engine.connect() as conn:
+                report.checks.append(anchor_check(conn, self._opened.anchor))
+        except DBAPIError as exc:
+            report.checks.append(unreadable_check("End of the record against its anchor", exc))
         return report
+
+    def integrity_check(self) -> IntegrityCheck:
+        """The check of every page, on a read-only connection of its own, for a
+        background thread (opening no longer makes it: issue 10)."""
+        return IntegrityCheck(self.folder / DATABASE_FILE, self._opened.key)
 
     # -------------------------------------------------------------- internals
 

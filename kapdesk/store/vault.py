@@ -21,10 +21,8 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import keyring
-import keyring.backend
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
@@ -48,6 +46,9 @@ from kapdesk.store.passphrases import (
     passphrase_check,
     passphrase_weakness,
 )
+
+if TYPE_CHECKING:
+    import keyring.backend
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,10 @@ def no_passphrase(request: PassphraseRequest) -> str | None:
 
 def usable_keyring() -> keyring.backend.KeyringBackend | None:
     """The system keyring, or None where only a failing, null or plaintext backend exists."""
+    # Imported when a keyring is wanted: a passphrase-protected record never loads it
+    # (with its entry points, about 50 ms of start-up).
+    import keyring
+
     backend = keyring.get_keyring()
     candidates = list(getattr(backend, "backends", [backend]))
     for candidate in candidates:

@@ -8,10 +8,11 @@ index aside).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy import Connection, text
+from sqlalchemy.exc import DBAPIError
 
 from kapdesk.store import wal
 from kapdesk.store.anchor import Anchors, compare_anchor
@@ -23,7 +24,14 @@ from kapdesk.store.folder import check_folder, folder_error
 from kapdesk.store.lock import DataFolderLock
 from kapdesk.store.opening import unlock_existing
 from kapdesk.store.vault import PassphraseSource
-from kapdesk.store.verify import Check, VerifyReport, verify_record
+from kapdesk.store.verify import (
+    Check,
+    Progress,
+    VerifyReport,
+    no_progress,
+    unreadable_check,
+    verify_record,
+)
 
 
 def _tables(conn: Connection) -> set[str]:
@@ -149,6 +157,7 @@ def verify_folder(
     backups: Iterable[Path] = (),
     *,
     mirror: Path | None = None,
+    progress: Progress = no_progress,
 ) -> VerifyReport:
     """Verify the record in ``folder`` without writing to it; raises StoreError if it
     cannot be opened at all (no record, wrong key, damaged or newer database)."""
@@ -166,12 +175,22 @@ def verify_folder(
         with read_only_companions(database):
             engine = make_engine(database, key, read_only=True)
             try:
-                report = verify_record(engine)
-                with engine.connect() as conn:
-                    report.checks.append(wal_check(found.wal))
-                    report.checks.append(anchor_check(conn, anchors))
-                    kept = sorted((folder / "backups").glob("*.kapbak"))
-                    report.checks.append(backup_check(conn, vault.database_id, [*backups, *kept]))
+                report = verify_record(engine, progress)
+                report.checks.append(wal_check(found.wal))
+                kept = sorted((folder / "backups").glob("*.kapbak"))
+                outside: list[tuple[str, Callable[[Connection], Check]]] = [
+                    ("End of the record against its anchor", lambda c: anchor_check(c, anchors)),
+                    (
+                        "Backups taken earlier",
+                        lambda c: backup_check(c, vault.database_id, [*backups, *kept]),
+                    ),
+                ]
+                for name, check in outside:
+                    try:
+                        with engine.connect() as conn:
+                            report.checks.append(check(conn))
+                    except DBAPIError as exc:
+                        report.checks.append(unreadable_check(name, exc))
             finally:
                 engine.dispose()
         return report

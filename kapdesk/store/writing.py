@@ -142,6 +142,55 @@ class ChainedWriter:
             raise _not_as_written("audit event")
         self._pending_head = (seq, chained)
 
+    _group: Any = None  # the cursor of the open grouped transaction (grouped()), if any
+
+    @contextlib.contextmanager
+    def grouped(self) -> Iterator[None]:
+        """Many entries in one durable transaction, for bulk loading (a benchmark's record).
+
+        Each entry is validated, inserted and audited exactly as on its own, inside a
+        savepoint, so a refused entry is rolled back alone; only the commit, its fsync and
+        the anchor come once, at the end. Nothing inside is saved until the block ends
+        without an error.
+        """
+        if self._group is not None:
+            raise RuntimeError("grouped() does not nest")
+        try:
+            cursor = self._writer.cursor()
+            cursor.execute("BEGIN IMMEDIATE")
+            try:
+                self._pending_head = _current_head(cursor)
+                self._group = cursor
+                yield
+                self._group = None
+                cursor.execute("COMMIT")
+            except BaseException:
+                self._group = None
+                self._pending_head = self._head
+                if self._writer.in_transaction:
+                    cursor.execute("ROLLBACK")
+                raise
+            self._head = self._pending_head
+            self._move_anchor()
+        except sqlcipher3.Error as exc:
+            raise _save_failed("the grouped entries", exc) from None
+
+    @contextlib.contextmanager
+    def _saving_in_group(self, what: str) -> Iterator[Any]:
+        cursor, head = self._group, self._pending_head
+        try:
+            cursor.execute("SAVEPOINT entry")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK TO entry")
+                cursor.execute("RELEASE entry")
+                self._pending_head = head
+                raise
+            cursor.execute("RELEASE entry")
+        except sqlcipher3.Error as exc:
+            raise _save_failed(what, exc) from None
+
     @contextlib.contextmanager
     def _saving(self, what: str) -> Iterator[Any]:
         """One durable transaction; the chain head in memory moves only after COMMIT returns.
@@ -150,6 +199,10 @@ class ChainedWriter:
         else appended to the record, the chain continues after it instead of every
         later save failing on a stale head. Then the anchor moves (store/anchor.py).
         """
+        if self._group is not None:
+            with self._saving_in_group(what) as cursor:
+                yield cursor
+            return
         try:
             cursor = self._writer.cursor()
             cursor.execute("BEGIN IMMEDIATE")

@@ -25,6 +25,7 @@ from kapdesk.store.folder import check_folder, holds_record
 from kapdesk.store.vault import PassphraseRequest
 from kapdesk.ui.crash_dialog import CrashReporter
 from kapdesk.ui.main_window import MainWindow
+from kapdesk.ui.record_checks import IntegrityWatch
 from kapdesk.ui.theme import apply_theme
 from kapdesk.ui.unlock_dialog import ask_passphrase
 
@@ -153,6 +154,12 @@ def run_app(paths: Paths, *, login_name: str) -> int:
         log.warning("the log folder cannot be used; logging to stderr only")
     with store:
         window = MainWindow(store, settings, clock)
+        # The check of every page, off the GUI thread, soon after opening and then every
+        # few hours: opening itself reads only what it needs (issue 10).
+        window.watch_integrity(IntegrityWatch(store.integrity_check))
         window.resize(1366, 768)
         window.showMaximized()
-        return app.exec()
+        try:
+            return app.exec()
+        finally:
+            window.stop_background()  # before the record closes under a running check

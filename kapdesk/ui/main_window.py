@@ -5,12 +5,20 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
-from typing import Protocol
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QMessageBox, QStackedWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+)
 
 from kapdesk import __version__
 from kapdesk.local.memory import give_back_memory
@@ -18,15 +26,22 @@ from kapdesk.local.settings import Settings, alert_thresholds, local_zone_name
 from kapdesk.session.protocols import clinic_protocols, default_protocol, start_session
 from kapdesk.session.service import SessionService
 from kapdesk.store import RecordStore
+from kapdesk.store.errors import StoreError
+from kapdesk.store.reads import PATIENTS_SHOWN
 from kapdesk.ui.actions import make_action
 from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
 from kapdesk.ui.forms import open_form
 from kapdesk.ui.patients_page import PatientsPage
 from kapdesk.ui.quit_question import quit_question
+from kapdesk.ui.record_checks import IntegrityWatch, ProgressJob
 from kapdesk.ui.settings_dialog import SettingsDialog
 from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
 from kapdesk.ui.workspace import SessionWorkspace
 from kapdesk.widgets.clock_display import MIN_CLOCK_PX
+
+if TYPE_CHECKING:
+    from kapdesk.store.backup import BackupInfo
+    from kapdesk.store.verify import VerifyReport
 
 Clock = Callable[[], dt.datetime]
 # Ctrl+= and Ctrl+- step through these text sizes (issue 9: 125 % must be reachable).
@@ -62,6 +77,14 @@ class MainWindow(QMainWindow):
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
         self.statusBar().addWidget(self.verdict, 1)
+        # What the background page check found: stays until kapdesk is closed.
+        self.integrity_alarm = QLabel()
+        self.integrity_alarm.setObjectName("error")
+        self.integrity_alarm.setWordWrap(True)
+        self.integrity_alarm.hide()
+        self.statusBar().insertWidget(0, self.integrity_alarm, 2)
+        self.integrity_watch: IntegrityWatch | None = None
+        self.record_job = ProgressJob(self)
         # Shown only while it has something to say: on a 600 px screen its empty line is
         # the height of one more log entry.
         self.statusBar().messageChanged.connect(lambda _text: self._fit_status_bar())
@@ -89,6 +112,7 @@ class MainWindow(QMainWindow):
         )
         record.addAction(make_action(self, "&Find a patient", "Ctrl+F", self.find_patient))
         record.addAction(make_action(self, "&Verify the record", "Ctrl+Shift+V", self.run_verify))
+        record.addAction(make_action(self, "&Back up the record…", "Ctrl+Shift+B", self.back_up))
         record.addAction(make_action(self, "Se&ttings…", "Ctrl+,", self.open_settings))
         record.addAction(make_action(self, "&Quit", "Ctrl+Q", self.close))
         self.session_menu = self.menuBar().addMenu("&Session")
@@ -108,6 +132,7 @@ class MainWindow(QMainWindow):
         self.patients_page.add_patient_requested.connect(self.add_patient)
         self.patients_page.new_session_requested.connect(self.new_session)
         self.patients_page.resume_requested.connect(self.resume_session)
+        self.patients_page.search_changed.connect(lambda _words: self.refresh_patients())
         self.patients_page.patient_list.selectionModel().currentChanged.connect(
             lambda *_: self.show_sessions()
         )
@@ -121,7 +146,8 @@ class MainWindow(QMainWindow):
 
     def _fit_status_bar(self) -> None:
         bar = self.statusBar()
-        bar.setVisible(bool(self.verdict.text() or bar.currentMessage()))
+        alarm = self.integrity_alarm.text()
+        bar.setVisible(bool(alarm or self.verdict.text() or bar.currentMessage()))
 
     def _after_menu(self) -> None:
         """A menu left with Esc leaves the menu bar holding the keyboard, and the next
@@ -136,19 +162,33 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------ patients
 
     def refresh_patients(self, select: uuid.UUID | None = None) -> None:
+        """The most recently seen patients, or those matching the search; never all of
+        them (issue 10). ``select`` is listed and selected even if it is neither."""
+        words = self.patients_page.search.text()
+        views = self.store.find_patients(words, PATIENTS_SHOWN)
+        if select is not None and all(view.id != select for view in views):
+            views.insert(0, self.store.entry("patient", select))
         rows = []
-        for view in self.store.patients():
+        for view in views:
             details = view.current
             text = details["display_name"]
             if details["record_number"]:
                 text += f"  ·  {details['record_number']}"
             rows.append((view.id, text))
-        self.patients_page.patients.set_rows(rows)
+        self.patients_page.show_patients(rows, self._list_note(words, len(rows)))
         if select is not None:
             self.patients_page.select_patient(select)
         elif rows and self.patients_page.selected_patient() is None:
             self.patients_page.select_patient(rows[0][0])
         self.show_sessions()
+
+    def _list_note(self, words: str, shown: int) -> str:
+        if words.strip():
+            return "" if shown else "No patient's name or record number holds that."
+        total = self.store.patient_count()
+        if total <= shown:
+            return ""
+        return f"The {shown} patients seen most recently, of {total}: type to find any."
 
     def show_sessions(self) -> None:
         patient = self.patients_page.selected_patient()
@@ -316,6 +356,7 @@ class MainWindow(QMainWindow):
             return
         if workspace is not None:
             workspace.release()  # its clock timer stops with the window
+        self.stop_background()
         super().closeEvent(event)
 
     def ask_quit(self) -> None:
@@ -338,10 +379,68 @@ class MainWindow(QMainWindow):
 
     # ---------------------------------------------------------- the record
 
+    def watch_integrity(self, watch: IntegrityWatch) -> None:
+        """Keep ``watch``'s failure in the window as a standing sentence (launch.py starts
+        it; tests give their own)."""
+        self.integrity_watch = watch
+        watch.failed.connect(self.show_integrity_alarm)
+
+    def show_integrity_alarm(self, sentence: str) -> None:
+        self.integrity_alarm.setText(sentence)
+        self.integrity_alarm.show()
+        self._fit_status_bar()
+
     def run_verify(self) -> None:
-        report = self.store.verify()
-        self.show_verdict(report.render().splitlines()[-1])
-        self.verdict.setToolTip(report.render())
+        """Off the GUI thread, with its progress in a window that does not block this one
+        (ui/record_checks.py); the verdict comes to the status bar as before."""
+        if not self.record_job.start("Verifying the record", self.store.verify, self._verified):
+            self.statusBar().showMessage("Wait for the verification or backup under way.", 8000)
+
+    def _verified(self, report: VerifyReport | None, error: Exception | None) -> None:
+        if report is None:
+            self.show_verdict(
+                "Verification could not finish: the record could not be read. Keep the data "
+                "folder as it is and run “kapdesk verify”."
+            )
+            return
+        rendered = report.render()
+        self.show_verdict(rendered.splitlines()[-1])
+        self.verdict.setToolTip(rendered)
+
+    def back_up(self) -> None:
+        """Write a backup off the GUI thread, with its progress; the audit event is written
+        here, on the GUI thread, by the store's one writer."""
+        default = Path.home() / f"kapdesk-{self.clock():%Y-%m-%d-%H%M}.kapbak"
+        chosen, _filter = QFileDialog.getSaveFileName(
+            self, "Back up the record", str(default), "kapdesk backups (*.kapbak)"
+        )
+        if not chosen:
+            return
+        target = Path(chosen)
+        started = self.record_job.start(
+            "Backing up the record",
+            lambda progress, _stop: self.store.copy_for_backup(target, progress=progress),
+            self._backed_up,
+        )
+        if not started:
+            self.statusBar().showMessage("Wait for the verification or backup under way.", 8000)
+
+    def _backed_up(self, info: BackupInfo | None, error: Exception | None) -> None:
+        if info is None:
+            self.show_verdict(
+                str(error)
+                if isinstance(error, StoreError)
+                else "The backup could not be written; the record is unchanged."
+            )
+            return
+        self.store.note_backup(info)
+        self.show_verdict(f"Backup written: {info.path} ({info.size:,} bytes).")
+
+    def stop_background(self) -> None:
+        """The page check and a verification under way end with the window."""
+        if self.integrity_watch is not None:
+            self.integrity_watch.stop()
+        self.record_job.stop()
 
     def _busy_workspace(self) -> bool:
         """True (and said) when a redraw of the session screen would drop an open form or

@@ -1,4 +1,9 @@
-"""Patients: a searchable list, their sessions newest first, and unfinished sessions to resume."""
+"""Patients: a searchable list, their sessions newest first, and unfinished sessions to resume.
+
+The list holds the most recently seen patients, or those matching the search: the search
+runs in the record as it is typed (MainWindow asks the store), so the page never holds a
+whole table of patients, however many years the record spans.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,6 @@ from PySide6.QtCore import (
     QAbstractListModel,
     QModelIndex,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
     Signal,
 )
@@ -66,6 +70,7 @@ class PatientsPage(QWidget):
     add_patient_requested = Signal()
     new_session_requested = Signal(object)  # patient id
     resume_requested = Signal(object)  # session id
+    search_changed = Signal(str)  # the words typed into the search line
 
     def __init__(self) -> None:
         super().__init__()
@@ -91,14 +96,14 @@ class PatientsPage(QWidget):
         self.search.setAccessibleName("Search patients")
         self.search.setPlaceholderText("Search by name or record number (Ctrl+F)")
         outer.addWidget(self.search)
+        self.list_note = QLabel()
+        self.list_note.setWordWrap(True)
+        outer.addWidget(self.list_note)
         columns = QHBoxLayout()
         self.patients = RowsModel()
-        self.filtered = QSortFilterProxyModel()
-        self.filtered.setSourceModel(self.patients)
-        self.filtered.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.patient_list = QListView()
         self.patient_list.setAccessibleName("Patients")
-        self.patient_list.setModel(self.filtered)
+        self.patient_list.setModel(self.patients)
         _wrap_rows(self.patient_list)
         left = QVBoxLayout()
         left.addWidget(self.patient_list, 1)
@@ -120,7 +125,7 @@ class PatientsPage(QWidget):
         columns.addLayout(right, 1)
         outer.addLayout(columns, 1)
 
-        self.search.textChanged.connect(self.filtered.setFilterFixedString)
+        self.search.textChanged.connect(self.search_changed.emit)
         self.search.returnPressed.connect(self._focus_first_match)
         self.add_button.clicked.connect(self.add_patient_requested.emit)
         self.new_session_button.clicked.connect(self._new_session)
@@ -132,11 +137,15 @@ class PatientsPage(QWidget):
         return index.data(ID_ROLE) if index.isValid() else None
 
     def select_patient(self, patient_id: uuid.UUID) -> None:
-        for row in range(self.filtered.rowCount()):
-            index = self.filtered.index(row, 0)
+        for row in range(self.patients.rowCount()):
+            index = self.patients.index(row, 0)
             if index.data(ID_ROLE) == patient_id:
                 self.patient_list.setCurrentIndex(index)
                 return
+
+    def show_patients(self, rows: list[tuple[uuid.UUID, str]], note: str) -> None:
+        self.patients.set_rows(rows)
+        self.list_note.setText(note)
 
     def offer_resumption(self, session_id: uuid.UUID | None, text: str = "") -> None:
         self._resume_id = session_id
@@ -146,8 +155,8 @@ class PatientsPage(QWidget):
             self.resume_button.setFocus()
 
     def _focus_first_match(self) -> None:
-        if self.filtered.rowCount():
-            self.patient_list.setCurrentIndex(self.filtered.index(0, 0))
+        if self.patients.rowCount():
+            self.patient_list.setCurrentIndex(self.patients.index(0, 0))
             self.patient_list.setFocus()
 
     def _new_session(self) -> None:

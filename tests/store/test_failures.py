@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from kapdesk.store import RecordStore, StoreError
-from kapdesk.store.engine import DATABASE_FILE, PAGE_SIZE
+from kapdesk.store.engine import DATABASE_FILE, PAGE_SIZE, IntegrityCheck
 from kapdesk.store.errors import (
     DamagedDatabaseError,
     InstanceLockedError,
@@ -157,23 +157,45 @@ def test_a_truncated_database(store, data_dir):
     assert file_hashes(data_dir) == before
 
 
-def test_a_corrupted_page(store, data_dir):
+def _damage_page(database: Path, page: int) -> None:
+    data = bytearray(database.read_bytes())
+    where = page * PAGE_SIZE + 500
+    data[where : where + 16] = bytes(16)
+    database.write_bytes(bytes(data))
+
+
+def _populated_with_observations(store, data_dir) -> Path:
     session = _populate(store)
     for index in range(200):
         store.add_observation(session, f"observation number {index} " * 10)
     store.close()
     database = data_dir / DATABASE_FILE
-    data = bytearray(database.read_bytes())
-    pages = len(data) // PAGE_SIZE
-    assert pages > 4
-    middle = (pages // 2) * PAGE_SIZE + 500
-    data[middle : middle + 16] = bytes(16)
-    database.write_bytes(bytes(data))
+    assert database.stat().st_size // PAGE_SIZE > 4
+    return database
+
+
+def test_a_corrupted_page_that_opening_reads_is_refused(store, data_dir):
+    database = _populated_with_observations(store, data_dir)
+    _damage_page(database, 0)  # the schema page: every open reads it
     before = file_hashes(data_dir)
-    with pytest.raises(DamagedDatabaseError, match="damaged") as caught:
+    with pytest.raises((DamagedDatabaseError, NotADatabaseError), match="damaged") as caught:
         RecordStore.open(data_dir)
     assert "backup" in str(caught.value)
     assert file_hashes(data_dir) == before
+
+
+def test_a_corrupted_page_elsewhere_is_found_by_the_full_check_and_by_verify(store, data_dir):
+    """Opening reads a handful of pages, not the whole file (issue 10); the check of every
+    page is the background check's (IntegrityCheck) and verify's, and both name it."""
+    database = _populated_with_observations(store, data_dir)
+    _damage_page(database, database.stat().st_size // PAGE_SIZE // 2)
+    with RecordStore.open(data_dir) as reopened:
+        problems = IntegrityCheck(database, reopened._opened.key).run()
+        assert problems
+        report = reopened.verify()
+    assert not report.ok
+    assert not report.check("SQLite integrity check").ok
+    assert "FAILED verification" in report.render()
 
 
 def test_a_record_from_a_newer_kapdesk(store, data_dir):

@@ -56,15 +56,45 @@ def test_an_older_record_is_backed_up_then_migrated(data_dir, clock):
     engine.dispose()
     store = RecordStore.open(older, passphrase=fixed_passphrase, clock=clock.now_utc)
     with store, store.engine.connect() as conn:
-        assert migrate.current_revision(conn) == migrate.head_revision() == "0003"
+        assert migrate.current_revision(conn) == migrate.head_revision() == "0004"
         assert "infusion_stops" in set(
             conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'")).scalars()
         )
     [backup] = (older / "backups").iterdir()
-    assert backup.name.startswith("before-schema-0003-")
+    assert backup.name.startswith("before-schema-0004-")
     manifest = read_manifest(backup)
     assert manifest["audit_events"] == 1
     restored = data_dir.parent / "restored"
     restore_backup(backup, restored, fixed_passphrase)
     check = preflight(restored / DATABASE_FILE, KeyVault.load(restored).unwrap(PASSPHRASE))
     assert check.revision == "0001"
+
+
+def test_the_head_schema_kept_as_data_is_what_the_migrations_create():
+    """Opening compares the structure with store/schema_head.py, without Alembic; after a
+    new migration, regenerate it with migrate.head_schema_source()."""
+    from kapdesk.store import schema_head
+
+    revisions = migrate.script_revisions()
+    assert revisions == schema_head.KNOWN_REVISIONS
+    assert revisions[-1] == schema_head.HEAD_REVISION == migrate.head_revision()
+    assert migrate.migrated_schema(revisions[-1]) == schema_head.HEAD_SCHEMA
+
+
+def test_opening_a_current_record_does_not_import_alembic(data_dir):
+    """Alembic is loaded only when a migration is due (issue 10: start-up time)."""
+    import subprocess
+    import sys
+
+    # A passphrase-protected record: the test's in-memory keyring is not the child's.
+    RecordStore.open(data_dir, passphrase=fixed_passphrase, use_keyring=False, create=True).close()
+    script = (
+        "import sys\n"
+        "from kapdesk.store import RecordStore\n"
+        f"RecordStore.open({str(data_dir)!r}, use_keyring=False,\n"
+        f"                 passphrase=lambda request: {PASSPHRASE!r}).close()\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'alembic'))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

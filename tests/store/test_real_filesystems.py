@@ -19,12 +19,13 @@ from tests.conftest import PASSPHRASE, file_hashes, fixed_passphrase
 from tests.store.crashed import crash_with_entries
 
 
+# 3 MiB: a record with its write-ahead log of 20 entries, and the 1 MiB opening wants free.
 @pytest.fixture
 def small_disk(tmp_path: Path):
     mount_point = tmp_path / "disk"
     mount_point.mkdir()
     result = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(mount_point)],
+        ["mount", "-t", "tmpfs", "-o", "size=3m,mode=0700", "tmpfs", str(mount_point)],
         capture_output=True,
         check=False,
     )

@@ -1,0 +1,202 @@
+"""Checks of the whole record that run off the GUI thread: the periodic page check, and
+"Verify the record" with its progress.
+
+Each runs in a QThread on its own connection, so the window keeps answering and entries
+are saved meanwhile (SQLite's write-ahead log lets a reader and the writer work at
+once). Their results come back to the GUI thread as signals.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from kapdesk.store.engine import IntegrityCheck
+from kapdesk.store.verify import Progress, VerifyStopped
+
+log = logging.getLogger(__name__)
+
+# The first check soon after opening (not at once: the window and the first entries come
+# first), then every few hours of a long clinic day.
+FIRST_CHECK_MS = 2 * 60 * 1000
+CHECK_EVERY_MS = 4 * 60 * 60 * 1000
+
+DAMAGE_SENTENCE = (
+    "The record's regular check found damage in its database file ({detail}). Stop "
+    "entering into this record: keep the data folder exactly as it is (copy it "
+    "somewhere safe), run “kapdesk verify”, and restore the latest backup into a new "
+    "folder."
+)
+UNCHECKED_SENTENCE = (
+    "The record's regular check could not read the database file ({detail}). Stop "
+    "entering into this record: keep the data folder exactly as it is (copy it "
+    "somewhere safe) and run “kapdesk verify”."
+)
+
+
+class BackgroundJob(QThread):
+    """Runs ``job(progress)`` in its own thread; ``done`` carries its result or its error."""
+
+    progressed = Signal(str, int, int)
+    done = Signal(object, object)  # (result, exception or None)
+
+    def __init__(self, job: Callable[[Callable[[str, int, int], None]], Any]) -> None:
+        super().__init__()
+        self._job = job
+
+    def run(self) -> None:
+        try:
+            result = self._job(self.progressed.emit)
+        except Exception as exc:  # noqa: BLE001 - handed to the GUI thread, which says it
+            log.error("background job failed: %s", type(exc).__name__)
+            self.done.emit(None, exc)
+            return
+        self.done.emit(result, None)
+
+
+class IntegrityWatch(QObject):
+    """The check of every page (store/engine.py IntegrityCheck), soon after opening and
+    then every few hours; ``failed`` carries the sentence to keep in the window."""
+
+    failed = Signal(str)
+    passed = Signal()
+
+    def __init__(
+        self,
+        make_check: Callable[[], IntegrityCheck],
+        *,
+        first_ms: int = FIRST_CHECK_MS,
+        every_ms: int = CHECK_EVERY_MS,
+    ) -> None:
+        super().__init__()
+        self._make_check = make_check
+        self._every_ms = every_ms
+        self._check: IntegrityCheck | None = None
+        self._job: BackgroundJob | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.check_now)
+        self._timer.start(first_ms)
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None
+
+    def check_now(self) -> None:
+        if self._job is not None:
+            return
+        check = self._make_check()
+        job = BackgroundJob(lambda _progress: check.run())
+        job.done.connect(self._finished)
+        self._check, self._job = check, job
+        job.start()
+
+    def _finished(self, problems: list[str] | None, error: Exception | None) -> None:
+        job, self._job, self._check = self._job, None, None
+        if job is not None:
+            job.wait()
+            job.deleteLater()
+        if error is not None:
+            self.failed.emit(UNCHECKED_SENTENCE.format(detail=type(error).__name__))
+            return  # a standing problem: no further checks until it is looked into
+        if problems:
+            self.failed.emit(DAMAGE_SENTENCE.format(detail="; ".join(problems[:2])[:160]))
+            return
+        self.passed.emit()
+        self._timer.start(self._every_ms)
+
+    def stop(self) -> None:
+        """Stop the timer and any check under way (it is interrupted, not waited out)."""
+        self._timer.stop()
+        job, check = self._job, self._check
+        self._job = self._check = None
+        if check is not None:
+            check.interrupt()
+        if job is not None:
+            job.done.disconnect(self._finished)
+            job.wait()
+            job.deleteLater()
+
+
+class JobStopped(Exception):
+    """Raised inside a job's progress report when the window closes under it."""
+
+
+class ProgressJob(QObject):
+    """One job on the whole record at a time (verify, backup) in a thread, its progress in
+    a window that does not block the main one, and ``done(result, error)`` afterwards,
+    on the GUI thread. Closing the window stops the job at its next progress report."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self._parent = parent
+        self._job: BackgroundJob | None = None
+        self._done: Callable[[Any, Exception | None], None] | None = None
+        self._title = ""
+        self.progress: QProgressDialog | None = None
+        self._stopping = False
+
+    @property
+    def running(self) -> bool:
+        return self._job is not None
+
+    def start(
+        self,
+        title: str,
+        job: Callable[[Progress, Callable[[], bool]], Any],
+        done: Callable[[Any, Exception | None], None],
+    ) -> bool:
+        """Start ``job(progress, stop)``; False (and nothing started) while one runs."""
+        if self._job is not None:
+            return False
+        self._stopping, self._title, self._done = False, title, done
+        progress = QProgressDialog(f"{title}…", "", 0, 100, self._parent)
+        progress.setWindowTitle(f"kapdesk: {title.lower()}")
+        progress.setCancelButton(None)  # type: ignore[arg-type]
+        progress.setWindowModality(Qt.WindowModality.NonModal)
+        progress.setAutoClose(False)
+        progress.setAutoReset(False)
+
+        def report(what: str, done_: int, total: int) -> None:
+            if self._stopping:
+                raise JobStopped
+            worker.progressed.emit(what, done_, total)
+
+        worker = BackgroundJob(lambda _emit: job(report, lambda: self._stopping))
+        worker.progressed.connect(self._progressed)
+        worker.done.connect(self._finished)
+        self._job, self.progress = worker, progress
+        progress.show()
+        worker.start()
+        return True
+
+    def _progressed(self, what: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress.setLabelText(f"{self._title}: {what}")
+            self.progress.setValue(100 * done // total if total else 100)
+
+    def _finished(self, result: Any, error: Exception | None) -> None:
+        job, progress, done = self._job, self.progress, self._done
+        self._job = self.progress = self._done = None
+        if job is not None:
+            job.wait()
+            job.deleteLater()
+        if progress is not None:
+            progress.close()
+            progress.deleteLater()
+        if done is not None and not isinstance(error, JobStopped | VerifyStopped):
+            done(result, error)
+
+    def stop(self) -> None:
+        """End a job under way: it stops at its next step, and ``done`` is not called."""
+        job = self._job
+        if job is None:
+            return
+        self._stopping = True
+        job.done.disconnect(self._finished)
+        job.wait()
+        self._finished(None, JobStopped())

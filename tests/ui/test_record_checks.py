@@ -1,0 +1,170 @@
+"""The record at ten clinic years (issue 10): the patients page reads only what it shows,
+verify runs off the GUI thread, and the page check in the background never fails quietly."""
+
+from __future__ import annotations
+
+import pytest
+
+from kapdesk.local.settings import Settings
+from kapdesk.store import RecordStore
+from kapdesk.store.verify import VerifyStopped
+from kapdesk.ui import main_window as main_window_module
+from kapdesk.ui.main_window import MainWindow
+from kapdesk.ui.record_checks import IntegrityWatch
+
+
+@pytest.fixture
+def many_patients(store: RecordStore, clock) -> list:
+    ids = []
+    for number, name in enumerate(["Ada Lovelace", "Zoë Ångström", "Ben Okafor", "Cara Diaz"]):
+        clock.advance(minutes=1)
+        ids.append(store.add_patient(name, record_number=f"MRN-{number}"))
+    return ids
+
+
+def _window(qtbot, store, data_dir, clock) -> MainWindow:
+    window = MainWindow(store, Settings(data_dir), clock)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def _listed(window: MainWindow) -> list[str]:
+    model = window.patients_page.patients
+    return [model.index(row, 0).data() for row in range(model.rowCount())]
+
+
+def test_the_page_lists_the_latest_patients_and_finds_any_by_name(
+    qtbot, store, data_dir, clock, many_patients, monkeypatch
+):
+    monkeypatch.setattr(main_window_module, "PATIENTS_SHOWN", 2)
+    # The whole table is never read into the window.
+    monkeypatch.setattr(RecordStore, "patients", lambda self: pytest.fail("all patients read"))
+    window = _window(qtbot, store, data_dir, clock)
+    assert _listed(window) == ["Cara Diaz  ·  MRN-3", "Ben Okafor  ·  MRN-2"]
+    assert "2 patients seen most recently, of 4" in window.patients_page.list_note.text()
+    qtbot.keyClicks(window.patients_page.search, "zOË")
+    assert _listed(window) == ["Zoë Ångström  ·  MRN-1"]
+    assert window.patients_page.selected_patient() == many_patients[1]
+    window.patients_page.search.setText("mrn-0")
+    assert _listed(window) == ["Ada Lovelace  ·  MRN-0"]
+    window.patients_page.search.setText("nobody")
+    assert _listed(window) == []
+    assert "No patient" in window.patients_page.list_note.text()
+
+
+def test_a_corrected_name_is_found_and_the_old_one_is_not(
+    qtbot, store, data_dir, clock, many_patients
+):
+    store.correct("patient", many_patients[0], {"display_name": "Ada King"}, reason="married")
+    window = _window(qtbot, store, data_dir, clock)
+    window.patients_page.search.setText("king")
+    assert _listed(window) == ["Ada King  ·  MRN-0"]
+    window.patients_page.search.setText("lovelace")
+    assert _listed(window) == []
+
+
+class FakeCheck:
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        self.interrupted = False
+
+    def run(self) -> list[str]:
+        return self.problems
+
+    def interrupt(self) -> None:
+        self.interrupted = True
+
+
+def test_a_failed_page_check_stays_in_the_window(qtbot, store, data_dir, clock):
+    window = _window(qtbot, store, data_dir, clock)
+    watch = IntegrityWatch(lambda: FakeCheck(["page 7: checksum mismatch"]), first_ms=0)
+    window.watch_integrity(watch)
+    qtbot.waitUntil(lambda: window.integrity_alarm.isVisible())
+    sentence = window.integrity_alarm.text()
+    assert "found damage" in sentence
+    assert "page 7" in sentence
+    assert "keep the data folder exactly as it is" in sentence
+    assert "restore the latest backup" in sentence
+    window.show_verdict("Settings saved.")  # other news does not replace it
+    assert window.integrity_alarm.text() == sentence
+    assert window.statusBar().isVisible()
+
+
+def test_a_page_check_that_cannot_run_is_said_too(qtbot, store, data_dir, clock):
+    class Unreadable(FakeCheck):
+        def run(self) -> list[str]:
+            raise OSError("gone")
+
+    window = _window(qtbot, store, data_dir, clock)
+    window.watch_integrity(IntegrityWatch(lambda: Unreadable([]), first_ms=0))
+    qtbot.waitUntil(lambda: window.integrity_alarm.isVisible())
+    assert "could not read" in window.integrity_alarm.text()
+
+
+def test_an_intact_record_passes_the_real_check_and_it_is_scheduled_again(
+    qtbot, store, data_dir, clock, many_patients
+):
+    window = _window(qtbot, store, data_dir, clock)
+    watch = IntegrityWatch(store.integrity_check, first_ms=0, every_ms=3_600_000)
+    with qtbot.waitSignal(watch.passed, timeout=20_000):
+        window.watch_integrity(watch)
+    assert not window.integrity_alarm.isVisible()
+    assert watch._timer.isActive()  # the next check, hours later
+    window.close()  # stops it: no timer or thread outlives the window
+    assert not watch._timer.isActive()
+    assert not watch.running
+
+
+def test_verify_from_the_menu_runs_off_the_gui_thread_with_progress(
+    qtbot, store, data_dir, clock, many_patients
+):
+    window = _window(qtbot, store, data_dir, clock)
+    window.run_verify()
+    job = window.record_job
+    assert job.running
+    assert job.progress is not None
+    assert not job.progress.isModal()  # the window stays usable meanwhile
+    window.run_verify()  # a second request while one runs starts nothing more
+    qtbot.waitUntil(lambda: window.verdict.text() == "The record is intact.", timeout=20_000)
+    assert not job.running
+    assert "Records against the audit trail" in window.verdict.toolTip()
+
+
+def test_a_backup_from_the_menu_is_written_off_the_gui_thread_and_audited(
+    qtbot, store, data_dir, clock, many_patients, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog
+
+    from kapdesk.store.backup import read_manifest
+
+    target = tmp_path / "today.kapbak"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(target), ""))
+    window = _window(qtbot, store, data_dir, clock)
+    window.back_up()
+    assert window.record_job.running
+    qtbot.waitUntil(lambda: window.verdict.text().startswith("Backup written"), timeout=20_000)
+    assert str(target) in window.verdict.text()
+    assert read_manifest(target)["database_id"] == store.database_id
+    with store.engine.connect() as conn:
+        actions = conn.exec_driver_sql("SELECT action FROM audit_events").scalars().all()
+    assert actions[-1] == "backup"
+    window.back_up()  # the same file again: refused with a sentence, nothing replaced
+    qtbot.waitUntil(lambda: "already exists" in window.verdict.text(), timeout=20_000)
+
+
+def test_closing_the_window_stops_a_verification_under_way(
+    qtbot, store, data_dir, clock, many_patients
+):
+    window = _window(qtbot, store, data_dir, clock)
+    window.run_verify()
+    window.close()
+    assert not window.record_job.running
+    assert window.verdict.text() == ""  # stopped: nothing concluded
+
+
+def test_a_verification_stopped_midway_concludes_nothing(store, many_patients):
+    with pytest.raises(VerifyStopped):
+        store.verify(stop=lambda: True)
+    assert store.verify().ok  # the connection it used is as good as before
