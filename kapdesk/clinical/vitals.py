@@ -116,7 +116,17 @@ class VitalsReading:
     @property
     def items(self) -> frozenset[str]:
         """What of a protocol's check this reading holds ("bp", "hr", ...)."""
-        return _items_of(tuple(getattr(self, name) is not None for name in VITAL_RANGES))
+        # In VITAL_RANGES' order (a test holds the two orders together).
+        return _items_of(
+            (
+                self.systolic is not None,
+                self.diastolic is not None,
+                self.heart_rate is not None,
+                self.spo2 is not None,
+                self.respiratory_rate is not None,
+                self.temperature_c is not None,
+            )
+        )
 
     def describe(self) -> str:
         return describe_vitals(self.as_dict())

@@ -3,7 +3,9 @@ route, with the original kept beside a corrected entry. Built once from the stor
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import operator
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -141,13 +143,17 @@ def typed(kind: str, view: EntryView) -> Stored:
     return entry
 
 
+# A reading's values from a stored row, in VitalsReading's field order.
+_VITALS_OF = operator.attrgetter(*(f.name for f in dataclasses.fields(VitalsReading)))
+
+
 def from_row(kind: str, row: Any) -> Stored:
     """An uncorrected entry of ``kind`` straight from its stored row (RecordStore.entry_rows),
     without the dictionaries of an EntryView: opening a six-hour 1 Hz session makes
     21,600 of these (issue 10)."""
     build, cls = _CONTENT[kind]
     if kind == "vitals":
-        reading = VitalsReading(**{name: getattr(row, name) for name in VITAL_RANGES})
+        reading = VitalsReading(*_VITALS_OF(row))
         content: Content = Vitals(reading, str(row.source))
     else:
         content = cast(Content, build(CORRECTABLE[kind].values(row)))

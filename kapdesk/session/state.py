@@ -60,11 +60,14 @@ class SessionState:
         with _collection_paused():
             for kind in ENTRY_KINDS:
                 rows, corrected = store.entry_rows(kind, session_id)
-                for row in rows:
-                    if row.id in corrected:
-                        self.put(typed(kind, store.entry(kind, row.id)))
-                    else:
-                        self.put(from_row(kind, row))
+                self._load(
+                    [
+                        typed(kind, store.entry(kind, row.id))
+                        if row.id in corrected
+                        else from_row(kind, row)
+                        for row in rows
+                    ]
+                )
         self.events: list[SessionEvent] = []
         self._events_by_id: dict[uuid.UUID, SessionEvent] = {}
         for stored_event in store.session_events(session_id):
@@ -107,6 +110,25 @@ class SessionState:
         return self._clinicians.get(clinician_id, "unknown")
 
     # ----------------------------------------------------------------- entries
+
+    def _load(self, entries: list[Stored]) -> None:
+        """Entries of one kind as read, in the order recorded for each instant: each
+        goes on the end of what is kept, where ``put`` would search for its place."""
+        self.recorded.extend((entry.at, _items(entry)) for entry in entries)
+        for entry in entries:
+            self._entries[entry.kind][entry.id] = entry
+            self._kind_of[entry.id] = entry.kind
+            if not isinstance(entry, StoredVitals):
+                continue
+            order = self._order.setdefault(entry.id, len(self._order))
+            key = (entry.at, order)
+            if self._reading_keys and key < self._reading_keys[-1]:
+                at = bisect.bisect(self._reading_keys, key)  # a corrected time: its place
+                self._readings.insert(at, entry)
+                self._reading_keys.insert(at, key)
+            else:
+                self._readings.append(entry)
+                self._reading_keys.append(key)
 
     def put(self, entry: Stored) -> None:
         """Add a new entry or replace a corrected one."""

@@ -61,19 +61,13 @@ class RecordReads:
             "SELECT DISTINCT target_id FROM corrections WHERE target_kind = ? AND target_id "
             f"IN (SELECT id FROM {name} WHERE session_id = ?)"
         )
-        convert = _converters(columns)
-        shape = _row_shape(name, tuple(c.name for c in columns))
+        make_row = _row_maker(name)
         with self._engine.connect() as connection:
             raw = connection.exec_driver_sql(query, (str(session_id),)).fetchall()
             corrected = connection.exec_driver_sql(
                 corrected_query, (kind, str(session_id))
             ).fetchall()
-        rows = [
-            shape._make(
-                [f(v) if f and v is not None else v for f, v in zip(convert, r, strict=True)]
-            )
-            for r in raw
-        ]
+        rows = [make_row(r) for r in raw]
         return rows, {uuid.UUID(found[0]) for found in corrected}
 
     def patients(self) -> list[EntryView]:
@@ -269,22 +263,26 @@ def _session_dict(session: m.Session) -> dict[str, Any]:
 
 
 @functools.cache
-def _row_shape(table: str, names: tuple[str, ...]) -> Any:
-    """A row type with the table's column names as attributes, like an ORM object's."""
-    return collections.namedtuple(f"{table}_row", names)
-
-
-def _converters(columns: Any) -> list[Callable[[Any], Any] | None]:
-    """What turns each stored column into its value: UUID text, UTC text, or as stored."""
-    found: list[Callable[[Any], Any] | None] = []
-    for column in columns:
+def _row_maker(table: str) -> Callable[[tuple[Any, ...]], Any]:
+    """A function from a stored row of ``table`` to a row with its columns by name, each
+    converted as its column type says (UUID text, UTC text, or as stored). Written out
+    per table, like a namedtuple's own code: a loop over the columns testing each
+    value's converter cost more than the conversions (issue 10)."""
+    columns = m.Base.metadata.tables[table].columns
+    shape = collections.namedtuple(f"{table}_row", [c.name for c in columns])  # type: ignore[misc]
+    made = []
+    for index, column in enumerate(columns):
+        value = f"r[{index}]"
         if isinstance(column.type, UUIDText):
-            found.append(_uuid)
+            convert = "new_uuid" if column.primary_key else "known_uuid"  # ids do not repeat
         elif isinstance(column.type, UTCDateTime):
-            found.append(from_utc_text)
+            convert = "utc"
         else:
-            found.append(None)
-    return found
+            made.append(value)
+            continue
+        made.append(f"None if {value} is None else {convert}({value})")
+    names = {"shape": shape, "new_uuid": uuid.UUID, "known_uuid": _uuid, "utc": from_utc_text}
+    return eval(f"lambda r: shape({', '.join(made)})", names)  # type: ignore[no-any-return]
 
 
 @functools.lru_cache(maxsize=4096)

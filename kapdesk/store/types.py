@@ -27,9 +27,9 @@ def from_utc_text(value: str) -> dt.datetime:
     """The instant ``to_utc_text`` wrote. fromisoformat reads the fixed-width form in
     ~1 µs where strptime took ~40 (issue 10: 21,600 readings open a six-hour session)."""
     if len(value) == 27 and value[-1] == "Z":
-        parsed = dt.datetime.fromisoformat(value[:-1])
-        if parsed.tzinfo is None:
-            return parsed.replace(tzinfo=dt.UTC)
+        parsed = dt.datetime.fromisoformat(value[:-1] + "+00:00")  # UTC: no replace() needed
+        if parsed.tzinfo is dt.UTC:
+            return parsed
     return dt.datetime.strptime(value, _UTC_FORMAT).replace(tzinfo=dt.UTC)
 
 

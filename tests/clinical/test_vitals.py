@@ -116,3 +116,14 @@ def test_random_input_raises_only_the_validation_error(raw):
     if reading.systolic is not None:
         assert reading.diastolic is not None
         assert reading.diastolic < reading.systolic
+
+
+def test_a_readings_items_follow_its_fields():
+    """VitalsReading.items lists its fields in VITAL_RANGES' order, by hand for speed."""
+    from dataclasses import fields
+
+    from kapdesk.clinical.vitals import VITAL_RANGES, VitalsReading
+
+    assert tuple(VITAL_RANGES) == tuple(f.name for f in fields(VitalsReading))
+    for name, vital in VITAL_RANGES.items():
+        assert VitalsReading(**{name: vital.low}).items == frozenset({vital.item}), name
