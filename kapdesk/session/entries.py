@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import operator
+import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -154,7 +155,7 @@ def from_row(kind: str, row: Any) -> Stored:
     build, cls = _CONTENT[kind]
     if kind == "vitals":
         reading = VitalsReading(*_VITALS_OF(row))
-        content: Content = Vitals(reading, str(row.source))
+        content: Content = Vitals(reading, sys.intern(str(row.source)))  # one "monitor"
     else:
         content = cast(Content, build(CORRECTABLE[kind].values(row)))
     entry: Stored = cls(
