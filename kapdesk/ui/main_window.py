@@ -165,7 +165,10 @@ class MainWindow(QMainWindow):
         """The most recently seen patients, or those matching the search; never all of
         them (issue 10). ``select`` is listed and selected even if it is neither."""
         words = self.patients_page.search.text()
-        views = self.store.find_patients(words, PATIENTS_SHOWN)
+        # One more than is shown: whether a search found more than the list holds.
+        views = self.store.find_patients(words, PATIENTS_SHOWN + 1)
+        more = len(views) > PATIENTS_SHOWN
+        views = views[:PATIENTS_SHOWN]
         if select is not None and all(view.id != select for view in views):
             views.insert(0, self.store.entry("patient", select))
         rows = []
@@ -175,15 +178,20 @@ class MainWindow(QMainWindow):
             if details["record_number"]:
                 text += f"  ·  {details['record_number']}"
             rows.append((view.id, text))
-        self.patients_page.show_patients(rows, self._list_note(words, len(rows)))
+        self.patients_page.show_patients(rows, self._list_note(words, len(rows), more))
         if select is not None:
             self.patients_page.select_patient(select)
         elif rows and self.patients_page.selected_patient() is None:
             self.patients_page.select_patient(rows[0][0])
         self.show_sessions()
 
-    def _list_note(self, words: str, shown: int) -> str:
+    def _list_note(self, words: str, shown: int, more: bool = False) -> str:
         if words.strip():
+            if more:  # never a silent cut: the patient may be past it (issue 10 QA)
+                return (
+                    f"More than {PATIENTS_SHOWN} patients match; the first {PATIENTS_SHOWN} "
+                    "are listed. Type more of the name or record number."
+                )
             return "" if shown else "No patient's name or record number holds that."
         total = self.store.patient_count()
         if total <= shown:
@@ -350,8 +358,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         workspace = self.workspace
         running = workspace is not None and workspace.service.ended_at is None
-        if running and not self._quit_confirmed:
-            event.ignore()  # Ctrl+Q or Alt+F4 mid-session: ask, naming the session
+        if (running or self.record_job.running) and not self._quit_confirmed:
+            # Ctrl+Q or Alt+F4 mid-session or mid-backup: ask, naming what quitting leaves
+            event.ignore()
             self.ask_quit()
             return
         if workspace is not None:
@@ -362,15 +371,19 @@ class MainWindow(QMainWindow):
     def ask_quit(self) -> None:
         """A confirmation that names the running session; "Keep working" is the default."""
         workspace = self.workspace
-        if workspace is None or (self.quit_box is not None and self.quit_box.isVisible()):
+        if self.quit_box is not None and self.quit_box.isVisible():
             return
-        box, leave = quit_question(self, workspace.service)
+        running = workspace is not None and workspace.service.ended_at is None
+        service = workspace.service if workspace is not None and running else None
+        if service is None and not self.record_job.running:
+            return
+        box, leave = quit_question(self, service, self.record_job.title)
 
         def answered() -> None:
             if box.clickedButton() is leave:
                 self._quit_confirmed = True
                 self.close()
-            else:
+            elif workspace is not None and self.workspace is workspace:
                 workspace.refocus()
 
         box.finished.connect(lambda _result: answered())
@@ -391,10 +404,23 @@ class MainWindow(QMainWindow):
         self._fit_status_bar()
 
     def run_verify(self) -> None:
-        """Off the GUI thread, with its progress in a window that does not block this one
+        """Off the GUI thread, its progress in the status bar, never taking the keyboard
         (ui/record_checks.py); the verdict comes to the status bar as before."""
-        if not self.record_job.start("Verifying the record", self.store.verify, self._verified):
-            self.statusBar().showMessage("Wait for the verification or backup under way.", 8000)
+        if self._record_job_busy():
+            return
+        self.record_job.start("Verifying the record", self.store.verify, self._verified)
+
+    def _record_job_busy(self) -> bool:
+        """One verification or backup at a time: a second is refused before anything is
+        asked, and the sentence stays until the next verdict (issue 10 QA: a backup
+        refused after its file was chosen looked as if it had been written)."""
+        under_way = self.record_job.title
+        if under_way:
+            self.show_verdict(
+                f"{under_way} is under way (see its progress below); start this when it "
+                "has finished. Nothing else was started."
+            )
+        return bool(under_way)
 
     def _verified(self, report: VerifyReport | None, error: Exception | None) -> None:
         if report is None:
@@ -410,6 +436,8 @@ class MainWindow(QMainWindow):
     def back_up(self) -> None:
         """Write a backup off the GUI thread, with its progress; the audit event is written
         here, on the GUI thread, by the store's one writer."""
+        if self._record_job_busy():
+            return
         default = Path.home() / f"kapdesk-{self.clock():%Y-%m-%d-%H%M}.kapbak"
         chosen, _filter = QFileDialog.getSaveFileName(
             self, "Back up the record", str(default), "kapdesk backups (*.kapbak)"
@@ -417,13 +445,13 @@ class MainWindow(QMainWindow):
         if not chosen:
             return
         target = Path(chosen)
-        started = self.record_job.start(
+        if self._record_job_busy():  # one started while the file was being chosen
+            return
+        self.record_job.start(
             "Backing up the record",
             lambda progress, _stop: self.store.copy_for_backup(target, progress=progress),
             self._backed_up,
         )
-        if not started:
-            self.statusBar().showMessage("Wait for the verification or backup under way.", 8000)
 
     def _backed_up(self, info: BackupInfo | None, error: Exception | None) -> None:
         if info is None:

@@ -9,21 +9,39 @@ from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.session.service import SessionService
 
 
-def quit_question(parent: QWidget, service: SessionService) -> tuple[QMessageBox, QAbstractButton]:
-    """The question, and its button that quits (leaving the session open)."""
+def quit_question(
+    parent: QWidget, service: SessionService | None, under_way: str = ""
+) -> tuple[QMessageBox, QAbstractButton]:
+    """The question, and its button that quits (leaving the session open). ``under_way``:
+    a verification or backup running now ("Backing up the record"), which quitting stops."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Quit kapdesk?")
-    box.setText(
-        f"The session for {service.patient_name} ({service.protocol_name}) is still "
-        f"running: {format_elapsed(service.since_start())} since it started."
-    )
-    box.setInformativeText(
-        "Quitting leaves it open: its clock keeps time and it can be resumed when "
-        "kapdesk starts again. To end it, keep working and press Ctrl+Shift+E."
-    )
+    said, informed = [], []
+    if service is not None:
+        said.append(
+            f"The session for {service.patient_name} ({service.protocol_name}) is still "
+            f"running: {format_elapsed(service.since_start())} since it started."
+        )
+        informed.append(
+            "Quitting leaves it open: its clock keeps time and it can be resumed when "
+            "kapdesk starts again. To end it, keep working and press Ctrl+Shift+E."
+        )
+    if under_way:
+        said.append(f"{under_way} is under way.")
+        informed.append(
+            "Quitting stops it: "
+            + (
+                "no backup is written."
+                if under_way.startswith("Backing up")
+                else "the record is not checked."
+            )
+        )
+    box.setText(" ".join(said))
+    box.setInformativeText(" ".join(informed))
     keep = box.addButton("Keep working (Esc)", QMessageBox.ButtonRole.RejectRole)
-    leave = box.addButton("Quit, leaving it open", QMessageBox.ButtonRole.DestructiveRole)
+    label = "Quit, leaving it open" if service is not None else "Quit"
+    leave = box.addButton(label, QMessageBox.ButtonRole.DestructiveRole)
     box.setDefaultButton(keep)
     box.setEscapeButton(keep)
     return box, leave

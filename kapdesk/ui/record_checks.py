@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal
-from PySide6.QtWidgets import QProgressDialog, QWidget
+from PySide6.QtWidgets import QMainWindow, QProgressBar
 
 from kapdesk.store.engine import IntegrityCheck
 from kapdesk.store.verify import Progress, VerifyStopped
@@ -52,7 +52,10 @@ class BackgroundJob(QThread):
         try:
             result = self._job(self.progressed.emit)
         except Exception as exc:  # noqa: BLE001 - handed to the GUI thread, which says it
-            log.error("background job failed: %s", type(exc).__name__)
+            if isinstance(exc, JobStopped | VerifyStopped):
+                log.info("background job stopped")  # the window closed: not a failure
+            else:
+                log.error("background job failed: %s", type(exc).__name__)
             self.done.emit(None, exc)
             return
         self.done.emit(result, None)
@@ -128,21 +131,29 @@ class JobStopped(Exception):
 
 class ProgressJob(QObject):
     """One job on the whole record at a time (verify, backup) in a thread, its progress in
-    a window that does not block the main one, and ``done(result, error)`` afterwards,
-    on the GUI thread. Closing the window stops the job at its next progress report."""
+    the window's status bar, and ``done(result, error)`` afterwards, on the GUI thread.
 
-    def __init__(self, parent: QWidget) -> None:
+    In the status bar, not a window of its own: a progress window took the keyboard, and
+    observations and readings typed while it showed were lost without a word (issue 10
+    QA). The bar never takes the focus; the entry lines keep working."""
+
+    def __init__(self, parent: QMainWindow) -> None:
         super().__init__(parent)
         self._parent = parent
         self._job: BackgroundJob | None = None
         self._done: Callable[[Any, Exception | None], None] | None = None
         self._title = ""
-        self.progress: QProgressDialog | None = None
+        self.progress: QProgressBar | None = None
         self._stopping = False
 
     @property
     def running(self) -> bool:
         return self._job is not None
+
+    @property
+    def title(self) -> str:
+        """What is under way ("Verifying the record"), or "" when nothing is."""
+        return self._title if self._job is not None else ""
 
     def start(
         self,
@@ -154,12 +165,13 @@ class ProgressJob(QObject):
         if self._job is not None:
             return False
         self._stopping, self._title, self._done = False, title, done
-        progress = QProgressDialog(f"{title}…", "", 0, 100, self._parent)
-        progress.setWindowTitle(f"kapdesk: {title.lower()}")
-        progress.setCancelButton(None)  # type: ignore[arg-type]
-        progress.setWindowModality(Qt.WindowModality.NonModal)
-        progress.setAutoClose(False)
-        progress.setAutoReset(False)
+        progress = QProgressBar()
+        progress.setObjectName("recordJob")
+        progress.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        progress.setRange(0, 100)
+        progress.setFormat(f"{title}… %p%")
+        progress.setAccessibleName(title)
+        progress.setMinimumWidth(360)
 
         def report(what: str, done_: int, total: int) -> None:
             if self._stopping:
@@ -170,13 +182,14 @@ class ProgressJob(QObject):
         worker.progressed.connect(self._progressed)
         worker.done.connect(self._finished)
         self._job, self.progress = worker, progress
+        self._parent.statusBar().addPermanentWidget(progress)
         progress.show()
         worker.start()
         return True
 
     def _progressed(self, what: str, done: int, total: int) -> None:
         if self.progress is not None:
-            self.progress.setLabelText(f"{self._title}: {what}")
+            self.progress.setFormat(f"{self._title}: {what} %p%")
             self.progress.setValue(100 * done // total if total else 100)
 
     def _finished(self, result: Any, error: Exception | None) -> None:
@@ -186,7 +199,7 @@ class ProgressJob(QObject):
             job.wait()
             job.deleteLater()
         if progress is not None:
-            progress.close()
+            self._parent.statusBar().removeWidget(progress)
             progress.deleteLater()
         if done is not None and not isinstance(error, JobStopped | VerifyStopped):
             done(result, error)

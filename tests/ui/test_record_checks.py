@@ -4,6 +4,8 @@ verify runs off the GUI thread, and the page check in the background never fails
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from kapdesk.local.settings import Settings
 from kapdesk.store import RecordStore
@@ -49,6 +51,9 @@ def test_the_page_lists_the_latest_patients_and_finds_any_by_name(
     assert window.patients_page.selected_patient() == many_patients[1]
     window.patients_page.search.setText("mrn-0")
     assert _listed(window) == ["Ada Lovelace  ·  MRN-0"]
+    window.patients_page.search.setText("mrn")  # four match; two are listed, and it says so
+    assert len(_listed(window)) == 2
+    assert "More than 2 patients match" in window.patients_page.list_note.text()
     window.patients_page.search.setText("nobody")
     assert _listed(window) == []
     assert "No patient" in window.patients_page.list_note.text()
@@ -121,12 +126,19 @@ def test_verify_from_the_menu_runs_off_the_gui_thread_with_progress(
     qtbot, store, data_dir, clock, many_patients
 ):
     window = _window(qtbot, store, data_dir, clock)
+    window.patients_page.patient_list.setFocus()
+    focused = QApplication.focusWidget()
     window.run_verify()
     job = window.record_job
     assert job.running
     assert job.progress is not None
-    assert not job.progress.isModal()  # the window stays usable meanwhile
+    # In the status bar, never taking the keyboard: a progress window took it, and what
+    # was typed meanwhile was lost (issue 10 QA).
+    assert job.progress.focusPolicy() == Qt.FocusPolicy.NoFocus
+    assert job.progress.window() is window
+    assert QApplication.focusWidget() is focused
     window.run_verify()  # a second request while one runs starts nothing more
+    assert "Verifying the record is under way" in window.verdict.text()
     qtbot.waitUntil(lambda: window.verdict.text() == "The record is intact.", timeout=20_000)
     assert not job.running
     assert "Records against the audit trail" in window.verdict.toolTip()
@@ -159,7 +171,14 @@ def test_closing_the_window_stops_a_verification_under_way(
 ):
     window = _window(qtbot, store, data_dir, clock)
     window.run_verify()
-    window.close()
+    window.close()  # no events run in between: the job's end cannot have been heard yet
+    box = window.quit_box
+    assert box is not None  # quitting names what it stops (issue 10 QA)
+    assert box.text() == "Verifying the record is under way."
+    assert box.informativeText() == "Quitting stops it: the record is not checked."
+    assert window.record_job.running  # asking stops nothing
+    [leave] = [b for b in box.buttons() if b.text() == "Quit"]
+    leave.click()
     assert not window.record_job.running
     assert window.verdict.text() == ""  # stopped: nothing concluded
 
