@@ -250,6 +250,22 @@ class MainWindow(QMainWindow):
         patient = patient_id or self.patients_page.selected_patient()
         if patient is None:
             return
+        still_open = [s for s in self.store.sessions(patient) if s["ended_at"] is None]
+        if still_open:
+            # One session at a time for a patient: a second would not know the first's
+            # doses, and its dosing gate would let a dose through (issue 10 QA).
+            session = still_open[0]
+            started = session["started_at"].astimezone(ZoneInfo(session["zone_name"]))
+            showing = self.workspace is not None and self.workspace.service.id == session["id"]
+            if not showing:
+                self.resume_session(session["id"])
+            if self.workspace is not None:
+                self.workspace.say(
+                    f"This patient's session from {started:%H:%M} was still open, so it "
+                    "was resumed rather than a new one started. End it (Ctrl+Shift+E) "
+                    "before starting another."
+                )
+            return
         zone = self.settings.get("clinic_zone") or local_zone_name()
         offered = default_protocol(
             self.protocols, self.store.sessions(patient), self.settings.get("default_protocol")

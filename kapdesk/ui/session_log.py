@@ -55,6 +55,7 @@ ROLES = frozenset(
 # The words of this many rows are kept (those shown lately); the rest are made again
 # when shown, so a long session's log holds ids and instants, not text.
 SHOWN_KEPT = 600
+PIXEL_SCROLL_ROWS = 1000  # past this many rows, the log scrolls by entry
 HEIGHTS_KEPT = 2000
 DOCUMENTS_KEPT = 120
 BRANCH_KEYS = frozenset(
@@ -251,13 +252,33 @@ class SessionLogView(QTreeView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        # By entry: a pixel-exact scroll bar needs every row's height, so every row measured.
-        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
+        self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setWordWrap(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.header().setStretchLastSection(True)
         self._laid_out_width = -1
+
+    def setModel(self, model: Any) -> None:
+        super().setModel(model)
+        for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset):
+            signal.connect(self._choose_scroll_mode)
+        self._choose_scroll_mode()
+
+    def _choose_scroll_mode(self, *_args: object) -> None:
+        """By pixel while the log is short, so an entry taller than the view (a long
+        correction at 1024x600) can be read to its end (issue 10 QA); by entry past
+        PIXEL_SCROLL_ROWS, since a pixel-exact scroll bar measures every row on each
+        insert (a six-hour 1 Hz session: 21,600)."""
+        model = self.model()
+        rows = model.rowCount() if model is not None else 0
+        mode = (
+            QAbstractItemView.ScrollMode.ScrollPerPixel
+            if rows <= PIXEL_SCROLL_ROWS
+            else QAbstractItemView.ScrollMode.ScrollPerItem
+        )
+        if self.verticalScrollMode() != mode:
+            self.setVerticalScrollMode(mode)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

@@ -137,7 +137,8 @@ def test_2_the_default_is_the_patients_last_protocol_else_the_clinics(
     main.close_workspace()
     # This patient's last session was IV; another patient's was REMS: each gets their own.
     other = store.add_patient("Ben Other")
-    store.start_session(other, protocol="SPRAVATO REMS", zone_name="UTC")
+    earlier = store.start_session(other, protocol="SPRAVATO REMS", zone_name="UTC")
+    store.end_session(earlier)  # an open one would be resumed, not a new one offered
     dialog, _ = new_session_dialog(main, store, patient)
     assert dialog.protocol.currentText() == "IV infusion"
     dialog.reject()
@@ -681,3 +682,17 @@ def test_ctrl_l_goes_to_the_newest_entry_whatever_was_selected(qtbot, window, st
     workspace.focus_observation()
     press(window, Qt.Key.Key_L, CTRL)
     assert workspace.selected_entry().text == "third note"
+
+
+def test_a_patient_with_an_open_session_gets_it_back_not_a_second_one(qtbot, window, store, clock):
+    """Enter from a search on a patient whose session was left open started a second
+    session that knew nothing of the first one's dose (issue 10 QA)."""
+    patient = store.add_patient("Ada Example", weight_kg=70)
+    first = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+    window.refresh_patients(select=patient)
+    window.new_session(patient)
+    assert window.session_dialog is None or not window.session_dialog.isVisible()
+    assert [s["id"] for s in store.sessions(patient)] == [first]
+    assert window.workspace is not None
+    assert window.workspace.service.id == first
+    assert "was still open, so it was resumed" in window.workspace.message_text()
