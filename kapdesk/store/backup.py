@@ -154,13 +154,18 @@ class _HashingWriter:
         self._handle.flush()
 
 
+def _private_file(path: Path) -> int:
+    """A new empty file only its owner can read, from its first byte (a backup's partial
+    files were world-readable until finished; their contents are encrypted, issue 10 QA)."""
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+
+
 def _pack(
     partial: Path, copy: Path, manifest: dict[str, Any], key_file: bytes, progress: Progress
 ) -> str:
     """Write the zip in one pass; returns its SHA-256."""
     size = copy.stat().st_size
-    with partial.open("wb") as handle:
-        ensure_private(partial)
+    with os.fdopen(_private_file(partial), "wb") as handle:
         writer = _HashingWriter(handle)
         with zipfile.ZipFile(writer, "w", compression=zipfile.ZIP_STORED) as archive:  # type: ignore[call-overload]
             archive.writestr(MANIFEST, json.dumps(manifest, indent=2, sort_keys=True))
@@ -183,6 +188,7 @@ def _copy_database(
     engine: Engine, key: bytes, copy: Path, progress: Progress
 ) -> tuple[int, str | None]:
     """Copy through the online backup API and check the copy; returns its newest audit event."""
+    os.close(_private_file(copy))  # SQLite keeps an existing file's permissions
     destination = connect(copy, key, "rwc")
     try:
         raw = engine.raw_connection()

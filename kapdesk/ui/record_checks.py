@@ -25,16 +25,15 @@ log = logging.getLogger(__name__)
 FIRST_CHECK_MS = 2 * 60 * 1000
 CHECK_EVERY_MS = 4 * 60 * 60 * 1000
 
+# Short, so they fit a 1024x600 window whole; SQLite's own words go to the log (issue 10 QA).
 DAMAGE_SENTENCE = (
-    "The record's regular check found damage in its database file ({detail}). Stop "
-    "entering into this record: keep the data folder exactly as it is (copy it "
-    "somewhere safe), run “kapdesk verify”, and restore the latest backup into a new "
-    "folder."
+    "The regular check found DAMAGE in the record's database file. Note further entries "
+    "on paper; keep the data folder as it is, run “kapdesk verify”, and restore the "
+    "latest backup into a new folder."
 )
 UNCHECKED_SENTENCE = (
-    "The record's regular check could not read the database file ({detail}). Stop "
-    "entering into this record: keep the data folder exactly as it is (copy it "
-    "somewhere safe) and run “kapdesk verify”."
+    "The regular check could not read the record's database file. Note further entries "
+    "on paper; keep the data folder as it is and run “kapdesk verify”."
 )
 
 
@@ -104,10 +103,12 @@ class IntegrityWatch(QObject):
             job.wait()
             job.deleteLater()
         if error is not None:
-            self.failed.emit(UNCHECKED_SENTENCE.format(detail=type(error).__name__))
+            log.error("the page check could not run: %s", type(error).__name__)
+            self.failed.emit(UNCHECKED_SENTENCE)
             return  # a standing problem: no further checks until it is looked into
         if problems:
-            self.failed.emit(DAMAGE_SENTENCE.format(detail="; ".join(problems[:2])[:160]))
+            log.error("the page check found damage: %s", "; ".join(problems[:5])[:600])
+            self.failed.emit(DAMAGE_SENTENCE)
             return
         self.passed.emit()
         self._timer.start(self._every_ms)

@@ -9,6 +9,7 @@ discharge criteria use, and carry their numbers as text, so nothing relies on co
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -21,6 +22,7 @@ from kapdesk.clinical.alerts import AlertThresholds
 
 WIDE_BARS_UP_TO = 100
 AXIS_WIDTH = 88
+SERIES_COLUMN = {"systolic": 1, "diastolic": 2, "heart rate": 3}  # in _readings
 BIN_PX = 3  # past one reading per 3 px of the plot's width, columns draw their extremes
 BASELINE_BAND = 4  # mmHg either side: shows the level without hiding readings near it
 
@@ -157,7 +159,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             brush=pg.mkBrush(colours.systolic),
             pen=None,
             hoverable=True,
-            tip=self._tip,
+            tip=functools.partial(self._tip, "systolic"),
         )
         self._diastolic = pg.ScatterPlotItem(
             symbol="t1",
@@ -165,7 +167,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             brush=pg.mkBrush(colours.diastolic),
             pen=None,
             hoverable=True,
-            tip=self._tip,
+            tip=functools.partial(self._tip, "diastolic"),
         )
         self._heart_rate = pg.ScatterPlotItem(
             symbol="o",
@@ -173,7 +175,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             brush=pg.mkBrush(colours.heart_rate),
             pen=None,
             hoverable=True,
-            tip=self._tip,
+            tip=functools.partial(self._tip, "heart rate"),
         )
         self._newest = pg.ScatterPlotItem(
             size=size * 1.9, brush=pg.mkBrush(None), pen=pg.mkPen(colours.caution, width=2.5)
@@ -187,6 +189,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         empty = np.empty(0)
         self._readings: tuple[np.ndarray, ...] = (empty, empty, empty, empty, empty)
         self._binned = False
+        self._bins: tuple[float, float] | None = None  # the columns' left edge and width
         self._map_data: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._shown_baseline: tuple[float, float] | None = None
 
@@ -227,12 +230,26 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         xs, values = self._map_data
         return [(float(x), float(v)) for x, v in zip(xs, values, strict=True)]
 
-    def _tip(self, x: float, y: float, data: object) -> str:
-        # Looked up by x rather than stored per point: per-point objects slowed setData.
-        label = ""
-        if self._x.size:
-            label = self._label_of(int(np.argmin(np.abs(self._x - x))))
-        return f"{label}\n{y:.0f}"
+    def _tip(self, series: str, x: float, y: float, data: object) -> str:
+        """The hover text of a drawn value: which value, and when it was read."""
+        label = self._label_of(self.reading_at(series, x, y)) if self._x.size else ""
+        return f"{label}\n{series} {y:.0f}"
+
+    def reading_at(self, series: str, x: float, y: float) -> int:
+        """The reading a drawn value came from. Past one a column, the column's reading
+        holding that value, not the one nearest the column's middle: a column of a
+        six-hour chart spans two minutes (issue 10 QA)."""
+        xs = self._x
+        if self._binned and self._bins is not None:
+            left, width = self._bins
+            column = np.floor((x - left) / width)
+            lo = int(np.searchsorted(xs, left + column * width, side="left"))
+            hi = int(np.searchsorted(xs, left + (column + 1) * width, side="left"))
+            values = self._readings[SERIES_COLUMN[series]][lo:hi]
+            hits = np.flatnonzero(values == y)
+            if hits.size:
+                return lo + int(hits[0])
+        return int(np.argmin(np.abs(xs - x)))
 
     def set_readings(
         self,
@@ -277,6 +294,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             # column, so the chart looks as if all were drawn (issue 10).
             left, right = self.getViewBox().viewRange()[0]
             width = (right - left) / columns
+            self._bins = (left, width)
             bar_x, bar_sys, bar_dia = _envelope(bp_x, bp_sys, bp_dia, left, width)
             bp_sys = _pairs(*_extremes(bp_x, bp_sys, left, width))
             bp_dia = _pairs(*_extremes(bp_x, bp_dia, left, width))

@@ -109,6 +109,11 @@ def test_the_chart_draws_every_extreme_of_a_dense_stream(qtbot):
     assert min(d for _x, _s, d in drawn) == 52.0
     assert {s for _x, s, _d in drawn} <= set(systolic.tolist())
     assert {d for _x, _s, d in drawn} <= set(diastolic.tolist())
+    # Hovering the spike names the reading it came from, not the column's middle one.
+    [spike_x] = [x for x, s, _d in drawn if s == 196.0]
+    assert chart.reading_at("systolic", spike_x, 196.0) == 12_345
+    [dip_x] = [x for x, _s, d in drawn if d == 52.0]
+    assert chart.reading_at("diastolic", dip_x, 52.0) == 17_000
     rates = [r for _x, r in chart.heart_rate_points()]
     assert (min(rates), max(rates)) == (70.0, 80.0)
 
