@@ -19,6 +19,7 @@ from PySide6.QtCore import (
     QRect,
     QSize,
     Qt,
+    Signal,
 )
 from PySide6.QtGui import (
     QAbstractTextDocumentLayout,
@@ -241,6 +242,8 @@ class SessionLogView(QTreeView):
     insert (1.2 s an entry at 21,600 rows), a tree only the rows it shows (issue 10).
     """
 
+    typed = Signal(str)  # printable text typed while the log has the keyboard
+
     def __init__(self) -> None:
         super().__init__()
         self.setAccessibleName("Session log, newest first (Ctrl+L)")
@@ -304,6 +307,13 @@ class SessionLogView(QTreeView):
             return
         if event.key() in BRANCH_KEYS:
             event.ignore()  # a tree's expand and collapse keys mean nothing in the log
+            return
+        text = event.text()
+        plain = not event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier
+        if plain and text and text.isprintable():
+            # Typing with the log focused begins an observation: it was swallowed by the
+            # view's jump-to-row search (issue 10 QA).
+            self.typed.emit(text)
             return
         super().keyPressEvent(event)
 

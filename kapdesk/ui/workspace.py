@@ -173,6 +173,7 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         self.side = SidePanel(chart_box)
         self.log_model = SessionLogModel(self.service.log_rows(), self.service.describe)
         self.log_view = SessionLogView()
+        self.log_view.typed.connect(self._begin_observation)
         self.log_view.setModel(self.log_model)
         self.log_view.setItemDelegate(EntryDelegate(self.log_view))
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -350,6 +351,12 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         self._return_focus = came_from if self.side.isAncestorOf(came_from) else None
         self.vitals.line.setFocus()
         self.vitals.line.selectAll()
+
+    def _begin_observation(self, text: str) -> None:
+        """Text typed with the log focused goes to the observation line, not lost."""
+        self.log_view.clearSelection()
+        self.focus_observation()
+        self.observation.line.insert(text)
 
     def focus_observation(self) -> None:
         self.observation.line.setFocus()

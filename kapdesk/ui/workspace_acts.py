@@ -124,6 +124,9 @@ class FormActs(Base):
                 lambda d: self.service.correct(
                     entry.kind, entry.id, parse_changes(entry.kind, d.changes()), d.reason.text()
                 ),
+                # Saved: the selection goes, so a later Ctrl+E does not reopen this entry
+                # (issue 10 QA).
+                saved=lambda _outcome: self.log_view.clearSelection(),
             )
             or self.correct_dialog
         )

@@ -696,3 +696,13 @@ def test_a_patient_with_an_open_session_gets_it_back_not_a_second_one(qtbot, win
     assert window.workspace is not None
     assert window.workspace.service.id == first
     assert "was still open, so it was resumed" in window.workspace.message_text()
+
+
+def test_typing_with_the_log_focused_begins_an_observation(qtbot, window, store, clock):
+    """The log's jump-to-row search swallowed what was typed (issue 10 QA)."""
+    workspace, _patient = started(qtbot, window, store, "SPRAVATO REMS")
+    press(window, Qt.Key.Key_L, CTRL)
+    assert focused() is workspace.log_view
+    qtbot.keyClicks(workspace.log_view, "pt calm")
+    assert focused() is workspace.observation.line
+    assert workspace.observation.line.text() == "pt calm"
