@@ -151,8 +151,9 @@ class Run:
         workspace.close()
         workspace.deleteLater()
         self.workspace = None
+        del workspace  # nothing here refers to it any more, as in the main window
         flush(self.app)
-        give_back_memory()  # as the main window does when a workspace closes
+        give_back_memory()  # as the main window does once a workspace has gone
 
     @property
     def service(self) -> SessionService:

@@ -27,9 +27,11 @@ def _freeze_survivors(phase: str, info: dict[str, int]) -> None:
 def give_back_memory() -> None:
     """Collect Python's reference cycles (the frozen too), then ask the C library to return
     the heap pages it freed: glibc keeps them otherwise, and after a six-hour session the
-    process stayed tens of MiB above where it started though nothing was kept."""
+    process stayed tens of MiB above where it started though nothing was kept. Call it
+    once nothing refers to what closed: what is alive now is frozen again."""
     gc.unfreeze()
     gc.collect()
+    gc.freeze()  # what survived is the app itself: the next collections need not walk it
     if not sys.platform.startswith("linux"):
         return
     name = ctypes.util.find_library("c")

@@ -365,7 +365,9 @@ class MainWindow(QMainWindow):
         workspace.release()
         self.pages.setCurrentWidget(self.patients_page)
         self.pages.removeWidget(workspace)
-        workspace.destroyed.connect(give_back_memory)  # a long session's readings go with it
+        # Once it is gone and nothing here still refers to it: a long session's readings
+        # go with it.
+        workspace.destroyed.connect(lambda: QTimer.singleShot(0, give_back_memory))
         workspace.deleteLater()
         self.refresh_patients(select=self.store.session(workspace.service.id)["patient_id"])
         self.patients_page.patient_list.setFocus()

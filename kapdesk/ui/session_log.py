@@ -16,6 +16,7 @@ from typing import Any
 from PySide6.QtCore import (
     QModelIndex,
     QPersistentModelIndex,
+    QPoint,
     QRect,
     QSize,
     Qt,
@@ -190,15 +191,17 @@ class SessionLogModel(QStandardItemModel):
             row += 1
         return row
 
-    def put(self, entry: LogEntry) -> int:
+    def put(self, entry: LogEntry, *, quietly: bool = False) -> int:
         """Insert a new entry in time order (newest first), or replace a changed one; an
-        entry whose time was corrected moves to its new place."""
+        entry whose time was corrected moves to its new place. ``quietly``: a changed
+        row out of view is not announced (the view lays out again instead)."""
         key = -_micros(entry.at)
         if entry.id in self._at:
             row = self.row_of(entry.id)
             if self._at[entry.id] == key:
                 self._remember(entry)
-                self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
+                if not quietly:
+                    self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
                 return row
             self._remove(row)
         # Among rows of the same instant, the newest written shows first.
@@ -282,6 +285,17 @@ class SessionLogView(QTreeView):
         )
         if self.verticalScrollMode() != mode:
             self.setVerticalScrollMode(mode)
+
+    def shows_row(self, row: int) -> bool:
+        """Whether ``row`` is in view. A change to a row out of view must not be announced
+        row by row: the view would measure every row between the top and it (1.5 s for
+        an alert acknowledged an hour after it was raised, six hours into a session)."""
+        model = self.model()
+        if model is None or not model.rowCount():
+            return False
+        top = self.indexAt(QPoint(1, 1)).row()
+        bottom = self.indexAt(QPoint(1, self.viewport().height() - 2)).row()
+        return (top == -1 or row >= top) and (bottom == -1 or row <= bottom)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

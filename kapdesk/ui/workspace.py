@@ -267,7 +267,13 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
             self._show_discharge_items()  # a reading taken with the panel open counts at once
 
     def _replace(self, entry: LogEntry) -> None:
-        self.log_model.put(entry)
+        try:
+            shown = self.log_view.shows_row(self.log_model.row_of(entry.id))
+        except ValueError:
+            shown = True  # not in the log yet: put() inserts it
+        self.log_model.put(entry, quietly=not shown)
+        if not shown:
+            self.log_view.scheduleDelayedItemsLayout()  # its height is measured when shown
 
     def _show_alerts(self, pending: list[StoredAlert]) -> None:
         """The most severe, then the newest, unacknowledged alert (service order)."""

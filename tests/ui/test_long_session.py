@@ -68,6 +68,17 @@ def test_the_log_measures_only_the_rows_it_shows(qtbot):
         assert CountingDelegate.measured < 200  # the rows in view, not 5,000
     assert model.rowCount() == 5010
     assert model.entry_at(5009).text == "reading 0"  # made when asked for
+    # A row far out of view changes (an alert acknowledged an hour later): announcing it
+    # row by row had the view measure every row between the top and it.
+    far = model.entry_at(4000)
+    assert view.shows_row(0)
+    assert not view.shows_row(4000)
+    CountingDelegate.measured = 0
+    model.put(line(far.at, "acknowledged", far.id), quietly=True)
+    view.scheduleDelayedItemsLayout()
+    QApplication.processEvents()
+    assert CountingDelegate.measured < 200
+    assert model.entry_at(4000).text == "acknowledged"
 
 
 def test_the_log_keeps_time_order_and_moves_an_entry_whose_time_was_corrected(qtbot):
