@@ -213,8 +213,10 @@ class Run:
     @staticmethod
     def values(second: int) -> dict[str, int]:
         systolic = 124 + (second * 7) % 15  # 124-138: under every alert
-        if 7200 <= second % 14400 < 7230:
-            systolic = 182  # a hypertensive half-minute every four hours: a few alerts
+        if 7500 <= second % 14400 < 7530:
+            # A hypertensive half-minute at 2 h 5 min and 6 h 5 min: a few alerts, off the
+            # checkpoints, whose entries are then like the first minute's.
+            systolic = 182
         return {
             "systolic": systolic,
             "diastolic": 80 + (second * 3) % 9,
