@@ -327,7 +327,9 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if getattr(self, "_binned", False):  # pyqtgraph resizes before __init__ is done
+        # pyqtgraph resizes before __init__ is done, and again while closing, after it
+        # dropped its plot item.
+        if getattr(self, "_binned", False) and getattr(self, "plotItem", None) is not None:
             self._draw_readings()  # the columns are the plot's pixels: as many as it has now
 
     def set_doses(self, minutes: Sequence[float]) -> None:

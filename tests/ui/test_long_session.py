@@ -104,9 +104,10 @@ def test_the_log_keeps_time_order_and_moves_an_entry_whose_time_was_corrected(qt
 def test_the_chart_draws_every_extreme_of_a_dense_stream(qtbot):
     """Six hours at 1 Hz: each pixel column draws its highest and lowest values, so a
     one-second spike is on the chart, and no value is drawn that was not read."""
-    chart = BPChart()
-    qtbot.addWidget(chart)
+    chart = BPChart()  # closed by the test itself, below
     chart.resize(800, 450)
+    chart.show()
+    qtbot.waitExposed(chart)
     n = 21_600
     minutes = np.arange(n) / 60.0
     systolic = 120 + (np.arange(n) % 15).astype(float)
@@ -127,6 +128,8 @@ def test_the_chart_draws_every_extreme_of_a_dense_stream(qtbot):
     assert chart.reading_at("diastolic", dip_x, 52.0) == 17_000
     rates = [r for _x, r in chart.heart_rate_points()]
     assert (min(rates), max(rates)) == (70.0, 80.0)
+    chart.close()  # closing a dense chart redrew it after pyqtgraph had let go of its plot
+    chart.deleteLater()
 
 
 def test_a_closed_workspace_leaves_no_widget_behind(qtbot, store, clock, data_dir):
