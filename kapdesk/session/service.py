@@ -115,10 +115,10 @@ class SessionService:
         return self.state.local_clock(at)
 
     def log(self) -> list[LogEntry]:
-        """Every entry and kapdesk's own lines, newest first by clinical time."""
-        lines = [log_entry(self.state, entry) for entry in self.state.all_entries()]
-        lines += [event_entry(self.state, event) for event in self.state.events]
-        return sorted(lines, key=lambda e: e.at, reverse=True)
+        """Every entry and kapdesk's own lines, newest first by clinical time (the log
+        view makes them a row at a time from ``log_rows`` and ``describe``)."""
+        rows = sorted(self.log_rows(), key=lambda row: row[0], reverse=True)
+        return [self.describe(entry_id) for _at, entry_id in rows]
 
     def log_rows(self) -> list[tuple[dt.datetime, uuid.UUID]]:
         """(instant, id) of every line of the log, in the order written: what the log

@@ -155,25 +155,12 @@ class ChainedWriter:
         """
         if self._group is not None:
             raise RuntimeError("grouped() does not nest")
-        try:
-            cursor = self._writer.cursor()
-            cursor.execute("BEGIN IMMEDIATE")
+        with self._saving("the grouped entries") as cursor:
+            self._group = cursor  # each entry's own _saving becomes a savepoint in it
             try:
-                self._pending_head = _current_head(cursor)
-                self._group = cursor
                 yield
+            finally:
                 self._group = None
-                cursor.execute("COMMIT")
-            except BaseException:
-                self._group = None
-                self._pending_head = self._head
-                if self._writer.in_transaction:
-                    cursor.execute("ROLLBACK")
-                raise
-            self._head = self._pending_head
-            self._move_anchor()
-        except sqlcipher3.Error as exc:
-            raise _save_failed("the grouped entries", exc) from None
 
     @contextlib.contextmanager
     def _saving_in_group(self, what: str) -> Iterator[Any]:

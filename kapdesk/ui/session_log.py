@@ -357,12 +357,6 @@ class EntryDelegate(QStyledItemDelegate):
         self._heights: OrderedDict[tuple[LogEntry, int, str], int] = OrderedDict()
         self._documents: OrderedDict[tuple[LogEntry, int, str], QTextDocument] = OrderedDict()
 
-    def _columns(self, option: QStyleOptionViewItem) -> tuple[int, int]:
-        return _column_widths(option.font)
-
-    def _column_widths(self, font: QFont) -> tuple[int, int]:
-        return _column_widths(font)
-
     def _document(self, option: QStyleOptionViewItem, entry: LogEntry, width: int) -> QTextDocument:
         key = (entry, width, option.font.key())
         doc = self._documents.get(key)
@@ -389,7 +383,7 @@ class EntryDelegate(QStyledItemDelegate):
         selected = bool(option.state & QStyle.StateFlag.State_Selected)
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         colour = option.palette.color(role)
-        time_width, t_width = self._columns(option)
+        time_width, t_width = _column_widths(option.font)
         rect = option.rect
         metrics = QFontMetrics(option.font)
         top = rect.top() + PADDING
@@ -422,7 +416,7 @@ class EntryDelegate(QStyledItemDelegate):
         # metrics), which cost ~100 µs a row.
         entry: LogEntry = index.data(ENTRY_ROLE)
         font = self._view.font()
-        time_width, t_width = self._column_widths(font)
+        time_width, t_width = _column_widths(font)
         width = self._view.viewport().width() - time_width - t_width
         key = (entry, width, font.key())
         height = self._heights.get(key)
