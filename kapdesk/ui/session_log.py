@@ -266,18 +266,20 @@ class SessionLogView(QTreeView):
         self._laid_out_width = -1
 
     def setModel(self, model: Any) -> None:
+        # The mode first: a view given a long log while scrolling by pixel measures every
+        # row of it (3.9 s to open a six-hour 1 Hz session).
+        self._choose_scroll_mode(model=model)
         super().setModel(model)
         for signal in (model.rowsInserted, model.rowsRemoved, model.modelReset):
             signal.connect(self._choose_scroll_mode)
-        self._choose_scroll_mode()
 
-    def _choose_scroll_mode(self, *_args: object) -> None:
+    def _choose_scroll_mode(self, *_args: object, model: Any = None) -> None:
         """By pixel while the log is short, so an entry taller than the view (a long
         correction at 1024x600) can be read to its end (issue 10 QA); by entry past
         PIXEL_SCROLL_ROWS, since a pixel-exact scroll bar measures every row on each
         insert and when the session opens (600 rows: 0.9 s to open; a six-hour 1 Hz
         session has 21,600)."""
-        model = self.model()
+        model = model if model is not None else self.model()
         rows = model.rowCount() if model is not None else 0
         mode = (
             QAbstractItemView.ScrollMode.ScrollPerPixel
