@@ -21,7 +21,18 @@ class Paths:
     @property
     def anchors(self) -> Path:
         """Outside every data folder: the mirror of each record's anchor, by record id."""
-        return Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)) / "anchors"
+        return anchor_folder(Path(platformdirs.user_state_dir(APP_NAME, appauthor=False)))
+
+
+def anchor_folder(state: Path) -> Path:
+    """The mirror's folder from the platform's state folder. On Windows and macOS that is
+    the default data folder itself (platformdirs), where a whole folder put back from an
+    older copy would bring an older mirror with it: there the mirror is a sibling,
+    ``kapdesk-anchors`` (issue 11)."""
+    default_data = Path(platformdirs.user_data_dir(APP_NAME, appauthor=False))
+    if state == default_data or default_data in state.parents:
+        return default_data.parent / f"{APP_NAME}-anchors"
+    return state / "anchors"
 
 
 def resolve(data_dir: str | os.PathLike[str] | None = None) -> Paths:
