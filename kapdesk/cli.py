@@ -60,6 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="add a clearly marked demo patient with a finished and a running session",
     )
+    verbs.add_parser(
+        "selftest",
+        help="check that kapdesk works on this computer: a scratch record in a temporary "
+        "folder, the window, a session and a reading, then removed (the record in the data "
+        "folder is not touched)",
+    )
     accept = verbs.add_parser(
         "accept-loss",
         help="open a record whose newest entries are missing or whose write-ahead log is "
@@ -83,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from kapdesk.ui.launch import run_app  # the GUI is imported only when it is wanted
 
         return run_app(paths, login_name=_login_name())
+    if args.verb == "selftest":
+        from kapdesk.ui.selftest import run_selftest
+
+        return run_selftest()
     from kapdesk.store.errors import StoreError
 
     try:

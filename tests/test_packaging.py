@@ -52,6 +52,7 @@ def test_the_wheel_holds_the_style_sheets_protocols_and_migrations(installed):
         "kapdesk/resources/styles/light.qss",
         "kapdesk/resources/protocols/spravato_rems.toml",
         "kapdesk/resources/protocols/iv_infusion.toml",
+        "kapdesk/resources/icons/kapdesk.svg",
         "kapdesk/store/migrations/env.py",
         "kapdesk/store/migrations/versions/0003_session_events.py",
     ):

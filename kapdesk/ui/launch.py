@@ -23,6 +23,7 @@ from kapdesk.store import RecordStore, StoreError
 from kapdesk.store.errors import RecordIncompleteError
 from kapdesk.store.folder import check_folder, holds_record
 from kapdesk.store.vault import PassphraseRequest
+from kapdesk.ui.app_icon import app_icon
 from kapdesk.ui.crash_dialog import CrashReporter
 from kapdesk.ui.main_window import MainWindow
 from kapdesk.ui.record_checks import IntegrityWatch
@@ -130,6 +131,7 @@ def run_app(paths: Paths, *, login_name: str) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("kapdesk")
+    app.setWindowIcon(app_icon())
     reporter = CrashReporter(paths.logs)
     reporter.install()
     try:

@@ -147,6 +147,11 @@ class PatientsPage(QWidget):
         self.patients.set_rows(rows)
         self.list_note.setText(note)
 
+    @property
+    def resumable(self) -> uuid.UUID | None:
+        """The unfinished session offered for resumption, if any."""
+        return self._resume_id
+
     def offer_resumption(self, session_id: uuid.UUID | None, text: str = "") -> None:
         self._resume_id = session_id
         self.resume_text.setText(text)
