@@ -108,6 +108,20 @@ class Reconciliation:
     withdraw: list[dict[str, Any]]  # alert_cleared payloads to store
 
 
+def never_raised(state: SessionState, thresholds: AlertThresholds) -> list[dict[str, Any]]:
+    """Alerts the rules call for that were never raised, standing or withdrawn: a reading
+    stored just before kapdesk stopped (its alerts are written after it), or readings
+    written without the rules (the demo). Withdraws nothing: an alert raised earlier, and
+    what was decided about it, stay as they are."""
+    ever = {(raised.vitals_id, raised.rule) for raised in alerts(state)}
+    return [
+        alert_payload(rule_met, stored)
+        for stored in state.readings()
+        for rule_met in evaluate_reading(state, stored, thresholds)
+        if (stored.id, rule_met.rule) not in ever
+    ]
+
+
 def reconcile(
     state: SessionState,
     thresholds: AlertThresholds,

@@ -339,15 +339,24 @@ class SessionService:
         return summary
 
     def note_resumption(self) -> LogEntry:
-        """Write the gap since the last entry into the log when a session is picked up again."""
+        """Write the gap since the last entry into the log when a session is picked up
+        again, then raise any alert a reading calls for that was never raised (kapdesk
+        stopped between storing a reading and its alert; the QA of issue 11 found the
+        demo's running session resumed with ten readings over 140/90 and no alert)."""
         last = self.store.last_activity(self.id)
         now = self._now()
         clock = self.local_clock
-        return self.record_observation(
+        note = self.record_observation(
             f"Session resumed in kapdesk at {clock(now)}; nothing was recorded between "
             f"{clock(last)} and {clock(now)} (gap {describe_gap(now - last)}).",
             [SYSTEM_TAG],
         )
+        missing = alerting.never_raised(self.state, self.thresholds)
+        if missing:
+            for payload in missing:
+                self._store_event("alert", payload)
+            self.events.alerts_changed.emit(self.open_alerts())
+        return note
 
     def check_clock(self) -> LogEntry | None:
         """Note in the log when the wall clock moved unlike the monotonic clock."""

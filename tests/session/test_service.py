@@ -109,6 +109,30 @@ def test_resuming_writes_the_gap_into_the_log(store, clock):
     assert resumed.since_start() == dt.timedelta(hours=1, minutes=12)
 
 
+def test_a_reading_left_without_its_alert_is_flagged_when_the_session_resumes(store, clock):
+    """kapdesk stores a reading, then its alert: stopped between the two (or a reading
+    written without the rules, as the demo's are), the reading must not stay unflagged."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    calm = store.add_vitals(session, {"systolic": 128, "diastolic": 82})
+    clock.advance(minutes=5)
+    high = store.add_vitals(session, {"systolic": 186, "diastolic": 112})  # then a crash
+    clock.advance(minutes=3)
+    resumed = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    assert resumed.open_alerts() == []
+    resumed.note_resumption()
+    [alert] = resumed.open_alerts()
+    assert alert.vitals_id == high
+    assert "186/112" in alert.reading
+    assert calm not in {a.vitals_id for a in resumed.open_alerts()}
+    # Acknowledged, then resumed again: raised once, not again.
+    resumed.acknowledge_alert()
+    again = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    again.note_resumption()
+    assert again.open_alerts() == []
+    assert len([e for e in again.state.events_of("alert")]) == 1
+
+
 def test_a_clock_jump_is_noted_once(live, clock):
     assert live.check_clock() is None
     clock.advance(seconds=1)
