@@ -28,7 +28,7 @@ class SessionHeader(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         who = QVBoxLayout()
         who.setSpacing(2)
-        self.patient_label = ElidedLabel(patient)
+        self.patient_label = ElidedLabel(patient, min_scale=0.6)
         self.patient_label.setObjectName("patient")
         self.patient_label.setMinimumWidth(160)
         self.check_label = QLabel()

@@ -109,6 +109,11 @@ def test_the_session_holds_with_a_banner_and_the_end_panel(
     assert_session_in_view(main, workspace)
     assert workspace.chart.height() >= 90
     assert workspace.chart.baseline_label_inside()
+    # The patient's whole name, not a first name that could be another patient's: the
+    # type shrinks before the line is cut (the demo's name is longer than most).
+    name = workspace.header.patient_label
+    assert name.text().startswith("DEMO — Alex Sample"), name.text()
+    assert name.scale() >= 0.6
 
     workspace.ask_end()
     QApplication.processEvents()
