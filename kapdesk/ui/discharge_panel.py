@@ -80,6 +80,13 @@ class DischargePanel(QFrame):
         body.addLayout(form)
         body.addStretch(1)
         self.scroller = scroll_area(inner)
+        # The keyboard starts here, at the top: the criteria are read before anything is
+        # ticked (it opened on the first box, scrolled past the title and the first
+        # criterion on a 600 px screen; issue 11 QA). Arrows and Page keys scroll, Tab
+        # goes on to the checklist.
+        self.scroller.setObjectName("criteria")
+        self.scroller.setAccessibleName("Discharge criteria: arrows scroll, Tab to the checklist")
+        self.scroller.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         layout.addWidget(self.scroller, 1)
         # A refusal sits above the buttons, never scrolled out of sight (issue 9 QA).
         self.error = QLabel()
@@ -97,20 +104,23 @@ class DischargePanel(QFrame):
         buttons.addWidget(self.cancel)
         layout.addLayout(buttons)
         # Tab walks the checklist, the two fields, then End: the order they are read in.
-        chain = [*(c.box for c in self.checks.values()), self.ready_minutes, self.override]
+        chain = [self.scroller, *(c.box for c in self.checks.values())]
+        chain += [self.ready_minutes, self.override]
         chain.append(self.confirm)
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
 
     def first_field(self) -> QWidget:
-        """Where the keyboard starts: the first checklist item, else the End button."""
+        """Where the keyboard starts: the criteria, from their top."""
+        return self.scroller
+
+    def first_box(self) -> QWidget:
+        """The first checklist item (one Tab on), else the End button."""
         return next((c.box for c in self.checks.values()), self.confirm)
 
     def focus_first(self) -> None:
-        field = self.first_field()
-        field.setFocus()
-        if self.scroller.isAncestorOf(field):
-            self.scroller.ensureWidgetVisible(field)  # never a focus out of sight
+        self.scroller.verticalScrollBar().setValue(0)
+        self.scroller.setFocus()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         # Enter anywhere in the panel (a ticked box, a field) presses End, as it says;

@@ -635,7 +635,10 @@ def test_enter_on_a_ticked_box_presses_end_and_a_stale_refusal_goes(qtbot, windo
     workspace, _ = started(qtbot, window, store, "IM injection", pre_dose="150/95 80 98")
     press(window, Qt.Key.Key_E, CTRL | SHIFT)
     panel = workspace.discharge
-    first = panel.first_field()
+    assert focused() is panel.scroller  # the criteria first, from their top
+    assert panel.scroller.verticalScrollBar().value() == 0
+    key(panel.scroller, Qt.Key.Key_Tab)
+    first = panel.first_box()
     assert focused() is first
     key(first, Qt.Key.Key_Space)
     key(first, Qt.Key.Key_Return)  # Enter in the panel presses End, as it says
