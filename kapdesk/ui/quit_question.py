@@ -23,6 +23,18 @@ def quit_question(
             f"The session for {service.patient_name} ({service.protocol_name}) is still "
             f"running: {format_elapsed(service.since_start())} since it started."
         )
+        # What needs the clinician now, so that quitting is not mistaken for dealing with
+        # it (issue 11 QA: an urgent alert unacknowledged and a recheck due went unsaid).
+        pending = service.open_alerts()
+        if pending:
+            first = pending[0]
+            others = f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""
+            said.append(
+                f"Not acknowledged: {first.level.value.upper()} alert, {first.reason}{others}"
+            )
+        check, state = service.next_check()
+        if state is not None and check:
+            said.append(check + ".")
         informed.append(
             "Quitting leaves it open: its clock keeps time and it can be resumed when "
             "kapdesk starts again. To end it, keep working and press Ctrl+Shift+E."

@@ -361,12 +361,14 @@ def test_11_correcting_from_the_keyboard(qtbot, window, store, clock):
 
 def test_13_quitting_mid_session_asks_and_names_the_session(qtbot, window, store):
     workspace, _ = started(qtbot, window, store, "SPRAVATO REMS")
+    workspace.store_vitals_line("186/112 90 96")  # an urgent alert, not acknowledged
     press(window, Qt.Key.Key_Q, CTRL)
     box = window.quit_box
     assert box is not None
     assert box.isVisible()
     assert "Ada Example" in box.text()
     assert "SPRAVATO REMS" in box.text()
+    assert "Not acknowledged: URGENT alert, BP 186/112 is at or above" in box.text()
     assert box.defaultButton().text() == "Keep working (Esc)"
     key(box, Qt.Key.Key_Escape)
     assert window.isVisible()
