@@ -254,10 +254,15 @@ def _demo(paths: Paths) -> int:
     import datetime as dt
 
     from kapdesk.local.demo import DEMO_NAME, create_demo
+    from kapdesk.session.service import SessionService
 
     with _open(paths, create=True) as store:
         _start_logging(paths.logs, to_file=True)  # the folder exists now
-        create_demo(store, dt.datetime.now(dt.UTC))
+        now = dt.datetime.now(dt.UTC)
+        _finished, running = create_demo(store, now)
+        # The running session's readings are written as a monitor's would be; its alerts
+        # are raised by the rules, as they would have been during the session.
+        SessionService(store, running, clock=lambda: now, protocol=None).raise_missing_alerts()
     print(
         f"Added the demo patient “{DEMO_NAME}” with a finished session and one running now "
         f"to {paths.data}. Start kapdesk with the same data folder to see them."

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication
 from kapdesk.local.clock import FakeClock
 from kapdesk.local.demo import create_demo
 from kapdesk.local.settings import Settings
+from kapdesk.session.service import SessionService
 from kapdesk.store import RecordStore
 from kapdesk.ui.main_window import MainWindow
 from kapdesk.ui.theme import apply_theme
@@ -45,6 +46,8 @@ def main() -> int:
             create=True,
         )
         _finished, running = create_demo(store, now)
+        # Its readings flagged by the rules, as `kapdesk demo` does.
+        SessionService(store, running, clock=lambda: now, protocol=None).raise_missing_alerts()
         settings = Settings(Path(folder))
         for theme in ("dark", "light"):
             settings.set("theme", theme)

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import uuid
 
 import keyring
 import keyring.backends.fail
@@ -82,6 +83,20 @@ def test_demo_adds_a_marked_patient_with_a_finished_and_a_running_session(tmp_pa
         assert 25 <= minutes <= 55  # the rise peaks near +40 minutes
         assert readings[0].current["systolic"] in range(120, 136)  # baseline about 128/82
         assert [d.current["mg"] for d in store.entries("dose", finished["id"])] == [28, 28]
+        # The running session's readings over 140/90 were flagged, as a session's are.
+        running = sessions[0]
+        high = {
+            r.id
+            for r in store.entries("vitals", running["id"])
+            if r.current["systolic"] >= 140 or r.current["diastolic"] >= 90
+        }
+        flagged = {
+            uuid.UUID(e["payload"]["vitals_id"])
+            for e in store.session_events(running["id"])
+            if e["kind"] == "alert"
+        }
+        assert high
+        assert flagged == high
         assert store.verify().ok
 
 

@@ -30,7 +30,7 @@ from kapdesk.session.dosing import DoseGate
 from kapdesk.session.entries import Dose, Stored, StoredVitals, typed
 from kapdesk.session.events import SessionEvents
 from kapdesk.session.state import SessionState
-from kapdesk.session.wording import SYSTEM_TAG, LogEntry, event_entry, log_entry
+from kapdesk.session.wording import SYSTEM_TAG, LogEntry, event_entry, event_instant, log_entry
 from kapdesk.store import RecordStore
 from kapdesk.store.errors import ImmutableError
 
@@ -117,14 +117,16 @@ class SessionService:
     def log(self) -> list[LogEntry]:
         """Every entry and kapdesk's own lines, newest first by clinical time (the log
         view makes them a row at a time from ``log_rows`` and ``describe``)."""
-        rows = sorted(self.log_rows(), key=lambda row: row[0], reverse=True)
+        # Of one instant, the line written last first, as the log view places them.
+        rows = sorted(reversed(self.log_rows()), key=lambda row: row[0], reverse=True)
         return [self.describe(entry_id) for _at, entry_id in rows]
 
     def log_rows(self) -> list[tuple[dt.datetime, uuid.UUID]]:
-        """(instant, id) of every line of the log, in the order written: what the log
+        """(instant, id) of every line of the log, in the order written (entries, then
+        kapdesk's lines, each in the order recorded): what the log
         needs to place its rows; the words come from ``describe`` when a row is shown."""
         rows = [(entry.at, entry.id) for entry in self.state.all_entries()]
-        rows += [(event.at, event.id) for event in self.state.events]
+        rows += [(event_instant(event), event.id) for event in self.state.events]
         return rows
 
     def describe(self, entry_id: uuid.UUID) -> LogEntry:
@@ -351,12 +353,22 @@ class SessionService:
             f"{clock(last)} and {clock(now)} (gap {describe_gap(now - last)}).",
             [SYSTEM_TAG],
         )
-        missing = alerting.never_raised(self.state, self.thresholds)
-        if missing:
-            for payload in missing:
-                self._store_event("alert", payload)
-            self.events.alerts_changed.emit(self.open_alerts())
+        self.raise_missing_alerts()
         return note
+
+    def raise_missing_alerts(self) -> list[LogEntry]:
+        """Raise the alerts this open session's readings call for that were never raised
+        (alerting.never_raised): a reading stored just before kapdesk stopped, or readings
+        written without the rules (the demo's). Withdraws nothing."""
+        if self.ended_at is not None:
+            return []
+        raised = [
+            self._store_event("alert", payload)
+            for payload in alerting.never_raised(self.state, self.thresholds)
+        ]
+        if raised:
+            self.events.alerts_changed.emit(self.open_alerts())
+        return raised
 
     def check_clock(self) -> LogEntry | None:
         """Note in the log when the wall clock moved unlike the monotonic clock."""

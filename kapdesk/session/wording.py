@@ -53,16 +53,33 @@ def log_entry(state: SessionState, entry: Stored) -> LogEntry:
     )
 
 
+LATE_ALERT = dt.timedelta(minutes=1)
+
+
+def event_instant(event: SessionEvent) -> dt.datetime:
+    """Where an event stands in the log. An alert stands beside the reading it is about:
+    one raised late (the reading corrected, or kapdesk stopped before it could raise it)
+    is not set apart from its reading, and many raised at once (the demo) do not push
+    the newest entries out of view. Its banner is what draws the eye."""
+    if event.kind == "alert" and event.payload.get("taken_at"):
+        taken = dt.datetime.fromisoformat(str(event.payload["taken_at"]))
+        return min(event.at, taken)
+    return event.at
+
+
 def event_entry(state: SessionState, event: SessionEvent) -> LogEntry:
     text = describe_event(event.kind, event.payload, state.clinician_name(event.recorded_by))
+    at = event_instant(event)
     if event.kind == "alert":
+        if event.at - at >= LATE_ALERT:
+            text += f" (raised at {state.local_clock(event.at)})"
         text += _alert_outcome(state, str(event.id))
     return LogEntry(
         kind="event",
         id=event.id,
-        at=event.at,
-        clock=state.local_clock(event.at),
-        t_plus=format_t_plus(event.at, state.first_dose_at),
+        at=at,
+        clock=state.local_clock(at),
+        t_plus=format_t_plus(at, state.first_dose_at),
         text=text,
         original=None,
         reasons=(),

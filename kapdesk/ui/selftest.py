@@ -85,7 +85,7 @@ def _steps(scratch: Path, out: Callable[[str], None]) -> None:
         anchor_mirror=anchors,
     )
     with store:
-        _patient, session_id = create_demo(store, clock.now_utc())
+        _finished, session_id = create_demo(store, clock.now_utc())
         out("ok  an encrypted record was created and the demo patient added")
 
         settings = Settings(data)

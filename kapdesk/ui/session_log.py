@@ -159,7 +159,9 @@ class SessionLogModel(QStandardItemModel):
         """Every row at once: (instant, entry id); ``describe`` gives a row's words."""
         if describe is not None:
             self._describe = describe
-        ordered = sorted(((-_micros(at), entry_id) for at, entry_id in rows), key=_first)
+        # Rows of one instant: the one written last first, as ``put`` places them (an
+        # alert above the reading it is about), whether shown live or read back.
+        ordered = sorted(((-_micros(at), entry_id) for at, entry_id in reversed(rows)), key=_first)
         self.beginResetModel()
         self._keys = [key for key, _id in ordered]
         self._ids = [entry_id for _key, entry_id in ordered]

@@ -125,6 +125,13 @@ def test_a_reading_left_without_its_alert_is_flagged_when_the_session_resumes(st
     assert alert.vitals_id == high
     assert "186/112" in alert.reading
     assert calm not in {a.vitals_id for a in resumed.open_alerts()}
+    # In the log it stands beside its reading, saying when it was raised.
+    log = resumed.log()
+    line = next(e for e in log if e.text.startswith("URGENT alert: BP 186/112"))
+    assert line.clock == "09:05"
+    assert "(raised at 09:08)" in line.text
+    assert log[log.index(line) + 1].text.startswith("BP 186/112")
+    assert log[0].text.startswith("Session resumed")
     # Acknowledged, then resumed again: raised once, not again.
     resumed.acknowledge_alert()
     again = SessionService(store, session, clock=clock.now_utc, protocol=None)
