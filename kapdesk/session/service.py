@@ -348,11 +348,17 @@ class SessionService:
         last = self.store.last_activity(self.id)
         now = self._now()
         clock = self.local_clock
-        note = self.record_observation(
-            f"Session resumed in kapdesk at {clock(now)}; nothing was recorded between "
-            f"{clock(last)} and {clock(now)} (gap {describe_gap(now - last)}).",
-            [SYSTEM_TAG],
-        )
+        if now - last < dt.timedelta(minutes=1):  # a restart, not a gap ("gap 0 min")
+            text = (
+                f"Session resumed in kapdesk at {clock(now)}, less than a minute after the "
+                "last entry."
+            )
+        else:
+            text = (
+                f"Session resumed in kapdesk at {clock(now)}; nothing was recorded between "
+                f"{clock(last)} and {clock(now)} (gap {describe_gap(now - last)})."
+            )
+        note = self.record_observation(text, [SYSTEM_TAG])
         self.raise_missing_alerts()
         return note
 

@@ -107,6 +107,11 @@ def test_resuming_writes_the_gap_into_the_log(store, clock):
     assert "between 09:00 and 10:12 (gap 1 h 12 min)" in note.text
     assert note.is_system
     assert resumed.since_start() == dt.timedelta(hours=1, minutes=12)
+    # Restarted straight away: said as a restart, not as a gap of "0 min".
+    again = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    assert again.note_resumption().text == (
+        "Session resumed in kapdesk at 10:12, less than a minute after the last entry."
+    )
 
 
 def test_a_reading_left_without_its_alert_is_flagged_when_the_session_resumes(store, clock):
