@@ -20,7 +20,7 @@ from kapdesk.local.passphrase import PASSPHRASE_VARIABLE, from_environment
 from kapdesk.local.paths import Paths
 from kapdesk.local.settings import Settings
 from kapdesk.store import RecordStore, StoreError
-from kapdesk.store.errors import RecordIncompleteError
+from kapdesk.store.errors import PassphraseUnavailableError, RecordIncompleteError
 from kapdesk.store.folder import check_folder, holds_record
 from kapdesk.store.vault import PassphraseRequest
 from kapdesk.ui.app_icon import app_icon
@@ -38,7 +38,15 @@ EXIT_REFUSED = 2  # nothing was opened: refused, or the user chose not to go on
 def gui_passphrase(request: PassphraseRequest) -> str | None:
     if PASSPHRASE_VARIABLE in os.environ:
         return from_environment(request)
-    return ask_passphrase(request)
+    text = ask_passphrase(request)
+    if text is None and request.error is not None:
+        # Cancelled after a refusal: that is the person's choice, not one more wrong
+        # passphrase (it said "does not unlock ... try again" as kapdesk closed).
+        raise PassphraseUnavailableError(
+            "No passphrase was entered, so the record was not opened; nothing was changed. "
+            "Start kapdesk again to enter it."
+        )
+    return text
 
 
 def confirm_new_record(paths: Paths) -> bool:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 
@@ -8,6 +9,7 @@ from kapdesk.store import RecordStore
 from kapdesk.store.vault import PassphraseRequest
 from kapdesk.ui.main_window import MainWindow
 from kapdesk.ui.unlock_dialog import UnlockDialog
+from tests.conftest import PASSPHRASE
 
 
 def test_creating_a_passphrase_needs_the_same_text_twice(qtbot):
@@ -46,3 +48,20 @@ def test_verify_from_the_menu_shortcut(qtbot, store: RecordStore, data_dir, cloc
     # platform has no active window, which a widget-level click would need.
     QTest.keyClick(window.windowHandle(), Qt.Key.Key_V, shortcut)
     qtbot.waitUntil(lambda: window.verdict.text() == "The record is intact.")
+
+
+def test_cancelling_after_a_refused_passphrase_says_nothing_was_entered(
+    tmp_path, monkeypatch, qapp
+):
+    from kapdesk.store.errors import PassphraseUnavailableError
+    from kapdesk.ui import launch
+
+    folder = tmp_path / "data"
+    RecordStore.open(
+        folder, passphrase=lambda _r: PASSPHRASE, use_keyring=False, create=True
+    ).close()
+    monkeypatch.delenv("KAPDESK_PASSPHRASE", raising=False)
+    answers = iter(["not the passphrase", None])  # a wrong one, then Esc
+    monkeypatch.setattr(launch, "ask_passphrase", lambda _request: next(answers))
+    with pytest.raises(PassphraseUnavailableError, match="No passphrase was entered"):
+        RecordStore.open(folder, passphrase=launch.gui_passphrase, use_keyring=False)
