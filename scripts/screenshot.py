@@ -45,7 +45,7 @@ def main() -> int:
             use_keyring=False,
             create=True,
         )
-        _finished, running = create_demo(store, now)
+        finished, running = create_demo(store, now)
         # Its readings flagged by the rules, as `kapdesk demo` does.
         SessionService(store, running, clock=lambda: now, protocol=None).raise_missing_alerts()
         settings = Settings(Path(folder))
@@ -77,6 +77,13 @@ def main() -> int:
             workspace.store_vitals_line("184/106 90 96")
             app.processEvents()
             window.grab().save(str(output / f"workspace-{tag}-urgent.png"))
+            _close(app, window)
+        # Yesterday's session read back (issue 12): chart, strip and log, read only.
+        for size in SMALL_SIZES:
+            window = _window(app, store, settings, now, size)
+            window.open_session(finished)
+            app.processEvents()
+            window.grab().save(str(output / f"review-{size[0]}x{size[1]}.png"))
             _close(app, window)
         store.close()
     print(f"Saved screenshots to {output}/")

@@ -132,6 +132,7 @@ class MainWindow(QMainWindow):
         self.patients_page.add_patient_requested.connect(self.add_patient)
         self.patients_page.new_session_requested.connect(self.new_session)
         self.patients_page.resume_requested.connect(self.resume_session)
+        self.patients_page.open_session_requested.connect(self.open_session)
         self.patients_page.search_changed.connect(lambda _words: self.refresh_patients())
         self.patients_page.patient_list.selectionModel().currentChanged.connect(
             lambda *_: self.show_sessions()
@@ -310,6 +311,16 @@ class MainWindow(QMainWindow):
             "during it. Resume it to continue its clock and log (Enter).",
         )
 
+    def open_session(self, session_id: uuid.UUID) -> None:
+        """Enter on a session in the patients page: an ended one opens read only (issue
+        12), one still running is resumed."""
+        if not self._leave_ended_session():
+            return
+        if self.store.session(session_id)["ended_at"] is None:
+            self.resume_session(session_id)
+        else:
+            self.open_workspace(session_id, review=True)
+
     def resume_session(self, session_id: uuid.UUID) -> None:
         service = self.session_service(session_id)
         service.note_resumption()
@@ -332,6 +343,7 @@ class MainWindow(QMainWindow):
         service: SessionService | None = None,
         *,
         screen: bool = False,
+        review: bool = False,
     ) -> None:
         service = service or self.session_service(session_id)
         workspace = SessionWorkspace(
@@ -341,6 +353,7 @@ class MainWindow(QMainWindow):
             show_map=self.settings.get("show_map"),
             clock_px=scaled_px(MIN_CLOCK_PX, self.settings.get("font_scale")),
             sound_when_due=self.settings.get("sound_when_due"),
+            review=review,
         )
         workspace.closed.connect(self.close_workspace)
         self.workspace = workspace
@@ -352,7 +365,8 @@ class MainWindow(QMainWindow):
         scales = self.session_menu.addMenu("Sedation &scales")
         for action in workspace.scale_actions:
             scales.addAction(action)
-        workspace.focus_observation()
+        if not workspace.review:
+            workspace.focus_observation()
         if screen and service.screening() is None and service.ended_at is None:
             workspace.open_screening()
 
@@ -555,4 +569,4 @@ class MainWindow(QMainWindow):
             old.release()
             self.pages.removeWidget(old)
             old.deleteLater()
-            self.open_workspace(session_id)
+            self.open_workspace(session_id, review=old.review)

@@ -70,6 +70,7 @@ class PatientsPage(QWidget):
     add_patient_requested = Signal()
     new_session_requested = Signal(object)  # patient id
     resume_requested = Signal(object)  # session id
+    open_session_requested = Signal(object)  # session id: Enter on a session in the list
     search_changed = Signal(str)  # the words typed into the search line
 
     def __init__(self) -> None:
@@ -115,7 +116,9 @@ class PatientsPage(QWidget):
         self.sessions_title.setObjectName("subtitle")
         self.sessions = RowsModel()
         self.session_list = QListView()
-        self.session_list.setAccessibleName("Sessions of the selected patient")
+        self.session_list.setAccessibleName(
+            "Sessions of the selected patient (Enter opens one; an ended one read only)"
+        )
         self.session_list.setModel(self.sessions)
         _wrap_rows(self.session_list)
         self.new_session_button = QPushButton("&New session (Ctrl+Shift+N)")
@@ -130,6 +133,14 @@ class PatientsPage(QWidget):
         self.add_button.clicked.connect(self.add_patient_requested.emit)
         self.new_session_button.clicked.connect(self._new_session)
         self.patient_list.activated.connect(lambda _index: self._new_session())
+        # One Tab from a patient to their sessions, then the buttons (each has its key).
+        QWidget.setTabOrder(self.search, self.patient_list)
+        QWidget.setTabOrder(self.patient_list, self.session_list)
+        QWidget.setTabOrder(self.session_list, self.add_button)
+        QWidget.setTabOrder(self.add_button, self.new_session_button)
+        self.session_list.activated.connect(
+            lambda index: self.open_session_requested.emit(index.data(ID_ROLE))
+        )
         self.resume_button.clicked.connect(self._resume)
 
     def selected_patient(self) -> uuid.UUID | None:

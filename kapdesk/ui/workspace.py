@@ -82,9 +82,12 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         show_map: bool = False,
         clock_px: int = MIN_CLOCK_PX,
         sound_when_due: bool = False,
+        review: bool = False,
     ) -> None:
         super().__init__()
         self.service = service
+        # A past session opened from the patients page: read only (ui/workspace_acts.py).
+        self.review = review and service.ended_at is not None
         self.sound_when_due = sound_when_due
         self._last_check_state: str | None = None
         self.summary: SessionSummary | None = None
@@ -153,7 +156,9 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         keep_collections_short()  # no full collection of the session's objects mid-session
         self._show_alerts(service.open_alerts())
         self.tick()
-        if service.ended_at is not None:
+        if self.review:
+            self._show_review()
+        elif service.ended_at is not None:
             self._show_ended()
         else:
             self.focus_observation()
@@ -232,6 +237,8 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
             format_elapsed(service.since_start()),
             "--:--:--" if since is None else format_elapsed(since),
         )
+        if self.review:
+            return  # a past session's header says what it was, once (_show_review)
         if service.ended_at is not None:
             self.header.set_status(f"Session ended at {service.local_clock(service.ended_at)}")
             self.header.set_check("", None)
@@ -360,6 +367,12 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
 
     def _begin_observation(self, text: str) -> None:
         """Text typed with the log focused goes to the observation line, not lost."""
+        if self.review:
+            self.say(
+                "This session has ended and is open to read only: nothing can be entered "
+                "here. Esc goes back to the patients."
+            )
+            return
         self.log_view.clearSelection()
         self.focus_observation()
         self.observation.line.insert(text)
@@ -376,7 +389,9 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
 
     def refocus(self) -> None:
         """Where the keyboard goes after an act: the open form, else the observation."""
-        if self.form is not None:
+        if self.review:
+            self.log_view.setFocus()
+        elif self.form is not None:
             self.form.focus_first()
         elif self.side.showing() is self.discharge:
             self.discharge.focus_first()
@@ -397,6 +412,9 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
         return None
 
     def keyPressEvent(self, event: Any) -> None:
+        if event.key() == Qt.Key.Key_Escape and self.review:
+            self.closed.emit()  # back to the patients
+            return
         if event.key() == Qt.Key.Key_Escape and self.side.showing() is self.discharge:
             self.discharge.cancel.click()
             return

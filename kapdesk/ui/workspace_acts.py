@@ -168,6 +168,38 @@ class EndActs(Base):
         except Refused as exc:
             self.discharge.show_error(str(exc))
 
+    def _show_review(self) -> None:
+        """A past session read only (issue 12): the chart, the sedation strip and the
+        whole log as recorded, corrections and alerts included; the clocks give the
+        session's span; no entry line, and no key that writes."""
+        service = self.service
+        ended = service.ended_at
+        assert ended is not None
+        self.timer.stop()
+        for action in (*self.actions_by_name.values(), *self.scale_actions):
+            action.setEnabled(action is self.actions_by_name.get("log"))
+        for widget in (self.observation, self.vitals, self.observation.tags_box):
+            widget.hide()
+        clock = service.local_clock
+        started = service.started_at
+        day = started.astimezone(service.state.zone)
+        protocol = self.header.protocol_label.full_text().removeprefix("Session · ")
+        self.header.session_clock.set_caption(f"Duration {clock(started)}–{clock(ended)}")
+        self.header.session_clock.set_time(format_elapsed(ended - started))
+        first = service.first_dose_at
+        if first is None:
+            self.header.dose_clock.set_caption("No dose was given")
+            self.header.dose_clock.set_time("--:--:--")
+        else:
+            self.header.dose_clock.set_caption(f"From the first dose, {clock(first)}")
+            self.header.dose_clock.set_time(format_elapsed(ended - first))
+        self.header.set_check("", None)
+        self.header.set_status(
+            f"Ended — read only. {protocol}, {day:%a %d %b %Y} "
+            f"({service.state.row['zone_name']}). Esc: back to the patients."
+        )
+        self.focus_log()
+
     def _show_ended(self) -> None:
         summary = self.summary = self.service.summary()
         highest = (

@@ -50,6 +50,10 @@ class ClockDisplay(QWidget):
         font.setWeight(QFont.Weight.DemiBold)
         return QFontMetrics(font).tightBoundingRect("0123456789").height()
 
+    def set_caption(self, caption: str) -> None:
+        self.caption.set_full_text(caption)
+        self.setAccessibleName(caption)
+
     def set_time(self, text: str) -> None:
         if self.time.text() != text:
             self.time.setText(text)

@@ -30,6 +30,12 @@ class ElidedLabel(QLabel):
     def full_text(self) -> str:
         return self._full
 
+    def set_full_text(self, text: str) -> None:
+        self._full = text
+        self.setToolTip(text)
+        self.setAccessibleName(text)
+        self._fit(self.width())
+
     def scale(self) -> float:
         """The share of its styled size the text is drawn at (1 unless shrunk to fit)."""
         return self._scale

@@ -1,0 +1,72 @@
+"""A past session, read back from the patients page by keys, read only (issue 12)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from kapdesk.local.demo import create_demo
+from kapdesk.local.settings import Settings
+from kapdesk.ui.main_window import MainWindow
+
+
+def key(widget, which, modifiers=Qt.KeyboardModifier.NoModifier):
+    QTest.keyClick(widget, which, modifiers)
+    QApplication.processEvents()
+
+
+def test_a_finished_session_opens_read_only_by_keys(qtbot, store, data_dir, clock):
+    finished, running = create_demo(store, clock.now_utc())
+    store.end_session(running)  # no session running: the patients page is free
+    window = MainWindow(store, Settings(data_dir), clock)
+    qtbot.addWidget(window)
+    window.resize(1366, 738)
+    window.show()
+    qtbot.waitExposed(window)
+    page = window.patients_page
+    page.patient_list.setFocus()
+    page.patient_list.setCurrentIndex(page.patients.index(0, 0))
+    key(page.patient_list, Qt.Key.Key_Tab)
+    sessions = page.session_list
+    assert QApplication.focusWidget() is sessions
+    rows = [sessions.model().index(r, 0).data() for r in range(sessions.model().rowCount())]
+    assert len(rows) == 2
+    assert all("(ended)" in row for row in rows)
+    sessions.setCurrentIndex(sessions.model().index(1, 0))  # the older: the finished demo
+    key(sessions, Qt.Key.Key_Return)
+
+    workspace = window.workspace
+    assert workspace is not None
+    assert workspace.review
+    assert workspace.service.id == finished
+    header = workspace.header
+    assert header.status_text().startswith("Ended — read only.")
+    assert "SPRAVATO REMS" in header.status_text()
+    assert header.session_clock.caption.full_text().startswith("Duration ")
+    assert header.dose_clock.caption.full_text().startswith("From the first dose, ")
+    assert header.clock_texts() == ("02:45:00", "02:15:00")  # the demo's span
+    # The chart and the whole log, as recorded.
+    assert workspace.chart.isVisible()
+    assert workspace.chart.bp_points()
+    texts = [workspace.log_model.entry_at(r).text for r in range(workspace.log_model.rowCount())]
+    assert any(t.startswith("Esketamine 28 mg") for t in texts), texts[:5]
+    # Nothing can be entered: no entry line, no key that writes, typing says why.
+    assert not workspace.observation.isVisible()
+    assert not workspace.vitals.isVisible()
+    enabled = [name for name, a in workspace.actions_by_name.items() if a.isEnabled()]
+    assert enabled == ["log"]
+    assert not any(a.isEnabled() for a in workspace.scale_actions)
+    before = workspace.log_model.rowCount()
+    focused = QApplication.focusWidget()
+    assert focused is workspace.log_view
+    key(focused, Qt.Key.Key_A)
+    key(focused, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)  # correct: off here
+    assert "read only" in workspace.message_text()
+    assert workspace.log_model.rowCount() == before
+    assert store.session(finished)["ended_at"] is not None
+    # Esc: back to the patients.
+    key(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    key(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    assert window.workspace is None
+    assert window.pages.currentWidget() is page
