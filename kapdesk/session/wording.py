@@ -162,10 +162,10 @@ def describe_event(kind: str, payload: Mapping[str, Any], who: str) -> str:
         if meds:
             text += "; concomitant: " + ", ".join(meds)
         if payload.get("decision"):
-            text += f". Decision by {who}: {payload['decision']}"
+            text += f". Decision by {who}: {str(payload['decision']).rstrip('.')}"
         if payload.get("intention"):
-            text += f". Intention: {payload['intention']}"
-        return text + "."
+            text += f". Intention: {str(payload['intention']).rstrip('.')}"
+        return text + "."  # one full stop, whatever the clinician typed at the end
     if kind == "no_protocol":
         return (
             f"Started without a protocol (no scheduled checks, no discharge criteria); "

@@ -409,7 +409,11 @@ class MainWindow(QMainWindow):
         service = workspace.service if workspace is not None and running else None
         if service is None and not self.record_job.running:
             return
-        box, leave = quit_question(self, service, self.record_job.title)
+        unsaved = ""
+        if workspace is not None and service is not None:
+            lines = (workspace.observation.line.text(), workspace.vitals.line.text())
+            unsaved = " / ".join(text.strip() for text in lines if text.strip())
+        box, leave = quit_question(self, service, self.record_job.title, unsaved)
 
         def answered() -> None:
             if box.clickedButton() is leave:

@@ -10,10 +10,11 @@ from kapdesk.session.service import SessionService
 
 
 def quit_question(
-    parent: QWidget, service: SessionService | None, under_way: str = ""
+    parent: QWidget, service: SessionService | None, under_way: str = "", unsaved: str = ""
 ) -> tuple[QMessageBox, QAbstractButton]:
     """The question, and its button that quits (leaving the session open). ``under_way``:
-    a verification or backup running now ("Backing up the record"), which quitting stops."""
+    a verification or backup running now ("Backing up the record"), which quitting stops.
+    ``unsaved``: text typed in an entry line and not yet entered, which quitting loses."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Quit kapdesk?")
@@ -29,9 +30,8 @@ def quit_question(
         if pending:
             first = pending[0]
             others = f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""
-            said.append(
-                f"Not acknowledged: {first.level.value.upper()} alert, {first.reason}{others}"
-            )
+            reason = first.reason.rstrip(".")
+            said.append(f"Not acknowledged: {first.level.value.upper()} alert, {reason}{others}.")
         check, state = service.next_check()
         if state is not None and check:
             said.append(check + ".")
@@ -39,6 +39,8 @@ def quit_question(
             "Quitting leaves it open: its clock keeps time and it can be resumed when "
             "kapdesk starts again. To end it, keep working and press Ctrl+Shift+E."
         )
+    if unsaved:
+        said.append(f"Typed but not saved (press Enter to save it): “{unsaved}”.")
     if under_way:
         said.append(f"{under_way} is under way.")
         informed.append(

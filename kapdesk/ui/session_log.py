@@ -322,6 +322,7 @@ class SessionLogView(QTreeView):
             # one Esc, not two (issue 9 QA).
             self.clearSelection()
             self.setCurrentIndex(QModelIndex())
+            self.scrollToTop()  # the newest entries in view again, not where reading stopped
             event.ignore()
             return
         if event.key() in BRANCH_KEYS:

@@ -288,8 +288,12 @@ class SessionWorkspace(FormActs, EndActs, QWidget):
             self.banner.hide()
             return
         first = pending[0]
+        # When the reading was taken: once a newer alert is acknowledged, an older one can
+        # head the banner, and its figures must not be taken for the current BP (QA).
+        taken = first.taken_at or first.at
+        reading = f"Taken {self.service.local_clock(taken)}: {first.reading}"
         self.banner.show_alert(
-            first.level.value, first.reading, first.reason, first.action, len(pending) - 1
+            first.level.value, reading, first.reason, first.action, len(pending) - 1
         )
 
     def say(self, sentence: str) -> None:

@@ -362,6 +362,9 @@ def test_11_correcting_from_the_keyboard(qtbot, window, store, clock):
 def test_13_quitting_mid_session_asks_and_names_the_session(qtbot, window, store):
     workspace, _ = started(qtbot, window, store, "SPRAVATO REMS")
     workspace.store_vitals_line("186/112 90 96")  # an urgent alert, not acknowledged
+    # The banner says when the reading was taken, so an older one is not read as now.
+    assert workspace.banner.detail_text().startswith("Taken 09:00: BP 186/112")
+    workspace.observation.line.setText("says she feels sick")  # typed, Enter not pressed
     press(window, Qt.Key.Key_Q, CTRL)
     box = window.quit_box
     assert box is not None
@@ -369,6 +372,7 @@ def test_13_quitting_mid_session_asks_and_names_the_session(qtbot, window, store
     assert "Ada Example" in box.text()
     assert "SPRAVATO REMS" in box.text()
     assert "Not acknowledged: URGENT alert, BP 186/112 is at or above" in box.text()
+    assert "Typed but not saved (press Enter to save it): “says she feels sick”." in box.text()
     assert box.defaultButton().text() == "Keep working (Esc)"
     key(box, Qt.Key.Key_Escape)
     assert window.isVisible()

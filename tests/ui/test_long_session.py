@@ -8,6 +8,8 @@ import datetime as dt
 import uuid
 
 import numpy as np
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from kapdesk.session.protocols import clinic_protocols
@@ -155,3 +157,27 @@ def test_a_closed_workspace_leaves_no_widget_behind(qtbot, store, clock, data_di
         workspace.close()
         workspace.deleteLater()
         qtbot.waitUntil(lambda: len(QApplication.allWidgets()) == before)
+
+
+def test_leaving_the_log_with_esc_shows_its_newest_entries_again(qtbot):
+    """Read back far down the log, then Esc: the newest entries, not an older one that
+    looks like the newest at the top (issue 11 QA)."""
+    entries = {}
+    for second in range(400):
+        entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}")
+        entries[entry.id] = entry
+    model = SessionLogModel([(e.at, e.id) for e in entries.values()], entries.__getitem__)
+    view = SessionLogView()
+    view.setModel(model)
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.setFocus()
+    QApplication.processEvents()
+    view.scrollTo(model.index(300, 0))
+    QApplication.processEvents()
+    assert view.verticalScrollBar().value() > 0
+    QTest.keyClick(view, Qt.Key.Key_Escape)
+    QApplication.processEvents()
+    assert view.verticalScrollBar().value() == 0
