@@ -122,6 +122,11 @@ class DischargePanel(QFrame):
         self.scroller.verticalScrollBar().setValue(0)
         self.scroller.setFocus()
 
+    def focus_override(self) -> None:
+        """The reason to end with criteria unmet, scrolled into view."""
+        self.override.setFocus()
+        self.scroller.ensureWidgetVisible(self.override)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         # Enter anywhere in the panel (a ticked box, a field) presses End, as it says;
         # End refuses, in view, while something is unmet without a reason.

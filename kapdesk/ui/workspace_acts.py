@@ -166,7 +166,19 @@ class EndActs(Base):
                 ready_to_leave_minutes=self.discharge.ready_minutes.text(),
             )
         except Refused as exc:
-            self.discharge.show_error(str(exc))
+            if isinstance(exc, ValidationError) and exc.field == "discharge":
+                # The unmet criteria are listed just above, marked: the refusal says what
+                # to do, short enough to be read whole at 1024x600, and the keyboard goes
+                # to the reason (it stayed on a check box, the field out of view; QA).
+                items = self.service.discharge_items(self.discharge.confirmed_items())
+                unmet = sum(1 for item in items if not item.met)
+                self.discharge.show_error(
+                    f"Not all discharge criteria are met ({unmet} marked ✘ NOT MET above). "
+                    "To end anyway, type the reason for the override, then Enter."
+                )
+                self.discharge.focus_override()
+            else:
+                self.discharge.show_error(str(exc))
 
     def _show_review(self) -> None:
         """A past session read only (issue 12): the chart, the sedation strip and the

@@ -649,7 +649,9 @@ def test_enter_on_a_ticked_box_presses_end_and_a_stale_refusal_goes(qtbot, windo
     key(first, Qt.Key.Key_Space)
     key(first, Qt.Key.Key_Return)  # Enter in the panel presses End, as it says
     assert "Not all discharge criteria are met" in panel.error.text()
+    assert "marked ✘ NOT MET above" in panel.error.text()
     assert panel.error.isVisible()
+    assert focused() is panel.override  # the reason is what is needed next
     press(window, Qt.Key.Key_B, CTRL)
     type_into(qtbot, workspace.vitals.line, "132/84 76 97")
     assert not panel.error.isVisible()  # it named a BP that is no longer the latest

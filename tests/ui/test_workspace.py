@@ -171,7 +171,7 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
         in panel.items.text()
     )
     qtbot.keyClick(panel.confirm, Qt.Key.Key_Space)
-    assert "give the reason for the override" in panel.error.text()
+    assert "type the reason for the override" in panel.error.text()
     assert workspace.service.ended_at is None
     type_into(qtbot, panel.override, "Prescriber reviewed; settled and escorted home")
     summary = panel.items.text()
