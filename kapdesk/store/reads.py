@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import dataclasses
 import datetime as dt
 import functools
 import json
@@ -20,6 +21,14 @@ from kapdesk.store.views import CORRECTABLE, EntryView, build_views
 
 # How many patients the patients page lists at once; the search reaches all of them.
 PATIENTS_SHOWN = 50
+
+
+@dataclasses.dataclass
+class SessionFigures:
+    """What the patients page says of a session besides its times (session_figures)."""
+
+    doses: list[tuple[str, float]] = dataclasses.field(default_factory=list)
+    highest_bp: tuple[int, int | None] | None = None
 
 
 class RecordReads:
@@ -143,6 +152,48 @@ class RecordReads:
             if patient_id is not None:
                 query = query.where(m.Session.patient_id == patient_id)
             return [_session_dict(s) for s in orm.scalars(query)]
+
+    def session_figures(self, patient_id: uuid.UUID) -> dict[uuid.UUID, SessionFigures]:
+        """Each of a patient's sessions at a glance, for the patients page (issue 12): the
+        doses given (drug, mg, in order), and the highest blood pressure (by systolic).
+        Corrections applied. One query per table for all the patient's sessions."""
+        figures: dict[uuid.UUID, SessionFigures] = {}
+        of_patient = "session_id IN (SELECT id FROM sessions WHERE patient_id = ?)"
+        with self._engine.connect() as connection:
+            doses = connection.exec_driver_sql(
+                f"SELECT session_id, id, drug, mg FROM doses WHERE {of_patient} "
+                "ORDER BY given_at, rowid",
+                (str(patient_id),),
+            ).fetchall()
+            readings = connection.exec_driver_sql(
+                f"SELECT session_id, id, systolic, diastolic FROM vitals_readings "
+                f"WHERE {of_patient} AND systolic IS NOT NULL",
+                (str(patient_id),),
+            ).fetchall()
+            corrected = {
+                row[0]
+                for row in connection.exec_driver_sql(
+                    "SELECT DISTINCT target_id FROM corrections WHERE target_kind IN "
+                    f"('dose', 'vitals') AND target_id IN (SELECT id FROM doses WHERE "
+                    f"{of_patient} UNION ALL SELECT id FROM vitals_readings WHERE {of_patient})",
+                    (str(patient_id), str(patient_id)),
+                )
+            }
+        for session, entry_id, drug, mg in doses:
+            if entry_id in corrected:
+                current = self.entry("dose", uuid.UUID(entry_id)).current
+                drug, mg = current["drug"], current["mg"]
+            figures.setdefault(uuid.UUID(session), SessionFigures()).doses.append((drug, mg))
+        for session, entry_id, systolic, diastolic in readings:
+            if entry_id in corrected:
+                current = self.entry("vitals", uuid.UUID(entry_id)).current
+                systolic, diastolic = current["systolic"], current["diastolic"]
+                if systolic is None:
+                    continue
+            found = figures.setdefault(uuid.UUID(session), SessionFigures())
+            if found.highest_bp is None or systolic > found.highest_bp[0]:
+                found.highest_bp = (systolic, diastolic)
+        return figures
 
     def infusion_stops(self, session_id: uuid.UUID) -> dict[uuid.UUID, dt.datetime]:
         """When each of a session's IV infusions stopped, by dose id."""

@@ -203,13 +203,28 @@ class MainWindow(QMainWindow):
         patient = self.patients_page.selected_patient()
         rows = []
         if patient is not None:
+            figures = self.store.session_figures(patient)
             for session in self.store.sessions(patient):
-                zone = session["zone_name"]
-                started = session["started_at"].astimezone(ZoneInfo(zone))
-                state = "in progress" if session["ended_at"] is None else "ended"
-                rows.append(
-                    (session["id"], f"{started:%Y-%m-%d %H:%M}  {session['protocol']}  ({state})")
+                zone = ZoneInfo(session["zone_name"])
+                started = session["started_at"].astimezone(zone)
+                found = figures.get(session["id"])
+                parts = [f"{started:%Y-%m-%d %H:%M}  {session['protocol']}"]
+                given: dict[str, float] = {}
+                for drug, mg in found.doses if found else ():
+                    given[drug] = given.get(drug, 0.0) + mg
+                parts.append(
+                    ", ".join(f"{drug} {mg:g} mg" for drug, mg in given.items()) or "no dose"
                 )
+                if found and found.highest_bp:
+                    systolic, diastolic = found.highest_bp
+                    parts.append(f"highest BP {systolic}/{diastolic or '–'}")
+                ended = session["ended_at"]
+                parts.append(
+                    "in progress"
+                    if ended is None
+                    else f"ended {ended.astimezone(zone):%H:%M} (Enter: read it)"
+                )
+                rows.append((session["id"], " · ".join(parts)))
         self.patients_page.sessions.set_rows(rows)
 
     def find_patient(self) -> None:

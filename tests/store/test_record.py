@@ -213,3 +213,25 @@ def test_a_session_for_an_unknown_patient_is_refused(store):
         store.start_session(uuid.uuid4(), protocol="IM", zone_name="UTC")
     assert store.count("session") == 0
     assert store.verify().ok
+
+
+def test_a_patients_sessions_at_a_glance_count_corrections(store, clock):
+    """The patients page's doses and highest BP per session, corrections applied."""
+    patient = store.add_patient("Ada Example")
+    first = store.start_session(patient, protocol="IM", zone_name="UTC")
+    store.add_vitals(first, {"systolic": 128, "diastolic": 82})
+    misread = store.add_vitals(first, {"systolic": 190, "diastolic": 100})
+    dose = store.add_dose(first, drug="ketamine", route="im", mg=50)
+    store.add_dose(first, drug="ketamine", route="im", mg=25)
+    store.correct("vitals", misread, {"systolic": 139}, reason="misread the cuff")
+    store.correct("dose", dose, {"mg": 40}, reason="drawn up 40, not 50")
+    second = store.start_session(patient, protocol="IM", zone_name="UTC")
+    other = store.add_patient("Bo Other")
+    elsewhere = store.start_session(other, protocol="IM", zone_name="UTC")
+    store.add_vitals(elsewhere, {"systolic": 200, "diastolic": 120})
+
+    figures = store.session_figures(patient)
+    assert figures[first].doses == [("ketamine", 40), ("ketamine", 25)]
+    assert figures[first].highest_bp == (139, 100)
+    assert second not in figures  # nothing recorded in it yet
+    assert elsewhere not in figures

@@ -32,7 +32,9 @@ def test_a_finished_session_opens_read_only_by_keys(qtbot, store, data_dir, cloc
     assert QApplication.focusWidget() is sessions
     rows = [sessions.model().index(r, 0).data() for r in range(sessions.model().rowCount())]
     assert len(rows) == 2
-    assert all("(ended)" in row for row in rows)
+    # Each at a glance: date, protocol, dose, highest BP, when it ended.
+    assert all("SPRAVATO REMS · esketamine 56 mg · highest BP " in row for row in rows), rows
+    assert all(" · ended " in row for row in rows), rows
     sessions.setCurrentIndex(sessions.model().index(1, 0))  # the older: the finished demo
     key(sessions, Qt.Key.Key_Return)
 
