@@ -64,6 +64,7 @@ def _wrap_rows(view: QListView) -> None:
     view.setTextElideMode(Qt.TextElideMode.ElideNone)
     view.setResizeMode(QListView.ResizeMode.Adjust)
     view.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    view.setSpacing(3)  # a wrapped row is told from the next one
 
 
 class PatientsPage(QWidget):
