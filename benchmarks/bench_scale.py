@@ -11,6 +11,7 @@ rounds so that drift on a shared 2-CPU machine touches every figure alike (media
 - open a patient (select it in the patients page), search patients by name (type a
   name into the search line), open a finished session (its entries through the store,
   and the app's session screen on it), in this process, offscreen;
+- ``kapdesk export`` as CSV (time per 100,000 rows and peak memory: bounded);
 - ``kapdesk verify`` (time and peak memory) and ``kapdesk backup`` (time), in child
   processes, against copying the database file (time) and a child that only imports
   the store (memory).
@@ -363,7 +364,8 @@ def main() -> int:
         print(f"\nverify and backup (child processes; medians of {slow_rounds})")
         print(f"  a child importing the store: peak {median(import_only):.0f} MiB (baseline)")
         for record in records:
-            verify, backup, copy = [], [], []
+            verify, backup, copy, export = [], [], [], []
+            rows = 0
             for number in range(slow_rounds):
                 copy.append(file_copy_s(record, scratch))
                 verify.append(peak_run(["--data-dir", str(record.folder), "verify"], record.env()))
@@ -374,6 +376,17 @@ def main() -> int:
                     )
                 )
                 target.unlink()
+                folder = scratch / f"e{number}"
+                export.append(
+                    peak_run(
+                        ["--data-dir", str(record.folder), "export", str(folder)], record.env()
+                    )
+                )
+                rows = sum(
+                    sum(1 for _line in path.open(encoding="utf-8")) - 1
+                    for path in folder.glob("*.csv")
+                )
+                shutil.rmtree(folder)
             floor = median(copy)
             verify_s = median([v[0] for v in verify])
             verify_mib = median([v[1] for v in verify])
@@ -386,6 +399,14 @@ def main() -> int:
                 "import-only child)"
             )
             print(f"    kapdesk backup {backup_s:8.2f} s ({backup_s / floor:5.1f}x the copy)")
+            export_s = median([e[0] for e in export])
+            export_mib = median([e[1] for e in export])
+            print(
+                f"    kapdesk export (CSV) {export_s:8.2f} s for {rows:,} rows "
+                f"({export_s / max(rows, 1) * 100_000:.2f} s per 100,000 rows), peak "
+                f"{export_mib:.0f} MiB ({export_mib / median(import_only):.1f}x the import-only "
+                "child: bounded, whatever the record's size)"
+            )
     finally:
         shutil.rmtree(root, ignore_errors=True)
     return 0

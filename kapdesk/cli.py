@@ -60,6 +60,16 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="add a clearly marked demo patient with a finished and a running session",
     )
+    export = verbs.add_parser(
+        "export",
+        help="write the record (or one patient's or session's) as CSV files into a new "
+        "folder TARGET: plain text, so choose a place only you control",
+    )
+    export.add_argument("--format", choices=["csv"], default="csv", help="csv (one file per kind)")
+    scope = export.add_mutually_exclusive_group()
+    scope.add_argument("--patient", metavar="ID", help="only this patient's records")
+    scope.add_argument("--session", metavar="ID", help="only this session's records")
+    export.add_argument("target", metavar="TARGET", help="a folder to create (must not exist)")
     verbs.add_parser(
         "selftest",
         help="check that kapdesk works on this computer: a scratch record in a temporary "
@@ -104,6 +114,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _restore(paths, Path(args.file))
         if args.verb == "demo":
             return _demo(paths)
+        if args.verb == "export":
+            return _export(paths, args.target, patient=args.patient, session=args.session)
         if args.verb == "accept-loss":
             return _accept_loss(paths, args.reason)
     except (StoreError, ValidationError) as exc:
@@ -266,6 +278,36 @@ def _demo(paths: Paths) -> int:
     print(
         f"Added the demo patient “{DEMO_NAME}” with a finished session and one running now "
         f"to {paths.data}. Start kapdesk with the same data folder to see them."
+    )
+    return EXIT_OK
+
+
+def _export(paths: Paths, target: str, *, patient: str | None, session: str | None) -> int:
+    import uuid
+
+    def parsed(value: str | None, what: str) -> uuid.UUID | None:
+        if value is None:
+            return None
+        try:
+            return uuid.UUID(value)
+        except ValueError:
+            raise ValidationError(
+                what, f"{value!r} is not a {what} id (they look like 3f2b…-…); nothing written."
+            ) from None
+
+    folder = Path(target).expanduser().resolve()
+    with _open(paths) as store:
+        info = store.export_csv(
+            folder,
+            patient_id=parsed(patient, "patient"),
+            session_id=parsed(session, "session"),
+            progress=ProgressLine("export"),
+        )
+    print(
+        f"Exported {info.total:,} rows as CSV into {info.folder}: "
+        + ", ".join(f"{name} {rows:,}" for name, rows in info.rows.items())
+        + ".\nThese files are plain text: anyone who can open them can read them. Keep them "
+        "where only you can, and delete them when they are no longer needed."
     )
     return EXIT_OK
 

@@ -113,3 +113,16 @@ def test_restoring_an_older_backup_says_what_it_leaves_out(tmp_path, capsys):
     assert "not in the restored record" in out
     # The restore was asked for: the restored record opens, and says it is intact.
     assert main(["--data-dir", str(tmp_path / "new"), "verify"]) == 0
+
+
+def test_export_writes_csv_into_a_new_folder_and_refuses_a_bad_id(tmp_path, capsys):
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "demo"]) == 0
+    assert main(["--data-dir", str(data), "export", str(tmp_path / "out")]) == 0
+    said = capsys.readouterr().out
+    assert "as CSV into" in said
+    assert "plain text" in said
+    assert (tmp_path / "out" / "vitals.csv").is_file()
+    assert main(["--data-dir", str(data), "export", "--session", "nope", str(tmp_path / "x")]) == 2
+    assert "is not a session id" in capsys.readouterr().err
+    assert not (tmp_path / "x").exists()

@@ -52,6 +52,7 @@ from kapdesk.store.writing import new_row
 if TYPE_CHECKING:
     from kapdesk.store.backup import BackupInfo
     from kapdesk.store.backup import Progress as BackupProgress
+    from kapdesk.store.export_csv import ExportInfo
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +202,57 @@ class RecordStore(RecordReads, SessionWrites):
             recorded_by=self.clinician_id,
         )
         return self._append("correction", row, details={"target_kind": kind})
+
+    def export_csv(
+        self,
+        folder: Path,
+        *,
+        patient_id: uuid.UUID | None = None,
+        session_id: uuid.UUID | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> ExportInfo:
+        """The record (or a patient's, or a session's) as CSV files in a new ``folder``,
+        and the audit event that says who exported what, when, and where to."""
+        info = self.write_csv(
+            folder, patient_id=patient_id, session_id=session_id, progress=progress
+        )
+        self.note_export(info, patient_id=patient_id, session_id=session_id)
+        return info
+
+    def write_csv(
+        self,
+        folder: Path,
+        *,
+        patient_id: uuid.UUID | None = None,
+        session_id: uuid.UUID | None = None,
+        progress: Callable[[str, int, int], None] | None = None,
+    ) -> ExportInfo:
+        """The files alone, without the audit event: safe in a worker thread; then
+        note_export on the writer's thread (as copy_for_backup and note_backup)."""
+        from kapdesk.store.export_csv import export_csv  # not needed to open a record
+
+        return export_csv(
+            self._engine, folder, patient_id=patient_id, session_id=session_id, progress=progress
+        )
+
+    def note_export(
+        self,
+        info: ExportInfo,
+        *,
+        patient_id: uuid.UUID | None = None,
+        session_id: uuid.UUID | None = None,
+    ) -> None:
+        scope = (
+            {"session_id": str(session_id)}
+            if session_id is not None
+            else {"patient_id": str(patient_id)}
+            if patient_id is not None
+            else {"whole_record": True}
+        )
+        self.record_event(
+            "export",
+            {"format": "csv", **scope, "folder": str(info.folder), "rows": info.rows},
+        )
 
     def record_event(self, action: str, details: Mapping[str, Any] | None = None) -> None:
         """An audit event about the record as a whole (unlock, export, backup, restore)."""

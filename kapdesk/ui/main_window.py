@@ -41,6 +41,7 @@ from kapdesk.widgets.clock_display import MIN_CLOCK_PX
 
 if TYPE_CHECKING:
     from kapdesk.store.backup import BackupInfo
+    from kapdesk.store.export_csv import ExportInfo
     from kapdesk.store.verify import VerifyReport
 
 Clock = Callable[[], dt.datetime]
@@ -113,6 +114,9 @@ class MainWindow(QMainWindow):
         record.addAction(make_action(self, "&Find a patient", "Ctrl+F", self.find_patient))
         record.addAction(make_action(self, "&Verify the record", "Ctrl+Shift+V", self.run_verify))
         record.addAction(make_action(self, "&Back up the record…", "Ctrl+Shift+B", self.back_up))
+        record.addAction(
+            make_action(self, "E&xport the record as CSV…", "Ctrl+Shift+X", self.export_csv)
+        )
         record.addAction(make_action(self, "Se&ttings…", "Ctrl+,", self.open_settings))
         record.addAction(make_action(self, "&Quit", "Ctrl+Q", self.close))
         self.session_menu = self.menuBar().addMenu("&Session")
@@ -502,6 +506,59 @@ class MainWindow(QMainWindow):
             "Backing up the record",
             lambda progress, _stop: self.store.copy_for_backup(target, progress=progress),
             self._backed_up,
+        )
+
+    EXPORT_TITLE = "Exporting the record as CSV (Ctrl+Shift+X stops it)"
+
+    def export_csv(self, *, folder: Path | None = None) -> None:
+        """The whole record as CSV files in a new folder the clinician chooses, off the GUI
+        thread with its progress; the same key stops it (issue 12). ``folder``: where,
+        without asking (tests)."""
+        if self.record_job.title == self.EXPORT_TITLE:
+            self.record_job.stop()
+            self.show_verdict("The export was stopped; the files it had begun were removed.")
+            return
+        if self._record_job_busy():
+            return
+        if folder is None:
+            asked = QMessageBox.question(
+                self,
+                "Export the record as CSV",
+                "The export is plain text: anyone who can open its files can read every "
+                "patient's details in them. Choose a place only you control (an encrypted "
+                "drive, not a shared or synced folder). A new folder is made there.",
+                QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel,
+                QMessageBox.StandardButton.Cancel,
+            )
+            if asked != QMessageBox.StandardButton.Ok:
+                return
+            chosen = QFileDialog.getExistingDirectory(
+                self, "Where to make the export folder", str(Path.home())
+            )
+            if not chosen:
+                return
+            folder = Path(chosen)
+        target = folder / f"kapdesk-export-{self.clock():%Y-%m-%d-%H%M%S}"
+        if self._record_job_busy():  # one started while the place was being chosen
+            return
+        self.record_job.start(
+            self.EXPORT_TITLE,
+            lambda progress, _stop: self.store.write_csv(target, progress=progress),
+            self._exported,
+        )
+
+    def _exported(self, info: ExportInfo | None, error: Exception | None) -> None:
+        if info is None:
+            self.show_verdict(
+                str(error)
+                if isinstance(error, StoreError)
+                else "The export could not be written; the files it had begun were removed."
+            )
+            return
+        self.store.note_export(info)
+        self.show_verdict(
+            f"Exported {info.total:,} rows into {info.folder}. The files are plain text: "
+            "keep them where only you can, and delete them when no longer needed."
         )
 
     def _backed_up(self, info: BackupInfo | None, error: Exception | None) -> None:

@@ -192,3 +192,30 @@ def test_a_verification_stopped_midway_concludes_nothing(store, many_patients):
     with pytest.raises(VerifyStopped):
         store.verify(stop=lambda: True)
     assert store.verify().ok  # the connection it used is as good as before
+
+
+def test_an_export_from_the_menu_warns_it_is_plain_text_and_is_audited(
+    qtbot, store, data_dir, clock, many_patients, tmp_path, monkeypatch
+):
+    from PySide6.QtWidgets import QFileDialog, QMessageBox
+
+    asked = []
+
+    def question(_parent, _title, text, *_args):
+        asked.append(text)
+        return QMessageBox.StandardButton.Ok
+
+    monkeypatch.setattr(QMessageBox, "question", question)
+    monkeypatch.setattr(QFileDialog, "getExistingDirectory", lambda *a, **k: str(tmp_path))
+    window = _window(qtbot, store, data_dir, clock)
+    window.export_csv()
+    assert "plain text" in asked[0]
+    qtbot.waitUntil(lambda: window.verdict.text().startswith("Exported"), timeout=20_000)
+    [folder] = tmp_path.glob("kapdesk-export-*")
+    assert (folder / "patients.csv").read_text(encoding="utf-8").count("\n") == 1 + len(
+        many_patients
+    )
+    assert "plain text" in window.verdict.text()
+    with store.engine.connect() as conn:
+        actions = conn.exec_driver_sql("SELECT action FROM audit_events").scalars().all()
+    assert actions[-1] == "export"

@@ -1,0 +1,119 @@
+"""The record as CSV files: what a researcher or the clinic's EHR receives (issue 12)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+
+import pytest
+
+from kapdesk.store.export_csv import TABLES, ExportError, column_names
+
+
+def read(folder, name):
+    with open(folder / name, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))
+
+
+@pytest.fixture
+def recorded(store, clock):
+    patient = store.add_patient("Ada Example", record_number="MRN-1")
+    session = store.start_session(patient, protocol="IM", zone_name="Europe/Berlin")
+    reading = store.add_vitals(session, {"systolic": 190, "diastolic": 100, "heart_rate": 80})
+    store.add_dose(session, drug="ketamine", route="im", mg=50)
+    store.correct("vitals", reading, {"systolic": 139}, reason="misread the cuff")
+    other = store.add_patient("Bo Other")
+    elsewhere = store.start_session(other, protocol="IM", zone_name="UTC")
+    store.add_observation(elsewhere, "calm", tags=["calm"])
+    return patient, session, reading, elsewhere
+
+
+def test_the_whole_record_as_csv_with_corrections_as_rows_that_point_to_them(
+    store, recorded, tmp_path
+):
+    _patient, _session, reading, _elsewhere = recorded
+    info = store.export_csv(tmp_path / "export")
+    assert info.rows["patients.csv"] == 2
+    assert info.rows["vitals.csv"] == 1
+    assert info.rows["observations.csv"] == 1
+    for table in TABLES:
+        path = tmp_path / "export" / table.file
+        assert oct(path.stat().st_mode & 0o777) == "0o600", path  # owner-only: plain text
+        with open(path, newline="", encoding="utf-8") as handle:
+            assert next(csv.reader(handle)) == column_names(table)
+    [row] = read(tmp_path / "export", "vitals.csv")
+    assert row["id"] == str(reading)
+    assert row["systolic"] == "190"  # as recorded ...
+    assert row["corrections"] == "1"  # ... and said to be corrected
+    # UTC and the session's own zone (Berlin, March: +01:00), the same instant.
+    assert row["taken_at_utc"] == "2026-03-02T09:00:00.000000Z"
+    assert row["taken_at_local"] == "2026-03-02T10:00:00+01:00"
+    assert row["recorded_by_name"]
+    [correction] = read(tmp_path / "export", "corrections.csv")
+    assert correction["target_kind"] == "vitals"
+    assert correction["target_id"] == str(reading)
+    assert '"systolic": 139' in correction["changes"] or '"systolic":139' in correction["changes"]
+    assert correction["reason"] == "misread the cuff"
+    # Who exported what, and where to, is in the audit trail.
+    with store.engine.connect() as conn:
+        action = conn.exec_driver_sql(
+            "SELECT action FROM audit_events ORDER BY seq DESC LIMIT 1"
+        ).scalar()
+    assert action == "export"
+    assert store.verify().ok
+
+
+def test_one_session_exports_only_its_own_rows(store, recorded, tmp_path):
+    patient, session, reading, elsewhere = recorded
+    info = store.export_csv(tmp_path / "one", session_id=session)
+    assert info.rows["sessions.csv"] == 1
+    assert info.rows["observations.csv"] == 0  # the other patient's
+    assert [r["id"] for r in read(tmp_path / "one", "patients.csv")] == [str(patient)]
+    assert [r["target_id"] for r in read(tmp_path / "one", "corrections.csv")] == [str(reading)]
+    mine = store.export_csv(tmp_path / "theirs", patient_id=store.session(elsewhere)["patient_id"])
+    assert mine.rows["vitals.csv"] == 0
+    assert mine.rows["observations.csv"] == 1
+
+
+def test_an_existing_folder_is_refused_and_left_alone(store, recorded, tmp_path):
+    target = tmp_path / "there"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    with pytest.raises(ExportError, match="already exists"):
+        store.export_csv(target)
+    assert [p.name for p in target.iterdir()] == ["notes.txt"]
+
+
+def test_a_stopped_export_leaves_no_plain_text_behind(store, recorded, tmp_path):
+    class Stop(Exception):
+        pass
+
+    def progress(what, done, total):
+        if what == "vitals.csv":
+            raise Stop
+
+    with pytest.raises(Stop):
+        store.write_csv(tmp_path / "stopped", progress=progress)
+    assert not (tmp_path / "stopped").exists()
+
+
+def test_an_export_is_dated_in_utc_even_when_the_clinic_is_not(store, clock, tmp_path):
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="America/New_York")
+    store.end_session(session)
+    store.export_csv(tmp_path / "e")
+    [row] = read(tmp_path / "e", "sessions.csv")
+    started = dt.datetime.fromisoformat(row["started_at_local"])
+    assert started.utcoffset() == dt.timedelta(hours=-5)
+    assert row["started_at_utc"].endswith("Z")
+    assert row["ended_at_utc"]
+
+
+def test_every_exported_column_is_documented_in_the_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for table in TABLES:
+        assert f"**{table.file}**" in readme
+        for column, meaning in table.columns:
+            assert f"`{column}` {meaning}" in readme, (table.file, column)
