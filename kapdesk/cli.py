@@ -60,6 +60,11 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="add a clearly marked demo patient with a finished and a running session",
     )
+    report = verbs.add_parser(
+        "report", help="write a session's report as a PDF FILE (not encrypted: file it safely)"
+    )
+    report.add_argument("session", metavar="SESSION", help="the session's id")
+    report.add_argument("file", metavar="FILE", help="a new .pdf file (never replaced)")
     export = verbs.add_parser(
         "export",
         help="write the record (or one patient's or session's) as CSV files into a new "
@@ -114,6 +119,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _restore(paths, Path(args.file))
         if args.verb == "demo":
             return _demo(paths)
+        if args.verb == "report":
+            return _report(paths, args.session, Path(args.file))
         if args.verb == "export":
             return _export(paths, args.target, patient=args.patient, session=args.session)
         if args.verb == "accept-loss":
@@ -279,6 +286,51 @@ def _demo(paths: Paths) -> int:
         f"Added the demo patient “{DEMO_NAME}” with a finished session and one running now "
         f"to {paths.data}. Start kapdesk with the same data folder to see them."
     )
+    return EXIT_OK
+
+
+def _report(paths: Paths, session: str, target: Path) -> int:
+    import datetime as dt
+    import os
+    import uuid
+
+    from kapdesk.store.errors import ExportRefused
+
+    try:
+        session_id = uuid.UUID(session)
+    except ValueError:
+        raise ValidationError(
+            "session", f"{session!r} is not a session id (they look like 3f2b…-…); nothing written."
+        ) from None
+    target = target.expanduser().resolve()
+    if target.exists():
+        raise ExportRefused(
+            f"{target} already exists. Choose a new file name; the existing file was not touched."
+        )
+    if not target.parent.is_dir():
+        raise ExportRefused(f"{target.parent} is not a folder; nothing was written.")
+    if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a report needs no screen
+    from PySide6.QtGui import QGuiApplication
+
+    from kapdesk.session.protocols import clinic_protocols
+    from kapdesk.session.service import SessionService
+    from kapdesk.ui.report import report_facts, write_pdf
+
+    app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
+    with _open(paths) as store:
+        row = store.session(session_id)  # NotFoundError: a sentence, nothing written
+        protocol = clinic_protocols(store.folder).protocols.get(row["protocol"])
+        service = SessionService(
+            store, session_id, protocol=protocol, clock=lambda: dt.datetime.now(dt.UTC)
+        )
+        facts = report_facts(service, service.state.clinician_name(store.clinician_id))
+        pages = write_pdf(service, facts, target)
+        store.record_event(
+            "report", {"session_id": str(session_id), "format": "pdf", "file": str(target)}
+        )
+    del app
+    print(f"Report written: {target} ({pages} pages). It is not encrypted: file it safely.")
     return EXIT_OK
 
 

@@ -126,3 +126,21 @@ def test_export_writes_csv_into_a_new_folder_and_refuses_a_bad_id(tmp_path, caps
     assert main(["--data-dir", str(data), "export", "--session", "nope", str(tmp_path / "x")]) == 2
     assert "is not a session id" in capsys.readouterr().err
     assert not (tmp_path / "x").exists()
+
+
+def test_report_writes_a_pdf_once_and_never_replaces_a_file(tmp_path, capsys):
+    from kapdesk.store import RecordStore
+
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "demo"]) == 0
+    with RecordStore.open(data, passphrase=lambda r: PASSPHRASE) as store:
+        [patient] = store.patients()
+        finished = store.sessions(patient.id)[1]["id"]
+    target = tmp_path / "report.pdf"
+    assert main(["--data-dir", str(data), "report", str(finished), str(target)]) == 0
+    assert target.read_bytes().startswith(b"%PDF")
+    assert "not encrypted" in capsys.readouterr().out
+    before = target.read_bytes()
+    assert main(["--data-dir", str(data), "report", str(finished), str(target)]) == 2
+    assert "already exists" in capsys.readouterr().err
+    assert target.read_bytes() == before

@@ -116,3 +116,7 @@ class ImmutableError(StoreError):
 
 class BackupError(StoreError):
     pass
+
+
+class ExportRefused(StoreError):
+    """A report or export that would replace a file, or has nowhere to go: nothing written."""

@@ -195,6 +195,31 @@ class RecordReads:
                 found.highest_bp = (systolic, diastolic)
         return figures
 
+    def session_audit_head(self, session_id: uuid.UUID) -> tuple[int, str] | None:
+        """(number, hash) of the newest audit event about this session or anything in it
+        (its entries, events, infusion stops, and corrections of them): printed on its
+        report, so a paper copy can be checked against the record (issue 12)."""
+        rows = " UNION ALL ".join(
+            f"SELECT id FROM {table} WHERE session_id = :s"
+            for table in (
+                "doses",
+                "vitals_readings",
+                "observations",
+                "scale_scores",
+                "session_events",
+                "infusion_stops",
+            )
+        )
+        query = (
+            f"WITH rows(id) AS (SELECT :s UNION ALL {rows}) "
+            "SELECT seq, hash FROM audit_events WHERE entity_id IN (SELECT id FROM rows) "
+            "OR entity_id IN (SELECT id FROM corrections WHERE target_id IN "
+            "(SELECT id FROM rows)) ORDER BY seq DESC LIMIT 1"
+        )
+        with self._engine.connect() as connection:
+            found = connection.execute(text(query), {"s": str(session_id)}).first()
+        return None if found is None else (int(found[0]), str(found[1]))
+
     def infusion_stops(self, session_id: uuid.UUID) -> dict[uuid.UUID, dt.datetime]:
         """When each of a session's IV infusions stopped, by dose id."""
         with OrmSession(self._engine) as orm:

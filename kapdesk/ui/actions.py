@@ -81,6 +81,10 @@ def session_actions(workspace: SessionWorkspace) -> tuple[dict[str, QAction], li
             "Ctrl+J",
             workspace.open_rems_check,
         ),
+        "report": make_action(
+            workspace, "Save the &report as PDF…", "Ctrl+Shift+P", workspace.save_report
+        ),
+        "print": make_action(workspace, "&Print the report…", "Ctrl+P", workspace.print_report),
     }
     scales = [
         make_action(

@@ -38,7 +38,7 @@ from kapdesk.ui.session_forms import (
     ScreeningDialog,
 )
 from kapdesk.ui.session_log import EntryDelegate, SessionLogModel, SessionLogView
-from kapdesk.ui.workspace_acts import EndActs, FormActs
+from kapdesk.ui.workspace_acts import EndActs, FormActs, ReportActs
 from kapdesk.widgets.alert_banner import AlertBanner
 from kapdesk.widgets.bp_chart import DIM, BPChart, ChartColours, free_menus
 from kapdesk.widgets.clock_display import MIN_CLOCK_PX
@@ -69,7 +69,7 @@ class ChartBox(QWidget):
         super().resizeEvent(event)
 
 
-class SessionWorkspace(FormActs, EndActs, QWidget):
+class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
     ended = Signal()
     closed = Signal()
 

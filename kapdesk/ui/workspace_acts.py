@@ -8,6 +8,7 @@ the session is a panel in the same place.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kapdesk.clinical.elapsed import format_elapsed
@@ -188,8 +189,9 @@ class EndActs(Base):
         ended = service.ended_at
         assert ended is not None
         self.timer.stop()
+        readable = {self.actions_by_name[name] for name in ("log", "report", "print")}
         for action in (*self.actions_by_name.values(), *self.scale_actions):
-            action.setEnabled(action is self.actions_by_name.get("log"))
+            action.setEnabled(action in readable)
         for widget in (self.observation, self.vitals, self.observation.tags_box):
             widget.hide()
         clock = service.local_clock
@@ -226,7 +228,7 @@ class EndActs(Base):
         )
         self.side.show_panel(self.discharge)
         for name, action in self.actions_by_name.items():
-            action.setEnabled(name in ("correct", "log"))
+            action.setEnabled(name in ("correct", "log", "report", "print"))
         for action in self.scale_actions:
             action.setEnabled(False)
         self.observation.setEnabled(False)
@@ -235,3 +237,59 @@ class EndActs(Base):
         # The log, not the Back button: a stray Enter must not leave the session's record.
         self.focus_log()
         self.ended.emit()
+
+
+class ReportActs(Base):
+    """The session's report: saved as a PDF where the clinician chooses, or printed; each
+    an audit event (issue 12)."""
+
+    def save_report(self, *, target: Path | None = None) -> None:
+        """``target``: where, without asking (tests)."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from kapdesk.ui.report import report_facts, write_pdf
+
+        service = self.service
+        if target is None:
+            day = service.started_at.astimezone(service.state.zone)
+            default = Path.home() / f"kapdesk-report-{day:%Y-%m-%d-%H%M}.pdf"
+            chosen, _filter = QFileDialog.getSaveFileName(
+                self,
+                "Save the session report (a PDF: anyone who opens it can read it)",
+                str(default),
+                "PDF (*.pdf)",
+            )
+            if not chosen:
+                return
+            target = Path(chosen)
+        facts = report_facts(service, service.state.clinician_name(service.store.clinician_id))
+        try:
+            pages = write_pdf(service, facts, target)
+        except OSError as exc:
+            self.say(f"The report could not be written to {target} ({exc}); nothing was saved.")
+            return
+        service.store.record_event(
+            "report", {"session_id": str(service.id), "format": "pdf", "file": str(target)}
+        )
+        self.say(f"Report saved: {target} ({pages} pages). It is not encrypted: file it safely.")
+
+    def print_report(self) -> None:
+        from PySide6.QtPrintSupport import QPrintDialog, QPrinter
+
+        from kapdesk.ui.report import render, report_facts
+
+        service = self.service
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        dialog = QPrintDialog(printer, self)
+        dialog.setWindowTitle("Print the session report")
+        if dialog.exec() != QPrintDialog.DialogCode.Accepted:
+            self.refocus()
+            return
+        facts = report_facts(service, service.state.clinician_name(service.store.clinician_id))
+        pages = render(service, facts, printer)
+        service.store.record_event(
+            "report",
+            {"session_id": str(service.id), "format": "print", "printer": printer.printerName()},
+        )
+        self.say(f"Report sent to {printer.printerName() or 'the printer'} ({pages} pages).")
+        self.refocus()

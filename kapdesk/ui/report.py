@@ -1,0 +1,492 @@
+"""A session's report, as a PDF or on paper (issue 12).
+
+Page one: who, what and when, the session at a glance, and the blood-pressure chart,
+drawn straight onto the page as vector lines and shapes (pyqtgraph's SVG exporter is
+broken with this Qt, pyqtgraph#3485; a raster would have to be lossless). Then the
+details, paginated: doses, vital signs, alerts and what became of them, the discharge
+decision, and the whole log in time order with every correction and its reason. Each
+page's footer names the record and the digest of the session's newest audit event, so a
+printed copy can be checked against the record (``kapdesk verify``).
+
+Qt's QTextDocument and QPdfWriter (PySide6-Essentials): no new dependency. Nothing is
+written but the file the clinician chose.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from PySide6.QtCore import QMarginsF, QPointF, QRectF, QSizeF, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QPagedPaintDevice,
+    QPageLayout,
+    QPageSize,
+    QPainter,
+    QPainterPath,
+    QPdfWriter,
+    QPen,
+    QTextDocument,
+)
+
+from kapdesk import __version__
+from kapdesk.clinical.elapsed import format_elapsed
+from kapdesk.clinical.entries import ROUTE_LABELS
+from kapdesk.session.alerting import StoredAlert
+from kapdesk.session.entries import StoredDose, StoredVitals
+from kapdesk.session.service import SessionService
+from kapdesk.session.wording import LogEntry
+
+INK = QColor("#111111")
+GREY = QColor("#666666")
+CAUTION = QColor("#9a6a00")
+URGENT = QColor("#b3261e")
+HEART = QColor("#1f5fa8")
+DOSE = QColor("#6a3fa0")
+BAND = QColor(0, 120, 60, 40)
+STYLE = """
+body { font-family: 'DejaVu Sans', 'Helvetica', sans-serif; font-size: 9pt; color: #111; }
+h1 { font-size: 15pt; margin: 0; } h2 { font-size: 11.5pt; margin-top: 10pt; }
+table { border-collapse: collapse; }
+td, th { padding-right: 30px; padding-top: 2px; padding-bottom: 2px; }
+th { text-align: left; border-bottom: 1px solid #888; }
+.muted { color: #555; } .urgent { color: #b3261e; font-weight: bold; }
+.caution { color: #9a6a00; font-weight: bold; } s { color: #777; }
+"""
+
+
+TABLE = "<table cellpadding='4' cellspacing='0'>"
+
+
+@dataclass(frozen=True)
+class ReportFacts:
+    """What the footer says of the record: its id and the session's newest audit event."""
+
+    database_id: str
+    audit_head: tuple[int, str] | None
+    printed_by: str
+    printed_at: dt.datetime
+
+
+def report_facts(service: SessionService, printed_by: str) -> ReportFacts:
+    store = service.store
+    return ReportFacts(
+        database_id=store.database_id,
+        audit_head=store.session_audit_head(service.id),
+        printed_by=printed_by,
+        printed_at=service.now(),
+    )
+
+
+def write_pdf(service: SessionService, facts: ReportFacts, target: Path) -> int:
+    """The report as a PDF file at ``target``; the number of pages."""
+    writer = QPdfWriter(str(target))
+    writer.setTitle(f"kapdesk session report {service.id}")
+    writer.setCreator(f"kapdesk {__version__}")
+    writer.setResolution(300)
+    return render(service, facts, writer)
+
+
+def render(service: SessionService, facts: ReportFacts, device: QPagedPaintDevice) -> int:
+    """Draw the report on ``device`` (a QPdfWriter or a QPrinter); the number of pages."""
+    device.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(15, 15, 15, 15),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
+    painter = QPainter(device)
+    try:
+        page = QRectF(painter.viewport())
+        width, height = page.width(), page.height()
+        footer = height * 0.06
+        body_height = height - footer
+        first = _document(_first_page_html(service), width, device)
+        details = _document(_details_html(service), width, device)
+        details.setPageSize(QSizeF(width, body_height))
+        pages = 1 + details.pageCount()
+        # Page one: the heading and the session at a glance, then the chart.
+        painter.save()
+        first.drawContents(painter, QRectF(0, 0, width, body_height))
+        painter.restore()
+        top = first.size().height() + height * 0.01
+        chart_rect = QRectF(0, top, width, min(body_height - top, height * 0.42))
+        draw_chart(painter, service, chart_rect)
+        _footer(painter, facts, service, QRectF(0, body_height, width, footer), 1, pages)
+        for number in range(details.pageCount()):
+            device.newPage()
+            painter.save()
+            painter.translate(0, -number * body_height)
+            details.drawContents(painter, QRectF(0, number * body_height, width, body_height))
+            painter.restore()
+            _footer(
+                painter, facts, service, QRectF(0, body_height, width, footer), number + 2, pages
+            )
+    finally:
+        painter.end()
+    return pages
+
+
+def _document(body: str, width: float, device: QPagedPaintDevice) -> QTextDocument:
+    document = QTextDocument()
+    # Laid out at the device's resolution: points are points on the page, not on a screen.
+    document.documentLayout().setPaintDevice(device)
+    document.setDefaultStyleSheet(STYLE)
+    font = QFont("DejaVu Sans")
+    font.setPointSizeF(9)
+    document.setDefaultFont(font)
+    document.setHtml(f"<html><body>{body}</body></html>")
+    document.setTextWidth(width)
+    return document
+
+
+def _footer(
+    painter: QPainter,
+    facts: ReportFacts,
+    service: SessionService,
+    rect: QRectF,
+    page: int,
+    pages: int,
+) -> None:
+    head = facts.audit_head
+    audit = f"audit event #{head[0]}, SHA-256 {head[1]}" if head is not None else "no audit event"
+    printed = facts.printed_at.astimezone(service.state.zone)
+    text = (
+        f"Record {facts.database_id} · session {service.id}\n"
+        f"The session's newest {audit}\n"
+        f"kapdesk {__version__} · printed {printed:%Y-%m-%d %H:%M} by {facts.printed_by} · "
+        f"page {page} of {pages} · check against the record with “kapdesk verify”"
+    )
+    painter.save()
+    font = QFont("DejaVu Sans")
+    font.setPointSizeF(6.5)
+    painter.setFont(font)
+    painter.setPen(GREY)
+    flags = Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft
+    painter.drawText(rect, int(flags) | int(Qt.TextFlag.TextWordWrap), text)
+    painter.restore()
+
+
+# ------------------------------------------------------------------------ the words
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value))
+
+
+def _first_page_html(service: SessionService) -> str:
+    state = service.state
+    zone = state.zone
+    started = service.started_at.astimezone(zone)
+    ended = service.ended_at
+    clock = service.local_clock
+    patient = service.store.entry("patient", state.row["patient_id"]).current
+    who = sorted(
+        {state.clinician_name(e.recorded_by) for e in state.all_entries()}
+        | {state.clinician_name(e.recorded_by) for e in state.events}
+    )
+    summary = service.summary()
+    highest = (
+        f"{summary.highest_bp[0]}/{summary.highest_bp[1]} at {summary.highest_bp[2]}"
+        if summary.highest_bp
+        else "none recorded"
+    )
+    first_dose = service.first_dose_at
+    rows = [
+        ("Patient", _e(patient["display_name"])),
+        (
+            "Date of birth · record number · weight",
+            " · ".join(
+                _e(v) if v not in (None, "") else "—"
+                for v in (
+                    patient.get("date_of_birth"),
+                    patient.get("record_number"),
+                    f"{patient['weight_kg']:g} kg" if patient.get("weight_kg") else None,
+                )
+            ),
+        ),
+        ("Protocol", _e(service.protocol_name)),
+        (
+            "Session",
+            f"{started:%Y-%m-%d} ({_e(state.row['zone_name'])}) · "
+            f"started {clock(service.started_at)}"
+            + (f" · first dose {clock(first_dose)}" if first_dose else " · no dose")
+            + (
+                f" · ended {clock(ended)} · duration {format_elapsed(ended - service.started_at)}"
+                if ended
+                else " · <b>not ended</b> (report of the session so far)"
+            ),
+        ),
+        ("Clinicians who recorded", _e(", ".join(who)) or "—"),
+        (
+            "At a glance",
+            f"{summary.doses} dose(s), {summary.total_mg:g} mg in all · "
+            f"{summary.readings} vitals reading(s) · highest BP {_e(highest)} · "
+            f"{len(service.alerts())} alert(s)",
+        ),
+    ]
+    table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    return (
+        "<h1>Session report</h1>"
+        f"<p class='muted'>kapdesk · ketamine-assisted psychotherapy session record</p>"
+        f"{TABLE}{table}</table>"
+        "<h2>Blood pressure and heart rate</h2>"
+    )
+
+
+def _details_html(service: SessionService) -> str:
+    parts = [
+        _doses_html(service),
+        _vitals_html(service),
+        _alerts_html(service),
+        _discharge_html(service),
+        _log_html(service.log()),
+    ]
+    return "".join(parts)
+
+
+def _t_plus(service: SessionService, at: dt.datetime) -> str:
+    first = service.first_dose_at
+    if first is None:
+        return ""
+    minutes = (at - first).total_seconds() / 60
+    return f"T{'+' if minutes >= 0 else '−'}{abs(minutes):.0f}"
+
+
+def _corrected(entry: StoredDose | StoredVitals, columns: int) -> str:
+    """A row under a corrected entry's row, across the table: what it was, and why."""
+    if not entry.reasons:
+        return ""
+    return (
+        f"<tr><td></td><td colspan='{columns - 1}' class='muted'>Corrected: "
+        f"{_e('; then: '.join(entry.reasons))} (see the log for the values as first "
+        "recorded)</td></tr>"
+    )
+
+
+def _doses_html(service: SessionService) -> str:
+    doses = service.state.doses()
+    if not doses:
+        return "<h2>Doses</h2><p>No dose was given.</p>"
+    rows = "".join(
+        f"<tr><td>{service.local_clock(d.at)}</td><td>{_t_plus(service, d.at)}</td>"
+        f"<td>{_e(d.content.drug)}</td><td>{_e(ROUTE_LABELS[d.content.route])}</td>"
+        f"<td>{d.content.mg:g} mg</td><td>{_e(d.content.lot_number or '—')}</td>"
+        f"<td>{d.content.device_count or ''}</td></tr>{_corrected(d, 7)}"
+        for d in doses
+    )
+    return (
+        f"<h2>Doses</h2>{TABLE}<tr><th>time</th><th>T+</th><th>drug</th><th>route</th>"
+        f"<th>dose</th><th>lot</th><th>devices</th></tr>{rows}</table>"
+    )
+
+
+def _value(value: float | None, unit: str = "") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value:g}{unit}"
+
+
+def _vitals_html(service: SessionService) -> str:
+    readings = service.state.readings()
+    if not readings:
+        return "<h2>Vital signs</h2><p>None recorded.</p>"
+    rows = []
+    for r in readings:
+        v = r.reading
+        bp = f"{v.systolic}/{v.diastolic}" if v.systolic is not None else ""
+        rows.append(
+            f"<tr><td>{service.local_clock(r.at)}</td><td>{_t_plus(service, r.at)}</td>"
+            f"<td>{bp}</td><td>{_value(v.heart_rate)}</td><td>{_value(v.spo2, ' %')}</td>"
+            f"<td>{_value(v.respiratory_rate)}</td><td>{_value(v.temperature_c, ' °C')}</td>"
+            f"<td>{_e(r.content.source)}</td></tr>{_corrected(r, 8)}"
+        )
+    return (
+        f"<h2>Vital signs ({len(readings)})</h2>{TABLE}<tr><th>time</th><th>T+</th>"
+        "<th>BP mmHg</th><th>HR /min</th><th>SpO2</th><th>RR /min</th><th>temp</th>"
+        f"<th>source</th></tr>{''.join(rows)}</table>"
+    )
+
+
+def _alert_outcome(alert: StoredAlert) -> str:
+    if alert.withdrawn:
+        return "withdrawn"
+    if alert.acknowledged_by:
+        return f"acknowledged by {_e(alert.acknowledged_by)}"
+    return "<b>not acknowledged</b>"
+
+
+def _alerts_html(service: SessionService) -> str:
+    alerts = service.alerts()
+    if not alerts:
+        return "<h2>Alerts</h2><p>No alert was raised.</p>"
+    rows = "".join(
+        f"<tr><td>{service.local_clock(a.taken_at or a.at)}</td>"
+        f"<td class='{a.level.value}'>{a.level.value.upper()}</td>"
+        f"<td>{_e(a.reason)}</td><td>{_alert_outcome(a)}</td></tr>"
+        for a in alerts
+    )
+    return (
+        f"<h2>Alerts</h2>{TABLE}<tr><th>reading at</th><th>level</th><th>finding</th>"
+        f"<th>outcome</th></tr>{rows}</table>"
+    )
+
+
+def _discharge_html(service: SessionService) -> str:
+    decisions = service.state.events_of("discharge")
+    if not decisions:
+        return "<h2>Discharge</h2><p>The session has not been ended with a decision.</p>"
+    payload = decisions[-1].payload
+    unmet = payload.get("unmet") or []
+    confirmed = payload.get("confirmed") or []
+    lines = [
+        f"Criteria checked: {payload.get('criteria', 0)}; "
+        + (f"not met: {_e('; '.join(unmet))}." if unmet else "all met.")
+    ]
+    if confirmed:
+        lines.append(f"Confirmed by the clinician: {_e('; '.join(confirmed))}.")
+    if payload.get("override_reason"):
+        lines.append(f"<b>Ended with criteria unmet.</b> Reason: {_e(payload['override_reason'])}")
+    if payload.get("ready_to_leave_minutes") is not None:
+        lines.append(f"Ready to leave after {payload['ready_to_leave_minutes']} minutes.")
+    return "<h2>Discharge</h2>" + "".join(f"<p>{line}</p>" for line in lines)
+
+
+def _log_html(entries: Sequence[LogEntry]) -> str:
+    rows = []
+    for entry in reversed(entries):  # oldest first on paper
+        text = _e(entry.text)
+        if entry.original:
+            text += f"<br><s>{_e(entry.original)}</s>"
+        if entry.reasons:
+            reasons = _e(" / then: ".join(entry.reasons))
+            text += f"<br><span class='muted'>Corrected. Reason: {reasons}</span>"
+        rows.append(f"<tr><td>{entry.clock}</td><td>{_e(entry.t_plus)}</td><td>{text}</td></tr>")
+    return (
+        "<h2>The session log, in time order</h2>"
+        f"{TABLE}<tr><th>time</th><th>T+</th><th>entry</th></tr>"
+        f"{''.join(rows)}</table>"
+    )
+
+
+# ------------------------------------------------------------------------ the chart
+
+
+def draw_chart(painter: QPainter, service: SessionService, rect: QRectF) -> None:
+    """The BP chart in the anaesthesia-record convention, as vector shapes: systolic ▼,
+    diastolic ▲ joined by a line, heart rate •, doses as dashed lines, the thresholds and
+    the pre-dose baseline band."""
+    data = service.chart()
+    thresholds = service.thresholds
+    minutes = [float(m) for m in data.minutes]
+    low_x = min([*minutes, *data.dose_minutes, 0.0])
+    high_x = max([*minutes, *data.dose_minutes, 10.0])
+    values = [float(v) for v in (*data.systolic, *data.heart_rate) if not math.isnan(float(v))]
+    top_y = max(200.0, *(v + 10 for v in values)) if values else 200.0
+    low_y = 40.0
+    unit = rect.height() / 60
+    plot = rect.adjusted(unit * 6, unit * 1.5, -unit * 2, -unit * 5)
+
+    def x(minute: float) -> float:
+        return plot.left() + (minute - low_x) / ((high_x - low_x) or 1) * plot.width()
+
+    def y(value: float) -> float:
+        return plot.bottom() - (value - low_y) / (top_y - low_y) * plot.height()
+
+    painter.save()
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    font = QFont("DejaVu Sans")
+    font.setPointSizeF(6.5)
+    painter.setFont(font)
+    thin = max(1.0, unit * 0.12)
+    painter.setPen(QPen(GREY, thin))
+    painter.drawRect(plot)
+    # Axes: mmHg (and /min) every 20, minutes from the first dose every 15 or 30.
+    step = 15 if high_x - low_x <= 180 else 30 if high_x - low_x <= 480 else 60
+    for value in range(int(low_y), int(top_y) + 1, 20):
+        painter.setPen(QPen(QColor("#dddddd"), thin))
+        painter.drawLine(QPointF(plot.left(), y(value)), QPointF(plot.right(), y(value)))
+        painter.setPen(GREY)
+        painter.drawText(
+            QRectF(rect.left(), y(value) - unit, unit * 5.5, unit * 2),
+            int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter),
+            str(value),
+        )
+    start = math.ceil(low_x / step) * step
+    for minute in range(int(start), int(high_x) + 1, step):
+        painter.drawText(
+            QRectF(x(minute) - unit * 3, plot.bottom() + unit * 0.5, unit * 6, unit * 2),
+            int(Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop),
+            str(minute),
+        )
+    painter.drawText(
+        QRectF(plot.left(), plot.bottom() + unit * 2.6, plot.width(), unit * 2),
+        int(Qt.AlignmentFlag.AlignHCenter),
+        "minutes from the first dose · mmHg (BP ▼ systolic ▲ diastolic) and /min (HR •)",
+    )
+    # The pre-dose baseline band, the thresholds, the doses.
+    if data.baseline is not None:
+        for value in data.baseline:
+            painter.fillRect(
+                QRectF(plot.left(), y(value + 3), plot.width(), y(value - 3) - y(value + 3)), BAND
+            )
+    for value, colour, label in (
+        (thresholds.urgent_systolic, URGENT, "urgent"),
+        (thresholds.urgent_diastolic, URGENT, "urgent"),
+        (thresholds.caution_systolic, CAUTION, "caution"),
+        (thresholds.caution_diastolic, CAUTION, "caution"),
+    ):
+        pen = QPen(colour, thin * 1.5, Qt.PenStyle.DashLine)
+        painter.setPen(pen)
+        painter.drawLine(QPointF(plot.left(), y(value)), QPointF(plot.right(), y(value)))
+        painter.drawText(
+            QPointF(plot.left() + unit * 0.5, y(value) - unit * 0.3), f"{label} {value}"
+        )
+    for number, minute in enumerate(data.dose_minutes, start=1):
+        painter.setPen(QPen(DOSE, thin * 1.5, Qt.PenStyle.DashLine))
+        painter.drawLine(QPointF(x(minute), plot.top()), QPointF(x(minute), plot.bottom()))
+        painter.drawText(
+            QPointF(x(minute) + unit * 0.4, plot.top() + unit * 1.5 * number), f"dose {number}"
+        )
+    # The readings.
+    size = unit * 0.9
+    for index, minute in enumerate(minutes):
+        systolic, diastolic = float(data.systolic[index]), float(data.diastolic[index])
+        heart = float(data.heart_rate[index])
+        if not math.isnan(systolic) and not math.isnan(diastolic):
+            colour = (
+                URGENT
+                if systolic >= thresholds.urgent_systolic
+                or diastolic >= thresholds.urgent_diastolic
+                else INK
+            )
+            painter.setPen(QPen(colour, thin))
+            painter.drawLine(QPointF(x(minute), y(systolic)), QPointF(x(minute), y(diastolic)))
+            painter.setBrush(colour)
+            painter.drawPath(_triangle(x(minute), y(systolic), size, down=True))
+            painter.drawPath(_triangle(x(minute), y(diastolic), size, down=False))
+        if not math.isnan(heart):
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(HEART)
+            painter.drawEllipse(QPointF(x(minute), y(heart)), size * 0.45, size * 0.45)
+    painter.restore()
+
+
+def _triangle(cx: float, cy: float, size: float, *, down: bool) -> QPainterPath:
+    """▼ with its point on the value (systolic), or ▲ (diastolic)."""
+    path = QPainterPath()
+    tip = QPointF(cx, cy)
+    side = -size if down else size
+    path.moveTo(tip)
+    path.lineTo(cx - size * 0.6, cy + side)
+    path.lineTo(cx + size * 0.6, cy + side)
+    path.closeSubpath()
+    return path

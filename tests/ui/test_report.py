@@ -1,0 +1,79 @@
+"""A session's report as a PDF: what a clinician files, read back as text (issue 12)."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import pypdf
+
+from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
+from kapdesk.session.service import SessionService
+from kapdesk.ui.report import report_facts, write_pdf
+from kapdesk.ui.workspace import SessionWorkspace
+
+
+def _session(store, clock):
+    patient = store.add_patient("Ada Example", record_number="MRN-77")
+    session = store.start_session(patient, protocol="IM", zone_name="Europe/Berlin")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    service.record_vitals_line("128/82 72 98")
+    clock.advance(minutes=5)
+    service.record_dose(drug="ketamine", route="im", mg=50, lot_number="LOT-4711")
+    clock.advance(minutes=20)
+    misread = service.record_vitals_line("190/100 88 97").entry
+    service.correct("vitals", misread.id, {"systolic": 139}, "misread the cuff")
+    service.record_observation("Describes floating; breathing even.")
+    return service
+
+
+def _text(path) -> tuple[str, pypdf.PdfReader]:
+    reader = pypdf.PdfReader(str(path))
+    text = "\n".join(page.extract_text() for page in reader.pages)
+    return unicodedata.normalize("NFKC", text), reader  # "ﬀ" as typeset is "ff"
+
+
+def test_the_report_holds_the_readings_doses_corrections_and_the_audit_digest(
+    qapp, store, clock, tmp_path
+):
+    service = _session(store, clock)
+    facts = report_facts(service, "dr.test")
+    assert facts.audit_head is not None
+    pages = write_pdf(service, facts, tmp_path / "report.pdf")
+    text, reader = _text(tmp_path / "report.pdf")
+    assert len(reader.pages) == pages >= 2
+    flat = " ".join(text.split())
+    assert "Ada Example" in flat
+    assert "128/82" in flat  # the readings
+    assert "139/100" in flat  # as corrected ...
+    assert "190/100" in flat  # ... with what it was
+    assert "misread the cuff" in flat  # ... and why
+    assert "LOT-4711" in flat  # the dose, with its lot
+    assert "Ketamine 50 mg" in flat
+    assert "Describes floating" in flat
+    # Checkable against the record: its id and the session's newest audit event, whole.
+    assert store.database_id in flat
+    assert f"#{facts.audit_head[0]}" in flat
+    assert facts.audit_head[1] in flat.replace(" ", "")
+    # The chart is drawn, not pasted: no image on its page, its labels are text.
+    assert len(reader.pages[0].images) == 0
+    assert "urgent 180" in flat
+
+
+def test_saving_the_report_from_the_session_screen_is_audited(qtbot, store, clock, tmp_path):
+    service = _session(store, clock)
+    workspace = SessionWorkspace(service, quick_tags=[])
+    qtbot.addWidget(workspace)
+    target = tmp_path / "from-the-screen.pdf"
+    workspace.save_report(target=target)
+    assert target.stat().st_size > 0
+    assert workspace.message.text().startswith(f"Report saved: {target}")
+    assert "not encrypted" in workspace.message.text()
+    with store.engine.connect() as conn:
+        action = conn.exec_driver_sql(
+            "SELECT action FROM audit_events ORDER BY seq DESC LIMIT 1"
+        ).scalar()
+    assert action == "report"
+    assert workspace.actions_by_name["report"].shortcut().toString() == "Ctrl+Shift+P"
