@@ -65,6 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     report.add_argument("session", metavar="SESSION", help="the session's id")
     report.add_argument("file", metavar="FILE", help="a new .pdf file (never replaced)")
+    rems = verbs.add_parser(
+        "rems",
+        help="the SPRAVATO REMS Patient Monitoring Form's fields for a session, from the "
+        "record, as FILE.pdf or FILE.csv (what is missing is named)",
+    )
+    rems.add_argument("session", metavar="SESSION", help="the session's id")
+    rems.add_argument("file", metavar="FILE", help="a new .pdf or .csv file (never replaced)")
     export = verbs.add_parser(
         "export",
         help="write the record (or one patient's or session's) as CSV files into a new "
@@ -121,6 +128,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(paths)
         if args.verb == "report":
             return _report(paths, args.session, Path(args.file))
+        if args.verb == "rems":
+            return _report(paths, args.session, Path(args.file), rems=True)
         if args.verb == "export":
             return _export(paths, args.target, patient=args.patient, session=args.session)
         if args.verb == "accept-loss":
@@ -289,7 +298,7 @@ def _demo(paths: Paths) -> int:
     return EXIT_OK
 
 
-def _report(paths: Paths, session: str, target: Path) -> int:
+def _report(paths: Paths, session: str, target: Path, *, rems: bool = False) -> int:
     import datetime as dt
     import os
     import uuid
@@ -325,12 +334,33 @@ def _report(paths: Paths, session: str, target: Path) -> int:
             store, session_id, protocol=protocol, clock=lambda: dt.datetime.now(dt.UTC)
         )
         facts = report_facts(service, service.state.clinician_name(store.clinician_id))
-        pages = write_pdf(service, facts, target)
+        if rems:
+            from kapdesk.session.rems_form import rems_csv, rems_form
+            from kapdesk.ui.report import write_rems_pdf
+
+            fields = rems_form(service)
+            if target.suffix.lower() == ".csv":
+                with open(target, "x", encoding="utf-8", newline="") as out:
+                    out.write(rems_csv(fields))
+            else:
+                write_rems_pdf(service, facts, fields, target)
+            what = "REMS form"
+            missing = [f.label for f in fields if not f.value]
+        else:
+            write_pdf(service, facts, target)
+            what, missing = "Report", []
         store.record_event(
-            "report", {"session_id": str(session_id), "format": "pdf", "file": str(target)}
+            "report",
+            {
+                "session_id": str(session_id),
+                "format": "rems" if rems else "pdf",
+                "file": str(target),
+            },
         )
     del app
-    print(f"Report written: {target} ({pages} pages). It is not encrypted: file it safely.")
+    print(f"{what} written: {target}. It is not encrypted: file it safely.")
+    if missing:
+        print(f"Not in the record, to fill in on the form: {', '.join(missing)}.")
     return EXIT_OK
 
 

@@ -85,6 +85,12 @@ def session_actions(workspace: SessionWorkspace) -> tuple[dict[str, QAction], li
             workspace, "Save the &report as PDF…", "Ctrl+Shift+P", workspace.save_report
         ),
         "print": make_action(workspace, "&Print the report…", "Ctrl+P", workspace.print_report),
+        "rems_form": make_action(
+            workspace,
+            "REMS &monitoring form (PDF or CSV)…",
+            "Ctrl+Shift+F",
+            workspace.save_rems_form,
+        ),
     }
     scales = [
         make_action(

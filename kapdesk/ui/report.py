@@ -40,6 +40,7 @@ from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.entries import ROUTE_LABELS
 from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.entries import StoredDose, StoredVitals
+from kapdesk.session.rems_form import FormField
 from kapdesk.session.service import SessionService
 from kapdesk.session.wording import LogEntry
 
@@ -490,3 +491,66 @@ def _triangle(cx: float, cy: float, size: float, *, down: bool) -> QPainterPath:
     path.lineTo(cx + size * 0.6, cy + side)
     path.closeSubpath()
     return path
+
+
+def write_rems_pdf(
+    service: SessionService, facts: ReportFacts, fields: Sequence[FormField], target: Path
+) -> int:
+    """The REMS Patient Monitoring Form's fields as a printable page: each value, or what is
+    missing in bold, so nothing is left blank by accident."""
+    writer = QPdfWriter(str(target))
+    writer.setTitle(f"kapdesk REMS monitoring form {service.id}")
+    writer.setCreator(f"kapdesk {__version__}")
+    writer.setResolution(300)
+    return render_rems(service, facts, fields, writer)
+
+
+def render_rems(
+    service: SessionService,
+    facts: ReportFacts,
+    fields: Sequence[FormField],
+    device: QPagedPaintDevice,
+) -> int:
+    device.setPageLayout(
+        QPageLayout(
+            QPageSize(QPageSize.PageSizeId.A4),
+            QPageLayout.Orientation.Portrait,
+            QMarginsF(15, 15, 15, 15),
+            QPageLayout.Unit.Millimeter,
+        )
+    )
+    rows = "".join(
+        f"<tr><th>{_e(f.label)}</th><td>"
+        + (_e(f.value) if f.value else f"<b>MISSING:</b> {_e(f.missing)}")
+        + "</td></tr>"
+        for f in fields
+    )
+    missing = sum(1 for f in fields if not f.value)
+    body = (
+        "<h1>SPRAVATO REMS Patient Monitoring Form: the record's answers</h1>"
+        "<p class='muted'>Transcribe onto the REMS form (due within 7 days of the session). "
+        f"{missing} field(s) are not in kapdesk's record and are named below.</p>"
+        f"{TABLE}{rows}</table>"
+    )
+    painter = QPainter(device)
+    try:
+        page = QRectF(painter.viewport())
+        width, height = page.width(), page.height()
+        footer = height * 0.06
+        body_height = height - footer
+        document = _document(body, width, device)
+        document.setPageSize(QSizeF(width, body_height))
+        pages = document.pageCount()
+        for number in range(pages):
+            if number:
+                device.newPage()
+            painter.save()
+            painter.translate(0, -number * body_height)
+            document.drawContents(painter, QRectF(0, number * body_height, width, body_height))
+            painter.restore()
+            _footer(
+                painter, facts, service, QRectF(0, body_height, width, footer), number + 1, pages
+            )
+    finally:
+        painter.end()
+    return pages

@@ -189,7 +189,7 @@ class EndActs(Base):
         ended = service.ended_at
         assert ended is not None
         self.timer.stop()
-        readable = {self.actions_by_name[name] for name in ("log", "report", "print")}
+        readable = {self.actions_by_name[name] for name in ("log", "report", "print", "rems_form")}
         for action in (*self.actions_by_name.values(), *self.scale_actions):
             action.setEnabled(action in readable)
         for widget in (self.observation, self.vitals, self.observation.tags_box):
@@ -228,7 +228,7 @@ class EndActs(Base):
         )
         self.side.show_panel(self.discharge)
         for name, action in self.actions_by_name.items():
-            action.setEnabled(name in ("correct", "log", "report", "print"))
+            action.setEnabled(name in ("correct", "log", "report", "print", "rems_form"))
         for action in self.scale_actions:
             action.setEnabled(False)
         self.observation.setEnabled(False)
@@ -272,6 +272,49 @@ class ReportActs(Base):
             "report", {"session_id": str(service.id), "format": "pdf", "file": str(target)}
         )
         self.say(f"Report saved: {target} ({pages} pages). It is not encrypted: file it safely.")
+
+    def save_rems_form(self, *, target: Path | None = None) -> None:
+        """The REMS Patient Monitoring Form's fields from the record, as a PDF to print or
+        CSV, by the name chosen; what is missing is named, never left blank (issue 12)."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from kapdesk.session.rems_form import rems_csv, rems_form
+        from kapdesk.ui.report import report_facts, write_rems_pdf
+
+        service = self.service
+        if target is None:
+            day = service.started_at.astimezone(service.state.zone)
+            default = Path.home() / f"kapdesk-rems-{day:%Y-%m-%d-%H%M}.pdf"
+            chosen, _filter = QFileDialog.getSaveFileName(
+                self,
+                "Save the REMS monitoring form (PDF or CSV: anyone who opens it can read it)",
+                str(default),
+                "PDF (*.pdf);;CSV (*.csv)",
+            )
+            if not chosen:
+                return
+            target = Path(chosen)
+        fields = rems_form(service)
+        try:
+            if target.suffix.lower() == ".csv":
+                with open(target, "x", encoding="utf-8", newline="") as out:
+                    out.write(rems_csv(fields))
+            else:
+                facts = report_facts(
+                    service, service.state.clinician_name(service.store.clinician_id)
+                )
+                write_rems_pdf(service, facts, fields, target)
+        except OSError as exc:
+            self.say(f"The form could not be written to {target} ({exc}); nothing was saved.")
+            return
+        service.store.record_event(
+            "report", {"session_id": str(service.id), "format": "rems", "file": str(target)}
+        )
+        missing = sum(1 for f in fields if not f.value)
+        self.say(
+            f"REMS form saved: {target}; {missing} field(s) are not in the record and are "
+            "named in it. It is not encrypted: file it safely."
+        )
 
     def print_report(self) -> None:
         from PySide6.QtPrintSupport import QPrintDialog, QPrinter

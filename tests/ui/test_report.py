@@ -77,3 +77,20 @@ def test_saving_the_report_from_the_session_screen_is_audited(qtbot, store, cloc
         ).scalar()
     assert action == "report"
     assert workspace.actions_by_name["report"].shortcut().toString() == "Ctrl+Shift+P"
+
+
+def test_the_rems_form_from_the_session_screen_as_csv_and_pdf(qtbot, store, clock, tmp_path):
+    service = _session(store, clock)
+    workspace = SessionWorkspace(service, quick_tags=[])
+    qtbot.addWidget(workspace)
+    workspace.save_rems_form(target=tmp_path / "rems.csv")
+    text = (tmp_path / "rems.csv").read_text(encoding="utf-8")
+    assert text.startswith("field,value,missing")
+    assert "LOT-4711" in text
+    assert "named in it" in workspace.message.text()
+    workspace.save_rems_form(target=tmp_path / "rems.pdf")
+    flat = " ".join(_text(tmp_path / "rems.pdf")[0].split())
+    assert "MISSING: kapdesk does not record sex" in flat
+    workspace.save_rems_form(target=tmp_path / "rems.csv")  # never replaced
+    assert "could not be written" in workspace.message.text()
+    assert (tmp_path / "rems.csv").read_text(encoding="utf-8") == text

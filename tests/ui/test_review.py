@@ -57,7 +57,7 @@ def test_a_finished_session_opens_read_only_by_keys(qtbot, store, data_dir, cloc
     assert not workspace.observation.isVisible()
     assert not workspace.vitals.isVisible()
     enabled = [name for name, a in workspace.actions_by_name.items() if a.isEnabled()]
-    assert enabled == ["log", "report", "print"]  # reading and filing, nothing that writes
+    assert enabled == ["log", "report", "print", "rems_form"]  # reading and filing only
     assert not any(a.isEnabled() for a in workspace.scale_actions)
     before = workspace.log_model.rowCount()
     focused = QApplication.focusWidget()

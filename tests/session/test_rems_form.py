@@ -1,0 +1,43 @@
+"""The REMS Patient Monitoring Form's fields from the record: filled, or named as missing."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from kapdesk.local.demo import create_demo
+from kapdesk.session.rems_form import rems_csv, rems_form
+from kapdesk.session.service import SessionService
+
+
+def test_the_demo_session_fills_the_form_and_names_what_kapdesk_does_not_record(store, clock):
+    finished, _running = create_demo(store, clock.now_utc())
+    service = SessionService(store, finished, clock=clock.now_utc, protocol=None)
+    fields = {f.label: f for f in rems_form(service)}
+    assert fields["Patient name"].value.startswith("DEMO")
+    assert fields["Dose"].value == "56 mg"  # two 28 mg devices
+    assert fields["Lot number(s)"].value
+    assert int(fields["Minutes from the first device to the end"].value) >= 120
+    assert "/" in fields["BP before administration"].value
+    assert "/" in fields["BP at about 40 minutes"].value
+    assert fields["Concomitant: MAOIs"].value == "no"
+    assert fields["Sedation"].value.startswith(("yes", "no"))
+    # Never a blank: what the record lacks is said, with what to do.
+    assert fields["Sex"].value == ""
+    assert "fill it in on the form" in fields["Sex"].missing
+    assert fields["Serious adverse events"].missing
+    assert all(f.value or f.missing for f in fields.values())
+    rows = list(csv.reader(io.StringIO(rems_csv(list(fields.values())))))
+    assert rows[0] == ["field", "value", "missing"]
+    assert len(rows) == len(fields) + 1
+
+
+def test_a_session_without_a_dose_or_a_rems_check_says_so(store, clock):
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    fields = {f.label: f for f in rems_form(service)}
+    assert fields["Dose"].shown == "MISSING: no esketamine dose was recorded"
+    assert "no REMS check (Ctrl+J)" in fields["Sedation"].missing
+    assert "no screening" in fields["Concomitant: Benzodiazepines"].missing
+    assert fields["BP at about 40 minutes"].missing
