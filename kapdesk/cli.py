@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from kapdesk import __version__
 from kapdesk.clinical.vitals import ValidationError
@@ -77,11 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the record (or one patient's or session's) as CSV files into a new "
         "folder TARGET: plain text, so choose a place only you control",
     )
-    export.add_argument("--format", choices=["csv"], default="csv", help="csv (one file per kind)")
+    export.add_argument(
+        "--format",
+        choices=["csv", "fhir"],
+        default="csv",
+        help="csv (one file per kind, into a new folder) or fhir (an R4 Bundle as one JSON "
+        "file; needs --patient or --session)",
+    )
     scope = export.add_mutually_exclusive_group()
     scope.add_argument("--patient", metavar="ID", help="only this patient's records")
     scope.add_argument("--session", metavar="ID", help="only this session's records")
-    export.add_argument("target", metavar="TARGET", help="a folder to create (must not exist)")
+    export.add_argument(
+        "target", metavar="TARGET", help="a new folder (csv) or a new .json file (fhir)"
+    )
     verbs.add_parser(
         "selftest",
         help="check that kapdesk works on this computer: a scratch record in a temporary "
@@ -131,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "rems":
             return _report(paths, args.session, Path(args.file), rems=True)
         if args.verb == "export":
+            if args.format == "fhir":
+                return _export_fhir(paths, args.target, patient=args.patient, session=args.session)
             return _export(paths, args.target, patient=args.patient, session=args.session)
         if args.verb == "accept-loss":
             return _accept_loss(paths, args.reason)
@@ -364,18 +375,77 @@ def _report(paths: Paths, session: str, target: Path, *, rems: bool = False) -> 
     return EXIT_OK
 
 
-def _export(paths: Paths, target: str, *, patient: str | None, session: str | None) -> int:
+def _parsed_id(value: str | None, what: str) -> Any:
     import uuid
 
-    def parsed(value: str | None, what: str) -> uuid.UUID | None:
-        if value is None:
-            return None
-        try:
-            return uuid.UUID(value)
-        except ValueError:
-            raise ValidationError(
-                what, f"{value!r} is not a {what} id (they look like 3f2b…-…); nothing written."
-            ) from None
+    if value is None:
+        return None
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise ValidationError(
+            what, f"{value!r} is not a {what} id (they look like 3f2b…-…); nothing written."
+        ) from None
+
+
+def _export_fhir(paths: Paths, target: str, *, patient: str | None, session: str | None) -> int:
+    import datetime as dt
+    import json
+    import os
+
+    from kapdesk.session import fhir
+    from kapdesk.session.service import SessionService
+    from kapdesk.store.errors import ExportRefused
+
+    if patient is None and session is None:
+        raise ExportRefused(
+            "A FHIR export is of one patient (--patient ID) or one session (--session ID); "
+            "nothing was written."
+        )
+    file = Path(target).expanduser().resolve()
+    if file.exists():
+        raise ExportRefused(f"{file} already exists. Choose a new file name; nothing was written.")
+    session_id, patient_id = _parsed_id(session, "session"), _parsed_id(patient, "patient")
+
+    def now() -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+    with _open(paths) as store:
+        if session_id is not None:
+            bundle = fhir.session_bundle(
+                SessionService(store, session_id, clock=now, protocol=None)
+            )
+        else:
+            store.entry("patient", patient_id)  # NotFoundError: a sentence, nothing written
+            services = [
+                SessionService(store, s["id"], clock=now, protocol=None)
+                for s in reversed(store.sessions(patient_id))
+            ]
+            if not services:
+                raise ExportRefused("That patient has no sessions; nothing was written.")
+            bundle = fhir.patient_bundle(services)
+        text = json.dumps(bundle, ensure_ascii=False, indent=1)
+        descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(descriptor, "w", encoding="utf-8") as out:
+            out.write(text)
+        store.record_event(
+            "export",
+            {
+                "format": "fhir",
+                **({"session_id": session} if session else {"patient_id": patient}),
+                "file": str(file),
+                "resources": len(bundle["entry"]),
+            },
+        )
+    print(
+        f"Exported a FHIR R4 Bundle of {len(bundle['entry'])} resources to {file}. It is "
+        "plain text: keep it where only you can."
+    )
+    return EXIT_OK
+
+
+def _export(paths: Paths, target: str, *, patient: str | None, session: str | None) -> int:
+    parsed = _parsed_id
 
     folder = Path(target).expanduser().resolve()
     with _open(paths) as store:

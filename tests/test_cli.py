@@ -144,3 +144,24 @@ def test_report_writes_a_pdf_once_and_never_replaces_a_file(tmp_path, capsys):
     assert main(["--data-dir", str(data), "report", str(finished), str(target)]) == 2
     assert "already exists" in capsys.readouterr().err
     assert target.read_bytes() == before
+
+
+def test_export_fhir_writes_one_bundle_file_for_a_patient_or_a_session(tmp_path, capsys):
+    import json
+
+    from kapdesk.store import RecordStore
+
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "demo"]) == 0
+    with RecordStore.open(data, passphrase=lambda r: PASSPHRASE) as store:
+        [patient] = store.patients()
+    target = tmp_path / "patient.json"
+    argv = ["--data-dir", str(data), "export", "--format", "fhir"]
+    assert main([*argv, "--patient", str(patient.id), str(target)]) == 0
+    assert "FHIR R4 Bundle" in capsys.readouterr().out
+    assert oct(target.stat().st_mode & 0o777) == "0o600"
+    bundle = json.loads(target.read_text(encoding="utf-8"))
+    assert bundle["resourceType"] == "Bundle"
+    assert main([*argv, str(tmp_path / "all.json")]) == 2  # not the whole record at once
+    assert "one patient" in capsys.readouterr().err
+    assert main([*argv, "--patient", str(patient.id), str(target)]) == 2  # never replaced
