@@ -206,7 +206,15 @@ class MainWindow(QMainWindow):
     def show_sessions(self) -> None:
         patient = self.patients_page.selected_patient()
         rows = []
+        details = ""
         if patient is not None:
+            current = self.store.entry("patient", patient).current
+            parts = [
+                f"Born {current['date_of_birth']}" if current.get("date_of_birth") else "",
+                f"record number {current['record_number']}" if current.get("record_number") else "",
+                f"{current['weight_kg']:g} kg" if current.get("weight_kg") else "",
+            ]
+            details = " · ".join(p for p in parts if p) or "No date of birth, number or weight."
             figures = self.store.session_figures(patient)
             for session in self.store.sessions(patient):
                 zone = ZoneInfo(session["zone_name"])
@@ -230,6 +238,7 @@ class MainWindow(QMainWindow):
                 )
                 rows.append((session["id"], " · ".join(parts)))
         self.patients_page.sessions.set_rows(rows)
+        self.patients_page.patient_details.setText(details)
 
     def find_patient(self) -> None:
         self.patients_page.search.setFocus()

@@ -124,6 +124,11 @@ class PatientsPage(QWidget):
         _wrap_rows(self.session_list)
         self.new_session_button = QPushButton("&New session (Ctrl+Shift+N)")
         right.addWidget(self.sessions_title)
+        # The selected patient's details, above their sessions (issue 12).
+        self.patient_details = QLabel()
+        self.patient_details.setWordWrap(True)
+        self.patient_details.setAccessibleName("The selected patient's details")
+        right.addWidget(self.patient_details)
         right.addWidget(self.session_list, 1)
         right.addWidget(self.new_session_button)
         columns.addLayout(right, 1)
