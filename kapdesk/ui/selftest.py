@@ -9,8 +9,8 @@ Each step prints one line; the first that fails says what failed and the exit co
 is 1. The steps: Qt starts on this display; a new encrypted record is created and
 the demo patient added; the style sheets and protocols load; the main window paints
 and offers the demo's running session; resuming it opens the session screen; a
-reading typed there is stored and shown in the log and the chart; the record
-verifies.
+reading typed there is stored and shown in the log and the chart; the session's
+report is written as a PDF; the record verifies.
 """
 
 from __future__ import annotations
@@ -138,6 +138,16 @@ def _steps(scratch: Path, out: Callable[[str], None]) -> None:
             "the blood pressure chart did not draw the typed reading",
         )
         out("ok  a typed reading was stored and shown in the log and the chart")
+
+        from kapdesk.ui.report import report_facts, write_pdf
+
+        report = scratch / "report.pdf"
+        pages = write_pdf(workspace.service, report_facts(workspace.service, "self-test"), report)
+        _check(
+            pages >= 1 and report.read_bytes().startswith(b"%PDF"),
+            "the session report could not be written as a PDF",
+        )
+        out(f"ok  the session's report was written as a PDF ({pages} pages)")
 
         window._quit_confirmed = True  # as after "Quit" in the question a running session asks
         window.close()
