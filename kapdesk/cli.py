@@ -329,6 +329,12 @@ def _report(paths: Paths, session: str, target: Path, *, rems: bool = False) -> 
         )
     if not target.parent.is_dir():
         raise ExportRefused(f"{target.parent} is not a folder; nothing was written.")
+    wanted = (".pdf", ".csv") if rems else (".pdf",)
+    if target.suffix.lower() not in wanted:
+        raise ExportRefused(
+            f"{target.name} does not end in {' or '.join(wanted)}; name the file so that what "
+            "opens it knows what it is. Nothing was written."
+        )
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a report needs no screen
     from PySide6.QtGui import QGuiApplication
@@ -345,21 +351,25 @@ def _report(paths: Paths, session: str, target: Path, *, rems: bool = False) -> 
             store, session_id, protocol=protocol, clock=lambda: dt.datetime.now(dt.UTC)
         )
         facts = report_facts(service, service.state.clinician_name(store.clinician_id))
-        if rems:
-            from kapdesk.session.rems_form import rems_csv, rems_form
-            from kapdesk.ui.report import write_rems_pdf
+        try:
+            if rems:
+                from kapdesk.session.rems_form import rems_csv, rems_form
+                from kapdesk.ui.report import write_private_text, write_rems_pdf
 
-            fields = rems_form(service)
-            if target.suffix.lower() == ".csv":
-                with open(target, "x", encoding="utf-8", newline="") as out:
-                    out.write(rems_csv(fields))
+                fields = rems_form(service)
+                if target.suffix.lower() == ".csv":
+                    write_private_text(target, rems_csv(fields))
+                else:
+                    write_rems_pdf(service, facts, fields, target)
+                what = "REMS form"
+                missing = [f.label for f in fields if not f.value]
             else:
-                write_rems_pdf(service, facts, fields, target)
-            what = "REMS form"
-            missing = [f.label for f in fields if not f.value]
-        else:
-            write_pdf(service, facts, target)
-            what, missing = "Report", []
+                write_pdf(service, facts, target)
+                what, missing = "Report", []
+        except OSError as exc:
+            raise ExportRefused(
+                f"{target} could not be written ({exc.strerror or exc}); nothing was saved."
+            ) from None
         store.record_event(
             "report",
             {
@@ -389,6 +399,7 @@ def _parsed_id(value: str | None, what: str) -> Any:
 
 
 def _export_fhir(paths: Paths, target: str, *, patient: str | None, session: str | None) -> int:
+    import contextlib
     import datetime as dt
     import json
     import os
@@ -405,6 +416,10 @@ def _export_fhir(paths: Paths, target: str, *, patient: str | None, session: str
     file = Path(target).expanduser().resolve()
     if file.exists():
         raise ExportRefused(f"{file} already exists. Choose a new file name; nothing was written.")
+    if not file.parent.is_dir():
+        raise ExportRefused(f"{file.parent} is not a folder; nothing was written.")
+    if file.suffix.lower() != ".json":
+        raise ExportRefused(f"{file.name} does not end in .json; nothing was written.")
     session_id, patient_id = _parsed_id(session, "session"), _parsed_id(patient, "patient")
 
     def now() -> dt.datetime:
@@ -425,9 +440,19 @@ def _export_fhir(paths: Paths, target: str, *, patient: str | None, session: str
                 raise ExportRefused("That patient has no sessions; nothing was written.")
             bundle = fhir.patient_bundle(services)
         text = json.dumps(bundle, ensure_ascii=False, indent=1)
-        descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with open(descriptor, "w", encoding="utf-8") as out:
-            out.write(text)
+        created = False
+        try:
+            descriptor = os.open(file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            created = True
+            with open(descriptor, "w", encoding="utf-8") as out:
+                out.write(text)
+        except OSError as exc:
+            if created:  # part-written (a full disk): plain text, and wrong
+                with contextlib.suppress(OSError):
+                    file.unlink()
+            raise ExportRefused(
+                f"{file} could not be written ({exc.strerror or exc}); nothing was saved."
+            ) from None
         store.record_event(
             "export",
             {

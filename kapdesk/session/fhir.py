@@ -23,7 +23,7 @@ from kapdesk.clinical.entries import ROUTE_LABELS
 from kapdesk.clinical.scales import SCALES
 from kapdesk.session.entries import Stored, StoredDose, StoredObservation, StoredScore, StoredVitals
 from kapdesk.session.service import SessionService
-from kapdesk.session.wording import describe
+from kapdesk.session.wording import SYSTEM_TAG, describe
 
 LOINC = "http://loinc.org"
 UCUM = "http://unitsofmeasure.org"
@@ -244,7 +244,11 @@ def _observation(
         "resourceType": "Observation",
         "id": str(observation.id),
         "category": [{"coding": [{"system": CATEGORY, "code": "exam", "display": "Exam"}]}],
-        "code": {"text": "Clinician's observation"},
+        "code": {
+            "text": "kapdesk note"
+            if SYSTEM_TAG in observation.content.tags
+            else "Clinician's observation"
+        },
         "effectiveDateTime": _instant(observation.at),
         **context,
         **_status_and_note(service, observation),

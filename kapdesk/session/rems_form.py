@@ -92,12 +92,16 @@ def rems_form(service: SessionService) -> list[FormField]:
     else:
         under = f" (under the {REMS_MINIMUM_MINUTES}-minute minimum)" if minutes < 120 else ""
         fields.append(FormField("Minutes from the first device to the end", f"{minutes}{under}"))
+    ended = service.ended_at is not None
+    running = "the session has not ended"
     ready = _discharge(service).get("ready_to_leave_minutes")
     fields.append(
         _field(
             "Ready to leave without the 2-hour minimum (minutes)",
             "" if ready is None else str(ready),
-            "not given when the session was ended (the end panel asks for it)",
+            "not given when the session was ended (the end panel asks for it)"
+            if ended
+            else running,
         )
     )
     fields += [
@@ -107,7 +111,8 @@ def rems_form(service: SessionService) -> list[FormField]:
         ),
         FormField(
             "Vitals acceptable before the session ended",
-            "yes" if figures.get("vitals_acceptable_before_end") else "no",
+            ("yes" if figures.get("vitals_acceptable_before_end") else "no") if ended else "",
+            "" if ended else running,
         ),
         _field("BP before administration", figures.get("bp_pre_dose"), "no pre-dose BP"),
         _field(
@@ -115,7 +120,13 @@ def rems_form(service: SessionService) -> list[FormField]:
             figures.get("bp_at_40_minutes"),
             "no BP was taken near 40 minutes after the first device",
         ),
-        _field("BP before the end", figures.get("bp_before_end"), "no BP was recorded"),
+        _field(
+            "BP before the end",
+            figures.get("bp_before_end") if ended else "",
+            "no BP was recorded"
+            if ended
+            else f"{running} (latest so far: {figures.get('bp_before_end') or 'none'})",
+        ),
     ]
     checks = [s for s in state.scores() if s.content.scale_id == REMS_CHECK_ID]
     for index, question in enumerate(REMS_QUESTIONS):

@@ -146,7 +146,7 @@ TABLES: tuple[Table, ...] = (
             ("id", "score id"),
             ("session_id", "sessions.csv id"),
             ("scored_at", "when scored"),
-            ("scale_id", "moaas, rass, cads, rems_check, …"),
+            ("scale_id", "moaas, rass, or rems (the REMS check)"),
             ("answers", "JSON list of item answers"),
             ("total", "the scale's total"),
             *RECORDED,

@@ -191,7 +191,11 @@ class RecordReads:
                 if systolic is None:
                     continue
             found = figures.setdefault(uuid.UUID(session), SessionFigures())
-            if found.highest_bp is None or systolic > found.highest_bp[0]:
+            # As the report ranks them: systolic, then diastolic.
+            if found.highest_bp is None or (systolic, diastolic or 0) > (
+                found.highest_bp[0],
+                found.highest_bp[1] or 0,
+            ):
                 found.highest_bp = (systolic, diastolic)
         return figures
 

@@ -565,9 +565,12 @@ class MainWindow(QMainWindow):
             )
             return
         self.store.note_export(info)
-        self.show_verdict(
-            f"Exported {info.total:,} rows into {info.folder}. The files are plain text: "
-            "keep them where only you can, and delete them when no longer needed."
+        # Short: a long verdict wraps and takes the session screen's height (QA); the
+        # whole path is in its tooltip.
+        self.show_verdict(f"Exported {info.total:,} rows as plain-text CSV: {info.folder.name}.")
+        self.verdict.setToolTip(
+            f"{info.folder}\nThe files are plain text: keep them where only you can, and "
+            "delete them when no longer needed."
         )
 
     def _backed_up(self, info: BackupInfo | None, error: Exception | None) -> None:

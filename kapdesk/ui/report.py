@@ -14,9 +14,11 @@ written but the file the clinician chose.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import html
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,16 +87,46 @@ def report_facts(service: SessionService, printed_by: str) -> ReportFacts:
     )
 
 
+def new_private_file(target: Path) -> None:
+    """Make ``target`` as a new, empty, owner-only file, or refuse: it never replaces a
+    file (FileExistsError) and a place that cannot be written is found before anything is
+    drawn (OSError). A PDF is plain text to whoever opens it."""
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.close(descriptor)
+
+
+def write_private_text(target: Path, text: str) -> None:
+    """``text`` as a new owner-only file; never replaces one (FileExistsError)."""
+    descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with open(descriptor, "w", encoding="utf-8", newline="") as out:
+        out.write(text)
+
+
+def _begun(painter: QPainter, target: Path | None) -> None:
+    if not painter.isActive():
+        if target is not None:
+            with contextlib.suppress(OSError):
+                target.unlink()
+        raise OSError(f"{target or 'the printer'} could not be written")
+
+
 def write_pdf(service: SessionService, facts: ReportFacts, target: Path) -> int:
-    """The report as a PDF file at ``target``; the number of pages."""
+    """The report as a new PDF file at ``target``; the number of pages."""
+    new_private_file(target)
     writer = QPdfWriter(str(target))
     writer.setTitle(f"kapdesk session report {service.id}")
     writer.setCreator(f"kapdesk {__version__}")
     writer.setResolution(300)
-    return render(service, facts, writer)
+    return render(service, facts, writer, target=target)
 
 
-def render(service: SessionService, facts: ReportFacts, device: QPagedPaintDevice) -> int:
+def render(
+    service: SessionService,
+    facts: ReportFacts,
+    device: QPagedPaintDevice,
+    *,
+    target: Path | None = None,
+) -> int:
     """Draw the report on ``device`` (a QPdfWriter or a QPrinter); the number of pages."""
     device.setPageLayout(
         QPageLayout(
@@ -105,6 +137,7 @@ def render(service: SessionService, facts: ReportFacts, device: QPagedPaintDevic
         )
     )
     painter = QPainter(device)
+    _begun(painter, target)
     try:
         page = QRectF(painter.viewport())
         width, height = page.width(), page.height()
@@ -164,11 +197,13 @@ def _footer(
         f"Record {facts.database_id} · session {service.id}\n"
         f"The session's newest {audit}\n"
         f"kapdesk {__version__} · printed {printed:%Y-%m-%d %H:%M} by {facts.printed_by} · "
-        f"page {page} of {pages} · check against the record with “kapdesk verify”"
+        f"page {page} of {pages} · to check a copy, make the report again: the same event "
+        "and hash mean the session is unchanged"
     )
     painter.save()
     font = QFont("DejaVu Sans")
     font.setPointSizeF(6.5)
+    font.setFeature(QFont.Tag("liga"), 0)  # "ff" in a hash stays two letters when copied
     painter.setFont(font)
     painter.setPen(GREY)
     flags = Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignLeft
@@ -498,11 +533,12 @@ def write_rems_pdf(
 ) -> int:
     """The REMS Patient Monitoring Form's fields as a printable page: each value, or what is
     missing in bold, so nothing is left blank by accident."""
+    new_private_file(target)
     writer = QPdfWriter(str(target))
     writer.setTitle(f"kapdesk REMS monitoring form {service.id}")
     writer.setCreator(f"kapdesk {__version__}")
     writer.setResolution(300)
-    return render_rems(service, facts, fields, writer)
+    return render_rems(service, facts, fields, writer, target=target)
 
 
 def render_rems(
@@ -510,6 +546,8 @@ def render_rems(
     facts: ReportFacts,
     fields: Sequence[FormField],
     device: QPagedPaintDevice,
+    *,
+    target: Path | None = None,
 ) -> int:
     device.setPageLayout(
         QPageLayout(
@@ -533,6 +571,7 @@ def render_rems(
         f"{TABLE}{rows}</table>"
     )
     painter = QPainter(device)
+    _begun(painter, target)
     try:
         page = QRectF(painter.viewport())
         width, height = page.width(), page.height()

@@ -284,7 +284,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
 
     def _show_alerts(self, pending: list[StoredAlert]) -> None:
         """The most severe, then the newest, unacknowledged alert (service order)."""
-        if not pending:
+        if not pending or self.review:
             self.banner.hide()
             return
         first = pending[0]

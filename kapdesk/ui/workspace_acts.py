@@ -192,7 +192,9 @@ class EndActs(Base):
         readable = {self.actions_by_name[name] for name in ("log", "report", "print", "rems_form")}
         for action in (*self.actions_by_name.values(), *self.scale_actions):
             action.setEnabled(action in readable)
-        for widget in (self.observation, self.vitals, self.observation.tags_box):
+        # Nothing to acknowledge here: the alerts and what became of them are in the log,
+        # and a banner with its button took the keyboard in a read-only view (QA).
+        for widget in (self.observation, self.vitals, self.observation.tags_box, self.banner):
             widget.hide()
         clock = service.local_clock
         started = service.started_at
@@ -258,6 +260,7 @@ class ReportActs(Base):
                 "Save the session report (a PDF: anyone who opens it can read it)",
                 str(default),
                 "PDF (*.pdf)",
+                options=QFileDialog.Option.DontConfirmOverwrite,  # never replaced: refused below
             )
             if not chosen:
                 return
@@ -266,7 +269,7 @@ class ReportActs(Base):
         try:
             pages = write_pdf(service, facts, target)
         except OSError as exc:
-            self.say(f"The report could not be written to {target} ({exc}); nothing was saved.")
+            self.say(_not_written("The report", target, exc))
             return
         service.store.record_event(
             "report", {"session_id": str(service.id), "format": "pdf", "file": str(target)}
@@ -279,7 +282,7 @@ class ReportActs(Base):
         from PySide6.QtWidgets import QFileDialog
 
         from kapdesk.session.rems_form import rems_csv, rems_form
-        from kapdesk.ui.report import report_facts, write_rems_pdf
+        from kapdesk.ui.report import report_facts, write_private_text, write_rems_pdf
 
         service = self.service
         if target is None:
@@ -290,6 +293,7 @@ class ReportActs(Base):
                 "Save the REMS monitoring form (PDF or CSV: anyone who opens it can read it)",
                 str(default),
                 "PDF (*.pdf);;CSV (*.csv)",
+                options=QFileDialog.Option.DontConfirmOverwrite,  # never replaced: refused below
             )
             if not chosen:
                 return
@@ -297,15 +301,14 @@ class ReportActs(Base):
         fields = rems_form(service)
         try:
             if target.suffix.lower() == ".csv":
-                with open(target, "x", encoding="utf-8", newline="") as out:
-                    out.write(rems_csv(fields))
+                write_private_text(target, rems_csv(fields))
             else:
                 facts = report_facts(
                     service, service.state.clinician_name(service.store.clinician_id)
                 )
                 write_rems_pdf(service, facts, fields, target)
         except OSError as exc:
-            self.say(f"The form could not be written to {target} ({exc}); nothing was saved.")
+            self.say(_not_written("The form", target, exc))
             return
         service.store.record_event(
             "report", {"session_id": str(service.id), "format": "rems", "file": str(target)}
@@ -336,3 +339,10 @@ class ReportActs(Base):
         )
         self.say(f"Report sent to {printer.printerName() or 'the printer'} ({pages} pages).")
         self.refocus()
+
+
+def _not_written(what: str, target: Path, error: OSError) -> str:
+    if isinstance(error, FileExistsError):
+        return f"{target} already exists: choose a new name. Nothing was replaced or saved."
+    reason = error.strerror or str(error)
+    return f"{what} could not be written to {target} ({reason}); nothing was saved."

@@ -41,3 +41,14 @@ def test_a_session_without_a_dose_or_a_rems_check_says_so(store, clock):
     assert "no REMS check (Ctrl+J)" in fields["Sedation"].missing
     assert "no screening" in fields["Concomitant: Benzodiazepines"].missing
     assert fields["BP at about 40 minutes"].missing
+
+
+def test_a_running_session_is_not_said_to_have_ended(store, clock):
+    _finished, running = create_demo(store, clock.now_utc())
+    service = SessionService(store, running, clock=clock.now_utc, protocol=None)
+    fields = {f.label: f for f in rems_form(service)}
+    assert fields["Vitals acceptable before the session ended"].missing == (
+        "the session has not ended"
+    )
+    assert fields["BP before the end"].missing.startswith("the session has not ended (latest")
+    assert "has not ended" in fields["Ready to leave without the 2-hour minimum (minutes)"].missing

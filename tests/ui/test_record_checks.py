@@ -215,7 +215,8 @@ def test_an_export_from_the_menu_warns_it_is_plain_text_and_is_audited(
     assert (folder / "patients.csv").read_text(encoding="utf-8").count("\n") == 1 + len(
         many_patients
     )
-    assert "plain text" in window.verdict.text()
+    assert "plain-text CSV" in window.verdict.text()
+    assert str(folder) in window.verdict.toolTip()
     with store.engine.connect() as conn:
         actions = conn.exec_driver_sql("SELECT action FROM audit_events").scalars().all()
     assert actions[-1] == "export"

@@ -92,5 +92,28 @@ def test_the_rems_form_from_the_session_screen_as_csv_and_pdf(qtbot, store, cloc
     flat = " ".join(_text(tmp_path / "rems.pdf")[0].split())
     assert "MISSING: kapdesk does not record sex" in flat
     workspace.save_rems_form(target=tmp_path / "rems.csv")  # never replaced
-    assert "could not be written" in workspace.message.text()
+    assert "already exists: choose a new name" in workspace.message.text()
     assert (tmp_path / "rems.csv").read_text(encoding="utf-8") == text
+
+
+def test_a_report_never_replaces_a_file_and_a_failed_one_is_not_called_saved(
+    qtbot, store, clock, tmp_path
+):
+    service = _session(store, clock)
+    workspace = SessionWorkspace(service, quick_tags=[])
+    qtbot.addWidget(workspace)
+    target = tmp_path / "report.pdf"
+    workspace.save_report(target=target)
+    assert oct(target.stat().st_mode & 0o777) == "0o600"  # plain text to whoever opens it
+    before = target.read_bytes()
+    workspace.save_report(target=target)
+    assert "already exists: choose a new name" in workspace.message.text()
+    assert target.read_bytes() == before
+    nowhere = tmp_path / "no such folder" / "report.pdf"
+    with store.engine.connect() as conn:
+        events = conn.exec_driver_sql("SELECT count(*) FROM audit_events").scalar()
+    workspace.save_report(target=nowhere)
+    assert workspace.message.text().startswith("The report could not be written to")
+    assert not nowhere.exists()
+    with store.engine.connect() as conn:  # no audit event names a file never written
+        assert conn.exec_driver_sql("SELECT count(*) FROM audit_events").scalar() == events
