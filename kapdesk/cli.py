@@ -337,13 +337,15 @@ def _report(paths: Paths, session: str, target: Path, *, rems: bool = False) -> 
         )
     if sys.platform.startswith("linux") and not os.environ.get("DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # a report needs no screen
-    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
     from kapdesk.session.protocols import clinic_protocols
     from kapdesk.session.service import SessionService
     from kapdesk.ui.report import report_facts, write_pdf
 
-    app = QGuiApplication.instance() or QGuiApplication(sys.argv[:1])
+    # A widgets application, as the app's own: one Qt application per process, and a
+    # later one (the GUI, a test) finds the kind it needs.
+    app = QApplication.instance() or QApplication(sys.argv[:1])
     with _open(paths) as store:
         row = store.session(session_id)  # NotFoundError: a sentence, nothing written
         protocol = clinic_protocols(store.folder).protocols.get(row["protocol"])
