@@ -22,8 +22,7 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from PySide6.QtCore import QRectF, QSizeF
-from PySide6.QtGui import QPageSize, QPainter, QPdfWriter
+from PySide6.QtCore import QSizeF
 from PySide6.QtWidgets import QApplication
 
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
@@ -65,26 +64,18 @@ def four_hour_session(folder: Path) -> SessionService:
     return service
 
 
-def text_only(service: SessionService, target: Path) -> int:
-    """The same words on the same pages, without the chart and the record's reads for it."""
-    writer = QPdfWriter(str(target))
-    writer.setResolution(300)
-    writer.setPageSize(QPageSize(QPageSize.PageSizeId.A4))
-    painter = QPainter(writer)
-    page = QRectF(painter.viewport())
+def text_only(service: SessionService, facts: report.ReportFacts, target: Path) -> int:
+    """The same words on the same pages, through the same pagination, without the chart
+    and the record's reads for it."""
+    writer = report._pdf_writer(target, "baseline")
+    pages = report._begin(writer, target)
     body = report._first_page_html(service) + report._details_html(service)
-    document = report._document(body, page.width(), writer)
-    document.setPageSize(QSizeF(page.width(), page.height()))
-    for number in range(document.pageCount()):
-        if number:
-            writer.newPage()
-        painter.save()
-        painter.translate(0, -number * page.height())
-        document.drawContents(
-            painter, QRectF(0, number * page.height(), page.width(), page.height())
-        )
-        painter.restore()
-    painter.end()
+    document = report._document(body, pages.width, writer)
+    document.setPageSize(QSizeF(pages.width, pages.body))
+    try:
+        pages.draw(document, facts, service, first=1, total=document.pageCount())
+    finally:
+        pages.painter.end()
     return document.pageCount()
 
 
@@ -102,7 +93,7 @@ def main() -> int:
             pages = report.write_pdf(service, facts, Path(folder) / f"r{number}.pdf")
             full.append(time.perf_counter() - started)
             started = time.perf_counter()
-            text_only(service, Path(folder) / f"t{number}.pdf")
+            text_only(service, facts, Path(folder) / f"t{number}.pdf")
             bare.append(time.perf_counter() - started)
         readings = len(service.state.readings())
         observations = len(service.state.observations())

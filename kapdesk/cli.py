@@ -341,7 +341,7 @@ def _report(paths: Paths, session: str, target: Path, *, rems: bool = False) -> 
 
     from kapdesk.session.protocols import clinic_protocols
     from kapdesk.session.service import SessionService
-    from kapdesk.ui.report import report_facts, write_pdf
+    from kapdesk.ui.report import save_document
 
     # A widgets application, as the app's own: one Qt application per process, and a
     # later one (the GUI, a test) finds the kind it needs.
@@ -352,34 +352,13 @@ def _report(paths: Paths, session: str, target: Path, *, rems: bool = False) -> 
         service = SessionService(
             store, session_id, protocol=protocol, clock=lambda: dt.datetime.now(dt.UTC)
         )
-        facts = report_facts(service, service.state.clinician_name(store.clinician_id))
         try:
-            if rems:
-                from kapdesk.session.rems_form import rems_csv, rems_form
-                from kapdesk.ui.report import write_private_text, write_rems_pdf
-
-                fields = rems_form(service)
-                if target.suffix.lower() == ".csv":
-                    write_private_text(target, rems_csv(fields))
-                else:
-                    write_rems_pdf(service, facts, fields, target)
-                what = "REMS form"
-                missing = [f.label for f in fields if not f.value]
-            else:
-                write_pdf(service, facts, target)
-                what, missing = "Report", []
+            saved = save_document(service, target, rems=rems)
         except OSError as exc:
             raise ExportRefused(
                 f"{target} could not be written ({exc.strerror or exc}); nothing was saved."
             ) from None
-        store.record_event(
-            "report",
-            {
-                "session_id": str(session_id),
-                "format": "rems" if rems else "pdf",
-                "file": str(target),
-            },
-        )
+    what, missing = ("REMS form", saved.missing) if rems else ("Report", ())
     del app
     print(f"{what} written: {target}. It is not encrypted: file it safely.")
     if missing:

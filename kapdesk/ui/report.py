@@ -42,7 +42,7 @@ from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.entries import ROUTE_LABELS
 from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.entries import StoredDose, StoredVitals
-from kapdesk.session.rems_form import FormField
+from kapdesk.session.rems_form import FormField, rems_csv, rems_form
 from kapdesk.session.service import SessionService
 from kapdesk.session.wording import LogEntry
 
@@ -75,6 +75,35 @@ class ReportFacts:
     audit_head: tuple[int, str] | None
     printed_by: str
     printed_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class Saved:
+    pages: int
+    missing: tuple[str, ...] = ()  # the REMS form's fields the record does not hold
+
+
+def save_document(service: SessionService, target: Path, *, rems: bool = False) -> Saved:
+    """The session's report (or, ``rems``, its REMS form: a CSV by that name, else a PDF)
+    as a new owner-only file at ``target``, then its audit event. OSError (FileExistsError
+    for a file already there): nothing written, nothing audited. For the app and the CLI."""
+    facts = report_facts(service, service.state.clinician_name(service.store.clinician_id))
+    missing: tuple[str, ...] = ()
+    if rems:
+        fields = rems_form(service)
+        missing = tuple(f.label for f in fields if not f.value)
+        if target.suffix.lower() == ".csv":
+            write_private_text(target, rems_csv(fields))
+            pages = 1
+        else:
+            pages = write_rems_pdf(service, facts, fields, target)
+    else:
+        pages = write_pdf(service, facts, target)
+    service.store.record_event(
+        "report",
+        {"session_id": str(service.id), "format": "rems" if rems else "pdf", "file": str(target)},
+    )
+    return Saved(pages, missing)
 
 
 def report_facts(service: SessionService, printed_by: str) -> ReportFacts:
@@ -110,24 +139,61 @@ def _begun(painter: QPainter, target: Path | None) -> None:
         raise OSError(f"{target or 'the printer'} could not be written")
 
 
-def write_pdf(service: SessionService, facts: ReportFacts, target: Path) -> int:
-    """The report as a new PDF file at ``target``; the number of pages."""
+def _pdf_writer(target: Path, title: str) -> QPdfWriter:
+    """A PDF at 300 dpi into ``target``, made new and owner-only first (new_private_file)."""
     new_private_file(target)
     writer = QPdfWriter(str(target))
-    writer.setTitle(f"kapdesk session report {service.id}")
+    writer.setTitle(title)
     writer.setCreator(f"kapdesk {__version__}")
     writer.setResolution(300)
+    return writer
+
+
+def write_pdf(service: SessionService, facts: ReportFacts, target: Path) -> int:
+    """The report as a new PDF file at ``target``; the number of pages."""
+    writer = _pdf_writer(target, f"kapdesk session report {service.id}")
     return render(service, facts, writer, target=target)
 
 
-def render(
-    service: SessionService,
-    facts: ReportFacts,
-    device: QPagedPaintDevice,
-    *,
-    target: Path | None = None,
-) -> int:
-    """Draw the report on ``device`` (a QPdfWriter or a QPrinter); the number of pages."""
+@dataclass(frozen=True)
+class _Pages:
+    """A painter on an A4 device, and the page's parts in device pixels."""
+
+    painter: QPainter
+    device: QPagedPaintDevice
+    width: float
+    body: float  # the height above the footer
+    footer: float
+
+    def draw(
+        self,
+        document: QTextDocument,
+        facts: ReportFacts,
+        service: SessionService,
+        *,
+        first: int,
+        total: int,
+    ) -> None:
+        """``document``'s pages, each with the footer, numbered from ``first``; a page
+        already drawn on (the report's first) is followed by a new one."""
+        painter = self.painter
+        for number in range(document.pageCount()):
+            if number or first > 1:
+                self.device.newPage()
+            painter.save()
+            painter.translate(0, -number * self.body)
+            document.drawContents(painter, QRectF(0, number * self.body, self.width, self.body))
+            painter.restore()
+            self.footer_on(facts, service, first + number, total)
+
+    def footer_on(self, facts: ReportFacts, service: SessionService, page: int, total: int) -> None:
+        rect = QRectF(0, self.body, self.width, self.footer)
+        _footer(self.painter, facts, service, rect, page, total)
+
+
+def _begin(device: QPagedPaintDevice, target: Path | None) -> _Pages:
+    """A4 with 15 mm margins; the painter is refused (OSError) if the device cannot be
+    written, and the file begun is removed."""
     device.setPageLayout(
         QPageLayout(
             QPageSize(QPageSize.PageSizeId.A4),
@@ -138,35 +204,38 @@ def render(
     )
     painter = QPainter(device)
     _begun(painter, target)
+    page = QRectF(painter.viewport())
+    footer = page.height() * 0.06
+    return _Pages(painter, device, page.width(), page.height() - footer, footer)
+
+
+def render(
+    service: SessionService,
+    facts: ReportFacts,
+    device: QPagedPaintDevice,
+    *,
+    target: Path | None = None,
+) -> int:
+    """Draw the report on ``device`` (a QPdfWriter or a QPrinter); the number of pages."""
+    pages = _begin(device, target)
+    painter, width = pages.painter, pages.width
     try:
-        page = QRectF(painter.viewport())
-        width, height = page.width(), page.height()
-        footer = height * 0.06
-        body_height = height - footer
         first = _document(_first_page_html(service), width, device)
         details = _document(_details_html(service), width, device)
-        details.setPageSize(QSizeF(width, body_height))
-        pages = 1 + details.pageCount()
+        details.setPageSize(QSizeF(width, pages.body))
+        total = 1 + details.pageCount()
         # Page one: the heading and the session at a glance, then the chart.
         painter.save()
-        first.drawContents(painter, QRectF(0, 0, width, body_height))
+        first.drawContents(painter, QRectF(0, 0, width, pages.body))
         painter.restore()
-        top = first.size().height() + height * 0.01
-        chart_rect = QRectF(0, top, width, min(body_height - top, height * 0.42))
+        top = first.size().height() + pages.body * 0.01
+        chart_rect = QRectF(0, top, width, min(pages.body - top, pages.body * 0.45))
         draw_chart(painter, service, chart_rect)
-        _footer(painter, facts, service, QRectF(0, body_height, width, footer), 1, pages)
-        for number in range(details.pageCount()):
-            device.newPage()
-            painter.save()
-            painter.translate(0, -number * body_height)
-            details.drawContents(painter, QRectF(0, number * body_height, width, body_height))
-            painter.restore()
-            _footer(
-                painter, facts, service, QRectF(0, body_height, width, footer), number + 2, pages
-            )
+        pages.footer_on(facts, service, 1, total)
+        pages.draw(details, facts, service, first=2, total=total)
     finally:
         painter.end()
-    return pages
+    return total
 
 
 def _document(body: str, width: float, device: QPagedPaintDevice) -> QTextDocument:
@@ -533,11 +602,7 @@ def write_rems_pdf(
 ) -> int:
     """The REMS Patient Monitoring Form's fields as a printable page: each value, or what is
     missing in bold, so nothing is left blank by accident."""
-    new_private_file(target)
-    writer = QPdfWriter(str(target))
-    writer.setTitle(f"kapdesk REMS monitoring form {service.id}")
-    writer.setCreator(f"kapdesk {__version__}")
-    writer.setResolution(300)
+    writer = _pdf_writer(target, f"kapdesk REMS monitoring form {service.id}")
     return render_rems(service, facts, fields, writer, target=target)
 
 
@@ -549,14 +614,6 @@ def render_rems(
     *,
     target: Path | None = None,
 ) -> int:
-    device.setPageLayout(
-        QPageLayout(
-            QPageSize(QPageSize.PageSizeId.A4),
-            QPageLayout.Orientation.Portrait,
-            QMarginsF(15, 15, 15, 15),
-            QPageLayout.Unit.Millimeter,
-        )
-    )
     rows = "".join(
         f"<tr><th>{_e(f.label)}</th><td>"
         + (_e(f.value) if f.value else f"<b>MISSING:</b> {_e(f.missing)}")
@@ -570,26 +627,12 @@ def render_rems(
         f"{missing} field(s) are not in kapdesk's record and are named below.</p>"
         f"{TABLE}{rows}</table>"
     )
-    painter = QPainter(device)
-    _begun(painter, target)
+    pages = _begin(device, target)
     try:
-        page = QRectF(painter.viewport())
-        width, height = page.width(), page.height()
-        footer = height * 0.06
-        body_height = height - footer
-        document = _document(body, width, device)
-        document.setPageSize(QSizeF(width, body_height))
-        pages = document.pageCount()
-        for number in range(pages):
-            if number:
-                device.newPage()
-            painter.save()
-            painter.translate(0, -number * body_height)
-            document.drawContents(painter, QRectF(0, number * body_height, width, body_height))
-            painter.restore()
-            _footer(
-                painter, facts, service, QRectF(0, body_height, width, footer), number + 1, pages
-            )
+        document = _document(body, pages.width, device)
+        document.setPageSize(QSizeF(pages.width, pages.body))
+        total = document.pageCount()
+        pages.draw(document, facts, service, first=1, total=total)
     finally:
-        painter.end()
-    return pages
+        pages.painter.end()
+    return total

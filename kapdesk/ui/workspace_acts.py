@@ -247,77 +247,58 @@ class ReportActs(Base):
 
     def save_report(self, *, target: Path | None = None) -> None:
         """``target``: where, without asking (tests)."""
-        from PySide6.QtWidgets import QFileDialog
-
-        from kapdesk.ui.report import report_facts, write_pdf
-
-        service = self.service
-        if target is None:
-            day = service.started_at.astimezone(service.state.zone)
-            default = Path.home() / f"kapdesk-report-{day:%Y-%m-%d-%H%M}.pdf"
-            chosen, _filter = QFileDialog.getSaveFileName(
-                self,
-                "Save the session report (a PDF: anyone who opens it can read it)",
-                str(default),
-                "PDF (*.pdf)",
-                options=QFileDialog.Option.DontConfirmOverwrite,  # never replaced: refused below
-            )
-            if not chosen:
-                return
-            target = Path(chosen)
-        facts = report_facts(service, service.state.clinician_name(service.store.clinician_id))
-        try:
-            pages = write_pdf(service, facts, target)
-        except OSError as exc:
-            self.say(_not_written("The report", target, exc))
-            return
-        service.store.record_event(
-            "report", {"session_id": str(service.id), "format": "pdf", "file": str(target)}
+        target = target or self._choose_file(
+            "Save the session report (a PDF: anyone who opens it can read it)",
+            "report",
+            "PDF (*.pdf)",
         )
-        self.say(f"Report saved: {target} ({pages} pages). It is not encrypted: file it safely.")
+        if target is not None:
+            self._save_document(target, rems=False)
 
     def save_rems_form(self, *, target: Path | None = None) -> None:
         """The REMS Patient Monitoring Form's fields from the record, as a PDF to print or
         CSV, by the name chosen; what is missing is named, never left blank (issue 12)."""
+        target = target or self._choose_file(
+            "Save the REMS monitoring form (PDF or CSV: anyone who opens it can read it)",
+            "rems",
+            "PDF (*.pdf);;CSV (*.csv)",
+        )
+        if target is not None:
+            self._save_document(target, rems=True)
+
+    def _choose_file(self, title: str, name: str, filters: str) -> Path | None:
         from PySide6.QtWidgets import QFileDialog
 
-        from kapdesk.session.rems_form import rems_csv, rems_form
-        from kapdesk.ui.report import report_facts, write_private_text, write_rems_pdf
+        day = self.service.started_at.astimezone(self.service.state.zone)
+        default = Path.home() / f"kapdesk-{name}-{day:%Y-%m-%d-%H%M}.pdf"
+        chosen, _filter = QFileDialog.getSaveFileName(
+            self,
+            title,
+            str(default),
+            filters,
+            options=QFileDialog.Option.DontConfirmOverwrite,  # never replaced: refused later
+        )
+        return Path(chosen) if chosen else None
 
-        service = self.service
-        if target is None:
-            day = service.started_at.astimezone(service.state.zone)
-            default = Path.home() / f"kapdesk-rems-{day:%Y-%m-%d-%H%M}.pdf"
-            chosen, _filter = QFileDialog.getSaveFileName(
-                self,
-                "Save the REMS monitoring form (PDF or CSV: anyone who opens it can read it)",
-                str(default),
-                "PDF (*.pdf);;CSV (*.csv)",
-                options=QFileDialog.Option.DontConfirmOverwrite,  # never replaced: refused below
-            )
-            if not chosen:
-                return
-            target = Path(chosen)
-        fields = rems_form(service)
+    def _save_document(self, target: Path, *, rems: bool) -> None:
+        from kapdesk.ui.report import save_document
+
+        what = "The form" if rems else "The report"
         try:
-            if target.suffix.lower() == ".csv":
-                write_private_text(target, rems_csv(fields))
-            else:
-                facts = report_facts(
-                    service, service.state.clinician_name(service.store.clinician_id)
-                )
-                write_rems_pdf(service, facts, fields, target)
+            saved = save_document(self.service, target, rems=rems)
         except OSError as exc:
-            self.say(_not_written("The form", target, exc))
+            self.say(_not_written(what, target, exc))
             return
-        service.store.record_event(
-            "report", {"session_id": str(service.id), "format": "rems", "file": str(target)}
-        )
-        missing = sum(1 for f in fields if not f.value)
-        self.say(
-            f"REMS form saved: {target}; {missing} field(s) are not in the record and are "
-            "named in it. It is not encrypted: file it safely."
-        )
+        if rems:
+            self.say(
+                f"REMS form saved: {target}; {len(saved.missing)} field(s) are not in the "
+                "record and are named in it. It is not encrypted: file it safely."
+            )
+        else:
+            self.say(
+                f"Report saved: {target} ({saved.pages} pages). It is not encrypted: file it "
+                "safely."
+            )
 
     def print_report(self) -> None:
         from PySide6.QtPrintSupport import QPrintDialog, QPrinter
