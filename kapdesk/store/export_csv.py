@@ -2,8 +2,8 @@
 
 One file per kind, written into a new folder the clinician chose: ``patients.csv``,
 ``sessions.csv``, ``doses.csv``, ``vitals.csv``, ``observations.csv``,
-``scale_scores.csv``, ``corrections.csv``, ``events.csv``. Rows are as they were recorded;
-a correction is a row of ``corrections.csv`` that names the entry it corrects
+``scale_scores.csv``, ``events.csv``, ``course_notes.csv``, ``corrections.csv``. Rows are
+as they were recorded; a correction is a row of ``corrections.csv`` that names the entry it corrects
 (``target_kind``, ``target_id``) and the corrected values, and every corrected row says
 how often it was corrected (``corrections``). Times are given twice: in UTC (ISO 8601,
 ``…Z``) and in the session's clinic time zone (ISO 8601 with its offset). COLUMNS says
@@ -168,11 +168,26 @@ TABLES: tuple[Table, ...] = (
         times=("at", "recorded_at"),
     ),
     Table(
+        "course_notes.csv",
+        "course_notes",
+        (
+            ("id", "note id"),
+            ("patient_id", "patients.csv id"),
+            ("session_id", "sessions.csv id of the session it is about; empty if none"),
+            ("kind", "course (a new course begins), goal, preparation or integration"),
+            ("written_at", "the note's date"),
+            ("text", "the note as first written (see corrections.csv)"),
+            *RECORDED,
+        ),
+        times=("written_at", "recorded_at"),
+        kind="course_note",
+    ),
+    Table(
         "corrections.csv",
         "corrections",
         (
             ("id", "correction id"),
-            ("target_kind", "patient, dose, vitals, observation or scale_score"),
+            ("target_kind", "patient, dose, vitals, observation, scale_score or course_note"),
             ("target_id", "the id of the corrected row, in its file"),
             ("changes", "JSON: each corrected field and its new value"),
             ("reason", "why it was corrected"),
@@ -276,6 +291,7 @@ class _Scope:
         self, raw: Any, patient_id: uuid.UUID | None, session_id: uuid.UUID | None
     ) -> None:
         self.raw = raw
+        self.one_session = session_id is not None
         if session_id is not None:
             found = raw.execute(
                 "SELECT patient_id FROM sessions WHERE id = ?", (str(session_id),)
@@ -298,6 +314,9 @@ class _Scope:
             return "", ()
         if table.table == "patients":
             return f" WHERE t.id IN ({self.patients[0]})", self.patients[1]
+        if table.table == "course_notes" and not self.one_session:
+            # A patient's notes, those about no one session included.
+            return f" WHERE t.patient_id IN ({self.patients[0]})", self.patients[1]
         if table.table == "corrections":
             # The corrections of the rows exported, whichever file they are in.
             parts: list[str] = []

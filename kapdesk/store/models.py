@@ -142,6 +142,22 @@ class SessionEvent(Base):
     recorded_by: Mapped[uuid.UUID] = mapped_column(UUIDText, ForeignKey("clinicians.id"))
 
 
+class CourseNote(Base):
+    """A dated note about a patient's course of treatment: a goal set in preparation, a
+    preparation or integration note, or the start of a new course (issue 13); linked to a
+    session where it is about one."""
+
+    __tablename__ = "course_notes"
+    id: Mapped[uuid.UUID] = mapped_column(UUIDText, primary_key=True, default=new_id)
+    patient_id: Mapped[uuid.UUID] = mapped_column(UUIDText, ForeignKey("patients.id"), index=True)
+    session_id: Mapped[uuid.UUID | None] = mapped_column(UUIDText, ForeignKey("sessions.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    written_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    text: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(UUIDText, ForeignKey("clinicians.id"))
+
+
 class Correction(Base):
     """A later statement that an entry's values were wrong; the entry itself is untouched."""
 
@@ -184,6 +200,7 @@ ENTITY_TABLES: dict[str, type[Base]] = {
     "observation": Observation,
     "scale_score": ScaleScore,
     "session_event": SessionEvent,
+    "course_note": CourseNote,
     "correction": Correction,
 }
 
@@ -198,6 +215,7 @@ APPEND_ONLY_TABLES = (
     "observations",
     "scale_scores",
     "session_events",
+    "course_notes",
     "corrections",
     "audit_events",
 )

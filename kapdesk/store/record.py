@@ -8,6 +8,7 @@ is not one session's: patients, corrections, the record's own events, backup, ve
 from __future__ import annotations
 
 import datetime as dt
+import hmac
 import logging
 import uuid
 from collections.abc import Callable, Mapping
@@ -28,12 +29,14 @@ from kapdesk.store import models as m
 from kapdesk.store.audit import (
     canonical_json,
 )
+from kapdesk.store.course_record import CourseRecord
 from kapdesk.store.engine import DATABASE_FILE, IntegrityCheck, connect_writer
 from kapdesk.store.errors import (
     DiskFullError,
     FolderUnusableError,
     SaveFailedError,
     StoreError,
+    WrongPassphraseError,
 )
 from kapdesk.store.opening import OpenedRecord, open_record
 from kapdesk.store.reads import RecordReads
@@ -63,10 +66,11 @@ def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class RecordStore(RecordReads, SessionWrites):
+class RecordStore(RecordReads, SessionWrites, CourseRecord):
     """The clinical record of one data folder, unlocked and locked to this process.
 
-    Reads come from RecordReads, a session's entries from SessionWrites.
+    Reads come from RecordReads, a session's entries from SessionWrites, a patient's
+    course notes and course figures from CourseRecord.
     """
 
     def __init__(self, opened: OpenedRecord, clock: Clock, login_name: str) -> None:
@@ -142,6 +146,17 @@ class RecordStore(RecordReads, SessionWrites):
     def key_method(self) -> str:
         """How the record key is kept: "keyring" or "passphrase"."""
         return self._opened.vault.method
+
+    def confirms_passphrase(self, passphrase: str) -> bool:
+        """Whether ``passphrase`` is this record's (a passphrase-protected record only): the
+        clinician's proof when coming back from the patient's survey (issue 13)."""
+        if self.key_method != "passphrase":
+            return False
+        try:
+            key = self._opened.vault.unwrap(passphrase)
+        except WrongPassphraseError:
+            return False
+        return hmac.compare_digest(key, self._opened.key)
 
     def close(self) -> None:
         try:

@@ -6,14 +6,18 @@ against the migrations."""
 
 from __future__ import annotations
 
-HEAD_REVISION = "0004"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004")
+HEAD_REVISION = "0005"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 
 HEAD_SCHEMA: dict[tuple[str, str], str | None] = {
     (
         "index",
         "ix_corrections_target_id",
     ): "CREATE INDEX ix_corrections_target_id ON corrections (target_id)\n    ",
+    (
+        "index",
+        "ix_course_notes_patient_id",
+    ): "CREATE INDEX ix_course_notes_patient_id ON course_notes (patient_id)",
     (
         "index",
         "ix_doses_session_id",
@@ -51,6 +55,7 @@ HEAD_SCHEMA: dict[tuple[str, str], str | None] = {
     ("index", "sqlite_autoindex_clinicians_1"): None,
     ("index", "sqlite_autoindex_clinicians_2"): None,
     ("index", "sqlite_autoindex_corrections_1"): None,
+    ("index", "sqlite_autoindex_course_notes_1"): None,
     ("index", "sqlite_autoindex_doses_1"): None,
     ("index", "sqlite_autoindex_infusion_stops_1"): None,
     ("index", "sqlite_autoindex_infusion_stops_2"): None,
@@ -77,6 +82,10 @@ HEAD_SCHEMA: dict[tuple[str, str], str | None] = {
         "table",
         "corrections",
     ): "CREATE TABLE corrections (\n    id VARCHAR(36) NOT NULL,\n    target_kind VARCHAR(40) NOT NULL,\n    target_id VARCHAR(36) NOT NULL,\n    changes TEXT NOT NULL,\n    reason TEXT NOT NULL,\n    recorded_at VARCHAR(27) NOT NULL,\n    recorded_by VARCHAR(36) NOT NULL,\n    PRIMARY KEY (id),\n    FOREIGN KEY(recorded_by) REFERENCES clinicians (id)\n)",
+    (
+        "table",
+        "course_notes",
+    ): "CREATE TABLE course_notes (\n    id VARCHAR(36) NOT NULL,\n    patient_id VARCHAR(36) NOT NULL,\n    session_id VARCHAR(36),\n    kind VARCHAR(20) NOT NULL,\n    written_at VARCHAR(27) NOT NULL,\n    text TEXT NOT NULL,\n    recorded_at VARCHAR(27) NOT NULL,\n    recorded_by VARCHAR(36) NOT NULL,\n    PRIMARY KEY (id),\n    FOREIGN KEY(patient_id) REFERENCES patients (id),\n    FOREIGN KEY(session_id) REFERENCES sessions (id),\n    FOREIGN KEY(recorded_by) REFERENCES clinicians (id)\n)",
     (
         "table",
         "doses",
@@ -137,6 +146,14 @@ HEAD_SCHEMA: dict[tuple[str, str], str | None] = {
         "trigger",
         "corrections_no_update",
     ): "CREATE TRIGGER corrections_no_update BEFORE UPDATE ON corrections BEGIN SELECT RAISE(ABORT, 'kapdesk: corrections is append-only'); END",
+    (
+        "trigger",
+        "course_notes_no_delete",
+    ): "CREATE TRIGGER course_notes_no_delete BEFORE DELETE ON course_notes BEGIN SELECT RAISE(ABORT, 'kapdesk: course_notes is append-only'); END",
+    (
+        "trigger",
+        "course_notes_no_update",
+    ): "CREATE TRIGGER course_notes_no_update BEFORE UPDATE ON course_notes BEGIN SELECT RAISE(ABORT, 'kapdesk: course_notes is append-only'); END",
     (
         "trigger",
         "doses_no_delete",

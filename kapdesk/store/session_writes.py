@@ -13,7 +13,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
 
 from kapdesk.clinical.entries import (
-    clean_entry_time,
     clean_tags,
     clean_text,
     validate_dose,
@@ -36,11 +35,14 @@ SESSION_EVENT_KINDS = frozenset(
         "dose_caution_ack",
         "discharge",
         "no_protocol",
+        "intention",
+        "self_report",
     }
 )
 # A correction made after the end can raise or withdraw an alert, and an alert can be
-# acknowledged once the patient has left; nothing else is added to an ended session.
-AFTER_END_EVENT_KINDS = frozenset({"alert", "alert_ack", "alert_cleared"})
+# acknowledged once the patient has left; the patient's reflection survey is filled in
+# once the effects have worn off (issue 13). Nothing else is added to an ended session.
+AFTER_END_EVENT_KINDS = frozenset({"alert", "alert_ack", "alert_cleared", "self_report"})
 
 
 class SessionWrites(ChainedWriter):
@@ -261,6 +263,3 @@ class SessionWrites(ChainedWriter):
             recorded_at=now,
             recorded_by=self.clinician_id,
         )
-
-    def _entry_time(self, value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
-        return now if value is None else clean_entry_time(value, now)

@@ -161,6 +161,10 @@ def _patient(merged: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     }
 
 
+def _course_note(merged: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
+    return {"text": clean_text(merged["text"], "The note", limit=20_000)}
+
+
 CORRECTABLE: dict[str, KindSpec] = {
     "vitals": KindSpec(
         time_field="taken_at",
@@ -189,6 +193,13 @@ CORRECTABLE: dict[str, KindSpec] = {
         time_fields=("scored_at",),
         list_fields=("answers",),
         fixed=("scale_id",),
+    ),
+    "course_note": KindSpec(
+        time_field="written_at",
+        fields=("written_at", "text"),
+        validate=_course_note,
+        time_fields=("written_at",),
+        fixed=("kind", "session_id"),
     ),
     "patient": KindSpec(
         time_field="recorded_at",

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import sqlcipher3
 from sqlalchemy import Engine, Table, text
 
+from kapdesk.clinical.entries import clean_entry_time
 from kapdesk.store import models as m
 from kapdesk.store.anchor import ANCHOR_FILE
 from kapdesk.store.audit import GENESIS_HASH, canonical_json, event_hash, row_digest, stored_form
@@ -44,6 +45,9 @@ class ChainedWriter:
     _head: tuple[int, str]
     _pending_head: tuple[int, str]
     clinician_id: uuid.UUID
+
+    def _entry_time(self, value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
+        return now if value is None else clean_entry_time(value, now)
 
     def _append(
         self,

@@ -56,12 +56,12 @@ def test_an_older_record_is_backed_up_then_migrated(data_dir, clock):
     engine.dispose()
     store = RecordStore.open(older, passphrase=fixed_passphrase, clock=clock.now_utc)
     with store, store.engine.connect() as conn:
-        assert migrate.current_revision(conn) == migrate.head_revision() == "0004"
+        assert migrate.current_revision(conn) == migrate.head_revision() == "0005"
         assert "infusion_stops" in set(
             conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'")).scalars()
         )
     [backup] = (older / "backups").iterdir()
-    assert backup.name.startswith("before-schema-0004-")
+    assert backup.name.startswith("before-schema-0005-")
     manifest = read_manifest(backup)
     assert manifest["audit_events"] == 1
     restored = data_dir.parent / "restored"

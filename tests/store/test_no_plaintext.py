@@ -11,6 +11,8 @@ from tests.conftest import PASSPHRASE, fixed_passphrase
 NAME = "Zyxwvut Testpatient"
 NOTE = "Qvorpl said the colours were wonderful"
 RECORD_NUMBER = "MRN-77665544"
+COURSE_NOTE = "Integration: Wqxyzt spoke of the lighthouse"  # issue 13
+SURVEY_TEXT = "Pfrumble came up, and my mother's kitchen"  # the patient's own words
 
 
 def _all_bytes(folder):
@@ -20,8 +22,9 @@ def _all_bytes(folder):
 
 
 def _assert_absent(folder):
-    needles = [s.encode(enc) for s in (NAME, NOTE, RECORD_NUMBER) for enc in ("utf-8", "utf-16-le")]
-    needles += [b"Zyxwvut", b"Qvorpl"]
+    words = (NAME, NOTE, RECORD_NUMBER, COURSE_NOTE, SURVEY_TEXT)
+    needles = [s.encode(enc) for s in words for enc in ("utf-8", "utf-16-le")]
+    needles += [b"Zyxwvut", b"Qvorpl", b"Wqxyzt", b"Pfrumble"]
     checked = 0
     for path, data in _all_bytes(folder):
         checked += 1
@@ -43,6 +46,12 @@ def test_patient_details_never_reach_disk_in_plain_text(tmp_path, monkeypatch):
         store.add_observation(session, NOTE, tags=["calm"])
         store.add_vitals(session, {"systolic": 133, "diastolic": 85})
         store.correct("patient", patient, {"display_name": NAME + " Jr"}, reason=NOTE)
+        store.add_course_note(patient, "integration", COURSE_NOTE, session_id=session)
+        store.add_session_event(
+            session,
+            "self_report",
+            {"instrument": "reflection", "answers": {"what_came_up": SURVEY_TEXT}},
+        )
         # Entries still in the write-ahead log (not yet checkpointed) are checked too.
         _assert_absent(data_dir)
     # The CLI paths write logs, backups and a restored copy: check them all.
