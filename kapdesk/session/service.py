@@ -17,6 +17,7 @@ from typing import Any
 from kapdesk.clinical.alerts import AlertThresholds
 from kapdesk.clinical.discharge import DischargeItem
 from kapdesk.clinical.elapsed import describe_gap
+from kapdesk.clinical.entries import clean_text
 from kapdesk.clinical.notation import parse_vitals_line
 from kapdesk.clinical.protocols import Protocol
 from kapdesk.clinical.scales import REMS_CHECK_ID, SCALES
@@ -159,6 +160,14 @@ class SessionService:
     def screening(self) -> Mapping[str, Any] | None:
         return dosing.screening(self.state)
 
+    def intention(self) -> str:
+        """The patient's intention for this session, in their words: the latest stated
+        (issue 13), else the one written at screening; "" when none was recorded."""
+        stated = self.state.events_of("intention")
+        if stated:
+            return str(stated[-1].payload["text"])
+        return str((self.screening() or {}).get("intention") or "")
+
     def dose_gate(self) -> DoseGate:
         return dosing.dose_gate(self.state, self.thresholds)
 
@@ -279,6 +288,29 @@ class SessionService:
         self._refuse_if_ended()
         payload = dosing.screening_payload(contraindications, medicines, intention, decision)
         return self._store_event("screening", payload)
+
+    def record_intention(self, text: str) -> LogEntry:
+        """State (or restate) the session's intention; the earlier wording stays in the log."""
+        self._refuse_if_ended()
+        words = clean_text(text, "The intention", limit=500).strip()
+        if words == self.intention():
+            raise ValidationError("intention", "That is the intention already recorded.")
+        return self._store_event("intention", {"text": words})
+
+    def record_self_report(
+        self, response: Mapping[str, Any], alert: Mapping[str, Any] | None
+    ) -> uuid.UUID | None:
+        """A patient's survey response (session/survey.py), also once the session has
+        ended; and, where it holds an urgent answer, the alert, stored at once. Returns
+        the alert's id."""
+        self._store_event("self_report", response)
+        if alert is None:
+            return None
+        stored = self.store.add_session_event(self.id, "alert", alert)
+        event = self.state.put_event(self.store.session_event(stored))
+        self.events.entry_added.emit(event_entry(self.state, event))
+        self.events.alerts_changed.emit(self.open_alerts())
+        return stored
 
     def acknowledge_dose_caution(self, reason: str) -> LogEntry:
         self._refuse_if_ended()

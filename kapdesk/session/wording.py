@@ -180,4 +180,10 @@ def describe_event(kind: str, payload: Mapping[str, Any], who: str) -> str:
         if payload.get("criteria") == 0:
             return f"Session ended by {who}; it had no protocol, so no discharge criteria."
         return f"Discharge criteria met; session ended by {who}."
+    if kind == "intention":
+        return f"Intention (the patient's words): {payload['text']}"
+    if kind == "self_report":
+        # The summary was written with the answers (session/survey.py): the score and its
+        # band, why it was not scored, or the reflection's answers in short.
+        return f"Patient's survey, {payload['name']}: {payload['summary']}"
     return kind

@@ -1,0 +1,105 @@
+"""A patient's course of treatment as the course view shows it: one CourseSession per
+session of the current course, built from one read of the record (issue 13)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from kapdesk.clinical.course import CourseSession
+from kapdesk.store import RecordStore
+from kapdesk.store.course_record import SessionRows
+from kapdesk.store.views import EntryView
+
+
+def current_course_start(notes: Sequence[EntryView]) -> dt.datetime | None:
+    """When the patient's current course began: the newest "new course" note, if any."""
+    starts = [n.current["written_at"] for n in notes if n.current["kind"] == "course"]
+    return max(starts, default=None)
+
+
+def course_sessions(
+    store: RecordStore,
+    patient_id: uuid.UUID,
+    *,
+    since: dt.datetime | None = None,
+    weight_kg: float | None = None,
+) -> list[CourseSession]:
+    """The patient's sessions started at or after ``since`` (all when None), oldest first."""
+    rows = [
+        r
+        for r in store.course_rows(patient_id)
+        if since is None or r.session["started_at"] >= since
+    ]
+    return [_course_session(number, row, weight_kg) for number, row in enumerate(rows, 1)]
+
+
+def _course_session(number: int, rows: SessionRows, weight_kg: float | None) -> CourseSession:
+    session = rows.session
+    first_dose = session["first_dose_at"]
+    drugs = [drug for _at, drug, _mg in rows.doses]
+    total_mg = sum(mg for _at, _drug, mg in rows.doses) if rows.doses else None
+    # As SessionState.baseline(): the mean of the BP readings before the first dose.
+    pre = [(s, d) for at, s, d in rows.readings if first_dose is not None and at < first_dose]
+    pre_s = round(sum(s for s, _d in pre) / len(pre)) if pre else None
+    pre_d_values = [d for _s, d in pre if d is not None]
+    pre_d = round(sum(pre_d_values) / len(pre_d_values)) if pre_d_values else None
+    peak = max(((s, d or 0) for _at, s, d in rows.readings), default=None)
+    alerts, urgent, overrides = _counts(rows.events)
+    scores, item9 = _scores(rows.events)
+    return CourseSession(
+        session_id=session["id"],
+        number=number,
+        started_at=session["started_at"],
+        zone_name=session["zone_name"],
+        protocol=session["protocol"],
+        ended=session["ended_at"] is not None,
+        drug=" + ".join(dict.fromkeys(drugs)) if drugs else None,
+        dose_mg=total_mg,
+        dose_mg_per_kg=round(total_mg / weight_kg, 2) if total_mg and weight_kg else None,
+        pre_dose_systolic=pre_s,
+        pre_dose_diastolic=pre_d,
+        peak_systolic=None if peak is None else peak[0],
+        peak_diastolic=None if peak is None or not peak[1] else peak[1],
+        alerts=alerts,
+        urgent_alerts=urgent,
+        overrides=overrides,
+        scores=scores,
+        phq9_item9=item9,
+    )
+
+
+def _counts(events: Sequence[tuple[uuid.UUID, str, dict[str, Any]]]) -> tuple[int, int, int]:
+    """Alerts that still stand (one withdrawn by a correction is not counted), the urgent
+    among them, and the clinician's overrides: a dose given despite a caution, or a
+    discharge with criteria unmet."""
+    withdrawn = {p.get("alert_id") for _id, kind, p in events if kind == "alert_cleared"}
+    standing = [
+        p for event_id, kind, p in events if kind == "alert" and str(event_id) not in withdrawn
+    ]
+    urgent = sum(1 for p in standing if p.get("level") == "urgent")
+    overrides = sum(
+        1
+        for _id, kind, p in events
+        if kind == "dose_caution_ack" or (kind == "discharge" and p.get("override_reason"))
+    )
+    return len(standing), urgent, overrides
+
+
+def _scores(
+    events: Sequence[tuple[uuid.UUID, str, dict[str, Any]]],
+) -> tuple[dict[str, int | None], int | None]:
+    """The latest self-report of each scored instrument in the session, and PHQ-9 item 9."""
+    scores: dict[str, int | None] = {}
+    item9: int | None = None
+    for _id, kind, payload in events:  # oldest first: a later response replaces an earlier
+        if kind != "self_report" or payload.get("scored") is False:
+            continue
+        instrument = str(payload.get("instrument"))
+        scores[instrument] = payload.get("total")
+        if instrument == "phq9":
+            answer = payload.get("answers", {}).get("9")
+            item9 = answer if isinstance(answer, int) else None
+    return scores, item9
