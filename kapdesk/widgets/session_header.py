@@ -31,6 +31,11 @@ class SessionHeader(QWidget):
         self.patient_label = ElidedLabel(patient, min_scale=0.6)
         self.patient_label.setObjectName("patient")
         self.patient_label.setMinimumWidth(160)
+        # The patient's intention, in their words: one quiet line (issue 13).
+        self.intention_label = ElidedLabel("", min_scale=0.8)
+        self.intention_label.setObjectName("hint")
+        self.intention_label.setAccessibleName("Intention")
+        self.intention_label.hide()
         self.check_label = QLabel()
         self.check_label.setObjectName(UPCOMING_STYLE)
         self.check_label.setWordWrap(True)
@@ -40,7 +45,12 @@ class SessionHeader(QWidget):
         self.status_label.setWordWrap(True)
         self.status_label.setAccessibleName("Session status")
         self.status_label.hide()
-        for label in (self.patient_label, self.check_label, self.status_label):
+        for label in (
+            self.patient_label,
+            self.intention_label,
+            self.check_label,
+            self.status_label,
+        ):
             who.addWidget(label)
         who.addStretch(1)
         layout.addLayout(who, 1)
@@ -82,6 +92,24 @@ class SessionHeader(QWidget):
             self.check_label.setObjectName(name)
             self.check_label.style().unpolish(self.check_label)
             self.check_label.style().polish(self.check_label)
+
+    def set_intention(self, text: str) -> None:
+        """The session's intention as the patient put it; hidden when none was recorded."""
+        shown = f"Intention: “{text}”" if text else ""
+        self.intention_label.set_full_text(shown)
+        self._show_intention()
+
+    def set_intention_compact(self, compact: bool) -> None:
+        """On a short screen the intention is in the patient's name's tooltip instead."""
+        self._intention_compact = compact
+        self._show_intention()
+
+    def _show_intention(self) -> None:
+        shown = self.intention_label.full_text()
+        compact = getattr(self, "_intention_compact", False)
+        self.intention_label.setVisible(bool(shown) and not compact)
+        name = self.patient_label.full_text()
+        self.patient_label.setToolTip(f"{name}\n{shown}" if shown and compact else name)
 
     def set_status(self, text: str) -> None:
         """A standing fact of the session (an infusion running, the session ended)."""
