@@ -293,18 +293,23 @@ def _demo(paths: Paths) -> int:
     import datetime as dt
 
     from kapdesk.local.demo import DEMO_NAME, create_demo
+    from kapdesk.local.demo_course import COURSE_NAME, create_demo_course
     from kapdesk.session.service import SessionService
 
     with _open(paths, create=True) as store:
         _start_logging(paths.logs, to_file=True)  # the folder exists now
         now = dt.datetime.now(dt.UTC)
+        with store.grouped():
+            course = create_demo_course(store, now)
         _finished, running = create_demo(store, now)
-        # The running session's readings are written as a monitor's would be; its alerts
-        # are raised by the rules, as they would have been during the session.
-        SessionService(store, running, clock=lambda: now, protocol=None).raise_missing_alerts()
+        # The readings are written as a monitor's would be; the alerts are raised by the
+        # rules, as they would have been during the sessions.
+        for session in [*course, running]:
+            SessionService(store, session, clock=lambda: now, protocol=None).raise_missing_alerts()
     print(
-        f"Added the demo patient “{DEMO_NAME}” with a finished session and one running now "
-        f"to {paths.data}. Start kapdesk with the same data folder to see them."
+        f"Added the demo patient “{DEMO_NAME}” with a finished session and one running now, "
+        f"and “{COURSE_NAME}” with a course of {len(course)} sessions (Ctrl+Shift+C shows "
+        f"it), to {paths.data}. Start kapdesk with the same data folder to see them."
     )
     return EXIT_OK
 

@@ -9,7 +9,14 @@ import keyring.backends.fail
 import pytest
 
 from kapdesk.cli import main
+from kapdesk.local.demo import DEMO_NAME
+from kapdesk.local.demo_course import COURSE_NAME
 from tests.conftest import PASSPHRASE
+
+
+def _demo_patient(store):
+    """The demo patient with a finished session and one running."""
+    return next(p for p in store.patients() if p.current["display_name"] == DEMO_NAME)
 
 
 @pytest.fixture(autouse=True)
@@ -72,8 +79,9 @@ def test_demo_adds_a_marked_patient_with_a_finished_and_a_running_session(tmp_pa
     assert main(["--data-dir", str(data), "demo"]) == 0
     assert "demo patient" in capsys.readouterr().out
     with RecordStore.open(data, passphrase=lambda r: PASSPHRASE) as store:
-        [patient] = store.patients()
-        assert patient.current["display_name"].startswith("DEMO")
+        names = sorted(p.current["display_name"] for p in store.patients())
+        assert names == [DEMO_NAME, COURSE_NAME]  # and the course patient (issue 13)
+        patient = _demo_patient(store)
         sessions = store.sessions(patient.id)
         assert [s["ended_at"] is None for s in sessions] == [True, False]
         finished = sessions[1]
@@ -134,7 +142,7 @@ def test_report_writes_a_pdf_once_and_never_replaces_a_file(tmp_path, capsys):
     data = tmp_path / "data"
     assert main(["--data-dir", str(data), "demo"]) == 0
     with RecordStore.open(data, passphrase=lambda r: PASSPHRASE) as store:
-        [patient] = store.patients()
+        patient = _demo_patient(store)
         finished = store.sessions(patient.id)[1]["id"]
     target = tmp_path / "report.pdf"
     assert main(["--data-dir", str(data), "report", str(finished), str(target)]) == 0
@@ -154,7 +162,7 @@ def test_export_fhir_writes_one_bundle_file_for_a_patient_or_a_session(tmp_path,
     data = tmp_path / "data"
     assert main(["--data-dir", str(data), "demo"]) == 0
     with RecordStore.open(data, passphrase=lambda r: PASSPHRASE) as store:
-        [patient] = store.patients()
+        patient = _demo_patient(store)
     target = tmp_path / "patient.json"
     argv = ["--data-dir", str(data), "export", "--format", "fhir"]
     assert main([*argv, "--patient", str(patient.id), str(target)]) == 0
