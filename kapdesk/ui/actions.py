@@ -81,6 +81,15 @@ def session_actions(workspace: SessionWorkspace) -> tuple[dict[str, QAction], li
             "Ctrl+J",
             workspace.open_rems_check,
         ),
+        "intention": make_action(
+            workspace, "The patient's &intention…", "Ctrl+Shift+I", workspace.open_intention
+        ),
+        "survey": make_action(
+            workspace,
+            "Hand over for the patient's s&urvey…",
+            "Ctrl+Shift+S",
+            workspace.survey_requested.emit,
+        ),
         "report": make_action(
             workspace, "Save the &report as PDF…", "Ctrl+Shift+P", workspace.save_report
         ),

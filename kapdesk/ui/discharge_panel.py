@@ -154,7 +154,10 @@ class DischargePanel(QFrame):
         elif unmet:
             lines.append(f"<br>{unmet} not met: ending now needs an override reason.")
         else:
-            lines.append("<br>All criteria met.")
+            lines.append(
+                "<br>All criteria met. The patient's reflection survey can be handed over "
+                "now or after the end (Ctrl+Shift+S)."
+            )
         self.items.setText("<br>".join(lines))
 
     def show_error(self, message: str) -> None:

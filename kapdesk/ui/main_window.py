@@ -25,16 +25,19 @@ from kapdesk.local.memory import give_back_memory
 from kapdesk.local.settings import Settings, alert_thresholds, local_zone_name
 from kapdesk.session.protocols import clinic_protocols, default_protocol, start_session
 from kapdesk.session.service import SessionService
+from kapdesk.session.survey import clinic_surveys
 from kapdesk.store import RecordStore
 from kapdesk.store.errors import StoreError
 from kapdesk.store.reads import PATIENTS_SHOWN
 from kapdesk.ui.actions import make_action
+from kapdesk.ui.course_view import CourseView
 from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
 from kapdesk.ui.forms import open_form
 from kapdesk.ui.patients_page import PatientsPage
 from kapdesk.ui.quit_question import quit_question
 from kapdesk.ui.record_checks import IntegrityWatch, ProgressJob
 from kapdesk.ui.settings_dialog import SettingsDialog
+from kapdesk.ui.survey_flow import SurveyFlow
 from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
 from kapdesk.ui.workspace import SessionWorkspace
 from kapdesk.widgets.clock_display import MIN_CLOCK_PX
@@ -70,6 +73,7 @@ class MainWindow(QMainWindow):
         self.pages.addWidget(self.patients_page)
         self.setCentralWidget(self.pages)
         self.workspace: SessionWorkspace | None = None
+        self.course: CourseView | None = None
         self.patient_dialog: PatientDialog | None = None
         self.session_dialog: NewSessionDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
@@ -96,6 +100,9 @@ class MainWindow(QMainWindow):
         if loaded.problems:
             # Said where it is seen; the app goes on with the protocols that loaded.
             problems.append("Protocol files skipped: " + " ".join(loaded.problems))
+        self.surveys = SurveyFlow(self, clinic_surveys(store.folder))
+        if self.surveys.files.problems:
+            problems.append("Survey files skipped: " + " ".join(self.surveys.files.problems))
         if settings.problem:
             problems.append(settings.problem)
         if store.accepted_loss is not None:
@@ -112,6 +119,9 @@ class MainWindow(QMainWindow):
             make_action(self, "&New session for the patient…", "Ctrl+Shift+N", self.new_session)
         )
         record.addAction(make_action(self, "&Find a patient", "Ctrl+F", self.find_patient))
+        record.addAction(
+            make_action(self, "&Course of treatment", "Ctrl+Shift+C", self.show_course)
+        )
         record.addAction(make_action(self, "&Verify the record", "Ctrl+Shift+V", self.run_verify))
         record.addAction(make_action(self, "&Back up the record…", "Ctrl+Shift+B", self.back_up))
         record.addAction(
@@ -339,6 +349,34 @@ class MainWindow(QMainWindow):
             "during it. Resume it to continue its clock and log (Enter).",
         )
 
+    def show_course(self) -> None:
+        """The selected patient's course of treatment (issue 13)."""
+        if self.course is not None:
+            self.course.page.focus_chart()
+            return
+        patient = self.patients_page.selected_patient()
+        if self.workspace is not None:
+            if self.workspace.service.ended_at is None:
+                self.workspace.say(
+                    "The course view opens from the patients page; this session is still "
+                    "running. End it first (Ctrl+Shift+E), or open the course after."
+                )
+                return
+            patient = self.store.session(self.workspace.service.id)["patient_id"]
+            self.close_workspace()
+        if patient is None:
+            self.show_verdict("Choose a patient first (Ctrl+F finds one), then Ctrl+Shift+C.")
+            return
+        self.course = CourseView(self, patient)
+
+    def close_course(self) -> None:
+        course = self.course
+        if course is None:
+            return
+        self.course = None
+        course.close()
+        self.patients_page.patient_list.setFocus()
+
     def open_session(self, session_id: uuid.UUID) -> None:
         """Enter on a session in the patients page: an ended one opens read only (issue
         12), one still running is resumed."""
@@ -384,6 +422,7 @@ class MainWindow(QMainWindow):
             review=review,
         )
         workspace.closed.connect(self.close_workspace)
+        workspace.survey_requested.connect(lambda: self.surveys.offer(workspace))
         self.workspace = workspace
         self.pages.addWidget(workspace)
         self.pages.setCurrentWidget(workspace)

@@ -319,6 +319,7 @@ def _first_page_html(service: SessionService) -> str:
             ),
         ),
         ("Protocol", _e(service.protocol_name)),
+        ("Intention (the patient's words)", _e(service.intention()) or "—"),
         (
             "Session",
             f"{started:%Y-%m-%d} ({_e(state.row['zone_name'])}) · "
@@ -353,9 +354,26 @@ def _details_html(service: SessionService) -> str:
         _vitals_html(service),
         _alerts_html(service),
         _discharge_html(service),
+        _survey_html(service),
         _log_html(service.log()),
     ]
     return "".join(parts)
+
+
+def _survey_html(service: SessionService) -> str:
+    """The patient's reflection survey and self-report scales (issue 13), as stored."""
+    responses = service.state.events_of("self_report")
+    if not responses:
+        return ""
+    rows = "".join(
+        f"<tr><td>{service.local_clock(e.at)}</td><td>{_e(e.payload['name'])}</td>"
+        f"<td>{_e(e.payload['summary'])}</td></tr>"
+        for e in responses
+    )
+    return (
+        "<h2>The patient's survey</h2>"
+        f"{TABLE}<tr><th>Time</th><th>Form</th><th>Answers</th></tr>{rows}</table>"
+    )
 
 
 def _t_plus(service: SessionService, at: dt.datetime) -> str:

@@ -213,6 +213,23 @@ class ScreeningDialog(FormDialog):
         )
 
 
+class IntentionDialog(FormDialog):
+    """The patient's intention for the session, in their words (issue 13)."""
+
+    def __init__(self, current: str, parent: QWidget | None = None) -> None:
+        super().__init__("The patient's intention for this session", parent)
+        self.intention = QLineEdit(current)
+        self.intention.setAccessibleName("Intention")
+        self.intention.setPlaceholderText("In the patient's own words")
+        self.intention.selectAll()
+        self.form.addRow("Intention", self.intention)
+        hint = QLabel("Shown on one quiet line at the top of the session and in the report.")
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        self.form.addRow(hint)
+        self.first_field = self.intention
+
+
 class CautionDialog(FormDialog):
     """The label's pre-dose guidance, acknowledged with a reason before a dose can be given."""
 

@@ -34,6 +34,7 @@ from kapdesk.ui.session_forms import (
     CautionDialog,
     CorrectDialog,
     DoseDialog,
+    IntentionDialog,
     RemsCheckDialog,
     ScreeningDialog,
 )
@@ -72,6 +73,7 @@ class ChartBox(QWidget):
 class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
     ended = Signal()
     closed = Signal()
+    survey_requested = Signal()  # the main window hands the laptop to the patient
 
     def __init__(
         self,
@@ -99,6 +101,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         outer.setSpacing(3)
         protocol = "no protocol" if service.protocol_name == NO_PROTOCOL else service.protocol_name
         self.header = SessionHeader(service.patient_name, protocol, clock_px)
+        self.header.set_intention(service.intention())
         outer.addWidget(self.header)
         self.banner = AlertBanner()
         self.banner.acknowledge_requested.connect(self.acknowledge_alert)
@@ -132,6 +135,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.shortcuts_first.watch(self)
         # The forms last opened, for tests and the screenshot script to drive.
         self.screening_dialog: ScreeningDialog | None = None
+        self.intention_dialog: IntentionDialog | None = None
         self.caution_dialog: CautionDialog | None = None
         self.rems_dialog: RemsCheckDialog | None = None
         self.dose_dialog: DoseDialog | None = None
@@ -207,7 +211,11 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         super().showEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        self.banner.set_compact(event.size().height() < SHORT_PX)
+        short = event.size().height() < SHORT_PX
+        self.banner.set_compact(short)
+        # The intention's own line is a log entry's height at 1024x600: there it goes to
+        # the patient's name's tooltip (and stays in the log and the report).
+        self.header.set_intention_compact(short)
         super().resizeEvent(event)
 
     def _listen(self) -> None:
@@ -344,6 +352,14 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             back.setFocus()  # back to the form or panel the reading interrupted
         else:
             self.refocus()
+
+    def acknowledge_alert_by_id(self, alert_id: object) -> None:
+        """An alert acknowledged where it was put in front of the clinician (the patient's
+        survey, issue 13), also in a session that has ended."""
+        try:
+            self.service.acknowledge_alert(alert_id)  # type: ignore[arg-type]
+        except Refused as exc:
+            self.say(str(exc))
 
     def acknowledge_alert(self) -> None:
         self._act()

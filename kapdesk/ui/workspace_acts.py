@@ -20,6 +20,7 @@ from kapdesk.ui.session_forms import (
     CautionDialog,
     CorrectDialog,
     DoseDialog,
+    IntentionDialog,
     RemsCheckDialog,
     ScreeningDialog,
 )
@@ -82,7 +83,25 @@ class FormActs(Base):
                 contraindications, medicines, dialog.intention.text(), dialog.decision.text()
             )
 
-        self.screening_dialog = self._open(ScreeningDialog(self), save) or self.screening_dialog
+        self.screening_dialog = (
+            self._open(
+                ScreeningDialog(self),
+                save,
+                saved=lambda _entry: self.header.set_intention(self.service.intention()),
+            )
+            or self.screening_dialog
+        )
+
+    def open_intention(self) -> None:
+        self._act()
+        self.intention_dialog = (
+            self._open(
+                IntentionDialog(self.service.intention(), self),
+                lambda d: self.service.record_intention(d.intention.text()),
+                saved=lambda _entry: self.header.set_intention(self.service.intention()),
+            )
+            or self.intention_dialog
+        )
 
     def open_dose_dialog(self) -> None:
         self._act()
@@ -189,7 +208,9 @@ class EndActs(Base):
         ended = service.ended_at
         assert ended is not None
         self.timer.stop()
-        readable = {self.actions_by_name[name] for name in ("log", "report", "print", "rems_form")}
+        readable = {
+            self.actions_by_name[name] for name in ("log", "report", "print", "rems_form", "survey")
+        }
         for action in (*self.actions_by_name.values(), *self.scale_actions):
             action.setEnabled(action in readable)
         # Nothing to acknowledge here: the alerts and what became of them are in the log,
@@ -226,11 +247,11 @@ class EndActs(Base):
         self.discharge.show_summary(
             f"Duration {format_elapsed(summary.duration)} · {summary.doses} dose(s), "
             f"{summary.total_mg:g} mg in all · {summary.readings} vitals reading(s) · "
-            f"highest BP {highest}."
+            f"highest BP {highest}. The patient's survey: Ctrl+Shift+S."
         )
         self.side.show_panel(self.discharge)
         for name, action in self.actions_by_name.items():
-            action.setEnabled(name in ("correct", "log", "report", "print", "rems_form"))
+            action.setEnabled(name in ("correct", "log", "report", "print", "rems_form", "survey"))
         for action in self.scale_actions:
             action.setEnabled(False)
         self.observation.setEnabled(False)

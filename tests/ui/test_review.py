@@ -58,7 +58,8 @@ def test_a_finished_session_opens_read_only_by_keys(qtbot, store, data_dir, cloc
     assert not workspace.observation.isVisible()
     assert not workspace.vitals.isVisible()
     enabled = [name for name, a in workspace.actions_by_name.items() if a.isEnabled()]
-    assert enabled == ["log", "report", "print", "rems_form"]  # reading and filing only
+    # Reading and filing only, and handing over for the patient's survey (issue 13).
+    assert enabled == ["log", "survey", "report", "print", "rems_form"]
     assert not any(a.isEnabled() for a in workspace.scale_actions)
     before = workspace.log_model.rowCount()
     focused = QApplication.focusWidget()

@@ -1,0 +1,242 @@
+"""A patient's course of treatment (issue 13): PHQ-9 and GAD-7 over the sessions with
+response and remission, the dose, the pre-dose baseline and peak BP, alerts and
+overrides; the goals and the preparation and integration notes beside it.
+
+Enter on a session opens it (read only once ended); Esc goes back to the patients.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QKeyEvent, QResizeEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kapdesk.clinical.alerts import AlertThresholds
+from kapdesk.clinical.course import CourseSession, summarise_course
+from kapdesk.clinical.self_report import Instrument
+from kapdesk.session.course import course_sessions, current_course_start
+from kapdesk.store import RecordStore
+from kapdesk.store.course_record import COURSE_NOTE_KINDS
+from kapdesk.store.views import EntryView
+from kapdesk.ui.forms import FormDialog
+from kapdesk.ui.patients_page import ID_ROLE, RowsModel
+from kapdesk.widgets.bp_chart import DIM, ChartColours
+from kapdesk.widgets.course_chart import CourseChart
+from kapdesk.widgets.elided_label import ElidedLabel
+
+CHART_MIN_PX = 400
+SHORT_PAGE_PX = 640
+
+
+class NoteDialog(FormDialog):
+    """A course note: its kind, the session it is about (if one), and the text. Ctrl+Enter
+    saves, since Enter makes a new line in a note."""
+
+    def __init__(
+        self,
+        sessions: Sequence[CourseSession],
+        about: uuid.UUID | None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__("Add a course note", parent, ok_text="Save")
+        self.kind = QComboBox()
+        self.kind.setAccessibleName("Kind of note")
+        self.kinds = list(COURSE_NOTE_KINDS)
+        for kind in self.kinds:
+            self.kind.addItem(COURSE_NOTE_KINDS[kind])
+        self.kind.setCurrentIndex(self.kinds.index("integration"))
+        self.form.addRow("&Kind", self.kind)
+        self.session = QComboBox()
+        self.session.setAccessibleName("About the session")
+        self.session_ids: list[uuid.UUID | None] = [None]
+        self.session.addItem("Not about one session")
+        for session in reversed(sessions):
+            day = session.started_at.astimezone(ZoneInfo(session.zone_name))
+            self.session.addItem(f"Session {session.number}, {day:%a %d %b %Y}")
+            self.session_ids.append(session.session_id)
+        if about in self.session_ids:
+            self.session.setCurrentIndex(self.session_ids.index(about))
+        self.form.addRow("&Session", self.session)
+        self.text = QPlainTextEdit()
+        self.text.setAccessibleName("Note")
+        self.text.setPlaceholderText("The note (Ctrl+Enter saves)")
+        self.text.setMinimumHeight(140)
+        self.text.installEventFilter(self)
+        self.form.addRow("&Note", self.text)
+        self.buttons.button(self.buttons.StandardButton.Ok).setText("Save (Ctrl+Enter)")
+        self.first_field = self.text
+
+    def values(self) -> tuple[str, uuid.UUID | None, str]:
+        return (
+            self.kinds[self.kind.currentIndex()],
+            self.session_ids[self.session.currentIndex()],
+            self.text.toPlainText(),
+        )
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.text
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
+            self._try_save()
+            return True
+        return False
+
+
+class CorrectNoteDialog(FormDialog):
+    def __init__(self, note: EntryView, parent: QWidget | None = None) -> None:
+        super().__init__("Correct a course note", parent)
+        original = QLabel(note.current["text"])
+        original.setWordWrap(True)
+        self.form.addRow("Now", original)
+        self.text = QLineEdit(note.current["text"])
+        self.text.setAccessibleName("Corrected note")
+        self.form.addRow("Corrected", self.text)
+        self.reason = QLineEdit()
+        self.reason.setAccessibleName("Reason")
+        self.reason.setPlaceholderText("Why the note was wrong (required)")
+        self.form.addRow("Reason", self.reason)
+        self.first_field = self.text
+
+
+class CoursePage(QWidget):
+    closed = Signal()
+    session_opened = Signal(object)  # session id: Enter on a session in the chart
+
+    def __init__(
+        self,
+        store: RecordStore,
+        patient_id: uuid.UUID,
+        *,
+        instruments: Mapping[str, Instrument],
+        thresholds: AlertThresholds,
+        zone: ZoneInfo,
+        colours: ChartColours = DIM,
+        font_px: int = 16,
+    ) -> None:
+        super().__init__()
+        self.zone = zone
+        self.store = store
+        self.patient_id = patient_id
+        self.instruments = instruments
+        self.thresholds = thresholds
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(16, 6, 16, 6)
+        outer.setSpacing(4)
+        self.title = ElidedLabel("")
+        self.title.setObjectName("subtitle")
+        outer.addWidget(self.title)
+        self.chart = CourseChart(colours, font_px)
+        self.chart.setAccessibleName(
+            "Course chart: Left and Right choose a session, Enter opens it"
+        )
+        self.chart.session_activated.connect(self.session_opened.emit)
+        # Below this the three panels cannot be read; the notes give way first.
+        self.chart.setMinimumHeight(CHART_MIN_PX)
+        outer.addWidget(self.chart, 5)
+        row = QHBoxLayout()
+        self.notes_title = notes_title = QLabel(
+            "Notes (Ctrl+Shift+O adds one; Ctrl+E corrects the selected; Esc: back)"
+        )
+        notes_title.setObjectName("hint")
+        notes_title.setWordWrap(True)
+        row.addWidget(notes_title, 1)
+        outer.addLayout(row)
+        self.notes = RowsModel()
+        self.note_list = QListView()
+        self.note_list.setAccessibleName("Course notes, newest first")
+        self.note_list.setModel(self.notes)
+        self.note_list.setWordWrap(True)
+        self.note_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.note_list.setSpacing(2)
+        self.note_list.setMinimumHeight(72)
+        outer.addWidget(self.note_list, 1)
+        QWidget.setTabOrder(self.chart, self.note_list)
+        self.sessions: list[CourseSession] = []
+        self.note_views: dict[uuid.UUID, EntryView] = {}
+        self.refresh()
+
+    def refresh(self) -> None:
+        patient = self.store.entry("patient", self.patient_id).current
+        notes = self.store.course_notes(self.patient_id)
+        since = current_course_start(notes)
+        self.sessions = course_sessions(
+            self.store, self.patient_id, since=since, weight_kg=patient["weight_kg"]
+        )
+        names = self.store.clinician_names()
+        started = "" if since is None else f", since {since.astimezone(self.zone):%d %b %Y}"
+        self.title.set_full_text(
+            f"Course of treatment: {patient['display_name']}{started} · "
+            f"{len(self.sessions)} session(s)"
+        )
+        summary = summarise_course(self.sessions, self.thresholds)
+        self.chart.set_course(self.sessions, summary, self.instruments, self.thresholds)
+        numbers = {s.session_id: s.number for s in self.sessions}
+        self.note_views = {n.id: n for n in notes}
+        # The current course's goals first, whatever their date: what the notes are read
+        # against; then every note, newest first.
+        goals = [
+            n
+            for n in notes
+            if n.current["kind"] == "goal" and (since is None or n.current["written_at"] >= since)
+        ]
+        rows = []
+        if not goals:
+            rows.append((uuid.UUID(int=0), "No goals recorded for this course (Ctrl+Shift+O)."))
+        for note in [*goals, *(n for n in reversed(notes) if n not in goals)]:
+            current = note.current
+            about = current.get("session_id")
+            where = f" (session {numbers[about]})" if about in numbers else ""
+            corrected = " · corrected" if note.is_corrected else ""
+            who = names.get(note.recorded_by, "?")
+            rows.append(
+                (
+                    note.id,
+                    f"{current['written_at'].astimezone(self.zone):%a %d %b %Y %H:%M} · "
+                    f"{COURSE_NOTE_KINDS[current['kind']]}{where} · {who}{corrected}\n"
+                    f"{current['text']}",
+                )
+            )
+        self.notes.set_rows(rows)
+
+    def selected_note(self) -> EntryView | None:
+        index = self.note_list.currentIndex()
+        if not index.isValid():
+            return None
+        return self.note_views.get(index.data(ID_ROLE))  # None for the "no goals" line
+
+    def focus_chart(self) -> None:
+        self.chart.setFocus(Qt.FocusReason.OtherFocusReason)
+        if self.chart.selected_session() is None and self.sessions:
+            self.chart.select_session(self.sessions[-1].session_id)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # On a short screen (1024x600 less a title bar) the chart's three panels need every
+        # pixel: the notes keep two rows, and their keys move to the list's tooltip.
+        short = event.size().height() < SHORT_PAGE_PX
+        self.notes_title.setVisible(not short)
+        self.note_list.setMaximumHeight(76 if short else 16_777_215)
+        self.note_list.setToolTip(self.notes_title.text() if short else "")
+        super().resizeEvent(event)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            self.closed.emit()
+            return
+        super().keyPressEvent(event)

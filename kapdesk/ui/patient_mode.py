@@ -1,0 +1,368 @@
+"""Patient mode (issue 13): the reflection survey full screen, for the patient's hands.
+
+Large type on the calm dim theme, one question at a time, by keyboard, mouse or touch.
+Nothing of the record shows (kapdesk's own window is hidden while this one is up), and
+there is no way out for the patient: closing is refused, Esc does nothing, and only the
+clinician's secret (the record's passphrase, or the code chosen when handing over)
+brings kapdesk back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from kapdesk.clinical.self_report import Answer
+from kapdesk.session.survey import Step, SurveyRun
+
+# Its own sheet: the patient sees the calm dim theme and large type whatever the
+# clinician's settings (a light theme at 3 a.m. is not calm).
+PATIENT_SHEET = """
+QWidget#patientMode { background: #161512; }
+QWidget#patientMode QLabel { color: #e6dfcf; font-size: 26px; }
+QWidget#patientMode QLabel#question { font-size: 34px; color: #f3ecdc; }
+QWidget#patientMode QLabel#quiet { font-size: 22px; color: #a59f92; }
+QWidget#patientMode QLabel#error { font-size: 24px; color: #ffb199; }
+QWidget#patientMode QPushButton {
+    font-size: 28px; color: #f3ecdc; background: #24221e; border: 2px solid #4a463e;
+    border-radius: 10px; padding: 10px 22px; text-align: left;
+}
+QWidget#patientMode QPushButton:checked { background: #3d3522; border-color: #e0b550; }
+QWidget#patientMode QPushButton:focus { border: 4px solid #e0b550; }
+QWidget#patientMode QPushButton#nav { text-align: center; min-width: 160px; }
+QWidget#patientMode QPushButton#clinician {
+    font-size: 18px; color: #8d877a; background: transparent; border: 1px solid #34312b;
+    padding: 6px 12px; text-align: center;
+}
+QWidget#patientMode QPlainTextEdit, QWidget#patientMode QLineEdit {
+    font-size: 28px; color: #f3ecdc; background: #201e1a; border: 2px solid #4a463e;
+    border-radius: 8px; padding: 8px;
+}
+QWidget#patientMode QPlainTextEdit:focus, QWidget#patientMode QLineEdit:focus {
+    border: 3px solid #e0b550;
+}
+"""
+
+
+MAX_ROWS = 4
+
+
+class PatientSurveyWindow(QWidget):
+    """The survey, one question at a time; ``returned`` once the clinician has unlocked."""
+
+    returned = Signal()
+
+    def __init__(self, run: SurveyRun, confirm: Callable[[str], bool], secret_name: str) -> None:
+        super().__init__(None, Qt.WindowType.Window | Qt.WindowType.FramelessWindowHint)
+        self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint)
+        self.setObjectName("patientMode")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
+        self.setStyleSheet(PATIENT_SHEET)
+        self.setWindowTitle("Reflection")
+        self.run = run
+        self._confirm = confirm
+        self._released = False
+        self.failed_attempts = 0
+        self.index = -1  # -1: the welcome page; len(steps): the thank-you page
+        self.choice_buttons: list[QPushButton] = []
+        self._rows = 1
+
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(48, 16, 48, 20)
+        top = QHBoxLayout()
+        self.progress = QLabel()
+        self.progress.setObjectName("quiet")
+        top.addWidget(self.progress, 1)
+        self.clinician_button = QPushButton("For the clinician")
+        self.clinician_button.setObjectName("clinician")
+        self.clinician_button.clicked.connect(self.ask_clinician)
+        top.addWidget(self.clinician_button, 0, Qt.AlignmentFlag.AlignTop)
+        outer.addLayout(top)
+
+        self.pages = QStackedWidget()
+        outer.addWidget(self.pages, 1)
+        self.question_page = QWidget()
+        page = QVBoxLayout(self.question_page)
+        page.setSpacing(12)
+        self.section = QLabel()
+        self.section.setObjectName("quiet")
+        self.section.setWordWrap(True)
+        self.question = QLabel()
+        self.question.setObjectName("question")
+        self.question.setWordWrap(True)
+        self.question.setAccessibleName("Question")
+        page.addWidget(self.section)
+        page.addWidget(self.question)
+        self.choices_box = QWidget()
+        self.choices = QGridLayout(self.choices_box)
+        self.choices.setSpacing(10)
+        page.addWidget(self.choices_box)
+        self.text_answer = QPlainTextEdit()
+        self.text_answer.setAccessibleName("Your answer")
+        self.text_answer.setPlaceholderText("Type here if you wish; you can also leave it empty.")
+        self.text_answer.installEventFilter(self)
+        page.addWidget(self.text_answer, 1)
+        page.addStretch(1)
+        self.hint = QLabel()
+        self.hint.setObjectName("quiet")
+        self.hint.setWordWrap(True)
+        page.addWidget(self.hint)
+        nav = QHBoxLayout()
+        self.back_button = QPushButton("Back")
+        self.skip_button = QPushButton("Skip")
+        self.next_button = QPushButton("Next")
+        for button in (self.back_button, self.skip_button, self.next_button):
+            button.setObjectName("nav")
+        self.back_button.clicked.connect(self.go_back)
+        self.skip_button.clicked.connect(lambda: self.choose(None))
+        self.next_button.clicked.connect(self._next_from_text)
+        nav.addWidget(self.back_button)
+        nav.addStretch(1)
+        nav.addWidget(self.skip_button)
+        nav.addWidget(self.next_button)
+        page.addLayout(nav)
+
+        self.message_page = QWidget()
+        message = QVBoxLayout(self.message_page)
+        message.addStretch(1)
+        self.message = QLabel()
+        self.message.setObjectName("question")
+        self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        message.addWidget(self.message)
+        self.begin_button = QPushButton("Begin")
+        self.begin_button.setObjectName("nav")
+        self.begin_button.clicked.connect(self.go_next)
+        message.addWidget(self.begin_button, 0, Qt.AlignmentFlag.AlignCenter)
+        message.addStretch(2)
+
+        self.unlock_page = QWidget()
+        unlock = QVBoxLayout(self.unlock_page)
+        unlock.addStretch(1)
+        ask = QLabel(f"For your clinician: enter {secret_name} to return to kapdesk.")
+        ask.setWordWrap(True)
+        unlock.addWidget(ask)
+        self.secret = QLineEdit()
+        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.secret.setAccessibleName(secret_name)
+        self.secret.returnPressed.connect(self.try_unlock)
+        unlock.addWidget(self.secret)
+        self.unlock_error = QLabel()
+        self.unlock_error.setObjectName("error")
+        self.unlock_error.setWordWrap(True)
+        unlock.addWidget(self.unlock_error)
+        buttons = QHBoxLayout()
+        self.cancel_unlock = QPushButton("Back to the questions")
+        self.cancel_unlock.setObjectName("nav")
+        self.cancel_unlock.clicked.connect(self.show_current)
+        buttons.addWidget(self.cancel_unlock)
+        buttons.addStretch(1)
+        unlock.addLayout(buttons)
+        unlock.addStretch(2)
+        for widget in (self.question_page, self.message_page, self.unlock_page):
+            self.pages.addWidget(widget)
+        self.show_current()
+
+    # ------------------------------------------------------------- pages
+
+    def show_current(self) -> None:
+        steps = self.run.steps
+        self.unlock_error.clear()
+        self.secret.clear()
+        if self.index < 0:
+            self._show_message(
+                "Thank you for taking a few minutes to reflect on your session.\n\n"
+                "One question at a time. There are no right or wrong answers, and you can "
+                "go back or skip any question you would rather not answer.",
+                "Begin",
+            )
+            self.progress.setText("")
+            return
+        if self.index >= len(steps):
+            self._show_message(
+                "Thank you. You have finished.\n\nPlease let your clinician know.", None
+            )
+            self.progress.setText("")
+            return
+        step = steps[self.index]
+        self.progress.setText(f"Question {self.index + 1} of {len(steps)}")
+        instrument = step.instrument
+        self.section.setText(f"{instrument.title}\n{instrument.stem}")
+        self.question.setText(step.question.text)
+        self._fill_choices(step)
+        self.back_button.setEnabled(True)
+        self.pages.setCurrentWidget(self.question_page)
+        if step.question.kind == "text":
+            self.skip_button.hide()
+            self.next_button.show()
+            self.hint.setText("Enter goes on; Shift+Enter starts a new line.")
+            self.text_answer.setFocus()
+        else:
+            self.skip_button.show()
+            self.next_button.hide()
+            self.hint.setText("Arrow keys move, Enter chooses, or touch an answer.")
+            chosen = self.run.answer_of(step)
+            focus = next(
+                (b for b in self.choice_buttons if b.property("value") == chosen),
+                self.choice_buttons[0] if self.choice_buttons else self.skip_button,
+            )
+            focus.setFocus()
+
+    def _show_message(self, text: str, button: str | None) -> None:
+        self.message.setText(text)
+        self.begin_button.setVisible(button is not None)
+        self.pages.setCurrentWidget(self.message_page)
+        if button is not None:
+            self.begin_button.setText(button)
+            self.begin_button.setFocus()
+        else:
+            self.message.setFocus()
+
+    def _fill_choices(self, step: Step) -> None:
+        for button in self.choice_buttons:
+            self.choices.removeWidget(button)
+            button.hide()  # at once: deleteLater alone left it painted under the next
+            button.deleteLater()
+        self.choice_buttons = []
+        question = step.question
+        is_text = question.kind == "text"
+        self.choices_box.setVisible(not is_text)
+        self.text_answer.setVisible(is_text)
+        if is_text:
+            answer = self.run.answer_of(step)
+            self.text_answer.setPlainText(answer if isinstance(answer, str) else "")
+            return
+        chosen = self.run.answer_of(step)
+        # At most four rows, in columns beyond that: 0-10 in eleven rows would not fit a
+        # 600 px screen, nor five in one column under a two-line question.
+        count = len(question.choices)
+        columns = -(-count // MAX_ROWS)
+        rows = self._rows = -(-count // columns)
+        for n, choice in enumerate(question.choices):
+            button = QPushButton(choice.text)
+            button.setCheckable(True)
+            button.setChecked(choice.value == chosen)
+            button.setProperty("value", choice.value)
+            button.setAccessibleName(choice.text)
+            button.clicked.connect(lambda _c=False, v=choice.value: self.choose(v))
+            button.installEventFilter(self)
+            self.choices.addWidget(button, n % rows, n // rows)
+            self.choice_buttons.append(button)
+
+    # ------------------------------------------------------------- moving
+
+    def choose(self, value: Answer | None) -> None:
+        step = self.run.steps[self.index]
+        self.run.answer(step, value)
+        self.go_next()
+
+    def _next_from_text(self) -> None:
+        step = self.run.steps[self.index]
+        self.run.answer(step, self.text_answer.toPlainText())
+        self.go_next()
+
+    def go_next(self) -> None:
+        steps = self.run.steps
+        if 0 <= self.index < len(steps):
+            after = steps[self.index + 1] if self.index + 1 < len(steps) else None
+            self.run.leaving(steps[self.index], after)
+        self.index = min(self.index + 1, len(steps))
+        self.show_current()
+
+    def go_back(self) -> None:
+        steps = self.run.steps
+        if 0 <= self.index < len(steps) and steps[self.index].question.kind == "text":
+            self.run.answer(steps[self.index], self.text_answer.toPlainText())
+        self.index = max(self.index - 1, -1)
+        self.show_current()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return False
+        key = event.key()
+        if watched is self.text_answer and key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+                return False  # a new line
+            self._next_from_text()
+            return True
+        if watched in self.choice_buttons:
+            at = self.choice_buttons.index(watched)  # type: ignore[arg-type]
+            # Down the column and on to the next; across to the neighbouring column.
+            rows = self._rows
+            moves = {
+                Qt.Key.Key_Down: 1,
+                Qt.Key.Key_Up: -1,
+                Qt.Key.Key_Right: rows if len(self.choice_buttons) > rows else 1,
+                Qt.Key.Key_Left: -rows if len(self.choice_buttons) > rows else -1,
+            }
+            if key in moves:
+                target = (at + moves[key]) % len(self.choice_buttons)
+                self.choice_buttons[target].setFocus()
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self.choice_buttons[at].click()
+                return True
+            if key == Qt.Key.Key_Backspace:
+                self.go_back()
+                return True
+        return False
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() == Qt.Key.Key_Escape:
+            if self.pages.currentWidget() is self.unlock_page:
+                self.show_current()
+            return  # never a way out for the patient
+        focused = self.focusWidget()
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and isinstance(
+            focused, QPushButton
+        ):
+            focused.click()  # outside a dialog a button takes only Space; people press Enter
+            return
+        unlocking = self.pages.currentWidget() is self.unlock_page
+        if event.key() == Qt.Key.Key_Backspace and not unlocking:
+            self.go_back()
+            return
+        super().keyPressEvent(event)
+
+    # ------------------------------------------------------------- leaving
+
+    def ask_clinician(self) -> None:
+        self.progress.setText("")
+        self.pages.setCurrentWidget(self.unlock_page)
+        self.secret.setFocus()
+
+    def try_unlock(self) -> None:
+        text = self.secret.text()
+        self.secret.clear()
+        if not text:
+            self.unlock_error.setText("Nothing was entered; the survey is still open.")
+            return
+        if not self._confirm(text):
+            self.failed_attempts += 1
+            self.unlock_error.setText(
+                "That is not it; the survey is still open. Try again, or go back to the questions."
+            )
+            return
+        self._released = True
+        self.run.finish()
+        self.returned.emit()
+        self.close()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._released:
+            super().closeEvent(event)
+        else:
+            event.ignore()  # Alt+F4 and the like: the patient cannot leave this screen

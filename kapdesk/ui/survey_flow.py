@@ -1,0 +1,227 @@
+"""Handing the laptop to the patient for the reflection survey, and coming back (issue 13).
+
+kapdesk's window is hidden while the patient has the survey, so nothing of the record is
+on screen; it comes back only with the record's passphrase (or, for a record whose key is
+in the keyring and so has none, a code the clinician chooses when handing over, held in
+memory as a salted hash for that sitting only). An urgent answer (PHQ-9 item 9 above 0)
+is stored as an alert as soon as it is given, and on the clinician's return it is put in
+front of them until they acknowledge it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QComboBox, QDialog, QLabel, QLineEdit, QPushButton, QVBoxLayout
+
+from kapdesk.clinical.self_report import score
+from kapdesk.clinical.vitals import ValidationError
+from kapdesk.session.survey import DEFAULT_SURVEY, SurveyFiles, SurveyRun
+from kapdesk.ui.forms import FormDialog, open_form
+from kapdesk.ui.patient_mode import PatientSurveyWindow
+
+if TYPE_CHECKING:
+    from kapdesk.store import RecordStore
+    from kapdesk.ui.main_window import MainWindow
+    from kapdesk.ui.workspace import SessionWorkspace
+
+MIN_CODE_CHARS = 6
+
+
+class HandOverDialog(FormDialog):
+    """Which survey, and (without a record passphrase) the code to come back with."""
+
+    def __init__(self, files: SurveyFiles, needs_code: bool, parent: MainWindow) -> None:
+        super().__init__("Hand over for the patient's survey", parent, ok_text="Hand over")
+        self.survey = QComboBox()
+        self.survey.setAccessibleName("Survey")
+        self.ids = sorted(files.surveys, key=lambda i: (i != DEFAULT_SURVEY, i))
+        for survey_id in self.ids:
+            survey = files.surveys[survey_id]
+            names = ", ".join(files.instruments[i].name for i in survey.instruments)
+            self.survey.addItem(f"{survey.name} ({names})")
+        self.form.addRow("&Survey", self.survey)
+        self.code: QLineEdit | None = None
+        self.repeat: QLineEdit | None = None
+        if needs_code:
+            self.code, self.repeat = QLineEdit(), QLineEdit()
+            for field, name in ((self.code, "Return code"), (self.repeat, "Return code again")):
+                field.setEchoMode(QLineEdit.EchoMode.Password)
+                field.setAccessibleName(name)
+            self.form.addRow("Return &code", self.code)
+            self.form.addRow("Code &again", self.repeat)
+        how = (
+            "the code you choose here (at least 6 characters; it is forgotten once you are back)"
+            if needs_code
+            else "the record's passphrase"
+        )
+        hint = QLabel(
+            "The screen will show only the survey, in large type, one question at a time. "
+            f"To come back, choose “For the clinician” and enter {how}. Answers are saved "
+            "as the patient goes."
+        )
+        hint.setObjectName("hint")
+        hint.setWordWrap(True)
+        self.form.addRow(hint)
+        self.first_field = self.code if needs_code and len(self.ids) == 1 else self.survey
+
+    def chosen(self) -> str:
+        return self.ids[self.survey.currentIndex()]
+
+    def return_code(self) -> str | None:
+        if self.code is None or self.repeat is None:
+            return None
+        code = self.code.text()
+        if len(code.strip()) < MIN_CODE_CHARS:
+            raise ValidationError(
+                "code", f"Choose a return code of at least {MIN_CODE_CHARS} characters."
+            )
+        if code != self.repeat.text():
+            raise ValidationError("code", "The two codes differ; type the same code twice.")
+        return code
+
+
+def code_checker(code: str) -> Callable[[str], bool]:
+    """A check of a typed code against ``code``, keeping only a salted scrypt hash."""
+    salt = secrets.token_bytes(16)
+
+    def digest(text: str) -> bytes:
+        return hashlib.scrypt(text.encode("utf-8"), salt=salt, n=2**14, r=8, p=1)
+
+    expected = digest(code)
+    return lambda typed: hmac.compare_digest(digest(typed), expected)
+
+
+class UrgentFindingDialog(QDialog):
+    """An urgent answer in the patient's survey, in front of the clinician on their return:
+    it stays until acknowledged (Esc does not dismiss it)."""
+
+    def __init__(self, reading: str, action: str, parent: MainWindow) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("The patient's survey needs your attention")
+        self.setObjectName("urgentFinding")
+        layout = QVBoxLayout(self)
+        heading = QLabel("!! URGENT: the patient's survey")
+        heading.setObjectName("subtitle")
+        layout.addWidget(heading)
+        for text in (reading + ".", action):
+            label = QLabel(text)
+            label.setWordWrap(True)
+            layout.addWidget(label)
+        self.acknowledge = QPushButton("I have read this: acknowledge (Enter)")
+        self.acknowledge.setDefault(True)
+        self.acknowledge.clicked.connect(self.accept)
+        layout.addWidget(self.acknowledge)
+        self.setMinimumWidth(560)
+
+    def reject(self) -> None:
+        """Esc and the window's close button: not without acknowledging."""
+
+
+class SurveyFlow:
+    """The main window's hand-over: one at a time."""
+
+    def __init__(self, window: MainWindow, files: SurveyFiles) -> None:
+        self.window = window
+        self.files = files
+        self.dialog: HandOverDialog | None = None
+        self.patient_window: PatientSurveyWindow | None = None
+        self.urgent: UrgentFindingDialog | None = None
+
+    def offer(self, workspace: SessionWorkspace) -> None:
+        if not self.files.surveys:
+            workspace.say(
+                "No survey is loaded (see the status bar for the files skipped); nothing "
+                "was handed over."
+            )
+            return
+        store: RecordStore = workspace.service.store
+        needs_code = store.key_method != "passphrase"
+
+        def hand_over(dialog: HandOverDialog) -> object:
+            code = dialog.return_code()
+            confirm = code_checker(code) if code is not None else store.confirms_passphrase
+            return self.start(workspace, dialog.chosen(), confirm, needs_code)
+
+        self.dialog = open_form(
+            HandOverDialog(self.files, needs_code, self.window),
+            hand_over,
+            closed=lambda: workspace.refocus() if self.patient_window is None else None,
+        )
+
+    def start(
+        self,
+        workspace: SessionWorkspace,
+        survey_id: str,
+        confirm: Callable[[str], bool],
+        with_code: bool,
+    ) -> PatientSurveyWindow:
+        survey = self.files.surveys[survey_id]
+        run = SurveyRun(workspace.service, survey, self.files.instruments)
+        secret = "the return code" if with_code else "the record's passphrase"
+        patient_window = PatientSurveyWindow(run, confirm, secret)
+        self.patient_window = patient_window
+        self._state = self.window.windowState()
+        patient_window.returned.connect(lambda: self._returned(workspace, run))
+        self.window.hide()
+        patient_window.showFullScreen()
+        patient_window.activateWindow()
+        patient_window.raise_()
+        return patient_window
+
+    def _returned(self, workspace: SessionWorkspace, run: SurveyRun) -> None:
+        patient_window = self.patient_window
+        self.patient_window = None
+        if patient_window is not None:
+            patient_window.deleteLater()
+        self.window.setWindowState(self._state)
+        self.window.show()
+        self.window.activateWindow()
+        self.window.raise_()
+        workspace.say(stored_sentence(run))
+        workspace.refocus()
+        pending = {a.id: a for a in workspace.service.open_alerts()}
+        for alert_id in run.urgent_alerts:
+            alert = pending.get(alert_id)
+            if alert is None:
+                continue
+            dialog = UrgentFindingDialog(alert.reading, alert.action, self.window)
+            self.urgent = dialog
+            dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+            dialog.accepted.connect(
+                lambda i=alert_id: self._acknowledged(workspace, i)  # type: ignore[misc]
+            )
+            dialog.open()
+            dialog.acknowledge.setFocus()
+
+    def _acknowledged(self, workspace: SessionWorkspace, alert_id: object) -> None:
+        self.urgent = None
+        workspace.acknowledge_alert_by_id(alert_id)
+        self.window.activateWindow()
+        workspace.refocus()
+
+
+def stored_sentence(run: SurveyRun) -> str:
+    """What the survey stored, said once the clinician is back."""
+    parts = []
+    for instrument_id in run.survey.instruments:
+        instrument = run.instruments[instrument_id]
+        if instrument_id not in run.stored:
+            continue
+        if instrument.scored:
+            result = score(instrument, run.stored[instrument_id])
+            parts.append(
+                f"{instrument.name} {result.total} ({result.band})"
+                if result.total is not None
+                else f"{instrument.name} not scored ({len(result.missing)} unanswered)"
+            )
+        else:
+            parts.append(instrument.name.lower())
+    if not parts:
+        return "The patient's survey: nothing was answered, so nothing was stored."
+    return "The patient's survey is stored in the log: " + ", ".join(parts) + "."

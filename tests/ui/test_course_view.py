@@ -1,0 +1,95 @@
+"""The course of treatment by keys (issue 13): the chart of the course, a session opened
+from it, course notes added and corrected."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from kapdesk.local.demo_course import COURSE_NAME, create_demo_course
+from kapdesk.ui.course_page import CorrectNoteDialog, NoteDialog
+
+CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+
+
+def key(which, modifiers=Qt.KeyboardModifier.NoModifier, widget=None):
+    target = widget or QApplication.focusWidget()
+    assert target is not None, "nothing has the keyboard"
+    QTest.keyClick(target, which, modifiers)
+    QApplication.processEvents()
+
+
+def _course_page(window, store, clock):
+    sessions = create_demo_course(store, clock.now_utc())
+    window.refresh_patients()
+    window.patients_page.select_patient(store.session(sessions[0])["patient_id"])
+    window.patients_page.patient_list.setFocus()
+    key(Qt.Key.Key_C, CTRL_SHIFT)
+    assert window.course is not None
+    return window.course.page, sessions
+
+
+def test_the_course_opens_by_keys_and_a_session_opens_from_it(window, store, clock):
+    page, sessions = _course_page(window, store, clock)
+    assert window.pages.currentWidget() is page
+    assert COURSE_NAME in page.title.full_text()
+    assert "8 session(s)" in page.title.full_text()
+    chart = page.chart
+    assert QApplication.focusWidget() is chart
+    assert chart.selected_session() == sessions[-1]  # the latest, to start from
+    assert "re-screen for hypertension" in chart.finding_text()
+    assert [p[1] for p in chart.score_points("phq9")] == [19, 17, 15, 12, 9, 7, 5, 4]
+    key(Qt.Key.Key_Left)
+    assert chart.selected_session() == sessions[-2]
+    assert "Session 7" in chart.readout_text()
+    # The goals head the notes.
+    first_note = page.notes.index(0, 0).data()
+    assert "Goal" in first_note
+    assert "Sleep through most nights." in first_note
+    key(Qt.Key.Key_Return)
+    assert window.course is None
+    assert window.workspace is not None
+    assert window.workspace.review
+    assert window.workspace.service.id == sessions[-2]
+    assert window.workspace.header.intention_label.full_text() == (
+        "Intention: “To listen to what I need.”"
+    )
+
+
+def test_a_course_note_is_added_and_corrected_by_keys(window, store, clock):
+    page, sessions = _course_page(window, store, clock)
+    key(Qt.Key.Key_O, CTRL_SHIFT)
+    dialog = window.course.note_dialog
+    assert isinstance(dialog, NoteDialog)
+    assert dialog.values()[0] == "integration"
+    assert dialog.values()[1] == sessions[-1]  # about the session selected in the chart
+    assert dialog.text.hasFocus()
+    QTest.keyClicks(dialog.text, "Named the fear of falling.")
+    key(Qt.Key.Key_Return, widget=dialog.text)  # a new line, not saved
+    assert dialog.isVisible()
+    QTest.keyClicks(dialog.text, "It eased.")
+    key(Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier, widget=dialog.text)
+    assert not dialog.isVisible()
+    rows = [page.notes.index(r, 0).data() for r in range(page.notes.rowCount())]
+    added = next(r for r in rows if "Named the fear" in r)
+    assert "Integration note (session 8)" in added
+    assert "Named the fear of falling.\nIt eased." in added
+
+    page.note_list.setFocus()
+    page.note_list.setCurrentIndex(page.notes.index(rows.index(added), 0))
+    key(Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    correct = window.course.correct_dialog
+    assert isinstance(correct, CorrectNoteDialog)
+    correct.text.setText("Named the fear of heights. It eased.")
+    correct.reason.setText("wrong word")
+    key(Qt.Key.Key_Return, widget=correct.reason)
+    assert not correct.isVisible()
+    [note] = [n for n in store.course_notes(page.patient_id) if "fear" in n.original["text"]]
+    assert note.original["text"] == "Named the fear of falling.\nIt eased."
+    assert note.current["text"] == "Named the fear of heights. It eased."
+    rows = [page.notes.index(r, 0).data() for r in range(page.notes.rowCount())]
+    assert any("heights" in r and "corrected" in r for r in rows)
+    key(Qt.Key.Key_Escape, widget=page)
+    assert window.course is None
+    assert window.pages.currentWidget() is window.patients_page

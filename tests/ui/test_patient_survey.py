@@ -1,0 +1,212 @@
+"""The patient's reflection survey in patient mode, by keys (issue 13): nothing of the record
+on screen, no way out without the clinician, the answers stored and scored, and PHQ-9 item
+9 above 0 in front of the clinician on their return until acknowledged."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QLineEdit
+
+from kapdesk.local.demo import DEMO_NAME, create_demo
+from kapdesk.local.settings import Settings
+from kapdesk.ui.main_window import MainWindow
+from kapdesk.ui.patient_mode import PatientSurveyWindow
+from kapdesk.ui.survey_flow import HandOverDialog, UrgentFindingDialog
+from tests.conftest import PASSPHRASE
+
+
+def key(which, modifiers=Qt.KeyboardModifier.NoModifier, widget=None):
+    target = widget or QApplication.focusWidget()
+    assert target is not None, "nothing has the keyboard"
+    QTest.keyClick(target, which, modifiers)
+    QApplication.processEvents()
+
+
+def type_text(text):
+    QTest.keyClicks(QApplication.focusWidget(), text)
+    QApplication.processEvents()
+
+
+def visible_texts(root):
+    texts = []
+    for widget in [root, *root.findChildren(QLabel), *root.findChildren(QAbstractButton)]:
+        if widget.isVisible():
+            texts.append(widget.text() if hasattr(widget, "text") else "")
+    return " ".join(texts)
+
+
+def _running(qtbot, store, data_dir, clock):
+    _finished, session = create_demo(store, clock.now_utc())
+    window = MainWindow(store, Settings(data_dir), clock)
+    qtbot.addWidget(window)
+    window.resize(1366, 768)
+    window.show()
+    qtbot.waitExposed(window)
+    window.resume_session(session)
+    return window, session
+
+
+@pytest.fixture
+def running(qtbot, passphrase_store, data_dir, clock):
+    """The demo's running session, in a record kept under a passphrase."""
+    return _running(qtbot, passphrase_store, data_dir, clock)
+
+
+@pytest.fixture
+def running_keyring(qtbot, store, data_dir, clock):
+    """The same, in a record whose key is in the (test) keyring: it has no passphrase."""
+    return _running(qtbot, store, data_dir, clock)
+
+
+def hand_over(qtbot, window):
+    key(Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    dialog = window.surveys.dialog
+    assert isinstance(dialog, HandOverDialog)
+    assert dialog.code is None  # a passphrase record: the passphrase brings kapdesk back
+    assert dialog.chosen() == "after_session"
+    key(Qt.Key.Key_Return, widget=dialog.survey)
+    patient = window.surveys.patient_window
+    assert isinstance(patient, PatientSurveyWindow)
+    qtbot.waitExposed(patient)
+    return patient
+
+
+def answer_everything(patient, *, item9_down: int):
+    """Reflection: the first answer each, a few words where asked; PHQ-9: "Several days"
+    (one Down) for every item, item 9 as given; GAD-7: "Not at all" throughout."""
+    key(Qt.Key.Key_Return)  # Begin
+    while patient.index < len(patient.run.steps):
+        at = patient.index
+        step = patient.run.steps[at]
+        if step.question.kind == "text":
+            type_text("I felt held, and I saw my mother's kitchen.")
+            key(Qt.Key.Key_Return)
+            assert patient.index == at + 1, f"Enter did not move on from {step.question.id}"
+            continue
+        downs = 0
+        if step.instrument.id == "phq9" and step.question.scored:
+            downs = item9_down if step.question.id == "9" else 1
+        for _ in range(downs):
+            key(Qt.Key.Key_Down)
+        key(Qt.Key.Key_Return)
+        assert patient.index == at + 1, f"Enter did not answer {step.question.id}"
+
+
+def test_a_survey_by_keys_is_stored_and_item_9_waits_for_the_clinician(
+    qtbot, running, passphrase_store
+):
+    store = passphrase_store
+    window, session = running
+    patient = hand_over(qtbot, window)
+    # The record is out of sight: kapdesk's window hidden, no patient detail on screen.
+    assert not window.isVisible()
+    assert patient.isFullScreen()
+    assert DEMO_NAME not in visible_texts(patient)
+    # No way out for the patient: Esc, closing, and kapdesk's own chords do nothing.
+    key(Qt.Key.Key_Escape)
+    patient.close()
+    key(Qt.Key.Key_Q, Qt.KeyboardModifier.ControlModifier)
+    QApplication.processEvents()
+    assert patient.isVisible()
+    assert not window.isVisible()
+
+    answer_everything(patient, item9_down=1)
+    assert "Thank you. You have finished." in patient.message.text()
+    assert DEMO_NAME not in visible_texts(patient)
+    # Stored as the patient went: before the clinician is back.
+    reports = [e for e in store.session_events(session) if e["kind"] == "self_report"]
+    by_instrument = {r["payload"]["instrument"]: r["payload"] for r in reports}
+    assert set(by_instrument) == {"reflection", "phq9", "gad7"}
+    assert by_instrument["phq9"]["total"] == 9
+    assert by_instrument["phq9"]["band"] == "mild"
+    assert by_instrument["gad7"]["total"] == 0
+    assert by_instrument["reflection"]["answers"]["what_came_up"].startswith("I felt held")
+    alerts = [e for e in store.session_events(session) if e["kind"] == "alert"]
+    assert any(a["payload"]["rule"] == "phq9_item9" for a in alerts)
+
+    # The clinician: a wrong passphrase keeps the survey up; the right one brings kapdesk back.
+    patient.clinician_button.click()
+    assert isinstance(QApplication.focusWidget(), QLineEdit)
+    type_text("not the passphrase")
+    key(Qt.Key.Key_Return)
+    assert "still open" in patient.unlock_error.text()
+    assert patient.isVisible()
+    assert not window.isVisible()
+    type_text(PASSPHRASE)
+    key(Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.isVisible())
+    urgent = window.surveys.urgent
+    assert isinstance(urgent, UrgentFindingDialog)
+    assert urgent.isVisible()
+    shown = visible_texts(urgent)
+    assert "PHQ-9 item 9" in shown
+    assert "Several days" in shown
+    key(Qt.Key.Key_Escape, widget=urgent)  # not dismissed without acknowledging
+    assert urgent.isVisible()
+    key(Qt.Key.Key_Return, widget=urgent.acknowledge)
+    assert not urgent.isVisible()
+    acks = [e for e in store.session_events(session) if e["kind"] == "alert_ack"]
+    assert any(json.dumps(a["payload"]).find(str(alerts[-1]["id"])) >= 0 for a in acks), (
+        "the item 9 alert is acknowledged by the clinician"
+    )
+    assert "PHQ-9 9 (mild)" in window.workspace.message_text()
+    texts = [window.workspace.log_model.entry_at(r).text for r in range(5)]
+    assert any(t.startswith("Patient's survey, PHQ-9: 9 (mild)") for t in texts), texts
+
+    # The scores in the course view: the demo's finished session, then this one.
+    window.close_workspace()
+    window.patients_page.select_patient(store.session(session)["patient_id"])
+    key(Qt.Key.Key_C, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    chart = window.course.page.chart
+    assert (2.0, 9.0) in chart.score_points("phq9")
+    assert (2.0, 0.0) in chart.score_points("gad7")
+    assert "item 9" in chart.session_text(session)
+
+
+def test_the_clinician_coming_back_early_keeps_what_was_answered(qtbot, running, passphrase_store):
+    store = passphrase_store
+    window, session = running
+    patient = hand_over(qtbot, window)
+    key(Qt.Key.Key_Return)  # Begin
+    for _ in range(3):  # three reflection answers, then the clinician is called back
+        key(Qt.Key.Key_Down)
+        key(Qt.Key.Key_Return)
+    patient.clinician_button.click()
+    type_text(PASSPHRASE)
+    key(Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.isVisible())
+    [reflection] = [e for e in store.session_events(session) if e["kind"] == "self_report"]
+    answers = reflection["payload"]["answers"]
+    assert answers == {"intensity": 1, "safety": 1, "support": 1}
+    assert window.surveys.urgent is None
+
+
+def test_a_keyring_record_comes_back_with_the_code_chosen_at_hand_over(qtbot, running_keyring):
+    window, _session = running_keyring
+    key(Qt.Key.Key_S, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier)
+    dialog = window.surveys.dialog
+    assert dialog.code is not None
+    dialog.code.setFocus()
+    type_text("4411")
+    key(Qt.Key.Key_Tab)
+    type_text("4411")
+    key(Qt.Key.Key_Return)
+    assert "at least 6 characters" in dialog.error.text()
+    assert window.surveys.patient_window is None
+    dialog.code.setText("441122")
+    dialog.repeat.setText("441122")
+    key(Qt.Key.Key_Return, widget=dialog.repeat)
+    patient = window.surveys.patient_window
+    assert patient is not None
+    patient.clinician_button.click()
+    type_text(PASSPHRASE)  # the record has no passphrase to give: only the code works
+    key(Qt.Key.Key_Return)
+    assert patient.isVisible()
+    assert not window.isVisible()
+    type_text("441122")
+    key(Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.isVisible())
