@@ -18,6 +18,8 @@ import pytest
 
 from kapdesk import __version__
 from kapdesk.local.demo import DEMO_NAME, FINISHED_NOTES
+from kapdesk.local.demo_course import COURSE_NAME, WHAT_CAME_UP
+from kapdesk.store.schema_head import HEAD_REVISION
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE_0003 = ROOT / "tests" / "fixtures" / "release-0003"
@@ -105,9 +107,11 @@ def test_the_bundle_holds_both_executables_and_its_data(bundle):
     for needed in (
         "resources/styles/dark.qss",
         "resources/protocols/spravato_rems.toml",
+        "resources/instruments/phq9.toml",
+        "resources/surveys/after_session.toml",
         "resources/icons/kapdesk.svg",
         "store/migrations/env.py",
-        "store/migrations/versions/0004_session_indexes.py",
+        "store/migrations/versions/0005_course_notes.py",
     ):
         assert (inside / needed).is_file(), needed
     assert not list(bundle.rglob("tkinter")), "tkinter is excluded"
@@ -155,7 +159,7 @@ def test_the_frozen_gui_reaches_the_session_screen(frozen):
 
 def test_a_record_of_the_previous_release_is_migrated_by_the_frozen_app(frozen, tmp_path):
     """Migrations ship and run frozen: schema 0003 (the release before) is backed up,
-    then brought to 0004, and verifies."""
+    then brought to the head, and verifies."""
     older = tmp_path / "older"
     shutil.copytree(FIXTURE_0003, older, ignore=shutil.ignore_patterns("README.md"))
     backup = frozen.run(
@@ -166,11 +170,11 @@ def test_a_record_of_the_previous_release_is_migrated_by_the_frozen_app(frozen, 
         passphrase=FIXTURE_PASSPHRASE,
     )
     assert backup.returncode == 0, backup.stdout + backup.stderr
-    [before] = (older / "backups").glob("before-schema-0004-*.kapbak")
+    [before] = (older / "backups").glob(f"before-schema-{HEAD_REVISION}-*.kapbak")
     assert before.stat().st_size > 0
     verify = frozen.run("--data-dir", str(older), "verify", passphrase=FIXTURE_PASSPHRASE)
     assert verify.returncode == 0, verify.stdout + verify.stderr
-    assert "schema 0004" in verify.stdout
+    assert f"schema {HEAD_REVISION}" in verify.stdout
     assert "The record is intact." in verify.stdout
 
 
@@ -183,6 +187,7 @@ def test_no_file_of_the_bundle_or_its_data_holds_patient_details_in_plain_text(
     assert frozen.run("selftest", exe="kapdesk").returncode == 0
     words = [DEMO_NAME.split("—")[1].split("(")[0].strip()]  # "Alex Sample"
     words += [text for _minute, text, _tags in FINISHED_NOTES if len(text) > 20]
+    words += [COURSE_NAME.split("—")[1].split("(")[0].strip(), *WHAT_CAME_UP]  # issue 13
     needles = [w.encode(enc) for w in words for enc in ("utf-8", "utf-16-le")]
     checked = 0
     for folder in (bundle, data, frozen.home):
