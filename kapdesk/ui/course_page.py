@@ -33,7 +33,7 @@ from kapdesk.store.course_record import COURSE_NOTE_KINDS
 from kapdesk.store.views import EntryView
 from kapdesk.ui.forms import FormDialog
 from kapdesk.ui.patients_page import ID_ROLE, RowsModel
-from kapdesk.widgets.bp_chart import DIM, ChartColours
+from kapdesk.widgets.chart_colours import DIM, ChartColours
 from kapdesk.widgets.course_chart import CourseChart
 from kapdesk.widgets.elided_label import ElidedLabel
 

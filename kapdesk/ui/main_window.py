@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QTimer
-from PySide6.QtGui import QCloseEvent
+from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -24,13 +24,11 @@ from kapdesk import __version__
 from kapdesk.local.memory import give_back_memory
 from kapdesk.local.settings import Settings, alert_thresholds, local_zone_name
 from kapdesk.session.protocols import clinic_protocols, default_protocol, start_session
-from kapdesk.session.service import SessionService
 from kapdesk.session.survey import clinic_surveys
 from kapdesk.store import RecordStore
 from kapdesk.store.errors import StoreError
 from kapdesk.store.reads import PATIENTS_SHOWN
 from kapdesk.ui.actions import make_action
-from kapdesk.ui.course_view import CourseView
 from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
 from kapdesk.ui.forms import open_form
 from kapdesk.ui.patients_page import PatientsPage
@@ -39,8 +37,15 @@ from kapdesk.ui.record_checks import IntegrityWatch, ProgressJob
 from kapdesk.ui.settings_dialog import SettingsDialog
 from kapdesk.ui.survey_flow import SurveyFlow
 from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
-from kapdesk.ui.workspace import SessionWorkspace
 from kapdesk.widgets.clock_display import MIN_CLOCK_PX
+
+if TYPE_CHECKING:
+    # The session screen and the course view draw with pyqtgraph and numpy: imported when
+    # first opened (or warmed up once the window has painted), not to paint the patients
+    # page at start-up (issue 10).
+    from kapdesk.session.service import SessionService
+    from kapdesk.ui.course_view import CourseView
+    from kapdesk.ui.workspace import SessionWorkspace
 
 if TYPE_CHECKING:
     from kapdesk.store.backup import BackupInfo
@@ -50,6 +55,15 @@ if TYPE_CHECKING:
 Clock = Callable[[], dt.datetime]
 # Ctrl+= and Ctrl+- step through these text sizes (issue 9: 125 % must be reachable).
 TEXT_LEVELS = (0.8, 0.9, 1.0, 1.1, 1.25, 1.5, 1.75, 2.0)
+
+
+WARM_UP_AFTER_MS = 300
+
+
+def warm_up() -> None:
+    """Import the session screen and the course view (pyqtgraph, numpy) ahead of need."""
+    import kapdesk.ui.course_view
+    import kapdesk.ui.workspace  # noqa: F401
 
 
 class ClockSource(Protocol):
@@ -74,6 +88,7 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
         self.workspace: SessionWorkspace | None = None
         self.course: CourseView | None = None
+        self._warmed = False
         self.patient_dialog: PatientDialog | None = None
         self.session_dialog: NewSessionDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
@@ -367,6 +382,8 @@ class MainWindow(QMainWindow):
         if patient is None:
             self.show_verdict("Choose a patient first (Ctrl+F finds one), then Ctrl+Shift+C.")
             return
+        from kapdesk.ui.course_view import CourseView
+
         self.course = CourseView(self, patient)
 
     def close_course(self) -> None:
@@ -393,6 +410,8 @@ class MainWindow(QMainWindow):
         self.open_workspace(session_id, service)
 
     def session_service(self, session_id: uuid.UUID) -> SessionService:
+        from kapdesk.session.service import SessionService
+
         protocol = self.store.session(session_id)["protocol"]
         return SessionService(
             self.store,
@@ -411,6 +430,8 @@ class MainWindow(QMainWindow):
         screen: bool = False,
         review: bool = False,
     ) -> None:
+        from kapdesk.ui.workspace import SessionWorkspace
+
         service = service or self.session_service(session_id)
         workspace = SessionWorkspace(
             service,
@@ -453,6 +474,14 @@ class MainWindow(QMainWindow):
         self.refresh_patients(select=self.store.session(workspace.service.id)["patient_id"])
         self.patients_page.patient_list.setFocus()
         self.offer_unfinished()  # an unfinished session's Resume button takes the focus
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._warmed:
+            # Once the patients page is on screen: the session screen's modules load
+            # while the clinician reads it, so opening a session does not wait for them.
+            self._warmed = True
+            QTimer.singleShot(WARM_UP_AFTER_MS, warm_up)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         workspace = self.workspace

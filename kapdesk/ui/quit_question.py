@@ -3,10 +3,14 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
 
 from kapdesk.clinical.elapsed import format_elapsed
-from kapdesk.session.service import SessionService
+
+if TYPE_CHECKING:
+    from kapdesk.session.service import SessionService
 
 
 def quit_question(

@@ -7,7 +7,7 @@ import re
 from PySide6.QtWidgets import QApplication
 
 from kapdesk.resources import resource
-from kapdesk.widgets.bp_chart import DIM, LIGHT, ChartColours
+from kapdesk.widgets.chart_colours import DIM, LIGHT, ChartColours
 
 
 def scaled_px(px: int, scale: float) -> int:

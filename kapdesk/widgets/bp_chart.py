@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -19,6 +18,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QResizeEvent
 
 from kapdesk.clinical.alerts import AlertThresholds
+from kapdesk.widgets.chart_colours import DIM, ChartColours
 
 WIDE_BARS_UP_TO = 100
 AXIS_WIDTH = 88
@@ -27,41 +27,6 @@ BIN_PX = 3  # past one reading per 3 px of the plot's width, columns draw their 
 BASELINE_BAND = 4  # mmHg either side: shows the level without hiding readings near it
 
 
-@dataclass(frozen=True)
-class ChartColours:
-    background: str
-    foreground: str
-    systolic: str
-    diastolic: str
-    heart_rate: str
-    caution: str
-    urgent: str
-    baseline: str
-    dose: str
-
-
-DIM = ChartColours(
-    background="#1c1b19",
-    foreground="#cfc8b8",
-    systolic="#e8e0cc",
-    diastolic="#e8e0cc",
-    heart_rate="#7fb3d5",
-    caution="#d9a441",
-    urgent="#ff8a65",
-    baseline="#3a4a3a",
-    dose="#b39ddb",
-)
-LIGHT = ChartColours(
-    background="#fbfaf7",
-    foreground="#2b2a27",
-    systolic="#1f1e1c",
-    diastolic="#1f1e1c",
-    heart_rate="#1f5f8b",
-    caution="#9a6500",
-    urgent="#b3261e",
-    baseline="#d8e6d2",
-    dose="#5e35b1",
-)
 
 
 class BPChart(pg.PlotWidget):  # type: ignore[misc]

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import QFrame, QLabel, QStackedLayout, QToolTip, QVBoxLay
 from kapdesk.clinical.alerts import AlertThresholds
 from kapdesk.clinical.course import CourseSession, CourseSummary, SessionMarks
 from kapdesk.clinical.self_report import Instrument
-from kapdesk.widgets.bp_chart import DIM, ChartColours
+from kapdesk.widgets.chart_colours import DIM, ChartColours
 from kapdesk.widgets.chart_words import text_width
 from kapdesk.widgets.course_panels import (
     BP_LEGEND,
