@@ -31,7 +31,7 @@ def self_report_payload(
 def summary(instrument: Instrument, result: ScoreResult) -> str:
     if instrument.scored:
         if result.total is None:
-            return f"not scored: {result.refused_reason}"
+            return str(result.refused_reason)  # "GAD-7 is not scored: item 3 is unanswered…"
         text = f"{result.total}"
         if result.band:
             text += f" ({result.band})"

@@ -91,7 +91,9 @@ def _counts(events: Sequence[tuple[uuid.UUID, str, dict[str, Any]]]) -> tuple[in
 def _scores(
     events: Sequence[tuple[uuid.UUID, str, dict[str, Any]]],
 ) -> tuple[dict[str, int | None], int | None]:
-    """The latest self-report of each scored instrument in the session, and PHQ-9 item 9."""
+    """The latest self-report of each scored instrument in the session, and the highest
+    PHQ-9 item 9 answer of any response in it: a later survey in the same session never
+    hides an earlier "thoughts of self-harm" (QA)."""
     scores: dict[str, int | None] = {}
     item9: int | None = None
     for _id, kind, payload in events:  # oldest first: a later response replaces an earlier
@@ -101,5 +103,6 @@ def _scores(
         scores[instrument] = payload.get("total")
         if instrument == "phq9":
             answer = payload.get("answers", {}).get("9")
-            item9 = answer if isinstance(answer, int) else None
+            if isinstance(answer, int) and (item9 is None or answer > item9):
+                item9 = answer
     return scores, item9

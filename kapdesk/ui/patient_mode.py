@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QCloseEvent, QKeyEvent
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -47,6 +48,8 @@ QWidget#patientMode QPushButton#clinician {
     font-size: 18px; color: #8d877a; background: transparent; border: 1px solid #34312b;
     padding: 6px 12px; text-align: center;
 }
+QWidget#patientMode QPushButton#clinician:focus { border: 4px solid #e0b550; color: #f3ecdc; }
+QWidget#patientMode QScrollArea { background: transparent; border: none; }
 QWidget#patientMode QPlainTextEdit, QWidget#patientMode QLineEdit {
     font-size: 28px; color: #f3ecdc; background: #201e1a; border: 2px solid #4a463e;
     border-radius: 8px; padding: 8px;
@@ -58,6 +61,11 @@ QWidget#patientMode QPlainTextEdit:focus, QWidget#patientMode QLineEdit:focus {
 
 
 MAX_ROWS = 4
+# The clinician's way back from the keyboard, besides "For the clinician" (said at hand-over).
+CLINICIAN_KEY = QKeySequence("Ctrl+Alt+K")
+
+
+ARROWS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right)
 
 
 class PatientSurveyWindow(QWidget):
@@ -78,7 +86,8 @@ class PatientSurveyWindow(QWidget):
         self.failed_attempts = 0
         self.index = -1  # -1: the welcome page; len(steps): the thank-you page
         self.choice_buttons: list[QPushButton] = []
-        self._rows = 1
+        self._columns = 1
+        self._shown_step = -2
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(48, 16, 48, 20)
@@ -96,7 +105,17 @@ class PatientSurveyWindow(QWidget):
         outer.addWidget(self.pages, 1)
         self.question_page = QWidget()
         page = QVBoxLayout(self.question_page)
-        page.setSpacing(12)
+        page.setContentsMargins(0, 0, 0, 0)
+        # A long question and its answers scroll at 1024x600; they are never squeezed.
+        content = QWidget()
+        body = QVBoxLayout(content)
+        body.setSpacing(12)
+        self.scroller = QScrollArea()
+        self.scroller.setWidgetResizable(True)
+        self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroller.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.scroller.setWidget(content)
+        page.addWidget(self.scroller, 1)
         self.section = QLabel()
         self.section.setObjectName("quiet")
         self.section.setWordWrap(True)
@@ -104,18 +123,26 @@ class PatientSurveyWindow(QWidget):
         self.question.setObjectName("question")
         self.question.setWordWrap(True)
         self.question.setAccessibleName("Question")
-        page.addWidget(self.section)
-        page.addWidget(self.question)
+        body.addWidget(self.section)
+        body.addWidget(self.question)
         self.choices_box = QWidget()
+        # Nothing is chosen for the patient: the keyboard starts on the answers as a
+        # whole, and an arrow key goes to one, so an Enter pressed twice never answers
+        # a question that was not yet read (QA).
+        self.choices_box.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.choices_box.setAccessibleName("Answers: an arrow key goes to the first")
+        self.choices_box.installEventFilter(self)
         self.choices = QGridLayout(self.choices_box)
         self.choices.setSpacing(10)
-        page.addWidget(self.choices_box)
+        body.addWidget(self.choices_box)
         self.text_answer = QPlainTextEdit()
         self.text_answer.setAccessibleName("Your answer")
         self.text_answer.setPlaceholderText("Type here if you wish; you can also leave it empty.")
+        self.text_answer.setTabChangesFocus(True)
+        self.text_answer.setMinimumHeight(140)
         self.text_answer.installEventFilter(self)
-        page.addWidget(self.text_answer, 1)
-        page.addStretch(1)
+        body.addWidget(self.text_answer, 1)
+        body.addStretch(1)
         self.hint = QLabel()
         self.hint.setObjectName("quiet")
         self.hint.setWordWrap(True)
@@ -127,7 +154,7 @@ class PatientSurveyWindow(QWidget):
         for button in (self.back_button, self.skip_button, self.next_button):
             button.setObjectName("nav")
         self.back_button.clicked.connect(self.go_back)
-        self.skip_button.clicked.connect(lambda: self.choose(None))
+        self.skip_button.clicked.connect(self.skip)
         self.next_button.clicked.connect(self._next_from_text)
         nav.addWidget(self.back_button)
         nav.addStretch(1)
@@ -200,26 +227,26 @@ class PatientSurveyWindow(QWidget):
         step = steps[self.index]
         self.progress.setText(f"Question {self.index + 1} of {len(steps)}")
         instrument = step.instrument
-        self.section.setText(f"{instrument.title}\n{instrument.stem}")
+        section = f"{instrument.title}\n{instrument.stem}"
+        intention = self.run.service.intention()
+        if step.question.id == "intention" and intention:
+            section += f"\nYour intention for the session: “{intention}”"
+        self.section.setText(section)
         self.question.setText(step.question.text)
         self._fill_choices(step)
         self.back_button.setEnabled(True)
         self.pages.setCurrentWidget(self.question_page)
+        self.skip_button.show()
         if step.question.kind == "text":
-            self.skip_button.hide()
             self.next_button.show()
-            self.hint.setText("Enter goes on; Shift+Enter starts a new line.")
+            self.hint.setText("Enter goes on; Shift+Enter starts a new line; nothing to add: Skip.")
             self.text_answer.setFocus()
         else:
-            self.skip_button.show()
             self.next_button.hide()
-            self.hint.setText("Arrow keys move, Enter chooses, or touch an answer.")
-            chosen = self.run.answer_of(step)
-            focus = next(
-                (b for b in self.choice_buttons if b.property("value") == chosen),
-                self.choice_buttons[0] if self.choice_buttons else self.skip_button,
-            )
-            focus.setFocus()
+            self.hint.setText("An arrow key goes to the answers, Enter chooses; or touch one.")
+            self.choices_box.setFocus()
+        self.scroller.verticalScrollBar().setValue(0)
+        self._shown_step = self.index
 
     def _show_message(self, text: str, button: str | None) -> None:
         self.message.setText(text)
@@ -249,8 +276,7 @@ class PatientSurveyWindow(QWidget):
         # At most four rows, in columns beyond that: 0-10 in eleven rows would not fit a
         # 600 px screen, nor five in one column under a two-line question.
         count = len(question.choices)
-        columns = -(-count // MAX_ROWS)
-        rows = self._rows = -(-count // columns)
+        columns = self._columns = -(-count // MAX_ROWS)
         for n, choice in enumerate(question.choices):
             button = QPushButton(choice.text)
             button.setCheckable(True)
@@ -259,7 +285,8 @@ class PatientSurveyWindow(QWidget):
             button.setAccessibleName(choice.text)
             button.clicked.connect(lambda _c=False, v=choice.value: self.choose(v))
             button.installEventFilter(self)
-            self.choices.addWidget(button, n % rows, n // rows)
+            # Read across, then down, as the scale runs (0-10: 0 1 2 on the first row).
+            self.choices.addWidget(button, n // columns, n % columns)
             self.choice_buttons.append(button)
 
     # ------------------------------------------------------------- moving
@@ -269,9 +296,19 @@ class PatientSurveyWindow(QWidget):
         self.run.answer(step, value)
         self.go_next()
 
+    def skip(self) -> None:
+        """The question left unanswered (a text typed and then skipped is not kept)."""
+        self.choose(None)
+
     def _next_from_text(self) -> None:
+        text = self.text_answer.toPlainText()
+        if not text.strip():
+            # An Enter on an empty box is most likely a second Enter: Skip says "nothing
+            # to add" on purpose.
+            self.hint.setText("Nothing typed: type your answer, or choose Skip (Tab, Enter).")
+            return
         step = self.run.steps[self.index]
-        self.run.answer(step, self.text_answer.toPlainText())
+        self.run.answer(step, text)
         self.go_next()
 
     def go_next(self) -> None:
@@ -298,19 +335,31 @@ class PatientSurveyWindow(QWidget):
                 return False  # a new line
             self._next_from_text()
             return True
+        if watched is self.choices_box and self.choice_buttons:
+            if key in ARROWS:
+                chosen = self.run.answer_of(self.run.steps[self.index])
+                target = next(
+                    (b for b in self.choice_buttons if b.property("value") == chosen),
+                    self.choice_buttons[0],
+                )
+                target.setFocus()
+                return True
+            if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                return True  # nothing chosen yet: an Enter answers nothing
         if watched in self.choice_buttons:
             at = self.choice_buttons.index(watched)  # type: ignore[arg-type]
-            # Down the column and on to the next; across to the neighbouring column.
-            rows = self._rows
+            columns = self._columns
             moves = {
-                Qt.Key.Key_Down: 1,
-                Qt.Key.Key_Up: -1,
-                Qt.Key.Key_Right: rows if len(self.choice_buttons) > rows else 1,
-                Qt.Key.Key_Left: -rows if len(self.choice_buttons) > rows else -1,
+                Qt.Key.Key_Right: 1,
+                Qt.Key.Key_Left: -1,
+                Qt.Key.Key_Down: columns,
+                Qt.Key.Key_Up: -columns,
             }
             if key in moves:
-                target = (at + moves[key]) % len(self.choice_buttons)
-                self.choice_buttons[target].setFocus()
+                target = at + moves[key]
+                if 0 <= target < len(self.choice_buttons):  # no wrapping round the ends
+                    self.choice_buttons[target].setFocus()
+                    self.scroller.ensureWidgetVisible(self.choice_buttons[target])
                 return True
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
                 self.choice_buttons[at].click()
@@ -321,6 +370,9 @@ class PatientSurveyWindow(QWidget):
         return False
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if QKeySequence(event.keyCombination()) == CLINICIAN_KEY:
+            self.ask_clinician()
+            return
         if event.key() == Qt.Key.Key_Escape:
             if self.pages.currentWidget() is self.unlock_page:
                 self.show_current()
@@ -360,6 +412,24 @@ class PatientSurveyWindow(QWidget):
         self.run.finish()
         self.returned.emit()
         self.close()
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Minimised or left through the window manager (Alt+Space, another desktop): the
+        survey comes back in front, full screen. The operating system's own escapes (a
+        virtual terminal, the lock screen) are beyond an app: see the README."""
+        super().changeEvent(event)
+        if getattr(self, "_released", True):  # True: still being built
+            return
+        kind = event.type()
+        if kind == QEvent.Type.WindowStateChange and not self.isFullScreen():
+            QTimer.singleShot(0, self.showFullScreen)
+        elif kind == QEvent.Type.ActivationChange and not self.isActiveWindow():
+            QTimer.singleShot(0, self._come_back)
+
+    def _come_back(self) -> None:
+        if not self._released and self.isVisible():
+            self.raise_()
+            self.activateWindow()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._released:

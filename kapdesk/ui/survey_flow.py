@@ -16,16 +16,27 @@ import secrets
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QComboBox, QDialog, QLabel, QLineEdit, QPushButton, QVBoxLayout
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeyEvent
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+)
 
 from kapdesk.clinical.self_report import score
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.survey import DEFAULT_SURVEY, SurveyFiles, SurveyRun
+from kapdesk.ui.fit import grow_to_fit
 from kapdesk.ui.forms import FormDialog, open_form
 from kapdesk.ui.patient_mode import PatientSurveyWindow
 
 if TYPE_CHECKING:
+    from kapdesk.session.service import SessionService
     from kapdesk.store import RecordStore
     from kapdesk.ui.main_window import MainWindow
     from kapdesk.ui.workspace import SessionWorkspace
@@ -36,8 +47,20 @@ MIN_CODE_CHARS = 6
 class HandOverDialog(FormDialog):
     """Which survey, and (without a record passphrase) the code to come back with."""
 
-    def __init__(self, files: SurveyFiles, needs_code: bool, parent: MainWindow) -> None:
+    def __init__(
+        self, files: SurveyFiles, needs_code: bool, before: str, parent: MainWindow
+    ) -> None:
         super().__init__("Hand over for the patient's survey", parent, ok_text="Hand over")
+        self.setMinimumWidth(640)
+        # What the survey is filed with, and what is still going on in the session.
+        facts = QLabel(before)
+        facts.setWordWrap(True)
+        facts.setAccessibleName("Before handing over")
+        outer = self.layout()
+        assert isinstance(outer, QVBoxLayout)
+        outer.insertWidget(1, facts)  # above the form: a wrapped form row overlapped the next
+        # Label beside field: wrapped above it, the label was drawn over the text before.
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         self.survey = QComboBox()
         self.survey.setAccessibleName("Survey")
         self.ids = sorted(files.surveys, key=lambda i: (i != DEFAULT_SURVEY, i))
@@ -61,13 +84,15 @@ class HandOverDialog(FormDialog):
             else "the record's passphrase"
         )
         hint = QLabel(
-            "The screen will show only the survey, in large type, one question at a time. "
-            f"To come back, choose “For the clinician” and enter {how}. Answers are saved "
-            "as the patient goes."
+            "The screen will show only the survey, in large type, one question at a time; "
+            "kapdesk's screen, its clocks and alerts are hidden until you are back. PHQ-9 "
+            "and GAD-7 ask about the last two weeks: hand over once the effects have worn "
+            f"off. To come back: “For the clinician” (or Ctrl+Alt+K), then {how}. Answers "
+            "are saved as the patient goes."
         )
         hint.setObjectName("hint")
         hint.setWordWrap(True)
-        self.form.addRow(hint)
+        outer.insertWidget(3, hint)
         self.first_field = self.code if needs_code and len(self.ids) == 1 else self.survey
 
     def chosen(self) -> str:
@@ -113,11 +138,27 @@ class UrgentFindingDialog(QDialog):
             label = QLabel(text)
             label.setWordWrap(True)
             layout.addWidget(label)
-        self.acknowledge = QPushButton("I have read this: acknowledge (Enter)")
-        self.acknowledge.setDefault(True)
+        # Not the default, and the keyboard starts on the words: an Enter still held from
+        # the passphrase must not acknowledge what was never read (QA).
+        hint = QLabel("Tab to the button, then Enter or Space.")
+        hint.setObjectName("hint")
+        layout.addWidget(hint)
+        self.acknowledge = QPushButton("I have read this: acknowledge")
+        self.acknowledge.setAutoDefault(False)
+        self.acknowledge.setDefault(False)
         self.acknowledge.clicked.connect(self.accept)
         layout.addWidget(self.acknowledge)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setMinimumWidth(560)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        focused = self.focusWidget()
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and focused is self.acknowledge:
+            self.acknowledge.click()
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter, Qt.Key.Key_Escape):
+            return  # not on the button: nothing
+        super().keyPressEvent(event)
 
     def reject(self) -> None:
         """Esc and the window's close button: not without acknowledging."""
@@ -142,6 +183,7 @@ class SurveyFlow:
             return
         store: RecordStore = workspace.service.store
         needs_code = store.key_method != "passphrase"
+        before = hand_over_facts(workspace.service)
 
         def hand_over(dialog: HandOverDialog) -> object:
             code = dialog.return_code()
@@ -149,10 +191,12 @@ class SurveyFlow:
             return self.start(workspace, dialog.chosen(), confirm, needs_code)
 
         self.dialog = open_form(
-            HandOverDialog(self.files, needs_code, self.window),
+            HandOverDialog(self.files, needs_code, before, self.window),
             hand_over,
             closed=lambda: workspace.refocus() if self.patient_window is None else None,
         )
+        # Its sentences whole, not cut at 1024x600 (QA): measured once laid out at its width.
+        QTimer.singleShot(0, lambda: grow_to_fit(self.dialog) if self.dialog else None)
 
     def start(
         self,
@@ -197,13 +241,47 @@ class SurveyFlow:
                 lambda i=alert_id: self._acknowledged(workspace, i)  # type: ignore[misc]
             )
             dialog.open()
-            dialog.acknowledge.setFocus()
+            dialog.setFocus()
 
     def _acknowledged(self, workspace: SessionWorkspace, alert_id: object) -> None:
         self.urgent = None
         workspace.acknowledge_alert_by_id(alert_id)
         self.window.activateWindow()
         workspace.refocus()
+
+
+def hand_over_facts(service: SessionService) -> str:
+    """Which session the answers are filed with; for a running one, what the clinician
+    leaves while the screen is the patient's; and an earlier survey in it (QA)."""
+    zone = service.state.zone
+    day = service.started_at.astimezone(zone)
+    lines = []
+    if service.ended_at is None:
+        lines.append(f"Filed with the session running now (started {day:%H:%M}).")
+        text, _state = service.next_check()
+        if text:
+            lines.append(f"While the patient has the screen: {text}.")
+        pending = service.open_alerts()
+        if pending:
+            reason = pending[0].reason.rstrip(".")
+            lines.append(f"{len(pending)} alert(s) not yet acknowledged, the first: {reason}.")
+        unmet = [item.label for item in service.discharge_items() if not item.met]
+        if unmet:
+            lines.append(f"{len(unmet)} discharge criteria not yet met (Ctrl+Shift+E lists them).")
+    else:
+        ended = service.ended_at.astimezone(zone)
+        lines.append(
+            f"Filed with the session of {day:%a %d %b %Y}, {day:%H:%M}–{ended:%H:%M} "
+            f"({service.protocol_name}): answers given now count as that session's."
+        )
+    earlier = service.state.events_of("self_report")
+    if earlier:
+        at = service.local_clock(earlier[-1].at)
+        lines.append(
+            f"This session already has the patient's survey from {at}: a new one is added "
+            "beside it, and the course shows the latest."
+        )
+    return "\n".join(lines)
 
 
 def stored_sentence(run: SurveyRun) -> str:

@@ -77,7 +77,8 @@ def hand_over(qtbot, window):
 
 def answer_everything(patient, *, item9_down: int):
     """Reflection: the first answer each, a few words where asked; PHQ-9: "Several days"
-    (one Down) for every item, item 9 as given; GAD-7: "Not at all" throughout."""
+    (one Right from the first) for every item, item 9 as given; GAD-7: "Not at all"
+    throughout."""
     key(Qt.Key.Key_Return)  # Begin
     while patient.index < len(patient.run.steps):
         at = patient.index
@@ -87,11 +88,14 @@ def answer_everything(patient, *, item9_down: int):
             key(Qt.Key.Key_Return)
             assert patient.index == at + 1, f"Enter did not move on from {step.question.id}"
             continue
-        downs = 0
+        key(Qt.Key.Key_Return)  # nothing chosen for the patient: Enter alone answers nothing
+        assert patient.index == at, f"a bare Enter answered {step.question.id}"
+        key(Qt.Key.Key_Down)  # to the answers: the first
+        rights = 0
         if step.instrument.id == "phq9" and step.question.scored:
-            downs = item9_down if step.question.id == "9" else 1
-        for _ in range(downs):
-            key(Qt.Key.Key_Down)
+            rights = item9_down if step.question.id == "9" else 1
+        for _ in range(rights):
+            key(Qt.Key.Key_Right)
         key(Qt.Key.Key_Return)
         assert patient.index == at + 1, f"Enter did not answer {step.question.id}"
 
@@ -147,6 +151,10 @@ def test_a_survey_by_keys_is_stored_and_item_9_waits_for_the_clinician(
     assert "Several days" in shown
     key(Qt.Key.Key_Escape, widget=urgent)  # not dismissed without acknowledging
     assert urgent.isVisible()
+    key(Qt.Key.Key_Return, widget=urgent)  # an Enter still held from the passphrase: nothing
+    assert urgent.isVisible()
+    key(Qt.Key.Key_Tab, widget=urgent)
+    assert urgent.acknowledge.hasFocus()
     key(Qt.Key.Key_Return, widget=urgent.acknowledge)
     assert not urgent.isVisible()
     acks = [e for e in store.session_events(session) if e["kind"] == "alert_ack"]
@@ -170,12 +178,14 @@ def test_a_survey_by_keys_is_stored_and_item_9_waits_for_the_clinician(
 def test_the_clinician_coming_back_early_keeps_what_was_answered(qtbot, running, passphrase_store):
     store = passphrase_store
     window, session = running
-    patient = hand_over(qtbot, window)
+    hand_over(qtbot, window)
     key(Qt.Key.Key_Return)  # Begin
     for _ in range(3):  # three reflection answers, then the clinician is called back
         key(Qt.Key.Key_Down)
+        key(Qt.Key.Key_Right)
         key(Qt.Key.Key_Return)
-    patient.clinician_button.click()
+    key(Qt.Key.Key_K, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier)
+    assert isinstance(QApplication.focusWidget(), QLineEdit)
     type_text(PASSPHRASE)
     key(Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.isVisible())
