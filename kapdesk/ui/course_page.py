@@ -100,19 +100,37 @@ class NoteDialog(FormDialog):
 
 
 class CorrectNoteDialog(FormDialog):
+    """The corrected text (its lines kept) and the reason; Ctrl+Enter saves."""
+
     def __init__(self, note: EntryView, parent: QWidget | None = None) -> None:
-        super().__init__("Correct a course note", parent)
-        original = QLabel(note.current["text"])
-        original.setWordWrap(True)
-        self.form.addRow("Now", original)
-        self.text = QLineEdit(note.current["text"])
+        super().__init__("Correct a course note", parent, ok_text="Save")
+        self.text = QPlainTextEdit(note.current["text"])
         self.text.setAccessibleName("Corrected note")
+        self.text.setMinimumHeight(120)
+        self.text.setTabChangesFocus(True)
+        self.text.installEventFilter(self)
         self.form.addRow("Corrected", self.text)
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason")
         self.reason.setPlaceholderText("Why the note was wrong (required)")
         self.form.addRow("Reason", self.reason)
+        self.buttons.button(self.buttons.StandardButton.Ok).setText("Save (Ctrl+Enter)")
         self.first_field = self.text
+
+    def corrected(self) -> str:
+        return self.text.toPlainText()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.text
+            and isinstance(event, QKeyEvent)
+            and event.type() == QEvent.Type.KeyPress
+            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
+        ):
+            self._try_save()
+            return True
+        return False
 
 
 class CoursePage(QWidget):
@@ -203,17 +221,29 @@ class CoursePage(QWidget):
             current = note.current
             about = current.get("session_id")
             where = f" (session {numbers[about]})" if about in numbers else ""
-            corrected = " · corrected" if note.is_corrected else ""
             who = names.get(note.recorded_by, "?")
-            rows.append(
-                (
-                    note.id,
-                    f"{current['written_at'].astimezone(self.zone):%a %d %b %Y %H:%M} · "
-                    f"{COURSE_NOTE_KINDS[current['kind']]}{where} · {who}{corrected}\n"
-                    f"{current['text']}",
-                )
+            text = (
+                f"{current['written_at'].astimezone(self.zone):%a %d %b %Y %H:%M} · "
+                f"{COURSE_NOTE_KINDS[current['kind']]}{where} · {who}\n{current['text']}"
             )
+            if note.is_corrected:
+                # The original stays readable beside the correction, with who and why.
+                last = note.corrections[-1]
+                text += (
+                    f"\n(corrected by {names.get(last.recorded_by, '?')}: {last.reason}. "
+                    f"First written: {note.original['text']})"
+                )
+            rows.append((note.id, text))
         self.notes.set_rows(rows)
+
+    def select_note(self, note_id: object) -> None:
+        """The note chosen in the list and scrolled into view (one just added)."""
+        for row in range(self.notes.rowCount()):
+            index = self.notes.index(row, 0)
+            if index.data(ID_ROLE) == note_id:
+                self.note_list.setCurrentIndex(index)
+                self.note_list.scrollTo(index)
+                return
 
     def selected_note(self) -> EntryView | None:
         index = self.note_list.currentIndex()

@@ -54,9 +54,14 @@ class CourseView:
         self.note_dialog = open_form(
             NoteDialog(page.sessions, page.chart.selected_session(), self.window),
             save,
-            saved=lambda _id: page.refresh(),
+            saved=self._note_saved,
             closed=lambda: self._back(page.focus_chart),
         )
+
+    def _note_saved(self, note_id: object) -> None:
+        self.page.refresh()
+        self.page.select_note(note_id)
+        self.window.show_verdict("Course note saved (selected in the list below the chart).")
 
     def correct_note(self) -> None:
         note = self.page.selected_note()
@@ -69,13 +74,13 @@ class CourseView:
 
         def save(dialog: CorrectNoteDialog) -> object:
             return store.correct(
-                "course_note", note.id, {"text": dialog.text.text()}, reason=dialog.reason.text()
+                "course_note", note.id, {"text": dialog.corrected()}, reason=dialog.reason.text()
             )
 
         self.correct_dialog = open_form(
             CorrectNoteDialog(note, self.window),
             save,
-            saved=lambda _id: self.page.refresh(),
+            saved=lambda _id: (self.page.refresh(), self.page.select_note(note.id)),
             closed=lambda: self._back(self.page.note_list.setFocus),
         )
 
@@ -86,9 +91,12 @@ class CourseView:
 
     def open_session(self, session_id: object) -> None:
         window = self.window
+        patient = self.page.patient_id
         window.close_course()
         assert isinstance(session_id, uuid.UUID)
         window.open_session(session_id)
+        if window.workspace is not None and window.workspace.review:
+            window.course_after_review = patient
 
     def close(self) -> None:
         window = self.window

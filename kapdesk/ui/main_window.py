@@ -88,6 +88,8 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(self.pages)
         self.workspace: SessionWorkspace | None = None
         self.course: CourseView | None = None
+        # A past session opened from the course view: Esc goes back to the course (QA).
+        self.course_after_review: uuid.UUID | None = None
         self._warmed = False
         self.patient_dialog: PatientDialog | None = None
         self.session_dialog: NewSessionDialog | None = None
@@ -266,6 +268,19 @@ class MainWindow(QMainWindow):
         self.patients_page.patient_details.setText(details)
 
     def find_patient(self) -> None:
+        # From a running session the search box is on a hidden page: typing there was
+        # lost (QA). Say so, and leave the keyboard where it is.
+        if self.workspace is not None and self.workspace.service.ended_at is None:
+            self.workspace.say(
+                "This session is still running: finding another patient waits until it "
+                "has ended (Ctrl+Shift+E). What you type stays in the session."
+            )
+            self.workspace.refocus()
+            return
+        if self.course is not None:
+            self.close_course()
+        if not self._leave_ended_session():
+            return
         self.patients_page.search.setFocus()
         self.patients_page.search.selectAll()
 
@@ -364,12 +379,12 @@ class MainWindow(QMainWindow):
             "during it. Resume it to continue its clock and log (Enter).",
         )
 
-    def show_course(self) -> None:
-        """The selected patient's course of treatment (issue 13)."""
+    def show_course(self, patient_id: uuid.UUID | None = None) -> None:
+        """The selected patient's (or ``patient_id``'s) course of treatment (issue 13)."""
         if self.course is not None:
             self.course.page.focus_chart()
             return
-        patient = self.patients_page.selected_patient()
+        patient = patient_id or self.patients_page.selected_patient()
         if self.workspace is not None:
             if self.workspace.service.ended_at is None:
                 self.workspace.say(
@@ -474,6 +489,9 @@ class MainWindow(QMainWindow):
         self.refresh_patients(select=self.store.session(workspace.service.id)["patient_id"])
         self.patients_page.patient_list.setFocus()
         self.offer_unfinished()  # an unfinished session's Resume button takes the focus
+        back, self.course_after_review = self.course_after_review, None
+        if back is not None and workspace.review:
+            self.show_course(back)
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -27,8 +27,6 @@ BIN_PX = 3  # past one reading per 3 px of the plot's width, columns draw their 
 BASELINE_BAND = 4  # mmHg either side: shows the level without hiding readings near it
 
 
-
-
 class BPChart(pg.PlotWidget):  # type: ignore[misc]
     def __init__(
         self,

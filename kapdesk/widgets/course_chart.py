@@ -44,7 +44,6 @@ from kapdesk.widgets.course_panels import (
     right_axis_width,
 )
 from kapdesk.widgets.course_series import CourseSeries, course_series, session_lines
-from kapdesk.widgets.elided_label import ElidedLabel
 
 EMPTY_SENTENCE = "No dosing sessions in this course yet: the chart begins with the first one."
 NO_SELECTION = "Click a session, or use the arrow keys, to read its values here."
@@ -99,16 +98,11 @@ class CourseChart(QFrame):
         self._readout = QLabel(NO_SELECTION)
         self._readout.setWordWrap(True)
         self._readout.setMinimumHeight(int(font_px * 2.8))  # two lines: the plots stay put
-        self._readout_line = ElidedLabel(NO_SELECTION)
-        self._readout_line.hide()
         self._finding_full = ""
         self._finding = QLabel()
         self._finding.setObjectName("courseFinding")
         self._finding.setWordWrap(True)
         self._finding.hide()
-        self._finding_line = ElidedLabel("")
-        self._finding_line.setObjectName("courseFinding")
-        self._finding_line.hide()
         self._view = pg.GraphicsLayoutWidget()
         self._view.setBackground(colours.background)
         self._view.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # the keys are the chart's
@@ -135,10 +129,8 @@ class CourseChart(QFrame):
         self._column = column = QVBoxLayout(page)
         column.setContentsMargins(8, 4, 8, 4)
         column.addWidget(self._readout)
-        column.addWidget(self._readout_line)
         column.addWidget(self._view, 1)
         column.addWidget(self._finding)
-        column.addWidget(self._finding_line)
         self._stack = QStackedLayout(self)
         self._stack.addWidget(self._empty)
         self._stack.addWidget(page)
@@ -204,7 +196,6 @@ class CourseChart(QFrame):
         self._hovered = None
         self._finding_full = (summary.findings.trend_reason if summary else None) or ""
         self._finding.setText(self._finding_full)
-        self._finding_line.set_full_text(self._finding_full)
         self._show_sentences()
         if not self._sessions:
             self._series = None
@@ -343,14 +334,10 @@ class CourseChart(QFrame):
         return {kind for kind in BP_WORDS if kind in kept}
 
     def _show_sentences(self) -> None:
-        """The readout and the finding, wrapped or on one line each."""
-        short = self._short
-        self._readout.setVisible(not short)
-        self._readout_line.setVisible(short)
-        # The finding keeps its whole sentence, wrapped, at every size: cut to one line
-        # it lost "re-screen for hypertension" at 1000 px, the part that says what to do.
+        """The readout and the finding, whole and wrapped at every size: cut to one line
+        at 1000 px they lost the dose, the BP and the alerts, and "re-screen for
+        hypertension", the part that says what to do (QA)."""
         self._finding.setVisible(bool(self._finding_full))
-        self._finding_line.setVisible(False)
 
     # ------------------------------------------------------------------ selection
 
@@ -380,7 +367,6 @@ class CourseChart(QFrame):
                 band.setRegion((number - 0.45, number + 0.45))
             text = " · ".join(self._lines(index))
         self._readout.setText(text)
-        self._readout_line.set_full_text(text)
         self.setAccessibleDescription(text)
         if changed:
             self.session_selected.emit(self.selected_session())

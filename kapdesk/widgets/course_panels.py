@@ -30,7 +30,7 @@ MIN_BP_SPAN = 60.0  # mmHg: a steady course is not magnified into a drama
 VALUES_SHARE = 0.6  # the share of the BP panel its carets keep: the words give way first
 DOSE_WORDS_EMS = 3.5  # a dose panel shorter than this many font sizes draws bars alone
 BP_WORDS = ("high", "counts")
-BP_LEGEND = {"high": "high: pre-dose above caution", "counts": "A alerts · O overrides"}
+BP_LEGEND = {"high": "high: pre-dose above caution", "counts": "A alerts · ov overrides"}
 ITEM9_LEGEND = ("item 9: PHQ-9 item 9 above 0", "item 9 above 0")  # the second if short
 Entry = tuple[pg.GraphicsObject | None, str]  # a legend's sample (None: words alone), name
 

@@ -143,7 +143,7 @@ def counts_text(session: CourseSession) -> str:
 def counts_mark(session: CourseSession) -> str:
     """The counts in the few characters that fit under a session: "2A 1O"."""
     parts = [f"{session.alerts}A"] * bool(session.alerts)
-    return " ".join(parts + [f"{session.overrides}O"] * bool(session.overrides))
+    return " ".join(parts + [f"{session.overrides}ov"] * bool(session.overrides))
 
 
 def session_lines(

@@ -55,6 +55,10 @@ def test_the_course_opens_by_keys_and_a_session_opens_from_it(window, store, clo
     assert window.workspace.header.intention_label.full_text() == (
         "Intention: “To listen to what I need.”"
     )
+    # Esc from the session: back to the course it was opened from.
+    key(Qt.Key.Key_Escape, widget=window.workspace)
+    assert window.course is not None
+    assert window.pages.currentWidget() is window.course.page
 
 
 def test_a_course_note_is_added_and_corrected_by_keys(window, store, clock):
@@ -73,6 +77,7 @@ def test_a_course_note_is_added_and_corrected_by_keys(window, store, clock):
     assert not dialog.isVisible()
     rows = [page.notes.index(r, 0).data() for r in range(page.notes.rowCount())]
     added = next(r for r in rows if "Named the fear" in r)
+    assert page.selected_note().current["text"].startswith("Named the fear")  # in view
     assert "Integration note (session 8)" in added
     assert "Named the fear of falling.\nIt eased." in added
 
@@ -81,15 +86,18 @@ def test_a_course_note_is_added_and_corrected_by_keys(window, store, clock):
     key(Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
     correct = window.course.correct_dialog
     assert isinstance(correct, CorrectNoteDialog)
-    correct.text.setText("Named the fear of heights. It eased.")
+    correct.text.setPlainText("Named the fear of heights.\nIt eased.")
     correct.reason.setText("wrong word")
     key(Qt.Key.Key_Return, widget=correct.reason)
     assert not correct.isVisible()
     [note] = [n for n in store.course_notes(page.patient_id) if "fear" in n.original["text"]]
     assert note.original["text"] == "Named the fear of falling.\nIt eased."
-    assert note.current["text"] == "Named the fear of heights. It eased."
+    assert note.current["text"] == "Named the fear of heights.\nIt eased."  # lines kept
     rows = [page.notes.index(r, 0).data() for r in range(page.notes.rowCount())]
-    assert any("heights" in r and "corrected" in r for r in rows)
+    [shown] = [r for r in rows if "heights" in r]
+    assert "(corrected by " in shown
+    assert "wrong word" in shown
+    assert "First written: Named the fear of falling." in shown
     key(Qt.Key.Key_Escape, widget=page)
     assert window.course is None
     assert window.pages.currentWidget() is window.patients_page
