@@ -53,3 +53,21 @@ def test_a_new_course_starts_its_own_baseline(store, clock):
     store.add_course_note(patient, "course", "Course 2: maintenance.")
     since = current_course_start(store.course_notes(patient))
     assert course_sessions(store, patient, since=since) == []
+
+
+def test_a_later_survey_never_hides_an_earlier_item_9_in_the_same_session(store, clock):
+    patient, before = _course(store, clock)
+    first = before[0].session_id
+    later = {
+        "instrument": "phq9",
+        "name": "PHQ-9",
+        "scored": True,
+        "answers": {str(i): 0 for i in range(1, 10)},
+        "total": 0,
+        "summary": "0 (minimal)",
+    }
+    store.add_session_event(first, "self_report", later)
+    since = current_course_start(store.course_notes(patient))
+    [again, *_rest] = course_sessions(store, patient, since=since)
+    assert again.scores["phq9"] == 0  # the latest total
+    assert again.phq9_item9 == 1  # the earlier "Several days" still shows

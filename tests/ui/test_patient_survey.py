@@ -220,3 +220,12 @@ def test_a_keyring_record_comes_back_with_the_code_chosen_at_hand_over(qtbot, ru
     type_text("441122")
     key(Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.isVisible())
+
+
+def test_finding_a_patient_during_a_running_session_keeps_the_typing_in_the_session(qtbot, running):
+    window, _session = running
+    workspace = window.workspace
+    workspace.focus_observation()
+    key(Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
+    assert "still running" in workspace.message_text()
+    assert QApplication.focusWidget() is workspace.observation.line
