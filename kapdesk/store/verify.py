@@ -32,10 +32,18 @@ KIND_LABELS = {
     "observation": "observation",
     "scale_score": "scale score",
     "session_event": "session event",
+    "course_note": "course note",
     "correction": "correction",
     "meta": "record fact (kapdesk_meta)",
     "schema": "schema revision (alembic_version)",
 }
+
+
+def _label(kind: str) -> str:
+    """A kind in words; a kind without one is still named, never a crash mid-verify."""
+    return KIND_LABELS.get(kind, kind.replace("_", " "))
+
+
 # The audit events of the record's own facts name them, not a UUID.
 FACT_KINDS = ("meta", "schema")
 SCHEMA_ENTITY = "alembic_version"
@@ -233,21 +241,20 @@ class _Records:
     def compare(self, kind: str, shown_id: str, digest: str, audited: tuple[int, str]) -> None:
         if audited[1] != digest:
             self.altered.append(
-                f"{KIND_LABELS[kind]} {shown_id} differs from what event #{audited[0]} "
+                f"{_label(kind)} {shown_id} differs from what event #{audited[0]} "
                 "recorded: it was altered behind kapdesk's back"
             )
 
     def unaudited(self, kind: str, shown_id: str) -> None:
         self.added.append(
-            f"{KIND_LABELS[kind]} {shown_id} has no audit event: it was added behind kapdesk's back"
+            f"{_label(kind)} {shown_id} has no audit event: it was added behind kapdesk's back"
         )
 
     def missing(self, kind: str, shown_id: str, seq: int) -> None:
         self.deleted.append(
             (
                 seq,
-                f"{KIND_LABELS.get(kind, kind)} {shown_id} recorded in event #{seq} is "
-                "missing: it was deleted",
+                f"{_label(kind)} {shown_id} recorded in event #{seq} is missing: it was deleted",
             )
         )
 

@@ -98,3 +98,31 @@ def test_the_cli_exits_nonzero_and_names_the_problem(populated, data_dir, capsys
     out = capsys.readouterr().out
     assert f"vitals reading {ids[2]} differs" in out
     assert "FAILED verification" in out
+
+
+def test_altering_or_deleting_a_course_note_or_a_survey_answer_is_named(populated):
+    """Issue 13: the course notes and the patient's answers are under the audit chain
+    like every entry."""
+    store, _ = populated
+    patient = store.patients()[0].id
+    session = store.sessions(patient)[0]["id"]
+    note = store.add_course_note(patient, "integration", "Spoke of the river.")
+    answer = store.add_session_event(
+        session, "self_report", {"instrument": "phq9", "answers": {"9": 2}, "total": 14}
+    )
+    _tamper(
+        store,
+        f"UPDATE course_notes SET text = 'Spoke of nothing.' WHERE id = '{note}'",
+        f"UPDATE session_events SET payload = replace(payload, '14', '0') WHERE id = '{answer}'",
+    )
+    rendered = _problems(store)
+    assert f"course note {note} differs from what event" in rendered
+    assert f"session event {answer} differs from what event" in rendered
+    assert "trigger course_notes_no_update is missing" in rendered
+
+
+def test_every_kind_of_entry_has_words_for_the_verify_report():
+    from kapdesk.store.models import ENTITY_TABLES
+    from kapdesk.store.verify import KIND_LABELS
+
+    assert set(ENTITY_TABLES) <= set(KIND_LABELS)
