@@ -65,6 +65,12 @@ MAX_ROWS = 4
 CLINICIAN_KEY = QKeySequence("Ctrl+Alt+K")
 
 
+def refusal_delay_s(refusals: int) -> int:
+    """Seconds before the next try: none for the first three (a typing slip), then
+    doubling from 2 s up to a minute."""
+    return 0 if refusals <= 3 else min(60, 2 ** (refusals - 3))
+
+
 ARROWS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right)
 
 
@@ -404,9 +410,15 @@ class PatientSurveyWindow(QWidget):
             return
         if not self._confirm(text):
             self.failed_attempts += 1
+            wait = refusal_delay_s(self.failed_attempts)
             self.unlock_error.setText(
-                "That is not it; the survey is still open. Try again, or go back to the questions."
+                "That is not it; the survey is still open. "
+                + (f"Wait {wait} s, then try again." if wait else "Try again, or go back.")
             )
+            if wait:
+                # Growing with each refusal: guessing at the keyboard takes hours.
+                self.secret.setEnabled(False)
+                QTimer.singleShot(wait * 1000, self._allow_again)
             return
         self._released = True
         self.run.finish()
@@ -430,6 +442,12 @@ class PatientSurveyWindow(QWidget):
         if not self._released and self.isVisible():
             self.raise_()
             self.activateWindow()
+
+    def _allow_again(self) -> None:
+        self.secret.setEnabled(True)
+        if self.pages.currentWidget() is self.unlock_page:
+            self.unlock_error.setText("Try again.")
+            self.secret.setFocus()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self._released:

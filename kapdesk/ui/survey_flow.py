@@ -187,7 +187,17 @@ class SurveyFlow:
 
         def hand_over(dialog: HandOverDialog) -> object:
             code = dialog.return_code()
-            confirm = code_checker(code) if code is not None else store.confirms_passphrase
+            check = code_checker(code) if code is not None else store.confirms_passphrase
+
+            def confirm(typed: str) -> bool:
+                if check(typed):
+                    return True
+                # Each refused try is in the audit trail (never what was typed).
+                store.record_event(
+                    "survey_return_refused", {"session_id": str(workspace.service.id)}
+                )
+                return False
+
             return self.start(workspace, dialog.chosen(), confirm, needs_code)
 
         self.dialog = open_form(

@@ -138,6 +138,12 @@ def test_a_survey_by_keys_is_stored_and_item_9_waits_for_the_clinician(
     type_text("not the passphrase")
     key(Qt.Key.Key_Return)
     assert "still open" in patient.unlock_error.text()
+    with store.engine.connect() as conn:  # the refused try is audited, never its text
+        refused = conn.exec_driver_sql(
+            "SELECT details FROM audit_events WHERE action = 'survey_return_refused'"
+        ).fetchall()
+    assert len(refused) == 1
+    assert "not the passphrase" not in refused[0][0]
     assert patient.isVisible()
     assert not window.isVisible()
     type_text(PASSPHRASE)
@@ -229,3 +235,9 @@ def test_finding_a_patient_during_a_running_session_keeps_the_typing_in_the_sess
     key(Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
     assert "still running" in workspace.message_text()
     assert QApplication.focusWidget() is workspace.observation.line
+
+
+def test_refused_tries_wait_longer_and_longer():
+    from kapdesk.ui.patient_mode import refusal_delay_s
+
+    assert [refusal_delay_s(n) for n in range(1, 10)] == [0, 0, 0, 2, 4, 8, 16, 32, 60]
