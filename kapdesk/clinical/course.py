@@ -140,6 +140,12 @@ def summarise_course(
     instruments = sorted({i for s in ordered for i in s.scores})
     baselines = {i: course_baseline(ordered, i) for i in instruments}
     findings = bp_baseline_flags(ordered, thresholds)
+    first_scored = {
+        i: next((s.number for s in ordered if s.scores.get(i) is not None), None)
+        for i in instruments
+    }
+    # Response and remission are findings of the course: none at its baseline itself (a
+    # first score under 5 is where the course began, not a remission; QA).
     marks = tuple(
         SessionMarks(
             session_id=s.session_id,
@@ -147,8 +153,8 @@ def summarise_course(
             scores={
                 i: ScoreMark(
                     total=s.scores[i],
-                    response=response(baselines[i], s.scores[i]),
-                    remission=remission(i, s.scores[i]),
+                    response=response(baselines[i], s.scores[i]) and s.number != first_scored[i],
+                    remission=remission(i, s.scores[i]) and s.number != first_scored[i],
                 )
                 for i in instruments
                 if i in s.scores

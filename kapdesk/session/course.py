@@ -91,16 +91,20 @@ def _counts(events: Sequence[tuple[uuid.UUID, str, dict[str, Any]]]) -> tuple[in
 def _scores(
     events: Sequence[tuple[uuid.UUID, str, dict[str, Any]]],
 ) -> tuple[dict[str, int | None], int | None]:
-    """The latest self-report of each scored instrument in the session, and the highest
-    PHQ-9 item 9 answer of any response in it: a later survey in the same session never
-    hides an earlier "thoughts of self-harm" (QA)."""
+    """The highest total of each scored instrument in the session, and the highest PHQ-9
+    item 9 answer of any response in it: a repeat survey in the same session never makes
+    it look better, nor hides an earlier "thoughts of self-harm" (QA). An incomplete
+    response counts only when the session has no scored one."""
     scores: dict[str, int | None] = {}
     item9: int | None = None
-    for _id, kind, payload in events:  # oldest first: a later response replaces an earlier
+    for _id, kind, payload in events:
         if kind != "self_report" or payload.get("scored") is False:
             continue
         instrument = str(payload.get("instrument"))
-        scores[instrument] = payload.get("total")
+        total = payload.get("total")
+        before = scores.get(instrument)
+        if instrument not in scores or (total is not None and (before is None or total > before)):
+            scores[instrument] = total
         if instrument == "phq9":
             answer = payload.get("answers", {}).get("9")
             if isinstance(answer, int) and (item9 is None or answer > item9):

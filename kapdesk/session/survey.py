@@ -75,10 +75,21 @@ class SurveyRun:
         ]
 
     def answer(self, step: Step, value: Answer | None) -> None:
-        """The patient's answer (None: skipped, or an empty text)."""
+        """The patient's answer (None: skipped, or an empty text). An answer that meets
+        the instrument's urgent rule (PHQ-9 item 9 above 0) is stored at once with its
+        alert, before the form is finished: changed back, skipped or lost to a crash, it
+        has still reached the record and the clinician (QA)."""
         if isinstance(value, str):
             value = value.strip() or None
         self.answers.setdefault(step.instrument.id, {})[step.question.id] = value
+        rule = step.instrument.urgent
+        if (
+            rule is not None
+            and step.question.id == rule.item
+            and not self.urgent_alerts
+            and score(step.instrument, self.answers[step.instrument.id]).urgent
+        ):
+            self.store(step.instrument)
 
     def answer_of(self, step: Step) -> Answer | None:
         return self.answers.get(step.instrument.id, {}).get(step.question.id)

@@ -69,5 +69,5 @@ def test_a_later_survey_never_hides_an_earlier_item_9_in_the_same_session(store,
     store.add_session_event(first, "self_report", later)
     since = current_course_start(store.course_notes(patient))
     [again, *_rest] = course_sessions(store, patient, since=since)
-    assert again.scores["phq9"] == 0  # the latest total
+    assert again.scores["phq9"] == 19  # the worse: a repeat never makes it look better
     assert again.phq9_item9 == 1  # the earlier "Several days" still shows

@@ -75,3 +75,16 @@ def test_a_clinic_survey_file_that_names_a_missing_form_is_skipped_with_a_senten
     assert "long" not in files.surveys
     assert any("madrs" in p for p in files.problems)
     assert "after_session" in files.surveys
+
+
+def test_item_9_is_stored_with_its_alert_the_moment_it_is_answered(ended, data_dir):
+    run = _run(ended, data_dir)
+    item9 = _step(run, "phq9", "9")
+    run.answer(item9, 1)  # before the form is finished
+    [alert] = ended.open_alerts()
+    assert alert.reading.startswith("PHQ-9 item 9: “Several days”")
+    run.answer(item9, 0)  # the patient changes it back
+    run.finish()
+    responses = [r["payload"]["answers"].get("9") for r in self_reports(ended)]
+    assert responses == [1, 0]  # the first answer stays in the record
+    assert len(ended.open_alerts()) == 1
