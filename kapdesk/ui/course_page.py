@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QResizeEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -39,6 +39,14 @@ from kapdesk.widgets.elided_label import ElidedLabel
 
 CHART_MIN_PX = 400
 SHORT_PAGE_PX = 640
+
+
+def save_on_ctrl_enter(dialog: FormDialog) -> None:
+    """Ctrl+Enter saves from any field of the form, as its button says (QA: not from the
+    reason)."""
+    for keys in ("Ctrl+Return", "Ctrl+Enter"):
+        shortcut = QShortcut(QKeySequence(keys), dialog)
+        shortcut.activated.connect(dialog._try_save)
 
 
 class NoteDialog(FormDialog):
@@ -78,6 +86,7 @@ class NoteDialog(FormDialog):
         self.form.addRow("&Note", self.text)
         self.buttons.button(self.buttons.StandardButton.Ok).setText("Save (Ctrl+Enter)")
         self.first_field = self.text
+        save_on_ctrl_enter(self)
 
     def values(self) -> tuple[str, uuid.UUID | None, str]:
         return (
@@ -116,6 +125,7 @@ class CorrectNoteDialog(FormDialog):
         self.form.addRow("Reason", self.reason)
         self.buttons.button(self.buttons.StandardButton.Ok).setText("Save (Ctrl+Enter)")
         self.first_field = self.text
+        save_on_ctrl_enter(self)
 
     def corrected(self) -> str:
         return self.text.toPlainText()
@@ -167,7 +177,7 @@ class CoursePage(QWidget):
         self.chart.session_activated.connect(self.session_opened.emit)
         # Below this the three panels cannot be read; the notes give way first.
         self.chart.setMinimumHeight(CHART_MIN_PX)
-        outer.addWidget(self.chart, 5)
+        outer.addWidget(self.chart, 3)
         row = QHBoxLayout()
         self.notes_title = notes_title = QLabel(
             "Notes (Ctrl+Shift+O adds one; Ctrl+E corrects the selected; Esc: back)"

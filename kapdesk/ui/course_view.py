@@ -61,7 +61,10 @@ class CourseView:
     def _note_saved(self, note_id: object) -> None:
         self.page.refresh()
         self.page.select_note(note_id)
-        self.window.show_verdict("Course note saved (selected in the list below the chart).")
+        # Until the course is closed; the standing verdict (skipped files...) stays beneath.
+        self.window.statusBar().showMessage(
+            "Course note saved (selected in the list below the chart)."
+        )
 
     def correct_note(self) -> None:
         note = self.page.selected_note()
@@ -96,10 +99,16 @@ class CourseView:
         assert isinstance(session_id, uuid.UUID)
         window.open_session(session_id)
         if window.workspace is not None and window.workspace.review:
-            window.course_after_review = patient
+            window.course_after_review = (patient, session_id)
+            window.workspace.header.set_status(
+                window.workspace.header.status_text().replace(
+                    "Esc: back to the patients.", "Esc: back to the course."
+                )
+            )
 
     def close(self) -> None:
         window = self.window
+        window.statusBar().clearMessage()  # "Course note saved" was about this course
         window.pages.setCurrentWidget(window.patients_page)
         window.pages.removeWidget(self.page)
         self.page.deleteLater()

@@ -89,7 +89,7 @@ class MainWindow(QMainWindow):
         self.workspace: SessionWorkspace | None = None
         self.course: CourseView | None = None
         # A past session opened from the course view: Esc goes back to the course (QA).
-        self.course_after_review: uuid.UUID | None = None
+        self.course_after_review: tuple[uuid.UUID, uuid.UUID] | None = None
         self._warmed = False
         self.patient_dialog: PatientDialog | None = None
         self.session_dialog: NewSessionDialog | None = None
@@ -491,7 +491,10 @@ class MainWindow(QMainWindow):
         self.offer_unfinished()  # an unfinished session's Resume button takes the focus
         back, self.course_after_review = self.course_after_review, None
         if back is not None and workspace.review:
-            self.show_course(back)
+            patient, session = back
+            self.show_course(patient)
+            if self.course is not None:
+                self.course.page.chart.select_session(session)  # where the clinician was
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QGridLayout,
     QHBoxLayout,
@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QScrollArea,
+    QSizePolicy,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -49,7 +50,8 @@ QWidget#patientMode QPushButton#clinician {
     padding: 6px 12px; text-align: center;
 }
 QWidget#patientMode QPushButton#clinician:focus { border: 4px solid #e0b550; color: #f3ecdc; }
-QWidget#patientMode QScrollArea { background: transparent; border: none; }
+QWidget#patientMode QScrollArea { background: #161512; border: none; }
+QWidget#patientMode QWidget#surveyContent { background: #161512; }
 QWidget#patientMode QPlainTextEdit, QWidget#patientMode QLineEdit {
     font-size: 28px; color: #f3ecdc; background: #201e1a; border: 2px solid #4a463e;
     border-radius: 8px; padding: 8px;
@@ -58,6 +60,26 @@ QWidget#patientMode QPlainTextEdit:focus, QWidget#patientMode QLineEdit:focus {
     border: 3px solid #e0b550;
 }
 """
+# Under this height (a 1024x600 laptop) the type steps down a size, so that every answer
+# of the longest question is on screen at once: an answer scrolled out of sight is one
+# the patient does not choose (QA: the most severe ones were below the edge).
+COMPACT_BELOW_PX = 720
+COMPACT_SIZES = {
+    "34px": "27px",
+    "28px": "22px",
+    "26px": "21px",
+    "24px": "20px",
+    "22px": "18px",
+    "padding: 10px 22px": "padding: 5px 16px",
+}
+
+
+def patient_sheet(compact: bool) -> str:
+    sheet = PATIENT_SHEET
+    if compact:
+        for large, small in COMPACT_SIZES.items():
+            sheet = sheet.replace(large, small)
+    return sheet
 
 
 MAX_ROWS = 4
@@ -84,7 +106,8 @@ class PatientSurveyWindow(QWidget):
         self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint)
         self.setObjectName("patientMode")
         self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground)
-        self.setStyleSheet(PATIENT_SHEET)
+        self._compact = False
+        self.setStyleSheet(patient_sheet(False))
         self.setWindowTitle("Reflection")
         self.run = run
         self._confirm = confirm
@@ -114,6 +137,7 @@ class PatientSurveyWindow(QWidget):
         page.setContentsMargins(0, 0, 0, 0)
         # A long question and its answers scroll at 1024x600; they are never squeezed.
         content = QWidget()
+        content.setObjectName("surveyContent")
         body = QVBoxLayout(content)
         body.setSpacing(12)
         self.scroller = QScrollArea()
@@ -121,6 +145,7 @@ class PatientSurveyWindow(QWidget):
         self.scroller.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.scroller.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.scroller.setWidget(content)
+        self.scroller.viewport().setObjectName("surveyContent")
         page.addWidget(self.scroller, 1)
         self.section = QLabel()
         self.section.setObjectName("quiet")
@@ -143,7 +168,8 @@ class PatientSurveyWindow(QWidget):
         body.addWidget(self.choices_box)
         self.text_answer = QPlainTextEdit()
         self.text_answer.setAccessibleName("Your answer")
-        self.text_answer.setPlaceholderText("Type here if you wish; you can also leave it empty.")
+        self.text_answer.setPlaceholderText("Type here if you wish; nothing to add: Skip.")
+        self.text_answer.textChanged.connect(self._typing)
         self.text_answer.setTabChangesFocus(True)
         self.text_answer.setMinimumHeight(140)
         self.text_answer.installEventFilter(self)
@@ -167,6 +193,10 @@ class PatientSurveyWindow(QWidget):
         nav.addWidget(self.skip_button)
         nav.addWidget(self.next_button)
         page.addLayout(nav)
+        # From a text answer, Tab goes on to Skip and Next before Back.
+        QWidget.setTabOrder(self.text_answer, self.skip_button)
+        QWidget.setTabOrder(self.skip_button, self.next_button)
+        QWidget.setTabOrder(self.next_button, self.back_button)
 
         self.message_page = QWidget()
         message = QVBoxLayout(self.message_page)
@@ -293,7 +323,10 @@ class PatientSurveyWindow(QWidget):
             button.installEventFilter(self)
             # Read across, then down, as the scale runs (0-10: 0 1 2 on the first row).
             self.choices.addWidget(button, n // columns, n % columns)
+            button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             self.choice_buttons.append(button)
+        for column in range(4):  # columns of equal width, whatever their words
+            self.choices.setColumnStretch(column, 1 if column < columns else 0)
 
     # ------------------------------------------------------------- moving
 
@@ -301,6 +334,10 @@ class PatientSurveyWindow(QWidget):
         step = self.run.steps[self.index]
         self.run.answer(step, value)
         self.go_next()
+
+    def _typing(self) -> None:
+        if self.text_answer.toPlainText().strip():
+            self.hint.setText("Enter goes on; Shift+Enter starts a new line; nothing to add: Skip.")
 
     def skip(self) -> None:
         """The question left unanswered (a text typed and then skipped is not kept)."""
@@ -311,7 +348,7 @@ class PatientSurveyWindow(QWidget):
         if not text.strip():
             # An Enter on an empty box is most likely a second Enter: Skip says "nothing
             # to add" on purpose.
-            self.hint.setText("Nothing typed: type your answer, or choose Skip (Tab, Enter).")
+            self.hint.setText("Nothing typed: type your answer, or Tab to Skip and press Enter.")
             return
         step = self.run.steps[self.index]
         self.run.answer(step, text)
@@ -433,10 +470,25 @@ class PatientSurveyWindow(QWidget):
         if getattr(self, "_released", True):  # True: still being built
             return
         kind = event.type()
-        if kind == QEvent.Type.WindowStateChange and not self.isFullScreen():
-            QTimer.singleShot(0, self.showFullScreen)
+        minimised = bool(self.windowState() & Qt.WindowState.WindowMinimized)
+        if kind == QEvent.Type.WindowStateChange and (minimised or not self.isFullScreen()):
+            # Iconified, a window keeps its full-screen flag: restore it explicitly.
+            QTimer.singleShot(0, self._full_screen_again)
         elif kind == QEvent.Type.ActivationChange and not self.isActiveWindow():
             QTimer.singleShot(0, self._come_back)
+
+    def _full_screen_again(self) -> None:
+        if not self._released:
+            self.setWindowState(Qt.WindowState.WindowFullScreen)
+            self.showFullScreen()
+            self._come_back()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        compact = event.size().height() < COMPACT_BELOW_PX
+        if compact != self._compact:
+            self._compact = compact
+            self.setStyleSheet(patient_sheet(compact))
+        super().resizeEvent(event)
 
     def _come_back(self) -> None:
         if not self._released and self.isVisible():

@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, QTimer
@@ -28,7 +28,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from kapdesk.clinical.self_report import score
+from kapdesk.clinical.self_report import Instrument, score
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.survey import DEFAULT_SURVEY, SurveyFiles, SurveyRun
 from kapdesk.ui.fit import grow_to_fit
@@ -280,10 +280,21 @@ def hand_over_facts(service: SessionService) -> str:
             lines.append(f"{len(unmet)} discharge criteria not yet met (Ctrl+Shift+E lists them).")
     else:
         ended = service.ended_at.astimezone(zone)
+        days = (service.now().astimezone(zone).date() - day.date()).days
+        when = "today" if days == 0 else "yesterday" if days == 1 else f"{days} days ago"
         lines.append(
-            f"Filed with the session of {day:%a %d %b %Y}, {day:%H:%M}–{ended:%H:%M} "
-            f"({service.protocol_name}): answers given now count as that session's."
+            f"Filed with the session of {day:%a %d %b %Y} ({when}), {day:%H:%M}–"
+            f"{ended:%H:%M} ({service.protocol_name}): answers given now count as that "
+            "session's."
         )
+        patient = service.state.row["patient_id"]
+        running = [s for s in service.store.open_sessions() if s["patient_id"] == patient]
+        if running:
+            started = running[0]["started_at"].astimezone(zone)
+            lines.append(
+                f"This patient has a session running now (started {started:%H:%M}): to "
+                "file the answers with it, cancel and hand over from that session."
+            )
     earlier = service.state.events_of("self_report")
     if earlier:
         at = service.local_clock(earlier[-1].at)
@@ -292,6 +303,23 @@ def hand_over_facts(service: SessionService) -> str:
             "beside it, and the course shows the latest."
         )
     return "\n".join(lines)
+
+
+# The reflection's answers the clinician reads on return, not only in the log: how the
+# patient is now (QA: "a great deal" of distress was one italic log line among many).
+SAID_ON_RETURN = ("distress", "safety", "support")
+
+
+def reflection_words(instrument: Instrument, answers: Mapping[str, object]) -> str:
+    said = []
+    for question_id in SAID_ON_RETURN:
+        value = answers.get(question_id)
+        if value is None:
+            continue
+        question = instrument.question(question_id)
+        chosen = next((c.text for c in question.choices if c.value == value), str(value))
+        said.append(f"{question.text.rstrip('?')}: “{chosen}”")
+    return "the reflection" + (f" ({'; '.join(said)})" if said else "")
 
 
 def stored_sentence(run: SurveyRun) -> str:
@@ -309,7 +337,7 @@ def stored_sentence(run: SurveyRun) -> str:
                 else f"{instrument.name} not scored ({len(result.missing)} unanswered)"
             )
         else:
-            parts.append(instrument.name.lower())
+            parts.append(reflection_words(instrument, run.stored[instrument_id]))
     if not parts:
         return "The patient's survey: nothing was answered, so nothing was stored."
     return "The patient's survey is stored in the log: " + ", ".join(parts) + "."

@@ -55,10 +55,12 @@ def test_the_course_opens_by_keys_and_a_session_opens_from_it(window, store, clo
     assert window.workspace.header.intention_label.full_text() == (
         "Intention: “To listen to what I need.”"
     )
-    # Esc from the session: back to the course it was opened from.
+    assert "Esc: back to the course." in window.workspace.header.status_text()
+    # Esc from the session: back to the course it was opened from, at that session.
     key(Qt.Key.Key_Escape, widget=window.workspace)
     assert window.course is not None
     assert window.pages.currentWidget() is window.course.page
+    assert window.course.page.chart.selected_session() == sessions[-2]
 
 
 def test_a_course_note_is_added_and_corrected_by_keys(window, store, clock):
@@ -88,7 +90,8 @@ def test_a_course_note_is_added_and_corrected_by_keys(window, store, clock):
     assert isinstance(correct, CorrectNoteDialog)
     correct.text.setPlainText("Named the fear of heights.\nIt eased.")
     correct.reason.setText("wrong word")
-    key(Qt.Key.Key_Return, widget=correct.reason)
+    correct.reason.setFocus()
+    key(Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier, widget=correct.reason)
     assert not correct.isVisible()
     [note] = [n for n in store.course_notes(page.patient_id) if "fear" in n.original["text"]]
     assert note.original["text"] == "Named the fear of falling.\nIt eased."

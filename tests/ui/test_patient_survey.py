@@ -241,3 +241,21 @@ def test_refused_tries_wait_longer_and_longer():
     from kapdesk.ui.patient_mode import refusal_delay_s
 
     assert [refusal_delay_s(n) for n in range(1, 10)] == [0, 0, 0, 2, 4, 8, 16, 32, 60]
+
+
+def test_the_return_message_says_how_the_patient_is_now(qtbot, running, passphrase_store):
+    window, _session = running
+    patient = hand_over(qtbot, window)
+    run = patient.run
+    for step in run.steps:
+        if step.question.id == "distress":
+            run.answer(step, 4)
+        elif step.question.id == "safety":
+            run.answer(step, 0)
+    patient.clinician_button.click()
+    type_text(PASSPHRASE)
+    key(Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.isVisible())
+    said = window.workspace.message_text()
+    assert "How much distress" in said
+    assert "“Not safe at all”" in said
