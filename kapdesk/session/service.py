@@ -297,6 +297,12 @@ class SessionService:
             raise ValidationError("intention", "That is the intention already recorded.")
         return self._store_event("intention", {"text": words})
 
+    def note_survey(self, kind: str, payload: Mapping[str, Any]) -> LogEntry:
+        """The hand-over to the patient's survey, or the clinician's return: the time the
+        screen was the patient's is in the log (QA)."""
+        assert kind in ("survey_handover", "survey_return")
+        return self._store_event(kind, payload)
+
     def record_self_report(
         self, response: Mapping[str, Any], alert: Mapping[str, Any] | None
     ) -> uuid.UUID | None:

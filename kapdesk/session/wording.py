@@ -182,6 +182,13 @@ def describe_event(kind: str, payload: Mapping[str, Any], who: str) -> str:
         return f"Discharge criteria met; session ended by {who}."
     if kind == "intention":
         return f"Intention (the patient's words): {payload['text']}"
+    if kind == "survey_handover":
+        return (
+            f"Handed to the patient for their survey ({payload['survey']}) by {who}: "
+            "kapdesk's screen hidden until the clinician returns."
+        )
+    if kind == "survey_return":
+        return f"Back from the patient's survey ({who}), after {payload['minutes']} min."
     if kind == "self_report":
         # The summary was written with the answers (session/survey.py): the score and its
         # band, why it was not scored, or the reflection's answers in short.

@@ -37,12 +37,16 @@ SESSION_EVENT_KINDS = frozenset(
         "no_protocol",
         "intention",
         "self_report",
+        "survey_handover",
+        "survey_return",
     }
 )
 # A correction made after the end can raise or withdraw an alert, and an alert can be
 # acknowledged once the patient has left; the patient's reflection survey is filled in
 # once the effects have worn off (issue 13). Nothing else is added to an ended session.
-AFTER_END_EVENT_KINDS = frozenset({"alert", "alert_ack", "alert_cleared", "self_report"})
+AFTER_END_EVENT_KINDS = frozenset(
+    {"alert", "alert_ack", "alert_cleared", "self_report", "survey_handover", "survey_return"}
+)
 
 
 class SessionWrites(ChainedWriter):

@@ -217,6 +217,8 @@ class SurveyFlow:
     ) -> PatientSurveyWindow:
         survey = self.files.surveys[survey_id]
         run = SurveyRun(workspace.service, survey, self.files.instruments)
+        workspace.service.note_survey("survey_handover", {"survey": survey.name})
+        self._handed_at = workspace.service.now()
         secret = "the return code" if with_code else "the record's passphrase"
         patient_window = PatientSurveyWindow(run, confirm, secret)
         self.patient_window = patient_window
@@ -233,6 +235,8 @@ class SurveyFlow:
         self.patient_window = None
         if patient_window is not None:
             patient_window.deleteLater()
+        minutes = (workspace.service.now() - self._handed_at).total_seconds() / 60
+        workspace.service.note_survey("survey_return", {"minutes": round(minutes)})
         self.window.setWindowState(self._state)
         self.window.show()
         self.window.activateWindow()

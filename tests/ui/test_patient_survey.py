@@ -168,6 +168,10 @@ def test_a_survey_by_keys_is_stored_and_item_9_waits_for_the_clinician(
         "the item 9 alert is acknowledged by the clinician"
     )
     assert "PHQ-9 9 (mild)" in window.workspace.message_text()
+    kinds = [e["kind"] for e in store.session_events(session)]
+    # The time the screen was the patient's is in the log, from hand-over to return.
+    assert kinds.index("survey_handover") < kinds.index("self_report")
+    assert kinds.index("survey_return") > kinds.index("self_report")
     texts = [window.workspace.log_model.entry_at(r).text for r in range(5)]
     assert any(t.startswith("Patient's survey, PHQ-9: 9 (mild)") for t in texts), texts
 
