@@ -52,7 +52,6 @@ def clinic_surveys(data_folder: Path) -> SurveyFiles:
 class Step:
     instrument: Instrument
     question: Question
-    index_in_instrument: int  # 0-based
 
 
 @dataclass
@@ -69,9 +68,9 @@ class SurveyRun:
 
     def __post_init__(self) -> None:
         self.steps = [
-            Step(self.instruments[i], question, n)
+            Step(self.instruments[i], question)
             for i in self.survey.instruments
-            for n, question in enumerate(self.instruments[i].questions)
+            for question in self.instruments[i].questions
         ]
 
     def answer(self, step: Step, value: Answer | None) -> None:

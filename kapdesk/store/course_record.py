@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session as OrmSession
 from kapdesk.clinical.entries import clean_text
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store import models as m
+from kapdesk.store.reads import corrected_doses_and_readings
 from kapdesk.store.types import from_utc_text
 from kapdesk.store.views import EntryView, build_views
 from kapdesk.store.writing import ChainedWriter, new_row
@@ -120,15 +121,7 @@ class CourseRecord(ChainedWriter):
                 f"AND kind IN ({kinds}) ORDER BY at, recorded_at, rowid",
                 pid,
             ).fetchall()
-            corrected = {
-                row[0]
-                for row in connection.exec_driver_sql(
-                    "SELECT DISTINCT target_id FROM corrections WHERE target_kind IN "
-                    f"('dose', 'vitals') AND target_id IN (SELECT id FROM doses WHERE "
-                    f"{of_patient} UNION ALL SELECT id FROM vitals_readings WHERE {of_patient})",
-                    pid * 2,
-                )
-            }
+            corrected = corrected_doses_and_readings(connection, patient_id)
         by_id: dict[str, SessionRows] = {}
         for sid, started, first_dose, ended, zone, protocol in sessions:
             by_id[sid] = SessionRows(

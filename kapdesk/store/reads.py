@@ -170,15 +170,7 @@ class RecordReads:
                 f"WHERE {of_patient} AND systolic IS NOT NULL",
                 (str(patient_id),),
             ).fetchall()
-            corrected = {
-                row[0]
-                for row in connection.exec_driver_sql(
-                    "SELECT DISTINCT target_id FROM corrections WHERE target_kind IN "
-                    f"('dose', 'vitals') AND target_id IN (SELECT id FROM doses WHERE "
-                    f"{of_patient} UNION ALL SELECT id FROM vitals_readings WHERE {of_patient})",
-                    (str(patient_id), str(patient_id)),
-                )
-            }
+            corrected = corrected_doses_and_readings(connection, patient_id)
         for session, entry_id, drug, mg in doses:
             if entry_id in corrected:
                 current = self.entry("dose", uuid.UUID(entry_id)).current
@@ -295,6 +287,21 @@ class RecordReads:
     def session_event(self, event_id: uuid.UUID) -> dict[str, Any]:
         with OrmSession(self._engine) as orm:
             return _event_dict(get_row(orm, m.SessionEvent, event_id, "session event"))
+
+
+def corrected_doses_and_readings(connection: Any, patient_id: uuid.UUID) -> set[str]:
+    """Ids of the patient's doses and readings corrected since: the few whose current
+    values are read entry by entry, the rest straight from their rows."""
+    of_patient = "session_id IN (SELECT id FROM sessions WHERE patient_id = ?)"
+    return {
+        row[0]
+        for row in connection.exec_driver_sql(
+            "SELECT DISTINCT target_id FROM corrections WHERE target_kind IN "
+            f"('dose', 'vitals') AND target_id IN (SELECT id FROM doses WHERE "
+            f"{of_patient} UNION ALL SELECT id FROM vitals_readings WHERE {of_patient})",
+            (str(patient_id), str(patient_id)),
+        )
+    }
 
 
 def _current_patient_field(field: str) -> str:

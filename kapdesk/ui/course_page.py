@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
@@ -82,7 +82,6 @@ class NoteDialog(FormDialog):
         self.text.setAccessibleName("Note")
         self.text.setPlaceholderText("The note (Ctrl+Enter saves)")
         self.text.setMinimumHeight(140)
-        self.text.installEventFilter(self)
         self.form.addRow("&Note", self.text)
         self.buttons.button(self.buttons.StandardButton.Ok).setText("Save (Ctrl+Enter)")
         self.first_field = self.text
@@ -95,18 +94,6 @@ class NoteDialog(FormDialog):
             self.text.toPlainText(),
         )
 
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            watched is self.text
-            and isinstance(event, QKeyEvent)
-            and event.type() == QEvent.Type.KeyPress
-            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
-        ):
-            self._try_save()
-            return True
-        return False
-
 
 class CorrectNoteDialog(FormDialog):
     """The corrected text (its lines kept) and the reason; Ctrl+Enter saves."""
@@ -117,7 +104,6 @@ class CorrectNoteDialog(FormDialog):
         self.text.setAccessibleName("Corrected note")
         self.text.setMinimumHeight(120)
         self.text.setTabChangesFocus(True)
-        self.text.installEventFilter(self)
         self.form.addRow("Corrected", self.text)
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason")
@@ -129,18 +115,6 @@ class CorrectNoteDialog(FormDialog):
 
     def corrected(self) -> str:
         return self.text.toPlainText()
-
-    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if (
-            watched is self.text
-            and isinstance(event, QKeyEvent)
-            and event.type() == QEvent.Type.KeyPress
-            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-            and event.modifiers() & Qt.KeyboardModifier.ControlModifier
-        ):
-            self._try_save()
-            return True
-        return False
 
 
 class CoursePage(QWidget):

@@ -116,7 +116,6 @@ class PatientSurveyWindow(QWidget):
         self.index = -1  # -1: the welcome page; len(steps): the thank-you page
         self.choice_buttons: list[QPushButton] = []
         self._columns = 1
-        self._shown_step = -2
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(48, 16, 48, 20)
@@ -282,7 +281,6 @@ class PatientSurveyWindow(QWidget):
             self.hint.setText("An arrow key goes to the answers, Enter chooses; or touch one.")
             self.choices_box.setFocus()
         self.scroller.verticalScrollBar().setValue(0)
-        self._shown_step = self.index
 
     def _show_message(self, text: str, button: str | None) -> None:
         self.message.setText(text)

@@ -36,6 +36,7 @@ class SessionHeader(QWidget):
         self.intention_label.setObjectName("hint")
         self.intention_label.setAccessibleName("Intention")
         self.intention_label.hide()
+        self._intention_compact = False  # on a short screen: in the name's tooltip
         self.check_label = QLabel()
         self.check_label.setObjectName(UPCOMING_STYLE)
         self.check_label.setWordWrap(True)
@@ -106,7 +107,7 @@ class SessionHeader(QWidget):
 
     def _show_intention(self) -> None:
         shown = self.intention_label.full_text()
-        compact = getattr(self, "_intention_compact", False)
+        compact = self._intention_compact
         self.intention_label.setVisible(bool(shown) and not compact)
         name = self.patient_label.full_text()
         self.patient_label.setToolTip(f"{name}\n{shown}" if shown and compact else name)
