@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 
-from sqlalchemy import Boolean, Float, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from kapdesk.store.types import UTCDateTime, UUIDText
@@ -33,6 +33,31 @@ class Clinician(Base):
     login_name: Mapped[str] = mapped_column(String(200), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+
+
+class ClinicianAccount(Base):
+    """One version of a clinician's account (issue 14): the newest row of a clinician is
+    the account as it stands; a change (a new PIN, deactivation) is a new row."""
+
+    __tablename__ = "clinician_accounts"
+    __table_args__ = (
+        Index("ux_clinician_accounts_version", "clinician_id", "version", unique=True),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(UUIDText, primary_key=True, default=new_id)
+    clinician_id: Mapped[uuid.UUID] = mapped_column(
+        UUIDText, ForeignKey("clinicians.id"), index=True
+    )
+    version: Mapped[int] = mapped_column(Integer)  # 1, 2, …: unique with clinician_id
+    display_name: Mapped[str] = mapped_column(String(200))
+    credentials: Mapped[str | None] = mapped_column(String(60))
+    role: Mapped[str] = mapped_column(String(20))
+    manages_accounts: Mapped[bool] = mapped_column(Boolean)
+    active: Mapped[bool] = mapped_column(Boolean)
+    secret_kind: Mapped[str] = mapped_column(String(20))
+    secret_hash: Mapped[str] = mapped_column(String(200))  # Argon2id, PHC form; never the secret
+    reason: Mapped[str] = mapped_column(Text)
+    recorded_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(UUIDText, ForeignKey("clinicians.id"))
 
 
 class Patient(Base):
@@ -192,6 +217,7 @@ class AuditEvent(Base):
 # Entity kinds as the audit trail and corrections name them.
 ENTITY_TABLES: dict[str, type[Base]] = {
     "clinician": Clinician,
+    "clinician_account": ClinicianAccount,
     "patient": Patient,
     "session": Session,
     "dose": Dose,
@@ -208,6 +234,7 @@ ENTITY_TABLES: dict[str, type[Base]] = {
 APPEND_ONLY_TABLES = (
     "kapdesk_meta",
     "clinicians",
+    "clinician_accounts",
     "patients",
     "doses",
     "infusion_stops",

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session as OrmSession
 
+from kapdesk.clinical.accounts import signature
 from kapdesk.store import models as m
 from kapdesk.store.errors import NotFoundError
 from kapdesk.store.types import UTCDateTime, UUIDText, from_utc_text
@@ -227,8 +228,20 @@ class RecordReads:
         return {row[0]: row[1] for row in rows}
 
     def clinician_names(self) -> dict[uuid.UUID, str]:
+        """Each clinician as the log and the report name them: an account's newest name
+        and credentials ("Ana Ruiz, MD"), else the login the entry was made under."""
         with OrmSession(self._engine) as orm:
-            return {c.id: c.display_name for c in orm.scalars(select(m.Clinician))}
+            names = {c.id: c.display_name for c in orm.scalars(select(m.Clinician))}
+            versions = orm.execute(
+                select(
+                    m.ClinicianAccount.clinician_id,
+                    m.ClinicianAccount.display_name,
+                    m.ClinicianAccount.credentials,
+                ).order_by(m.ClinicianAccount.clinician_id, m.ClinicianAccount.version)
+            )
+            for clinician_id, display_name, credentials in versions:
+                names[clinician_id] = signature(display_name, credentials)
+        return names
 
     def open_sessions(self) -> list[dict[str, Any]]:
         """Sessions never ended (kapdesk was closed, crashed, or the laptop died), newest first."""

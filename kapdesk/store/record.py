@@ -26,6 +26,7 @@ from kapdesk.clinical.entries import (
 )
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store import models as m
+from kapdesk.store.accounts import ClinicianAccounts
 from kapdesk.store.audit import (
     canonical_json,
 )
@@ -66,11 +67,12 @@ def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-class RecordStore(RecordReads, SessionWrites, CourseRecord):
+class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
     """The clinical record of one data folder, unlocked and locked to this process.
 
     Reads come from RecordReads, a session's entries from SessionWrites, a patient's
-    course notes and course figures from CourseRecord.
+    course notes and course figures from CourseRecord, clinicians' accounts and who is
+    signed in from ClinicianAccounts.
     """
 
     def __init__(self, opened: OpenedRecord, clock: Clock, login_name: str) -> None:

@@ -6,10 +6,14 @@ against the migrations."""
 
 from __future__ import annotations
 
-HEAD_REVISION = "0005"
-KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
+HEAD_REVISION = "0006"
+KNOWN_REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")
 
 HEAD_SCHEMA: dict[tuple[str, str], str | None] = {
+    (
+        "index",
+        "ix_clinician_accounts_clinician_id",
+    ): "CREATE INDEX ix_clinician_accounts_clinician_id ON clinician_accounts (clinician_id)",
     (
         "index",
         "ix_corrections_target_id",
@@ -52,6 +56,7 @@ HEAD_SCHEMA: dict[tuple[str, str], str | None] = {
         "ix_vitals_readings_session_id",
     ): "CREATE INDEX ix_vitals_readings_session_id ON vitals_readings (session_id)\n    ",
     ("index", "sqlite_autoindex_alembic_version_1"): None,
+    ("index", "sqlite_autoindex_clinician_accounts_1"): None,
     ("index", "sqlite_autoindex_clinicians_1"): None,
     ("index", "sqlite_autoindex_clinicians_2"): None,
     ("index", "sqlite_autoindex_corrections_1"): None,
@@ -67,6 +72,10 @@ HEAD_SCHEMA: dict[tuple[str, str], str | None] = {
     ("index", "sqlite_autoindex_sessions_1"): None,
     ("index", "sqlite_autoindex_vitals_readings_1"): None,
     (
+        "index",
+        "ux_clinician_accounts_version",
+    ): "CREATE UNIQUE INDEX ux_clinician_accounts_version ON clinician_accounts (clinician_id, version)",
+    (
         "table",
         "alembic_version",
     ): "CREATE TABLE alembic_version (\n\tversion_num VARCHAR(32) NOT NULL, \n\tCONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)",
@@ -74,6 +83,10 @@ HEAD_SCHEMA: dict[tuple[str, str], str | None] = {
         "table",
         "audit_events",
     ): "CREATE TABLE audit_events (\n    seq INTEGER NOT NULL,\n    at VARCHAR(27) NOT NULL,\n    actor_id VARCHAR(36),\n    action VARCHAR(40) NOT NULL,\n    entity_kind VARCHAR(40),\n    entity_id VARCHAR(36),\n    record_digest VARCHAR(64),\n    details TEXT NOT NULL,\n    prev_hash VARCHAR(64) NOT NULL,\n    hash VARCHAR(64) NOT NULL,\n    PRIMARY KEY (seq)\n)",
+    (
+        "table",
+        "clinician_accounts",
+    ): "CREATE TABLE clinician_accounts (\n    id VARCHAR(36) NOT NULL,\n    clinician_id VARCHAR(36) NOT NULL,\n    version INTEGER NOT NULL,\n    display_name VARCHAR(200) NOT NULL,\n    credentials VARCHAR(60),\n    role VARCHAR(20) NOT NULL,\n    manages_accounts BOOLEAN NOT NULL,\n    active BOOLEAN NOT NULL,\n    secret_kind VARCHAR(20) NOT NULL,\n    secret_hash VARCHAR(200) NOT NULL,\n    reason TEXT NOT NULL,\n    recorded_at VARCHAR(27) NOT NULL,\n    recorded_by VARCHAR(36) NOT NULL,\n    PRIMARY KEY (id),\n    FOREIGN KEY(clinician_id) REFERENCES clinicians (id),\n    FOREIGN KEY(recorded_by) REFERENCES clinicians (id)\n)",
     (
         "table",
         "clinicians",
@@ -130,6 +143,14 @@ HEAD_SCHEMA: dict[tuple[str, str], str | None] = {
         "trigger",
         "audit_events_no_update",
     ): "CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events BEGIN SELECT RAISE(ABORT, 'kapdesk: audit_events is append-only'); END",
+    (
+        "trigger",
+        "clinician_accounts_no_delete",
+    ): "CREATE TRIGGER clinician_accounts_no_delete BEFORE DELETE ON clinician_accounts BEGIN SELECT RAISE(ABORT, 'kapdesk: clinician_accounts is append-only'); END",
+    (
+        "trigger",
+        "clinician_accounts_no_update",
+    ): "CREATE TRIGGER clinician_accounts_no_update BEFORE UPDATE ON clinician_accounts BEGIN SELECT RAISE(ABORT, 'kapdesk: clinician_accounts is append-only'); END",
     (
         "trigger",
         "clinicians_no_delete",

@@ -24,6 +24,7 @@ from kapdesk.store.models import ENTITY_TABLES
 
 KIND_LABELS = {
     "clinician": "clinician",
+    "clinician_account": "clinician account",
     "patient": "patient",
     "session": "session",
     "dose": "dose",

@@ -4,7 +4,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import text
 
-from kapdesk.store import RecordStore, migrate, opening
+from kapdesk.store import RecordStore, migrate, opening, schema_head
 from kapdesk.store.backup import read_manifest, restore_backup
 from kapdesk.store.engine import DATABASE_FILE, make_engine, preflight
 from kapdesk.store.lock import DataFolderLock
@@ -56,12 +56,14 @@ def test_an_older_record_is_backed_up_then_migrated(data_dir, clock):
     engine.dispose()
     store = RecordStore.open(older, passphrase=fixed_passphrase, clock=clock.now_utc)
     with store, store.engine.connect() as conn:
-        assert migrate.current_revision(conn) == migrate.head_revision() == "0005"
+        assert (
+            migrate.current_revision(conn) == migrate.head_revision() == schema_head.HEAD_REVISION
+        )
         assert "infusion_stops" in set(
             conn.execute(text("SELECT name FROM sqlite_master WHERE type='table'")).scalars()
         )
     [backup] = (older / "backups").iterdir()
-    assert backup.name.startswith("before-schema-0005-")
+    assert backup.name.startswith(f"before-schema-{migrate.head_revision()}-")
     manifest = read_manifest(backup)
     assert manifest["audit_events"] == 1
     restored = data_dir.parent / "restored"
