@@ -60,6 +60,7 @@ class Stored:
     original_at: dt.datetime | None
     reasons: tuple[str, ...]  # of the corrections, in order
     recorded_by: uuid.UUID
+    corrected_by: tuple[uuid.UUID, ...] = ()  # who made each correction, in order
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,7 @@ def typed(kind: str, view: EntryView) -> Stored:
         original_at=original[time_field] if view.is_corrected else None,
         reasons=tuple(c.reason for c in view.corrections),
         recorded_by=view.recorded_by,
+        corrected_by=tuple(c.recorded_by for c in view.corrections),
     )
     return entry
 

@@ -303,6 +303,16 @@ class SessionService:
         assert kind in ("survey_handover", "survey_return")
         return self._store_event(kind, payload)
 
+    def note_handover(self, from_id: uuid.UUID, to_id: uuid.UUID, how: str) -> LogEntry | None:
+        """Another clinician has signed in during the session (issue 14): the log says who
+        handed it to whom. The sign-in itself is in the audit trail (store.sign_in)."""
+        if self.ended_at is not None or from_id == to_id:
+            return None
+        return self._store_event(
+            "handover",
+            {"from_clinician_id": str(from_id), "to_clinician_id": str(to_id), "how": how},
+        )
+
     def record_self_report(
         self, response: Mapping[str, Any], alert: Mapping[str, Any] | None
     ) -> uuid.UUID | None:

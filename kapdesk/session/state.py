@@ -74,6 +74,7 @@ class SessionState:
             self.put_event(stored_event)
         self.stops: dict[uuid.UUID, dt.datetime] = store.infusion_stops(session_id)
         self._clinicians = store.clinician_names()
+        self._signed = store.account_names()
         self.reload_session()
         patient = store.entry("patient", self.row["patient_id"])
         self.patient_name: str = patient.current["display_name"]
@@ -107,7 +108,15 @@ class SessionState:
     def clinician_name(self, clinician_id: uuid.UUID) -> str:
         if clinician_id not in self._clinicians:
             self._clinicians = self.store.clinician_names()
+            self._signed = self.store.account_names()
         return self._clinicians.get(clinician_id, "unknown")
+
+    def signed_name(self, clinician_id: uuid.UUID) -> str:
+        """The name an entry is signed with in the log: an account holder's ("Ana Ruiz,
+        MD"); "" for the login an entry was made under before the record had accounts."""
+        if clinician_id not in self._clinicians:
+            self.clinician_name(clinician_id)  # an account added since the session opened
+        return self._signed.get(clinician_id, "")
 
     # ----------------------------------------------------------------- entries
 

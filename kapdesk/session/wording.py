@@ -29,6 +29,16 @@ class LogEntry:
     original: str | None  # what the entry said before it was corrected
     reasons: tuple[str, ...]
     is_system: bool = False
+    # Who entered it, and who made each correction, where the record has clinicians'
+    # accounts (issue 14); empty for entries made under a login before accounts.
+    by: str = ""
+    corrected_by: tuple[str, ...] = ()
+
+
+def correctors(entry: LogEntry) -> str:
+    """ " by Ana Ruiz, MD" (and whoever else corrected it), or "" without accounts."""
+    names = list(dict.fromkeys(name for name in entry.corrected_by if name))
+    return f" by {' and '.join(names)}" if names else ""
 
 
 def log_entry(state: SessionState, entry: Stored) -> LogEntry:
@@ -50,6 +60,8 @@ def log_entry(state: SessionState, entry: Stored) -> LogEntry:
         original=original,
         reasons=entry.reasons,
         is_system=SYSTEM_TAG in tags,
+        by=state.signed_name(entry.recorded_by),
+        corrected_by=tuple(state.signed_name(who) for who in entry.corrected_by),
     )
 
 
@@ -68,7 +80,10 @@ def event_instant(event: SessionEvent) -> dt.datetime:
 
 
 def event_entry(state: SessionState, event: SessionEvent) -> LogEntry:
-    text = describe_event(event.kind, event.payload, state.clinician_name(event.recorded_by))
+    if event.kind == "handover":
+        text = describe_handover(state, event.payload)
+    else:
+        text = describe_event(event.kind, event.payload, state.clinician_name(event.recorded_by))
     at = event_instant(event)
     if event.kind == "alert":
         if event.at - at >= LATE_ALERT:
@@ -85,6 +100,20 @@ def event_entry(state: SessionState, event: SessionEvent) -> LogEntry:
         reasons=(),
         is_system=True,
     )
+
+
+HANDOVER_WAYS = {
+    "handover": "Ctrl+Shift+H",
+    "unlock": "unlocking the lock screen with their own PIN",
+    "survey": "coming back from the patient's survey with their own PIN",
+}
+
+
+def describe_handover(state: SessionState, payload: Mapping[str, Any]) -> str:
+    giver = state.clinician_name(uuid.UUID(payload["from_clinician_id"]))
+    taker = state.clinician_name(uuid.UUID(payload["to_clinician_id"]))
+    how = HANDOVER_WAYS.get(str(payload.get("how")), str(payload.get("how")))
+    return f"Hand-over: {giver} handed the session to {taker} ({how})."
 
 
 def _alert_outcome(state: SessionState, alert_id: str) -> str:

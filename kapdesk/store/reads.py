@@ -243,6 +243,14 @@ class RecordReads:
                 names[clinician_id] = signature(display_name, credentials)
         return names
 
+    def account_names(self) -> dict[uuid.UUID, str]:
+        """Only the clinicians with accounts, as clinician_names names them."""
+        with OrmSession(self._engine) as orm:
+            holders = set(orm.scalars(select(m.ClinicianAccount.clinician_id).distinct()))
+        if not holders:
+            return {}
+        return {i: name for i, name in self.clinician_names().items() if i in holders}
+
     def open_sessions(self) -> list[dict[str, Any]]:
         """Sessions never ended (kapdesk was closed, crashed, or the laptop died), newest first."""
         with OrmSession(self._engine) as orm:

@@ -39,6 +39,7 @@ SESSION_EVENT_KINDS = frozenset(
         "self_report",
         "survey_handover",
         "survey_return",
+        "handover",
     }
 )
 # A correction made after the end can raise or withdraw an alert, and an alert can be

@@ -44,7 +44,7 @@ from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.entries import StoredDose, StoredVitals
 from kapdesk.session.rems_form import FormField, rems_csv, rems_form
 from kapdesk.session.service import SessionService
-from kapdesk.session.wording import LogEntry
+from kapdesk.session.wording import LogEntry, correctors
 
 INK = QColor("#111111")
 GREY = QColor("#666666")
@@ -484,6 +484,7 @@ def _discharge_html(service: SessionService) -> str:
 
 
 def _log_html(entries: Sequence[LogEntry]) -> str:
+    signed = any(entry.by for entry in entries)  # a record with clinicians' accounts
     rows = []
     for entry in reversed(entries):  # oldest first on paper
         text = _e(entry.text)
@@ -491,11 +492,16 @@ def _log_html(entries: Sequence[LogEntry]) -> str:
             text += f"<br><s>{_e(entry.original)}</s>"
         if entry.reasons:
             reasons = _e(" / then: ".join(entry.reasons))
-            text += f"<br><span class='muted'>Corrected. Reason: {reasons}</span>"
-        rows.append(f"<tr><td>{entry.clock}</td><td>{_e(entry.t_plus)}</td><td>{text}</td></tr>")
+            who = _e(correctors(entry))
+            text += f"<br><span class='muted'>Corrected{who}. Reason: {reasons}</span>"
+        by = f"<td>{_e(entry.by)}</td>" if signed else ""
+        rows.append(
+            f"<tr><td>{entry.clock}</td><td>{_e(entry.t_plus)}</td><td>{text}</td>{by}</tr>"
+        )
+    by_head = "<th>by</th>" if signed else ""
     return (
         "<h2>The session log, in time order</h2>"
-        f"{TABLE}<tr><th>time</th><th>T+</th><th>entry</th></tr>"
+        f"{TABLE}<tr><th>time</th><th>T+</th><th>entry</th>{by_head}</tr>"
         f"{''.join(rows)}</table>"
     )
 

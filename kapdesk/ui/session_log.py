@@ -41,7 +41,7 @@ from PySide6.QtWidgets import (
     QTreeView,
 )
 
-from kapdesk.session.wording import LogEntry
+from kapdesk.session.wording import LogEntry, correctors
 
 KIND_MARK = {"observation": "", "vitals": "", "dose": "Dose: ", "scale_score": "", "event": ""}
 ENTRY_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -77,9 +77,15 @@ def entry_html(entry: LogEntry) -> str:
         body = f"<b>{body}</b>"
     if entry.is_system:
         body = f"<i>{body}</i>"
+    if entry.by:
+        # Who entered it (issue 14), quiet beside the words, so two clinicians' entries in
+        # one session are told apart at a glance.
+        # Bold entries keep the name in regular weight; themes keep their own colour.
+        body += f" <span style='font-weight: normal'>— {html.escape(entry.by)}</span>"
     if entry.original is not None:
         reasons = html.escape("; then: ".join(entry.reasons))
-        body += f"<br><s>{html.escape(entry.original)}</s> (corrected; reason: {reasons})"
+        who = html.escape(correctors(entry))
+        body += f"<br><s>{html.escape(entry.original)}</s> (corrected{who}; reason: {reasons})"
     return body
 
 
@@ -143,11 +149,13 @@ class SessionLogModel(QStandardItemModel):
                 "Corrected. Reason: " + " / then: ".join(entry.reasons) if entry.reasons else None
             )
         corrected = (
-            f", corrected from {entry.original}; reason: {'; then: '.join(entry.reasons)}"
+            f", corrected{correctors(entry)} from {entry.original}; reason: "
+            f"{'; then: '.join(entry.reasons)}"
             if entry.original
             else ""
         )
-        return f"{entry.clock}, {entry.t_plus}, {KIND_MARK[entry.kind]}{entry.text}{corrected}"
+        by = f", entered by {entry.by}" if entry.by else ""
+        return f"{entry.clock}, {entry.t_plus}, {KIND_MARK[entry.kind]}{entry.text}{by}{corrected}"
 
     # ----------------------------------------------------------- kapdesk's side
 
