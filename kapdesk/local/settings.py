@@ -164,6 +164,12 @@ SETTINGS: dict[str, Setting] = {
             "Play the system alert sound once when a check falls due (off: silent)",
             Flag(),
         ),
+        Setting(
+            "lock_after_minutes",
+            5,
+            "Lock after this many idle minutes (issue 14; Ctrl+Alt+L locks at once)",
+            Number(1, 60, 1),
+        ),
         Setting("alert_thresholds", {}, "Alert thresholds", Thresholds()),
     )
 }

@@ -240,6 +240,18 @@ class ClinicianAccounts(ChainedWriter):
             {"where": where, "tried_clinician_id": None if tried is None else str(tried)},
         )
 
+    def last_signed_in(self) -> uuid.UUID | None:
+        """Who signed in last (among the newest audit events): chosen already at start."""
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                text(
+                    "SELECT actor_id FROM (SELECT actor_id, action FROM audit_events "
+                    "ORDER BY seq DESC LIMIT :n) WHERE action = 'sign_in' LIMIT 1"
+                ),
+                {"n": REFUSALS_LOOK_BACK * 10},
+            ).scalar()
+        return None if found is None else uuid.UUID(found)
+
     def unlock_refusals(self) -> int:
         """Refused unlocks since the last sign-in: the lock screen's delay goes on from
         there after a restart."""

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from PySide6.QtWidgets import QApplication, QInputDialog, QLineEdit, QMessageBox
+from PySide6.QtWidgets import QApplication, QDialog, QInputDialog, QLineEdit, QMessageBox
 
 from kapdesk.local.clock import SystemClock
 from kapdesk.local.logs import setup_logging
@@ -128,6 +128,31 @@ def open_store(paths: Paths, *, login_name: str, clock: SystemClock) -> RecordSt
                 return None
 
 
+def sign_in_at_start(store: RecordStore, clock: SystemClock) -> bool:
+    """Who is at the keyboard (issue 14): the record's first account, made now by whoever
+    starts kapdesk, or a clinician's own PIN. False when they chose to stop."""
+    from kapdesk.session.unlocking import UnlockAttempts
+    from kapdesk.ui.accounts_dialog import AccountForm
+    from kapdesk.ui.locking import SignInDialog
+
+    if not store.has_accounts():
+        form = AccountForm(None, first=True)
+        form.save = lambda: form.add_to(store)
+        form.focus_first()
+        if form.exec() != QDialog.DialogCode.Accepted:
+            return False
+        store.sign_in(form.result_value, "first_account")
+        return True
+    attempts = UnlockAttempts(clock.monotonic, store.unlock_refusals())
+    dialog = SignInDialog(store, attempts, store.last_signed_in())
+    dialog.panel.focus()
+    if dialog.exec() != QDialog.DialogCode.Accepted or dialog.signed is None:
+        return False
+    who, how = dialog.signed
+    store.sign_in(who, how, {"where": "sign_in"})
+    return True
+
+
 def refuse(sentence: str) -> int:
     """Say why nothing was opened, in a window and on stderr."""
     print(sentence, file=sys.stderr)
@@ -163,6 +188,9 @@ def run_app(paths: Paths, *, login_name: str) -> int:
     except OSError:
         log.warning("the log folder cannot be used; logging to stderr only")
     with store:
+        if not sign_in_at_start(store, clock):
+            log.info("nobody signed in: the user chose to stop")
+            return EXIT_REFUSED
         window = MainWindow(store, settings, clock)
         # The check of every page, off the GUI thread, soon after opening and then every
         # few hours: opening itself reads only what it needs (issue 10).

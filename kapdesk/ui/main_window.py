@@ -13,6 +13,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QFileDialog,
     QLabel,
     QMainWindow,
@@ -31,6 +32,7 @@ from kapdesk.store.reads import PATIENTS_SHOWN
 from kapdesk.ui.actions import make_action
 from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
 from kapdesk.ui.forms import open_form
+from kapdesk.ui.locking import LOCK_KEY, LockController
 from kapdesk.ui.patients_page import PatientsPage
 from kapdesk.ui.quit_question import quit_question
 from kapdesk.ui.record_checks import IntegrityWatch, ProgressJob
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
         self.course_after_review: tuple[uuid.UUID, uuid.UUID] | None = None
         self._warmed = False
         self.patient_dialog: PatientDialog | None = None
+        self.accounts_dialog: QDialog | None = None
         self.session_dialog: NewSessionDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.quit_box: QMessageBox | None = None
@@ -157,7 +160,19 @@ class MainWindow(QMainWindow):
             )
         )
 
-        for menu in (record, self.session_menu, view):
+        # Who is at the keyboard (issue 14).
+        self.lock = LockController(self)
+        people = self.menuBar().addMenu("&Clinician")
+        people.addAction(make_action(self, "&Lock now", LOCK_KEY, lambda: self.lock.lock("key")))
+        people.addAction(
+            make_action(
+                self, "&Hand over to another clinician…", "Ctrl+Shift+H", self.lock.hand_over
+            )
+        )
+        people.addAction(
+            make_action(self, "Clinicians' &accounts…", "Ctrl+Shift+A", self.show_accounts)
+        )
+        for menu in (record, self.session_menu, view, people):
             menu.aboutToHide.connect(lambda: QTimer.singleShot(0, self._after_menu))
 
         self.patients_page.add_patient_requested.connect(self.add_patient)
@@ -170,6 +185,7 @@ class MainWindow(QMainWindow):
         )
         self.refresh_patients()
         self.offer_unfinished()
+        self.show_signed_in()
 
     def show_verdict(self, text: str) -> None:
         """A standing sentence in the status bar (skipped protocol files, verify's verdict)."""
@@ -190,6 +206,47 @@ class MainWindow(QMainWindow):
             self.workspace.refocus()
         else:
             self.patients_page.patient_list.setFocus()
+
+    # ------------------------------------------------------------ who acts
+
+    def show_signed_in(self) -> None:
+        """The clinician signed in, in the title bar (never a patient's name there)."""
+        acting = self.store.acting_account
+        who = f" — {acting.signature}" if acting is not None else ""
+        self.setWindowTitle(f"kapdesk {__version__}{who}")
+
+    def show_accounts(self) -> None:
+        from kapdesk.ui.accounts_dialog import AccountsDialog
+
+        dialog = AccountsDialog(self.store, self)
+
+        def closed() -> None:
+            self.lock.accounts_changed()
+            self.refocus()
+
+        dialog.finished.connect(lambda _r: closed())
+        self.accounts_dialog = dialog
+        dialog.open()
+
+    def say(self, sentence: str) -> None:
+        """A sentence where the clinician is looking: the session's, or the status bar."""
+        if self.workspace is not None:
+            self.workspace.say(sentence)
+        else:
+            self.show_verdict(sentence)
+
+    def refocus(self) -> None:
+        if self.workspace is not None:
+            self.workspace.refocus()
+        elif self.course is None:
+            self.patients_page.patient_list.setFocus()
+
+    def clock_px(self) -> int:
+        return scaled_px(MIN_CLOCK_PX, self.settings.get("font_scale"))
+
+    def local_time_text(self) -> str:
+        zone = ZoneInfo(self.settings.get("clinic_zone") or local_zone_name())
+        return f"{self.clock().astimezone(zone):%H:%M}"
 
     # ------------------------------------------------------------ patients
 
@@ -514,6 +571,7 @@ class MainWindow(QMainWindow):
             return
         if workspace is not None:
             workspace.release()  # its clock timer stops with the window
+        self.lock.release()
         self.stop_background()
         super().closeEvent(event)
 

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from kapdesk.clinical.self_report import Answer
 from kapdesk.session.survey import Step, SurveyRun
+from kapdesk.ui.unlock_panel import UnlockPanel
 
 # Its own sheet: the patient sees the calm dim theme and large type whatever the
 # clinician's settings (a light theme at 3 a.m. is not calm).
@@ -100,8 +101,17 @@ class PatientSurveyWindow(QWidget):
     """The survey, one question at a time; ``returned`` once the clinician has unlocked."""
 
     returned = Signal()
+    # Who came back, and how (issue 14): the clinician's id and "pin", "passphrase" or
+    # "record_passphrase"; emitted before ``returned`` when the record has accounts.
+    returned_as = Signal(object, str)
 
-    def __init__(self, run: SurveyRun, confirm: Callable[[str], bool], secret_name: str) -> None:
+    def __init__(
+        self,
+        run: SurveyRun,
+        confirm: Callable[[str], bool],
+        secret_name: str,
+        panel: UnlockPanel | None = None,
+    ) -> None:
         super().__init__(None, Qt.WindowType.Window | Qt.WindowType.FramelessWindowHint)
         self.setWindowFlag(Qt.WindowType.WindowStaysOnTopHint)
         self.setObjectName("patientMode")
@@ -217,11 +227,19 @@ class PatientSurveyWindow(QWidget):
         ask = QLabel(f"For your clinician: enter {secret_name} to return to kapdesk.")
         ask.setWordWrap(True)
         unlock.addWidget(ask)
-        self.secret = QLineEdit()
-        self.secret.setEchoMode(QLineEdit.EchoMode.Password)
-        self.secret.setAccessibleName(secret_name)
-        self.secret.returnPressed.connect(self.try_unlock)
-        unlock.addWidget(self.secret)
+        self.panel = panel
+        if panel is not None:
+            # The record has clinicians' accounts: the lock screen's own panel (issue 14),
+            # its delay and audit, and another clinician's PIN hands over.
+            unlock.addWidget(panel)
+            self.secret = panel.secret
+            panel.unlocked.connect(self._unlocked_by)
+        else:
+            self.secret = QLineEdit()
+            self.secret.setEchoMode(QLineEdit.EchoMode.Password)
+            self.secret.setAccessibleName(secret_name)
+            self.secret.returnPressed.connect(self.try_unlock)
+            unlock.addWidget(self.secret)
         self.unlock_error = QLabel()
         self.unlock_error.setObjectName("error")
         self.unlock_error.setWordWrap(True)
@@ -434,6 +452,8 @@ class PatientSurveyWindow(QWidget):
 
     def ask_clinician(self) -> None:
         self.progress.setText("")
+        if self.panel is not None:
+            self.panel.reset(self.panel.current)  # accounts may have changed since
         self.pages.setCurrentWidget(self.unlock_page)
         self.secret.setFocus()
 
@@ -455,6 +475,13 @@ class PatientSurveyWindow(QWidget):
                 self.secret.setEnabled(False)
                 QTimer.singleShot(wait * 1000, self._allow_again)
             return
+        self._release()
+
+    def _unlocked_by(self, clinician_id: object, how: str) -> None:
+        self.returned_as.emit(clinician_id, how)
+        self._release()
+
+    def _release(self) -> None:
         self._released = True
         self.run.finish()
         self.returned.emit()

@@ -34,6 +34,7 @@ from kapdesk.session.survey import DEFAULT_SURVEY, SurveyFiles, SurveyRun
 from kapdesk.ui.fit import grow_to_fit
 from kapdesk.ui.forms import FormDialog, open_form
 from kapdesk.ui.patient_mode import PatientSurveyWindow
+from kapdesk.ui.unlock_panel import UnlockPanel
 
 if TYPE_CHECKING:
     from kapdesk.session.service import SessionService
@@ -48,7 +49,13 @@ class HandOverDialog(FormDialog):
     """Which survey, and (without a record passphrase) the code to come back with."""
 
     def __init__(
-        self, files: SurveyFiles, needs_code: bool, before: str, parent: MainWindow
+        self,
+        files: SurveyFiles,
+        needs_code: bool,
+        before: str,
+        parent: MainWindow,
+        *,
+        accounts: bool = False,
     ) -> None:
         super().__init__("Hand over for the patient's survey", parent, ok_text="Hand over")
         self.setMinimumWidth(640)
@@ -79,7 +86,10 @@ class HandOverDialog(FormDialog):
             self.form.addRow("Return &code", self.code)
             self.form.addRow("Code &again", self.repeat)
         how = (
-            "the code you choose here (at least 6 characters; it is forgotten once you are back)"
+            "your own PIN or passphrase (another clinician's hands over to them)"
+            if accounts
+            else "the code you choose here (at least 6 characters; it is forgotten once you "
+            "are back)"
             if needs_code
             else "the record's passphrase"
         )
@@ -182,7 +192,10 @@ class SurveyFlow:
             )
             return
         store: RecordStore = workspace.service.store
-        needs_code = store.key_method != "passphrase"
+        # With clinicians' accounts the return is the lock's (a clinician's own PIN);
+        # without, the record's passphrase, or a code chosen now for a keyring record.
+        accounts = store.has_accounts()
+        needs_code = store.key_method != "passphrase" and not accounts
         before = hand_over_facts(workspace.service)
 
         def hand_over(dialog: HandOverDialog) -> object:
@@ -198,10 +211,10 @@ class SurveyFlow:
                 )
                 return False
 
-            return self.start(workspace, dialog.chosen(), confirm, needs_code)
+            return self.start(workspace, dialog.chosen(), confirm, needs_code, accounts)
 
         self.dialog = open_form(
-            HandOverDialog(self.files, needs_code, before, self.window),
+            HandOverDialog(self.files, needs_code, before, self.window, accounts=accounts),
             hand_over,
             closed=lambda: workspace.refocus() if self.patient_window is None else None,
         )
@@ -214,15 +227,29 @@ class SurveyFlow:
         survey_id: str,
         confirm: Callable[[str], bool],
         with_code: bool,
+        accounts: bool = False,
     ) -> PatientSurveyWindow:
         survey = self.files.surveys[survey_id]
         run = SurveyRun(workspace.service, survey, self.files.instruments)
         workspace.service.note_survey("survey_handover", {"survey": survey.name})
         self._handed_at = workspace.service.now()
-        secret = "the return code" if with_code else "the record's passphrase"
-        patient_window = PatientSurveyWindow(run, confirm, secret)
+        lock = self.window.lock
+        panel = None
+        if accounts:
+            secret = "your PIN or passphrase"
+            panel = UnlockPanel(
+                workspace.service.store,
+                lock.attempts,
+                where="survey",
+                current=workspace.service.store.clinician_id,
+            )
+        else:
+            secret = "the return code" if with_code else "the record's passphrase"
+        patient_window = PatientSurveyWindow(run, confirm, secret, panel)
         self.patient_window = patient_window
         self._state = self.window.windowState()
+        lock.paused = True  # the patient has the keyboard: not the clinician's idle time
+        patient_window.returned_as.connect(lambda who, how: lock.sign_in(who, how, "survey"))
         patient_window.returned.connect(lambda: self._returned(workspace, run))
         self.window.hide()
         patient_window.showFullScreen()
@@ -235,6 +262,8 @@ class SurveyFlow:
         self.patient_window = None
         if patient_window is not None:
             patient_window.deleteLater()
+        self.window.lock.paused = False
+        self.window.lock.last_input = self.window.monotonic()
         minutes = (workspace.service.now() - self._handed_at).total_seconds() / 60
         workspace.service.note_survey("survey_return", {"minutes": round(minutes)})
         self.window.setWindowState(self._state)

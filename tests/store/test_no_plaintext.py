@@ -1,4 +1,5 @@
-"""Nothing that identifies a patient is written in plain text anywhere under the data folder."""
+"""Nothing that identifies a patient, and no clinician's PIN or passphrase, is written in
+plain text anywhere under the data folder, its backups or the state folder."""
 
 from __future__ import annotations
 
@@ -13,6 +14,10 @@ NOTE = "Qvorpl said the colours were wonderful"
 RECORD_NUMBER = "MRN-77665544"
 COURSE_NOTE = "Integration: Wqxyzt spoke of the lighthouse"  # issue 13
 SURVEY_TEXT = "Pfrumble came up, and my mother's kitchen"  # the patient's own words
+# Clinicians' secrets (issue 14): kept only as Argon2id hashes inside the encrypted record.
+CLINICIAN_PIN = "583920"
+NEW_PIN = "604718"
+CLINICIAN_PASSPHRASE = "Glimmering otter sings at dusk"
 
 
 def _all_bytes(folder):
@@ -22,7 +27,16 @@ def _all_bytes(folder):
 
 
 def _assert_absent(folder):
-    words = (NAME, NOTE, RECORD_NUMBER, COURSE_NOTE, SURVEY_TEXT)
+    words = (
+        NAME,
+        NOTE,
+        RECORD_NUMBER,
+        COURSE_NOTE,
+        SURVEY_TEXT,
+        CLINICIAN_PIN,
+        NEW_PIN,
+        CLINICIAN_PASSPHRASE,
+    )
     needles = [s.encode(enc) for s in words for enc in ("utf-8", "utf-16-le")]
     needles += [b"Zyxwvut", b"Qvorpl", b"Wqxyzt", b"Pfrumble"]
     checked = 0
@@ -33,12 +47,25 @@ def _assert_absent(folder):
     return checked
 
 
-def test_patient_details_never_reach_disk_in_plain_text(tmp_path, monkeypatch):
+def test_patient_details_and_clinician_secrets_never_reach_disk_in_plain_text(
+    tmp_path, monkeypatch
+):
     data_dir = tmp_path / "data"
     monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
     with RecordStore.open(
         data_dir, passphrase=fixed_passphrase, use_keyring=False, create=True
     ) as store:
+        prescriber = store.create_account(
+            "Ana Ruiz", credentials="MD", role="prescriber", secret=CLINICIAN_PIN
+        )
+        store.sign_in(prescriber, "pin")
+        nurse = store.create_account(
+            "Ben Cole", credentials="RN", role="nurse", secret=CLINICIAN_PASSPHRASE
+        )
+        store.note_unlock_refused(nurse, "lock")  # a wrong try is audited, not what was typed
+        store.change_account(prescriber, reason="new PIN", secret=NEW_PIN)
+        assert store.check_secret(nurse, CLINICIAN_PASSPHRASE)
+        store.sign_in(nurse, "passphrase")
         patient = store.add_patient(
             NAME, date_of_birth=dt.date(1980, 1, 2), record_number=RECORD_NUMBER
         )
@@ -62,6 +89,10 @@ def test_patient_details_never_reach_disk_in_plain_text(tmp_path, monkeypatch):
     restored = tmp_path / "restored"
     assert main(["--data-dir", str(restored), "restore", str(backups / "b.kapbak")]) == 0
     checked = _assert_absent(data_dir) + _assert_absent(restored)
+    import os
+    from pathlib import Path
+
+    _assert_absent(Path(os.environ["XDG_STATE_HOME"]))  # the anchors' mirror
     names = {p.name for p in data_dir.rglob("*")}
     assert {"kapdesk.db", "vault.json", "kapdesk.log", "b.kapbak"} <= names
     assert checked >= 6
