@@ -20,6 +20,10 @@ log = logging.getLogger(__name__)
 EXIT_OK = 0
 EXIT_FAILED_CHECK = 1
 EXIT_ERROR = 2
+CLINICIAN_SECRET = "KAPDESK_CLINICIAN_SECRET"
+# The clinician named with --clinician (issue 14): every verb that opens the record signs
+# in as them before it acts.
+_acting: dict[str, str | None] = {"name": None}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,6 +37,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir",
         metavar="DIR",
         help="the data folder to use (default: $KAPDESK_HOME, else the user data folder)",
+    )
+    parser.add_argument(
+        "--clinician",
+        metavar="NAME",
+        help="the clinician acting (an account's name): backups, exports and reports are "
+        f"signed with it; their PIN or passphrase is asked, or read from ${CLINICIAN_SECRET}",
     )
     verbs = parser.add_subparsers(dest="verb", metavar="COMMAND")
     verify = verbs.add_parser(
@@ -112,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_exception_hook()
     args = build_parser().parse_args(argv)
     paths = resolve(args.data_dir)
+    _acting["name"] = args.clinician
     # Logs live inside a chosen data folder; nothing may create a mistyped folder just to
     # log into it. The app asks before it creates a record, and logs to the file from then.
     _start_logging(paths.logs, to_file=not paths.chosen or paths.data.is_dir())
@@ -175,7 +186,7 @@ def _open(paths: Paths, *, create: bool = False, accept_loss: str | None = None)
     from kapdesk.local.passphrase import from_terminal
     from kapdesk.store import RecordStore
 
-    return RecordStore.open(
+    store = RecordStore.open(
         paths.data,
         passphrase=from_terminal,
         login_name=_login_name(),
@@ -183,6 +194,52 @@ def _open(paths: Paths, *, create: bool = False, accept_loss: str | None = None)
         accept_loss=accept_loss,
         anchor_mirror=paths.anchors,
     )
+    try:
+        _sign_in(store, _acting["name"])
+    except BaseException:
+        store.close()
+        raise
+    return store
+
+
+def _sign_in(store, name: str | None) -> None:  # type: ignore[no-untyped-def]
+    """Sign in as the clinician named with --clinician, with their own secret; without it,
+    the record's entries and events stay the computer login's, as before accounts."""
+    import os
+
+    from kapdesk.clinical.accounts import secret_kind
+    from kapdesk.store.errors import StoreError
+
+    if name is None:
+        if store.has_accounts():
+            print(
+                "No --clinician named: this is recorded under the computer login "
+                f"“{_login_name()}”. Name yourself with --clinician NAME to sign it.",
+                file=sys.stderr,
+            )
+        return
+    wanted = " ".join(name.split()).casefold()
+    found = [
+        a
+        for a in store.accounts(active_only=True)
+        if wanted in (a.display_name.casefold(), a.signature.casefold())
+    ]
+    if len(found) != 1:
+        raise StoreError(
+            f"No active clinician's account is named “{name}”; nothing was done. Use the "
+            "name as the log shows it (the app's Ctrl+Shift+A lists them)."
+        )
+    account = found[0]
+    secret = os.environ.get(CLINICIAN_SECRET)
+    if secret is None:
+        secret = getpass.getpass(f"PIN or passphrase of {account.signature}: ")
+    if not store.check_secret(account.clinician_id, secret):
+        store.note_unlock_refused(account.clinician_id, "command_line")
+        raise StoreError(
+            f"That is not {account.signature}'s PIN or passphrase; nothing was done. The "
+            "refusal is in the audit trail."
+        )
+    store.sign_in(account.clinician_id, secret_kind(secret), {"where": "command_line"})
 
 
 def _verify(paths: Paths, backups: list[Path]) -> int:

@@ -173,3 +173,50 @@ def test_export_fhir_writes_one_bundle_file_for_a_patient_or_a_session(tmp_path,
     assert main([*argv, str(tmp_path / "all.json")]) == 2  # not the whole record at once
     assert "one patient" in capsys.readouterr().err
     assert main([*argv, "--patient", str(patient.id), str(target)]) == 2  # never replaced
+
+
+def test_a_backup_and_an_export_are_signed_by_the_clinician_named(tmp_path, capsys, monkeypatch):
+    """Issue 14: --clinician NAME with their own secret signs the audit event; a wrong
+    secret does nothing but audit the refusal."""
+    import json
+
+    from sqlalchemy import text
+
+    from kapdesk.store import RecordStore
+
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "demo"]) == 0
+    with RecordStore.open(data) as store:
+        ana = store.create_account("Ana Ruiz", credentials="MD", role="prescriber", secret="482916")
+    capsys.readouterr()
+    backup = tmp_path / "b.kapbak"
+    monkeypatch.setenv("KAPDESK_CLINICIAN_SECRET", "111111")
+    args = ["--data-dir", str(data), "--clinician", "ana ruiz", "backup", str(backup)]
+    assert main(args) == 2
+    assert "not Ana Ruiz, MD's PIN or passphrase; nothing was done" in capsys.readouterr().err
+    assert not backup.exists()
+    monkeypatch.setenv("KAPDESK_CLINICIAN_SECRET", "482916")
+    assert main(args) == 0
+    assert (
+        main(
+            [
+                "--data-dir",
+                str(data),
+                "--clinician",
+                "Ana Ruiz, MD",
+                "export",
+                str(tmp_path / "csv"),
+            ]
+        )
+        == 0
+    )
+    with RecordStore.open(data) as store, store.engine.connect() as conn:
+        events = {
+            action: (actor, details)
+            for action, actor, details in conn.execute(
+                text("SELECT action, actor_id, details FROM audit_events ORDER BY seq")
+            )
+        }
+    assert events["backup"][0] == str(ana)
+    assert events["export"][0] == str(ana)
+    assert json.loads(events["unlock_refused"][1])["where"] == "command_line"

@@ -81,3 +81,83 @@ def test_missing_entries_stop_the_start_unless_the_loss_is_accepted(qtbot, data_
     assert "are missing" in seen[0]
     assert seen[1] == "Quit (change nothing)"
     assert record_hashes(data_dir) == before
+
+
+def _when_modal(kind, act) -> None:
+    """When the next modal window of ``kind`` is up, ``act(it)`` (the start waits in it)."""
+
+    def look() -> None:
+        shown = QApplication.activeModalWidget()
+        if not isinstance(shown, kind) or QApplication.focusWidget() is None:
+            QTimer.singleShot(20, look)
+            return
+        act(shown)
+
+    QTimer.singleShot(0, look)
+
+
+def _keys(qtbot, words: str) -> None:
+    qtbot.keyClicks(QApplication.focusWidget(), words)
+
+
+def _key(qtbot, key, modifier=Qt.KeyboardModifier.NoModifier) -> None:
+    qtbot.keyClick(QApplication.focusWidget(), key, modifier)
+
+
+def test_the_first_start_of_a_record_makes_the_first_account_by_keys(qtbot, store):
+    """Issue 14: the first start creates the first administrator; nothing is chosen for
+    them (the role is theirs to pick), and they are signed in."""
+    from kapdesk.ui.accounts_dialog import AccountForm
+
+    def fill(form) -> None:
+        _keys(qtbot, "Ana Ruiz")
+        _key(qtbot, Qt.Key.Key_Tab)
+        _keys(qtbot, "MD")
+        _key(qtbot, Qt.Key.Key_Tab)
+        _keys(qtbot, "Pr")  # the role list, by its first letters
+        _key(qtbot, Qt.Key.Key_Tab)  # past "manages accounts" (fixed for the first)
+        _keys(qtbot, "482916")
+        _key(qtbot, Qt.Key.Key_Tab)
+        _keys(qtbot, "482916")
+        _key(qtbot, Qt.Key.Key_Return)
+
+    _when_modal(AccountForm, fill)
+    assert launch.sign_in_at_start(store, SystemClock())
+    account = store.acting_account
+    assert account is not None
+    assert account.signature == "Ana Ruiz, MD"
+    assert account.role == "prescriber"
+    assert account.manages_accounts
+    assert store.check_secret(account.clinician_id, "482916")
+
+
+def test_esc_at_the_first_account_quits_and_creates_nothing(qtbot, store):
+    from kapdesk.ui.accounts_dialog import AccountForm
+
+    _when_modal(AccountForm, lambda form: _key(qtbot, Qt.Key.Key_Escape))
+    assert not launch.sign_in_at_start(store, SystemClock())
+    assert not store.has_accounts()
+
+
+def test_a_later_start_asks_who_is_at_the_keyboard(qtbot, store):
+    from kapdesk.ui.locking import SignInDialog
+
+    ana = store.create_account("Ana Ruiz", credentials="MD", role="prescriber", secret="482916")
+    store.sign_in(ana, "pin")
+    ben = store.create_account("Ben Cole", credentials="RN", role="nurse", secret="730461")
+    store.sign_in(ben, "pin")
+    store.sign_in(ana, "pin")  # Ana was the last: she is chosen already
+    seen: list[str] = []
+
+    def sign(dialog) -> None:
+        assert dialog.panel.chosen() == ana
+        _keys(qtbot, "111111")
+        _key(qtbot, Qt.Key.Key_Return)
+        seen.append(dialog.panel.message.text())
+        _keys(qtbot, "482916")
+        _key(qtbot, Qt.Key.Key_Return)
+
+    _when_modal(SignInDialog, sign)
+    assert launch.sign_in_at_start(store, SystemClock())
+    assert store.clinician_id == ana
+    assert "not the chosen clinician's" in seen[0]
