@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import uuid
 
-from PySide6.QtCore import QStringListModel
+from PySide6.QtCore import QStringListModel, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
+    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -24,13 +26,13 @@ from kapdesk.clinical.accounts import MIN_PASSPHRASE_CHARS, MIN_PIN_DIGITS, ROLE
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store import RecordStore
 from kapdesk.store.accounts import Account
+from kapdesk.ui.fit import grow_to_fit
 from kapdesk.ui.forms import FormDialog, open_form
 
 SECRET_HINT = (
-    f"A PIN of at least {MIN_PIN_DIGITS} digits (not a run like 123456 or one digit "
-    f"repeated), or a passphrase of at least {MIN_PASSPHRASE_CHARS} characters. It is kept "
-    "only as an Argon2id hash; nobody can read it back, so a forgotten one is reset by a "
-    "clinician who manages accounts."
+    f"A PIN of {MIN_PIN_DIGITS} or more digits (not a run like 123456, not one digit "
+    f"repeated), or a passphrase of {MIN_PASSPHRASE_CHARS} or more characters. Kept only as "
+    "an Argon2id hash: a forgotten one is reset by a clinician who manages accounts."
 )
 
 
@@ -60,13 +62,12 @@ class AccountForm(FormDialog):
     def __init__(self, parent: QWidget | None = None, *, first: bool = False) -> None:
         title = "Your clinician's account" if first else "Add a clinician"
         super().__init__(title, parent, ok_text="Create" if first else "Add")
-        self.setMinimumWidth(600)
+        self.setMinimumWidth(720)  # wide rather than tall: whole on a 600 px screen
         if first:
             intro = QLabel(
-                "This record has no clinicians' accounts yet. Entries, corrections, "
-                "acknowledgements, exports and backups are signed with the name of the "
-                "clinician at the keyboard, and kapdesk locks after a few idle minutes. "
-                "Create your own account first: you will manage the others (Ctrl+Shift+A)."
+                "No clinician has an account in this record yet. Create yours: what you "
+                "enter is signed with it, kapdesk locks after a few idle minutes, and you "
+                "will manage the others' accounts (Ctrl+Shift+A)."
             )
             intro.setWordWrap(True)
             outer = self.layout()
@@ -97,6 +98,14 @@ class AccountForm(FormDialog):
         hint.setWordWrap(True)
         self.form.addRow(hint)
         self.first_field = self.name
+        if first:  # at the first start, Esc stops kapdesk: the button says so
+            cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+            cancel.setText("Quit (Esc)")
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        # Its wrapped sentences whole (the hint was cut at the bottom): once laid out.
+        QTimer.singleShot(0, lambda: grow_to_fit(self))
 
     def chosen_role(self) -> str:
         at = self.role.currentIndex()

@@ -70,6 +70,7 @@ class LockScreen(QWidget):
         self.check_label.setObjectName(UPCOMING_STYLE)
         self.check_label.setWordWrap(True)
         self.check_label.setAccessibleName("Next check")
+        self.check_label.setStyleSheet("font-size: 26px;")  # across the room, like the clocks
         box.addWidget(self.check_label)
         self.alert_label = QLabel()
         self.alert_label.setWordWrap(True)
