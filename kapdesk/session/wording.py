@@ -66,6 +66,7 @@ def log_entry(state: SessionState, entry: Stored) -> LogEntry:
 
 
 LATE_ALERT = dt.timedelta(minutes=1)
+UNSIGNED_EVENTS = frozenset({"alert", "alert_cleared", "self_report", "handover"})
 
 
 def event_instant(event: SessionEvent) -> dt.datetime:
@@ -89,6 +90,10 @@ def event_entry(state: SessionState, event: SessionEvent) -> LogEntry:
         if event.at - at >= LATE_ALERT:
             text += f" (raised at {state.local_clock(event.at)})"
         text += _alert_outcome(state, str(event.id))
+    # A clinician's own act (screening, an intention, a hand-over to the survey) is signed
+    # like an entry, unless its words already name them; kapdesk's findings and the
+    # patient's answers are not a clinician's entries.
+    by = "" if event.kind in UNSIGNED_EVENTS else state.signed_name(event.recorded_by)
     return LogEntry(
         kind="event",
         id=event.id,
@@ -99,6 +104,7 @@ def event_entry(state: SessionState, event: SessionEvent) -> LogEntry:
         original=None,
         reasons=(),
         is_system=True,
+        by="" if by and by in text else by,
     )
 
 
