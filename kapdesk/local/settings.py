@@ -167,7 +167,7 @@ SETTINGS: dict[str, Setting] = {
         Setting(
             "lock_after_minutes",
             5,
-            "Lock after this many idle minutes (issue 14; Ctrl+Alt+L locks at once)",
+            "Lock after this many idle minutes (Ctrl+Alt+L locks at once)",
             Number(1, 60, 1),
         ),
         Setting("alert_thresholds", {}, "Alert thresholds", Thresholds()),

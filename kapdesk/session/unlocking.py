@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from kapdesk.clinical.alerts import Level
 from kapdesk.clinical.elapsed import format_elapsed
 
 if TYPE_CHECKING:
@@ -72,9 +71,8 @@ def lock_facts(service: SessionService | None) -> LockFacts | None:
         return None
     since = service.since_first_dose()
     text, state = service.next_check()
-    pending = service.open_alerts()
-    urgent = [a for a in pending if a.level is Level.URGENT]
-    shown = (urgent or pending)[-1] if pending else None
+    pending = service.open_alerts()  # the most severe first, the newest first within it
+    shown = pending[0] if pending else None  # the banner's: never an older, milder one (QA)
     alert = ""
     if shown is not None:
         more = f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""

@@ -22,6 +22,7 @@ from kapdesk.ui.lock_screen import LockScreen
 from kapdesk.ui.unlock_panel import UnlockPanel
 
 if TYPE_CHECKING:
+    from kapdesk.session.service import SessionService
     from kapdesk.ui.main_window import MainWindow
 
 # What counts as someone at the keyboard. Not mouse moves alone: a bumped table or a
@@ -100,8 +101,7 @@ class LockController(QObject):
         ]
         for widget, _state in self.hidden:
             widget.hide()
-        workspace = self.window.workspace
-        service = workspace.service if workspace is not None else None
+        service = self._running_service()
         screen = LockScreen(
             self.store,
             self.attempts,
@@ -146,6 +146,13 @@ class LockController(QObject):
         if workspace is not None and before != clinician_id:
             way = where if how != "record_passphrase" else f"{where}_record_passphrase"
             workspace.service.note_handover(before, clinician_id, way)
+            acting = self.store.acting_account
+            name = acting.signature if acting else "Another clinician"
+            # A form left open by the one before is saved under the new name (QA): say so.
+            workspace.say(
+                f"{name} is signed in: what is entered from now on is theirs, a form left "
+                "open included."
+            )
         self.window.show_signed_in()
 
     def accounts_changed(self) -> None:
@@ -194,6 +201,16 @@ class LockController(QObject):
         app = QApplication.instance()
         if app is not None:
             app.removeEventFilter(self)
+
+    def _running_service(self) -> SessionService | None:
+        """The session the lock screen watches: the one on screen if it runs, else one
+        left running behind the patients page (QA: the lock said no session was running
+        while one had an urgent alert and a recheck due)."""
+        workspace = self.window.workspace
+        if workspace is not None and workspace.service.ended_at is None:
+            return workspace.service
+        running = self.store.open_sessions()
+        return self.window.session_service(running[0]["id"]) if running else None
 
     def _time_of_day(self) -> str:
         return self.window.local_time_text()

@@ -111,9 +111,10 @@ def _control(constraint: object, value: Any, protocols: list[str]) -> tuple[QWid
         spin = QDoubleSpinBox()
         spin.setRange(constraint.low, constraint.high)
         spin.setSingleStep(constraint.step)
-        spin.setDecimals(2)
+        whole = float(constraint.step).is_integer()  # minutes are whole: "5", not "5.00"
+        spin.setDecimals(0 if whole else 2)
         spin.setValue(float(value))
-        return spin, lambda: round(spin.value(), 2)
+        return spin, (lambda: int(spin.value())) if whole else lambda: round(spin.value(), 2)
     if isinstance(constraint, Flag):
         box = QCheckBox()
         box.setChecked(bool(value))

@@ -15,11 +15,20 @@ import math
 import uuid
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtWidgets import QComboBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kapdesk.clinical.accounts import secret_kind
 from kapdesk.session.unlocking import UnlockAttempts
 from kapdesk.store import RecordStore
+from kapdesk.ui.fit import grow_to_fit
 
 REFRESH_MS = 500
 
@@ -115,8 +124,13 @@ class UnlockPanel(QWidget):
         if self._has_record_passphrase() and self.store.confirms_passphrase(typed):
             self._unlock(chosen, "record_passphrase")
             return
-        if waiting and not self._has_record_passphrase():
-            self._count_down()  # nothing was checked: the wait is not over
+        if waiting:
+            # No PIN is checked while the wait runs, so none is counted wrong (QA: the
+            # right PIN typed early was called wrong and doubled the wait). Only the record's
+            # passphrase was tried: a refused one is audited, and the wait stays as it was.
+            if self._has_record_passphrase():
+                self.store.note_unlock_refused(chosen, self.where)
+            self._count_down(early=True)
             return
         self.attempts.refused()
         self.store.note_unlock_refused(chosen, self.where)
@@ -145,10 +159,16 @@ class UnlockPanel(QWidget):
         )
 
     def _say(self, sentence: str) -> None:
+        changed = self.message.text() != sentence or not self.message.isVisible()
         self.message.setText(sentence)
         self.message.show()
+        window = self.window()
+        if changed and isinstance(window, QDialog):
+            # The sign-in and hand-over dialogs grow to keep the names and the sentence
+            # whole (QA: a refusal squashed the list at 1024x600); the lock screen is full.
+            QTimer.singleShot(0, lambda: grow_to_fit(window))
 
-    def _count_down(self, refused: bool = False) -> None:
+    def _count_down(self, refused: bool = False, early: bool = False) -> None:
         left = self.attempts.wait_left()
         if left <= 0:
             self._timer.stop()
@@ -160,7 +180,13 @@ class UnlockPanel(QWidget):
         passphrase = (
             " The record's passphrase is checked now." if self._has_record_passphrase() else ""
         )
-        lead = "That is not it. " if refused else ""
+        lead = (
+            "That is not it. "
+            if refused
+            else "Not checked yet: PINs are waiting. "
+            if early
+            else ""
+        )
         self._say(
             f"{lead}{self.attempts.refusals} tries refused in a row: the next PIN is checked "
             f"in {math.ceil(left)} s.{passphrase}"
