@@ -453,7 +453,7 @@ class SessionService:
             )
 
     def _added(self, kind: str, entry_id: uuid.UUID) -> LogEntry:
-        entry = log_entry(self.state, self.state.reload(kind, entry_id))
+        entry = log_entry(self.state, self.state.add_new(kind, entry_id))
         self.events.entry_added.emit(entry)
         return entry
 

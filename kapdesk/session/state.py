@@ -159,6 +159,12 @@ class SessionState:
             self._readings.insert(at, entry)
             self._reading_keys.insert(at, key)
 
+    def add_new(self, kind: str, entry_id: uuid.UUID) -> Stored:
+        """An entry just written (never corrected yet), read back as stored."""
+        entry = from_row(kind, self.store.new_entry_row(kind, entry_id))
+        self.put(entry)
+        return entry
+
     def reload(self, kind: str, entry_id: uuid.UUID) -> Stored:
         entry = typed(kind, self.store.entry(kind, entry_id))
         self.put(entry)
