@@ -10,6 +10,7 @@ discharge criteria use, and carry their numbers as text, so nothing relies on co
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
@@ -355,16 +356,23 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             self._map.setData(*self._map_data)
 
     def _fit(self, x: np.ndarray, systolic: np.ndarray, heart_rate: np.ndarray) -> None:
-        # Room for a reading every 5 minutes; never narrower than an hour.
+        # Room for a reading every 5 minutes; never narrower than an hour. The right edge
+        # moves on in whole grid steps, as a printed record's next page: a new reading
+        # every second then changes no range, axis or grid, and nothing but the readings
+        # is drawn again (issue 10: a range moved each second redrew the whole chart).
         left = min(-10.0, float(np.nanmin(x)) - 5) if x.size else -10.0
-        right = max(60.0, float(np.nanmax(x)) + 10) if x.size else 60.0
-        self.setXRange(left, right, padding=0)
-        self._place_baseline_label()
+        newest = float(np.nanmax(x)) + 10 if x.size else 60.0
+        step = 10.0 if newest - left <= 300 else 30.0
+        right = max(60.0, math.ceil(newest / step) * step)
+        if self.getViewBox().viewRange()[0] != [left, right]:
+            self.setXRange(left, right, padding=0)
+            self._place_baseline_label()
         top = 200.0
         for series in (systolic, heart_rate):
             if series.size and not np.isnan(series).all():
-                top = max(top, float(np.nanmax(series)) + 15)
-        self.setYRange(40, top, padding=0)
+                top = max(top, math.ceil((float(np.nanmax(series)) + 15) / 10) * 10)
+        if self.getViewBox().viewRange()[1] != [40, top]:
+            self.setYRange(40, top, padding=0)
         self._draw_grid(left, right, top)
 
     def _draw_grid(self, left: float, right: float, top: float) -> None:
