@@ -94,11 +94,14 @@ class LockController(QObject):
             return
         self.store.record_event("lock", {"why": why})
         self.focused = QApplication.focusWidget()
-        self.hidden = [
-            (w, w.windowState())
-            for w in QApplication.topLevelWidgets()
-            if w.isVisible() and w.isWindow()
-        ]
+        shown = [w for w in QApplication.topLevelWidgets() if w.isVisible() and w.isWindow()]
+        # An open menu or a tooltip is closed, not kept: shown again after the unlock, a
+        # menu would pop up out of nowhere. Windows and dialogs come back as they were.
+        passing = (Qt.WindowType.Popup, Qt.WindowType.ToolTip)
+        for widget in shown:
+            if widget.windowType() in passing:
+                widget.close()
+        self.hidden = [(w, w.windowState()) for w in shown if w.windowType() not in passing]
         for widget, _state in self.hidden:
             widget.hide()
         service = self._running_service()

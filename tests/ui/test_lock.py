@@ -361,3 +361,17 @@ def test_a_running_session_behind_the_patients_page_stays_watched_when_locked(qt
     assert screen.check_label.text() == service.next_check()[0]
     assert screen.alert_frame.isVisible()
     assert DEMO_NAME not in every_text(screen)
+
+
+def test_an_open_menu_is_closed_by_the_lock_and_does_not_come_back(qtbot, clinic, clock):
+    window, _ana, _ben = clinic
+    menu = window.menuBar().actions()[0].menu()
+    menu.popup(window.mapToGlobal(window.rect().center()))
+    qtbot.waitUntil(menu.isVisible)
+    screen = lock_now(qtbot, window)
+    assert not menu.isVisible()
+    type_text(ANA_PIN)
+    key(Qt.Key.Key_Return, widget=screen.panel.secret)
+    assert not window.lock.locked
+    assert window.isVisible()
+    assert not menu.isVisible()
