@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     # first opened (or warmed up once the window has painted), not to paint the patients
     # page at start-up (issue 10).
     from kapdesk.session.service import SessionService
+    from kapdesk.ui.chart_pool import ChartPool
     from kapdesk.ui.course_view import CourseView
     from kapdesk.ui.workspace import SessionWorkspace
 
@@ -93,6 +94,8 @@ class MainWindow(QMainWindow):
         # A past session opened from the course view: Esc goes back to the course (QA).
         self.course_after_review: tuple[uuid.UUID, uuid.UUID] | None = None
         self._warmed = False
+        self._closing = False
+        self.chart_pool: ChartPool | None = None  # made with the first warm-up
         self.patient_dialog: PatientDialog | None = None
         self.accounts_dialog: QDialog | None = None
         self.session_dialog: NewSessionDialog | None = None
@@ -505,10 +508,12 @@ class MainWindow(QMainWindow):
         from kapdesk.ui.workspace import SessionWorkspace
 
         service = service or self.session_service(session_id)
+        colours = chart_colours(self.settings.get("theme"))
         workspace = SessionWorkspace(
             service,
+            charts=self.chart_pool.take(colours, service.thresholds) if self.chart_pool else None,
             quick_tags=self.settings.get("quick_tags"),
-            colours=chart_colours(self.settings.get("theme")),
+            colours=colours,
             show_map=self.settings.get("show_map"),
             clock_px=scaled_px(MIN_CLOCK_PX, self.settings.get("font_scale")),
             sound_when_due=self.settings.get("sound_when_due"),
@@ -543,6 +548,7 @@ class MainWindow(QMainWindow):
         # go with it.
         workspace.destroyed.connect(lambda: QTimer.singleShot(0, give_back_memory))
         workspace.deleteLater()
+        QTimer.singleShot(WARM_UP_AFTER_MS, self._make_spare_charts)  # for the next one
         self.refresh_patients(select=self.store.session(workspace.service.id)["patient_id"])
         self.patients_page.patient_list.setFocus()
         self.offer_unfinished()  # an unfinished session's Resume button takes the focus
@@ -559,7 +565,21 @@ class MainWindow(QMainWindow):
             # Once the patients page is on screen: the session screen's modules load
             # while the clinician reads it, so opening a session does not wait for them.
             self._warmed = True
-            QTimer.singleShot(WARM_UP_AFTER_MS, warm_up)
+            QTimer.singleShot(WARM_UP_AFTER_MS, self._make_spare_charts)
+
+    def _make_spare_charts(self) -> None:
+        """The session screen's modules, and a chart and strip for the next session
+        screen, made while the clinician reads the patients page (issue 10)."""
+        if self.workspace is not None or self._closing:
+            return  # a session screen is open: the next pair is made once it closes
+        warm_up()
+        from kapdesk.ui.chart_pool import ChartPool
+
+        if self.chart_pool is None:
+            self.chart_pool = ChartPool()
+        self.chart_pool.fill(
+            chart_colours(self.settings.get("theme")), alert_thresholds(self.settings)
+        )
 
     def closeEvent(self, event: QCloseEvent) -> None:
         workspace = self.workspace
@@ -571,6 +591,9 @@ class MainWindow(QMainWindow):
             return
         if workspace is not None:
             workspace.release()  # its clock timer stops with the window
+        self._closing = True
+        if self.chart_pool is not None:
+            self.chart_pool.clear()
         self.lock.release()
         self.stop_background()
         super().closeEvent(event)

@@ -55,6 +55,7 @@ class UnlockPanel(QWidget):
         self.current = current
         self.exclude_current = exclude_current
         self.ids: list[uuid.UUID] = []
+        self._lead = ""  # what the last try met, said before the countdown
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         form = QFormLayout()
@@ -171,6 +172,7 @@ class UnlockPanel(QWidget):
     def _count_down(self, refused: bool = False, early: bool = False) -> None:
         left = self.attempts.wait_left()
         if left <= 0:
+            self._lead = ""
             self._timer.stop()
             if refused:
                 self._say("That is not the chosen clinician's PIN or passphrase. Try again.")
@@ -180,13 +182,13 @@ class UnlockPanel(QWidget):
         passphrase = (
             " The record's passphrase is checked now." if self._has_record_passphrase() else ""
         )
-        lead = (
-            "That is not it. "
-            if refused
-            else "Not checked yet: PINs are waiting. "
-            if early
-            else ""
-        )
+        # What the last try met stays at the front while the seconds count down (the
+        # countdown's own repaint must not take it away).
+        if refused:
+            self._lead = "That is not it. "
+        elif early:
+            self._lead = "Not checked yet: PINs are waiting. "
+        lead = self._lead
         self._say(
             f"{lead}{self.attempts.refusals} tries refused in a row: the next PIN is checked "
             f"in {math.ceil(left)} s.{passphrase}"

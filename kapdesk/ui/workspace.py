@@ -85,8 +85,11 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         clock_px: int = MIN_CLOCK_PX,
         sound_when_due: bool = False,
         review: bool = False,
+        charts: tuple[BPChart, ScaleStrip] | None = None,
     ) -> None:
+        """``charts``: a fresh chart and strip made ahead of need (ui/chart_pool.py)."""
         super().__init__()
+        self._made_charts = charts
         self.service = service
         # A past session opened from the patients page: read only (ui/workspace_acts.py).
         self.review = review and service.ended_at is not None
@@ -168,10 +171,14 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             self.focus_observation()
 
     def _chart_and_log(self, colours: ChartColours, show_map: bool) -> QSplitter:
-        self.chart = BPChart(colours, thresholds=self.service.thresholds)
+        if self._made_charts is not None:
+            self.chart, self.strip = self._made_charts
+        else:
+            self.chart = BPChart(colours, thresholds=self.service.thresholds)
+            self.strip = ScaleStrip(self.chart, colours)
+        self._made_charts = None
         self.chart.show_mean_arterial(show_map)
         self.chart.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab never stops where nothing shows
-        self.strip = ScaleStrip(self.chart, colours)
         self.strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         chart_box = ChartBox(self.strip)
         chart_layout = QVBoxLayout(chart_box)

@@ -1,0 +1,53 @@
+"""A fresh BP chart and sedation strip made ahead of need (issue 10).
+
+Making pyqtgraph's two plots is about half of what opening a session screen costs
+(~140 ms of ~300 here). The main window makes the next pair while the clinician reads
+the patients page, and a session screen takes it when it opens; a pair is used once,
+never handed on with another session's data.
+"""
+
+from __future__ import annotations
+
+from kapdesk.clinical.alerts import AlertThresholds
+from kapdesk.widgets.bp_chart import BPChart, free_menus
+from kapdesk.widgets.chart_colours import ChartColours
+from kapdesk.widgets.scale_strip import ScaleStrip
+
+Key = tuple[ChartColours, AlertThresholds]
+
+
+class ChartPool:
+    def __init__(self) -> None:
+        self._spare: tuple[Key, BPChart, ScaleStrip] | None = None
+
+    def fill(self, colours: ChartColours, thresholds: AlertThresholds) -> None:
+        """Make the spare pair now, unless one for these colours and thresholds waits."""
+        if self._spare is not None and self._spare[0] == (colours, thresholds):
+            return
+        self.clear()
+        chart = BPChart(colours, thresholds=thresholds)
+        self._spare = ((colours, thresholds), chart, ScaleStrip(chart, colours))
+
+    def take(
+        self, colours: ChartColours, thresholds: AlertThresholds
+    ) -> tuple[BPChart, ScaleStrip] | None:
+        """The spare pair if it was made for these colours and thresholds (a theme or a
+        threshold changed since: none, and the old pair goes)."""
+        spare, self._spare = self._spare, None
+        if spare is None:
+            return None
+        if spare[0] != (colours, thresholds):
+            _discard(spare[1], spare[2])
+            return None
+        return spare[1], spare[2]
+
+    def clear(self) -> None:
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            _discard(spare[1], spare[2])
+
+
+def _discard(chart: BPChart, strip: ScaleStrip) -> None:
+    for plot in (chart, strip):
+        free_menus(plot)
+        plot.deleteLater()
