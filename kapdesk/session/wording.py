@@ -118,7 +118,12 @@ HANDOVER_WAYS = {
 def describe_handover(state: SessionState, payload: Mapping[str, Any]) -> str:
     giver = state.clinician_name(uuid.UUID(payload["from_clinician_id"]))
     taker = state.clinician_name(uuid.UUID(payload["to_clinician_id"]))
-    how = HANDOVER_WAYS.get(str(payload.get("how")), str(payload.get("how")))
+    way = str(payload.get("how"))
+    how = HANDOVER_WAYS.get(way) or (
+        "with the record's passphrase, not their own PIN"
+        if way.endswith("record_passphrase")
+        else "signing in"  # never a raw stored word in the log (QA)
+    )
     return f"Hand-over: {giver} handed the session to {taker} ({how})."
 
 

@@ -823,8 +823,24 @@ class MainWindow(QMainWindow):
             # when they are made: rebuild the workspace over a new service.
             session_id = self.workspace.service.id
             old = self.workspace
+            # The entry chosen in the log stays chosen (QA: a theme change moved the
+            # choice to the newest entry, and Ctrl+E then corrected another).
+            chosen = old.log_view.currentIndex()
+            chosen_id = old.log_model.entry_at(chosen.row()).id if chosen.isValid() else None
+            in_log = old.log_view.hasFocus()
             self.workspace = None
             old.release()
             self.pages.removeWidget(old)
             old.deleteLater()
             self.open_workspace(session_id, review=old.review)
+            new = self.workspace
+            if new is not None and chosen_id is not None:
+                try:
+                    row = new.log_model.row_of(chosen_id)
+                except ValueError:
+                    return
+                index = new.log_model.index(row, 0)
+                new.log_view.setCurrentIndex(index)
+                new.log_view.scrollTo(index)
+                if in_log:
+                    new.log_view.setFocus()

@@ -122,14 +122,26 @@ class UnlockPanel(QWidget):
         if not waiting and self.store.check_secret(chosen, typed):
             self._unlock(chosen, secret_kind(typed))
             return
-        if self._has_record_passphrase() and self.store.confirms_passphrase(typed):
+        if self._passphrase_may_unlock(chosen) and self.store.confirms_passphrase(typed):
             self._unlock(chosen, "record_passphrase")
+            return
+        if (
+            chosen != self.current
+            and self._has_record_passphrase()
+            and self.store.confirms_passphrase(typed)
+        ):
+            # The record's passphrase is shared: it brings back the clinician who was
+            # signed in, never signs another in (QA: it handed over to a nurse's name).
+            self._say(
+                "The record's passphrase unlocks only for the clinician who was signed in. "
+                "To take over, choose your name and type your own PIN or passphrase."
+            )
             return
         if waiting:
             # No PIN is checked while the wait runs, so none is counted wrong (QA: the
             # right PIN typed early was called wrong and doubled the wait). Only the record's
             # passphrase was tried: a refused one is audited, and the wait stays as it was.
-            if self._has_record_passphrase():
+            if self._passphrase_may_unlock(chosen):
                 self.store.note_unlock_refused(chosen, self.where)
             self._count_down(early=True)
             return
@@ -148,10 +160,20 @@ class UnlockPanel(QWidget):
     def _has_record_passphrase(self) -> bool:
         return self.store.key_method == "passphrase"
 
+    def _passphrase_may_unlock(self, chosen: uuid.UUID) -> bool:
+        """The record's passphrase as the fallback: on the lock screen and the survey's
+        return, for the clinician who was signed in; never to sign another clinician in
+        (a hand-over) nor at the start, where it already opened the record."""
+        return (
+            self._has_record_passphrase()
+            and self.where in ("lock", "survey")
+            and chosen == self.current
+        )
+
     def _hint(self) -> str:
         fallback = (
-            " The record's passphrase also unlocks, for the clinician chosen."
-            if self._has_record_passphrase()
+            " The record's passphrase also unlocks, for the clinician who was signed in."
+            if self._has_record_passphrase() and self.where in ("lock", "survey")
             else ""
         )
         return (

@@ -24,6 +24,7 @@ from kapdesk.ui.report import report_facts, write_pdf
 from kapdesk.ui.session_log import entry_html
 from tests.conftest import PASSPHRASE
 
+CTRL_SHIFT = Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
 ANA_PIN = "482916"
 BEN_PIN = "730461"
 
@@ -375,3 +376,46 @@ def test_an_open_menu_is_closed_by_the_lock_and_does_not_come_back(qtbot, clinic
     assert not window.lock.locked
     assert window.isVisible()
     assert not menu.isVisible()
+
+
+def test_the_record_passphrase_never_signs_another_clinician_in(
+    qtbot, clinic_with_passphrase, clock
+):
+    """QA: the shared record passphrase handed the session over to a nurse's name."""
+    window, ana, ben = clinic_with_passphrase
+    screen = lock_now(qtbot, window)
+    screen.panel.who.setCurrentIndex(screen.panel.ids.index(ben))
+    screen.panel.secret.setFocus()
+    type_text(PASSPHRASE)
+    key(Qt.Key.Key_Return)
+    assert window.lock.locked
+    assert "unlocks only for the clinician who was signed in" in screen.panel.message.text()
+    assert window.store.clinician_id == ana
+    screen.panel.who.setCurrentIndex(screen.panel.ids.index(ana))
+    screen.panel.secret.setFocus()
+    type_text(PASSPHRASE)
+    key(Qt.Key.Key_Return)
+    assert not window.lock.locked
+    assert window.store.clinician_id == ana
+    assert not window.workspace.service.state.events_of("handover")
+
+
+def test_a_theme_change_keeps_the_entry_chosen_in_the_log(qtbot, clinic, clock):
+    """QA: Ctrl+Shift+L moved the choice to the newest entry, so a following Ctrl+E would
+    have corrected another entry than the one chosen."""
+    window, _ana, _ben = clinic
+    workspace = window.workspace
+    workspace.focus_log()
+    for _ in range(3):
+        key(Qt.Key.Key_Down, widget=workspace.log_view)
+    chosen = workspace.log_model.entry_at(workspace.log_view.currentIndex().row()).id
+    try:
+        key(Qt.Key.Key_L, CTRL_SHIFT, widget=workspace.log_view)
+        rebuilt = window.workspace
+        assert rebuilt is not workspace  # the session screen was made again in the theme
+        index = rebuilt.log_view.currentIndex()
+        assert rebuilt.log_model.entry_at(index.row()).id == chosen
+        assert QApplication.focusWidget() is rebuilt.log_view
+    finally:
+        window.toggle_theme()  # back to the dim theme
+        QApplication.instance().setStyleSheet("")  # as the tests after expect
