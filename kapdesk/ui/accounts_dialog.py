@@ -174,7 +174,7 @@ class AccountsDialog(QDialog):
         super().__init__(parent)
         self.store = store
         self.setWindowTitle("Clinicians' accounts")
-        self.setMinimumSize(640, 420)
+        self.setMinimumSize(760, 420)  # four buttons whole in a row (QA: clipped at 640)
         layout = QVBoxLayout(self)
         heading = QLabel("Clinicians' accounts")
         heading.setObjectName("subtitle")
