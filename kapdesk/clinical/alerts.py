@@ -158,6 +158,19 @@ def _rise(c: Context) -> tuple[float, float]:
     return _sys(c) - _base(c)[0], _dia(c) - _base(c)[1]
 
 
+def _crossed(c: Context, systolic: int, diastolic: int, how: str, urgent: bool = False) -> str:
+    """What crossed the line, in words that never contradict the reading: "BP 166/98 is
+    above 140/90" when both did, "BP 138/92: diastolic above 90" when one did (QA:
+    "BP 138/92 is above 140/90" read as a false alarm)."""
+    over_sys = _sys(c) >= systolic if urgent else _sys(c) > systolic
+    over_dia = _dia(c) >= diastolic if urgent else _dia(c) > diastolic
+    level = " the urgent level" if urgent else ""
+    if over_sys and over_dia:
+        return f"BP {_bp(c)} is {how}{level} {systolic}/{diastolic}."
+    which, limit = ("systolic", systolic) if over_sys else ("diastolic", diastolic)
+    return f"BP {_bp(c)}: {which} {how} {limit}" + (" (urgent level)." if urgent else ".")
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "bp_urgent",
@@ -168,9 +181,12 @@ RULES: tuple[Rule, ...] = (
                 _sys(c) >= c.thresholds.urgent_systolic or _dia(c) >= c.thresholds.urgent_diastolic
             )
         ),
-        lambda c: (
-            f"BP {_bp(c)} is at or above the urgent level "
-            f"{c.thresholds.urgent_systolic}/{c.thresholds.urgent_diastolic}."
+        lambda c: _crossed(
+            c,
+            c.thresholds.urgent_systolic,
+            c.thresholds.urgent_diastolic,
+            "at or above",
+            urgent=True,
         ),
         URGENT_ACTION,
         "CLINICAL.md, Default thresholds: urgent (local clinic escalation protocols)",
@@ -203,9 +219,8 @@ RULES: tuple[Rule, ...] = (
                 _sys(c) > c.thresholds.caution_systolic or _dia(c) > c.thresholds.caution_diastolic
             )
         ),
-        lambda c: (
-            f"BP {_bp(c)} is above {c.thresholds.caution_systolic}/"
-            f"{c.thresholds.caution_diastolic}."
+        lambda c: _crossed(
+            c, c.thresholds.caution_systolic, c.thresholds.caution_diastolic, "above"
         ),
         "Before dosing: weigh benefit and risk, consider delaying. During a session: keep "
         "checking as scheduled.",

@@ -90,7 +90,7 @@ def test_thresholds_are_clinic_settings():
 def test_an_urgent_alert_says_the_reading_the_rule_and_what_to_do():
     [alert] = evaluate(VitalsReading(systolic=182, diastolic=104, heart_rate=88))
     assert alert.reading == "BP 182/104  HR 88"
-    assert alert.reason == "BP 182/104 is at or above the urgent level 180/110."
+    assert alert.reason == "BP 182/104: systolic at or above 180 (urgent level)."
     assert alert.action.startswith("Recheck in 5 minutes and escalate per clinic protocol.")
     assert "chest pain" in alert.action
     assert "CLINICAL.md" in alert.source

@@ -96,7 +96,7 @@ def test_a_rems_session_from_screening_to_discharge(monitor, clock):
 
     # The reading at 46 minutes is urgent: a banner-worthy alert and a recheck at +5.
     [alert_entry] = vitals(monitor, "182/104 88 97")
-    assert alert_entry.text.startswith("URGENT alert: BP 182/104 is at or above")
+    assert alert_entry.text.startswith("URGENT alert: BP 182/104: systolic at or above")
     [alert] = monitor.open_alerts()
     assert alert.level is Level.URGENT
     monitor.record_scale("moaas", 4)
@@ -175,7 +175,7 @@ def test_a_reading_corrected_into_the_urgent_range_raises_the_alert(monitor, clo
     assert monitor.open_alerts() == []
     outcome = monitor.correct("vitals", entry.id, {"systolic": 182, "diastolic": 104}, "misread")
     [raised] = outcome.alerts
-    assert raised.text == "URGENT alert: BP 182/104 is at or above the urgent level 180/110."
+    assert raised.text == "URGENT alert: BP 182/104: systolic at or above 180 (urgent level)."
     [alert] = monitor.open_alerts()
     assert alert.level is Level.URGENT
     assert monitor.next_check()[0].startswith("Next: Recheck after an urgent reading")
@@ -190,7 +190,8 @@ def test_a_reading_corrected_out_of_the_urgent_range_withdraws_the_alert(monitor
     [withdrawn] = outcome.alerts
     assert withdrawn.text == (
         "Alert withdrawn: BP 182/104  HR 76  SpO2 97% was corrected to BP 132/84  HR 76  "
-        "SpO2 97%; “BP 182/104 is at or above the urgent level 180/110.” no longer applies."
+        "SpO2 97%; “BP 182/104: systolic at or above 180 (urgent level).” no longer "
+        "applies."
     )
     assert monitor.open_alerts() == []
     assert monitor.alerts()[0].withdrawn  # kept in the record, marked withdrawn
@@ -240,8 +241,8 @@ def test_the_clinics_thresholds_are_the_ones_every_rule_uses(store, clock):
     )
     service.record_screening(NO, NO_MEDS, "")
     [alert] = service.record_vitals_line("132/80 70 98").alerts
-    assert alert.text == "CAUTION alert: BP 132/80 is above 130/85."
-    assert "above 130/85" in service.dose_gate().message
+    assert alert.text == "CAUTION alert: BP 132/80: systolic above 130."
+    assert "systolic above 130" in service.dose_gate().message
     bp_item = next(i for i in service.discharge_items() if i.label.startswith("BP"))
     assert bp_item.label.startswith("BP below caution (130/85)")
 

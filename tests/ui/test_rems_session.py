@@ -85,7 +85,7 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     assert workspace.banner.isVisible()
     assert workspace.banner.objectName() == "alertUrgent"
     assert workspace.banner.headline.text() == (
-        "!! URGENT: BP 182/104 is at or above the urgent level 180/110."
+        "!! URGENT: BP 182/104: systolic at or above 180 (urgent level)."
     )
     assert "Recheck in 5 minutes" in workspace.banner.detail.text()
     assert "chest pain" in workspace.banner.detail.text()
@@ -240,7 +240,7 @@ def test_alert_thresholds_are_clinic_settings(qtbot, store, data_dir, clock):
     workspace = start_rems_session(qtbot, main, store)
     workspace.screening_dialog.reject()
     type_into(qtbot, workspace.vitals.line, "132/80 70 98")
-    assert workspace.banner.headline.text() == "! CAUTION: BP 132/80 is above 130/85."
+    assert workspace.banner.headline.text() == "! CAUTION: BP 132/80: systolic above 130."
     # The chart's lines and the discharge criteria read the same thresholds.
     assert workspace.chart.threshold_labels() == [
         "caution 130",
