@@ -43,7 +43,7 @@ def test_changing_a_threshold_in_the_form_reaches_the_chart_and_banner(
         *[dict.fromkeys(keys, False) for keys in _screening_keys()], ""
     )
     rebuilt.store_vitals_line("132/80 70 98")
-    assert rebuilt.banner.headline.text() == "! CAUTION: BP 132/80 is above 130/90."
+    assert rebuilt.banner.headline.text() == "! CAUTION: BP 132/80: systolic above 130."
 
 
 def test_a_value_outside_its_bounds_cannot_be_typed(qtbot, data_dir):
