@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session as OrmSession
 
 from kapdesk.clinical.accounts import (
     ROLES,
+    AccountDetails,
     check_new_secret,
     clean_account,
     secret_kind,
@@ -30,7 +31,7 @@ from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store import models as m
 from kapdesk.store.errors import NotFoundError
 from kapdesk.store.secrets import hash_secret, secret_matches
-from kapdesk.store.writing import ChainedWriter, new_row
+from kapdesk.store.writing import ChainedWriter, NewRow, new_row
 
 # How far back the audit trail is read for refused unlocks not yet followed by a sign-in
 # (a restart must not reset the lock screen's growing delay).
@@ -87,7 +88,15 @@ class ClinicianAccounts(ChainedWriter):
         return sorted(found, key=lambda a: (a.display_name.casefold(), str(a.clinician_id)))
 
     def account(self, clinician_id: uuid.UUID) -> Account | None:
-        return next((a for a in self.accounts() if a.clinician_id == clinician_id), None)
+        """One clinician's account as it stands (its newest version), if they have one."""
+        with OrmSession(self._engine) as orm:
+            row = orm.scalars(
+                select(m.ClinicianAccount)
+                .where(m.ClinicianAccount.clinician_id == clinician_id)
+                .order_by(m.ClinicianAccount.version.desc())
+                .limit(1)
+            ).first()
+            return None if row is None else _account(row)
 
     def has_accounts(self) -> bool:
         with self._engine.connect() as conn:
@@ -137,20 +146,14 @@ class ClinicianAccounts(ChainedWriter):
             display_name=details.display_name,
             created_at=now,
         )
-        version = new_row(
-            m.ClinicianAccount,
-            clinician_id=clinician_id,
-            version=1,
-            display_name=details.display_name,
-            credentials=details.credentials,
-            role=details.role,
-            manages_accounts=bool(manages_accounts),
+        version = self._version(
+            clinician_id,
+            1,
+            details,
+            manages=bool(manages_accounts),
             active=True,
-            secret_kind=secret_kind(secret),
-            secret_hash=hash_secret(secret),
+            secret=(secret_kind(secret), hash_secret(secret)),
             reason="first account of the record" if first else "account added",
-            recorded_at=now,
-            recorded_by=self.clinician_id,
         )
         with self._saving("the clinician's account") as cursor:
             self._insert(cursor, "clinician", clinician, {})
@@ -200,20 +203,15 @@ class ClinicianAccounts(ChainedWriter):
             kind, hashed = secret_kind(secret), hash_secret(secret)
         else:
             kind, hashed = current.secret_kind, current.secret_hash
-        version = new_row(
-            m.ClinicianAccount,
-            clinician_id=clinician_id,
-            version=current.version + 1,  # a unique index refuses a version made twice
-            display_name=details.display_name,
-            credentials=details.credentials,
-            role=details.role,
-            manages_accounts=manages,
+        # The next number: a unique index refuses a version made twice.
+        version = self._version(
+            clinician_id,
+            current.version + 1,
+            details,
+            manages=manages,
             active=active,
-            secret_kind=kind,
-            secret_hash=hashed,
+            secret=(kind, hashed),
             reason=reason_text,
-            recorded_at=self._now(),
-            recorded_by=self.clinician_id,
         )
         changed = sorted(k for k in changes if k != "secret") + (
             ["secret"] if "secret" in changes else []
@@ -266,6 +264,34 @@ class ClinicianAccounts(ChainedWriter):
                     break
                 count += action == "unlock_refused"
         return count
+
+    def _version(
+        self,
+        clinician_id: uuid.UUID,
+        number: int,
+        details: AccountDetails,
+        *,
+        manages: bool,
+        active: bool,
+        secret: tuple[str, str],
+        reason: str,
+    ) -> NewRow:
+        """A version row of an account; ``secret``: its kind and its Argon2id hash."""
+        return new_row(
+            m.ClinicianAccount,
+            clinician_id=clinician_id,
+            version=number,
+            display_name=details.display_name,
+            credentials=details.credentials,
+            role=details.role,
+            manages_accounts=manages,
+            active=active,
+            secret_kind=secret[0],
+            secret_hash=secret[1],
+            reason=reason,
+            recorded_at=self._now(),
+            recorded_by=self.clinician_id,
+        )
 
     def _require_manager(self, what: str) -> None:
         acting = self.account(self.clinician_id)

@@ -219,54 +219,69 @@ class LockController(QObject):
         return self.window.local_time_text()
 
 
-class HandOverToClinician(QDialog):
+class PanelDialog(QDialog):
+    """A heading, an optional sentence, the unlock panel and one button that leaves."""
+
+    def __init__(
+        self,
+        title: str,
+        heading: str,
+        intro: str,
+        panel: UnlockPanel,
+        leave: str,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.setMinimumWidth(560)
+        layout = QVBoxLayout(self)
+        head = QLabel(heading)
+        head.setObjectName("subtitle")
+        layout.addWidget(head)
+        if intro:
+            words = QLabel(intro)
+            words.setWordWrap(True)
+            layout.addWidget(words)
+        self.panel = panel
+        layout.addWidget(panel)
+        button = QPushButton(leave)
+        button.setAutoDefault(False)
+        button.clicked.connect(self.reject)
+        layout.addWidget(button, 0, Qt.AlignmentFlag.AlignRight)
+
+
+class HandOverToClinician(PanelDialog):
     """The incoming clinician chooses their name and types their own PIN; Enter hands over."""
 
     def __init__(self, store: RecordStore, attempts: UnlockAttempts, parent: QWidget) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Hand over to another clinician")
-        self.setMinimumWidth(560)
-        layout = QVBoxLayout(self)
-        heading = QLabel("Hand over to another clinician")
-        heading.setObjectName("subtitle")
-        layout.addWidget(heading)
         acting = store.acting_account
-        intro = QLabel(
+        super().__init__(
+            "Hand over to another clinician",
+            "Hand over to another clinician",
             f"Signed in now: {acting.signature if acting else 'nobody with an account'}. "
             "The clinician taking over chooses their name and types their own PIN; from then "
-            "on entries are theirs, and the session's log says who handed over to whom."
+            "on entries are theirs, and the session's log says who handed over to whom.",
+            UnlockPanel(
+                store, attempts, where="handover", current=store.clinician_id, exclude_current=True
+            ),
+            "Cancel (Esc)",
+            parent,
         )
-        intro.setWordWrap(True)
-        layout.addWidget(intro)
-        self.panel = UnlockPanel(
-            store, attempts, where="handover", current=store.clinician_id, exclude_current=True
-        )
-        layout.addWidget(self.panel)
-        cancel = QPushButton("Cancel (Esc)")
-        cancel.setAutoDefault(False)
-        cancel.clicked.connect(self.reject)
-        layout.addWidget(cancel, 0, Qt.AlignmentFlag.AlignRight)
 
 
-class SignInDialog(QDialog):
+class SignInDialog(PanelDialog):
     """At start, once the record is open: who is at the keyboard. Esc quits."""
 
     def __init__(self, store: RecordStore, attempts: UnlockAttempts, last: uuid.UUID | None):
-        super().__init__(None)
-        self.setWindowTitle("kapdesk — sign in")
-        self.setMinimumWidth(560)
-        layout = QVBoxLayout(self)
-        heading = QLabel("Who is at the keyboard?")
-        heading.setObjectName("subtitle")
-        layout.addWidget(heading)
-        self.panel = UnlockPanel(store, attempts, where="sign_in", current=last)
-        layout.addWidget(self.panel)
+        super().__init__(
+            "kapdesk — sign in",
+            "Who is at the keyboard?",
+            "",
+            UnlockPanel(store, attempts, where="sign_in", current=last),
+            "Quit (Esc)",
+        )
         self.signed: tuple[uuid.UUID, str] | None = None
         self.panel.unlocked.connect(self._signed)
-        quit_button = QPushButton("Quit (Esc)")
-        quit_button.setAutoDefault(False)
-        quit_button.clicked.connect(self.reject)
-        layout.addWidget(quit_button, 0, Qt.AlignmentFlag.AlignRight)
 
     def _signed(self, clinician_id: uuid.UUID, how: str) -> None:
         self.signed = (clinician_id, how)

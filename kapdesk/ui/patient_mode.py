@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from kapdesk.clinical.self_report import Answer
 from kapdesk.session.survey import Step, SurveyRun
+from kapdesk.session.unlocking import wait_after
 from kapdesk.ui.unlock_panel import UnlockPanel
 
 # Its own sheet: the patient sees the calm dim theme and large type whatever the
@@ -86,12 +87,6 @@ def patient_sheet(compact: bool) -> str:
 MAX_ROWS = 4
 # The clinician's way back from the keyboard, besides "For the clinician" (said at hand-over).
 CLINICIAN_KEY = QKeySequence("Ctrl+Alt+K")
-
-
-def refusal_delay_s(refusals: int) -> int:
-    """Seconds before the next try: none for the first three (a typing slip), then
-    doubling from 2 s up to a minute."""
-    return 0 if refusals <= 3 else min(60, 2 ** (refusals - 3))
 
 
 ARROWS = (Qt.Key.Key_Up, Qt.Key.Key_Down, Qt.Key.Key_Left, Qt.Key.Key_Right)
@@ -465,7 +460,7 @@ class PatientSurveyWindow(QWidget):
             return
         if not self._confirm(text):
             self.failed_attempts += 1
-            wait = refusal_delay_s(self.failed_attempts)
+            wait = wait_after(self.failed_attempts)
             self.unlock_error.setText(
                 "That is not it; the survey is still open. "
                 + (f"Wait {wait} s, then try again." if wait else "Try again, or go back.")

@@ -242,9 +242,9 @@ def test_finding_a_patient_during_a_running_session_keeps_the_typing_in_the_sess
 
 
 def test_refused_tries_wait_longer_and_longer():
-    from kapdesk.ui.patient_mode import refusal_delay_s
+    from kapdesk.session.unlocking import wait_after  # the lock's own delay (issue 14)
 
-    assert [refusal_delay_s(n) for n in range(1, 10)] == [0, 0, 0, 2, 4, 8, 16, 32, 60]
+    assert [wait_after(n) for n in range(1, 10)] == [0, 0, 0, 2, 4, 8, 16, 32, 60]
 
 
 def test_the_return_message_says_how_the_patient_is_now(qtbot, running, passphrase_store):
