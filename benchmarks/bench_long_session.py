@@ -45,14 +45,17 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from kapdesk.clinical.alerts import AlertThresholds
 from kapdesk.local.clock import FakeClock
 from kapdesk.local.memory import give_back_memory
 from kapdesk.local.settings import DEFAULT_QUICK_TAGS
 from kapdesk.session.protocols import clinic_protocols
 from kapdesk.session.service import SessionService
 from kapdesk.store import RecordStore
+from kapdesk.ui.chart_pool import ChartPool
 from kapdesk.ui.theme import apply_theme
 from kapdesk.ui.workspace import SessionWorkspace
+from kapdesk.widgets.chart_colours import DIM
 
 PROTOCOL = "SPRAVATO REMS"
 TYPED_PER_CHECKPOINT = 40
@@ -121,12 +124,18 @@ class Run:
         patient = self.store.add_patient("Benchmark Patient", weight_kg=70)
         self.session = self.store.start_session(patient, protocol=PROTOCOL, zone_name="UTC")
         self.workspace: SessionWorkspace | None = None
+        self.charts = ChartPool()
         self.second = 0  # seconds since the first dose
         self.worst_stall = 0.0
         self.worst_act = ""
 
     def open_workspace(self) -> float:
-        """Read the session from the store into a new workspace and paint it."""
+        """Read the session from the store into a new workspace and paint it.
+
+        As the main window opens one: its chart and strip were made while the clinician
+        was on the patients page (ui/chart_pool.py, filled 300 ms after a session screen
+        closes), so that is done here before the clock starts."""
+        self.charts.fill(DIM, AlertThresholds())
         start = time.perf_counter()
         service = SessionService(
             self.store,
@@ -135,7 +144,11 @@ class Run:
             monotonic=self.clock.monotonic,
             protocol=self.protocol,
         )
-        workspace = SessionWorkspace(service, quick_tags=list(DEFAULT_QUICK_TAGS))
+        workspace = SessionWorkspace(
+            service,
+            quick_tags=list(DEFAULT_QUICK_TAGS),
+            charts=self.charts.take(DIM, service.thresholds),
+        )
         workspace.resize(1366, 768)
         workspace.show()
         self.app.processEvents()
@@ -258,6 +271,7 @@ class Run:
     def close(self) -> None:
         if self.workspace is not None:
             self.close_workspace()
+        self.charts.clear()
         self.store.close()
 
 

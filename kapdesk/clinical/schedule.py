@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from kapdesk.clinical.instants import from_micros, to_micros
 from kapdesk.clinical.protocols import CheckRule, Protocol
 from kapdesk.clinical.vitals import VitalsReading
 
@@ -50,33 +51,46 @@ class Recorded:
 class RecordedTimes:
     """When each vital sign or scale was recorded, each in time order: finding the first
     of them inside a check's window is a binary search, so a tick costs the same at six
-    hours of 1 Hz readings as at the first (issue 10). Kept up to date entry by entry."""
+    hours of 1 Hz readings as at the first (issue 10). Kept up to date entry by entry.
+
+    The times are kept as microseconds since the epoch (clinical/instants.py): a
+    six-hour session's are read in as columns, not made into datetimes one by one.
+    """
 
     def __init__(self, recorded: Iterable[Recorded] = ()) -> None:
-        self._times: dict[str, list[dt.datetime]] = {}
+        self._times: dict[str, list[int]] = {}
         for entry in recorded:
             self.add(entry.at, entry.items)
 
     def add(self, at: dt.datetime, items: Iterable[str]) -> None:
+        micros = to_micros(at)
         for item in items:
-            bisect.insort(self._times.setdefault(item, []), at)
+            bisect.insort(self._times.setdefault(item, []), micros)
 
     def extend(self, recorded: Iterable[tuple[dt.datetime, Iterable[str]]]) -> None:
-        """Many at once (a session read from the record): appended, then each list sorted
-        once, nearly in order already."""
+        """Many at once: appended, then each list sorted once, nearly in order already."""
         touched = set()
         for at, items in recorded:
+            micros = to_micros(at)
             for item in items:
-                self._times.setdefault(item, []).append(at)
+                self._times.setdefault(item, []).append(micros)
                 touched.add(item)
         for item in touched:
             self._times[item].sort()
 
+    def extend_micros(self, item: str, times: Iterable[int]) -> None:
+        """The times ``item`` was recorded, as microseconds since the epoch, in any order
+        (a session's readings read as columns)."""
+        kept = self._times.setdefault(item, [])
+        kept.extend(times)
+        kept.sort()
+
     def remove(self, at: dt.datetime, items: Iterable[str]) -> None:
+        micros = to_micros(at)
         for item in items:
             times = self._times.get(item, [])
-            found = bisect.bisect_left(times, at)
-            if found < len(times) and times[found] == at:
+            found = bisect.bisect_left(times, micros)
+            if found < len(times) and times[found] == micros:
                 del times[found]
 
     def first_in(
@@ -84,10 +98,10 @@ class RecordedTimes:
     ) -> dt.datetime | None:
         """The first time ``item`` was recorded at or after ``start`` and before ``end``."""
         times = self._times.get(item, [])
-        found = bisect.bisect_left(times, start)
-        if found == len(times) or (end is not None and times[found] >= end):
+        found = bisect.bisect_left(times, to_micros(start))
+        if found == len(times) or (end is not None and times[found] >= to_micros(end)):
             return None
-        return times[found]
+        return from_micros(times[found])
 
 
 @dataclass(frozen=True)

@@ -178,7 +178,7 @@ def _time(payload: dict[str, Any]) -> dt.datetime:
 
 
 def _reading_text(state: SessionState, vitals_id: str) -> str:
-    for stored in state.readings():
-        if str(stored.id) == vitals_id:
-            return stored.reading.describe()
+    readings = state.readings()
+    if readings.has(vitals_id):
+        return readings.get(vitals_id).reading.describe()
     return "another value"

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 
 import numpy as np
 
 from kapdesk.clinical.elapsed import format_t_plus
+from kapdesk.clinical.instants import from_micros, to_micros
 from kapdesk.clinical.scales import SCALES
 from kapdesk.session.entries import StoredVitals
 from kapdesk.session.state import SessionState
@@ -30,7 +30,7 @@ class Column:
         self._data[self._size] = value
         self._size += 1
 
-    def extend(self, values: list[float]) -> None:
+    def extend(self, values: list[float] | np.ndarray) -> None:
         """Many at once (a session read from the record): one conversion, not one a value."""
         added = np.asarray(values, dtype=float)
         if self._size + added.size > self._data.size:
@@ -62,19 +62,23 @@ class ChartData:
             "minutes from first dose" if state.first_dose_at else "minutes from session start"
         )
         self._columns = {name: Column() for name in COLUMNS}
-        self._times: list[dt.datetime] = []
         self.dose_minutes = [(d.at - self.origin).total_seconds() / 60 for d in state.doses()]
         self.baseline = state.baseline()
+        # Straight from the readings' columns (session/readings.py): numpy does each in one
+        # step, where a value at a time took a tenth of a second at six hours (issue 10).
         readings = state.readings()
-        origin, minute = self.origin, dt.timedelta(minutes=1)
-        values = [r.reading for r in readings]
-        self._times = [r.at for r in readings]
+        self._micros = list(readings.micros())  # for the hover labels; appended to below
+        micros = np.asarray(self._micros, dtype=np.int64)
+        systolic = np.asarray(readings.column("systolic"), dtype=float)  # None: NaN
+        diastolic = np.asarray(readings.column("diastolic"), dtype=float)
         for name, column in (
-            ("minutes", [(at - origin) / minute for at in self._times]),
-            ("systolic", [_number(v.systolic) for v in values]),
-            ("diastolic", [_number(v.diastolic) for v in values]),
-            ("heart_rate", [_number(v.heart_rate) for v in values]),
-            ("mean_arterial", [_number(v.mean_arterial_pressure) for v in values]),
+            ("minutes", (micros - to_micros(self.origin)) / 60e6),
+            ("systolic", systolic),
+            ("diastolic", diastolic),
+            ("heart_rate", np.asarray(readings.column("heart_rate"), dtype=float)),
+            # MAP = diastolic + (systolic - diastolic) / 3 (CLINICAL.md, ACC/AHA section),
+            # as VitalsReading.mean_arterial_pressure; NaN where either is missing.
+            ("mean_arterial", diastolic + (systolic - diastolic) / 3),
         ):
             self._columns[name].extend(column)
 
@@ -86,20 +90,22 @@ class ChartData:
         columns["diastolic"].append(_number(reading.diastolic))
         columns["heart_rate"].append(_number(reading.heart_rate))
         columns["mean_arterial"].append(_number(reading.mean_arterial_pressure))
-        self._times.append(at)
+        self._micros.append(to_micros(at))
 
     def fits(self, stored: StoredVitals) -> bool:
         """Whether ``stored`` can be appended: it is the newest, and T0 has not moved."""
         origin = self._state.first_dose_at or self._state.started_at
-        return origin == self.origin and (not self._times or stored.at >= self._times[-1])
+        return origin == self.origin and (
+            not self._micros or to_micros(stored.at) >= self._micros[-1]
+        )
 
     def label(self, index: int) -> str:
         """The hover text of reading ``index``: its clock time and T+."""
-        at = self._times[index]
+        at = from_micros(self._micros[index])
         return f"{self._state.local_clock(at)}  {format_t_plus(at, self._state.first_dose_at)}"
 
     def __len__(self) -> int:
-        return len(self._times)
+        return len(self._micros)
 
     @property
     def minutes(self) -> np.ndarray:

@@ -45,8 +45,9 @@ def discharge_items(
     latest: dict[str, tuple[int, ...] | None] = dict.fromkeys((*SCALES, REMS_CHECK_ID))
     for score in state.scores():
         latest[score.content.scale_id] = score.content.answers
-    with_bp = [r for r in state.readings() if r.reading.has_bp]
-    last_bp = with_bp[-1].reading if with_bp else None
+    readings = state.readings()
+    last = readings.last_with_bp()  # from the columns: the panel asks at every reading
+    last_bp = None if last is None else readings.reading_at(last)
     rems = latest[REMS_CHECK_ID]
     moaas, rass = latest["moaas"], latest["rass"]
     _start, stop = state.infusion_times()
@@ -118,7 +119,8 @@ def rems_summary(
     """The REMS Patient Monitoring Form's figures, as captured (CLINICAL.md, REMS)."""
     first = state.first_dose_at
     end = state.ended_at or now
-    bp = [r for r in state.readings() if r.reading.has_bp]
+    readings = state.readings()
+    bp = [readings[i] for i in readings.with_bp()]
 
     def text(stored: StoredVitals | None) -> str | None:
         if stored is None:
@@ -163,11 +165,8 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 def summary(state: SessionState, now: dt.datetime) -> SessionSummary:
     doses = state.doses()
     readings = state.readings()
-    highest = max(
-        (r for r in readings if r.reading.has_bp),
-        key=lambda r: (r.reading.systolic or 0, r.reading.diastolic or 0),
-        default=None,
-    )
+    highest_at = readings.highest_bp()
+    highest = None if highest_at is None else readings[highest_at]
     return SessionSummary(
         duration=(state.ended_at or now) - state.started_at,
         doses=len(doses),

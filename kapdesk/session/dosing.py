@@ -67,7 +67,7 @@ def dose_gate(state: SessionState, thresholds: AlertThresholds) -> DoseGate:
         return DoseGate(True, "")
     if screening(state) is None:
         return DoseGate(False, "Record the screening first (Ctrl+G).")
-    readings = [r.reading for r in state.pre_dose_readings()]
+    readings = state.pre_dose_values()
     if not any(r.has_bp for r in readings):
         return DoseGate(False, "Record a pre-dose blood pressure first (Ctrl+B).")
     caution = pre_dose_caution(readings, thresholds)

@@ -55,7 +55,7 @@ def rems_form(service: SessionService) -> list[FormField]:
                 FormField(f"Concomitant: {label}", "yes" if medicines.get(label) else "no")
             )
     clinicians = sorted(
-        {state.clinician_name(e.recorded_by) for e in state.all_entries()}
+        {state.clinician_name(by) for by in state.recorders()}
         | {state.clinician_name(e.recorded_by) for e in state.events}
     )
     fields += [

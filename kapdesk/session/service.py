@@ -18,6 +18,7 @@ from kapdesk.clinical.alerts import AlertThresholds
 from kapdesk.clinical.discharge import DischargeItem
 from kapdesk.clinical.elapsed import describe_gap
 from kapdesk.clinical.entries import clean_text
+from kapdesk.clinical.instants import to_micros
 from kapdesk.clinical.notation import parse_vitals_line
 from kapdesk.clinical.protocols import Protocol
 from kapdesk.clinical.scales import REMS_CHECK_ID, SCALES
@@ -122,15 +123,16 @@ class SessionService:
         rows = sorted(reversed(self.log_rows()), key=lambda row: row[0], reverse=True)
         return [self.describe(entry_id) for _at, entry_id in rows]
 
-    def log_rows(self) -> list[tuple[dt.datetime, uuid.UUID]]:
-        """(instant, id) of every line of the log, in the order written (entries, then
-        kapdesk's lines, each in the order recorded): what the log
-        needs to place its rows; the words come from ``describe`` when a row is shown."""
-        rows = [(entry.at, entry.id) for entry in self.state.all_entries()]
-        rows += [(event_instant(event), event.id) for event in self.state.events]
+    def log_rows(self) -> list[tuple[int, uuid.UUID | str]]:
+        """(instant in microseconds since the epoch, id) of every line of the log, in the
+        order written (entries, then kapdesk's lines, each in the order recorded): what the
+        log needs to place its rows; the words come from ``describe`` when a row is shown.
+        A reading's id is the text of its column (session/readings.py)."""
+        rows = self.state.log_rows()
+        rows += [(to_micros(event_instant(event)), event.id) for event in self.state.events]
         return rows
 
-    def describe(self, entry_id: uuid.UUID) -> LogEntry:
+    def describe(self, entry_id: uuid.UUID | str) -> LogEntry:
         """The log line of an entry or event of this session."""
         kind = self.state.kind_of(entry_id)
         if kind is None:
@@ -225,7 +227,7 @@ class SessionService:
         stored = self.state.entry("vitals", entry_id)
         assert isinstance(stored, StoredVitals)
         readings = self.state.readings()
-        if stored is readings[-1]:
+        if readings.index_of(entry_id) == len(readings) - 1:
             raised = [
                 self._store_event("alert", alerting.alert_payload(alert, stored))
                 for alert in alerting.evaluate_reading(self.state, stored, self.thresholds)

@@ -6,7 +6,6 @@ own entry, so nothing re-reads the whole session.
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import datetime as dt
 import gc
@@ -17,7 +16,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from kapdesk.clinical.entries import Route
+from kapdesk.clinical.instants import to_micros
 from kapdesk.clinical.schedule import RecordedTimes
+from kapdesk.clinical.vitals import VitalsReading
 from kapdesk.session.entries import (
     TIME_FIELD,
     Stored,
@@ -28,6 +29,7 @@ from kapdesk.session.entries import (
     from_row,
     typed,
 )
+from kapdesk.session.readings import Readings
 from kapdesk.store import RecordStore
 
 ENTRY_KINDS = tuple(TIME_FIELD)
@@ -48,17 +50,21 @@ class SessionState:
     def __init__(self, store: RecordStore, session_id: uuid.UUID) -> None:
         self.store = store
         self.id = session_id
-        self._entries: dict[str, dict[uuid.UUID, Stored]] = {kind: {} for kind in ENTRY_KINDS}
-        # Readings in clinical-time order, kept sorted as they come (the chart, the
-        # schedule and the alert rules all walk them in that order).
-        self._readings: list[StoredVitals] = []
-        self._order: dict[uuid.UUID, int] = {}  # the order readings were recorded in
-        self._reading_keys: list[tuple[dt.datetime, int]] = []  # beside _readings, for bisect
+        # Every kind but the readings: a few hundred entries in the longest session.
+        self._entries: dict[str, dict[uuid.UUID, Stored]] = {
+            kind: {} for kind in ENTRY_KINDS if kind != "vitals"
+        }
         self._kind_of: dict[uuid.UUID, str] = {}
+        # The readings, as columns in clinical-time order (session/readings.py): the chart,
+        # the schedule and the alert rules walk them in that order.
+        self._readings = Readings()
         # When each vital sign and scale was recorded, for the due checks (clinical/schedule.py).
         self.recorded = RecordedTimes()
         with _collection_paused():
             for kind in ENTRY_KINDS:
+                if kind == "vitals":
+                    self._load_readings(store)
+                    continue
                 rows, corrected = store.entry_rows(kind, session_id)
                 self._load(
                     [
@@ -120,44 +126,37 @@ class SessionState:
 
     # ----------------------------------------------------------------- entries
 
+    def _load_readings(self, store: RecordStore) -> None:
+        rows, corrected = store.vitals_table(self.id)
+        self._readings.load(
+            rows,
+            [
+                typed("vitals", store.entry("vitals", uuid.UUID(entry_id)))  # type: ignore[misc]
+                for entry_id in sorted(corrected)
+            ],
+        )
+        for item, times in self._readings.item_times().items():
+            self.recorded.extend_micros(item, times)
+
     def _load(self, entries: list[Stored]) -> None:
-        """Entries of one kind as read, in the order recorded for each instant: each
-        goes on the end of what is kept, where ``put`` would search for its place."""
+        """Entries of one kind (not readings) as read, in the order recorded."""
         self.recorded.extend((entry.at, _items(entry)) for entry in entries)
         for entry in entries:
             self._entries[entry.kind][entry.id] = entry
             self._kind_of[entry.id] = entry.kind
-            if not isinstance(entry, StoredVitals):
-                continue
-            order = self._order.setdefault(entry.id, len(self._order))
-            key = (entry.at, order)
-            if self._reading_keys and key < self._reading_keys[-1]:
-                at = bisect.bisect(self._reading_keys, key)  # a corrected time: its place
-                self._readings.insert(at, entry)
-                self._reading_keys.insert(at, key)
-            else:
-                self._readings.append(entry)
-                self._reading_keys.append(key)
 
     def put(self, entry: Stored) -> None:
         """Add a new entry or replace a corrected one."""
-        previous = self._entries[entry.kind].get(entry.id)
-        self._entries[entry.kind][entry.id] = entry
-        self._kind_of[entry.id] = entry.kind
+        previous: Stored | None
+        if isinstance(entry, StoredVitals):
+            previous = self._readings.put(entry)
+        else:
+            previous = self._entries[entry.kind].get(entry.id)
+            self._entries[entry.kind][entry.id] = entry
+            self._kind_of[entry.id] = entry.kind
         if previous is not None:
             self.recorded.remove(previous.at, _items(previous))
         self.recorded.add(entry.at, _items(entry))
-        if isinstance(entry, StoredVitals):
-            # Two readings taken at the same instant: the one recorded later is the later
-            # reading (it was ordered by its random id, so "latest" could be either).
-            order = self._order.setdefault(entry.id, len(self._order))
-            if previous is not None:
-                at = bisect.bisect_left(self._reading_keys, (previous.at, order))
-                del self._readings[at], self._reading_keys[at]
-            key = (entry.at, order)
-            at = bisect.bisect(self._reading_keys, key)  # the newest: at the end, O(1)
-            self._readings.insert(at, entry)
-            self._reading_keys.insert(at, key)
 
     def add_new(self, kind: str, entry_id: uuid.UUID) -> Stored:
         """An entry just written (never corrected yet), read back as stored."""
@@ -170,33 +169,62 @@ class SessionState:
         self.put(entry)
         return entry
 
-    def entry(self, kind: str, entry_id: uuid.UUID) -> Stored:
-        return self._entries[kind][entry_id]
+    def entry(self, kind: str, entry_id: uuid.UUID | str) -> Stored:
+        if kind == "vitals":
+            return self._readings.get(entry_id)
+        return self._entries[kind][_as_uuid(entry_id)]
 
-    def kind_of(self, entry_id: uuid.UUID) -> str | None:
+    def kind_of(self, entry_id: uuid.UUID | str) -> str | None:
         """The kind of the entry with this id, "event" for a session event, None if neither."""
+        if self._readings.has(entry_id):
+            return "vitals"
+        entry_id = _as_uuid(entry_id)
         if entry_id in self._events_by_id:
             return "event"
         return self._kind_of.get(entry_id)
 
-    def event(self, event_id: uuid.UUID) -> SessionEvent:
-        return self._events_by_id[event_id]
+    def event(self, event_id: uuid.UUID | str) -> SessionEvent:
+        return self._events_by_id[_as_uuid(event_id)]
 
     def all_entries(self) -> Iterator[Stored]:
+        """Every entry, each kind in the order kept (the readings made one by one: for a
+        report or an export, not for what a tick or an entry does)."""
         for kind in ENTRY_KINDS:
-            yield from self._entries[kind].values()
+            if kind == "vitals":
+                yield from self._readings
+            else:
+                yield from self._entries[kind].values()
 
-    def readings(self) -> list[StoredVitals]:
-        """Every vitals reading, oldest first by the time it was taken."""
+    def log_rows(self) -> list[tuple[int, uuid.UUID | str]]:
+        """(instant in microseconds since the epoch, id) of every entry, each kind in the
+        order kept: the readings' ids as text, straight from their columns."""
+        rows: list[tuple[int, uuid.UUID | str]] = []
+        for kind in ENTRY_KINDS:
+            if kind == "vitals":
+                rows += zip(self._readings.micros(), self._readings.ids(), strict=True)
+            else:
+                rows += ((to_micros(e.at), e.id) for e in self._entries[kind].values())
+        return rows
+
+    def recorders(self) -> set[uuid.UUID]:
+        """Everyone who recorded an entry of this session (not the corrections)."""
+        found = self._readings.recorders()
+        for entries in self._entries.values():
+            found.update(entry.recorded_by for entry in entries.values())
+        return found
+
+    def readings(self) -> Readings:
+        """Every vitals reading, oldest first by the time it was taken (made into a
+        StoredVitals only when one is looked at)."""
         return self._readings
 
     def reading_before(self, stored: StoredVitals) -> StoredVitals | None:
         """The reading taken just before this one, if any (a binary search, not a scan)."""
-        at = bisect.bisect_left(self._reading_keys, (stored.at, self._order[stored.id]))
+        at = self._readings.index_of(stored.id)
         return self._readings[at - 1] if at else None
 
     def reading_after(self, stored: StoredVitals) -> StoredVitals | None:
-        at = bisect.bisect_right(self._reading_keys, (stored.at, self._order[stored.id]))
+        at = self._readings.index_of(stored.id) + 1
         return self._readings[at] if at < len(self._readings) else None
 
     def doses(self) -> list[StoredDose]:
@@ -208,23 +236,28 @@ class SessionState:
     def scores(self) -> list[StoredScore]:
         return sorted(self._entries["scale_score"].values(), key=_at)  # type: ignore[arg-type]
 
-    def pre_dose_readings(self) -> list[StoredVitals]:
+    def pre_dose_values(self) -> list[VitalsReading]:
+        """The values of the readings taken before the first dose (all, before one)."""
         first = self.first_dose_at
-        if first is None:
-            return list(self._readings)
-        return self._readings[: bisect.bisect_left(self._reading_keys, (first, -1))]
+        readings = self._readings
+        end = len(readings) if first is None else readings.first_at_or_after(first)
+        return [readings.reading_at(i) for i in range(end)]
 
     def baseline(self) -> tuple[float, float] | None:
         """The pre-dose baseline: the mean of the BP readings before the first dose."""
         if self.first_dose_at is None:
             return None
-        pre = [r.reading for r in self.pre_dose_readings() if r.reading.has_bp]
+        readings = self._readings
+        end = readings.first_at_or_after(self.first_dose_at)
+        systolic, diastolic = readings.column("systolic"), readings.column("diastolic")
+        pre = [
+            (s, d)
+            for s, d in zip(systolic[:end], diastolic[:end], strict=True)
+            if s is not None and d is not None
+        ]
         if not pre:
             return None
-        return (
-            sum(r.systolic or 0 for r in pre) / len(pre),
-            sum(r.diastolic or 0 for r in pre) / len(pre),
-        )
+        return (sum(s for s, _d in pre) / len(pre), sum(d for _s, d in pre) / len(pre))
 
     # -------------------------------------------------------------- infusions
 
@@ -279,6 +312,11 @@ def _items(entry: Stored) -> frozenset[str]:
 
 def _at(entry: Stored) -> dt.datetime:
     return entry.at
+
+
+def _as_uuid(entry_id: uuid.UUID | str) -> uuid.UUID:
+    """An id as the log may hand it back: a reading's as the text of its column."""
+    return entry_id if isinstance(entry_id, uuid.UUID) else uuid.UUID(entry_id)
 
 
 def _event(event: Mapping[str, Any]) -> SessionEvent:

@@ -8,7 +8,7 @@ import datetime as dt
 import functools
 import json
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Engine, select, text
@@ -22,6 +22,20 @@ from kapdesk.store.views import CORRECTABLE, EntryView, build_views
 
 # How many patients the patients page lists at once; the search reaches all of them.
 PATIENTS_SHOWN = 50
+# A reading's columns as vitals_table reads them: id, time taken, the six values of
+# clinical/vitals.VitalsReading in its order, source, who recorded it.
+READING_COLUMNS = (
+    "id",
+    "taken_at",
+    "systolic",
+    "diastolic",
+    "heart_rate",
+    "spo2",
+    "respiratory_rate",
+    "temperature_c",
+    "source",
+    "recorded_by",
+)
 
 
 @dataclasses.dataclass
@@ -93,6 +107,27 @@ class RecordReads:
             ).fetchall()
         rows = [make_row(r) for r in raw]
         return rows, {uuid.UUID(found[0]) for found in corrected}
+
+    def vitals_table(self, session_id: uuid.UUID) -> tuple[Sequence[Any], set[str]]:
+        """A session's readings as stored, text as SQLite keeps it (ids, UTC instants),
+        oldest first by the time taken, each row ``READING_COLUMNS``; and the ids (text) of
+        readings corrected since, whose values are ``entry("vitals", id)``'s.
+
+        Nothing is converted per row: opening a six-hour 1 Hz session reads 21,600 of
+        them, and the session state keeps them as columns (session/readings.py, issue 10).
+        """
+        query = (
+            f"SELECT {', '.join(READING_COLUMNS)} FROM vitals_readings WHERE session_id = ? "
+            "ORDER BY taken_at, recorded_at, rowid"
+        )
+        corrected_query = (
+            "SELECT DISTINCT target_id FROM corrections WHERE target_kind = 'vitals' AND "
+            "target_id IN (SELECT id FROM vitals_readings WHERE session_id = ?)"
+        )
+        with self._engine.connect() as connection:
+            rows = connection.exec_driver_sql(query, (str(session_id),)).fetchall()
+            corrected = connection.exec_driver_sql(corrected_query, (str(session_id),))
+            return rows, {found[0] for found in corrected}
 
     def patients(self) -> list[EntryView]:
         with OrmSession(self._engine) as orm:

@@ -295,7 +295,7 @@ def _first_page_html(service: SessionService) -> str:
     clock = service.local_clock
     patient = service.store.entry("patient", state.row["patient_id"]).current
     who = sorted(
-        {state.clinician_name(e.recorded_by) for e in state.all_entries()}
+        {state.clinician_name(by) for by in state.recorders()}
         | {state.clinician_name(e.recorded_by) for e in state.events}
     )
     summary = service.summary()

@@ -12,6 +12,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
+from kapdesk.clinical.instants import to_micros
 from kapdesk.session.protocols import clinic_protocols
 from kapdesk.session.service import SessionService
 from kapdesk.session.wording import LogEntry
@@ -49,11 +50,11 @@ def test_the_log_measures_only_the_rows_it_shows(qtbot):
     rows = []
     for second in range(5000):
         entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}")
-        entries[entry.id] = entry
-        rows.append((entry.at, entry.id))
+        entries[str(entry.id)] = entry
+        rows.append((to_micros(entry.at), entry.id))
     described = []
 
-    def describe(entry_id: uuid.UUID) -> LogEntry:
+    def describe(entry_id: str) -> LogEntry:
         described.append(entry_id)
         return entries[entry_id]
 
@@ -165,8 +166,10 @@ def test_leaving_the_log_with_esc_shows_its_newest_entries_again(qtbot):
     entries = {}
     for second in range(400):
         entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}")
-        entries[entry.id] = entry
-    model = SessionLogModel([(e.at, e.id) for e in entries.values()], entries.__getitem__)
+        entries[str(entry.id)] = entry
+    model = SessionLogModel(
+        [(to_micros(e.at), e.id) for e in entries.values()], entries.__getitem__
+    )
     view = SessionLogView()
     view.setModel(model)
     qtbot.addWidget(view)

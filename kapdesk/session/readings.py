@@ -1,0 +1,246 @@
+"""A session's vitals readings as columns, oldest first by the time taken.
+
+A six-hour session with a monitor sending a reading a second holds 21,600 readings.
+Made into objects one by one (ids, instants, a VitalsReading each) they took most of
+the second a long session needed to open, and memory that never came back (issue 10).
+Here they stay as the record gives them: the values in lists, the instants as
+microseconds since the epoch, the ids as text. The chart, the due checks and the
+log's order read the columns; a StoredVitals is made only for the reading looked at
+(a log row shown, the reading before a new one, a correction).
+
+Two readings taken at the same instant keep the order they were recorded in, so the
+one recorded later is the later reading.
+"""
+
+from __future__ import annotations
+
+import bisect
+import sys
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Any, overload
+
+import numpy as np
+
+from kapdesk.clinical.instants import from_micros, to_micros
+from kapdesk.clinical.vitals import VITAL_RANGES, VitalsReading
+from kapdesk.session.entries import StoredVitals, Vitals
+
+# The six values in VitalsReading's order (a test of vitals.py holds VITAL_RANGES to it).
+VALUE_NAMES = tuple(VITAL_RANGES)
+# What each value counts as for the due checks ("bp" for both pressures).
+ITEM_OF = {name: rng.item for name, rng in VITAL_RANGES.items()}
+
+
+def parse_instants(texts: Sequence[str]) -> list[int]:
+    """The record's fixed-width UTC texts ("2026-03-02T09:00:01.000000Z") as microseconds
+    since the epoch: numpy reads 21,600 of them in a few milliseconds."""
+    if not texts:
+        return []
+    bare = np.array([text[:-1] for text in texts], dtype="datetime64[us]")
+    return bare.astype(np.int64).tolist()  # type: ignore[no-any-return]
+
+
+class Readings(Sequence[StoredVitals]):
+    """The readings, kept sorted by (time taken, order recorded)."""
+
+    def __init__(self) -> None:
+        self._ids: list[str] = []
+        self._micros: list[int] = []
+        self._order: list[int] = []
+        self._values: tuple[list[Any], ...] = tuple([] for _ in VALUE_NAMES)
+        self._source: list[str] = []
+        self._by: list[str] = []
+        self._micros_of: dict[str, int] = {}  # id -> instant: where to look for it
+        self._corrected: dict[str, StoredVitals] = {}  # with their originals and reasons
+        self._uuids: dict[str, uuid.UUID] = {}  # who recorded: few, made once each
+        self._next_order = 0
+
+    # ------------------------------------------------------------------ loading
+
+    def load(self, rows: Sequence[Sequence[Any]], corrected: Iterable[StoredVitals]) -> None:
+        """Rows as store.vitals_table reads them (READING_COLUMNS), already in order; the
+        corrected readings as they stand now, which take their rows' places."""
+        if rows:
+            columns = list(zip(*rows, strict=True))
+            ids, texts = list(columns[0]), columns[1]
+            micros = parse_instants(texts)
+            start = self._next_order
+            self._ids.extend(ids)
+            self._micros.extend(micros)
+            self._order.extend(range(start, start + len(ids)))
+            for kept, values in zip(self._values, columns[2:8], strict=True):
+                kept.extend(values)
+            intern = sys.intern
+            self._source.extend(intern(s) for s in columns[8])
+            self._by.extend(intern(b) for b in columns[9])
+            self._micros_of.update(zip(ids, micros, strict=True))
+            self._next_order += len(ids)
+        for stored in corrected:
+            self.put(stored)
+
+    # ------------------------------------------------------------------ reading
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> StoredVitals: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[StoredVitals]: ...
+
+    def __getitem__(self, index: int | slice) -> StoredVitals | list[StoredVitals]:
+        if isinstance(index, slice):
+            return [self._stored(i) for i in range(*index.indices(len(self._ids)))]
+        if index < 0:
+            index += len(self._ids)
+        if not 0 <= index < len(self._ids):
+            raise IndexError("no reading there")
+        return self._stored(index)
+
+    def __iter__(self) -> Iterator[StoredVitals]:
+        return (self._stored(i) for i in range(len(self._ids)))
+
+    def __contains__(self, value: object) -> bool:
+        return isinstance(value, StoredVitals) and self.has(value.id)
+
+    def has(self, entry_id: uuid.UUID | str) -> bool:
+        """Whether a reading with this id is here."""
+        return str(entry_id) in self._micros_of
+
+    def get(self, entry_id: uuid.UUID | str) -> StoredVitals:
+        """The reading with this id (KeyError if none)."""
+        return self._stored(self.index_of(entry_id))
+
+    def index_of(self, entry_id: uuid.UUID | str) -> int:
+        """Where the reading with this id is: a binary search on its instant."""
+        key = str(entry_id)
+        micros = self._micros_of[key]
+        index = bisect.bisect_left(self._micros, micros)
+        while self._ids[index] != key:  # readings of the same instant: a few at most
+            index += 1
+        return index
+
+    def reading_at(self, index: int) -> VitalsReading:
+        """The values of reading ``index``, without the rest of the entry."""
+        return VitalsReading(*(column[index] for column in self._values))
+
+    def column(self, name: str) -> list[Any]:
+        """One value of every reading, in order (None where not taken)."""
+        return self._values[VALUE_NAMES.index(name)]
+
+    def micros(self) -> list[int]:
+        """When each reading was taken, microseconds since the epoch, in order."""
+        return self._micros
+
+    def ids(self) -> list[str]:
+        return self._ids
+
+    def first_at_or_after(self, at: Any) -> int:
+        """The index of the first reading taken at or after the instant ``at``."""
+        return bisect.bisect_left(self._micros, to_micros(at))
+
+    def recorders(self) -> set[uuid.UUID]:
+        """Who recorded the readings."""
+        return {self._uuid(by) for by in set(self._by)}
+
+    def with_bp(self) -> Iterator[int]:
+        """The indices of the readings that hold a blood pressure, oldest first."""
+        systolic, diastolic = self._values[0], self._values[1]
+        return (
+            i
+            for i, (s, d) in enumerate(zip(systolic, diastolic, strict=True))
+            if s is not None and d is not None
+        )
+
+    def last_with_bp(self) -> int | None:
+        systolic, diastolic = self._values[0], self._values[1]
+        for i in range(len(self._ids) - 1, -1, -1):
+            if systolic[i] is not None and diastolic[i] is not None:
+                return i
+        return None
+
+    def highest_bp(self) -> int | None:
+        """The index of the highest blood pressure, by systolic then diastolic."""
+        with_bp = list(self.with_bp())
+        if not with_bp:
+            return None
+        systolic, diastolic = self._values[0], self._values[1]
+        return max(with_bp, key=lambda i: (systolic[i], diastolic[i]))
+
+    def item_times(self) -> dict[str, list[int]]:
+        """For the due checks: when each item ("bp", "hr", ...) was taken."""
+        micros = np.asarray(self._micros, dtype=np.int64)
+        times: dict[str, list[int]] = {}
+        for name, column in zip(VALUE_NAMES, self._values, strict=True):
+            taken = ~np.isnan(np.asarray(column, dtype=float))  # None: NaN
+            times.setdefault(ITEM_OF[name], []).extend(micros[taken].tolist())
+        return times
+
+    # ------------------------------------------------------------------ writing
+
+    def put(self, stored: StoredVitals) -> StoredVitals | None:
+        """A new reading, or a corrected one in its new place; returns what it replaced."""
+        key = str(stored.id)
+        previous = None
+        if key in self._micros_of:
+            index = self.index_of(key)
+            previous = self._stored(index)
+            order = self._order[index]
+            for column in self._columns():
+                del column[index]
+        else:
+            order = self._next_order
+            self._next_order += 1
+        micros = to_micros(stored.at)
+        index = bisect.bisect_right(self._micros, micros)
+        while index > 0 and self._micros[index - 1] == micros and self._order[index - 1] > order:
+            index -= 1  # a corrected reading goes back among its instant's by its order
+        reading = stored.content.reading
+        row = (
+            key,
+            micros,
+            order,
+            *(getattr(reading, name) for name in VALUE_NAMES),
+            sys.intern(stored.content.source),
+            sys.intern(str(stored.recorded_by)),
+        )
+        at_end = index == len(self._ids)
+        for column, value in zip(self._columns(), row, strict=True):
+            if at_end:
+                column.append(value)  # the newest reading: O(1)
+            else:
+                column.insert(index, value)
+        self._micros_of[key] = micros
+        if stored.original is not None:
+            self._corrected[key] = stored
+        self._uuids.setdefault(str(stored.recorded_by), stored.recorded_by)
+        return previous
+
+    # ------------------------------------------------------------------ inside
+
+    def _columns(self) -> tuple[list[Any], ...]:
+        return (self._ids, self._micros, self._order, *self._values, self._source, self._by)
+
+    def _uuid(self, text: str) -> uuid.UUID:
+        found = self._uuids.get(text)
+        if found is None:
+            found = self._uuids[text] = uuid.UUID(text)
+        return found
+
+    def _stored(self, index: int) -> StoredVitals:
+        key = self._ids[index]
+        corrected = self._corrected.get(key)
+        if corrected is not None:
+            return corrected
+        return StoredVitals(
+            kind="vitals",
+            id=uuid.UUID(key),
+            at=from_micros(self._micros[index]),
+            content=Vitals(self.reading_at(index), self._source[index]),
+            original=None,
+            original_at=None,
+            reasons=(),
+            recorded_by=self._uuid(self._by[index]),
+        )
