@@ -105,6 +105,10 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
         "REMS check: sedation yes, dissociation yes, respiratory depression no"
     )
     assert [s[1:] for s in workspace.service.scale_points()] == [("moaas", 4)]
+    # Under the chart, on its time axis: the 4 in the MOAA/S row, at the time scored.
+    [(minutes, row, figure)] = workspace.strip.shown()
+    assert (row, figure) == ("MOAA/S", "4")
+    assert minutes == workspace.service.scale_points()[0][0]
 
     # The urgent reading scheduled a recheck five minutes after it.
     clock.advance(minutes=5)  # T+51

@@ -10,6 +10,7 @@ from kapdesk.clinical.alerts import AlertThresholds
 from kapdesk.clinical.vitals import VITAL_RANGES
 from kapdesk.widgets.alert_banner import AlertBanner
 from kapdesk.widgets.bp_chart import BPChart
+from kapdesk.widgets.scale_strip import ScaleStrip
 from kapdesk.widgets.session_header import SessionHeader
 from kapdesk.widgets.vitals_entry import VitalsEntry
 
@@ -72,3 +73,18 @@ def test_the_vitals_fields_are_the_vital_signs_kapdesk_records(qtbot):
     with qtbot.waitSignal(entry.fields_submitted) as submitted:
         qtbot.keyClick(entry.fields["heart_rate"], Qt.Key.Key_Return)
     assert submitted.args == [{"systolic": "132", "diastolic": "84", "heart_rate": "76"}]
+
+
+def test_the_sedation_strip_writes_each_score_in_its_row(qtbot):
+    chart = BPChart()
+    qtbot.addWidget(chart)
+    strip = ScaleStrip(chart)
+    qtbot.addWidget(strip)
+    strip.set_scores([(15.0, "moaas", 5), (30.0, "rass", -2), (45.0, "rass", 1)])
+    strip.set_scores([(15.0, "moaas", 5), (30.0, "rass", -2), (45.0, "rass", 1), (60, "rass", 0)])
+    assert strip.shown() == [
+        (15.0, "MOAA/S", "5"),
+        (30.0, "RASS", "-2"),
+        (45.0, "RASS", "+1"),  # RASS is signed: +1 restless, -2 light sedation
+        (60.0, "RASS", "0"),
+    ]
