@@ -5,7 +5,6 @@ a corrected entry shows the original struck out and the reason, in the log itsel
 from __future__ import annotations
 
 import bisect
-import functools
 import html
 import uuid
 from collections import OrderedDict
@@ -14,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import (
+    QEvent,
     QModelIndex,
     QPersistentModelIndex,
     QPoint,
@@ -329,6 +329,13 @@ class SessionLogView(QTreeView):
             self.setCurrentIndex(model.index(0, 0))
             self.scrollToTop()
 
+    def changeEvent(self, event: QEvent) -> None:
+        if event.type() in (QEvent.Type.FontChange, QEvent.Type.StyleChange):
+            delegate = self.itemDelegate()
+            if isinstance(delegate, EntryDelegate):
+                delegate.font_changed()
+        super().changeEvent(event)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() == Qt.Key.Key_Escape:
             # Clear the selection, then let Esc mean what it means around the log (back
@@ -352,14 +359,24 @@ class SessionLogView(QTreeView):
         super().keyPressEvent(event)
 
 
-@functools.lru_cache(maxsize=8)
+_WIDTHS: dict[str, tuple[int, int]] = {}  # by font key: a few text sizes at most
+
+
 def _column_widths(font: QFont) -> tuple[int, int]:
     """The clock and T+ columns' widths in ``font``. A module's cache, not a method's: a
-    cached method keeps every delegate (and its caches) alive for good (issue 10)."""
-    metrics = QFontMetrics(font)
-    time_width = metrics.horizontalAdvance("00:00") + 2 * PADDING
-    t_width = max(metrics.horizontalAdvance(t) for t in ("T+000", "T−000")) + 2 * PADDING
-    return time_width, t_width
+    cached method keeps every delegate (and its caches) alive for good (issue 10). Kept
+    by the font's key, never the font: a paint's font is Qt's, deleted after the paint,
+    and comparing a later font with it crashed the app after a text-size change."""
+    key = font.key()
+    widths = _WIDTHS.get(key)
+    if widths is None:
+        metrics = QFontMetrics(font)
+        time_width = metrics.horizontalAdvance("00:00") + 2 * PADDING
+        t_width = max(metrics.horizontalAdvance(t) for t in ("T+000", "T−000")) + 2 * PADDING
+        if len(_WIDTHS) >= 8:
+            _WIDTHS.clear()
+        widths = _WIDTHS[key] = (time_width, t_width)
+    return widths
 
 
 class EntryDelegate(QStyledItemDelegate):
@@ -373,7 +390,10 @@ class EntryDelegate(QStyledItemDelegate):
         # Row heights and laid-out text by (entry, width, font), for the rows shown
         # lately: each insert repaints the rows in view, and laying out rich text again
         # for each cost ~100 µs a row.
-        self._heights: OrderedDict[tuple[LogEntry, int, str], int] = OrderedDict()
+        # Heights by entry id: (the entry as measured, width, font, height). Checked by
+        # identity first: a view scrolling by pixel asks every row on each insert.
+        self._heights: OrderedDict[uuid.UUID, tuple[LogEntry, int, str, int]] = OrderedDict()
+        self._font: tuple[str, int, int] | None = None  # the view font's key and columns
         self._documents: OrderedDict[tuple[LogEntry, int, str], QTextDocument] = OrderedDict()
         # Each row as drawn, by (entry, width, height, font, colour).
         self._drawn: OrderedDict[tuple[LogEntry, int, int, str, int], QPixmap] = OrderedDict()
@@ -395,9 +415,15 @@ class EntryDelegate(QStyledItemDelegate):
         return doc
 
     def paint(self, painter: Any, option: QStyleOptionViewItem, index: Index) -> None:
-        entry: LogEntry = index.data(ENTRY_ROLE)
-        self.initStyleOption(option, index)
-        option.text = ""
+        # The row's background as the style draws it (selection, focus), from the view's
+        # option: the entry's own styling (initStyleOption, eight data() calls) is needed
+        # only to draw a row not drawn before.
+        model = index.model()
+        entry: LogEntry = (
+            model.entry_at(index.row())
+            if isinstance(model, SessionLogModel)
+            else index.data(ENTRY_ROLE)
+        )
         self._view.style().drawControl(
             QStyle.ControlElement.CE_ItemViewItem, option, painter, self._view
         )
@@ -405,9 +431,11 @@ class EntryDelegate(QStyledItemDelegate):
         role = QPalette.ColorRole.HighlightedText if selected else QPalette.ColorRole.Text
         colour = option.palette.color(role)
         rect = option.rect
-        key = (entry, rect.width(), rect.height(), option.font.key(), colour.rgba())
+        font_key = (self._font or self._measure_font())[0]
+        key = (entry, rect.width(), rect.height(), font_key, colour.rgba())
         drawn = self._drawn.get(key)
         if drawn is None:
+            self.initStyleOption(option, index)
             drawn = self._draw_row(painter, option, entry, colour)
             self._drawn[key] = drawn
             if len(self._drawn) > DRAWN_KEPT:
@@ -459,18 +487,39 @@ class EntryDelegate(QStyledItemDelegate):
         return drawn
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
-        # The cached height is found before any styling work (initStyleOption, font
-        # metrics), which cost ~100 µs a row.
-        entry: LogEntry = index.data(ENTRY_ROLE)
-        font = self._view.font()
-        time_width, t_width = _column_widths(font)
+        # Found before any styling work (initStyleOption, font metrics, ~100 µs a row) and
+        # without Qt's data() and a font's key (~20 µs): while the log scrolls by pixel,
+        # each insert asks every row (issue 10).
+        model = index.model()
+        entry = (
+            model.entry_at(index.row())
+            if isinstance(model, SessionLogModel)
+            else index.data(ENTRY_ROLE)
+        )
+        font_key, time_width, t_width = self._font or self._measure_font()
         width = self._view.viewport().width() - time_width - t_width
-        key = (entry, width, font.key())
-        height = self._heights.get(key)
-        if height is None:
+        known = self._heights.get(entry.id)
+        if (
+            known is not None
+            and (known[0] is entry or known[0] == entry)
+            and known[1] == width
+            and known[2] == font_key
+        ):
+            height = known[3]
+        else:
             self.initStyleOption(option, index)
             height = int(self._document(option, entry, width).size().height())
-            self._heights[key] = height
+            self._heights[entry.id] = (entry, width, font_key, height)
+            self._heights.move_to_end(entry.id)
             if len(self._heights) > HEIGHTS_KEPT:
                 self._heights.popitem(last=False)
         return QSize(width + time_width + t_width, height)
+
+    def _measure_font(self) -> tuple[str, int, int]:
+        font = self._view.font()
+        self._font = (font.key(), *_column_widths(font))
+        return self._font
+
+    def font_changed(self) -> None:
+        """The view's font changed (a theme or text size): heights are measured again."""
+        self._font = None

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 
+import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QFont, QFontMetricsF, QPainterPath, QTransform
+from PySide6.QtGui import QFont
 
 from kapdesk.widgets.bp_chart import AXIS_WIDTH, DIM, ChartColours
+from kapdesk.widgets.chart_words import Words
 
 ROWS = {"moaas": (1.0, "MOAA/S"), "rass": (0.0, "RASS")}
 
@@ -43,10 +44,9 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
         self.setXLink(chart)
         # Every score is one point of one scatter item, drawn as its figure: 24 scores of a
         # six-hour session as text items took 40 ms to make when it opened (issue 10).
-        self._scores = pg.ScatterPlotItem(
-            pxMode=True, pen=pg.mkPen(None), brush=pg.mkBrush(colours.foreground)
-        )
-        self.addItem(self._scores)
+        item = pg.ScatterPlotItem(pxMode=True, pen=pg.mkPen(None), brush=colours.foreground)
+        self.addItem(item)
+        self._scores = Words(item, font_px)
         self._points: list[tuple[float, str, int]] = []
 
     def set_scores(self, points: Sequence[tuple[float, str, int]]) -> None:
@@ -56,41 +56,23 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
             return  # a new reading leaves the scores as they were: nothing to redraw
         self._points = points
         shown = [(m, scale_id, value) for m, scale_id, value in points if scale_id in ROWS]
-        self._scores.setData(
-            x=[m for m, _s, _v in shown],
-            y=[ROWS[scale_id][0] for _m, scale_id, _v in shown],
-            symbol=[_figure(score_text(s, v), self.font_px) for _m, s, v in shown],
-            size=self.font_px,
-            data=[score_text(s, v) for _m, s, v in shown],
+        self._scores.set(
+            np.array([m for m, _s, _v in shown], dtype=float),
+            np.array([ROWS[scale_id][0] for _m, scale_id, _v in shown], dtype=float),
+            [score_text(scale_id, value) for _m, scale_id, value in shown],
+            0.0,
         )
+        self._scores.draw()
 
     def shown(self) -> list[tuple[float, str, str]]:
         """What the strip shows: (minutes, row's label, the figure) for each score."""
-        labels = {y: label for y, label in ROWS.values()}
-        x, y = self._scores.getData()
-        texts = [point.data() for point in self._scores.points()]
-        return [(float(m), labels[float(r)], t) for m, r, t in zip(x, y, texts, strict=True)]
+        labels = dict(ROWS.values())
+        return [
+            (x, labels[float(y)], word)
+            for (x, word), y in zip(self._scores.drawn, self._scores.y, strict=True)
+        ]
 
 
 def score_text(scale_id: str, value: int) -> str:
     """A score as the strip writes it: RASS signed (+1, -2), MOAA/S as it is."""
     return f"{value:+d}" if scale_id == "rass" and value else str(value)
-
-
-@functools.cache
-def _figure(text: str, font_px: int) -> QPainterPath:
-    """``text`` in bold as a scatter symbol: a path in pyqtgraph's unit square, scaled so
-    that every figure has the height of a digit at ``font_px`` (a wider one, "+2", is wider,
-    not smaller)."""
-    font = QFont()
-    font.setPixelSize(font_px)
-    font.setBold(True)
-    path = QPainterPath()
-    path.addText(0, 0, font, text)
-    digit = QFontMetricsF(font).tightBoundingRect("0")
-    box = path.boundingRect()
-    scale = 1 / font_px
-    transform = QTransform()
-    transform.scale(scale, scale)
-    transform.translate(-box.center().x(), -digit.center().y())
-    return transform.map(path)

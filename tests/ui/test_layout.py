@@ -132,7 +132,7 @@ def test_the_session_holds_with_a_banner_and_the_end_panel(
 
 def test_the_clock_digits_are_at_least_48_px(qtbot, store, data_dir, clock, themed):
     themed(1.0)
-    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
+    _main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
     clock_label = workspace.header.session_clock.time
     font = QFont(clock_label.font())
     assert QFontMetrics(font).tightBoundingRect("0123456789").height() >= MIN_DIGIT_PX
@@ -238,7 +238,7 @@ def spoken_name(widget: QWidget) -> str:
 
 def test_every_control_has_a_name_a_screen_reader_can_say(qtbot, store, data_dir, clock, themed):
     themed(1.0)
-    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
+    _main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
     states = {"session": lambda: None}
     states["end panel"] = workspace.ask_end
     states["dose form"] = lambda: (workspace.cancel_end(), workspace.open_dose_dialog())
@@ -301,7 +301,7 @@ def reachable_keys(window: QWidget) -> Counter:
 
 def test_no_key_reaches_two_things_in_any_state(qtbot, store, data_dir, clock, themed):
     themed(1.0)
-    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
+    _main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
     collisions = {}
     states = {
         "session": lambda: None,
@@ -367,3 +367,18 @@ def test_settings_fit_a_small_screen_without_cutting_a_label(
     assert inner.minimumSizeHint().width() <= dialog.area.viewport().width()
     assert inner.width() <= dialog.area.viewport().width()
     dialog.reject()
+
+
+def test_log_rows_are_measured_again_when_the_text_size_changes(
+    qtbot, store, data_dir, clock, themed
+):
+    """Row heights are kept between inserts; a larger text size must not leave the rows at
+    their old heights, cutting off the words."""
+    themed(1.0)
+    _main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
+    view, model = workspace.log_view, workspace.log_model
+    before = [view.visualRect(model.index(row, 0)).height() for row in range(3)]
+    themed(1.5)
+    qtbot.waitUntil(
+        lambda: all(view.visualRect(model.index(row, 0)).height() > before[row] for row in range(3))
+    )
