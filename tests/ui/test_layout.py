@@ -132,7 +132,7 @@ def test_the_session_holds_with_a_banner_and_the_end_panel(
 
 def test_the_clock_digits_are_at_least_48_px(qtbot, store, data_dir, clock, themed):
     themed(1.0)
-    _main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
     clock_label = workspace.header.session_clock.time
     font = QFont(clock_label.font())
     assert QFontMetrics(font).tightBoundingRect("0123456789").height() >= MIN_DIGIT_PX
@@ -238,7 +238,7 @@ def spoken_name(widget: QWidget) -> str:
 
 def test_every_control_has_a_name_a_screen_reader_can_say(qtbot, store, data_dir, clock, themed):
     themed(1.0)
-    _main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
     states = {"session": lambda: None}
     states["end panel"] = workspace.ask_end
     states["dose form"] = lambda: (workspace.cancel_end(), workspace.open_dose_dialog())
@@ -301,7 +301,7 @@ def reachable_keys(window: QWidget) -> Counter:
 
 def test_no_key_reaches_two_things_in_any_state(qtbot, store, data_dir, clock, themed):
     themed(1.0)
-    _main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
     collisions = {}
     states = {
         "session": lambda: None,
