@@ -839,6 +839,7 @@ class MainWindow(QMainWindow):
                     row = new.log_model.row_of(chosen_id)
                 except ValueError:
                     return
+                new.log_model.reveal(row)
                 index = new.log_model.index(row, 0)
                 new.log_view.setCurrentIndex(index)
                 new.log_view.scrollTo(index)

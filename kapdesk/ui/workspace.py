@@ -284,7 +284,9 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
 
     def _show(self, entry: LogEntry) -> None:
         row = self.log_model.put(entry)
+        self.log_model.reveal(row)
         self.log_view.scrollTo(self.log_model.index(row, 0))
+        self.log_model.trim(self.log_view.currentIndex().row())
         if self.side.showing() is self.discharge and self.service.ended_at is None:
             self._show_discharge_items()  # a reading taken with the panel open counts at once
 

@@ -78,7 +78,8 @@ def test_the_log_measures_only_the_rows_it_shows(qtbot):
         assert row == 0
         assert model.entry_at(0).text == f"reading {second}"
         assert CountingDelegate.measured < 200  # the rows in view, not 5,000
-    assert model.rowCount() == 5010
+    assert model.entry_count() == 5010
+    assert model.rowCount() <= 1000  # the view holds the newest rows, not 5,010
     assert model.entry_at(5009).text == "reading 0"  # made when asked for
     # A row far out of view changes (an alert acknowledged an hour later): announcing it
     # row by row had the view measure every row between the top and it.
@@ -184,3 +185,51 @@ def test_leaving_the_log_with_esc_shows_its_newest_entries_again(qtbot):
     QTest.keyClick(view, Qt.Key.Key_Escape)
     QApplication.processEvents()
     assert view.verticalScrollBar().value() == 0
+
+
+def test_the_oldest_entry_of_a_long_log_is_reached_from_the_keyboard(qtbot):
+    """The view holds the newest rows and is given older ones as it is scrolled: End
+    again and again reaches the first entry of the session; new entries keep what the
+    view holds bounded, and a row found by id is brought into it."""
+    entries = {}
+    for second in range(2600):
+        entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}")
+        entries[str(entry.id)] = entry
+    model = SessionLogModel(
+        [(to_micros(e.at), e.id) for e in entries.values()], entries.__getitem__
+    )
+    view = SessionLogView()
+    view.setModel(model)
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.setFocus()
+    assert model.rowCount() < model.entry_count()
+    QTest.keyClick(view, Qt.Key.Key_Home)
+    for _ in range(20):
+        QTest.keyClick(view, Qt.Key.Key_End)
+        QApplication.processEvents()
+        if model.entry_at(view.currentIndex().row()).text == "reading 0":
+            break
+    assert model.entry_at(view.currentIndex().row()).text == "reading 0"
+    assert model.rowCount() == 2600
+    # Esc (back to the top, nothing chosen), new entries arrive: the oldest rows held go
+    # again. A chosen row would be kept.
+    QTest.keyClick(view, Qt.Key.Key_Escape)
+    assert not view.currentIndex().isValid()
+    for second in range(2600, 3700):
+        entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}")
+        entries[str(entry.id)] = entry
+        row = model.put(entry)
+        view.scrollTo(model.index(row, 0))
+        model.trim(view.currentIndex().row())
+    assert model.rowCount() <= 1001
+    assert model.entry_count() == 3700
+    # A row past what the view holds (an entry chosen before a theme change) is brought in.
+    first = next(e for e in entries.values() if e.text == "reading 0")
+    row = model.row_of(first.id)
+    assert row == 3699
+    model.reveal(row)
+    view.setCurrentIndex(model.index(row, 0))
+    assert model.entry_at(view.currentIndex().row()).text == "reading 0"
