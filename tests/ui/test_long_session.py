@@ -233,3 +233,70 @@ def test_the_oldest_entry_of_a_long_log_is_reached_from_the_keyboard(qtbot):
     model.reveal(row)
     view.setCurrentIndex(model.index(row, 0))
     assert model.entry_at(view.currentIndex().row()).text == "reading 0"
+
+
+def test_a_row_measured_without_laying_it_out_is_as_tall_as_its_words(qtbot, qapp):
+    """Rows whose words fit one line are measured by their width alone (every row of a
+    short log is measured when it opens). Whatever that finds must equal the laid-out
+    height, or the words would be cut off: checked near the wrapping point, for every
+    kind of line and two text sizes."""
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    view = SessionLogView()
+    qtbot.addWidget(view)
+    delegate = EntryDelegate(view)
+    view.setItemDelegate(delegate)
+    view.resize(520, 300)
+    words = [
+        "BP",
+        "182/104",
+        "HR",
+        "96",
+        "SpO2",
+        "97%",
+        "calm",
+        "eyes",
+        "closed",
+        "tearful",
+        "Esketamine",
+        "56",
+        "mg",
+        "lot",
+        "L7",
+    ]
+    fast = 0
+    for px in (16, 22):
+        font = view.font()
+        font.setPixelSize(px)
+        view.setFont(font)
+        delegate.font_changed()
+        for kind, system, by in (
+            ("vitals", False, ""),
+            ("observation", False, "Ana Ruiz, MD"),
+            ("event", True, ""),
+            ("dose", False, "Ben Cole, RN"),
+        ):
+            for n in range(1, 40):
+                text = " ".join(words[i % len(words)] for i in range(n))
+                entry = LogEntry(
+                    kind=kind,
+                    id=uuid.uuid4(),
+                    at=T0,
+                    clock="09:00",
+                    t_plus="T+0",
+                    text=text,
+                    original=None,
+                    reasons=(),
+                    is_system=system,
+                    by=by,
+                )
+                for width in (200, 330, 460):
+                    height = delegate._one_line_height(entry, width)
+                    if height is None:
+                        continue
+                    fast += 1
+                    option = QStyleOptionViewItem()
+                    option.font = view.font()
+                    laid_out = delegate._document(option, entry, width).size().height()
+                    assert height == int(laid_out), (px, kind, width, text)
+    assert fast > 50  # the quick way was taken, and checked, many times
