@@ -188,10 +188,11 @@ class SessionLogModel(QStandardItemModel):
         # session has 22,000 rows (issue 10).
         backwards = rows[::-1]
         keys = -np.fromiter((at for at, _id in backwards), np.int64, len(backwards))
-        order = np.argsort(keys, kind="stable").tolist()
+        ids = np.fromiter((_key(i) for _at, i in backwards), object, len(backwards))
+        order = np.argsort(keys, kind="stable")
         self.beginResetModel()
         self._keys = keys[order].tolist()
-        self._ids = [_key(backwards[i][1]) for i in order]
+        self._ids = ids[order].tolist()
         self._at = dict(zip(self._ids, self._keys, strict=True))
         self._shown.clear()
         self._window = min(len(order), WINDOW_ROWS)

@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QResizeEvent
+from PySide6.QtGui import QFont, QResizeEvent, QShowEvent
 
 from kapdesk.clinical.alerts import AlertThresholds
 from kapdesk.widgets.chart_colours import DIM, ChartColours
@@ -294,7 +294,19 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         # pyqtgraph resizes before __init__ is done, and again while closing, after it
         # dropped its plot item.
         if getattr(self, "_binned", False) and getattr(self, "plotItem", None) is not None:
-            self._draw_readings()  # the columns are the plot's pixels: as many as it has now
+            # The columns are the plot's pixels: drawn again for as many as it has now;
+            # once shown (a screen being laid out resizes it several times first, ~12 ms
+            # a time at six hours of 1 Hz readings).
+            if self.isVisible():
+                self._draw_readings()
+            else:
+                self._resized_hidden = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if getattr(self, "_resized_hidden", False):
+            self._resized_hidden = False
+            self._draw_readings()
 
     def set_doses(self, minutes: Sequence[float]) -> None:
         if [line.value() for line in self._dose_lines] == list(minutes):
