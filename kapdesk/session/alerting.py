@@ -53,7 +53,13 @@ def _stored(
 
 
 def alerts(state: SessionState) -> list[StoredAlert]:
-    """Every alert raised in the session, oldest first."""
+    """Every alert raised in the session, oldest first. Made again only when an event has
+    been stored since (events are only ever added): each entry and each tick asks, and
+    making thirty alerts of a six-hour session cost ~1.2 ms a time (issue 10)."""
+    return list(state.from_events("alerts", _alerts))
+
+
+def _alerts(state: SessionState) -> list[StoredAlert]:
     acks = {e.payload["alert_id"]: e for e in state.events_of("alert_ack")}
     cleared = {e.payload["alert_id"] for e in state.events_of("alert_cleared")}
     return [_stored(state, e, acks, cleared) for e in state.events_of("alert")]

@@ -43,6 +43,10 @@ CLOCK_JUMP_THRESHOLD = dt.timedelta(seconds=90)
 PREVIOUS_SESSIONS_LOOKED_AT = 12
 
 
+def _first(row: tuple[int, object]) -> int:
+    return row[0]
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What one act did: its entry in the log, and the alerts it raised or withdrew."""
@@ -120,17 +124,20 @@ class SessionService:
         """Every entry and kapdesk's own lines, newest first by clinical time (the log
         view makes them a row at a time from ``log_rows`` and ``describe``)."""
         # Of one instant, the line written last first, as the log view places them.
-        rows = sorted(reversed(self.log_rows()), key=lambda row: row[0], reverse=True)
+        rows = sorted(reversed(list(zip(*self.log_rows(), strict=True))), reverse=True, key=_first)
         return [self.describe(entry_id) for _at, entry_id in rows]
 
-    def log_rows(self) -> list[tuple[int, uuid.UUID | str]]:
-        """(instant in microseconds since the epoch, id) of every line of the log, in the
-        order written (entries, then kapdesk's lines, each in the order recorded): what the
-        log needs to place its rows; the words come from ``describe`` when a row is shown.
-        A reading's id is the text of its column (session/readings.py)."""
-        rows = self.state.log_rows()
-        rows += [(to_micros(event_instant(event)), event.id) for event in self.state.events]
-        return rows
+    def log_rows(self) -> tuple[list[int], list[uuid.UUID | str]]:
+        """The instant (microseconds since the epoch) and id of every line of the log, as
+        two columns in the order written (entries, then kapdesk's lines, each in the order
+        recorded): what the log needs to place its rows; the words come from ``describe``
+        when a row is shown. A reading's id is the text of its column (session/readings.py).
+        """
+        instants, ids = self.state.log_rows()
+        for event in self.state.events:
+            instants.append(to_micros(event_instant(event)))
+            ids.append(event.id)
+        return instants, ids
 
     def describe(self, entry_id: uuid.UUID | str) -> LogEntry:
         """The log line of an entry or event of this session."""

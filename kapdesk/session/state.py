@@ -10,9 +10,9 @@ import contextlib
 import datetime as dt
 import gc
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from kapdesk.clinical.entries import Route
@@ -33,6 +33,7 @@ from kapdesk.session.readings import Readings
 from kapdesk.store import RecordStore
 
 ENTRY_KINDS = tuple(TIME_FIELD)
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,7 @@ class SessionState:
                     ]
                 )
         self.events: list[SessionEvent] = []
+        self._from_events: dict[str, tuple[int, Any]] = {}
         self._events_by_id: dict[uuid.UUID, SessionEvent] = {}
         for stored_event in store.session_events(session_id):
             self.put_event(stored_event)
@@ -195,16 +197,20 @@ class SessionState:
             else:
                 yield from self._entries[kind].values()
 
-    def log_rows(self) -> list[tuple[int, uuid.UUID | str]]:
-        """(instant in microseconds since the epoch, id) of every entry, each kind in the
-        order kept: the readings' ids as text, straight from their columns."""
-        rows: list[tuple[int, uuid.UUID | str]] = []
+    def log_rows(self) -> tuple[list[int], list[uuid.UUID | str]]:
+        """Every entry's instant (microseconds since the epoch) and id, each kind in the
+        order kept: two columns, the readings' straight from theirs (ids as text)."""
+        instants: list[int] = []
+        ids: list[uuid.UUID | str] = []
         for kind in ENTRY_KINDS:
             if kind == "vitals":
-                rows += zip(self._readings.micros(), self._readings.ids(), strict=True)
+                instants += self._readings.micros()
+                ids += self._readings.ids()
             else:
-                rows += ((to_micros(e.at), e.id) for e in self._entries[kind].values())
-        return rows
+                entries = self._entries[kind].values()
+                instants += (to_micros(e.at) for e in entries)
+                ids += (e.id for e in entries)
+        return instants, ids
 
     def recorders(self) -> set[uuid.UUID]:
         """Everyone who recorded an entry of this session (not the corrections)."""
@@ -285,6 +291,14 @@ class SessionState:
 
     def events_of(self, kind: str) -> list[SessionEvent]:
         return [e for e in self.events if e.kind == kind]
+
+    def from_events(self, name: str, make: Callable[[SessionState], T]) -> T:
+        """``make(self)``, a value made from the events alone, kept until another event is
+        stored (they are only ever added)."""
+        kept = self._from_events.get(name)
+        if kept is None or kept[0] != len(self.events):
+            kept = self._from_events[name] = (len(self.events), make(self))
+        return kept[1]
 
 
 @contextlib.contextmanager

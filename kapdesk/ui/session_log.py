@@ -76,6 +76,8 @@ BRANCH_KEYS = frozenset(
 )
 
 Index = QModelIndex | QPersistentModelIndex
+# The log's rows as two columns: instants (microseconds since the epoch), entries' ids.
+LogRows = tuple[Sequence[int], Sequence[uuid.UUID | str]]
 
 
 def entry_html(entry: LogEntry) -> str:
@@ -135,7 +137,7 @@ class SessionLogModel(QStandardItemModel):
 
     def __init__(
         self,
-        rows: Sequence[tuple[int, uuid.UUID | str]] = (),
+        rows: LogRows = ((), ()),
         describe: Callable[[str], LogEntry] | None = None,
     ) -> None:
         super().__init__()
@@ -175,20 +177,20 @@ class SessionLogModel(QStandardItemModel):
 
     def reset(
         self,
-        rows: Sequence[tuple[int, uuid.UUID | str]],
+        rows: LogRows,
         describe: Callable[[str], LogEntry] | None = None,
     ) -> None:
-        """Every row at once: (instant in microseconds since the epoch, entry id);
-        ``describe`` gives a row's words."""
+        """Every row at once: the rows' instants (microseconds since the epoch) and their
+        entries' ids, as two columns; ``describe`` gives a row's words."""
         if describe is not None:
             self._describe = describe
         # Rows of one instant: the one written last first, as ``put`` places them (an
         # alert above the reading it is about), whether shown live or read back.
         # A stable sort of the rows reversed, by minus their instants: numpy's, as a six-hour
         # session has 22,000 rows (issue 10).
-        backwards = rows[::-1]
-        keys = -np.fromiter((at for at, _id in backwards), np.int64, len(backwards))
-        ids = np.fromiter((_key(i) for _at, i in backwards), object, len(backwards))
+        instants, entry_ids = rows
+        keys = -np.asarray(instants, dtype=np.int64)[::-1]
+        ids = np.array(list(map(str, entry_ids)), dtype=object)[::-1]  # a str: itself
         order = np.argsort(keys, kind="stable")
         self.beginResetModel()
         self._keys = keys[order].tolist()

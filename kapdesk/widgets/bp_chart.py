@@ -17,6 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QResizeEvent, QShowEvent
+from PySide6.QtWidgets import QGraphicsItem
 
 from kapdesk.clinical.alerts import AlertThresholds
 from kapdesk.widgets.chart_colours import DIM, ChartColours
@@ -26,6 +27,13 @@ AXIS_WIDTH = 88
 SERIES_COLUMN = {"systolic": 1, "diastolic": 2, "heart rate": 3}  # in _readings
 BIN_PX = 3  # past one reading per 3 px of the plot's width, columns draw their extremes
 BASELINE_BAND = 4  # mmHg either side: shows the level without hiding readings near it
+
+
+def _drawn_once(item: QGraphicsItem) -> None:
+    """Keep ``item`` as drawn until it changes (grid, axes, threshold and dose lines,
+    baseline bands): each new reading repaints the plot, and these were drawn again every
+    time, about a fifth of a repaint (issue 10). Pixel for pixel the same."""
+    item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
 class BPChart(pg.PlotWidget):  # type: ignore[misc]
@@ -49,6 +57,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             pen=pg.mkPen(colours.foreground + "30", width=1), connect="pairs"
         )
         self._grid.setZValue(-30)
+        _drawn_once(self._grid)
         self.addItem(self._grid)
         self._grid_range: tuple[float, float, float] | None = None
         plot.showAxis("right")
@@ -65,6 +74,8 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             axis.setPen(colours.foreground)
             axis.setLabel(label, color=colours.foreground, **{"font-size": f"{font_px}px"})
         plot.getAxis("right").linkToView(plot.getViewBox())
+        for name in ("left", "bottom", "right"):
+            _drawn_once(plot.getAxis(name))
         # Fixed axis widths, shared with the sedation strip, so the time axes line up.
         plot.getAxis("left").setWidth(AXIS_WIDTH)
         plot.getAxis("right").setWidth(AXIS_WIDTH)
@@ -81,6 +92,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
                 pen=pg.mkPen(None),
             )
             band.setZValue(-20)
+            _drawn_once(band)
             band.hide()
             self.addItem(band)
             self._baseline_bands.append(band)
@@ -108,6 +120,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
                 labelOpts={"position": 0.02, "color": colour, "anchors": anchors},
             )
             line.setZValue(-10)
+            _drawn_once(line)
             self.addItem(line)
             self._threshold_lines.append(line)
 
@@ -326,6 +339,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
                 labelOpts={"position": 0.04 + 0.07 * ((index - 1) % 3), "color": self.colours.dose},
             )
             line.setZValue(-5)
+            _drawn_once(line)
             self.addItem(line)
             self._dose_lines.append(line)
 

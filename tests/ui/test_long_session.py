@@ -58,7 +58,7 @@ def test_the_log_measures_only_the_rows_it_shows(qtbot):
         described.append(entry_id)
         return entries[entry_id]
 
-    model = SessionLogModel(rows, describe)
+    model = SessionLogModel(tuple(zip(*rows, strict=True)), describe)
     view = SessionLogView()
     view.setItemDelegate(CountingDelegate(view))
     view.setModel(model)
@@ -169,7 +169,7 @@ def test_leaving_the_log_with_esc_shows_its_newest_entries_again(qtbot):
         entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}")
         entries[str(entry.id)] = entry
     model = SessionLogModel(
-        [(to_micros(e.at), e.id) for e in entries.values()], entries.__getitem__
+        ([to_micros(e.at) for e in entries.values()], list(entries)), entries.__getitem__
     )
     view = SessionLogView()
     view.setModel(model)
@@ -196,7 +196,7 @@ def test_the_oldest_entry_of_a_long_log_is_reached_from_the_keyboard(qtbot):
         entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}")
         entries[str(entry.id)] = entry
     model = SessionLogModel(
-        [(to_micros(e.at), e.id) for e in entries.values()], entries.__getitem__
+        ([to_micros(e.at) for e in entries.values()], list(entries)), entries.__getitem__
     )
     view = SessionLogView()
     view.setModel(model)

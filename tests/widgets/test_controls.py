@@ -88,3 +88,38 @@ def test_the_sedation_strip_writes_each_score_in_its_row(qtbot):
         (45.0, "RASS", "+1"),  # RASS is signed: +1 restless, -2 light sedation
         (60.0, "RASS", "0"),
     ]
+
+
+def test_a_chart_kept_up_to_date_looks_like_one_drawn_afresh(qtbot):
+    """The grid, axes, thresholds, doses and baseline are kept as drawn between repaints:
+    after the time axis grows, a dose is added and the baseline moves, the chart must be
+    pixel for pixel what a new chart given the same readings draws."""
+
+    def readings(n):
+        minutes = [-10.0 + 5 * i for i in range(n)]
+        systolic = [130.0 + (i * 7) % 30 for i in range(n)]
+        diastolic = [80.0 + (i * 3) % 12 for i in range(n)]
+        rates = [70.0 + i % 9 for i in range(n)]
+        return minutes, systolic, diastolic, rates, systolic, [str(i) for i in range(n)]
+
+    kept = BPChart()
+    qtbot.addWidget(kept)
+    kept.resize(700, 420)
+    kept.show()
+    qtbot.waitExposed(kept)
+    kept.set_readings(*readings(6))
+    kept.set_doses([0.0])
+    kept.set_baseline((128.0, 82.0))
+    kept.grab()  # drawn, and kept, at the first range
+    kept.set_readings(*readings(30))  # the time axis grows to two hours
+    kept.set_doses([0.0, 40.0])
+    kept.set_baseline((131.0, 84.0))
+    fresh = BPChart()
+    qtbot.addWidget(fresh)
+    fresh.resize(700, 420)
+    fresh.show()
+    qtbot.waitExposed(fresh)
+    fresh.set_readings(*readings(30))
+    fresh.set_doses([0.0, 40.0])
+    fresh.set_baseline((131.0, 84.0))
+    assert kept.grab().toImage() == fresh.grab().toImage()
