@@ -196,7 +196,8 @@ class Run:
         self.workspace = None
         del workspace  # nothing here refers to it any more, as in the main window
         flush(self.app)
-        give_back_memory()  # as the main window does once a workspace has gone
+        self.store.release_memory()  # as the main window does once a workspace has gone
+        give_back_memory()
 
     @property
     def service(self) -> SessionService:

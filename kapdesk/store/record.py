@@ -160,6 +160,15 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
             return False
         return hmac.compare_digest(key, self._opened.key)
 
+    def release_memory(self) -> None:
+        """Hand back what SQLite keeps in its connections' page caches: a long session's
+        reads fill them (several MiB), and a closed session screen has no use for them
+        (issue 10). Nothing is lost: pages are read again when needed."""
+        if not self._writer.in_transaction:
+            self._writer.execute("PRAGMA shrink_memory")
+        with self._engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA shrink_memory")
+
     def close(self) -> None:
         try:
             self._writer.close()

@@ -546,7 +546,7 @@ class MainWindow(QMainWindow):
         self.pages.removeWidget(workspace)
         # Once it is gone and nothing here still refers to it: a long session's readings
         # go with it.
-        workspace.destroyed.connect(lambda: QTimer.singleShot(0, give_back_memory))
+        workspace.destroyed.connect(lambda: QTimer.singleShot(0, self._give_back_memory))
         workspace.deleteLater()
         QTimer.singleShot(WARM_UP_AFTER_MS, self._make_spare_charts)  # for the next one
         self.refresh_patients(select=self.store.session(workspace.service.id)["patient_id"])
@@ -566,6 +566,11 @@ class MainWindow(QMainWindow):
             # while the clinician reads it, so opening a session does not wait for them.
             self._warmed = True
             QTimer.singleShot(WARM_UP_AFTER_MS, self._make_spare_charts)
+
+    def _give_back_memory(self) -> None:
+        if not self._closing:
+            self.store.release_memory()
+        give_back_memory()
 
     def _make_spare_charts(self) -> None:
         """The session screen's modules, and a chart and strip for the next session

@@ -69,8 +69,8 @@ HEIGHTS_KEPT = 2000
 # the oldest held go again (they are reached by scrolling, as before).
 WINDOW_ROWS = 500
 WINDOW_SLACK = 500
-DOCUMENTS_KEPT = 120
-DRAWN_KEPT = 120  # rows' pixmaps: a screen's worth several times over, a few MB at most
+DOCUMENTS_KEPT = 60
+DRAWN_KEPT = 80  # rows' pixmaps (~90 KB each): a tall screen's worth, chosen or not
 BRANCH_KEYS = frozenset(
     {Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Plus, Qt.Key.Key_Minus, Qt.Key.Key_Asterisk}
 )
