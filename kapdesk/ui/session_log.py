@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import bisect
 import html
+import re
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
@@ -435,6 +436,12 @@ def _column_widths(font: QFont) -> tuple[int, int]:
     return widths
 
 
+# Words in the Latin scripts and their punctuation, in the log's own font: measured by
+# width alone. Others (Devanagari, CJK, emoji) may come from a fallback font whose lines
+# are taller, so they are laid out (issue 10 QA: a Devanagari line came out 4 px short).
+_LATIN = re.compile("[\u0000-\u024f\u2000-\u206f\u2190-\u21ff\u2212]*")
+
+
 def _one_line(font: QFont) -> tuple[int, QFontMetrics]:
     """The height of a one-line entry as the log lays it out in ``font``, and the metrics
     of its widest face (bold italic) to tell whether words fit on one line."""
@@ -594,10 +601,12 @@ class EntryDelegate(QStyledItemDelegate):
         pixel is measured when the session opens. None for any other entry."""
         if entry.original is not None:
             return None  # the original, struck out, is a second line
+        words = KIND_MARK[entry.kind] + entry.text + (f" — {entry.by}" if entry.by else "")
+        if not _LATIN.fullmatch(words):
+            return None  # another script may be drawn in a taller fallback font
         if self._one_line is None:
             self._one_line = _one_line(self._view.font())
         line_height, metrics = self._one_line
-        words = KIND_MARK[entry.kind] + entry.text + (f" — {entry.by}" if entry.by else "")
         room = max(80, width) - 2 * PADDING - 2 * metrics.averageCharWidth()
         return line_height if metrics.horizontalAdvance(words) <= room else None
 

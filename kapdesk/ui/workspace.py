@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
@@ -286,6 +286,12 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         row = self.log_model.put(entry)
         self.log_model.reveal(row)
         self.log_view.scrollTo(self.log_model.index(row, 0))
+        chosen = self.log_view.currentIndex()
+        if chosen.isValid() and not self.log_view.shows_row(chosen.row()):
+            # The entry chosen in the log has gone out of view: Ctrl+E would have corrected
+            # an entry the clinician can no longer see (issue 10 QA).
+            self.log_view.clearSelection()
+            self.log_view.setCurrentIndex(QModelIndex())
         self.log_model.trim(self.log_view.currentIndex().row())
         if self.side.showing() is self.discharge and self.service.ended_at is None:
             self._show_discharge_items()  # a reading taken with the panel open counts at once

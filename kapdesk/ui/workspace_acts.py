@@ -140,7 +140,12 @@ class FormActs(Base):
         fields = editable(stored)
         self.correct_dialog = (
             self._open(
-                CorrectDialog(entry.text, fields, {n: FIELD_LABELS[n] for n in fields}, self),
+                CorrectDialog(
+                    f"{entry.clock}  {entry.t_plus}  {entry.text}",
+                    fields,
+                    {n: FIELD_LABELS[n] for n in fields},
+                    self,
+                ),
                 lambda d: self.service.correct(
                     entry.kind, entry.id, parse_changes(entry.kind, d.changes()), d.reason.text()
                 ),

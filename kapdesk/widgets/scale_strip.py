@@ -74,5 +74,8 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
 
 
 def score_text(scale_id: str, value: int) -> str:
-    """A score as the strip writes it: RASS signed (+1, -2), MOAA/S as it is."""
-    return f"{value:+d}" if scale_id == "rass" and value else str(value)
+    """A score as the strip writes it: RASS signed (+1, −2, with the minus sign the log
+    uses), MOAA/S as it is."""
+    return (
+        f"{value:+d}".replace("-", "\N{MINUS SIGN}") if scale_id == "rass" and value else str(value)
+    )

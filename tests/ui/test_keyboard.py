@@ -717,3 +717,33 @@ def test_typing_with_the_log_focused_begins_an_observation(qtbot, window, store,
     qtbot.keyClicks(workspace.log_view, "pt calm")
     assert focused() is workspace.observation.line
     assert workspace.observation.line.text() == "pt calm"
+
+
+def test_a_new_entry_never_leaves_ctrl_e_on_an_entry_out_of_view(qtbot, window, store, clock):
+    """QA: the pre-dose reading chosen far down the log, a new reading typed: the log
+    shows the new one at the top, and Ctrl+E opened the correction of the old reading,
+    out of view. The choice goes with it out of view; Ctrl+E then says to choose."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    for minute in range(60):
+        clock.advance(minutes=1)
+        workspace.service.record_observation(f"calm, minute {minute}")
+    press(window, Qt.Key.Key_L, CTRL)
+    view = workspace.log_view
+    key(view, Qt.Key.Key_End)  # the oldest entries: the pre-dose reading
+    chosen = workspace.selected_entry()
+    assert chosen is not None
+    assert not view.shows_row(0)
+    type_into(qtbot, workspace.vitals.line, "132/84 76 97")
+    assert view.shows_row(0)
+    assert workspace.selected_entry() is None
+    press(window, Qt.Key.Key_E, CTRL)
+    assert workspace.correct_dialog is None
+    assert (
+        workspace.message_text() == "Select an entry in the log first: Ctrl+L, then the arrow keys."
+    )
+    # A choice still in view stays chosen.
+    press(window, Qt.Key.Key_L, CTRL)
+    key(view, Qt.Key.Key_Down)
+    shown = workspace.selected_entry()
+    type_into(qtbot, workspace.vitals.line, "131/83 75 97")
+    assert workspace.selected_entry() == shown

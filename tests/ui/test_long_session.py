@@ -300,3 +300,16 @@ def test_a_row_measured_without_laying_it_out_is_as_tall_as_its_words(qtbot, qap
                     laid_out = delegate._document(option, entry, width).size().height()
                     assert height == int(laid_out), (px, kind, width, text)
     assert fast > 50  # the quick way was taken, and checked, many times
+    # Another script may come from a fallback font with taller lines: always laid out.
+    for text in ("शांत, आँखें बंद", "安静，闭眼", "calm 🙂"):
+        entry = LogEntry(
+            kind="observation",
+            id=uuid.uuid4(),
+            at=T0,
+            clock="09:00",
+            t_plus="T+0",
+            text=text,
+            original=None,
+            reasons=(),
+        )
+        assert delegate._one_line_height(entry, 460) is None

@@ -84,8 +84,8 @@ def test_the_sedation_strip_writes_each_score_in_its_row(qtbot):
     strip.set_scores([(15.0, "moaas", 5), (30.0, "rass", -2), (45.0, "rass", 1), (60, "rass", 0)])
     assert strip.shown() == [
         (15.0, "MOAA/S", "5"),
-        (30.0, "RASS", "-2"),
-        (45.0, "RASS", "+1"),  # RASS is signed: +1 restless, -2 light sedation
+        (30.0, "RASS", "\N{MINUS SIGN}2"),
+        (45.0, "RASS", "+1"),  # RASS is signed: +1 restless, −2 light sedation
         (60.0, "RASS", "0"),
     ]
 
