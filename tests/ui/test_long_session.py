@@ -4,6 +4,7 @@ machine)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 
@@ -34,6 +35,25 @@ def line(at: dt.datetime, text: str, entry_id: uuid.UUID | None = None) -> LogEn
         original=None,
         reasons=(),
     )
+
+
+def shown_log(qtbot, seconds: int):
+    """A log of a reading a second for ``seconds``, in a view on screen with the focus."""
+    entries = {}
+    for second in range(seconds):
+        entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}")
+        entries[str(entry.id)] = entry
+    model = SessionLogModel(
+        ([to_micros(e.at) for e in entries.values()], list(entries)), entries.__getitem__
+    )
+    view = SessionLogView()
+    view.setModel(model)
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.setFocus()
+    return entries, model, view
 
 
 class CountingDelegate(EntryDelegate):
@@ -164,20 +184,7 @@ def test_a_closed_workspace_leaves_no_widget_behind(qtbot, store, clock, data_di
 def test_leaving_the_log_with_esc_shows_its_newest_entries_again(qtbot):
     """Read back far down the log, then Esc: the newest entries, not an older one that
     looks like the newest at the top (issue 11 QA)."""
-    entries = {}
-    for second in range(400):
-        entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}")
-        entries[str(entry.id)] = entry
-    model = SessionLogModel(
-        ([to_micros(e.at) for e in entries.values()], list(entries)), entries.__getitem__
-    )
-    view = SessionLogView()
-    view.setModel(model)
-    qtbot.addWidget(view)
-    view.resize(600, 300)
-    view.show()
-    qtbot.waitExposed(view)
-    view.setFocus()
+    _entries, model, view = shown_log(qtbot, 400)
     QApplication.processEvents()
     view.scrollTo(model.index(300, 0))
     QApplication.processEvents()
@@ -191,20 +198,7 @@ def test_the_oldest_entry_of_a_long_log_is_reached_from_the_keyboard(qtbot):
     """The view holds the newest rows and is given older ones as it is scrolled: End
     again and again reaches the first entry of the session; new entries keep what the
     view holds bounded, and a row found by id is brought into it."""
-    entries = {}
-    for second in range(2600):
-        entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}")
-        entries[str(entry.id)] = entry
-    model = SessionLogModel(
-        ([to_micros(e.at) for e in entries.values()], list(entries)), entries.__getitem__
-    )
-    view = SessionLogView()
-    view.setModel(model)
-    qtbot.addWidget(view)
-    view.resize(600, 300)
-    view.show()
-    qtbot.waitExposed(view)
-    view.setFocus()
+    entries, model, view = shown_log(qtbot, 2600)
     assert model.rowCount() < model.entry_count()
     QTest.keyClick(view, Qt.Key.Key_Home)
     for _ in range(20):
@@ -278,18 +272,7 @@ def test_a_row_measured_without_laying_it_out_is_as_tall_as_its_words(qtbot, qap
         ):
             for n in range(1, 40):
                 text = " ".join(words[i % len(words)] for i in range(n))
-                entry = LogEntry(
-                    kind=kind,
-                    id=uuid.uuid4(),
-                    at=T0,
-                    clock="09:00",
-                    t_plus="T+0",
-                    text=text,
-                    original=None,
-                    reasons=(),
-                    is_system=system,
-                    by=by,
-                )
+                entry = dataclasses.replace(line(T0, text), kind=kind, is_system=system, by=by)
                 for width in (200, 330, 460):
                     height = delegate._one_line_height(entry, width)
                     if height is None:
@@ -302,14 +285,4 @@ def test_a_row_measured_without_laying_it_out_is_as_tall_as_its_words(qtbot, qap
     assert fast > 50  # the quick way was taken, and checked, many times
     # Another script may come from a fallback font with taller lines: always laid out.
     for text in ("शांत, आँखें बंद", "安静，闭眼", "calm 🙂"):
-        entry = LogEntry(
-            kind="observation",
-            id=uuid.uuid4(),
-            at=T0,
-            clock="09:00",
-            t_plus="T+0",
-            text=text,
-            original=None,
-            reasons=(),
-        )
-        assert delegate._one_line_height(entry, 460) is None
+        assert delegate._one_line_height(line(T0, text), 460) is None

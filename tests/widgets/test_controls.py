@@ -95,31 +95,24 @@ def test_a_chart_kept_up_to_date_looks_like_one_drawn_afresh(qtbot):
     after the time axis grows, a dose is added and the baseline moves, the chart must be
     pixel for pixel what a new chart given the same readings draws."""
 
-    def readings(n):
+    def drawn(n, doses, baseline, chart=None):
+        if chart is None:
+            chart = BPChart()
+            qtbot.addWidget(chart)
+            chart.resize(700, 420)
+            chart.show()
+            qtbot.waitExposed(chart)
         minutes = [-10.0 + 5 * i for i in range(n)]
         systolic = [130.0 + (i * 7) % 30 for i in range(n)]
         diastolic = [80.0 + (i * 3) % 12 for i in range(n)]
         rates = [70.0 + i % 9 for i in range(n)]
-        return minutes, systolic, diastolic, rates, systolic, [str(i) for i in range(n)]
+        chart.set_readings(minutes, systolic, diastolic, rates, systolic, list(map(str, minutes)))
+        chart.set_doses(doses)
+        chart.set_baseline(baseline)
+        return chart
 
-    kept = BPChart()
-    qtbot.addWidget(kept)
-    kept.resize(700, 420)
-    kept.show()
-    qtbot.waitExposed(kept)
-    kept.set_readings(*readings(6))
-    kept.set_doses([0.0])
-    kept.set_baseline((128.0, 82.0))
+    kept = drawn(6, [0.0], (128.0, 82.0))
     kept.grab()  # drawn, and kept, at the first range
-    kept.set_readings(*readings(30))  # the time axis grows to two hours
-    kept.set_doses([0.0, 40.0])
-    kept.set_baseline((131.0, 84.0))
-    fresh = BPChart()
-    qtbot.addWidget(fresh)
-    fresh.resize(700, 420)
-    fresh.show()
-    qtbot.waitExposed(fresh)
-    fresh.set_readings(*readings(30))
-    fresh.set_doses([0.0, 40.0])
-    fresh.set_baseline((131.0, 84.0))
+    drawn(30, [0.0, 40.0], (131.0, 84.0), kept)  # the time axis grows to two hours
+    fresh = drawn(30, [0.0, 40.0], (131.0, 84.0))
     assert kept.grab().toImage() == fresh.grab().toImage()
