@@ -9,7 +9,7 @@ from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLabel, QLineEdit, QWidget
 
 from kapdesk.clinical.entries import ROUTE_LABELS, Drug, Route
 from kapdesk.clinical.scales import REMS_QUESTIONS
@@ -115,6 +115,27 @@ class DoseDialog(FormDialog):
             "lot_number": self.lot.text() or None,
             "device_count": self.devices.text() or None,
         }
+
+
+class EntryDialog(FormDialog):
+    """One entry of the log, whole, in the chart's place (Enter in the log): an entry
+    taller than the log could not be read to its end once the log scrolls by entry
+    (issue 10 QA). Read only: Enter or Esc closes it, Ctrl+E still corrects."""
+
+    def __init__(self, when: str, words_html: str, parent: QWidget | None = None) -> None:
+        super().__init__("The entry in full", parent, scrolling=True, ok_text="Close")
+        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).hide()
+        self.words = QLabel(words_html)
+        self.words.setTextFormat(Qt.TextFormat.RichText)
+        self.words.setWordWrap(True)
+        self.words.setAccessibleName("The entry")
+        self.form.addRow("When", QLabel(when))
+        self.form.addRow("Entry", self.words)
+        # The keyboard on the words: the arrows and Page Down scroll them, Enter closes.
+        assert self.area is not None
+        self.area.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.area.setAccessibleName("The entry in full")
+        self.first_field = self.area
 
 
 class CorrectDialog(FormDialog):

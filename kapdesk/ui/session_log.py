@@ -312,6 +312,7 @@ class SessionLogView(QTreeView):
     """
 
     typed = Signal(str)  # printable text typed while the log has the keyboard
+    read_whole = Signal()  # Enter on a chosen entry: show it whole
 
     def __init__(self) -> None:
         super().__init__()
@@ -402,6 +403,9 @@ class SessionLogView(QTreeView):
             self.setCurrentIndex(QModelIndex())
             self.scrollToTop()  # the newest entries in view again, not where reading stopped
             event.ignore()
+            return
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
+            self.read_whole.emit()
             return
         if event.key() in BRANCH_KEYS:
             event.ignore()  # a tree's expand and collapse keys mean nothing in the log

@@ -34,6 +34,7 @@ from kapdesk.ui.session_forms import (
     CautionDialog,
     CorrectDialog,
     DoseDialog,
+    EntryDialog,
     IntentionDialog,
     RemsCheckDialog,
     ScreeningDialog,
@@ -143,6 +144,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.rems_dialog: RemsCheckDialog | None = None
         self.dose_dialog: DoseDialog | None = None
         self.correct_dialog: CorrectDialog | None = None
+        self.entry_dialog: EntryDialog | None = None
 
         self.observation.submitted.connect(self.store_observation)
         self.vitals.line_submitted.connect(self.store_vitals_line)
@@ -190,6 +192,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.log_model = SessionLogModel(self.service.log_rows(), self.service.describe)
         self.log_view = SessionLogView()
         self.log_view.typed.connect(self._begin_observation)
+        self.log_view.read_whole.connect(self.open_entry)
         self.log_view.setModel(self.log_model)
         self.log_view.setItemDelegate(EntryDelegate(self.log_view))
         splitter = QSplitter(Qt.Orientation.Horizontal)

@@ -20,10 +20,12 @@ from kapdesk.ui.session_forms import (
     CautionDialog,
     CorrectDialog,
     DoseDialog,
+    EntryDialog,
     IntentionDialog,
     RemsCheckDialog,
     ScreeningDialog,
 )
+from kapdesk.ui.session_log import entry_html
 
 if TYPE_CHECKING:
     from kapdesk.ui.workspace import SessionWorkspace
@@ -45,9 +47,11 @@ class FormActs(Base):
         save: Callable[[F], Any],
         *,
         saved: Callable[[Any], object] | None = None,
+        closed: Callable[[], object] | None = None,
     ) -> F | None:
         """Open ``form`` in the chart's place; one at a time, so typed text is never lost
-        to another form (a second key press says so instead)."""
+        to another form (a second key press says so instead). ``closed``: where the
+        keyboard goes after (the open form or the observation line, unless given)."""
         if self.form is not None:
             form.deleteLater()
             self.say(f"Finish or cancel “{self.form.windowTitle()}” first (Esc cancels it).")
@@ -58,7 +62,7 @@ class FormActs(Base):
         # Released before ``saved`` runs, so a form may open the next one (caution → dose).
         form.accepted.connect(lambda: self._release(form))
         form.rejected.connect(lambda: self._release(form))
-        return open_form(form, save, saved=saved, closed=self.refocus, host=self.side)
+        return open_form(form, save, saved=saved, closed=closed or self.refocus, host=self.side)
 
     def _release(self, form: FormDialog) -> None:
         if self.form is form:
@@ -125,6 +129,21 @@ class FormActs(Base):
                 lambda d: self.service.record_dose(**d.values()),
             )
             or self.dose_dialog
+        )
+
+    def open_entry(self) -> None:
+        """The entry chosen in the log, whole, in the chart's place (Enter in the log)."""
+        self._act()
+        entry = self.selected_entry()
+        if entry is None:
+            return
+        self.entry_dialog = (
+            self._open(
+                EntryDialog(f"{entry.clock}  {entry.t_plus}", entry_html(entry), self),
+                lambda _d: None,
+                closed=self.log_view.setFocus,  # back to reading the log, where it was
+            )
+            or self.entry_dialog
         )
 
     def open_correct(self) -> None:

@@ -747,3 +747,46 @@ def test_a_new_entry_never_leaves_ctrl_e_on_an_entry_out_of_view(qtbot, window, 
     shown = workspace.selected_entry()
     type_into(qtbot, workspace.vitals.line, "131/83 75 97")
     assert workspace.selected_entry() == shown
+
+
+def test_enter_in_the_log_shows_the_chosen_entry_whole(qtbot, window, store, clock):
+    """QA: past 300 entries the log scrolls by entry, and an observation taller than the
+    log could not be read to its end. Enter shows the chosen entry whole in the chart's
+    place; Esc goes back to the log, the same entry still chosen."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    long_words = "Tearful, then settled; " + "speaks of her father, slowly, " * 150 + "the end."
+    workspace.service.record_observation(long_words)
+    for _second in range(30):
+        clock.advance(seconds=1)
+        workspace.service.record_vitals_line("128/82 72 98", source="monitor")
+    press(window, Qt.Key.Key_L, CTRL)
+    view = workspace.log_view
+    row = workspace.log_model.row_of(
+        next(e.id for e in workspace.service.log() if e.text == long_words)
+    )
+    view.setCurrentIndex(workspace.log_model.index(row, 0))
+    key(view, Qt.Key.Key_Return)
+    shown = workspace.entry_dialog
+    assert shown is not None
+    assert shown.isVisible()
+    assert shown.words.text().endswith("the end.")  # every word, not the first lines
+    assert "speaks of her father" in shown.words.text()
+    # Read from the keyboard: Page Down scrolls the words, if they are taller than there
+    # is room for; Enter closes.
+    scroll = shown.area.verticalScrollBar()
+    qtbot.waitUntil(lambda: scroll.maximum() > 0)  # laid out: taller than its room
+    while scroll.value() < scroll.maximum():
+        before = scroll.value()
+        key(focused(), Qt.Key.Key_PageDown)
+        assert scroll.value() > before
+    assert scroll.value() == scroll.maximum()
+    key(focused(), Qt.Key.Key_Return)
+    assert not shown.isVisible()
+    assert focused() is view
+    key(view, Qt.Key.Key_Return)
+    shown = workspace.entry_dialog
+    assert shown.isVisible()
+    key(focused(), Qt.Key.Key_Escape)
+    assert not shown.isVisible()
+    assert focused() is view
+    assert workspace.selected_entry().text == long_words
