@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QResizeEvent
 
 from kapdesk.widgets.bp_chart import AXIS_WIDTH, DIM, ChartColours
-from kapdesk.widgets.chart_words import Words
+from kapdesk.widgets.chart_words import text_symbol, text_width
 
 ROWS = {"moaas": (1.0, "MOAA/S"), "rass": (0.0, "RASS")}
 
@@ -44,10 +43,12 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
         self.setXLink(chart)
         # Every score is one point of one scatter item, drawn as its figure: 24 scores of a
         # six-hour session as text items took 40 ms to make when it opened (issue 10).
-        item = pg.ScatterPlotItem(pxMode=True, pen=pg.mkPen(None), brush=colours.foreground)
-        self.addItem(item)
-        self._scores = Words(item, font_px)
+        self._item = pg.ScatterPlotItem(pxMode=True, pen=pg.mkPen(None), brush=colours.foreground)
+        self.addItem(self._item)
         self._points: list[tuple[float, str, int]] = []
+        self._scores: list[tuple[float, float, str]] = []  # (minutes, row, figure)
+        self._drawn: list[tuple[float, float, str]] = []
+        self.getViewBox().sigXRangeChanged.connect(self._draw)
 
     def set_scores(self, points: Sequence[tuple[float, str, int]]) -> None:
         """(minutes, scale id, value) for each score."""
@@ -55,22 +56,50 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
         if points == self._points:
             return  # a new reading leaves the scores as they were: nothing to redraw
         self._points = points
-        shown = [(m, scale_id, value) for m, scale_id, value in points if scale_id in ROWS]
-        self._scores.set(
-            np.array([m for m, _s, _v in shown], dtype=float),
-            np.array([ROWS[scale_id][0] for _m, scale_id, _v in shown], dtype=float),
-            [score_text(scale_id, value) for _m, scale_id, value in shown],
-            0.0,
-        )
-        self._scores.draw()
+        self._scores = [
+            (minutes, ROWS[scale_id][0], score_text(scale_id, value))
+            for minutes, scale_id, value in points
+            if scale_id in ROWS
+        ]
+        self._draw()
 
     def shown(self) -> list[tuple[float, str, str]]:
-        """What the strip shows: (minutes, row's label, the figure) for each score."""
+        """What the strip shows: (minutes, row's label, the figure) for each score drawn."""
         labels = dict(ROWS.values())
-        return [
-            (x, labels[float(y)], word)
-            for (x, word), y in zip(self._scores.drawn, self._scores.y, strict=True)
-        ]
+        return [(minutes, labels[row], figure) for minutes, row, figure in self._drawn]
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        if hasattr(self, "_drawn"):  # pyqtgraph resizes before __init__ is done
+            self._draw()
+
+    def _draw(self, *_changed: object) -> None:
+        """Each score's figure. Where two in a row would print over each other (scores a
+        minute apart on a six-hour axis), the newer only: it is the one the clinician
+        needs now, and every score is in the log (issue 10 QA: "4" over "2")."""
+        view = self.getViewBox()
+        left, right = view.viewRange()[0]
+        per_minute = view.width() / (right - left) if right > left else 0.0
+        px = self.font_px
+        kept: list[tuple[float, float, str]] = []
+        newest_first = sorted(enumerate(self._scores), key=lambda s: (s[1][0], s[0]))[::-1]
+        for _order, (minutes, row, figure) in newest_first:
+            room = text_width(figure, px)
+            if per_minute > 0 and any(
+                other_row == row
+                and abs(minutes - other) * per_minute < (room + text_width(drawn, px)) / 2 + px / 3
+                for other, other_row, drawn in kept
+            ):
+                continue
+            kept.append((minutes, row, figure))
+        self._drawn = kept[::-1]
+        shapes = [text_symbol(figure, px, 0.0) for _m, _r, figure in self._drawn]
+        self._item.setData(
+            x=[minutes for minutes, _r, _f in self._drawn],
+            y=[row for _m, row, _f in self._drawn],
+            symbol=[shape for shape, _side in shapes],
+            size=[side for _shape, side in shapes],
+        )
 
 
 def score_text(scale_id: str, value: int) -> str:

@@ -80,6 +80,10 @@ def test_the_sedation_strip_writes_each_score_in_its_row(qtbot):
     qtbot.addWidget(chart)
     strip = ScaleStrip(chart)
     qtbot.addWidget(strip)
+    strip.resize(700, 80)
+    strip.show()
+    qtbot.waitExposed(strip)
+    strip.setXRange(0, 90, padding=0)
     strip.set_scores([(15.0, "moaas", 5), (30.0, "rass", -2), (45.0, "rass", 1)])
     strip.set_scores([(15.0, "moaas", 5), (30.0, "rass", -2), (45.0, "rass", 1), (60, "rass", 0)])
     assert strip.shown() == [
@@ -88,6 +92,18 @@ def test_the_sedation_strip_writes_each_score_in_its_row(qtbot):
         (45.0, "RASS", "+1"),  # RASS is signed: +1 restless, −2 light sedation
         (60.0, "RASS", "0"),
     ]
+    # Six hours on the axis: scores a minute apart would print over each other. The
+    # newer is drawn, in each row; scores far apart all are.
+    strip.setXRange(0, 360, padding=0)
+    close_together = [(40.0, "moaas", 4), (40.5, "rass", -1), (41.0, "moaas", 2)]
+    strip.set_scores([*close_together, (41.5, "rass", -3), (120.0, "moaas", 5)])
+    assert strip.shown() == [
+        (41.0, "MOAA/S", "2"),
+        (41.5, "RASS", "\N{MINUS SIGN}3"),
+        (120.0, "MOAA/S", "5"),
+    ]
+    strip.setXRange(40, 42, padding=0)  # two minutes across: room for each
+    assert len(strip.shown()) == 5  # the one at 120 min is off to the right, not hidden
 
 
 def test_a_chart_kept_up_to_date_looks_like_one_drawn_afresh(qtbot):
