@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLabel, QLineEdit, QWidget
 
@@ -120,22 +120,42 @@ class DoseDialog(FormDialog):
 class EntryDialog(FormDialog):
     """One entry of the log, whole, in the chart's place (Enter in the log): an entry
     taller than the log could not be read to its end once the log scrolls by entry
-    (issue 10 QA). Read only: Enter or Esc closes it, Ctrl+E still corrects."""
+    (issue 10 QA). Read only, with the keyboard on the words (framed): the arrows, Page
+    Up and Down, Home and End scroll them; Enter or Esc closes; typing begins an
+    observation, as in the log; another act closes it (session/workspace_acts.py)."""
+
+    typed = Signal(str)
 
     def __init__(self, when: str, words_html: str, parent: QWidget | None = None) -> None:
-        super().__init__("The entry in full", parent, scrolling=True, ok_text="Close")
+        # The time in the heading and no field labels: at 1024x600 and 125 % text the
+        # chart's place has room for a few lines, and they are the entry's.
+        super().__init__(f"{when} — the entry in full", parent, scrolling=True, ok_text="Close")
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).hide()
         self.words = QLabel(words_html)
         self.words.setTextFormat(Qt.TextFormat.RichText)
         self.words.setWordWrap(True)
         self.words.setAccessibleName("The entry")
-        self.form.addRow("When", QLabel(when))
-        self.form.addRow("Entry", self.words)
-        # The keyboard on the words: the arrows and Page Down scroll them, Enter closes.
+        self.form.addRow(self.words)
         assert self.area is not None
+        self.area.setObjectName("entry_in_full")
         self.area.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.area.setAccessibleName("The entry in full")
         self.first_field = self.area
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        assert self.area is not None
+        scroll = self.area.verticalScrollBar()
+        if event.key() in (Qt.Key.Key_Home, Qt.Key.Key_End):
+            home = event.key() == Qt.Key.Key_Home
+            scroll.setValue(scroll.minimum() if home else scroll.maximum())
+            return
+        text = event.text()
+        plain = not event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier
+        if plain and text and text.isprintable():
+            self.reject()
+            self.typed.emit(text)  # not lost: the start of an observation
+            return
+        super().keyPressEvent(event)
 
 
 class CorrectDialog(FormDialog):

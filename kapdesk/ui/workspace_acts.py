@@ -52,6 +52,8 @@ class FormActs(Base):
         """Open ``form`` in the chart's place; one at a time, so typed text is never lost
         to another form (a second key press says so instead). ``closed``: where the
         keyboard goes after (the open form or the observation line, unless given)."""
+        if isinstance(self.form, EntryDialog):
+            self.form.reject()  # only read: another act closes it
         if self.form is not None:
             form.deleteLater()
             self.say(f"Finish or cancel “{self.form.windowTitle()}” first (Esc cancels it).")
@@ -137,9 +139,11 @@ class FormActs(Base):
         entry = self.selected_entry()
         if entry is None:
             return
+        dialog = EntryDialog(f"{entry.clock}  {entry.t_plus}", entry_html(entry), self)
+        dialog.typed.connect(self._begin_observation)
         self.entry_dialog = (
             self._open(
-                EntryDialog(f"{entry.clock}  {entry.t_plus}", entry_html(entry), self),
+                dialog,
                 lambda _d: None,
                 closed=self.log_view.setFocus,  # back to reading the log, where it was
             )
@@ -152,6 +156,10 @@ class FormActs(Base):
         if entry is None:
             self.say("Select an entry in the log first: Ctrl+L, then the arrow keys.")
             return
+        # The entry corrected is the one in view (QA: after a text-size change the chosen
+        # entry had moved out of the log's view, and Ctrl+E corrected it unseen).
+        for chosen in self.log_view.selectionModel().selectedRows()[:1]:
+            self.log_view.scrollTo(chosen)
         if entry.is_system:
             self.say("kapdesk's own lines cannot be corrected; select one of your entries.")
             return

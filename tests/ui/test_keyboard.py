@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
 from kapdesk.local.settings import Settings
@@ -779,7 +779,8 @@ def test_enter_in_the_log_shows_the_chosen_entry_whole(qtbot, window, store, clo
         before = scroll.value()
         key(focused(), Qt.Key.Key_PageDown)
         assert scroll.value() > before
-    assert scroll.value() == scroll.maximum()
+    key(focused(), Qt.Key.Key_Home)
+    assert scroll.value() == 0
     key(focused(), Qt.Key.Key_Return)
     assert not shown.isVisible()
     assert focused() is view
@@ -790,3 +791,38 @@ def test_enter_in_the_log_shows_the_chosen_entry_whole(qtbot, window, store, clo
     assert not shown.isVisible()
     assert focused() is view
     assert workspace.selected_entry().text == long_words
+    # Typed with the entry open: the start of an observation, not lost.
+    key(view, Qt.Key.Key_Return)
+    QTest.keyClicks(focused(), "pt sleeping")
+    assert workspace.side.currentWidget() is not workspace.entry_dialog
+    assert workspace.observation.line.text() == "pt sleeping"
+    workspace.observation.line.clear()
+    # Another act closes it: it is only read.
+    press(window, Qt.Key.Key_L, CTRL)
+    view.setCurrentIndex(workspace.log_model.index(row, 0))
+    key(view, Qt.Key.Key_Return)
+    press(window, Qt.Key.Key_D, CTRL)
+    assert workspace.dose_dialog is not None
+    assert workspace.side.currentWidget() is workspace.dose_dialog  # in the entry's place
+
+
+def test_ctrl_e_brings_the_entry_it_corrects_into_view(qtbot, window, store, clock):
+    """QA: after a text-size change the chosen entry had moved out of the log's view,
+    and Ctrl+E corrected it unseen. The entry corrected is scrolled into view first."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    for minute in range(40):
+        clock.advance(minutes=1)
+        workspace.service.record_observation(f"calm, minute {minute}")
+    press(window, Qt.Key.Key_L, CTRL)
+    view = workspace.log_view
+    for _ in range(3):
+        key(view, Qt.Key.Key_Down)
+    chosen = workspace.selected_entry()
+    row = workspace.log_model.row_of(chosen.id)
+    view.scrollToBottom()  # as a larger text size moves it
+    assert not view.shows_row(row)
+    press(window, Qt.Key.Key_E, CTRL)
+    assert workspace.correct_dialog is not None
+    assert view.shows_row(row)
+    labels = [label.text() for label in workspace.correct_dialog.findChildren(QLabel)]
+    assert f"{chosen.clock}  {chosen.t_plus}  {chosen.text}" in labels  # which, and when
