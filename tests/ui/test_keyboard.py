@@ -719,16 +719,21 @@ def test_typing_with_the_log_focused_begins_an_observation(qtbot, window, store,
     assert workspace.observation.line.text() == "pt calm"
 
 
+def in_a_long_log(qtbot, window, store, clock, minutes: int):
+    """A session with an observation a minute for ``minutes``, the keyboard in its log."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    for minute in range(minutes):
+        clock.advance(minutes=1)
+        workspace.service.record_observation(f"calm, minute {minute}")
+    press(window, Qt.Key.Key_L, CTRL)
+    return workspace, workspace.log_view
+
+
 def test_a_new_entry_never_leaves_ctrl_e_on_an_entry_out_of_view(qtbot, window, store, clock):
     """QA: the pre-dose reading chosen far down the log, a new reading typed: the log
     shows the new one at the top, and Ctrl+E opened the correction of the old reading,
     out of view. The choice goes with it out of view; Ctrl+E then says to choose."""
-    workspace, _ = started(qtbot, window, store, "IM injection")
-    for minute in range(60):
-        clock.advance(minutes=1)
-        workspace.service.record_observation(f"calm, minute {minute}")
-    press(window, Qt.Key.Key_L, CTRL)
-    view = workspace.log_view
+    workspace, view = in_a_long_log(qtbot, window, store, clock, 60)
     key(view, Qt.Key.Key_End)  # the oldest entries: the pre-dose reading
     chosen = workspace.selected_entry()
     assert chosen is not None
@@ -809,12 +814,7 @@ def test_enter_in_the_log_shows_the_chosen_entry_whole(qtbot, window, store, clo
 def test_ctrl_e_brings_the_entry_it_corrects_into_view(qtbot, window, store, clock):
     """QA: after a text-size change the chosen entry had moved out of the log's view,
     and Ctrl+E corrected it unseen. The entry corrected is scrolled into view first."""
-    workspace, _ = started(qtbot, window, store, "IM injection")
-    for minute in range(40):
-        clock.advance(minutes=1)
-        workspace.service.record_observation(f"calm, minute {minute}")
-    press(window, Qt.Key.Key_L, CTRL)
-    view = workspace.log_view
+    workspace, view = in_a_long_log(qtbot, window, store, clock, 40)
     for _ in range(3):
         key(view, Qt.Key.Key_Down)
     chosen = workspace.selected_entry()
