@@ -170,13 +170,16 @@ class Readings(Sequence[StoredVitals]):
         return max(with_bp, key=lambda i: (systolic[i], diastolic[i]))
 
     def item_times(self) -> dict[str, list[int]]:
-        """For the due checks: when each item ("bp", "hr", ...) was taken."""
+        """For the due checks: when each item ("bp", "hr", ...) was taken, once a reading
+        (systolic and diastolic are both "bp", as in VitalsReading.items: counted twice,
+        a corrected reading's old time stayed behind when one was removed)."""
         micros = np.asarray(self._micros, dtype=np.int64)
-        times: dict[str, list[int]] = {}
+        taken: dict[str, np.ndarray] = {}
         for name, column in zip(VALUE_NAMES, self._values, strict=True):
-            taken = ~np.isnan(np.asarray(column, dtype=float))  # None: NaN
-            times.setdefault(ITEM_OF[name], []).extend(micros[taken].tolist())
-        return times
+            present = ~np.isnan(np.asarray(column, dtype=float))  # None: NaN
+            item = ITEM_OF[name]
+            taken[item] = taken[item] | present if item in taken else present
+        return {item: micros[present].tolist() for item, present in taken.items()}
 
     # ------------------------------------------------------------------ writing
 

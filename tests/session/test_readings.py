@@ -143,3 +143,42 @@ def test_opening_a_long_session_makes_no_object_per_reading(store, session, cloc
     clock.advance(seconds=1)
     service.record_vitals_line("131/85")
     assert len(made) < 10  # the new reading and its neighbour, not 3,000
+
+
+def test_a_reading_moved_by_a_correction_no_longer_counts_for_its_old_check(
+    store, session, clock, data_dir
+):
+    """A session opened again, then a reading's time corrected: the due check it had met
+    must be as a fresh opening sees it, not kept met by the reading's old time."""
+    protocol = clinic_protocols(data_dir).protocols["SPRAVATO REMS"]
+    live = open_service(store, session, clock, protocol)
+    live.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    met = live.record_vitals_line("128/82 72 98").entry  # meets the pre-dose check
+    clock.advance(minutes=5)
+    live.record_dose(drug="esketamine", route="intranasal", mg=56, device_count=2)
+    clock.advance(minutes=50)
+    reopened = open_service(store, session, clock, protocol)
+
+    def statuses(service):
+        return [
+            (s.occurrence.label, s.occurrence.due_at, s.state, s.done_at)
+            for s in service.statuses()
+        ]
+
+    before = statuses(reopened)
+    assert any(done_at == met.at for *_rest, done_at in before)
+    reopened.correct(
+        "vitals", met.id, {"taken_at": met.at + dt.timedelta(minutes=30)}, "after the dose"
+    )
+    after = statuses(reopened)
+    assert after == statuses(open_service(store, session, clock, protocol))
+    assert not any(done_at == met.at for *_rest, done_at in after)
+    # The times the due checks look at: its BP is at its new time only (a check asking
+    # for BP alone would otherwise still count it at the old one).
+    second = dt.timedelta(seconds=1)
+    recorded = reopened.state.recorded
+    assert recorded.first_in("bp", met.at - second, met.at + second) is None
+    moved = met.at + dt.timedelta(minutes=30)
+    assert recorded.first_in("bp", moved - second, moved + second) == moved
