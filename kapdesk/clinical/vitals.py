@@ -133,10 +133,15 @@ class VitalsReading:
 
     @property
     def mean_arterial_pressure(self) -> float | None:
-        """MAP = diastolic + (systolic - diastolic) / 3 (CLINICAL.md, ACC/AHA section)."""
         if self.systolic is None or self.diastolic is None:
             return None
-        return self.diastolic + (self.systolic - self.diastolic) / 3
+        return float(mean_arterial(self.systolic, self.diastolic))
+
+
+def mean_arterial(systolic: Any, diastolic: Any) -> Any:
+    """MAP = diastolic + (systolic - diastolic) / 3 (CLINICAL.md, ACC/AHA section): of one
+    reading, or of columns of them at once (numpy arrays; NaN where one is missing)."""
+    return diastolic + (systolic - diastolic) / 3
 
 
 @functools.cache

@@ -9,6 +9,7 @@ import numpy as np
 from kapdesk.clinical.elapsed import format_t_plus
 from kapdesk.clinical.instants import from_micros, to_micros
 from kapdesk.clinical.scales import SCALES
+from kapdesk.clinical.vitals import mean_arterial
 from kapdesk.session.entries import StoredVitals
 from kapdesk.session.state import SessionState
 
@@ -76,9 +77,7 @@ class ChartData:
             ("systolic", systolic),
             ("diastolic", diastolic),
             ("heart_rate", np.asarray(readings.column("heart_rate"), dtype=float)),
-            # MAP = diastolic + (systolic - diastolic) / 3 (CLINICAL.md, ACC/AHA section),
-            # as VitalsReading.mean_arterial_pressure; NaN where either is missing.
-            ("mean_arterial", diastolic + (systolic - diastolic) / 3),
+            ("mean_arterial", mean_arterial(systolic, diastolic)),  # NaN where one is missing
         ):
             self._columns[name].extend(column)
 

@@ -145,21 +145,13 @@ class Readings(Sequence[StoredVitals]):
         """Who recorded the readings."""
         return {self._uuid(by) for by in set(self._by)}
 
-    def with_bp(self) -> Iterator[int]:
-        """The indices of the readings that hold a blood pressure, oldest first."""
-        systolic, diastolic = self._values[0], self._values[1]
-        return (
-            i
-            for i, (s, d) in enumerate(zip(systolic, diastolic, strict=True))
-            if s is not None and d is not None
-        )
+    def with_bp(self, stop: int | None = None) -> Iterator[int]:
+        """The indices of the readings (before ``stop``) that hold a blood pressure, as
+        VitalsReading.has_bp, oldest first."""
+        return (i for i in range(len(self._ids) if stop is None else stop) if self._has_bp(i))
 
     def last_with_bp(self) -> int | None:
-        systolic, diastolic = self._values[0], self._values[1]
-        for i in range(len(self._ids) - 1, -1, -1):
-            if systolic[i] is not None and diastolic[i] is not None:
-                return i
-        return None
+        return next((i for i in range(len(self._ids) - 1, -1, -1) if self._has_bp(i)), None)
 
     def highest_bp(self) -> int | None:
         """The index of the highest blood pressure, by systolic then diastolic."""
@@ -225,6 +217,9 @@ class Readings(Sequence[StoredVitals]):
 
     def _columns(self) -> tuple[list[Any], ...]:
         return (self._ids, self._micros, self._order, *self._values, self._source, self._by)
+
+    def _has_bp(self, index: int) -> bool:
+        return self._values[0][index] is not None and self._values[1][index] is not None
 
     def _uuid(self, text: str) -> uuid.UUID:
         found = self._uuids.get(text)

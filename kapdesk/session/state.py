@@ -254,16 +254,14 @@ class SessionState:
         if self.first_dose_at is None:
             return None
         readings = self._readings
-        end = readings.first_at_or_after(self.first_dose_at)
-        systolic, diastolic = readings.column("systolic"), readings.column("diastolic")
-        pre = [
-            (s, d)
-            for s, d in zip(systolic[:end], diastolic[:end], strict=True)
-            if s is not None and d is not None
-        ]
+        pre = list(readings.with_bp(readings.first_at_or_after(self.first_dose_at)))
         if not pre:
             return None
-        return (sum(s for s, _d in pre) / len(pre), sum(d for _s, d in pre) / len(pre))
+        systolic, diastolic = readings.column("systolic"), readings.column("diastolic")
+        return (
+            sum(systolic[i] for i in pre) / len(pre),
+            sum(diastolic[i] for i in pre) / len(pre),
+        )
 
     # -------------------------------------------------------------- infusions
 

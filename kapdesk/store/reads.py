@@ -87,26 +87,31 @@ class RecordReads:
         Plain rows converted column by column: a six-hour 1 Hz session is 21,600
         readings, and an ORM object each with its type processing cost ~60 µs a row.
         """
-        table = m.ENTITY_TABLES[kind]
-        columns = table.__table__.columns
-        name = table.__tablename__
+        name = m.ENTITY_TABLES[kind].__tablename__
+        columns = [c.name for c in m.Base.metadata.tables[name].columns]
+        raw, corrected = self._session_rows(kind, columns, session_id)
+        make_row = _row_maker(name)
+        return [make_row(r) for r in raw], {uuid.UUID(found) for found in corrected}
+
+    def _session_rows(
+        self, kind: str, columns: Sequence[str], session_id: uuid.UUID
+    ) -> tuple[Sequence[Any], set[str]]:
+        """A session's rows of one kind (``columns`` of each), oldest first by clinical
+        time, and the ids (text) of those corrected since."""
+        name = m.ENTITY_TABLES[kind].__tablename__
         # Same instant and same second of recording: the order written (rowid).
         query = (
-            f"SELECT {', '.join(c.name for c in columns)} FROM {name} WHERE session_id = ? "
+            f"SELECT {', '.join(columns)} FROM {name} WHERE session_id = ? "
             f"ORDER BY {CORRECTABLE[kind].time_field}, recorded_at, rowid"
         )
         corrected_query = (
             "SELECT DISTINCT target_id FROM corrections WHERE target_kind = ? AND target_id "
             f"IN (SELECT id FROM {name} WHERE session_id = ?)"
         )
-        make_row = _row_maker(name)
         with self._engine.connect() as connection:
-            raw = connection.exec_driver_sql(query, (str(session_id),)).fetchall()
-            corrected = connection.exec_driver_sql(
-                corrected_query, (kind, str(session_id))
-            ).fetchall()
-        rows = [make_row(r) for r in raw]
-        return rows, {uuid.UUID(found[0]) for found in corrected}
+            rows = connection.exec_driver_sql(query, (str(session_id),)).fetchall()
+            corrected = connection.exec_driver_sql(corrected_query, (kind, str(session_id)))
+            return rows, {found[0] for found in corrected}
 
     def vitals_table(self, session_id: uuid.UUID) -> tuple[Sequence[Any], set[str]]:
         """A session's readings as stored, text as SQLite keeps it (ids, UTC instants),
@@ -116,18 +121,7 @@ class RecordReads:
         Nothing is converted per row: opening a six-hour 1 Hz session reads 21,600 of
         them, and the session state keeps them as columns (session/readings.py, issue 10).
         """
-        query = (
-            f"SELECT {', '.join(READING_COLUMNS)} FROM vitals_readings WHERE session_id = ? "
-            "ORDER BY taken_at, recorded_at, rowid"
-        )
-        corrected_query = (
-            "SELECT DISTINCT target_id FROM corrections WHERE target_kind = 'vitals' AND "
-            "target_id IN (SELECT id FROM vitals_readings WHERE session_id = ?)"
-        )
-        with self._engine.connect() as connection:
-            rows = connection.exec_driver_sql(query, (str(session_id),)).fetchall()
-            corrected = connection.exec_driver_sql(corrected_query, (str(session_id),))
-            return rows, {found[0] for found in corrected}
+        return self._session_rows("vitals", READING_COLUMNS, session_id)
 
     def patients(self) -> list[EntryView]:
         with OrmSession(self._engine) as orm:

@@ -122,7 +122,7 @@ class EntryDialog(FormDialog):
     taller than the log could not be read to its end once the log scrolls by entry
     (issue 10 QA). Read only, with the keyboard on the words (framed): the arrows, Page
     Up and Down, Home and End scroll them; Enter or Esc closes; typing begins an
-    observation, as in the log; another act closes it (session/workspace_acts.py)."""
+    observation, as in the log; another act closes it (ui/workspace_acts.py)."""
 
     typed = Signal(str)
 

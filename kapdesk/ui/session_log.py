@@ -117,11 +117,6 @@ def fitted_font(font: QFont, text: str, room: int) -> QFont:
     return smaller
 
 
-def _key(entry_id: uuid.UUID | str) -> str:
-    """An entry's id as the log keeps it: text, as a reading's comes from its column."""
-    return entry_id if isinstance(entry_id, str) else str(entry_id)
-
-
 class SessionLogModel(QStandardItemModel):
     """The log's rows, newest first by clinical time, a six-hour session's tens of
     thousands included (issue 10).
@@ -260,7 +255,7 @@ class SessionLogModel(QStandardItemModel):
         """Insert a new entry in time order (newest first), or replace a changed one; an
         entry whose time was corrected moves to its new place. ``quietly``: a changed
         row out of view is not announced (the view lays out again instead)."""
-        key, entry_key = -to_micros(entry.at), _key(entry.id)
+        key, entry_key = -to_micros(entry.at), str(entry.id)  # as text, as a reading's
         if entry_key in self._at:
             row = self.row_of(entry_key)
             if self._at[entry_key] == key:
@@ -296,7 +291,7 @@ class SessionLogModel(QStandardItemModel):
             self.removeRows(row, 1)
 
     def _remember(self, entry: LogEntry) -> None:
-        entry_key = _key(entry.id)
+        entry_key = str(entry.id)
         self._shown[entry_key] = entry
         self._shown.move_to_end(entry_key)
         while len(self._shown) > SHOWN_KEPT:

@@ -71,13 +71,14 @@ class Words:
         self.drawn = []
         self.item.clear()
 
-    def draw(self, per_session: float | None = None) -> None:
-        """Every word; or, given the pixels per session, the words that fit between their
-        neighbours, those that start a run first: the first "Rem" of a hundred is the one
-        a clinician looks for, and the hover text has every session's."""
+    def draw(self, per_session: float | None = None, *, newest_first: bool = False) -> None:
+        """Every word; or, given the pixels per session (per unit of x), the words that fit
+        between their neighbours, those that start a run first: the first "Rem" of a
+        hundred is the one a clinician looks for, and the hover text has every session's.
+        ``newest_first``: the last words given go first instead (the newest score)."""
         keep = np.ones(len(self.words), dtype=bool)
         if per_session is not None:
-            keep = self._uncrowded(per_session)
+            keep = self._uncrowded(per_session, newest_first)
         shapes = [
             text_symbol(word, self.px, rise)
             for word, rise, kept in zip(self.words, self.rises, keep, strict=True)
@@ -93,14 +94,17 @@ class Words:
             size=[side for _shape, side in shapes],
         )
 
-    def _uncrowded(self, per_session: float) -> np.ndarray:
+    def _uncrowded(self, per_session: float, newest_first: bool = False) -> np.ndarray:
         words, x = self.words, self.x
-        starts = [
-            i
-            for i in range(len(words))
-            if i == 0 or words[i] != words[i - 1] or x[i] - x[i - 1] > 1
-        ]
-        order = starts + sorted(set(range(len(words))) - set(starts))
+        if newest_first:
+            order = list(range(len(words)))[::-1]
+        else:
+            starts = [
+                i
+                for i in range(len(words))
+                if i == 0 or words[i] != words[i - 1] or x[i] - x[i - 1] > 1
+            ]
+            order = starts + sorted(set(range(len(words))) - set(starts))
         placed: list[tuple[float, float]] = []  # (x, width in px), left to right
         keep = np.zeros(len(words), dtype=bool)
         for i in order:

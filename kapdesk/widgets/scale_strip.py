@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pyqtgraph as pg
 from PySide6.QtGui import QFont, QResizeEvent
 
 from kapdesk.widgets.bp_chart import AXIS_WIDTH, DIM, ChartColours
-from kapdesk.widgets.chart_words import text_symbol, text_width
+from kapdesk.widgets.chart_words import Words
 
 ROWS = {"moaas": (1.0, "MOAA/S"), "rass": (0.0, "RASS")}
 
@@ -41,36 +42,43 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
         for name in ("left", "right"):
             plot.getAxis(name).setWidth(AXIS_WIDTH)
         self.setXLink(chart)
-        # Every score is one point of one scatter item, drawn as its figure: 24 scores of a
+        # The scores of a row are one scatter item, drawn as their figures: 24 scores of a
         # six-hour session as text items took 40 ms to make when it opened (issue 10).
-        self._item = pg.ScatterPlotItem(pxMode=True, pen=pg.mkPen(None), brush=colours.foreground)
-        self.addItem(self._item)
+        self._rows: dict[str, Words] = {}
+        for scale_id in ROWS:
+            item = pg.ScatterPlotItem(pxMode=True, pen=pg.mkPen(None), brush=colours.foreground)
+            self.addItem(item)
+            self._rows[scale_id] = Words(item, font_px)
         self._points: list[tuple[float, str, int]] = []
-        self._scores: list[tuple[float, float, str]] = []  # (minutes, row, figure)
-        self._drawn: list[tuple[float, float, str]] = []
         self.getViewBox().sigXRangeChanged.connect(self._draw)
 
     def set_scores(self, points: Sequence[tuple[float, str, int]]) -> None:
-        """(minutes, scale id, value) for each score."""
+        """(minutes, scale id, value) for each score, in the order scored."""
         points = list(points)
         if points == self._points:
             return  # a new reading leaves the scores as they were: nothing to redraw
         self._points = points
-        self._scores = [
-            (minutes, ROWS[scale_id][0], score_text(scale_id, value))
-            for minutes, scale_id, value in points
-            if scale_id in ROWS
-        ]
+        for scale_id, words in self._rows.items():
+            scored = sorted((p for p in points if p[1] == scale_id), key=lambda p: p[0])
+            words.set(
+                np.array([minutes for minutes, _s, _v in scored], dtype=float),
+                np.full(len(scored), ROWS[scale_id][0]),
+                [score_text(scale_id, value) for _m, _s, value in scored],
+                0.0,
+            )
         self._draw()
 
     def shown(self) -> list[tuple[float, str, str]]:
         """What the strip shows: (minutes, row's label, the figure) for each score drawn."""
-        labels = dict(ROWS.values())
-        return [(minutes, labels[row], figure) for minutes, row, figure in self._drawn]
+        return sorted(
+            (minutes, ROWS[scale_id][1], figure)
+            for scale_id, words in self._rows.items()
+            for minutes, figure in words.drawn
+        )
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if hasattr(self, "_drawn"):  # pyqtgraph resizes before __init__ is done
+        if hasattr(self, "_rows"):  # pyqtgraph resizes before __init__ is done
             self._draw()
 
     def _draw(self, *_changed: object) -> None:
@@ -79,27 +87,9 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
         needs now, and every score is in the log (issue 10 QA: "4" over "2")."""
         view = self.getViewBox()
         left, right = view.viewRange()[0]
-        per_minute = view.width() / (right - left) if right > left else 0.0
-        px = self.font_px
-        kept: list[tuple[float, float, str]] = []
-        newest_first = sorted(enumerate(self._scores), key=lambda s: (s[1][0], s[0]))[::-1]
-        for _order, (minutes, row, figure) in newest_first:
-            room = text_width(figure, px)
-            if per_minute > 0 and any(
-                other_row == row
-                and abs(minutes - other) * per_minute < (room + text_width(drawn, px)) / 2 + px / 3
-                for other, other_row, drawn in kept
-            ):
-                continue
-            kept.append((minutes, row, figure))
-        self._drawn = kept[::-1]
-        shapes = [text_symbol(figure, px, 0.0) for _m, _r, figure in self._drawn]
-        self._item.setData(
-            x=[minutes for minutes, _r, _f in self._drawn],
-            y=[row for _m, row, _f in self._drawn],
-            symbol=[shape for shape, _side in shapes],
-            size=[side for _shape, side in shapes],
-        )
+        per_minute = view.width() / (right - left) if right > left else None
+        for words in self._rows.values():
+            words.draw(per_minute or None, newest_first=True)
 
 
 def score_text(scale_id: str, value: int) -> str:
