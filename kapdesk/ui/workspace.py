@@ -211,16 +211,23 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.log_view.setMinimumHeight(90)
         return splitter
 
-    def showEvent(self, event: Any) -> None:
+    def _split(self, width: int) -> None:
+        """Share the width between chart and log once, at the workspace's first size. The
+        log's share grows on a narrow screen: its lines wrap less. Done before the log is
+        shown (the first resize comes before the children show, and the show event after),
+        so the log measures its rows at their width once, not first at its minimum."""
         if not self._split_once:
-            # The log's share grows on a narrow screen: its lines wrap less.
             self._split_once = True
-            width = max(self.width(), 800)
+            width = max(width, 800)
             chart = 0.55 if width >= NARROW_PX else 0.5
             self.splitter.setSizes([int(width * chart), int(width * (1 - chart))])
+
+    def showEvent(self, event: Any) -> None:
+        self._split(self.width())
         super().showEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
+        self._split(event.size().width())
         short = event.size().height() < SHORT_PX
         self.banner.set_compact(short)
         # The intention's own line is a log entry's height at 1024x600: there it goes to

@@ -286,3 +286,27 @@ def test_a_row_measured_without_laying_it_out_is_as_tall_as_its_words(qtbot, qap
     # Another script may come from a fallback font with taller lines: always laid out.
     for text in ("शांत, आँखें बंद", "安静，闭眼", "calm 🙂"):
         assert delegate._one_line_height(line(T0, text), 460) is None
+
+
+def test_a_session_opens_with_its_log_measured_once_at_its_width(qtbot, window, store, monkeypatch):
+    """Opening a finished session laid out its log's rows at two passing widths first
+    (the splitter's default share, then without the scroll bar): three measures of every
+    row, ~40 ms of a 180 ms open (issue 10). A row is measured at the width it is shown."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    for number in range(40):
+        store.add_observation(session, f"Entry {number}: " + "talks about the lake, " * 6)
+    widths: list[int] = []
+    real = EntryDelegate.sizeHint
+
+    def measured(self, option, index):
+        widths.append(self._view.viewport().width())
+        return real(self, option, index)
+
+    monkeypatch.setattr(EntryDelegate, "sizeHint", measured)
+    window.open_workspace(session)
+    QApplication.processEvents()
+    view = window.workspace.log_view
+    assert widths, "the log was never measured"
+    assert set(widths) == {view.viewport().width()}
+    assert view.verticalScrollBar().isVisible()  # the log overflows: 40 long entries
