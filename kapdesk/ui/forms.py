@@ -24,6 +24,7 @@ from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store import StoreError
 from kapdesk.ui.fit import grow_to_fit
 from kapdesk.widgets.enter_button import EnterButton
+from kapdesk.widgets.wrapped_label import WrappedLabel
 
 __all__ = ["EnterButton", "FormDialog", "SidePanel", "open_form", "scroll_area", "wrapping_label"]
 
@@ -43,8 +44,7 @@ def scroll_area(inner: QWidget) -> QScrollArea:
 def wrapping_label(text: str, buddy: QWidget) -> QLabel:
     """A form row's label that wraps, so no label sets the form's width (a long one cut
     the settings and the end panel on a 1024 px screen)."""
-    label = QLabel(text)
-    label.setWordWrap(True)
+    label = WrappedLabel(text)
     label.setBuddy(buddy)
     return label
 

@@ -4,7 +4,9 @@ panel instead of widening it past the screen (a QCheckBox's text never wraps).""
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QSizePolicy, QWidget
+from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QSizePolicy, QWidget
+
+from kapdesk.widgets.wrapped_label import WrappedLabel
 
 
 class WrappingCheck(QWidget):
@@ -17,8 +19,7 @@ class WrappingCheck(QWidget):
         layout.setSpacing(4)
         self.box = QCheckBox()
         self.box.setAccessibleName(text)
-        self.label = QLabel(text)
-        self.label.setWordWrap(True)
+        self.label = WrappedLabel(text)
         self.label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         self.label.setMinimumWidth(120)
         self.label.installEventFilter(self)  # a click on the words ticks, as on a check box

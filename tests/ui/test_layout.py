@@ -366,6 +366,11 @@ def test_settings_fit_a_small_screen_without_cutting_a_label(
     inner = dialog.area.widget()
     assert inner.minimumSizeHint().width() <= dialog.area.viewport().width()
     assert inner.width() <= dialog.area.viewport().width()
+    # Every label shows all its lines: the sound setting's second line was cut (QA).
+    labels = [label for label in inner.findChildren(QLabel) if label.wordWrap()]
+    assert len(labels) > 10
+    for label in labels:
+        assert label.height() >= label.heightForWidth(label.width()), label.text()
     dialog.reject()
 
 
