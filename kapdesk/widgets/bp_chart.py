@@ -74,6 +74,10 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             axis.setPen(colours.foreground)
             axis.setLabel(label, color=colours.foreground, **{"font-size": f"{font_px}px"})
         plot.getAxis("right").linkToView(plot.getViewBox())
+        # Room above the plot for half the top tick's figures ("200"), which are centred
+        # on the top edge: they were cut in half (issue 10 QA).
+        margins = plot.getContentsMargins()
+        plot.setContentsMargins(margins[0], font_px // 2 + 2, margins[2], margins[3])
         for name in ("left", "bottom", "right"):
             _drawn_once(plot.getAxis(name))
         # Fixed axis widths, shared with the sedation strip, so the time axes line up.

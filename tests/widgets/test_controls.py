@@ -21,6 +21,18 @@ def test_the_chart_draws_the_thresholds_it_is_given(qtbot):
     assert chart.threshold_labels() == ["caution 130", "caution 90", "urgent 180", "urgent 105"]
 
 
+def test_the_top_pressure_on_the_chart_is_not_cut(qtbot):
+    """The top tick's figures ("200") are centred on the plot's top edge: with the plot at
+    the chart's top they were cut in half (issue 10 QA)."""
+    chart = BPChart(font_px=16)
+    qtbot.addWidget(chart)
+    chart.resize(700, 400)
+    chart.show()
+    qtbot.waitExposed(chart)
+    top_of_plot = chart.getPlotItem().getViewBox().sceneBoundingRect().top()
+    assert top_of_plot >= 16 / 2  # room for the upper half of a 16 px figure
+
+
 def test_the_chart_shows_readings_doses_and_the_baseline(qtbot):
     chart = BPChart()
     qtbot.addWidget(chart)
