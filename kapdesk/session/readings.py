@@ -32,13 +32,24 @@ VALUE_NAMES = tuple(VITAL_RANGES)
 ITEM_OF = {name: rng.item for name, rng in VITAL_RANGES.items()}
 
 
-def parse_instants(texts: Sequence[str]) -> list[int]:
+def parse_instants(texts: Sequence[str]) -> Any:
     """The record's fixed-width UTC texts ("2026-03-02T09:00:01.000000Z") as microseconds
-    since the epoch: numpy reads 21,600 of them in a few milliseconds."""
-    if not texts:
-        return []
+    since the epoch, an int64 array: numpy reads 21,600 of them in a few milliseconds."""
     bare = np.array([text[:-1] for text in texts], dtype="datetime64[us]")
-    return bare.astype(np.int64).tolist()  # type: ignore[no-any-return]
+    return bare.astype(np.int64)
+
+
+def _in_time_order(columns: list[Sequence[Any]]) -> tuple[list[Sequence[Any]], Any]:
+    """``columns`` (READING_COLUMNS, in the order written) ordered by time taken, then
+    time recorded, then the order written, as the record orders a session's entries;
+    and the instants taken, in that order. Readings nearly always arrive in time order:
+    then nothing moves."""
+    taken = parse_instants(columns[1])
+    if taken.size < 2 or bool((np.diff(taken) > 0).all()):
+        return columns, taken
+    recorded = parse_instants(columns[10])
+    order = np.lexsort((recorded, taken)).tolist()  # stable: ties keep the order written
+    return [[column[i] for i in order] for column in columns], taken[order]
 
 
 class Readings(Sequence[StoredVitals]):
@@ -59,12 +70,12 @@ class Readings(Sequence[StoredVitals]):
     # ------------------------------------------------------------------ loading
 
     def load(self, rows: Sequence[Sequence[Any]], corrected: Iterable[StoredVitals]) -> None:
-        """Rows as store.vitals_table reads them (READING_COLUMNS), already in order; the
-        corrected readings as they stand now, which take their rows' places."""
+        """Rows as store.vitals_table reads them (READING_COLUMNS, in the order written);
+        the corrected readings as they stand now, which take their rows' places."""
         if rows:
-            columns = list(zip(*rows, strict=True))
-            ids, texts = list(columns[0]), columns[1]
-            micros = parse_instants(texts)
+            columns, taken = _in_time_order(list(zip(*rows, strict=True)))
+            ids = list(columns[0])
+            micros = taken.tolist()
             start = self._next_order
             self._ids.extend(ids)
             self._micros.extend(micros)

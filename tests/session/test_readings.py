@@ -119,6 +119,27 @@ def test_readings_of_one_instant_keep_the_order_they_were_recorded_in(store, ses
         assert service.state.reading_before(service.state.readings()[-1]).id == ids[3]
 
 
+def test_readings_entered_late_take_their_places_by_the_time_taken(store, session, clock):
+    """The record gives the readings in the order written; a session opens with them in
+    the order taken, then recorded, then written, as they were seen live."""
+    live = open_service(store, session, clock)
+    first = live.record_vitals_line("120/80").entry
+    clock.advance(minutes=10)
+    newest = live.record_vitals_line("130/85").entry
+    between = first.at + dt.timedelta(minutes=5)
+    late = store.add_vitals(session, {"systolic": 140, "diastolic": 90}, taken_at=between)
+    tied = store.add_vitals(session, {"systolic": 150, "diastolic": 95}, taken_at=between)
+    clock.advance(seconds=30)
+    with_first = store.add_vitals(session, {"systolic": 122, "diastolic": 81}, taken_at=first.at)
+    for entry_id in (late, tied, with_first):
+        live.state.add_new("vitals", entry_id)
+    again = open_service(store, session, clock)
+    expected = [first.id, with_first, late, tied, newest.id]
+    for service in (live, again):
+        assert [r.id for r in service.state.readings()] == expected
+    assert chart_arrays(again) == chart_arrays(live)
+
+
 def test_opening_a_long_session_makes_no_object_per_reading(store, session, clock, monkeypatch):
     """Work counted, not timed: the readings stay columns until one is looked at."""
     for second in range(3000):
