@@ -15,6 +15,7 @@ one recorded later is the later reading.
 from __future__ import annotations
 
 import bisect
+import operator
 import sys
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
@@ -44,12 +45,17 @@ def _in_time_order(columns: list[Sequence[Any]]) -> tuple[list[Sequence[Any]], A
     time recorded, then the order written, as the record orders a session's entries;
     and the instants taken, in that order. Readings nearly always arrive in time order:
     then nothing moves."""
-    taken = parse_instants(columns[1])
-    if taken.size < 2 or bool((np.diff(taken) > 0).all()):
-        return columns, taken
-    recorded = parse_instants(columns[10])
-    order = np.lexsort((recorded, taken)).tolist()  # stable: ties keep the order written
-    return [[column[i] for i in order] for column in columns], taken[order]
+    taken, recorded = parse_instants(columns[1]), columns[10]
+    steps = np.diff(taken)
+    if not (steps < 0).any():
+        # Readings of one instant (a monitor's and a typed one): in order if recorded in
+        # order, which the record's fixed-width UTC texts tell as text.
+        ties = np.flatnonzero(steps == 0).tolist()
+        if all(recorded[i] <= recorded[i + 1] for i in ties):
+            return columns, taken
+    order = np.lexsort((parse_instants(recorded), taken))  # stable: ties keep the order written
+    pick = operator.itemgetter(*order.tolist())
+    return [pick(column) for column in columns], taken[order]
 
 
 class Readings(Sequence[StoredVitals]):
