@@ -226,6 +226,18 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self._split(self.width())
         super().showEvent(event)
 
+    def fit_form(self) -> None:
+        """On a short screen (1024x600, text at 125 %) a form in the chart's place had one
+        field's height (QA): the tag keys' row steps aside while a form that takes input
+        is open and comes back as it closes. The keys still toggle their tags, and both
+        entry lines stay in view (issue 9)."""
+        tucked = (
+            self.form is not None
+            and not isinstance(self.form, EntryDialog)
+            and self.height() < SHORT_PX
+        )
+        self.observation.tags_box.setVisible(not tucked)
+
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._split(event.size().width())
         short = event.size().height() < SHORT_PX
@@ -234,6 +246,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         # the patient's name's tooltip (and stays in the log and the report).
         self.header.set_intention_compact(short)
         super().resizeEvent(event)
+        self.fit_form()
 
     def _listen(self) -> None:
         """The views follow the service: wired once, here."""

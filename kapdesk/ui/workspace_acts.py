@@ -60,6 +60,7 @@ class FormActs(Base):
             self.form.focus_first()
             return None
         self.form = form
+        self.fit_form()
         self.shortcuts_first.watch(form)
         # Released before ``saved`` runs, so a form may open the next one (caution → dose).
         form.accepted.connect(lambda: self._release(form))
@@ -69,6 +70,7 @@ class FormActs(Base):
     def _release(self, form: FormDialog) -> None:
         if self.form is form:
             self.form = None
+            self.fit_form()
 
     def open_rems_check(self) -> None:
         self._act()

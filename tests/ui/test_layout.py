@@ -11,7 +11,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QRect
+from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -350,6 +350,42 @@ def test_the_x11_plugin_finds_every_library_it_needs():
     linked = subprocess.run(["ldd", str(plugin)], capture_output=True, text=True, check=True)
     missing = [line.split()[0] for line in linked.stdout.splitlines() if "not found" in line]
     assert missing == [], f"install these for Qt's xcb plugin (scripts/setup): {missing}"
+
+
+def test_a_form_on_a_short_screen_gets_the_tag_keys_room(qtbot, store, data_dir, clock, themed):
+    """At 1024x600 with text at 125 % and a banner open, a correction form showed one field
+    (QA). The tag keys' row steps aside while it is open; both entry lines stay."""
+    themed(1.25)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1024x600"], 1.25)
+    tags = workspace.observation.tags_box
+    assert within(main, tags)
+    workspace.log_view.setFocus()
+    model = workspace.log_model
+    reading = next(r for r in range(model.rowCount()) if model.entry_at(r).kind == "vitals")
+    workspace.log_view.setCurrentIndex(model.index(reading, 0))  # the urgent reading
+    qtbot.keyClick(workspace.log_view, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    form = workspace.correct_dialog
+    assert form is not None
+    assert form.isVisible()
+    assert not tags.isVisible()
+    header = workspace.header
+    for widget in (
+        header.session_clock.time,
+        header.dose_clock.time,
+        workspace.banner,
+        workspace.observation.line,
+        workspace.vitals.line,
+        workspace.log_view,
+    ):
+        assert inside(main, widget), widget.accessibleName()
+    fields = [w for w in form.area.widget().findChildren(QLineEdit) if within(main, w)]
+    assert len(fields) >= 2  # one field at a time before
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F4)  # a tag key still works
+    assert workspace.observation.selected_tags() == ["tearful"]
+    qtbot.keyClick(form, Qt.Key.Key_Escape)
+    assert within(main, tags)
+    assert workspace.observation.tag_buttons["tearful"].isChecked()
+    main.close_workspace()
 
 
 @pytest.mark.parametrize("scale", [1.0, 1.25])
