@@ -85,6 +85,9 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         plot.getAxis("right").setWidth(AXIS_WIDTH)
         self.setMouseEnabled(x=False, y=False)
         self.setYRange(40, 200, padding=0)
+        # Both ranges set while empty: the first setXRange with readings in it made
+        # pyqtgraph auto-range over every item once more (20 ms of a 30 ms first draw).
+        self.setXRange(-10, 60, padding=0)
 
         # The pre-dose baseline: a narrow band around its systolic and its diastolic value.
         self._baseline_bands = []

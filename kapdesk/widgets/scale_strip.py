@@ -30,6 +30,7 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
         plot.showAxis("right")
         self.setMouseEnabled(x=False, y=False)
         self.setYRange(-0.6, 1.6, padding=0)
+        self.getViewBox().disableAutoRange()  # its time axis is the chart's
         font = QFont()
         font.setPixelSize(font_px)
         for name in ("left", "right"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pyqtgraph as pg
 from PySide6.QtCore import Qt
 
 from kapdesk.clinical.alerts import AlertThresholds
@@ -144,3 +145,33 @@ def test_a_chart_kept_up_to_date_looks_like_one_drawn_afresh(qtbot):
     drawn(30, [0.0, 40.0], (131.0, 84.0), kept)  # the time axis grows to two hours
     fresh = drawn(30, [0.0, 40.0], (131.0, 84.0))
     assert kept.grab().toImage() == fresh.grab().toImage()
+
+
+def test_drawing_a_session_on_the_chart_never_auto_ranges(qtbot, monkeypatch):
+    """The chart sets its ranges itself. Its first drawing with readings made pyqtgraph
+    measure every item once more for an automatic range it then turned off: 20 ms of
+    the 30 a finished session's chart took to draw (issue 10). Counted, not timed."""
+    chart = BPChart()
+    strip = ScaleStrip(chart)
+    qtbot.addWidget(chart)
+    qtbot.addWidget(strip)
+    measured = []
+    real = pg.ViewBox.childrenBounds
+    monkeypatch.setattr(
+        pg.ViewBox,
+        "childrenBounds",
+        lambda self, *a, **k: measured.append(1) or real(self, *a, **k),
+    )
+    minutes = [float(m) for m in range(-10, 120, 5)]
+    chart.set_readings(
+        minutes,
+        [130.0] * len(minutes),
+        [80.0] * len(minutes),
+        [70.0] * len(minutes),
+        [96.7] * len(minutes),
+        [str(m) for m in minutes],
+    )
+    chart.set_doses([0.0, 30.0])
+    strip.set_scores([(10.0, "moaas", 4)])
+    assert measured == []
+    assert chart.getViewBox().viewRange()[0][1] >= 120  # the whole session in view
