@@ -143,6 +143,10 @@ class SessionLogModel(QStandardItemModel):
         self._keys: list[int] = []  # minus each row's instant in microseconds: ascending
         self._at: dict[str, int] = {}
         self._shown: OrderedDict[str, LogEntry] = OrderedDict()
+        # How often each entry's words changed, and every row's (restate, reset): a row's
+        # height is kept by these, so the view's measuring needs no entry (revision).
+        self._revisions: dict[str, int] = {}
+        self._generation = 0
         self._window = 0  # the newest rows, those the view holds
         self.reset(rows, describe)
 
@@ -193,6 +197,8 @@ class SessionLogModel(QStandardItemModel):
         self._ids = ids[order].tolist()
         self._at = dict(zip(self._ids, self._keys, strict=True))
         self._shown.clear()
+        self._revisions.clear()
+        self._generation += 1
         self._window = min(len(order), WINDOW_ROWS)
         self.blockSignals(True)
         self.setRowCount(self._window)
@@ -240,6 +246,14 @@ class SessionLogModel(QStandardItemModel):
             self._shown.move_to_end(entry_id)
         return entry
 
+    def revision(self, row: int) -> tuple[str, tuple[int, int]]:
+        """The row's entry id, and a stamp that changes whenever its words may have: what
+        a row's height is kept by. Made without the entry: the view asks every row
+        between its top and a row far below it (End in a long log), and making each
+        entry again cost ~0.5 s an End with 5,000 rows held (issue 10 QA)."""
+        entry_id = self._ids[row]
+        return entry_id, (self._generation, self._revisions.get(entry_id, 0))
+
     def row_of(self, entry_id: object) -> int:
         """The row showing the entry with this id (ValueError if none does)."""
         entry_key = str(entry_id)
@@ -257,6 +271,7 @@ class SessionLogModel(QStandardItemModel):
         row out of view is not announced (the view lays out again instead)."""
         key, entry_key = -to_micros(entry.at), str(entry.id)  # as text, as a reading's
         if entry_key in self._at:
+            self._revisions[entry_key] = self._revisions.get(entry_key, 0) + 1
             row = self.row_of(entry_key)
             if self._at[entry_key] == key:
                 self._remember(entry)
@@ -278,6 +293,7 @@ class SessionLogModel(QStandardItemModel):
     def restate(self) -> None:
         """Every row's words changed (the first dose set T0): made again as shown."""
         self._shown.clear()
+        self._generation += 1
         if self._window:
             self.dataChanged.emit(self.index(0, 0), self.index(self._window - 1, 0))
 
@@ -470,9 +486,11 @@ class EntryDelegate(QStyledItemDelegate):
         # Row heights and laid-out text by (entry, width, font), for the rows shown
         # lately: each insert repaints the rows in view, and laying out rich text again
         # for each cost ~100 µs a row.
-        # Heights by entry id: (the entry as measured, width, font, height). Checked by
-        # identity first: a view scrolling by pixel asks every row on each insert.
-        self._heights: OrderedDict[uuid.UUID, tuple[LogEntry, int, str, int]] = OrderedDict()
+        # Heights by entry id: (the entry's revision as measured, width, font, height). A
+        # view scrolling by pixel asks every row on each insert, and one scrolling by row
+        # every row between its top and the current row: kept for every row it holds
+        # (twice that), never fewer, or a scan through them measured each again.
+        self._heights: OrderedDict[object, tuple[object, int, str, int]] = OrderedDict()
         self._font: tuple[str, int, int] | None = None  # the view font's key and columns
         self._one_line: tuple[int, QFontMetrics] | None = None  # see _one_line_height
         self._documents: OrderedDict[tuple[LogEntry, int, str], QTextDocument] = OrderedDict()
@@ -572,30 +590,31 @@ class EntryDelegate(QStyledItemDelegate):
         # without Qt's data() and a font's key (~20 µs): while the log scrolls by pixel,
         # each insert asks every row (issue 10).
         model = index.model()
-        entry = (
-            model.entry_at(index.row())
-            if isinstance(model, SessionLogModel)
-            else index.data(ENTRY_ROLE)
-        )
         font_key, time_width, t_width = self._font or self._measure_font()
         width = self._view.viewport().width() - time_width - t_width
-        known = self._heights.get(entry.id)
-        if (
-            known is not None
-            and (known[0] is entry or known[0] == entry)
-            and known[1] == width
-            and known[2] == font_key
-        ):
-            height = known[3]
+        revision: object
+        if isinstance(model, SessionLogModel):
+            key, revision = model.revision(index.row())
+            known = self._heights.get(key)
+            if known is not None and known[:3] == (revision, width, font_key):
+                self._heights.move_to_end(key)
+                return QSize(width + time_width + t_width, known[3])
+            entry = model.entry_at(index.row())
+            held = model.rowCount()
         else:
-            height = self._one_line_height(entry, width)
-            if height is None:
-                self.initStyleOption(option, index)
-                height = int(self._document(option, entry, width).size().height())
-            self._heights[entry.id] = (entry, width, font_key, height)
-            self._heights.move_to_end(entry.id)
-            if len(self._heights) > HEIGHTS_KEPT:
-                self._heights.popitem(last=False)
+            entry = index.data(ENTRY_ROLE)
+            key, revision, held = entry.id, entry, 0
+            known = self._heights.get(key)
+            if known is not None and known[:3] == (revision, width, font_key):
+                return QSize(width + time_width + t_width, known[3])
+        height = self._one_line_height(entry, width)
+        if height is None:
+            self.initStyleOption(option, index)
+            height = int(self._document(option, entry, width).size().height())
+        self._heights[key] = (revision, width, font_key, height)
+        self._heights.move_to_end(key)
+        while len(self._heights) > max(HEIGHTS_KEPT, 2 * held):
+            self._heights.popitem(last=False)
         return QSize(width + time_width + t_width, height)
 
     def _one_line_height(self, entry: LogEntry, width: int) -> int | None:

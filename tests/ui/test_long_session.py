@@ -229,6 +229,53 @@ def test_the_oldest_entry_of_a_long_log_is_reached_from_the_keyboard(qtbot):
     assert model.entry_at(view.currentIndex().row()).text == "reading 0"
 
 
+def test_paging_to_the_start_of_a_long_log_makes_each_entry_once(qtbot):
+    """End past 2,500 rows held took up to a second a press (QA): the view asks every
+    row from its top to the new current row, and past 2,000 each was made and measured
+    again. Each End now makes only the rows it brings in, and Home and End over rows
+    already seen make none. Counted, not timed."""
+    entries = {}
+    for second in range(6000):
+        entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}: " + "words " * 30)
+        entries[str(entry.id)] = entry
+    described: list[str] = []
+
+    def describe(entry_id: str) -> LogEntry:
+        described.append(entry_id)
+        return entries[entry_id]
+
+    model = SessionLogModel(([to_micros(e.at) for e in entries.values()], list(entries)), describe)
+    view = SessionLogView()
+    view.setItemDelegate(EntryDelegate(view))
+    view.setModel(model)
+    qtbot.addWidget(view)
+    view.resize(600, 300)
+    view.show()
+    qtbot.waitExposed(view)
+    view.setFocus()
+    QTest.keyClick(view, Qt.Key.Key_Home)
+    presses, brought_before = 0, 0
+    while model.entry_at(view.currentIndex().row()).text.split(":")[0] != "reading 0":
+        described.clear()
+        held = model.rowCount()
+        QTest.keyClick(view, Qt.Key.Key_End)
+        QApplication.processEvents()
+        presses += 1
+        assert presses <= 20
+        # The rows this End brought in, or the last one did (first reached by this one).
+        brought = model.rowCount() - held
+        assert len(described) <= max(brought, brought_before) + 100, (held, len(described))
+        brought_before = brought
+    assert model.rowCount() == 6000
+    # Back to the newest and to the oldest again: the view asks every row in between.
+    for key in (Qt.Key.Key_Home, Qt.Key.Key_End):
+        described.clear()
+        QTest.keyClick(view, key)
+        QApplication.processEvents()
+        assert len(described) <= 100, (key, len(described))
+    assert model.entry_at(view.currentIndex().row()).text.startswith("reading 0:")
+
+
 def test_a_row_measured_without_laying_it_out_is_as_tall_as_its_words(qtbot, qapp):
     """Rows whose words fit one line are measured by their width alone (every row of a
     short log is measured when it opens). Whatever that finds must equal the laid-out
