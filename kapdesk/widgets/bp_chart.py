@@ -124,9 +124,16 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
                 movable=False,
                 pen=pg.mkPen(colour, width=1.5, style=style),
                 label=f"{text} {value}",
-                labelOpts={"position": 0.02, "color": colour, "anchors": anchors},
+                # On the chart's own colour, over a dose line that crosses it (QA: "urgent
+                # 110" was struck through by the first dose near the left edge).
+                labelOpts={
+                    "position": 0.02,
+                    "color": colour,
+                    "anchors": anchors,
+                    "fill": pg.mkBrush(colours.background + "e0"),
+                },
             )
-            line.setZValue(-10)
+            line.setZValue(-4)  # above the dose lines (-5), so its label is too
             _drawn_once(line)
             self.addItem(line)
             self._threshold_lines.append(line)
