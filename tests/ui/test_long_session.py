@@ -64,28 +64,32 @@ class CountingDelegate(EntryDelegate):
         return super().sizeHint(option, index)
 
 
-def test_the_log_measures_only_the_rows_it_shows(qtbot):
-    """A list view asked every row its height on each insert: 1.2 s an entry at 21,600."""
-    entries = {}
-    rows = []
-    for second in range(5000):
-        entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}")
-        entries[str(entry.id)] = entry
-        rows.append((to_micros(entry.at), entry.id))
-    described = []
+def described_log(qtbot, entries: dict[str, LogEntry], delegate=EntryDelegate, size=(600, 400)):
+    """``entries`` in a log on screen, and the ids of the entries made for it (in order)."""
+    described: list[str] = []
 
     def describe(entry_id: str) -> LogEntry:
         described.append(entry_id)
         return entries[entry_id]
 
-    model = SessionLogModel(tuple(zip(*rows, strict=True)), describe)
+    model = SessionLogModel(([to_micros(e.at) for e in entries.values()], list(entries)), describe)
     view = SessionLogView()
-    view.setItemDelegate(CountingDelegate(view))
+    view.setItemDelegate(delegate(view))
     view.setModel(model)
     qtbot.addWidget(view)
-    view.resize(600, 400)
+    view.resize(*size)
     view.show()
     qtbot.waitExposed(view)
+    return model, view, described
+
+
+def test_the_log_measures_only_the_rows_it_shows(qtbot):
+    """A list view asked every row its height on each insert: 1.2 s an entry at 21,600."""
+    entries = {}
+    for second in range(5000):
+        entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}")
+        entries[str(entry.id)] = entry
+    model, view, described = described_log(qtbot, entries, CountingDelegate)
     # Opening a long session: a view handed the whole log while scrolling by pixel
     # measured (and so described) every row of it, 3.9 s at six hours.
     assert len(described) < 200
@@ -238,20 +242,7 @@ def test_paging_to_the_start_of_a_long_log_makes_each_entry_once(qtbot):
     for second in range(6000):
         entry = line(T0 + dt.timedelta(seconds=second), f"reading {second}: " + "words " * 30)
         entries[str(entry.id)] = entry
-    described: list[str] = []
-
-    def describe(entry_id: str) -> LogEntry:
-        described.append(entry_id)
-        return entries[entry_id]
-
-    model = SessionLogModel(([to_micros(e.at) for e in entries.values()], list(entries)), describe)
-    view = SessionLogView()
-    view.setItemDelegate(EntryDelegate(view))
-    view.setModel(model)
-    qtbot.addWidget(view)
-    view.resize(600, 300)
-    view.show()
-    qtbot.waitExposed(view)
+    model, view, described = described_log(qtbot, entries, size=(600, 300))
     view.setFocus()
     QTest.keyClick(view, Qt.Key.Key_Home)
     presses, brought_before = 0, 0
