@@ -59,7 +59,10 @@ class FormDialog(QDialog):
         *,
         scrolling: bool = False,
         ok_text: str = "Save",
+        subject: str | None = None,
     ) -> None:
+        """``subject``: what the form is about (the entry a correction changes), under
+        its heading and never scrolled out of view with its rows."""
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setMinimumWidth(420)
@@ -67,6 +70,11 @@ class FormDialog(QDialog):
         heading = QLabel(title)
         heading.setObjectName("subtitle")
         outer.addWidget(heading)
+        self.subject: QLabel | None = None
+        if subject is not None:
+            self.subject = WrappedLabel(subject)
+            self.subject.setAccessibleName("About")
+            outer.addWidget(self.subject)
         self.form = QFormLayout()
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         # A long form's rows scroll inside a 600 px screen; the refusal and the buttons
@@ -79,9 +87,8 @@ class FormDialog(QDialog):
             outer.addWidget(self.area, 1)
         else:
             outer.addLayout(self.form)
-        self.error = QLabel()
+        self.error = WrappedLabel()  # a refusal, whole (QA: cut mid-sentence at 1024x600)
         self.error.setObjectName("error")
-        self.error.setWordWrap(True)
         self.error.hide()
         outer.addWidget(self.error)
         self.buttons = QDialogButtonBox(

@@ -16,6 +16,7 @@ from kapdesk.clinical.scales import REMS_QUESTIONS
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.session.dosing import DoseDefaults, device_count
 from kapdesk.ui.forms import FormDialog
+from kapdesk.widgets.wrapped_label import WrappedLabel
 from kapdesk.widgets.wrapping_check import WrappingCheck
 
 
@@ -42,9 +43,8 @@ class DoseDialog(FormDialog):
         self.lot.setAccessibleName("Lot number")
         self.devices = QLineEdit()
         self.devices.setAccessibleName("Device count")
-        self.route_note = QLabel("")
+        self.route_note = WrappedLabel("")
         self.route_note.setObjectName("error")
-        self.route_note.setWordWrap(True)
         self.form.addRow("Drug", self.drug)
         self.form.addRow("Route", self.route)
         self.form.addRow("", self.route_note)
@@ -52,9 +52,8 @@ class DoseDialog(FormDialog):
         self.form.addRow("", self.per_kg)
         self.form.addRow("Lot number", self.lot)
         self.form.addRow("Devices (intranasal)", self.devices)
-        self.origin = QLabel(defaults.source)  # where the defaults came from
+        self.origin = WrappedLabel(defaults.source)  # where the defaults came from
         self.origin.setObjectName("hint")
-        self.origin.setWordWrap(True)
         self.form.addRow("", self.origin)
         self.drug.setCurrentIndex(self.drug.findData(defaults.drug))
         self.route.setCurrentIndex(self.route.findData(defaults.route))
@@ -168,10 +167,9 @@ class CorrectDialog(FormDialog):
         labels: dict[str, str],
         parent: QWidget | None = None,
     ) -> None:
-        super().__init__("Correct an entry", parent, scrolling=True)
-        original = QLabel(summary)
-        original.setWordWrap(True)
-        self.form.addRow("Entry", original)
+        # The entry corrected stays in view above the fields, which scroll on a short
+        # screen (QA: at 1024x600 it went out of view as the first field took the keys).
+        super().__init__("Correct an entry", parent, scrolling=True, subject=summary)
         self.edits: dict[str, QLineEdit] = {}
         for name, value in fields.items():
             edit = QLineEdit(value)
@@ -181,7 +179,12 @@ class CorrectDialog(FormDialog):
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason")
         self.reason.setPlaceholderText("Why the entry was wrong (required)")
-        self.form.addRow("Reason", self.reason)
+        # Its own line, the form's whole width: beside a long label on a narrow screen it
+        # showed seven letters of the reason being typed (QA, 1024x600 at 125 %).
+        reason_label = QLabel("Reason")
+        reason_label.setBuddy(self.reason)
+        self.form.addRow(reason_label)
+        self.form.addRow(self.reason)
         self._initial = dict(fields)
         self.first_field = next(iter(self.edits.values()), self.reason)
 
@@ -209,9 +212,8 @@ class ScreeningDialog(FormDialog):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("Screening before dosing", parent, scrolling=True)
-        guide = QLabel("Tick each that applies (Space), Tab to the next; Enter saves.")
+        guide = WrappedLabel("Tick each that applies (Space), Tab to the next; Enter saves.")
         guide.setObjectName("hint")
-        guide.setWordWrap(True)
         self.form.addRow(guide)
         self.contraindications: dict[str, WrappingCheck] = {}
         for key, label in CONTRAINDICATIONS.items():
@@ -231,9 +233,8 @@ class ScreeningDialog(FormDialog):
         self.intention.setAccessibleName("Intention")
         self.intention.setPlaceholderText("The patient's stated intention for this session")
         self.form.addRow("Intention", self.intention)
-        self.why = QLabel(WHY_IT_MATTERS)
+        self.why = WrappedLabel(WHY_IT_MATTERS)
         self.why.setObjectName("error")
-        self.why.setWordWrap(True)
         self.why.hide()
         self.form.addRow(self.why)
         self.decision = QLineEdit()
@@ -264,9 +265,8 @@ class IntentionDialog(FormDialog):
         self.intention.setPlaceholderText("In the patient's own words")
         self.intention.selectAll()
         self.form.addRow("Intention", self.intention)
-        hint = QLabel("Shown on one quiet line at the top of the session and in the report.")
+        hint = WrappedLabel("Shown on one quiet line at the top of the session and in the report.")
         hint.setObjectName("hint")
-        hint.setWordWrap(True)
         self.form.addRow(hint)
         self.first_field = self.intention
 
@@ -276,8 +276,7 @@ class CautionDialog(FormDialog):
 
     def __init__(self, message: str, parent: QWidget | None = None) -> None:
         super().__init__("Blood pressure above the pre-dose caution", parent, scrolling=True)
-        text = QLabel(message)
-        text.setWordWrap(True)
+        text = WrappedLabel(message)
         self.form.addRow(text)
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason to dose")

@@ -354,7 +354,8 @@ def test_the_x11_plugin_finds_every_library_it_needs():
 
 def test_a_form_on_a_short_screen_gets_the_tag_keys_room(qtbot, store, data_dir, clock, themed):
     """At 1024x600 with text at 125 % and a banner open, a correction form showed one field
-    (QA). The tag keys' row steps aside while it is open; both entry lines stay."""
+    (QA). The tag keys' row steps aside while it is open; both entry lines stay; the entry
+    corrected stays in view above its scrolling fields."""
     themed(1.25)
     main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1024x600"], 1.25)
     tags = workspace.observation.tags_box
@@ -378,8 +379,12 @@ def test_a_form_on_a_short_screen_gets_the_tag_keys_room(qtbot, store, data_dir,
         workspace.log_view,
     ):
         assert inside(main, widget), widget.accessibleName()
-    fields = [w for w in form.area.widget().findChildren(QLineEdit) if within(main, w)]
-    assert len(fields) >= 2  # one field at a time before
+    # What is corrected stays in view as the fields scroll, and the reason has the form's
+    # width (seven letters of it showed beside its label).
+    assert within(main, form.subject)
+    assert "BP 186/108" in form.subject.text()
+    assert form.reason.width() >= form.area.viewport().width() - 40
+    assert within(main, form.first_field)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F4)  # a tag key still works
     assert workspace.observation.selected_tags() == ["tearful"]
     qtbot.keyClick(form, Qt.Key.Key_Escape)
