@@ -59,7 +59,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         self._grid.setZValue(-30)
         _drawn_once(self._grid)
         self.addItem(self._grid)
-        self._grid_range: tuple[float, float, float] | None = None
+        self._grid_range: tuple[float, float, float, float] | None = None
         plot.showAxis("right")
         font = QFont()
         font.setPixelSize(font_px)
@@ -265,7 +265,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             hr,
             np.asarray(mean_arterial, dtype=float),
         )
-        self._fit(x, sys_, hr)
+        self._fit(x, sys_, hr, self._readings[2])
         self._draw_readings()
 
     def _draw_readings(self) -> None:
@@ -395,7 +395,9 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         if visible:
             self._map.setData(*self._map_data)
 
-    def _fit(self, x: np.ndarray, systolic: np.ndarray, heart_rate: np.ndarray) -> None:
+    def _fit(
+        self, x: np.ndarray, systolic: np.ndarray, heart_rate: np.ndarray, diastolic: np.ndarray
+    ) -> None:
         # Room for a reading every 5 minutes; never narrower than an hour. The right edge
         # moves on in whole grid steps, as a printed record's next page: a new reading
         # every second then changes no range, axis or grid, and nothing but the readings
@@ -411,22 +413,28 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         for series in (systolic, heart_rate):
             if series.size and not np.isnan(series).all():
                 top = max(top, math.ceil((float(np.nanmax(series)) + 15) / 10) * 10)
-        if self.getViewBox().viewRange()[1] != [40, top]:
-            self.setYRange(40, top, padding=0)
-        self._draw_grid(left, right, top)
+        # Down to the lowest value where one is under 40 (a diastolic of 20, a heart rate of
+        # 35: QA, 300/20 was accepted and its diastolic drawn nowhere).
+        bottom = 40.0
+        for series in (diastolic, heart_rate):
+            if series.size and not np.isnan(series).all():
+                bottom = min(bottom, max(0.0, math.floor((float(np.nanmin(series)) - 5) / 10) * 10))
+        if self.getViewBox().viewRange()[1] != [bottom, top]:
+            self.setYRange(bottom, top, padding=0)
+        self._draw_grid(left, right, top, bottom)
 
-    def _draw_grid(self, left: float, right: float, top: float) -> None:
+    def _draw_grid(self, left: float, right: float, top: float, bottom: float) -> None:
         """Lines every 10 mmHg and every 10 minutes (a reading every 5 fits between)."""
-        if self._grid_range == (left, right, top):
+        if self._grid_range == (left, right, top, bottom):
             return
-        self._grid_range = (left, right, top)
-        ys = np.arange(40, top + 1, 10, dtype=float)
+        self._grid_range = (left, right, top, bottom)
+        ys = np.arange(bottom, top + 1, 10, dtype=float)
         step = 10 if right - left <= 300 else 30
         xs = np.arange(np.ceil(left / step) * step, right + 1, step, dtype=float)
         grid_x = np.concatenate(
             [np.repeat([[left, right]], ys.size, axis=0).ravel(), np.repeat(xs, 2)]
         )
-        grid_y = np.concatenate([np.repeat(ys, 2), np.tile([40.0, top], xs.size)])
+        grid_y = np.concatenate([np.repeat(ys, 2), np.tile([bottom, top], xs.size)])
         self._grid.setData(grid_x, grid_y)
 
 

@@ -175,3 +175,19 @@ def test_drawing_a_session_on_the_chart_never_auto_ranges(qtbot, monkeypatch):
     strip.set_scores([(10.0, "moaas", 4)])
     assert measured == []
     assert chart.getViewBox().viewRange()[0][1] >= 120  # the whole session in view
+
+
+def test_a_value_under_the_chart_floor_widens_the_chart_to_show_it(qtbot):
+    """A diastolic of 20 (300/20 is within each value's plausible range) and a heart rate
+    of 35 were drawn below the chart's 40 mmHg floor, out of sight (QA)."""
+    chart = BPChart()
+    qtbot.addWidget(chart)
+    chart.set_readings(
+        [-5.0, 10.0], [128.0, 300.0], [82.0, 20.0], [70.0, 35.0], [97.0, 113.0], ["a", "b"]
+    )
+    low, high = chart.getViewBox().viewRange()[1]
+    assert low <= 15
+    assert high >= 300
+    assert (10.0, 300.0, 20.0) in chart.bp_points()
+    chart.set_readings([-5.0], [128.0], [82.0], [70.0], [97.0], ["a"])
+    assert chart.getViewBox().viewRange()[1][0] == 40  # the usual floor again
