@@ -62,6 +62,19 @@ def parse_vitals_line(line: str) -> dict[str, str]:
     return values
 
 
+def reads_as_vitals(text: str) -> bool:
+    """Whether ``text`` is written in the vitals notation (``120/80 76 97``, ``BP 150/90 HR
+    88``, ``spo2 91``), with or without plausible values: typed into the observation line
+    it would be stored as words, never checked, charted or alerted on (issue 10 QA)."""
+    tokens = text.split()
+    if tokens and tokens[0].lower().rstrip(":=") in {"bp", "b/p"}:
+        tokens = tokens[1:]
+    try:
+        return bool(parse_vitals_line(" ".join(tokens)))
+    except ValidationError:
+        return False
+
+
 def _unlabelled(tokens: list[str], index: int) -> str:
     """The refusal of a number with no label and no blood pressure before it."""
     token = tokens[index]

@@ -19,6 +19,7 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from kapdesk.clinical.elapsed import format_elapsed
+from kapdesk.clinical.notation import reads_as_vitals
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.local.memory import keep_collections_short
 from kapdesk.session.alerting import StoredAlert
@@ -364,6 +365,17 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
 
     def store_observation(self, text: str, tags: list[str]) -> None:
         self._act()
+        if not tags and reads_as_vitals(text):
+            # A reading typed into the observation line was stored as words: never
+            # checked, charted or alerted on (QA: "120/80 76 120", an SpO2 of 120).
+            self.vitals.line.setText(text.strip())
+            self.observation.line.clear()
+            self.vitals.line.setFocus()
+            self.say(
+                "That is a reading, so it was not stored as a note: it is in the Vitals line "
+                "now. Enter records it there, checked and charted. For a note, add words."
+            )
+            return
         try:
             self.service.record_observation(text, tags)
         except Refused as exc:

@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from kapdesk.clinical.elapsed import describe_gap, format_elapsed, format_t_plus
-from kapdesk.clinical.notation import parse_vitals_line
+from kapdesk.clinical.notation import parse_vitals_line, reads_as_vitals
 from kapdesk.clinical.vitals import ValidationError, validate_vitals
 
 
@@ -90,3 +90,20 @@ def test_t_plus_and_gap_text():
     assert format_t_plus(t0, None) == "pre-dose"
     assert describe_gap(dt.timedelta(minutes=72)) == "1 h 12 min"
     assert describe_gap(dt.timedelta(minutes=7)) == "7 min"
+
+
+@pytest.mark.parametrize(
+    ("text", "reading"),
+    [
+        ("120/80 76 120", True),  # an implausible SpO2 is still a reading, to be checked
+        ("BP 150/90 HR 88", True),
+        ("spo2 91", True),
+        ("hr 72", True),
+        ("calm, eyes closed", False),
+        ("she said 120/80 was normal for her", False),
+        ("BP up", False),
+        ("Slept 20 minutes", False),
+    ],
+)
+def test_a_line_in_the_vitals_notation_is_told_from_words(text, reading):
+    assert reads_as_vitals(text) is reading

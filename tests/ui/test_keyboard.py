@@ -826,3 +826,32 @@ def test_ctrl_e_brings_the_entry_it_corrects_into_view(qtbot, window, store, clo
     assert view.shows_row(row)
     labels = [label.text() for label in workspace.correct_dialog.findChildren(QLabel)]
     assert f"{chosen.clock}  {chosen.t_plus}  {chosen.text}" in labels  # which, and when
+
+
+def test_a_reading_typed_as_an_observation_goes_to_the_vitals_line(qtbot, window, store, clock):
+    """QA: "120/80 76 120" typed into the observation line was stored as words, its SpO2
+    of 120 never checked, charted or alerted on. It goes to the Vitals line instead,
+    where Enter checks it; words are still a note."""
+    workspace, _patient = started(qtbot, window, store, "SPRAVATO REMS")
+    session = workspace.service.id
+    notes_before = len(store.entries("observation", session))
+    readings_before = len(store.entries("vitals", session))
+    workspace.observation.line.setFocus()
+    qtbot.keyClicks(workspace.observation.line, "120/80 76 120")
+    key(workspace.observation.line, Qt.Key.Key_Return)
+    assert len(store.entries("observation", session)) == notes_before
+    assert focused() is workspace.vitals.line
+    assert workspace.vitals.line.text() == "120/80 76 120"
+    assert "not stored as a note" in workspace.message_text()
+    key(workspace.vitals.line, Qt.Key.Key_Return)  # SpO2 120: refused, nothing stored
+    assert workspace.vitals.error.isVisible()
+    assert "SpO2" in workspace.vitals.error.text()
+    assert len(store.entries("vitals", session)) == readings_before
+    workspace.vitals.line.clear()
+    qtbot.keyClicks(workspace.vitals.line, "120/80 76 97")
+    key(workspace.vitals.line, Qt.Key.Key_Return)
+    assert len(store.entries("vitals", session)) == readings_before + 1
+    workspace.observation.line.setFocus()
+    qtbot.keyClicks(workspace.observation.line, "BP felt high to her, 150/90 she said")
+    key(workspace.observation.line, Qt.Key.Key_Return)
+    assert len(store.entries("observation", session)) == notes_before + 1
