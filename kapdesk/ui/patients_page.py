@@ -12,11 +12,14 @@ from typing import Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
+    QEvent,
     QModelIndex,
+    QObject,
     QPersistentModelIndex,
     Qt,
     Signal,
 )
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -136,6 +139,7 @@ class PatientsPage(QWidget):
 
         self.search.textChanged.connect(self.search_changed.emit)
         self.search.returnPressed.connect(self._focus_first_match)
+        self.search.installEventFilter(self)  # Down goes to the matches too (QA)
         self.add_button.clicked.connect(self.add_patient_requested.emit)
         self.new_session_button.clicked.connect(self._new_session)
         self.patient_list.activated.connect(lambda _index: self._new_session())
@@ -175,6 +179,20 @@ class PatientsPage(QWidget):
         self.resume_panel.setVisible(session_id is not None)
         if session_id is not None:
             self.resume_button.setFocus()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if (
+            watched is self.search
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and event.key() == Qt.Key.Key_Down
+            and self.patients.rowCount()
+        ):
+            # From the search to the first match, as Enter does: Down did nothing, and
+            # the Enter after it then only moved there (QA: "a second Enter is needed").
+            self._focus_first_match()
+            return True
+        return super().eventFilter(watched, event)
 
     def _focus_first_match(self) -> None:
         if self.patients.rowCount():

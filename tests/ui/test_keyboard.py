@@ -855,3 +855,20 @@ def test_a_reading_typed_as_an_observation_goes_to_the_vitals_line(qtbot, window
     qtbot.keyClicks(workspace.observation.line, "BP felt high to her, 150/90 she said")
     key(workspace.observation.line, Qt.Key.Key_Return)
     assert len(store.entries("observation", session)) == notes_before + 1
+
+
+def test_down_from_the_search_goes_to_the_first_match(qtbot, window, store):
+    """QA: Ctrl+F, a name, Down did nothing, and the Enter after it only moved to the
+    list. Down now goes to the first match, and Tab from there to their sessions."""
+    store.add_patient("Ada Example")
+    ben = store.add_patient("Ben Other")
+    window.refresh_patients()
+    press(window, Qt.Key.Key_F, CTRL)
+    page = window.patients_page
+    assert focused() is page.search
+    qtbot.keyClicks(page.search, "Ben")
+    key(page.search, Qt.Key.Key_Down)
+    assert focused() is page.patient_list
+    assert page.selected_patient() == ben
+    key(page.patient_list, Qt.Key.Key_Tab)
+    assert focused() is page.session_list
