@@ -14,8 +14,9 @@ CONTRAINDICATIONS = {
     "hypersensitivity": "Hypersensitivity to ketamine",
 }
 WHY_IT_MATTERS = (
-    "These are label contraindications and clinic cautions for ketamine (CLINICAL.md, "
-    "Screening). Ketamine raises blood pressure; uncontrolled hypertension is the key risk."
+    # Shown to clinicians: the source (CLINICAL.md, "Screening") is named here, not there.
+    "These are label contraindications and clinic cautions for ketamine. Ketamine raises "
+    "blood pressure; uncontrolled hypertension is the key risk."
 )
 # Concomitant medicines that change monitoring (CLINICAL.md; asked on the REMS form).
 MEDICINES = {

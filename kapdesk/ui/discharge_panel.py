@@ -13,7 +13,7 @@ import html
 import itertools
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QKeyEvent, QResizeEvent
+from PySide6.QtGui import QKeyEvent, QResizeEvent, QTextDocument
 from PySide6.QtWidgets import (
     QFormLayout,
     QFrame,
@@ -49,6 +49,9 @@ class DischargePanel(QFrame):
         self.title.setWordWrap(True)
         body.addWidget(self.title)
         self.items = QLabel()
+        # Always markup: a summary without tags was taken for plain text, and the escaped
+        # apostrophe of "The patient's survey" showed as "&#x27;" (QA).
+        self.items.setTextFormat(Qt.TextFormat.RichText)
         self.items.setWordWrap(True)
         self.items.setAccessibleName("Discharge criteria")
         body.addWidget(self.items)
@@ -186,5 +189,7 @@ class DischargePanel(QFrame):
         self.cancel.setAccessibleName("Back to patients")
 
     def items_text(self) -> str:
-        """The criteria as a person reads them, without markup."""
-        return self.items.text().replace("<br>", "\n").replace("<b>", "").replace("</b>", "")
+        """The criteria as a person reads them: the markup rendered, entities and all."""
+        document = QTextDocument()
+        document.setHtml(self.items.text())
+        return document.toPlainText()

@@ -71,8 +71,9 @@ class SettingsDialog(FormDialog):
 
     def _thresholds(self, overrides: dict[str, int]) -> None:
         heading = QLabel(
-            "Alert thresholds: CLINICAL.md's defaults. A clinic may change each, within "
-            "bounds that keep a dangerous reading from passing without an alert."
+            "Alert thresholds: kapdesk's defaults, from its clinical reference. A clinic may "
+            "change each, within bounds that keep a dangerous reading from passing without "
+            "an alert."
         )
         heading.setObjectName("subtitle")
         heading.setWordWrap(True)

@@ -154,6 +154,8 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     qtbot.keyClick(panel.confirm, Qt.Key.Key_Space)
     assert workspace.service.ended_at == clock.now_utc()
     assert panel.title.text() == "Session ended"
+    # As read: an escaped apostrophe showed as "&#x27;" (QA).
+    assert "The patient's survey: Ctrl+Shift+S." in panel.items_text()
 
     # The record holds the alerts, the acknowledgements and the REMS figures.
     events = store.session_events(workspace.service.id)
