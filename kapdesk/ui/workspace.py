@@ -443,6 +443,14 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
                 "here. Esc goes back to the patients."
             )
             return
+        if not self.observation.isEnabled():
+            # Ended just now: typing went into the greyed line, and Enter did nothing,
+            # without a word (QA).
+            self.say(
+                "This session has ended: nothing more can be entered. An entry that was "
+                "wrong: choose it in the log and press Ctrl+E. Esc goes back to the patients."
+            )
+            return
         self.log_view.clearSelection()
         self.focus_observation()
         self.observation.line.insert(text)

@@ -539,6 +539,11 @@ def test_one_esc_leaves_an_ended_session_and_ctrl_shift_n_works_there(qtbot, win
     workspace, _patient = started(qtbot, window, store, "IM injection")
     workspace.service.end(frozenset(), override_reason="test: ended at once")
     assert focused() is workspace.log_view
+    # Typing now says why nothing can be entered (QA: it went into the greyed line).
+    key(workspace.log_view, Qt.Key.Key_A)
+    assert "This session has ended: nothing more can be entered" in workspace.message_text()
+    assert workspace.observation.line.text() == ""
+    assert focused() is workspace.log_view
     key(workspace.log_view, Qt.Key.Key_Escape)
     assert window.workspace is None  # one Esc, back to the patients
     workspace, _ = started(qtbot, window, store, "IM injection")
