@@ -83,6 +83,16 @@ def event_instant(event: SessionEvent) -> dt.datetime:
 def event_entry(state: SessionState, event: SessionEvent) -> LogEntry:
     if event.kind == "handover":
         text = describe_handover(state, event.payload)
+    elif event.kind == "alert_ack":
+        # Which alert: two acknowledgements read the same, each "Alert acknowledged" (QA).
+        who = state.clinician_name(event.recorded_by)
+        text = f"Alert acknowledged by {who}."
+        try:
+            alert = state.event(str(event.payload["alert_id"]))
+        except KeyError:
+            pass
+        else:
+            text = f"Alert acknowledged by {who}: {alert.payload['reason']}"
     else:
         text = describe_event(event.kind, event.payload, state.clinician_name(event.recorded_by))
     at = event_instant(event)
