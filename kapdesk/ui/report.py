@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import errno
 import html
 import math
 import os
@@ -125,10 +126,39 @@ def new_private_file(target: Path) -> None:
 
 
 def write_private_text(target: Path, text: str) -> None:
-    """``text`` as a new owner-only file; never replaces one (FileExistsError)."""
+    """``text`` as a new owner-only file; never replaces one (FileExistsError). A file it
+    could not write whole (a full disk) is removed: left empty, it refused the retry."""
     descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with open(descriptor, "w", encoding="utf-8", newline="") as out:
-        out.write(text)
+    try:
+        with open(descriptor, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+    except OSError:
+        with contextlib.suppress(OSError):
+            target.unlink()
+        raise
+
+
+def _written_whole(target: Path) -> None:
+    """A PDF whose writer could not write it (a full disk) is empty or cut short, and Qt
+    does not say so: it was reported written at 0 bytes (QA). Its end is read back; a
+    PDF without its end is removed, and the refusal says why."""
+    try:
+        with target.open("rb") as written:
+            written.seek(0, os.SEEK_END)
+            size = written.tell()
+            written.seek(max(0, size - 1024))
+            whole = b"%%EOF" in written.read()
+    except OSError:
+        whole = False
+    if not whole:
+        with contextlib.suppress(OSError):
+            target.unlink()
+        raise OSError(
+            errno.ENOSPC,
+            f"{target} could not be written whole (is the disk full?); nothing was saved",
+        )
 
 
 def _begun(painter: QPainter, target: Path | None) -> None:
@@ -152,7 +182,10 @@ def _pdf_writer(target: Path, title: str) -> QPdfWriter:
 def write_pdf(service: SessionService, facts: ReportFacts, target: Path) -> int:
     """The report as a new PDF file at ``target``; the number of pages."""
     writer = _pdf_writer(target, f"kapdesk session report {service.id}")
-    return render(service, facts, writer, target=target)
+    pages = render(service, facts, writer, target=target)
+    del writer  # the file closed
+    _written_whole(target)
+    return pages
 
 
 @dataclass(frozen=True)
@@ -627,7 +660,10 @@ def write_rems_pdf(
     """The REMS Patient Monitoring Form's fields as a printable page: each value, or what is
     missing in bold, so nothing is left blank by accident."""
     writer = _pdf_writer(target, f"kapdesk REMS monitoring form {service.id}")
-    return render_rems(service, facts, fields, writer, target=target)
+    pages = render_rems(service, facts, fields, writer, target=target)
+    del writer  # the file closed
+    _written_whole(target)
+    return pages
 
 
 def render_rems(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 
 import pypdf
+import pytest
 
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
 from kapdesk.session.service import SessionService
@@ -116,4 +117,35 @@ def test_a_report_never_replaces_a_file_and_a_failed_one_is_not_called_saved(
     assert workspace.message.text().startswith("The report could not be written to")
     assert not nowhere.exists()
     with store.engine.connect() as conn:  # no audit event names a file never written
+        assert conn.exec_driver_sql("SELECT count(*) FROM audit_events").scalar() == events
+
+
+def test_a_report_the_disk_could_not_hold_is_not_called_written(
+    qtbot, store, clock, tmp_path, monkeypatch
+):
+    """On a full disk Qt's PDF writer leaves an empty file and says nothing: the report
+    was called written at 0 bytes, and audited (QA). A PDF without its end is removed and
+    refused; a CSV that could not be written whole is removed too, so a retry can go on."""
+    from kapdesk.ui import report
+
+    service = _session(store, clock)
+    workspace = SessionWorkspace(service, quick_tags=[])
+    qtbot.addWidget(workspace)
+    with store.engine.connect() as conn:
+        events = conn.exec_driver_sql("SELECT count(*) FROM audit_events").scalar()
+    monkeypatch.setattr(report, "render", lambda *_a, **_k: 1)  # as if nothing reached disk
+    target = tmp_path / "report.pdf"
+    workspace.save_report(target=target)
+    assert "could not be written whole (is the disk full?)" in workspace.message.text()
+    assert not target.exists()
+
+    def full(_descriptor):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(report.os, "fsync", full)
+    rems = tmp_path / "rems.csv"
+    with pytest.raises(OSError, match="No space"):
+        report.save_document(service, rems, rems=True)
+    assert not rems.exists()
+    with store.engine.connect() as conn:  # nothing audited for files never written
         assert conn.exec_driver_sql("SELECT count(*) FROM audit_events").scalar() == events
