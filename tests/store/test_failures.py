@@ -28,6 +28,7 @@ from kapdesk.store.errors import (
     WrongPassphraseError,
 )
 from kapdesk.store.vault import KEYRING_SERVICE
+from kapdesk.store.verify_folder import verify_folder
 from tests.conftest import PASSPHRASE, file_hashes, fixed_passphrase
 
 
@@ -199,6 +200,37 @@ def test_a_corrupted_page_elsewhere_is_found_by_the_full_check_and_by_verify(sto
     assert not report.ok
     assert not report.check("SQLite integrity check").ok
     assert "FAILED verification" in report.render()
+
+
+def test_verify_reports_a_damaged_page_wherever_it_is(store, data_dir, clock, tmp_path):
+    """A damaged page (here in the demo record, where tamper QA found it) made SQLite
+    answer "malformed" to every query after its checks, and verify, where every message
+    about damage points, ended in an unexpected error. It reports the damage."""
+    import shutil
+
+    from kapdesk.local.demo import create_demo
+
+    create_demo(store, clock.now_utc())
+    store.close()
+    pages = (data_dir / DATABASE_FILE).stat().st_size // PAGE_SIZE
+    reported, refusals = 0, []
+    for page in range(2, pages, 3):
+        copy = tmp_path / f"page{page}"
+        shutil.copytree(data_dir, copy)
+        with (copy / DATABASE_FILE).open("r+b") as database:
+            database.seek(page * PAGE_SIZE + 144)
+            database.write(b"\xde\xad\xbe\xef")
+        # As "kapdesk verify" does: read only, the record never opened for writing.
+        try:
+            report = verify_folder(copy, fixed_passphrase, mirror=tmp_path / "m")
+        except StoreError as refused:  # a sentence that says what to do
+            refusals.append(str(refused))
+            continue
+        assert not report.ok, page
+        assert "FAILED verification" in report.render()
+        reported += 1
+    assert reported >= 3
+    assert all("backup" in refusal for refusal in refusals), refusals
 
 
 def test_a_record_from_a_newer_kapdesk(store, data_dir):
