@@ -33,7 +33,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.pool import QueuePool
 
 from kapdesk.store import migrate
-from kapdesk.store.errors import DamagedDatabaseError, NotADatabaseError
+from kapdesk.store.errors import DamagedDatabaseError, FolderUnusableError, NotADatabaseError
 
 log = logging.getLogger(__name__)
 
@@ -78,8 +78,17 @@ def check_file_shape(path: Path) -> None:
             "nothing was changed."
         )
     size = path.stat().st_size
-    with path.open("rb") as handle:
-        head = handle.read(16)
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(16)
+    except PermissionError:
+        # An unexpected error before (tamper QA: chmod 000).
+        raise FolderUnusableError(
+            f"{path.name} in {path.parent} cannot be read: this user has no permission to "
+            "read it. Give the user who runs kapdesk read and write access to the data "
+            "folder and its files (an administrator may need to), then start again; "
+            "nothing was changed."
+        ) from None
     if head == SQLITE_PLAIN_HEADER:
         raise NotADatabaseError(
             f"{path.name} is an unencrypted SQLite file, not a kapdesk record. Move it aside "

@@ -233,6 +233,27 @@ def test_verify_reports_a_damaged_page_wherever_it_is(store, data_dir, clock, tm
     assert all("backup" in refusal for refusal in refusals), refusals
 
 
+def test_a_database_this_user_cannot_read_is_named_with_what_to_do(store, data_dir, monkeypatch):
+    """chmod 000 on kapdesk.db gave an unexpected error (tamper QA; a test run as root
+    cannot take its own read permission away, so the denial is made here)."""
+    _populate(store)
+    store.close()
+    before = file_hashes(data_dir)
+    real_open = Path.open
+
+    def denied(self, *args, **kwargs):
+        if self.name == DATABASE_FILE:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", denied)
+    with pytest.raises(StoreError, match="no permission to read it") as caught:
+        RecordStore.open(data_dir)
+    assert "nothing was changed" in str(caught.value)
+    monkeypatch.undo()
+    assert file_hashes(data_dir) == before
+
+
 def test_a_record_from_a_newer_kapdesk(store, data_dir):
     with store.engine.connect() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
