@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import sqlcipher3
 from sqlalchemy import Engine
 
 from kapdesk import __version__
@@ -123,6 +124,11 @@ def write_backup(
         raise BackupError(
             f"The backup could not be written to {target.parent} ({exc.strerror or exc}). "
             "Check the space and permissions there; the record itself is unchanged."
+        ) from None
+    except sqlcipher3.Error as exc:  # SQLite's own "database or disk is full" (tamper QA)
+        raise BackupError(
+            f"The backup could not be written to {target.parent} ({exc}). Check the space "
+            "and permissions there; no backup was written and the record is unchanged."
         ) from None
     finally:
         for leftover in (copy, partial, Path(f"{copy}-wal"), Path(f"{copy}-shm")):

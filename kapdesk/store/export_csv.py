@@ -274,12 +274,18 @@ def export_csv(
                 written[table.file] = count
                 done += count
                 report(table.file, done, grand)
-    except BaseException:
+    except BaseException as exc:
         for name in [t.file for t in TABLES]:
             with contextlib.suppress(OSError):
                 (folder / name).unlink()
         with contextlib.suppress(OSError):
             folder.rmdir()
+        if isinstance(exc, OSError):  # a full disk ended in an unexpected error (QA)
+            raise ExportError(
+                f"The export could not be written to {folder.parent} "
+                f"({exc.strerror or exc}). Check the space and permissions there; nothing "
+                "was kept and the record is unchanged."
+            ) from None
         raise
     return ExportInfo(folder, written)
 

@@ -131,3 +131,22 @@ def test_the_cli_warns_and_offers_portable_backups(store, data_dir, tmp_path, ca
         main(["--data-dir", str(data_dir), "backup", "--portable", str(tmp_path / "b.kapbak")]) == 0
     )
     assert "restores on any computer" in capsys.readouterr().out
+
+
+def test_a_backup_onto_a_full_disk_says_so_and_leaves_nothing(store, tmp_path, monkeypatch):
+    """SQLite's own "database or disk is full", from the copy, ended in an unexpected
+    error (tamper QA: a backup onto a full 3 MB disk)."""
+    import sqlcipher3
+
+    from kapdesk.store import backup
+
+    def full(*_args, **_kwargs):
+        raise sqlcipher3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(backup, "_copy_database", full)
+    (tmp_path / "backups").mkdir()
+    target = tmp_path / "backups" / "full.kapbak"
+    with pytest.raises(BackupError, match="database or disk is full") as caught:
+        store.backup(target)
+    assert "Check the space" in str(caught.value)
+    assert list(target.parent.iterdir()) == []  # no backup, no partial copy

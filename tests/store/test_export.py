@@ -117,3 +117,26 @@ def test_every_exported_column_is_documented_in_the_readme():
         assert f"**{table.file}**" in readme
         for column, meaning in table.columns:
             assert f"`{column}` {meaning}" in readme, (table.file, column)
+
+
+def test_an_export_onto_a_full_disk_says_so_and_leaves_nothing(
+    store, recorded, tmp_path, monkeypatch
+):
+    """A full disk ended in an unexpected error (tamper QA); nothing written is kept."""
+    from kapdesk.store import export_csv
+
+    real = export_csv._private_file
+    calls = []
+
+    def full(path):
+        calls.append(path)
+        if len(calls) == 2:  # the first file written, the second refused
+            raise OSError(28, "No space left on device")
+        return real(path)
+
+    monkeypatch.setattr(export_csv, "_private_file", full)
+    target = tmp_path / "export"
+    with pytest.raises(ExportError, match="No space left on device") as caught:
+        store.export_csv(target)
+    assert "Check the space" in str(caught.value)
+    assert not target.exists()
