@@ -101,6 +101,7 @@ class MainWindow(QMainWindow):
         self.session_dialog: NewSessionDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.quit_box: QMessageBox | None = None
+        self.verify_box: QMessageBox | None = None  # what failed, when verification fails
         self._quit_confirmed = False
         self.verdict = QLabel()
         self.verdict.setWordWrap(True)
@@ -671,6 +672,18 @@ class MainWindow(QMainWindow):
         rendered = report.render()
         self.show_verdict(rendered.splitlines()[-1])
         self.verdict.setToolTip(rendered)
+        if not report.ok:
+            # What failed, readable from the keyboard: it was only in the verdict's
+            # tooltip, out of reach without a mouse (tamper QA).
+            box = QMessageBox(self)
+            box.setIcon(QMessageBox.Icon.Critical)
+            box.setWindowTitle("kapdesk: the record failed verification")
+            box.setText(rendered.splitlines()[-1])
+            failed = [line for line in rendered.splitlines() if line.startswith("[FAIL]")]
+            box.setInformativeText("\n".join(failed))
+            box.setDetailedText(rendered)
+            self.verify_box = box
+            box.open()
 
     def back_up(self) -> None:
         """Write a backup off the GUI thread, with its progress; the audit event is written

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QApplication
 
 from kapdesk.local.settings import Settings
 from kapdesk.store import RecordStore
-from kapdesk.store.verify import VerifyStopped
+from kapdesk.store.verify import Check, VerifyReport, VerifyStopped
 from kapdesk.ui import main_window as main_window_module
 from kapdesk.ui.main_window import MainWindow
 from kapdesk.ui.record_checks import IntegrityWatch
@@ -220,3 +220,28 @@ def test_an_export_from_the_menu_warns_it_is_plain_text_and_is_audited(
     with store.engine.connect() as conn:
         actions = conn.exec_driver_sql("SELECT action FROM audit_events").scalars().all()
     assert actions[-1] == "export"
+
+
+def test_a_failed_verification_says_what_failed_where_the_keyboard_reaches(
+    qtbot, store, data_dir, clock
+):
+    """What failed was only in the verdict's tooltip, out of reach without a mouse
+    (tamper QA). A failed verification opens a box that names the failed checks."""
+    window = _window(qtbot, store, data_dir, clock)
+    report = VerifyReport(
+        [
+            Check("SQLite integrity check", [], "ok"),
+            Check("Audit chain", ["events #200–#200 are missing: audit history was deleted"]),
+        ]
+    )
+    window._verified(report, None)
+    box = window.verify_box
+    assert box is not None
+    assert box.isVisible()
+    assert "FAILED verification" in box.text()
+    assert "Audit chain" in box.informativeText()
+    assert "audit history was deleted" in box.detailedText()
+    box.close()
+    window._verified(VerifyReport([Check("SQLite integrity check", [], "ok")]), None)
+    assert window.verdict.text() == "The record is intact."
+    assert window.verify_box is box  # none opened for an intact record
