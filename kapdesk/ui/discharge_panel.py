@@ -142,9 +142,18 @@ class DischargePanel(QFrame):
     def confirmed_items(self) -> frozenset[str]:
         return frozenset(label for label, box in self.checks.items() if box.isChecked())
 
-    def show_items(self, items: list[DischargeItem]) -> None:
+    def show_items(self, items: list[DischargeItem], open_alerts: int = 0) -> None:
+        """The criteria, and first any alert not yet acknowledged: a session ended with
+        alerts open and the panel never said so (QA)."""
         self.error.hide()  # a refusal about the criteria as they were is stale now
         lines = []
+        if open_alerts:
+            plural = "s" if open_alerts > 1 else ""
+            lines.append(
+                f"<b>! {open_alerts} alert{plural} not acknowledged</b> — the banner shows "
+                f"{'the first' if plural else 'it'}; Ctrl+K acknowledges. Ending now leaves "
+                f"{'them' if plural else 'it'} open in the record.<br>"
+            )
         for item in items:
             mark = "✔ met" if item.met else "✘ NOT MET"
             lines.append(f"<b>{mark}</b> — {html.escape(item.label)}: {html.escape(item.detail)}")

@@ -331,6 +331,8 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
 
     def _show_alerts(self, pending: list[StoredAlert]) -> None:
         """The most severe, then the newest, unacknowledged alert (service order)."""
+        if self.side.showing() is self.discharge and self.service.ended_at is None:
+            self._show_discharge_items()  # it counts the alerts not yet acknowledged
         if not pending or self.review:
             self.banner.hide()
             return

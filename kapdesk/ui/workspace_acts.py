@@ -202,7 +202,10 @@ class EndActs(Base):
         self.discharge.focus_first()
 
     def _show_discharge_items(self) -> None:
-        self.discharge.show_items(self.service.discharge_items(self.discharge.confirmed_items()))
+        self.discharge.show_items(
+            self.service.discharge_items(self.discharge.confirmed_items()),
+            open_alerts=len(self.service.open_alerts()),
+        )
 
     def cancel_end(self) -> None:
         if self.service.ended_at is not None:

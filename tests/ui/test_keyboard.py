@@ -877,3 +877,18 @@ def test_down_from_the_search_goes_to_the_first_match(qtbot, window, store):
     assert page.selected_patient() == ben
     key(page.patient_list, Qt.Key.Key_Tab)
     assert focused() is page.session_list
+
+
+def test_the_end_panel_counts_the_alerts_not_yet_acknowledged(qtbot, window, store, clock):
+    """QA: a session ended with alerts open, and the end panel never said so."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    workspace.service.record_dose(drug="ketamine", route="im", mg=50)
+    clock.advance(minutes=30)
+    type_into(qtbot, workspace.vitals.line, "186/112 96 95")  # urgent: an alert stands
+    assert workspace.banner.isVisible()
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    panel = workspace.discharge
+    assert "1 alert not acknowledged" in panel.items_text()
+    press(window, Qt.Key.Key_K, CTRL)  # acknowledged with the panel open: counted at once
+    assert "not acknowledged" not in panel.items_text()
+    assert workspace.side.showing() is panel
