@@ -7,6 +7,7 @@ the session is a panel in the same place.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -141,7 +142,16 @@ class FormActs(Base):
         entry = self.selected_entry()
         if entry is None:
             return
-        dialog = EntryDialog(f"{entry.clock}  {entry.t_plus}", entry_html(entry), self)
+        words = entry_html(entry)
+        if entry.kind == "event":
+            event = self.service.state.event(entry.id)
+            if event.kind == "alert":
+                # What to do, whole: at 1024x600 the banner keeps two sentences of it
+                # and points here (QA: the emergency signs were reachable by no key).
+                words += "<br><br><b>What to do:</b> " + html.escape(
+                    str(event.payload.get("action", ""))
+                )
+        dialog = EntryDialog(f"{entry.clock}  {entry.t_plus}", words, self)
         dialog.typed.connect(self._begin_observation)
         self.entry_dialog = (
             self._open(

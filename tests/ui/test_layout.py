@@ -393,6 +393,28 @@ def test_a_form_on_a_short_screen_gets_the_tag_keys_room(qtbot, store, data_dir,
     main.close_workspace()
 
 
+def test_an_urgent_alert_cut_short_on_a_small_screen_is_read_whole_by_keys(
+    qtbot, store, data_dir, clock, themed
+):
+    """At 1024x600 the banner keeps two sentences of what to do; the emergency signs were
+    behind "…", reachable by no key (QA). The banner says which keys show all of it."""
+    from tests.ui.test_workspace import CTRL, press
+
+    themed(1.25)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1024x600"], 1.25)
+    detail = workspace.banner.detail.text()
+    assert "chest pain" not in detail
+    assert detail.endswith("All of it: Ctrl+L, Enter.")
+    press(main, Qt.Key.Key_L, CTRL)
+    qtbot.keyClick(workspace.log_view, Qt.Key.Key_Return)
+    panel = workspace.entry_dialog
+    assert panel is not None
+    assert panel.isVisible()
+    assert "URGENT alert: BP 186/108" in panel.words.text()
+    assert "Emergency care regardless of numbers for: chest pain" in panel.words.text()
+    main.close_workspace()
+
+
 @pytest.mark.parametrize("scale", [1.0, 1.25])
 def test_settings_fit_a_small_screen_without_cutting_a_label(
     qtbot, store, data_dir, clock, themed, scale
