@@ -59,17 +59,23 @@ NARROW_PX = 1100
 
 class ChartBox(QWidget):
     """The chart over the sedation strip; when the box is short (a banner open at 1024x600)
-    the strip gives its rows to the chart, whose scores are still in the log."""
+    the strip gives its rows to the chart, and the newest score of each scale goes on the
+    chart's time axis line (QA: the scores were then in the log only)."""
 
     STRIP_NEEDS_PX = 280
 
-    def __init__(self, strip: QWidget) -> None:
+    def __init__(self, chart: BPChart, strip: ScaleStrip) -> None:
         super().__init__()
+        self.chart = chart
         self.strip = strip
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self.strip.setVisible(event.size().height() >= self.STRIP_NEEDS_PX)
+        self.show_scores()
         super().resizeEvent(event)
+
+    def show_scores(self) -> None:
+        self.chart.set_axis_note(self.strip.newest() if self.strip.isHidden() else "")
 
 
 class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
@@ -183,7 +189,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.chart.show_mean_arterial(show_map)
         self.chart.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # Tab never stops where nothing shows
         self.strip.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        chart_box = ChartBox(self.strip)
+        chart_box = self.chart_box = ChartBox(self.chart, self.strip)
         chart_layout = QVBoxLayout(chart_box)
         chart_layout.setContentsMargins(0, 0, 0, 0)
         chart_layout.setSpacing(0)
@@ -305,6 +311,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.chart.set_time_axis(data.axis)
         self.chart.set_baseline(data.baseline)
         self.strip.set_scores(self.service.scale_points())
+        self.chart_box.show_scores()
 
     def _show(self, entry: LogEntry) -> None:
         row = self.log_model.put(entry)

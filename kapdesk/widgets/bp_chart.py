@@ -74,6 +74,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             axis.setPen(colours.foreground)
             axis.setLabel(label, color=colours.foreground, **{"font-size": f"{font_px}px"})
         plot.getAxis("right").linkToView(plot.getViewBox())
+        self._axis_label, self._axis_note = "minutes from first dose", ""
         # Room above the plot for half the top tick's figures ("200"), which are centred
         # on the top edge: they were cut in half (issue 10 QA).
         margins = plot.getContentsMargins()
@@ -360,14 +361,29 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
     def set_time_axis(self, label: str) -> None:
         """What zero is: the first dose, or the session's start before any dose (readings
         before a dose were drawn at +1 "from first dose", issue 9 QA)."""
+        self._axis_label = label
+        self._label_time_axis()
+
+    def set_axis_note(self, note: str) -> None:
+        """Words after the time axis's name, on its line (the newest sedation scores while
+        the strip under the chart has no room)."""
+        self._axis_note = note
+        self._label_time_axis()
+
+    def _label_time_axis(self) -> None:
+        label, note = self._axis_label, self._axis_note
+        text = f"{label} · {note}" if note else label
         axis = self.getPlotItem().getAxis("bottom")
-        if axis.labelText != label:
+        if axis.labelText != text:
             axis.setLabel(
-                label, color=self.colours.foreground, **{"font-size": f"{self._font_px}px"}
+                text, color=self.colours.foreground, **{"font-size": f"{self._font_px}px"}
             )
 
     def time_axis(self) -> str:
-        return str(self.getPlotItem().getAxis("bottom").labelText)
+        return self._axis_label
+
+    def axis_note(self) -> str:
+        return self._axis_note
 
     def set_baseline(self, baseline: tuple[float, float] | None) -> None:
         """Mark the pre-dose baseline systolic and diastolic, each as a band of ±BAND mmHg."""

@@ -69,6 +69,18 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
             )
         self._draw()
 
+    def newest(self) -> str:
+        """The newest score of each scale, for where the strip has no room: "MOAA/S 4 at
+        +40 min · RASS −1 at +38 min" (minutes on the chart's time axis); "" if none."""
+        parts = []
+        for scale_id, (_y, label) in ROWS.items():
+            scored = [p for p in self._points if p[1] == scale_id]
+            if scored:
+                minutes, _s, value = max(scored, key=lambda p: p[0])
+                at = f"{minutes:+.0f}".replace("-", "\N{MINUS SIGN}")
+                parts.append(f"{label} {score_text(scale_id, value)} at {at} min")
+        return " · ".join(parts)
+
     def shown(self) -> list[tuple[float, str, str]]:
         """What the strip shows: (minutes, row's label, the figure) for each score drawn."""
         return sorted(

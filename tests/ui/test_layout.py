@@ -393,6 +393,23 @@ def test_a_form_on_a_short_screen_gets_the_tag_keys_room(qtbot, store, data_dir,
     main.close_workspace()
 
 
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_newest_sedation_score_is_on_the_chart_with_or_without_the_strip(
+    qtbot, store, data_dir, clock, themed, size
+):
+    """At 1024x600 the sedation strip gives its rows to the chart, and the scores were
+    then in the log only (QA): the newest goes on the time axis's line instead."""
+    themed(1.25)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES[size], 1.25)
+    if workspace.strip.isHidden():
+        assert workspace.chart.axis_note() == "MOAA/S 4 at +40 min"
+    else:
+        assert workspace.chart.axis_note() == ""
+        assert (40.0, "MOAA/S", "4") in workspace.strip.shown()
+    assert size == "1366x768" or workspace.strip.isHidden()  # where it has no room
+    main.close_workspace()
+
+
 def test_an_urgent_alert_cut_short_on_a_small_screen_is_read_whole_by_keys(
     qtbot, store, data_dir, clock, themed
 ):
