@@ -202,6 +202,37 @@ def test_a_check_box_is_drawn_in_its_border_colour(qapp, themed):
 
 
 @pytest.mark.parametrize("theme", ["dark", "light"])
+def test_a_ticked_box_shows_a_tick_not_only_a_fill(qapp, theme):
+    """QA: a ticked box was an amber fill alone, hard to tell in a dim room from a focused
+    empty one. Its fill now carries a tick, in a colour standing out from the fill."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionButton
+
+    apply_theme(qapp, theme, 1.0)
+    try:
+        fill = colour_of(sheet_rules(theme), "QCheckBox::indicator:checked", "background")
+        box = QCheckBox("Steady on their feet")
+        box.setChecked(True)
+        box.resize(300, 40)
+        image = box.grab().toImage()
+        option = QStyleOptionButton()
+        box.initStyleOption(option)
+        inside = (
+            box.style()
+            .subElementRect(QStyle.SubElement.SE_CheckBoxIndicator, option, box)
+            .adjusted(3, 3, -3, -3)
+        )  # within its border
+        colours = [
+            image.pixelColor(x, y).name()
+            for x in range(inside.left(), inside.right() + 1)
+            for y in range(inside.top(), inside.bottom() + 1)
+        ]
+        assert colours.count(fill) >= 40  # the fill, drawn
+        assert sum(1 for c in colours if contrast(c, fill) >= 3) >= 15  # and a tick on it
+    finally:
+        qapp.setStyleSheet("")
+
+
+@pytest.mark.parametrize("theme", ["dark", "light"])
 def test_focus_is_drawn_thicker_than_a_border(theme):
     rules = sheet_rules(theme)
     for selector in ("QLineEdit:focus", "QPushButton:focus", "QListView:focus", "QTreeView:focus"):
