@@ -437,7 +437,7 @@ class MainWindow(QMainWindow):
             session["id"],
             f"A session for {name}, started {started:%Y-%m-%d %H:%M} "
             f"({session['zone_name']}), was never ended: kapdesk was closed or stopped "
-            "during it. Resume it to continue its clock and log (Enter).",
+            "during it. Resuming continues its clock and log.",
         )
 
     def show_course(self, patient_id: uuid.UUID | None = None) -> None:

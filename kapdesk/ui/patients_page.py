@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapdesk.widgets.enter_button import EnterButton
+from kapdesk.widgets.wrapped_label import WrappedLabel
 
 Index = QModelIndex | QPersistentModelIndex
 ID_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -101,8 +102,8 @@ class PatientsPage(QWidget):
         self.search.setAccessibleName("Search patients")
         self.search.setPlaceholderText("Search by name or record number (Ctrl+F)")
         outer.addWidget(self.search)
-        self.list_note = QLabel()
-        self.list_note.setWordWrap(True)
+        self.list_note = WrappedLabel()
+        self.list_note.hide()  # shown when it has something to say
         outer.addWidget(self.list_note)
         columns = QHBoxLayout()
         self.patients = RowsModel()
@@ -128,8 +129,8 @@ class PatientsPage(QWidget):
         self.new_session_button = QPushButton("&New session (Ctrl+Shift+N)")
         right.addWidget(self.sessions_title)
         # The selected patient's details, above their sessions (issue 12).
-        self.patient_details = QLabel()
-        self.patient_details.setWordWrap(True)
+        # Whole, never squeezed (QA: cut at top and bottom at 1024x600, text at 125 %).
+        self.patient_details = WrappedLabel()
         self.patient_details.setAccessibleName("The selected patient's details")
         right.addWidget(self.patient_details)
         right.addWidget(self.session_list, 1)
@@ -167,6 +168,7 @@ class PatientsPage(QWidget):
     def show_patients(self, rows: list[tuple[uuid.UUID, str]], note: str) -> None:
         self.patients.set_rows(rows)
         self.list_note.setText(note)
+        self.list_note.setVisible(bool(note))  # an empty line took room from the lists
 
     @property
     def resumable(self) -> uuid.UUID | None:
