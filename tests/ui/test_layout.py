@@ -463,6 +463,32 @@ def test_an_urgent_alert_cut_short_on_a_small_screen_is_read_whole_by_keys(
     main.close_workspace()
 
 
+def test_the_patients_page_fits_a_small_screen_without_cutting_a_patient(
+    qtbot, store, data_dir, clock, themed
+):
+    """QA at 1024x600, text at 125 %: the selected patient's details were cut at top and
+    bottom, squeezed by the lists and an unfinished session's notice."""
+    themed(1.25)
+    settings = Settings(data_dir)
+    settings.set("font_scale", 1.25)
+    create_demo(store, clock.now_utc())  # one session left running: its notice shows
+    main = MainWindow(store, settings, clock)
+    qtbot.addWidget(main)
+    main.resize(*SIZES["1024x600"])
+    main.show()
+    qtbot.waitExposed(main)
+    page = main.patients_page
+    assert page.resume_panel.isVisible()
+    page.patient_list.setCurrentIndex(page.patients.index(0, 0))
+    QApplication.processEvents()
+    assert main.minimumSizeHint().height() <= SIZES["1024x600"][1]
+    details = page.patient_details
+    assert details.text().startswith("Born ")
+    assert within(main, details)
+    assert details.height() >= details.heightForWidth(details.width())
+    assert within(main, page.session_list)
+
+
 @pytest.mark.parametrize("scale", [1.0, 1.25])
 def test_settings_fit_a_small_screen_without_cutting_a_label(
     qtbot, store, data_dir, clock, themed, scale
