@@ -128,7 +128,7 @@ def _control(constraint: object, value: Any, protocols: list[str]) -> tuple[QWid
         # Chosen from the loaded protocols: a typed name could name none of them.
         names = sorted(protocols)
         protocol = QComboBox()
-        protocol.addItem("(none: choose at each first session)", "")
+        protocol.addItem("(none: ask each time)", "")  # whole in a narrow field (QA)
         for name in names:
             protocol.addItem(name, name)
         if value and value not in names:
@@ -137,5 +137,5 @@ def _control(constraint: object, value: Any, protocols: list[str]) -> tuple[QWid
         return protocol, protocol.currentData
     assert isinstance(constraint, ZoneName)
     zone = QLineEdit(str(value))
-    zone.setPlaceholderText("e.g. Europe/London; empty: this computer's zone")
+    zone.setPlaceholderText("e.g. Europe/London")  # its label says what empty means
     return zone, lambda: zone.text().strip()
