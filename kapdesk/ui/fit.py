@@ -13,3 +13,11 @@ def grow_to_fit(window: QWidget) -> None:
         if label.wordWrap() and label.isVisible() and label.width() > 0:
             label.setMinimumHeight(label.heightForWidth(label.width()))
     window.adjustSize()
+    # adjustSize keeps a window within two thirds of the screen's width, and its height
+    # is then for its preferred, wider, width: lines wrapped anew at the narrower width
+    # ran over the next field (QA: a patient's long name in the new-session title).
+    layout = window.layout()
+    if layout is not None and layout.hasHeightForWidth():
+        needed = layout.totalHeightForWidth(window.width())
+        if needed > window.height():
+            window.resize(window.width(), needed)

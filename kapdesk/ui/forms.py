@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
@@ -67,7 +68,9 @@ class FormDialog(QDialog):
         self.setWindowTitle(title)
         self.setMinimumWidth(420)
         outer = QVBoxLayout(self)
-        heading = QLabel(title)
+        # Wrapping: a title that names a patient is never cut (QA: "Start a session for
+        # DEMO — Jordan Course (r" at 1024x600, text at 125 %).
+        heading = WrappedLabel(title)
         heading.setObjectName("subtitle")
         outer.addWidget(heading)
         self.subject: QLabel | None = None
@@ -103,6 +106,13 @@ class FormDialog(QDialog):
         self.save: Callable[[], Any] = lambda: None
         self.result_value: Any = None
         self.first_field: QWidget | None = None  # where the keyboard starts
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self.isWindow() and self.area is None:
+            # A window of its own grows to its wrapped lines (a heading naming a long
+            # name was cut, then written over by the first field: QA at 1024x600).
+            QTimer.singleShot(0, lambda: grow_to_fit(self) if self.isVisible() else None)
 
     def _try_save(self) -> None:
         try:

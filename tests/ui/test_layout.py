@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from kapdesk.local.demo import create_demo
 from kapdesk.local.settings import Settings
+from kapdesk.ui.fit import grow_to_fit
 from kapdesk.ui.main_window import MainWindow
 from kapdesk.ui.session_log import fitted_font
 from kapdesk.ui.theme import apply_theme
@@ -487,6 +488,41 @@ def test_the_patients_page_fits_a_small_screen_without_cutting_a_patient(
     assert within(main, details)
     assert details.height() >= details.heightForWidth(details.width())
     assert within(main, page.session_list)
+
+
+def test_a_long_name_in_a_dialog_title_is_whole_and_clear_of_its_fields(
+    qtbot, store, data_dir, clock, themed
+):
+    """QA: "Start a session for DEMO — Jordan Course (r" at 1024x600, text at 125 %;
+    wrapped, the title then ran over the first field."""
+    themed(1.25)
+    settings = Settings(data_dir)
+    settings.set("font_scale", 1.25)
+    store.add_patient("Maria Fernanda González-Rodríguez de la Vega y Montenegro")
+    main = MainWindow(store, settings, clock)
+    qtbot.addWidget(main)
+    main.resize(*SIZES["1024x600"])
+    main.show()
+    qtbot.waitExposed(main)
+    page = main.patients_page
+    page.patient_list.setCurrentIndex(page.patients.index(0, 0))
+    main.new_session()
+    dialog = main.session_dialog
+    assert dialog is not None
+    for _ in range(3):  # its show, then its growing to fit (a zero timer)
+        QApplication.processEvents()
+    # As on a screen where a dialog is narrower than it would like (two thirds of the
+    # width at most): the title wraps to more lines, and the dialog grows for them.
+    dialog.resize(520, 200)
+    QApplication.processEvents()
+    grow_to_fit(dialog)
+    QApplication.processEvents()
+    [title] = [label for label in dialog.findChildren(QLabel) if label.objectName() == "subtitle"]
+    assert "y Montenegro" in title.text()
+    assert title.height() >= title.heightForWidth(title.width())
+    field_top = dialog.protocol.mapTo(dialog, dialog.protocol.rect().topLeft()).y()
+    assert title.geometry().bottom() < field_top
+    dialog.reject()
 
 
 @pytest.mark.parametrize("scale", [1.0, 1.25])
