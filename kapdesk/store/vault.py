@@ -235,6 +235,16 @@ class KeyVault:
 
     def unwrap(self, passphrase: str) -> bytes:
         doc = self._doc
+        recorded = doc.get("settings_check")
+        if recorded is not None and not hmac.compare_digest(settings_check(doc), str(recorded)):
+            # Told apart from a wrong passphrase: a changed setting (1 iteration made 2)
+            # was refused as "That passphrase does not unlock this record" (tamper QA).
+            raise DamagedKeyFileError(
+                f"The key file {VAULT_FILE} was changed or damaged: its key-derivation "
+                "settings or its check value are not those it was written with, so no "
+                "passphrase can be checked against it. "
+                f"Restore {VAULT_FILE} from a backup of this folder; nothing was changed."
+            )
         kek = derive_key(passphrase, _unb64(doc["kdf"]["salt"]), doc["kdf"])
         check = doc.get("passphrase_check")
         if check is not None and not hmac.compare_digest(passphrase_check(kek), str(check)):
@@ -254,16 +264,31 @@ class KeyVault:
             ) from None
         if check is None:
             self._missing_check = passphrase_check(kek)
+        elif recorded is None:
+            self._missing_check = str(check)  # the settings' digest is what is missing
         return key
 
     def add_missing_check(self) -> bool:
-        """Give an older key file its passphrase check value once unlocked; True if written."""
+        """Give an older key file its passphrase check value, and the digest of its
+        settings, once unlocked; True if written."""
         if self._missing_check is None:
             return False
-        self._doc = {**self._doc, "passphrase_check": self._missing_check}
+        doc = {**self._doc, "passphrase_check": self._missing_check}
+        doc["settings_check"] = settings_check(doc)
+        self._doc = doc
         self._missing_check = None
         self.write()
         return True
+
+
+def settings_check(doc: dict[str, Any]) -> str:
+    """A digest of what unwrapping reads besides the passphrase (the key-derivation
+    settings and the passphrase's check value): a key file damaged there is told from a
+    wrong passphrase. Not a secret and not keyed: it finds damage, not forgery (forging
+    a setting only keeps the record locked)."""
+    settled = {"kdf": doc["kdf"], "passphrase_check": doc.get("passphrase_check")}
+    text = json.dumps(settled, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _aad(database_id: str) -> bytes:
@@ -319,13 +344,15 @@ def _wrap_with_new_passphrase(
         nonce = secrets.token_bytes(12)
         kek = derive_key(text, salt, kdf)
         wrapped = AESGCM(kek).encrypt(nonce, key, _aad(database_id))
-        return {
+        doc = {
             "method": "passphrase",
             "kdf": kdf,
             "nonce": _b64(nonce),
             "wrapped_key": _b64(wrapped),
             "passphrase_check": passphrase_check(kek),
         }
+        doc["settings_check"] = settings_check(doc)
+        return doc
     raise WeakPassphraseError(error or "The passphrase was not accepted.")
 
 

@@ -225,14 +225,37 @@ def test_a_damaged_wrapped_key_is_told_apart_from_a_wrong_passphrase(data_dir):
 
 def test_an_older_key_file_gets_its_passphrase_check_when_it_unlocks(data_dir):
     vault = _passphrase_record(data_dir)
-    del vault["passphrase_check"]
+    del vault["passphrase_check"]  # as an older kapdesk wrote it: neither check
+    del vault["settings_check"]
     (data_dir / "vault.json").write_text(json.dumps(vault))
     with pytest.raises(WrongPassphraseError):  # without the check value: cannot tell
         RecordStore.open(data_dir, passphrase=lambda r: None if r.error else "wrong one, sorry")
     RecordStore.open(data_dir, passphrase=fixed_passphrase).close()
     upgraded = json.loads((data_dir / "vault.json").read_text())
     assert upgraded["passphrase_check"]
+    assert upgraded["settings_check"]
     assert upgraded["wrapped_key"] == vault["wrapped_key"]
+    RecordStore.open(data_dir, passphrase=fixed_passphrase).close()  # and opens as before
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda v: v["kdf"].update(iterations=v["kdf"]["iterations"] + 1),
+        lambda v: v["kdf"].update(memory_kib=v["kdf"]["memory_kib"] + 1),
+        lambda v: v.update(passphrase_check="0" * len(v["passphrase_check"])),
+    ],
+)
+def test_a_key_file_damaged_in_its_settings_is_not_called_a_wrong_passphrase(data_dir, damage):
+    """A setting changed by one (tamper QA) was refused as "That passphrase does not unlock
+    this record", and the clinician would hunt for a passphrase that was right."""
+    vault = _passphrase_record(data_dir)
+    damage(vault)
+    (data_dir / "vault.json").write_text(json.dumps(vault))
+    before = file_hashes(data_dir)
+    with pytest.raises(DamagedKeyFileError, match="was changed or damaged"):
+        RecordStore.open(data_dir, passphrase=fixed_passphrase)
+    assert file_hashes(data_dir) == before
 
 
 @pytest.mark.parametrize("weak", ["aaaaaaaaaaaa", "123456789012", "passwordpassword"])
