@@ -80,20 +80,25 @@ class FormDialog(QDialog):
             outer.addWidget(self.subject)
         self.form = QFormLayout()
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
-        # A long form's rows scroll inside a 600 px screen; the refusal and the buttons
-        # stay below them, always in view.
+        self.error = WrappedLabel()  # a refusal, whole (QA: cut mid-sentence at 1024x600)
+        self.error.setObjectName("error")
+        self.error.hide()
+        # A long form's rows scroll inside a 600 px screen, the refusal under them, scrolled
+        # into view when it comes; the buttons stay below, always in view. Outside the
+        # rows, a refusal's lines made the form taller than a 1024x600 screen's room, and
+        # the entry lines under it went off the screen (QA).
         self.area: QScrollArea | None = None
         if scrolling:
             inner = QWidget()
-            inner.setLayout(self.form)
+            rows = QVBoxLayout(inner)
+            rows.setContentsMargins(0, 0, 0, 0)
+            rows.addLayout(self.form)
+            rows.addWidget(self.error)
             self.area = scroll_area(inner)
             outer.addWidget(self.area, 1)
         else:
             outer.addLayout(self.form)
-        self.error = WrappedLabel()  # a refusal, whole (QA: cut mid-sentence at 1024x600)
-        self.error.setObjectName("error")
-        self.error.hide()
-        outer.addWidget(self.error)
+            outer.addWidget(self.error)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
@@ -122,8 +127,22 @@ class FormDialog(QDialog):
             self.error.show()
             if self.isWindow() and self.area is None:
                 grow_to_fit(self)  # the whole sentence, not its first lines
+            if self.area is not None:
+                # Once laid out, so its place is known; after a field a subclass gives
+                # the keys to (the reason, just above it).
+                QTimer.singleShot(0, self._show_refusal)
             return
         self.accept()
+
+    def _show_refusal(self) -> None:
+        """The refusal in view under the rows: whole, or from its first line where the
+        rows have less room than it needs (1024x600, text at 125 %, a banner open)."""
+        if self.area is None or not self.error.isVisible():
+            return
+        if self.error.height() <= self.area.viewport().height():
+            self.area.ensureWidgetVisible(self.error, 0, 0)
+        else:
+            self.area.verticalScrollBar().setValue(self.error.y())
 
     def focus_first(self) -> None:
         if self.first_field is not None:

@@ -764,7 +764,7 @@ def test_enter_in_the_log_shows_the_chosen_entry_whole(qtbot, window, store, clo
     log could not be read to its end. Enter shows the chosen entry whole in the chart's
     place; Esc goes back to the log, the same entry still chosen."""
     workspace, _ = started(qtbot, window, store, "IM injection")
-    long_words = "Tearful, then settled; " + "speaks of her father, slowly, " * 150 + "the end."
+    long_words = "Tearful, then settled; " + "speaks of her father, slowly, " * 250 + "the end."
     workspace.service.record_observation(long_words)
     for _second in range(30):
         clock.advance(seconds=1)

@@ -419,6 +419,19 @@ def test_a_form_on_a_short_screen_gets_the_tag_keys_room(qtbot, store, data_dir,
     assert within(main, form.first_field)
     qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_F4)  # a tag key still works
     assert workspace.observation.selected_tags() == ["tearful"]
+    # Saved without a reason: refused, the sentence in view, and the entry lines stay on
+    # the screen (a refusal under the rows made the form too tall for it: QA).
+    form.first_field.setFocus()
+    qtbot.keyClick(form.first_field, Qt.Key.Key_Return)
+    for _ in range(3):
+        QApplication.processEvents()
+    assert form.error.isVisible()
+    assert "type something before saving" in form.error.text()
+    port = form.area.viewport()
+    error_top = form.error.mapTo(port, form.error.rect().topLeft()).y()
+    assert 0 <= error_top < port.height()  # scrolled into view
+    for widget in (workspace.observation.line, workspace.vitals.line):
+        assert inside(main, widget), widget.accessibleName()
     qtbot.keyClick(form, Qt.Key.Key_Escape)
     assert within(main, tags)
     assert workspace.observation.tag_buttons["tearful"].isChecked()
