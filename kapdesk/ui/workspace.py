@@ -209,6 +209,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
+        self.side.currentChanged.connect(lambda _index: self.fit_form())
         self._split_once = False
         self.side.setMinimumWidth(420)
         # Short enough for 1024x600 with a banner open; the log beside it still shows the
@@ -235,14 +236,11 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
 
     def fit_form(self) -> None:
         """On a short screen (1024x600, text at 125 %) a form in the chart's place had one
-        field's height (QA): the tag keys' row steps aside while a form that takes input
-        is open and comes back as it closes. The keys still toggle their tags, and both
-        entry lines stay in view (issue 9)."""
-        tucked = (
-            self.form is not None
-            and not isinstance(self.form, EntryDialog)
-            and self.height() < SHORT_PX
-        )
+        field's height (QA): the tag keys' row steps aside while anything is in the
+        chart's place (a form, an entry read whole, the end panel) and comes back with
+        the chart. The keys still toggle their tags, and both entry lines stay in view
+        (issue 9)."""
+        tucked = self.side.showing() is not self.side.base and self.height() < SHORT_PX
         self.observation.tags_box.setVisible(not tucked)
 
     def resizeEvent(self, event: QResizeEvent) -> None:

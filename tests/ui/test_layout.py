@@ -474,6 +474,10 @@ def test_an_urgent_alert_cut_short_on_a_small_screen_is_read_whole_by_keys(
     assert panel.isVisible()
     assert "URGENT alert: BP 186/108" in panel.words.text()
     assert "Emergency care regardless of numbers for: chest pain" in panel.words.text()
+    # The tag keys' row steps aside for it too (it was a 60 px box: second QA pass).
+    assert not workspace.observation.tags_box.isVisible()
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    assert workspace.observation.tags_box.isVisible()
     main.close_workspace()
 
 
