@@ -75,7 +75,10 @@ class ChartBox(QWidget):
         super().resizeEvent(event)
 
     def show_scores(self) -> None:
-        self.chart.set_axis_note(self.strip.newest() if self.strip.isHidden() else "")
+        hidden = self.strip.isHidden()
+        self.chart.set_axis_note(
+            self.strip.newest() if hidden else "", self.strip.newest(short=True) if hidden else ""
+        )
 
 
 class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):

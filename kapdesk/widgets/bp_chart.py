@@ -16,7 +16,7 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QResizeEvent, QShowEvent
+from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QGraphicsItem
 
 from kapdesk.clinical.alerts import AlertThresholds
@@ -74,7 +74,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             axis.setPen(colours.foreground)
             axis.setLabel(label, color=colours.foreground, **{"font-size": f"{font_px}px"})
         plot.getAxis("right").linkToView(plot.getViewBox())
-        self._axis_label, self._axis_note = "minutes from first dose", ""
+        self._axis_label, self._axis_note, self._axis_short = "minutes from first dose", "", ""
         # Room above the plot for half the top tick's figures ("200"), which are centred
         # on the top edge: they were cut in half (issue 10 QA).
         margins = plot.getContentsMargins()
@@ -329,6 +329,8 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
                 self._draw_readings()
             else:
                 self._resized_hidden = True
+            if self._axis_note:
+                self._label_time_axis()  # what fits the line at this width
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -364,15 +366,24 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         self._axis_label = label
         self._label_time_axis()
 
-    def set_axis_note(self, note: str) -> None:
+    def set_axis_note(self, note: str, short: str = "") -> None:
         """Words after the time axis's name, on its line (the newest sedation scores while
-        the strip under the chart has no room)."""
-        self._axis_note = note
+        the strip under the chart has no room); ``short``, the same in fewer letters."""
+        self._axis_note, self._axis_short = note, short or note
         self._label_time_axis()
 
     def _label_time_axis(self) -> None:
-        label, note = self._axis_label, self._axis_note
-        text = f"{label} · {note}" if note else label
+        """The axis's name and the note, or as much as fits the line: the note before the
+        name, and a RASS cut off after its name was a score not shown (second QA pass)."""
+        label, note, short = self._axis_label, self._axis_note, self._axis_short
+        text = label
+        if note:
+            room = self.getPlotItem().getAxis("bottom").width() or self.width()
+            font = QFont()
+            font.setPixelSize(self._font_px)
+            metrics = QFontMetrics(font)
+            choices = (f"{label} · {note}", f"{label} · {short}", note, short)
+            text = next((c for c in choices if metrics.horizontalAdvance(c) <= room), short)
         axis = self.getPlotItem().getAxis("bottom")
         if axis.labelText != text:
             axis.setLabel(
@@ -384,6 +395,10 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
 
     def axis_note(self) -> str:
         return self._axis_note
+
+    def axis_line(self) -> str:
+        """The time axis's line as drawn: its name and the note, or what of them fits."""
+        return str(self.getPlotItem().getAxis("bottom").labelText)
 
     def set_baseline(self, baseline: tuple[float, float] | None) -> None:
         """Mark the pre-dose baseline systolic and diastolic, each as a band of ±BAND mmHg."""

@@ -69,16 +69,18 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
             )
         self._draw()
 
-    def newest(self) -> str:
+    def newest(self, *, short: bool = False) -> str:
         """The newest score of each scale, for where the strip has no room: "MOAA/S 4 at
-        +40 min · RASS −1 at +38 min" (minutes on the chart's time axis); "" if none."""
+        +40 min · RASS −1 at +38 min" (minutes on the chart's time axis), ``short`` "MOAA/S
+        4 (+40) · RASS −1 (+38)"; "" if none."""
         parts = []
         for scale_id, (_y, label) in ROWS.items():
             scored = [p for p in self._points if p[1] == scale_id]
             if scored:
                 minutes, _s, value = max(scored, key=lambda p: p[0])
                 at = f"{minutes:+.0f}".replace("-", "\N{MINUS SIGN}")
-                parts.append(f"{label} {score_text(scale_id, value)} at {at} min")
+                score = score_text(scale_id, value)
+                parts.append(f"{label} {score} ({at})" if short else f"{label} {score} at {at} min")
         return " · ".join(parts)
 
     def shown(self) -> list[tuple[float, str, str]]:

@@ -448,6 +448,16 @@ def test_the_newest_sedation_score_is_on_the_chart_with_or_without_the_strip(
     main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES[size], 1.25)
     if workspace.strip.isHidden():
         assert workspace.chart.axis_note() == "MOAA/S 4 at +40 min"
+        # Both scales: each score on the line, none cut off after its name (QA: "RASS").
+        workspace.service.record_scale("rass", -1)
+        QApplication.processEvents()
+        line = workspace.chart.axis_line()
+        assert "MOAA/S 4" in line
+        assert "RASS \N{MINUS SIGN}1" in line
+        font = QFont()
+        font.setPixelSize(workspace.chart._font_px)
+        room = workspace.chart.getPlotItem().getAxis("bottom").width()
+        assert QFontMetrics(font).horizontalAdvance(line) <= room
     else:
         assert workspace.chart.axis_note() == ""
         assert (40.0, "MOAA/S", "4") in workspace.strip.shown()
