@@ -423,7 +423,11 @@ class MainWindow(QMainWindow):
             saved=lambda session: self.open_workspace(session, screen=True),
         )
 
-    def offer_unfinished(self) -> None:
+    def offer_unfinished(self, *, take_focus: bool = True) -> None:
+        """An unfinished session's notice; its Resume button takes the keyboard only when
+        kapdesk starts: after a session screen closes, the keyboard stays with the patient
+        just seen (QA: Esc from one patient's ended session, and a reflex Enter, resumed
+        another patient's session)."""
         unfinished = self.store.open_sessions()
         if not unfinished:
             self.patients_page.offer_resumption(None)
@@ -438,6 +442,7 @@ class MainWindow(QMainWindow):
             f"A session for {name}, started {started:%Y-%m-%d %H:%M} "
             f"({session['zone_name']}), was never ended: kapdesk was closed or stopped "
             "during it. Resuming continues its clock and log.",
+            take_focus=take_focus,
         )
 
     def show_course(self, patient_id: uuid.UUID | None = None) -> None:
@@ -552,7 +557,7 @@ class MainWindow(QMainWindow):
         QTimer.singleShot(WARM_UP_AFTER_MS, self._make_spare_charts)  # for the next one
         self.refresh_patients(select=self.store.session(workspace.service.id)["patient_id"])
         self.patients_page.patient_list.setFocus()
-        self.offer_unfinished()  # an unfinished session's Resume button takes the focus
+        self.offer_unfinished(take_focus=False)
         back, self.course_after_review = self.course_after_review, None
         if back is not None and workspace.review:
             patient, session = back

@@ -175,11 +175,13 @@ class PatientsPage(QWidget):
         """The unfinished session offered for resumption, if any."""
         return self._resume_id
 
-    def offer_resumption(self, session_id: uuid.UUID | None, text: str = "") -> None:
+    def offer_resumption(
+        self, session_id: uuid.UUID | None, text: str = "", *, take_focus: bool = True
+    ) -> None:
         self._resume_id = session_id
         self.resume_text.setText(text)
         self.resume_panel.setVisible(session_id is not None)
-        if session_id is not None:
+        if session_id is not None and take_focus:
             self.resume_button.setFocus()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:

@@ -312,6 +312,12 @@ def test_8_enter_does_what_the_screen_promises(qtbot, window, store, data_dir, c
     page = window.patients_page
     assert page.resume_panel.isVisible()
     assert "(Enter)" in page.resume_button.text()
+    # The keyboard stays with the patient just seen: a reflex Enter must not resume
+    # another patient's session (QA).
+    assert focused() is page.patient_list
+    assert page.selected_patient() != other
+    key(page.patient_list, Qt.Key.Key_Tab, Qt.KeyboardModifier.ShiftModifier)
+    key(focused(), Qt.Key.Key_Tab, Qt.KeyboardModifier.ShiftModifier)
     assert focused() is page.resume_button
     key(page.resume_button, Qt.Key.Key_Return)
     assert window.workspace is not None
