@@ -555,6 +555,12 @@ class MainWindow(QMainWindow):
         workspace.destroyed.connect(lambda: QTimer.singleShot(0, self._give_back_memory))
         workspace.deleteLater()
         QTimer.singleShot(WARM_UP_AFTER_MS, self._make_spare_charts)  # for the next one
+        # The search is cleared: the patient just seen is listed whether or not it
+        # matches, and a box saying "Jordan" over a list of others disagreed (QA).
+        search = self.patients_page.search
+        search.blockSignals(True)
+        search.clear()
+        search.blockSignals(False)
         self.refresh_patients(select=self.store.session(workspace.service.id)["patient_id"])
         self.patients_page.patient_list.setFocus()
         self.offer_unfinished(take_focus=False)

@@ -883,6 +883,13 @@ def test_down_from_the_search_goes_to_the_first_match(qtbot, window, store):
     assert page.selected_patient() == ben
     key(page.patient_list, Qt.Key.Key_Tab)
     assert focused() is page.session_list
+    # A session seen and closed: the search is cleared, not left over a list it no
+    # longer filters (QA: "Jordan" in the box, every patient listed).
+    session = store.start_session(ben, protocol="IM injection", zone_name="UTC")
+    window.open_workspace(session)
+    window.close_workspace()
+    assert page.search.text() == ""
+    assert page.selected_patient() == ben
 
 
 def test_the_end_panel_counts_the_alerts_not_yet_acknowledged(qtbot, window, store, clock):
