@@ -114,6 +114,7 @@ class FormDialog(QDialog):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        self._buttons_after_fields()
         if self.isWindow() and self.area is None:
             # A window of its own grows to its wrapped lines (a heading naming a long
             # name was cut, then written over by the first field: QA at 1024x600).
@@ -133,6 +134,22 @@ class FormDialog(QDialog):
                 QTimer.singleShot(0, self._show_refusal)
             return
         self.accept()
+
+    def _buttons_after_fields(self) -> None:
+        """Tab goes from the last field to Save, then Cancel. A subclass adds its fields
+        after the buttons are made, so Tab left a form in the session screen from its
+        last field for the alert banner and the entry lines (second QA pass)."""
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        fields = [
+            widget
+            for widget in (self.area.widget() if self.area else self).findChildren(QWidget)
+            if widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+            and not self.buttons.isAncestorOf(widget)
+        ]
+        if fields:
+            QWidget.setTabOrder(fields[-1], ok)
+        QWidget.setTabOrder(ok, cancel)
 
     def _show_refusal(self) -> None:
         """The refusal in view under the rows: whole, or from its first line where the

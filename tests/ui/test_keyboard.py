@@ -905,3 +905,20 @@ def test_the_end_panel_counts_the_alerts_not_yet_acknowledged(qtbot, window, sto
     press(window, Qt.Key.Key_K, CTRL)  # acknowledged with the panel open: counted at once
     assert "not acknowledged" not in panel.items_text()
     assert workspace.side.showing() is panel
+
+
+def test_tab_from_a_forms_last_field_reaches_save_and_cancel(qtbot, window, store, clock):
+    """QA: Tab from a correction's Reason went to the alert banner and the entry lines;
+    Save and Cancel were never reached."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    press(window, Qt.Key.Key_L, CTRL)
+    press(window, Qt.Key.Key_E, CTRL)  # the pre-dose reading, the newest entry
+    form = workspace.correct_dialog
+    assert form is not None
+    form.reason.setFocus()
+    key(form.reason, Qt.Key.Key_Tab)
+    assert focused() is form.buttons.button(form.buttons.StandardButton.Ok)
+    key(focused(), Qt.Key.Key_Tab)
+    assert focused() is form.buttons.button(form.buttons.StandardButton.Cancel)
+    key(focused(), Qt.Key.Key_Escape)
+    assert not form.isVisible()
