@@ -244,7 +244,9 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         the chart. The keys still toggle their tags, and both entry lines stay in view
         (issue 9)."""
         tucked = self.side.showing() is not self.side.base and self.height() < SHORT_PX
-        self.observation.tags_box.setVisible(not tucked)
+        # Nor where nothing can be entered: an ended or a read-only session (QA).
+        usable = self.observation.isEnabled() and not self.review
+        self.observation.tags_box.setVisible(usable and not tucked)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._split(event.size().width())

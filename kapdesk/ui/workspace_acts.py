@@ -303,6 +303,7 @@ class EndActs(Base):
             action.setEnabled(False)
         self.observation.setEnabled(False)
         self.vitals.setEnabled(False)
+        self.fit_form()  # no tag keys' row where nothing can be entered
         self.tick()
         # The log, not the Back button: a stray Enter must not leave the session's record.
         self.focus_log()

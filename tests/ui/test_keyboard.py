@@ -546,6 +546,7 @@ def test_one_esc_leaves_an_ended_session_and_ctrl_shift_n_works_there(qtbot, win
     workspace.service.end(frozenset(), override_reason="test: ended at once")
     assert focused() is workspace.log_view
     # Typing now says why nothing can be entered (QA: it went into the greyed line).
+    assert not workspace.observation.tags_box.isVisible()  # no tag keys where they do nothing
     key(workspace.log_view, Qt.Key.Key_A)
     assert "This session has ended: nothing more can be entered" in workspace.message_text()
     assert workspace.observation.line.text() == ""
