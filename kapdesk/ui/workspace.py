@@ -383,10 +383,9 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             self.vitals.line.setText(text.strip())
             self.observation.line.clear()
             self.vitals.line.setFocus()
-            self.say(
-                "That is a reading, so it was not stored as a note: it is in the Vitals line "
-                "now. Enter records it there, checked and charted. For a note, add words."
-            )
+            # One line at 1024x600: with a refusal under the Vitals line too, two lines
+            # here left the chart 50 px (second QA pass).
+            self.say("That is a reading, not a note: it is in the Vitals line now; Enter there.")
             return
         try:
             self.service.record_observation(text, tags)

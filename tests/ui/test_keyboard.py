@@ -854,7 +854,7 @@ def test_a_reading_typed_as_an_observation_goes_to_the_vitals_line(qtbot, window
     assert len(store.entries("observation", session)) == notes_before
     assert focused() is workspace.vitals.line
     assert workspace.vitals.line.text() == "120/80 76 120"
-    assert "not stored as a note" in workspace.message_text()
+    assert "That is a reading, not a note" in workspace.message_text()
     key(workspace.vitals.line, Qt.Key.Key_Return)  # SpO2 120: refused, nothing stored
     assert workspace.vitals.error.isVisible()
     assert "SpO2" in workspace.vitals.error.text()
