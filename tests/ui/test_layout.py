@@ -491,20 +491,26 @@ def test_an_urgent_alert_cut_short_on_a_small_screen_is_read_whole_by_keys(
     main.close_workspace()
 
 
-def test_the_patients_page_fits_a_small_screen_without_cutting_a_patient(
-    qtbot, store, data_dir, clock, themed
-):
-    """QA at 1024x600, text at 125 %: the selected patient's details were cut at top and
-    bottom, squeezed by the lists and an unfinished session's notice."""
+def small_patients_page(qtbot, store, data_dir, clock, themed):
+    """The main window on its patients page at 1024x600, text at 125 %."""
     themed(1.25)
     settings = Settings(data_dir)
     settings.set("font_scale", 1.25)
-    create_demo(store, clock.now_utc())  # one session left running: its notice shows
     main = MainWindow(store, settings, clock)
     qtbot.addWidget(main)
     main.resize(*SIZES["1024x600"])
     main.show()
     qtbot.waitExposed(main)
+    return main
+
+
+def test_the_patients_page_fits_a_small_screen_without_cutting_a_patient(
+    qtbot, store, data_dir, clock, themed
+):
+    """QA at 1024x600, text at 125 %: the selected patient's details were cut at top and
+    bottom, squeezed by the lists and an unfinished session's notice."""
+    create_demo(store, clock.now_utc())  # one session left running: its notice shows
+    main = small_patients_page(qtbot, store, data_dir, clock, themed)
     page = main.patients_page
     assert page.resume_panel.isVisible()
     page.patient_list.setCurrentIndex(page.patients.index(0, 0))
@@ -522,15 +528,8 @@ def test_a_long_name_in_a_dialog_title_is_whole_and_clear_of_its_fields(
 ):
     """QA: "Start a session for DEMO — Jordan Course (r" at 1024x600, text at 125 %;
     wrapped, the title then ran over the first field."""
-    themed(1.25)
-    settings = Settings(data_dir)
-    settings.set("font_scale", 1.25)
     store.add_patient("Maria Fernanda González-Rodríguez de la Vega y Montenegro")
-    main = MainWindow(store, settings, clock)
-    qtbot.addWidget(main)
-    main.resize(*SIZES["1024x600"])
-    main.show()
-    qtbot.waitExposed(main)
+    main = small_patients_page(qtbot, store, data_dir, clock, themed)
     page = main.patients_page
     page.patient_list.setCurrentIndex(page.patients.index(0, 0))
     main.new_session()
