@@ -8,6 +8,7 @@ index aside).
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from kapdesk.store import wal
 from kapdesk.store.anchor import Anchors, compare_anchor
 from kapdesk.store.backup import read_manifest
 from kapdesk.store.engine import ANCHOR_META, DATABASE_FILE, make_engine, read_only_companions
-from kapdesk.store.errors import BackupError
+from kapdesk.store.errors import BackupError, DiskFullError
 from kapdesk.store.examine import examine
 from kapdesk.store.folder import check_folder, folder_error
 from kapdesk.store.lock import DataFolderLock
@@ -151,6 +152,22 @@ def backup_check(conn: Connection, database_id: str, sources: Iterable[Path]) ->
     return check
 
 
+VERIFY_NEEDS_BYTES = 1 << 20  # SQLite's index of the write-ahead log (-shm), and a lock
+
+
+def _room_to_read(folder: Path) -> None:
+    """Reading the record makes SQLite's small index of its write-ahead log beside it: on
+    a full disk it could not, and verify called an intact record "damaged or belongs to
+    another record" (tamper QA). Said as what it is, before anything is opened."""
+    free = shutil.disk_usage(folder).free
+    if free < VERIFY_NEEDS_BYTES:
+        raise DiskFullError(
+            f"The disk holding {folder} is full ({free // 1024} KB free): even reading the "
+            "record needs about 1 MB beside it. Free some space and run “kapdesk verify” "
+            "again. Nothing was changed, and this says nothing about the record itself."
+        )
+
+
 def verify_folder(
     folder: Path,
     passphrase: PassphraseSource,
@@ -162,6 +179,7 @@ def verify_folder(
     """Verify the record in ``folder`` without writing to it; raises StoreError if it
     cannot be opened at all (no record, wrong key, damaged or newer database)."""
     check_folder(folder, create=False)
+    _room_to_read(folder)
     lock = DataFolderLock(folder)
     try:
         lock.acquire()

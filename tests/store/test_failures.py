@@ -254,6 +254,25 @@ def test_a_database_this_user_cannot_read_is_named_with_what_to_do(store, data_d
     assert file_hashes(data_dir) == before
 
 
+def test_verify_on_a_full_disk_says_the_disk_is_full_not_the_record_damaged(
+    store, data_dir, tmp_path, monkeypatch
+):
+    """With no room for SQLite's index of its write-ahead log, verify called an intact
+    record "damaged or belongs to another record" (tamper QA, a full 3 MB disk)."""
+    import collections
+    import shutil as shutil_module
+
+    _populate(store)
+    store.close()
+    before = file_hashes(data_dir)
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil_module, "disk_usage", lambda _path: usage(3 << 20, 3 << 20, 0))
+    with pytest.raises(StoreError, match="is full") as caught:
+        verify_folder(data_dir, fixed_passphrase, mirror=tmp_path / "m")
+    assert "says nothing about the record itself" in str(caught.value)
+    assert file_hashes(data_dir) == before
+
+
 def test_a_record_from_a_newer_kapdesk(store, data_dir):
     with store.engine.connect() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
