@@ -365,7 +365,7 @@ class ReportActs(Base):
             )
         else:
             self.say(
-                f"Report saved: {target} ({saved.pages} pages). It is not encrypted: file it "
+                f"Report saved: {target} ({_pages(saved.pages)}). It is not encrypted: file it "
                 "safely."
             )
 
@@ -387,7 +387,7 @@ class ReportActs(Base):
             "report",
             {"session_id": str(service.id), "format": "print", "printer": printer.printerName()},
         )
-        self.say(f"Report sent to {printer.printerName() or 'the printer'} ({pages} pages).")
+        self.say(f"Report sent to {printer.printerName() or 'the printer'} ({_pages(pages)}).")
         self.refocus()
 
 
@@ -396,3 +396,7 @@ def _not_written(what: str, target: Path, error: OSError) -> str:
         return f"{target} already exists: choose a new name. Nothing was replaced or saved."
     reason = error.strerror or str(error)
     return f"{what} could not be written to {target} ({reason}); nothing was saved."
+
+
+def _pages(count: int) -> str:
+    return "1 page" if count == 1 else f"{count} pages"
