@@ -333,6 +333,14 @@ def _save_failed(what: str, original: Exception) -> StoreError:
             "Check that the disk is not read-only or removed, then enter it again; the "
             "record is unchanged."
         )
+    if name in {"SQLITE_CORRUPT", "SQLITE_NOTADB"} or "malformed" in message:
+        # Entering it again cannot help (tamper QA: this sentence said so at opening a
+        # record with a damaged page).
+        return SaveFailedError(
+            f"Not saved: the record's database file is damaged, so {what} could not be "
+            "written. Note entries on paper, keep the data folder as it is, run “kapdesk "
+            "verify”, and restore the latest backup into a new folder."
+        )
     if isinstance(original, sqlcipher3.IntegrityError) and "FOREIGN KEY" in message:
         return NotFoundError(
             f"Not saved: {what} refers to a session or patient that is not in the record."

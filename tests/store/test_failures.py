@@ -402,3 +402,18 @@ def test_store_errors_share_one_base():
     for error in (WrongPassphraseError(), KeyMissingError(), WrongKeyError()):
         assert isinstance(error, StoreError)
         assert "nothing was changed" in str(error)
+
+
+def test_a_write_into_a_damaged_database_does_not_ask_to_enter_it_again():
+    """Opening a record with a damaged page failed writing the sign-in with "enter it
+    again" (tamper QA): for damage, the sentence says what helps."""
+    import sqlcipher3
+
+    from kapdesk.store.writing import _save_failed
+
+    damaged = sqlcipher3.DatabaseError("database disk image is malformed")
+    damaged.sqlite_errorname = "SQLITE_CORRUPT"
+    sentence = str(_save_failed("the clinician", damaged))
+    assert "database file is damaged" in sentence
+    assert "kapdesk verify" in sentence
+    assert "enter it again" not in sentence
