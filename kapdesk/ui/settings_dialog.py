@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QFormLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
@@ -45,6 +46,9 @@ class SettingsDialog(FormDialog):
         super().__init__("Settings", parent, scrolling=True)
         self.setMinimumWidth(720)
         self.resize(760, 540)
+        # Each label over its value: beside them, at text 125 % the labels took over half
+        # the width and values were cut ("(none: ask each t", QA).
+        self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapAllRows)
         self._read: dict[str, Any] = {}
         for setting in SETTINGS.values():
             value = settings.get(setting.key)

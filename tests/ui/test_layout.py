@@ -565,6 +565,11 @@ def test_settings_fit_a_small_screen_without_cutting_a_label(
     inner = dialog.area.widget()
     assert inner.minimumSizeHint().width() <= dialog.area.viewport().width()
     assert inner.width() <= dialog.area.viewport().width()
+    # Every value whole in its field (QA: "(none: ask each t" beside a wide label).
+    protocol = next(c for c in inner.findChildren(QComboBox) if c.itemData(0) == "")
+    protocol.setCurrentIndex(0)
+    text_width = QFontMetrics(protocol.font()).horizontalAdvance(protocol.currentText())
+    assert protocol.width() >= text_width + 40  # the text and the drop-down arrow
     # Every label shows all its lines: the sound setting's second line was cut (QA).
     labels = [label for label in inner.findChildren(QLabel) if label.wordWrap()]
     assert len(labels) > 10
