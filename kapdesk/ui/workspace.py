@@ -75,10 +75,10 @@ class ChartBox(QWidget):
         super().resizeEvent(event)
 
     def show_scores(self) -> None:
-        hidden = self.strip.isHidden()
-        self.chart.set_axis_note(
-            self.strip.newest() if hidden else "", self.strip.newest(short=True) if hidden else ""
-        )
+        if self.strip.isHidden():
+            self.chart.set_axis_note(self.strip.newest(), self.strip.newest(short=True))
+        else:
+            self.chart.set_axis_note("")
 
 
 class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
@@ -212,7 +212,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         splitter.setStretchFactor(1, 2)
         splitter.setChildrenCollapsible(False)
         self.splitter = splitter
-        self.side.currentChanged.connect(lambda _index: self.fit_form())
+        self.side.currentChanged.connect(lambda _index: self.fit_tag_row())
         self._split_once = False
         self.side.setMinimumWidth(420)
         # Short enough for 1024x600 with a banner open; the log beside it still shows the
@@ -237,7 +237,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self._split(self.width())
         super().showEvent(event)
 
-    def fit_form(self) -> None:
+    def fit_tag_row(self) -> None:
         """On a short screen (1024x600, text at 125 %) a form in the chart's place had one
         field's height (QA): the tag keys' row steps aside while anything is in the
         chart's place (a form, an entry read whole, the end panel) and comes back with
@@ -256,7 +256,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         # the patient's name's tooltip (and stays in the log and the report).
         self.header.set_intention_compact(short)
         super().resizeEvent(event)
-        self.fit_form()
+        self.fit_tag_row()
 
     def _listen(self) -> None:
         """The views follow the service: wired once, here."""

@@ -61,7 +61,6 @@ class FormActs(Base):
             self.form.focus_first()
             return None
         self.form = form
-        self.fit_form()
         self.shortcuts_first.watch(form)
         # Released before ``saved`` runs, so a form may open the next one (caution → dose).
         form.accepted.connect(lambda: self._release(form))
@@ -71,7 +70,6 @@ class FormActs(Base):
     def _release(self, form: FormDialog) -> None:
         if self.form is form:
             self.form = None
-            self.fit_form()
 
     def open_rems_check(self) -> None:
         self._act()
@@ -143,14 +141,11 @@ class FormActs(Base):
         if entry is None:
             return
         words = entry_html(entry)
-        if entry.kind == "event":
-            event = self.service.state.event(entry.id)
-            if event.kind == "alert":
-                # What to do, whole: at 1024x600 the banner keeps two sentences of it
-                # and points here (QA: the emergency signs were reachable by no key).
-                words += "<br><br><b>What to do:</b> " + html.escape(
-                    str(event.payload.get("action", ""))
-                )
+        alert = next((a for a in self.service.alerts() if a.id == entry.id), None)
+        if alert is not None and alert.action:
+            # What to do, whole: at 1024x600 the banner keeps two sentences of it and
+            # points here (QA: the emergency signs were reachable by no key).
+            words += "<br><br><b>What to do:</b> " + html.escape(alert.action)
         dialog = EntryDialog(f"{entry.clock}  {entry.t_plus}", words, self)
         dialog.typed.connect(self._begin_observation)
         self.entry_dialog = (
@@ -303,7 +298,7 @@ class EndActs(Base):
             action.setEnabled(False)
         self.observation.setEnabled(False)
         self.vitals.setEnabled(False)
-        self.fit_form()  # no tag keys' row where nothing can be entered
+        self.fit_tag_row()  # no tag keys' row where nothing can be entered
         self.tick()
         # The log, not the Back button: a stray Enter must not leave the session's record.
         self.focus_log()
