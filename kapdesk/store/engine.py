@@ -30,6 +30,7 @@ from urllib.parse import quote
 
 import sqlcipher3
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects.sqlite import pysqlite  # noqa: F401  (create_engine loads it anyway)
 from sqlalchemy.pool import QueuePool
 
 from kapdesk.store import migrate

@@ -161,3 +161,51 @@ def test_a_later_start_asks_who_is_at_the_keyboard(qtbot, store):
     assert launch.sign_in_at_start(store, SystemClock())
     assert store.clinician_id == ana
     assert "not the chosen clinician's" in seen[0]
+
+
+def test_the_collector_is_paused_for_start_up_only(qtbot, data_dir, tmp_path, monkeypatch):
+    """Issue 10: kapdesk starts with Python's cyclic garbage collector paused. A session
+    must not run that way (its reference cycles would never be freed): the collector is on
+    again once the window is up, and after a start that was refused."""
+    import gc
+
+    from kapdesk import cli
+    from kapdesk.store import RecordStore
+    from kapdesk.ui.main_window import MainWindow
+    from tests.conftest import fixed_passphrase
+
+    monkeypatch.setattr(launch.QMessageBox, "warning", lambda parent, title, text: None)
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("x")
+    assert cli.main(["--data-dir", str(not_a_folder)]) == 2
+    assert gc.isenabled()
+
+    RecordStore.open(
+        data_dir, passphrase=fixed_passphrase, login_name="dr.test", use_keyring=False, create=True
+    ).close()
+    monkeypatch.setattr(launch, "sign_in_at_start", lambda store, clock: True)
+    seen: list[object] = []
+    real_resume = launch.resume_collector
+
+    def resume() -> None:
+        shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
+        seen.append(bool(shown) and shown[0].isVisible())
+        seen.append(gc.isenabled())
+        real_resume()
+        seen.append(gc.isenabled())
+        QApplication.quit()
+
+    monkeypatch.setattr(launch, "resume_collector", resume)
+    # Were the collector never resumed, the app would run on: this ends it and the test
+    # fails (the resumption, at 0 ms, is always due first).
+    never_resumed = QTimer()
+    never_resumed.setSingleShot(True)
+    never_resumed.timeout.connect(QApplication.quit)
+    never_resumed.start(30_000)
+    try:
+        assert cli.main(["--data-dir", str(data_dir)]) == 0
+    finally:
+        never_resumed.stop()
+        gc.unfreeze()  # the frozen objects of this test process go back to the collector
+    assert seen == [True, False, True]  # the window up, paused until then, on since
+    assert gc.isenabled()
