@@ -23,13 +23,39 @@ CRASH_FILE = "crash.log"
 _fault_file: IO[str] | None = None
 
 
+class LogFile(logging.handlers.RotatingFileHandler):
+    """The rotating log file. A line it cannot write (a full disk, a folder gone) is
+    dropped with one sentence on stderr, not logging's default: a traceback, the call
+    stack and the line's arguments, for every line after (tamper QA, full disk). Once a
+    line is written again, a later failure is said again."""
+
+    failing = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.failed = False
+        super().emit(record)
+        if not self.failed:
+            self.failing = False
+
+    def handleError(self, record: logging.LogRecord) -> None:
+        self.failed = True
+        if self.failing or not logging.raiseExceptions:
+            return
+        self.failing = True
+        problem = sys.exc_info()[1]
+        reason = getattr(problem, "strerror", None) or type(problem).__name__
+        print(
+            f"kapdesk: the log file {self.baseFilename} cannot be written ({reason}); "
+            "log lines are left out until it can. If the disk is full, make room on it.",
+            file=sys.stderr,
+        )
+
+
 def setup_logging(folder: Path, *, level: int = logging.INFO) -> None:
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     if os.name == "posix":
         folder.chmod(0o700)
-    handler = logging.handlers.RotatingFileHandler(
-        folder / LOG_FILE, maxBytes=1_000_000, backupCount=5, encoding="utf-8"
-    )
+    handler = LogFile(folder / LOG_FILE, maxBytes=1_000_000, backupCount=5, encoding="utf-8")
     handler.setFormatter(
         logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%S%z")
     )
