@@ -42,6 +42,10 @@ from pathlib import Path
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+# First, as in the app (kapdesk.cli imports the GUI through kapdesk.ui): the store loads
+# before PySide6, whose import hook would read (and keep) the source of every module after it.
+import kapdesk.ui  # noqa: F401, I001
+
 from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import gc
+import linecache
 import sys
 
 
@@ -29,6 +30,7 @@ def give_back_memory() -> None:
     the heap pages it freed: glibc keeps them otherwise, and after a six-hour session the
     process stayed tens of MiB above where it started though nothing was kept. Call it
     once nothing refers to what closed: what is alive now is frozen again."""
+    forget_module_sources()
     gc.unfreeze()
     gc.collect()
     gc.freeze()  # what survived is the app itself: the next collections need not walk it
@@ -41,3 +43,12 @@ def give_back_memory() -> None:
         return
     if trim is not None:
         trim(0)
+
+
+def forget_module_sources() -> None:
+    """Let go of the source files PySide6 read while modules loaded. Its import hook
+    (shibokensupport's __feature__ check) reads every module imported after PySide6 with
+    inspect.getsource, and linecache keeps the lines: 4-6 MB of text once the session
+    screen (pyqtgraph's ~150 modules) has loaded, ~8 MiB resident (issue 10). Nothing needs
+    them: a traceback reads its lines again."""
+    linecache.clearcache()

@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QInputDialog, QLineEdit, QM
 
 from kapdesk.local.clock import SystemClock
 from kapdesk.local.logs import setup_logging
+from kapdesk.local.memory import forget_module_sources
 from kapdesk.local.passphrase import PASSPHRASE_VARIABLE, from_environment
 from kapdesk.local.paths import Paths
 from kapdesk.local.settings import Settings
@@ -167,6 +168,7 @@ def resume_collector() -> None:
     for start-up), with start-up's objects frozen out of its generations: they last as long
     as the app, so a full collection late in a long session walks the session's objects, not
     the ~75,000 of start-up as well."""
+    forget_module_sources()
     gc.freeze()
     gc.enable()
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapdesk import __version__
-from kapdesk.local.memory import give_back_memory
+from kapdesk.local.memory import forget_module_sources, give_back_memory
 from kapdesk.local.settings import Settings, alert_thresholds, local_zone_name
 from kapdesk.session.protocols import clinic_protocols, default_protocol, start_session
 from kapdesk.session.survey import clinic_surveys
@@ -67,6 +67,8 @@ def warm_up() -> None:
     """Import the session screen and the course view (pyqtgraph, numpy) ahead of need."""
     import kapdesk.ui.course_view
     import kapdesk.ui.workspace  # noqa: F401
+
+    forget_module_sources()
 
 
 class ClockSource(Protocol):
