@@ -184,28 +184,24 @@ def test_the_collector_is_paused_for_start_up_only(qtbot, data_dir, tmp_path, mo
         data_dir, passphrase=fixed_passphrase, login_name="dr.test", use_keyring=False, create=True
     ).close()
     monkeypatch.setattr(launch, "sign_in_at_start", lambda store, clock: True)
-    seen: list[object] = []
-    real_resume = launch.resume_collector
+    seen: list[bool] = []
 
-    def resume() -> None:
+    def event_loop(*_args: object) -> int:
+        # The app's event loop, as it begins: the window is up. Not the real one: a test
+        # process whose QApplication.exec() has returned runs no event loop again.
         shown = [w for w in QApplication.topLevelWidgets() if isinstance(w, MainWindow)]
         seen.append(bool(shown) and shown[0].isVisible())
         seen.append(gc.isenabled())
-        real_resume()
+        QApplication.processEvents()  # the first pass of the loop
         seen.append(gc.isenabled())
-        QApplication.quit()
+        for window in shown:
+            window.close()  # as a clinician ends the app
+        return 0
 
-    monkeypatch.setattr(launch, "resume_collector", resume)
-    # Were the collector never resumed, the app would run on: this ends it and the test
-    # fails (the resumption, at 0 ms, is always due first).
-    never_resumed = QTimer()
-    never_resumed.setSingleShot(True)
-    never_resumed.timeout.connect(QApplication.quit)
-    never_resumed.start(30_000)
+    monkeypatch.setattr(QApplication, "exec", event_loop)
     try:
         assert cli.main(["--data-dir", str(data_dir)]) == 0
     finally:
-        never_resumed.stop()
         gc.unfreeze()  # the frozen objects of this test process go back to the collector
-    assert seen == [True, False, True]  # the window up, paused until then, on since
+    assert seen == [True, False, True]  # the window up, paused until then, on from its loop
     assert gc.isenabled()
