@@ -73,6 +73,7 @@ class SessionService:
         self.events = SessionEvents()
         self._now = clock
         self._monotonic = monotonic
+        self.monotonic = monotonic  # seconds, for the views' own short waits
         self._last_clocks: tuple[dt.datetime, float] | None = None
         self._chart: ChartData | None = None
 

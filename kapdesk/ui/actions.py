@@ -59,9 +59,9 @@ def session_actions(workspace: SessionWorkspace) -> tuple[dict[str, QAction], li
     """The workspace's actions by name, and one per sedation-scale level."""
     by_name = {
         "dose": make_action(workspace, "Record a &dose…", "Ctrl+D", workspace.open_dose_dialog),
-        "vitals": make_action(workspace, "Enter &vitals", "Ctrl+B", workspace.focus_vitals),
+        "vitals": make_action(workspace, "Enter &vitals", "Ctrl+B", workspace.vitals_key),
         "observation": make_action(
-            workspace, "Write an &observation", "Ctrl+O", workspace.focus_observation
+            workspace, "Write an &observation", "Ctrl+O", workspace.observation_key
         ),
         "log": make_action(workspace, "Go to the &log", "Ctrl+L", workspace.focus_log),
         "correct": make_action(

@@ -54,6 +54,9 @@ Refused = (ValidationError, StoreError)
 # Below these (the workspace's own size, in px) the screen is a small laptop's: the banner
 # keeps its detail to the first thing to do and the log takes half the width.
 SHORT_PX = 640
+# An alert must have headed the banner this long (s) before Ctrl+K acknowledges it: a
+# double press, or a press as a new alert came up, acknowledged one nobody saw (QA).
+ALERT_READ_S = 1.0
 NARROW_PX = 1100
 
 
@@ -109,6 +112,8 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.summary: SessionSummary | None = None
         self.form: FormDialog | None = None  # the one form open in the chart's place
         self._return_focus: QWidget | None = None
+        # The alert heading the banner, and when (monotonic s) it came there.
+        self._banner_alert: tuple[object, float] = (None, 0.0)
         self.setObjectName("workspace")
         outer = QVBoxLayout(self)
         outer.setContentsMargins(12, 2, 12, 2)
@@ -347,6 +352,8 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             self.banner.hide()
             return
         first = pending[0]
+        if first.id != self._banner_alert[0]:
+            self._banner_alert = (first.id, self.service.monotonic())
         # When the reading was taken: once a newer alert is acknowledged, an older one can
         # head the banner, and its figures must not be taken for the current BP (QA).
         taken = first.taken_at or first.at
@@ -423,12 +430,25 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             self.say(str(exc))
 
     def acknowledge_alert(self) -> None:
+        """Ctrl+K: the alert on the banner, once it has been there long enough to be read.
+        Pressed twice, or as a new alert came up, it acknowledged an alert nobody saw (an
+        urgent 182/112 behind an SpO2 85 %, QA): the banner's alert is acknowledged by its
+        id, and one that came up under a second ago is not."""
         self._act()
-        try:
-            if self.service.acknowledge_alert() is None:
-                self.say("No alert is waiting to be acknowledged.")
-        except Refused as exc:
-            self.say(str(exc))
+        shown, since = self._banner_alert
+        pending = self.service.open_alerts() if not self.review else []
+        if not pending or not self.banner.isVisible() or shown != pending[0].id:
+            self.say("No alert is waiting to be acknowledged.")
+        elif self.service.monotonic() - since < ALERT_READ_S:
+            self.say(
+                "A new alert has just come up on the banner: read it, then press Ctrl+K to "
+                "acknowledge it."
+            )
+        else:
+            try:
+                self.service.acknowledge_alert(shown)
+            except Refused as exc:
+                self.say(str(exc))
         self.refocus()
 
     def store_scale(self, scale_id: str, value: int) -> None:
@@ -457,14 +477,34 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         if not self.observation.isEnabled():
             # Ended just now: typing went into the greyed line, and Enter did nothing,
             # without a word (QA).
-            self.say(
-                "This session has ended: nothing more can be entered. An entry that was "
-                "wrong: choose it in the log and press Ctrl+E. Esc goes back to the patients."
-            )
+            self._say_ended()
             return
         self.log_view.clearSelection()
         self.focus_observation()
         self.observation.line.insert(text)
+
+    def _say_ended(self) -> None:
+        self.say(
+            "This session has ended: nothing more can be entered. An entry that was "
+            "wrong: choose it in the log and press Ctrl+E. Esc goes back to the patients."
+        )
+
+    def observation_key(self) -> None:
+        """Ctrl+O. In a session that has just ended it says why nothing can be written:
+        it did nothing, and the text typed next went nowhere (QA)."""
+        if self.observation.isEnabled() or self.review:
+            self.focus_observation()
+        else:
+            self._say_ended()
+            self.log_view.setFocus()
+
+    def vitals_key(self) -> None:
+        """Ctrl+B; as Ctrl+O in a session that has just ended."""
+        if self.vitals.isEnabled() or self.review:
+            self.focus_vitals()
+        else:
+            self._say_ended()
+            self.log_view.setFocus()
 
     def focus_observation(self) -> None:
         self.observation.line.setFocus()

@@ -292,8 +292,11 @@ class EndActs(Base):
             f"highest BP {highest}. The patient's survey: Ctrl+Shift+S."
         )
         self.side.show_panel(self.discharge)
+        # Ctrl+K still acknowledges an alert left open (the banner offers it); Ctrl+O and
+        # Ctrl+B say that nothing more can be entered.
+        kept = ("correct", "log", "report", "print", "rems_form", "survey", "acknowledge")
         for name, action in self.actions_by_name.items():
-            action.setEnabled(name in ("correct", "log", "report", "print", "rems_form", "survey"))
+            action.setEnabled(name in kept or name in ("observation", "vitals"))
         for action in self.scale_actions:
             action.setEnabled(False)
         self.observation.setEnabled(False)

@@ -240,10 +240,18 @@ def test_5_the_banner_shows_the_most_severe_then_the_newest(qtbot, window, store
     assert workspace.banner.headline.text().startswith("!! URGENT: SpO2 80%")
     assert "(+2 more)" in workspace.banner.headline.text()
     # Ctrl+K acknowledges the alert shown, and the next most severe takes its place.
+    clock.advance(seconds=5)  # read
     press(window, Qt.Key.Key_K, CTRL)
     assert workspace.banner.headline.text().startswith("!! URGENT: BP 184/100")
+    # Pressed again at once, it would acknowledge an alert nobody has read yet (QA).
+    press(window, Qt.Key.Key_K, CTRL)
+    assert workspace.banner.headline.text().startswith("!! URGENT: BP 184/100")
+    assert "read it, then press Ctrl+K" in workspace.message_text()
+    assert len(workspace.service.open_alerts()) == 2
+    clock.advance(seconds=2)
     press(window, Qt.Key.Key_K, CTRL)
     assert workspace.banner.headline.text().startswith("! CAUTION: BP 150/95")
+    assert workspace.message_text() == ""
 
 
 # ---------------------------------------------------------------- would stall
@@ -903,6 +911,7 @@ def test_the_end_panel_counts_the_alerts_not_yet_acknowledged(qtbot, window, sto
     press(window, Qt.Key.Key_E, CTRL | SHIFT)
     panel = workspace.discharge
     assert "1 alert not acknowledged" in panel.items_text()
+    clock.advance(seconds=5)
     press(window, Qt.Key.Key_K, CTRL)  # acknowledged with the panel open: counted at once
     assert "not acknowledged" not in panel.items_text()
     assert workspace.side.showing() is panel
@@ -923,3 +932,31 @@ def test_tab_from_a_forms_last_field_reaches_save_and_cancel(qtbot, window, stor
     assert focused() is form.buttons.button(form.buttons.StandardButton.Cancel)
     key(focused(), Qt.Key.Key_Escape)
     assert not form.isVisible()
+
+
+def test_after_the_end_an_alert_left_open_can_be_acknowledged_and_typing_says_why_not(
+    qtbot, window, store, clock
+):
+    """QA: ended with an alert open, the banner still offered Acknowledge (Ctrl+K), which
+    did nothing; Ctrl+O did nothing and what was typed next went nowhere."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    workspace.service.record_dose(drug="ketamine", route="im", mg=50)
+    clock.advance(minutes=30)
+    type_into(qtbot, workspace.vitals.line, "186/112 96 95")  # urgent: an alert stands
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    panel = workspace.discharge
+    type_into(qtbot, panel.override, "Prescriber reviewed; escorted home")
+    assert workspace.service.ended_at is not None
+    assert workspace.banner.isVisible()
+
+    press(window, Qt.Key.Key_O, CTRL)
+    assert "This session has ended: nothing more can be entered" in workspace.message_text()
+    assert QApplication.focusWidget() is workspace.log_view
+    press(window, Qt.Key.Key_B, CTRL)
+    assert "This session has ended" in workspace.message_text()
+
+    clock.advance(seconds=5)
+    press(window, Qt.Key.Key_K, CTRL)
+    assert workspace.service.open_alerts() == []
+    assert not workspace.banner.isVisible()
+    assert workspace.log_model.entry_at(0).text.startswith("Alert acknowledged by dr.test")

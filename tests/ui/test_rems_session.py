@@ -115,8 +115,10 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     workspace.tick()
     assert workspace.header.check_text() == "Due now: Recheck after an urgent reading"
     type_into(qtbot, workspace.vitals.line, "152/92 84 97")
+    clock.advance(seconds=5)
     press(window, Qt.Key.Key_K, CTRL)  # the urgent one first
     assert workspace.banner.objectName() == "alertCaution"
+    clock.advance(seconds=5)  # read before it is acknowledged
     press(window, Qt.Key.Key_K, CTRL)
     assert not workspace.banner.isVisible()
     workspace.tick()

@@ -155,7 +155,8 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     assert tooltip == "Corrected. Reason: Misread the cuff display"
     assert [s for _x, s, _d in workspace.chart.bp_points()] == [128.0, 156.0]
 
-    # Acknowledge the caution (Ctrl+K): recorded with who and when.
+    # Acknowledge the caution (Ctrl+K), once read: recorded with who and when.
+    clock.advance(seconds=5)
     press(window, Qt.Key.Key_K, CTRL)
     assert not workspace.banner.isVisible()
     # Which alert, in the log: two acknowledgements read the same before (QA).
@@ -165,7 +166,7 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
 
     # End the session at 75 minutes: IM needs 90 and a sedation score, so it takes an
     # override with a reason.
-    clock.advance(minutes=35)
+    clock.advance(minutes=35, seconds=-5)  # 35 minutes after the reading
     press(window, Qt.Key.Key_E, CTRL | SHIFT)
     panel = workspace.discharge
     assert panel.isVisible()
