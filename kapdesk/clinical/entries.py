@@ -145,6 +145,39 @@ def validate_dose(
     )
 
 
+# CLINICAL.md ("Who uses it, where"): an IV infusion is often 0.5-1 mg/kg; intranasal
+# esketamine is 56 mg (2 devices) or 84 mg (3 devices) a session.
+IV_USUAL_MG_PER_KG = (0.5, 1.0)
+ESKETAMINE_USUAL_MAX_MG = 84.0
+
+
+class UnusualDose(ValidationError):
+    """A dose above the usual range for its route: a slip of a digit (680 for 68 mg) is
+    caught before it is stored, and the clinician who meant it records it with Enter again."""
+
+
+def unusual_dose(entry: DoseEntry, weight_kg: float | None, given_mg: float) -> str | None:
+    """Why ``entry`` is above the usual range (CLINICAL.md), or None. ``given_mg``: what
+    this session has recorded of the same drug and route before it."""
+    if entry.route is Route.IV and weight_kg:
+        per_kg = entry.mg / weight_kg
+        low, high = IV_USUAL_MG_PER_KG
+        if per_kg > high:
+            return (
+                f"{entry.mg:g} mg is {per_kg:.2f} mg/kg at {weight_kg:g} kg, above the usual "
+                f"{low:g}–{high:g} mg/kg for an IV infusion."
+            )
+    if entry.drug is Drug.ESKETAMINE and entry.route is Route.INTRANASAL:
+        total = given_mg + entry.mg
+        if total > ESKETAMINE_USUAL_MAX_MG:
+            before = f" with the {given_mg:g} mg already given" if given_mg else ""
+            return (
+                f"{entry.mg:g} mg{before} makes {total:g} mg of esketamine this session, above "
+                f"the usual {ESKETAMINE_USUAL_MAX_MG:g} mg (3 devices)."
+            )
+    return None
+
+
 @dataclass(frozen=True)
 class PatientDetails:
     display_name: str

@@ -17,7 +17,7 @@ from typing import Any
 from kapdesk.clinical.alerts import AlertThresholds
 from kapdesk.clinical.discharge import DischargeItem
 from kapdesk.clinical.elapsed import describe_gap
-from kapdesk.clinical.entries import clean_text
+from kapdesk.clinical.entries import UnusualDose, clean_text, unusual_dose, validate_dose
 from kapdesk.clinical.instants import to_micros
 from kapdesk.clinical.notation import parse_vitals_line
 from kapdesk.clinical.protocols import Protocol
@@ -250,12 +250,30 @@ class SessionService:
             self.events.alerts_changed.emit(self.open_alerts())
         return Outcome(entry, tuple(raised))
 
-    def record_dose(self, **values: Any) -> LogEntry:
-        """A dose, through the dosing gate; the session's first dose sets T0."""
+    def record_dose(self, *, unusual_confirmed: bool = False, **values: Any) -> LogEntry:
+        """A dose, through the dosing gate; the session's first dose sets T0. One above
+        the usual range (clinical/entries.unusual_dose) raises UnusualDose unless
+        ``unusual_confirmed``: the clinician has seen that sentence and records it."""
         self._refuse_if_ended()
         gate = self.dose_gate()
         if not gate.allowed:
             raise ValidationError("dose", gate.message)
+        if not unusual_confirmed:
+            typed = validate_dose(
+                values.get("drug"),
+                values.get("route"),
+                values.get("mg"),
+                values.get("lot_number"),
+                values.get("device_count"),
+            )
+            given = sum(
+                d.content.mg
+                for d in self.state.doses()
+                if d.content.drug is typed.drug and d.content.route is typed.route
+            )
+            unusual = unusual_dose(typed, self.weight_kg, given)
+            if unusual is not None:
+                raise UnusualDose("mg", f"{unusual} Check the amount: Enter again records it.")
         first = self.first_dose_at is None
         entry_id = self.store.add_dose(self.id, **values)
         self.state.reload_session()

@@ -27,6 +27,8 @@ class DoseDialog(FormDialog):
         super().__init__("Record a dose", parent, scrolling=True)
         self.weight_kg = weight_kg
         self.protocol_route = defaults.protocol_route
+        # The values last refused as above the usual range: entered again, they are meant.
+        self.unusual_seen: dict[str, Any] | None = None
         self.drug = QComboBox()
         self.drug.setAccessibleName("Drug")
         for drug in Drug:

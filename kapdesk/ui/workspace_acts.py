@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kapdesk.clinical.elapsed import format_elapsed
+from kapdesk.clinical.entries import UnusualDose
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.entries import FIELD_LABELS, editable, parse_changes
 from kapdesk.store import StoreError
@@ -129,10 +130,20 @@ class FormActs(Base):
         self.dose_dialog = (
             self._open(
                 DoseDialog(self.service.weight_kg, self.service.dose_defaults(), self),
-                lambda d: self.service.record_dose(**d.values()),
+                self._save_dose,
             )
             or self.dose_dialog
         )
+
+    def _save_dose(self, form: DoseDialog) -> Any:
+        """The dose typed; one above the usual range is refused once with the reason, and
+        the same values entered again are recorded (QA: 680 mg for 68 mg went in at once)."""
+        values = form.values()
+        try:
+            return self.service.record_dose(**values, unusual_confirmed=values == form.unusual_seen)
+        except UnusualDose:
+            form.unusual_seen = values
+            raise
 
     def open_entry(self) -> None:
         """The entry chosen in the log, whole, in the chart's place (Enter in the log)."""

@@ -105,3 +105,20 @@ def test_scale_total_must_match_items():
     assert validate_scale_score("phq9", [1, 2, 0]).total == 3
     with pytest.raises(ValidationError, match="add up to 3"):
         validate_scale_score("phq9", [1, 2, 0], total=4)
+
+
+def test_a_dose_above_the_usual_range_says_what_it_is():
+    from kapdesk.clinical.entries import unusual_dose
+
+    iv = validate_dose("ketamine", "iv", "680")
+    assert unusual_dose(iv, 68, 0) == (
+        "680 mg is 10.00 mg/kg at 68 kg, above the usual 0.5–1 mg/kg for an IV infusion."
+    )
+    assert unusual_dose(validate_dose("ketamine", "iv", "68"), 68, 0) is None  # 1 mg/kg
+    assert unusual_dose(iv, None, 0) is None  # no weight: nothing to compare with
+    nasal = validate_dose("esketamine", "intranasal", "28", device_count=1)
+    assert unusual_dose(nasal, 70, 56) is None  # the third device: 84 mg
+    assert unusual_dose(nasal, 70, 84) == (
+        "28 mg with the 84 mg already given makes 112 mg of esketamine this session, above "
+        "the usual 84 mg (3 devices)."
+    )

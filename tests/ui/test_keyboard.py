@@ -193,6 +193,41 @@ def test_3_the_next_dose_starts_from_the_patients_previous_one(qtbot, window, st
     assert workspace.log_model.entry_at(0).text.startswith("Esketamine 84 mg, Intranasal")
 
 
+def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store):
+    """QA: 680 mg (10 mg/kg at 68 kg; 68 meant) went into an IV session at once. A dose
+    above the usual range (CLINICAL.md: IV 0.5-1 mg/kg) is refused once with what it is;
+    Enter again records it as typed."""
+    workspace, _ = started(qtbot, window, store, "IV infusion")  # Ada Example, 70 kg
+    press(window, Qt.Key.Key_D, CTRL)
+    dose = workspace.dose_dialog
+    assert dose.route.currentData() == "iv"
+    dose.mg.setFocus()
+    dose.mg.selectAll()
+    qtbot.keyClicks(dose.mg, "700")
+    key(dose.mg, Qt.Key.Key_Return)
+    assert dose.isVisible()
+    assert "700 mg is 10.00 mg/kg at 70 kg, above the usual 0.5–1 mg/kg" in dose.error.text()
+    assert "Enter again records it" in dose.error.text()
+    assert workspace.service.state.doses() == []
+    # Corrected to what was meant: one Enter, no question.
+    dose.mg.selectAll()
+    qtbot.keyClicks(dose.mg, "70")
+    with qtbot.waitSignal(dose.accepted):
+        key(dose.mg, Qt.Key.Key_Return)
+    assert [d.content.mg for d in workspace.service.state.doses()] == [70]
+
+    # Meant: a second Enter on the same values records it.
+    press(window, Qt.Key.Key_D, CTRL)
+    dose = workspace.dose_dialog
+    dose.mg.selectAll()
+    qtbot.keyClicks(dose.mg, "100")
+    key(dose.mg, Qt.Key.Key_Return)
+    assert "1.43 mg/kg" in dose.error.text()
+    with qtbot.waitSignal(dose.accepted):
+        key(dose.mg, Qt.Key.Key_Return)
+    assert [d.content.mg for d in workspace.service.state.doses()] == [70, 100]
+
+
 def test_3_a_route_other_than_the_protocols_is_pointed_out(qtbot, window, store):
     workspace, _ = started(qtbot, window, store, "IM injection")
     press(window, Qt.Key.Key_D, CTRL)
