@@ -363,12 +363,18 @@ def _restore(paths: Paths, source: Path) -> int:
 def _demo(paths: Paths) -> int:
     import datetime as dt
 
-    from kapdesk.local.demo import DEMO_NAME, create_demo
+    from kapdesk.local.demo import DEMO_NAME, DEMO_RECORD_NUMBER, create_demo
     from kapdesk.local.demo_course import COURSE_NAME, create_demo_course
     from kapdesk.session.service import SessionService
 
     with _open(paths, create=True) as store:
         _start_logging(paths.logs, to_file=True)  # the folder exists now
+        if store.record_number_taken(DEMO_RECORD_NUMBER):
+            print(
+                f"The demo patients are already in {paths.data}. Start kapdesk with the same "
+                "data folder to see them."
+            )
+            return EXIT_OK
         now = dt.datetime.now(dt.UTC)
         with store.grouped():
             course = create_demo_course(store, now)

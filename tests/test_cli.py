@@ -72,6 +72,21 @@ def test_kapdesk_home_chooses_the_folder(tmp_path, monkeypatch):
     assert (tmp_path / "home" / "logs" / "kapdesk.log").exists()
 
 
+def test_demo_twice_adds_the_demo_patients_once(tmp_path, capsys):
+    from kapdesk.store import RecordStore
+
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "demo"]) == 0
+    capsys.readouterr()
+    assert main(["--data-dir", str(data), "demo"]) == 0  # the README's command, run again
+    assert "The demo patients are already in" in capsys.readouterr().out
+    with RecordStore.open(data, passphrase=lambda r: PASSPHRASE) as store:
+        assert sorted(p.current["display_name"] for p in store.patients()) == [
+            DEMO_NAME,
+            COURSE_NAME,
+        ]
+
+
 def test_demo_adds_a_marked_patient_with_a_finished_and_a_running_session(tmp_path, capsys):
     from kapdesk.store import RecordStore
 

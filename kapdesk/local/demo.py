@@ -18,6 +18,7 @@ from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
 from kapdesk.store import RecordStore
 
 DEMO_NAME = "DEMO — Alex Sample (not a real patient)"
+DEMO_RECORD_NUMBER = "DEMO-0001"
 DEMO_ZONE = "Europe/London"
 
 FINISHED_NOTES: tuple[tuple[int, str, list[str]], ...] = (
@@ -48,7 +49,11 @@ def create_demo(store: RecordStore, now: dt.datetime) -> tuple[uuid.UUID, uuid.U
     """Add the demo patient with a finished session yesterday and one running now."""
     rng = random.Random(42)
     patient = store.add_patient(
-        DEMO_NAME, date_of_birth="1985-06-15", record_number="DEMO-0001", weight_kg=70, is_demo=True
+        DEMO_NAME,
+        date_of_birth="1985-06-15",
+        record_number=DEMO_RECORD_NUMBER,
+        weight_kg=70,
+        is_demo=True,
     )
     first_device = now - dt.timedelta(days=1, hours=3)
     finished = store.start_session(

@@ -184,6 +184,20 @@ class RecordReads:
             ).scalars()
             return self._patient_views([uuid.UUID(i) for i in ids])
 
+    def record_number_taken(self, number: str) -> bool:
+        """Whether a patient's current record number (corrections applied) is ``number``,
+        ignoring case."""
+        current = _current_patient_field("record_number")
+        with self._engine.connect() as conn:
+            found = conn.execute(
+                text(
+                    f"SELECT 1 FROM patients AS p WHERE {current} IS NOT NULL"
+                    f" AND kapdesk_fold({current}) = :number LIMIT 1"
+                ),
+                {"number": number.strip().casefold()},
+            ).first()
+        return found is not None
+
     def patient_count(self) -> int:
         return self.count("patient")
 

@@ -196,6 +196,14 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
         details = validate_patient(
             display_name, date_of_birth, record_number, weight_kg, today=now.date()
         )
+        if details.record_number and self.record_number_taken(details.record_number):
+            # Two patients under one number (QA: a second "QA-77", without a birth date
+            # or weight, listed beside the first): a session could go to the wrong one.
+            raise ValidationError(
+                "record_number",
+                f"Record number {details.record_number} is already another patient's. "
+                "Search for it (Ctrl+F) to open that patient, or check the number.",
+            )
         patient = new_row(
             m.Patient,
             display_name=details.display_name,

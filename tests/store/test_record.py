@@ -140,6 +140,25 @@ def test_patient_details_are_corrected_not_edited(store):
     assert view.current["date_of_birth"] == dt.date(1984, 3, 9)
 
 
+def test_a_record_number_already_a_patients_is_refused(store):
+    """QA: a second "Maria Testpatient · QA-77" went in beside the first, without birth
+    date or weight; a session could be started on the wrong one."""
+    store.add_patient("Maria Testpatient", record_number="QA-77", weight_kg=68)
+    with pytest.raises(ValidationError) as refused:
+        store.add_patient("Maria Testpatient", record_number="qa-77 ")
+    assert refused.value.field == "record_number"
+    assert "Record number qa-77 is already another patient's" in refused.value.message
+    assert "Maria" not in refused.value.message  # the sentence names nobody
+    assert len(store.patients()) == 1
+    # A number corrected away is free again; patients without a number are many.
+    [first] = store.patients()
+    store.correct("patient", first.id, {"record_number": "QA-78"}, reason="misread")
+    store.add_patient("Ben Other", record_number="QA-77")
+    store.add_patient("No Number")
+    store.add_patient("No Number Either")
+    assert len(store.patients()) == 4
+
+
 @pytest.mark.parametrize(
     "statement",
     [
