@@ -7,14 +7,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
+    QAbstractButton,
+    QApplication,
+    QComboBox,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QFrame,
     QLabel,
+    QLineEdit,
+    QPlainTextEdit,
     QScrollArea,
     QStackedWidget,
     QVBoxLayout,
@@ -111,10 +116,15 @@ class FormDialog(QDialog):
         self.save: Callable[[], Any] = lambda: None
         self.result_value: Any = None
         self.first_field: QWidget | None = None  # where the keyboard starts
+        self._watching = False
+        self._placeholders: dict[QLineEdit, str] = {}  # fields saying a refusal, as they were
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self._buttons_after_fields()
+        if not self._watching:
+            self._watching = True
+            self._watch_edits()
         if self.isWindow() and self.area is None:
             # A window of its own grows to its wrapped lines (a heading naming a long
             # name was cut, then written over by the first field: QA at 1024x600).
@@ -152,14 +162,51 @@ class FormDialog(QDialog):
         QWidget.setTabOrder(ok, cancel)
 
     def _show_refusal(self) -> None:
-        """The refusal in view under the rows: whole, or from its first line where the
-        rows have less room than it needs (1024x600, text at 125 %, a banner open)."""
+        """The refusal in view under the rows, with the field the keyboard is in: both
+        whole where there is room, else the field and the sentence's first lines under
+        it (1024x600, text at 125 %, a banner open: the reason field went out of view
+        above the sentence, and was typed into unseen, QA)."""
         if self.area is None or not self.error.isVisible():
             return
-        if self.error.height() <= self.area.viewport().height():
+        room = self.area.viewport().height()
+        inner = self.area.widget()
+        error_bottom = self.error.y() + self.error.height()
+        focused = QApplication.focusWidget()
+        if focused is not None and inner is not None and inner.isAncestorOf(focused):
+            field_top = focused.mapTo(inner, QPoint(0, 0)).y()
+            bar = self.area.verticalScrollBar()
+            if error_bottom - field_top <= room:
+                bar.setValue(error_bottom - room)
+            else:
+                bar.setValue(field_top)
+                if isinstance(focused, QLineEdit) and not focused.text():
+                    # No room for the sentence under it: the empty field says it.
+                    self._placeholders.setdefault(focused, focused.placeholderText())
+                    focused.setPlaceholderText(self.error.text())
+        elif self.error.height() <= room:
             self.area.ensureWidgetVisible(self.error, 0, 0)
         else:
             self.area.verticalScrollBar().setValue(self.error.y())
+
+    def _watch_edits(self) -> None:
+        """A refusal goes once a field is changed: it no longer applies (QA: "The reason
+        for the correction is empty" stayed under the reason typed)."""
+        for line in self.findChildren(QLineEdit):
+            line.textEdited.connect(self._edited)
+        for text in self.findChildren(QPlainTextEdit):
+            text.textChanged.connect(self._edited)
+        for box in self.findChildren(QComboBox):
+            box.activated.connect(self._edited)
+        for button in self.findChildren(QAbstractButton):
+            if button.isCheckable():
+                button.clicked.connect(self._edited)
+
+    def _edited(self, *_args: object) -> None:
+        if self.error.isVisible():
+            self.error.hide()
+        for field, placeholder in self._placeholders.items():
+            field.setPlaceholderText(placeholder)
+        self._placeholders.clear()
 
     def focus_first(self) -> None:
         if self.first_field is not None:

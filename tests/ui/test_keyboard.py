@@ -388,7 +388,9 @@ def test_11_correcting_from_the_keyboard(qtbot, window, store, clock):
     qtbot.keyClicks(form.edits["systolic"], "138")
     key(form.edits["systolic"], Qt.Key.Key_Return)
     assert focused() is form.reason  # refused for want of a reason: the keyboard is there
+    assert form.error.isVisible()
     qtbot.keyClicks(form.reason, "transcribed from the wrong cuff")
+    assert not form.error.isVisible()  # it no longer applies (QA: it stayed)
     with qtbot.waitSignal(form.accepted):
         key(form.reason, Qt.Key.Key_Return)
     reading = store.entries("vitals", workspace.service.id)[0]

@@ -427,9 +427,20 @@ def test_a_form_on_a_short_screen_gets_the_tag_keys_room(qtbot, store, data_dir,
         QApplication.processEvents()
     assert form.error.isVisible()
     assert "type something before saving" in form.error.text()
+    # The reason field the keyboard is in stays in view: it was scrolled out above the
+    # sentence and typed into unseen (QA). The sentence is under it where there is room,
+    # and in the empty field where there is not (here: one field's height).
     port = form.area.viewport()
+    assert QApplication.focusWidget() is form.reason
+    reason_top = form.reason.mapTo(port, form.reason.rect().topLeft()).y()
+    assert reason_top >= 0
+    assert reason_top + form.reason.height() * 3 // 4 <= port.height()  # its text line whole
     error_top = form.error.mapTo(port, form.error.rect().topLeft()).y()
-    assert 0 <= error_top < port.height()  # scrolled into view
+    if not 0 <= error_top < port.height():
+        assert "type something before saving" in form.reason.placeholderText()
+    qtbot.keyClicks(form.reason, "x")
+    assert form.reason.placeholderText() != form.error.text()  # as it was once typed in
+    assert not form.error.isVisible()
     for widget in (workspace.observation.line, workspace.vitals.line):
         assert inside(main, widget), widget.accessibleName()
     qtbot.keyClick(form, Qt.Key.Key_Escape)
