@@ -20,7 +20,7 @@ def make_action(parent: QWidget, text: str, shortcut: str, slot: Callable[[], An
     action = QAction(text, parent)
     action.setShortcut(QKeySequence(shortcut))
     plain = text.replace("&", "").rstrip(".…")
-    action.setToolTip(f"{plain} ({QKeySequence(shortcut).toString()})")
+    action.setToolTip(f"{plain} ({QKeySequence(shortcut).toString()})" if shortcut else plain)
     action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
     # A held chord must not act again: Alt+2 held a moment stored several MOAA/S scores and
     # Ctrl+D opened the caution twice (issue 9).

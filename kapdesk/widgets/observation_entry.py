@@ -45,6 +45,9 @@ class ObservationEntry(QWidget):
         self.error.setWordWrap(True)
         self.error.hide()
         layout.addWidget(self.error)
+        # A refusal goes once the line is changed: "Systolic pressure 1200 mmHg is outside
+        # 50-300" stayed under an emptied line (QA).
+        self.line.textEdited.connect(self._edited)
         self.tags_box, tag_row = flow_box(spacing=4)
         self.tag_buttons: dict[str, QPushButton] = {}
         for tag, key in zip(tags, TAG_KEYS, strict=False):
@@ -99,6 +102,10 @@ class ObservationEntry(QWidget):
             button.setChecked(False)
         self.error.hide()
         self.line.setFocus()
+
+    def _edited(self, _text: str) -> None:
+        if self.error.isVisible():
+            self.error.hide()
 
     def show_error(self, message: str) -> None:
         self.error.setText(message)

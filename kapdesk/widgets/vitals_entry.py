@@ -32,7 +32,8 @@ class VitalsEntry(QWidget):
         label.setObjectName("fieldLabel")
         self.line = QLineEdit()
         self.line.setAccessibleName("Vitals")
-        self.line.setPlaceholderText("132/84 76 97")
+        # "e.g.": bare, in the dark theme it was taken for a reading already there (QA).
+        self.line.setPlaceholderText("e.g. 132/84 76 97")
         self.line.setToolTip("132/84 76 97, then rr 14 and t 36.8 if taken; hr 72 alone")
         label.setBuddy(self.line)
         self.toggle = QPushButton("&Fields")
@@ -61,6 +62,11 @@ class VitalsEntry(QWidget):
         self.error.setWordWrap(True)
         self.error.hide()
         layout.addWidget(self.error)
+        # A refusal goes once the line is changed: "Systolic pressure 1200 mmHg is outside
+        # 50-300" stayed under an emptied line (QA).
+        self.line.textEdited.connect(self._edited)
+        for edit in self.fields.values():
+            edit.textEdited.connect(self._edited)
         self.toggle.toggled.connect(self._show_fields)
         self.line.returnPressed.connect(self._submit_line)
 
@@ -89,6 +95,10 @@ class VitalsEntry(QWidget):
         for edit in self.fields.values():
             edit.clear()
         self.error.hide()
+
+    def _edited(self, _text: str) -> None:
+        if self.error.isVisible():
+            self.error.hide()
 
     def show_error(self, message: str) -> None:
         self.error.setText(message)

@@ -312,6 +312,24 @@ def test_6_a_refusal_stays_until_the_next_act(qtbot, window, store, clock):
     assert workspace.message_text() == ""
 
 
+def test_a_refused_reading_s_sentence_goes_once_the_line_is_changed(qtbot, window, store):
+    """QA: "Systolic pressure 1200 mmHg is outside 50-300 mmHg" stayed under the vitals
+    line after it was emptied, and the clinician went on to the log."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    line = workspace.vitals.line
+    assert line.placeholderText().startswith("e.g. ")  # not taken for a reading
+    line.setFocus()
+    qtbot.keyClicks(line, "1200/80")
+    key(line, Qt.Key.Key_Return)
+    assert workspace.vitals.error.isVisible()
+    assert "1200 mmHg is outside" in workspace.vitals.error.text()
+    assert line.text() == "1200/80"  # kept, to be put right
+    key(line, Qt.Key.Key_A, CTRL)
+    key(line, Qt.Key.Key_Backspace)
+    assert not workspace.vitals.error.isVisible()
+    assert store.entries("vitals", workspace.service.id)[-1].current["systolic"] == 128
+
+
 def test_7_a_reading_can_be_recorded_with_the_end_panel_open(qtbot, window, store, clock):
     workspace, _ = started(qtbot, window, store, "IM injection")
     workspace.service.record_dose(drug="ketamine", route="im", mg=50)
@@ -506,7 +524,7 @@ def test_a_larger_text_keeps_the_end_panel_and_what_is_ticked_in_it(qtbot, windo
     press(window, Qt.Key.Key_Minus, CTRL)
     assert window.settings.get("font_scale") == 1.1
     # A theme change would redraw the screen: refused while the panel is open, and said.
-    press(window, Qt.Key.Key_L, CTRL | SHIFT)
+    window.toggle_theme()  # View > Dark or light theme
     assert window.settings.get("theme") == "dark"
     assert "Close the open form or the end panel first" in workspace.message_text()
 
