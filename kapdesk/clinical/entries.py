@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -200,9 +201,18 @@ def validate_patient(
         if isinstance(date_of_birth, dt.datetime) or not isinstance(date_of_birth, dt.date | str):
             raise ValidationError("date_of_birth", "Date of birth must be a date (YYYY-MM-DD).")
         if isinstance(date_of_birth, str):
+            typed = date_of_birth.strip()
             try:
-                dob = dt.date.fromisoformat(date_of_birth.strip())
+                dob = dt.date.fromisoformat(typed)
             except ValueError:
+                if re.fullmatch(r"\d{4}-\d{2}-\d{2}", typed):
+                    # Written as asked, but no such day (QA: 1990-13-40 was told to be
+                    # written YYYY-MM-DD).
+                    raise ValidationError(
+                        "date_of_birth",
+                        f"Date of birth {typed} is not a day of the calendar: check the "
+                        "month (01-12) and the day.",
+                    ) from None
                 raise ValidationError(
                     "date_of_birth", "Date of birth must be written YYYY-MM-DD, e.g. 1984-03-09."
                 ) from None

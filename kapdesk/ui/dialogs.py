@@ -26,6 +26,14 @@ class PatientDialog(FormDialog):
         self.form.addRow("Clinic &record number (optional)", self.record_number)
         self.form.addRow("&Weight (optional)", self.weight)
         self.first_field = self.name
+        # QA: a refused date of birth left the keyboard in Weight.
+        self.field_widgets = {
+            "display_name": self.name,
+            "text": self.name,  # an empty name is refused as text
+            "date_of_birth": self.date_of_birth,
+            "record_number": self.record_number,
+            "weight_kg": self.weight,
+        }
 
 
 class NewSessionDialog(FormDialog):

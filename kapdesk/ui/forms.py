@@ -116,6 +116,8 @@ class FormDialog(QDialog):
         self.save: Callable[[], Any] = lambda: None
         self.result_value: Any = None
         self.first_field: QWidget | None = None  # where the keyboard starts
+        # A refused value's field by its name in the sentence's ValidationError.field.
+        self.field_widgets: dict[str, QWidget] = {}
         self._watching = False
         self._placeholders: dict[QLineEdit, str] = {}  # fields saying a refusal, as they were
 
@@ -136,6 +138,9 @@ class FormDialog(QDialog):
         except (ValidationError, StoreError) as exc:
             self.error.setText(str(exc))
             self.error.show()
+            field = self.field_widgets.get(getattr(exc, "field", ""))
+            if field is not None:
+                self.focus(field)  # the keyboard to what the sentence is about
             if self.isWindow() and self.area is None:
                 grow_to_fit(self)  # the whole sentence, not its first lines
             if self.area is not None:

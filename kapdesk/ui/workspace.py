@@ -528,11 +528,15 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             self.focus_observation()
 
     def stop_infusion(self) -> None:
+        """Ctrl+I. Said once done: only the dose's line in the log changed, and the press
+        seemed to do nothing (QA)."""
         self._act()
         try:
-            self.service.stop_infusion()
+            entry = self.service.stop_infusion()
         except Refused as exc:
             self.say(str(exc))
+            return
+        self.say(f"IV infusion stopped. The dose's line in the log: {entry.text}.")
 
     def selected_entry(self) -> LogEntry | None:
         rows = self.log_view.selectionModel().selectedRows()

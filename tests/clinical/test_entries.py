@@ -122,3 +122,17 @@ def test_a_dose_above_the_usual_range_says_what_it_is():
         "28 mg with the 84 mg already given makes 112 mg of esketamine this session, above "
         "the usual 84 mg (3 devices)."
     )
+
+
+def test_a_date_of_birth_written_as_asked_but_not_a_day_says_so():
+    from kapdesk.clinical.entries import validate_patient
+
+    with pytest.raises(ValidationError) as refused:
+        validate_patient("A", "1990-13-40", today=dt.date(2026, 11, 26))
+    assert refused.value.message == (
+        "Date of birth 1990-13-40 is not a day of the calendar: check the month (01-12) and "
+        "the day."
+    )
+    with pytest.raises(ValidationError) as refused:
+        validate_patient("A", "9/3/1984", today=dt.date(2026, 11, 26))
+    assert "must be written YYYY-MM-DD" in refused.value.message

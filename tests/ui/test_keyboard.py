@@ -228,6 +228,20 @@ def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store):
     assert [d.content.mg for d in workspace.service.state.doses()] == [70, 100]
 
 
+def test_ctrl_i_says_the_infusion_is_stopped(qtbot, window, store, clock):
+    """QA: Ctrl+I stopped the infusion without a word; only the dose's line changed."""
+    workspace, _ = started(qtbot, window, store, "IV infusion")
+    workspace.service.record_dose(drug="ketamine", route="iv", mg=35)
+    clock.advance(minutes=40)
+    press(window, Qt.Key.Key_I, CTRL)
+    said = workspace.message_text()
+    assert said.startswith("IV infusion stopped. The dose's line in the log: Ketamine 35 mg")
+    assert "stopped 09:" in said
+    assert workspace.service.running_infusions() == []
+    press(window, Qt.Key.Key_I, CTRL)
+    assert workspace.message_text() == "No IV infusion is running."
+
+
 def test_3_a_route_other_than_the_protocols_is_pointed_out(qtbot, window, store):
     workspace, _ = started(qtbot, window, store, "IM injection")
     press(window, Qt.Key.Key_D, CTRL)
@@ -1015,3 +1029,25 @@ def test_after_the_end_an_alert_left_open_can_be_acknowledged_and_typing_says_wh
     assert workspace.service.open_alerts() == []
     assert not workspace.banner.isVisible()
     assert workspace.log_model.entry_at(0).text.startswith("Alert acknowledged by dr.test")
+
+
+def test_a_refused_birth_date_takes_the_keyboard_to_it(qtbot, window, store):
+    """QA: 1990-13-40 was told to be written YYYY-MM-DD (it was), with the keyboard left in
+    Weight."""
+    press(window, Qt.Key.Key_N, CTRL)
+    dialog = window.patient_dialog
+    qtbot.keyClicks(dialog.name, "Maria Testpatient")
+    qtbot.keyClicks(dialog.date_of_birth, "1990-13-40")
+    qtbot.keyClicks(dialog.weight, "68")
+    dialog.weight.setFocus()
+    key(dialog.weight, Qt.Key.Key_Return)
+    assert dialog.isVisible()
+    assert "1990-13-40 is not a day of the calendar" in dialog.error.text()
+    assert focused() is dialog.date_of_birth
+    assert store.patients() == []
+    dialog.date_of_birth.selectAll()
+    qtbot.keyClicks(dialog.date_of_birth, "1990-12-04")
+    with qtbot.waitSignal(dialog.accepted):
+        key(dialog.date_of_birth, Qt.Key.Key_Return)
+    [patient] = store.patients()
+    assert patient.current["weight_kg"] == 68
