@@ -160,18 +160,23 @@ class UnusualDose(ValidationError):
 def unusual_dose(entry: DoseEntry, weight_kg: float | None, given_mg: float) -> str | None:
     """Why ``entry`` is above the usual range (CLINICAL.md), or None. ``given_mg``: what
     this session has recorded of the same drug and route before it."""
+    before = f" with the {given_mg:g} mg already given" if given_mg else ""
     if entry.route is Route.IV and weight_kg:
-        per_kg = entry.mg / weight_kg
+        per_kg = (given_mg + entry.mg) / weight_kg
         low, high = IV_USUAL_MG_PER_KG
         if per_kg > high:
+            amount = (
+                f"{entry.mg:g} mg{before} makes {given_mg + entry.mg:g} mg, "
+                if given_mg
+                else f"{entry.mg:g} mg is "
+            )
             return (
-                f"{entry.mg:g} mg is {per_kg:.2f} mg/kg at {weight_kg:g} kg, above the usual "
+                f"{amount}{per_kg:.2f} mg/kg at {weight_kg:g} kg, above the usual "
                 f"{low:g}–{high:g} mg/kg for an IV infusion."
             )
     if entry.drug is Drug.ESKETAMINE and entry.route is Route.INTRANASAL:
         total = given_mg + entry.mg
         if total > ESKETAMINE_USUAL_MAX_MG:
-            before = f" with the {given_mg:g} mg already given" if given_mg else ""
             return (
                 f"{entry.mg:g} mg{before} makes {total:g} mg of esketamine this session, above "
                 f"the usual {ESKETAMINE_USUAL_MAX_MG:g} mg (3 devices)."

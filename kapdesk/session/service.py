@@ -269,7 +269,7 @@ class SessionService:
             given = sum(
                 d.content.mg
                 for d in self.state.doses()
-                if d.content.drug is typed.drug and d.content.route is typed.route
+                if d.content.drug == typed.drug and d.content.route is typed.route
             )
             unusual = unusual_dose(typed, self.weight_kg, given)
             if unusual is not None:

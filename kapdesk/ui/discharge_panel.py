@@ -97,6 +97,9 @@ class DischargePanel(QFrame):
         self.error.setWordWrap(True)
         self.error.hide()
         layout.addWidget(self.error)
+        # The refusal ("type the reason for the override") goes as the reason is typed
+        # (second QA pass: it stayed under the reason).
+        self.override.textEdited.connect(lambda _text: self.error.hide())
         buttons = QHBoxLayout()
         buttons.addStretch(1)
         self.confirm = EnterButton(self.END_TEXT)

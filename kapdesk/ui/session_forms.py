@@ -28,7 +28,7 @@ class DoseDialog(FormDialog):
         self.weight_kg = weight_kg
         self.protocol_route = defaults.protocol_route
         # The values last refused as above the usual range: entered again, they are meant.
-        self.unusual_seen: dict[str, Any] | None = None
+        self.unusual_seen: tuple[dict[str, Any], float] | None = None  # and when (monotonic)
         self.drug = QComboBox()
         self.drug.setAccessibleName("Drug")
         for drug in Drug:

@@ -41,7 +41,7 @@ from kapdesk.ui.session_forms import (
     ScreeningDialog,
 )
 from kapdesk.ui.session_log import EntryDelegate, SessionLogModel, SessionLogView
-from kapdesk.ui.workspace_acts import EndActs, FormActs, ReportActs
+from kapdesk.ui.workspace_acts import ALERT_READ_S, EndActs, FormActs, ReportActs
 from kapdesk.widgets.alert_banner import AlertBanner
 from kapdesk.widgets.bp_chart import DIM, BPChart, ChartColours, free_menus
 from kapdesk.widgets.clock_display import MIN_CLOCK_PX
@@ -54,9 +54,6 @@ Refused = (ValidationError, StoreError)
 # Below these (the workspace's own size, in px) the screen is a small laptop's: the banner
 # keeps its detail to the first thing to do and the log takes half the width.
 SHORT_PX = 640
-# An alert must have headed the banner this long (s) before Ctrl+K acknowledges it: a
-# double press, or a press as a new alert came up, acknowledged one nobody saw (QA).
-ALERT_READ_S = 1.0
 NARROW_PX = 1100
 
 

@@ -40,6 +40,13 @@ Refused = (ValidationError, StoreError)
 F = TypeVar("F", bound=FormDialog)
 
 
+# A warning must have been on screen this long (s) before a key confirms it: an alert on
+# the banner before Ctrl+K acknowledges it, a dose above the usual range before Enter
+# records it. A double press, or one as a new alert came up, acknowledged an alert nobody
+# saw, and recorded a dose nobody was warned of (QA).
+ALERT_READ_S = 1.0
+
+
 class FormActs(Base):
     """Screening, the pre-dose caution, a dose, a correction, the REMS check."""
 
@@ -137,12 +144,25 @@ class FormActs(Base):
 
     def _save_dose(self, form: DoseDialog) -> Any:
         """The dose typed; one above the usual range is refused once with the reason, and
-        the same values entered again are recorded (QA: 680 mg for 68 mg went in at once)."""
+        the same values entered again are recorded (QA: 680 mg for 68 mg went in at once).
+        Entered again means: the sentence still showing (no field changed since), and for
+        at least ALERT_READ_S, so a double Enter, or Enter on a form filled with the last
+        such dose, is not a confirmation (second QA pass). The sentence is also said above
+        the entry lines: at 1024x600 the form's rows had no room for it."""
         values = form.values()
+        seen = form.unusual_seen
+        confirmed = (
+            seen is not None
+            and seen[0] == values
+            and form.error.isVisible()
+            and self.service.monotonic() - seen[1] >= ALERT_READ_S
+        )
         try:
-            return self.service.record_dose(**values, unusual_confirmed=values == form.unusual_seen)
-        except UnusualDose:
-            form.unusual_seen = values
+            return self.service.record_dose(**values, unusual_confirmed=confirmed)
+        except UnusualDose as exc:
+            if seen is None or seen[0] != values or not form.error.isVisible():
+                form.unusual_seen = (values, self.service.monotonic())
+            self.say(str(exc))
             raise
 
     def open_entry(self) -> None:

@@ -237,3 +237,29 @@ def test_a_reading_whose_time_is_corrected_moves_to_its_place(live, clock):
         "128/84",
         "120/80",
     ]
+
+
+def test_esketamine_above_84_mg_in_a_session_is_refused_once(store, clock):
+    """Second QA pass: the doses already given were never counted (a str compared with
+    an enum by identity), so 28 + 28 + 28 + 56 mg went in without a word."""
+    from kapdesk.clinical.entries import UnusualDose
+    from kapdesk.session.service import SessionService
+
+    patient = store.add_patient("Ada Example", weight_kg=70)
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    service.record_vitals_line("128/82 72 98")
+    for _device in range(3):
+        service.record_dose(drug="esketamine", route="intranasal", mg=28, device_count=1)
+        clock.advance(minutes=5)
+    with pytest.raises(UnusualDose) as refused:
+        service.record_dose(drug="esketamine", route="intranasal", mg=28, device_count=1)
+    assert "28 mg with the 84 mg already given makes 112 mg of esketamine" in str(refused.value)
+    assert len(service.state.doses()) == 3
+    service.record_dose(
+        drug="esketamine", route="intranasal", mg=28, device_count=1, unusual_confirmed=True
+    )
+    assert len(service.state.doses()) == 4

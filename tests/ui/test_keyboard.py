@@ -193,10 +193,11 @@ def test_3_the_next_dose_starts_from_the_patients_previous_one(qtbot, window, st
     assert workspace.log_model.entry_at(0).text.startswith("Esketamine 84 mg, Intranasal")
 
 
-def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store):
+def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store, clock):
     """QA: 680 mg (10 mg/kg at 68 kg; 68 meant) went into an IV session at once. A dose
-    above the usual range (CLINICAL.md: IV 0.5-1 mg/kg) is refused once with what it is;
-    Enter again records it as typed."""
+    above the usual range (CLINICAL.md: IV 0.5-1 mg/kg) is refused once with what it is,
+    in the form and above the entry lines; Enter again, once it has been on screen a
+    moment and with nothing changed since, records it as typed."""
     workspace, _ = started(qtbot, window, store, "IV infusion")  # Ada Example, 70 kg
     press(window, Qt.Key.Key_D, CTRL)
     dose = workspace.dose_dialog
@@ -208,6 +209,18 @@ def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store):
     assert dose.isVisible()
     assert "700 mg is 10.00 mg/kg at 70 kg, above the usual 0.5–1 mg/kg" in dose.error.text()
     assert "Enter again records it" in dose.error.text()
+    assert "700 mg is 10.00 mg/kg" in workspace.message_text()  # in view at any size
+    # A double Enter is not a confirmation (second QA pass).
+    key(dose.mg, Qt.Key.Key_Return)
+    assert dose.isVisible()
+    assert workspace.service.state.doses() == []
+    # Nor is the same amount typed again once the sentence went with the edit.
+    clock.advance(seconds=5)
+    key(dose.mg, Qt.Key.Key_Backspace)
+    assert not dose.error.isVisible()
+    qtbot.keyClicks(dose.mg, "0")
+    key(dose.mg, Qt.Key.Key_Return)
+    assert dose.isVisible()
     assert workspace.service.state.doses() == []
     # Corrected to what was meant: one Enter, no question.
     dose.mg.selectAll()
@@ -216,16 +229,17 @@ def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store):
         key(dose.mg, Qt.Key.Key_Return)
     assert [d.content.mg for d in workspace.service.state.doses()] == [70]
 
-    # Meant: a second Enter on the same values records it.
+    # Meant: read, then Enter again on the same values records it.
     press(window, Qt.Key.Key_D, CTRL)
     dose = workspace.dose_dialog
     dose.mg.selectAll()
-    qtbot.keyClicks(dose.mg, "100")
+    qtbot.keyClicks(dose.mg, "30")
     key(dose.mg, Qt.Key.Key_Return)
-    assert "1.43 mg/kg" in dose.error.text()
+    assert "30 mg with the 70 mg already given makes 100 mg, 1.43 mg/kg" in dose.error.text()
+    clock.advance(seconds=2)
     with qtbot.waitSignal(dose.accepted):
         key(dose.mg, Qt.Key.Key_Return)
-    assert [d.content.mg for d in workspace.service.state.doses()] == [70, 100]
+    assert [d.content.mg for d in workspace.service.state.doses()] == [70, 30]
 
 
 def test_ctrl_i_says_the_infusion_is_stopped(qtbot, window, store, clock):

@@ -177,6 +177,9 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     qtbot.keyClick(panel.confirm, Qt.Key.Key_Space)
     assert "type the reason for the override" in panel.error.text()
     assert workspace.service.ended_at is None
+    qtbot.keyClicks(panel.override, "P")
+    assert not panel.error.isVisible()  # no longer applies once a reason is being typed
+    panel.override.clear()
     type_into(qtbot, panel.override, "Prescriber reviewed; settled and escorted home")
     summary = panel.items.text()
     assert "Duration 01:20:00" in summary
