@@ -119,6 +119,9 @@ class FormDialog(QDialog):
         # A refused value's field by its name in the sentence's ValidationError.field.
         self.field_widgets: dict[str, QWidget] = {}
         self._watching = False
+        # The values last refused with a warning that the same values entered again
+        # overrule (a dose above the usual range), and when (monotonic s).
+        self.warned: tuple[object, float] | None = None
         self._placeholders: dict[QLineEdit, str] = {}  # fields saying a refusal, as they were
 
     def showEvent(self, event: QShowEvent) -> None:

@@ -27,8 +27,6 @@ class DoseDialog(FormDialog):
         super().__init__("Record a dose", parent, scrolling=True)
         self.weight_kg = weight_kg
         self.protocol_route = defaults.protocol_route
-        # The values last refused as above the usual range: entered again, they are meant.
-        self.unusual_seen: tuple[dict[str, Any], float] | None = None  # and when (monotonic)
         self.drug = QComboBox()
         self.drug.setAccessibleName("Drug")
         for drug in Drug:

@@ -145,23 +145,28 @@ class FormActs(Base):
     def _save_dose(self, form: DoseDialog) -> Any:
         """The dose typed; one above the usual range is refused once with the reason, and
         the same values entered again are recorded (QA: 680 mg for 68 mg went in at once).
-        Entered again means: the sentence still showing (no field changed since), and for
-        at least ALERT_READ_S, so a double Enter, or Enter on a form filled with the last
-        such dose, is not a confirmation (second QA pass). The sentence is also said above
-        the entry lines: at 1024x600 the form's rows had no room for it."""
+        The sentence is also said above the entry lines: at 1024x600 the form's rows had no
+        room for it."""
         values = form.values()
-        seen = form.unusual_seen
-        confirmed = (
-            seen is not None
-            and seen[0] == values
-            and form.error.isVisible()
-            and self.service.monotonic() - seen[1] >= ALERT_READ_S
+        return self._warned_once(
+            form,
+            values,
+            lambda confirmed: self.service.record_dose(**values, unusual_confirmed=confirmed),
         )
+
+    def _warned_once(self, form: FormDialog, values: object, save: Callable[[bool], Any]) -> Any:
+        """``save(confirmed)``, where an UnusualDose is confirmed by entering the same values
+        again: with its sentence still showing (no field changed since) and for at least
+        ALERT_READ_S, so a double Enter, or Enter on a form filled with the last such dose,
+        is not a confirmation (second QA pass)."""
+        seen = form.warned
+        fresh = seen is None or seen[0] != values or not form.error.isVisible()
+        confirmed = not fresh and self.service.monotonic() - seen[1] >= ALERT_READ_S
         try:
-            return self.service.record_dose(**values, unusual_confirmed=confirmed)
+            return save(confirmed)
         except UnusualDose as exc:
-            if seen is None or seen[0] != values or not form.error.isVisible():
-                form.unusual_seen = (values, self.service.monotonic())
+            if fresh:
+                form.warned = (values, self.service.monotonic())
             self.say(str(exc))
             raise
 
@@ -211,8 +216,16 @@ class FormActs(Base):
                     {n: FIELD_LABELS[n] for n in fields},
                     self,
                 ),
-                lambda d: self.service.correct(
-                    entry.kind, entry.id, parse_changes(entry.kind, d.changes()), d.reason.text()
+                lambda d: self._warned_once(
+                    d,
+                    (d.changes(), d.reason.text()),
+                    lambda confirmed: self.service.correct(
+                        entry.kind,
+                        entry.id,
+                        parse_changes(entry.kind, d.changes()),
+                        d.reason.text(),
+                        unusual_confirmed=confirmed,
+                    ),
                 ),
                 # Saved: the selection goes, so a later Ctrl+E does not reopen this entry
                 # (issue 10 QA).

@@ -242,6 +242,32 @@ def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store, cl
     assert [d.content.mg for d in workspace.service.state.doses()] == [70, 30]
 
 
+def test_a_dose_corrected_above_the_usual_range_is_warned_of_too(qtbot, window, store, clock):
+    """Second QA pass: a dose corrected from 680 to 900 mg went in without a word."""
+    workspace, _ = started(qtbot, window, store, "IV infusion")  # 70 kg
+    workspace.service.record_dose(drug="ketamine", route="iv", mg=35)
+    press(window, Qt.Key.Key_L, CTRL)
+    assert workspace.selected_entry().kind == "dose"
+    press(window, Qt.Key.Key_E, CTRL)
+    form = workspace.correct_dialog
+    form.edits["mg"].setFocus()
+    form.edits["mg"].selectAll()
+    qtbot.keyClicks(form.edits["mg"], "350")
+    form.reason.setFocus()
+    qtbot.keyClicks(form.reason, "misread the pump")
+    key(form.reason, Qt.Key.Key_Return)
+    assert form.isVisible()
+    assert "350 mg is 5.00 mg/kg at 70 kg, above the usual" in form.error.text()
+    assert "350 mg is 5.00 mg/kg" in workspace.message_text()
+    key(form.reason, Qt.Key.Key_Return)  # at once: not a confirmation
+    assert form.isVisible()
+    clock.advance(seconds=2)
+    with qtbot.waitSignal(form.accepted):
+        key(form.reason, Qt.Key.Key_Return)
+    [dose] = store.entries("dose", workspace.service.id)
+    assert (dose.original["mg"], dose.current["mg"]) == (35, 350)
+
+
 def test_ctrl_i_says_the_infusion_is_stopped(qtbot, window, store, clock):
     """QA: Ctrl+I stopped the infusion without a word; only the dose's line changed."""
     workspace, _ = started(qtbot, window, store, "IV infusion")
