@@ -431,6 +431,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         Pressed twice, or as a new alert came up, it acknowledged an alert nobody saw (an
         urgent 182/112 behind an SpO2 85 %, QA): the banner's alert is acknowledged by its
         id, and one that came up under a second ago is not."""
+        came_from = QApplication.focusWidget()
         self._act()
         shown, since = self._banner_alert
         pending = self.service.open_alerts() if not self.review else []
@@ -446,7 +447,10 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
                 self.service.acknowledge_alert(shown)
             except Refused as exc:
                 self.say(str(exc))
-        self.refocus()
+        if came_from is not None and self.vitals.isAncestorOf(came_from):
+            came_from.setFocus()  # a reading half typed stays where it is (second QA pass)
+        else:
+            self.refocus()
 
     def store_scale(self, scale_id: str, value: int) -> None:
         self._act()

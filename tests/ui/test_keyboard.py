@@ -338,9 +338,13 @@ def test_5_the_banner_shows_the_most_severe_then_the_newest(qtbot, window, store
     assert "read it, then press Ctrl+K" in workspace.message_text()
     assert len(workspace.service.open_alerts()) == 2
     clock.advance(seconds=2)
+    workspace.vitals.line.setFocus()
+    qtbot.keyClicks(workspace.vitals.line, "152/9")  # a reading half typed
     press(window, Qt.Key.Key_K, CTRL)
     assert workspace.banner.headline.text().startswith("! CAUTION: BP 150/95")
     assert workspace.message_text() == ""
+    assert focused() is workspace.vitals.line  # it stays where it was being typed
+    assert workspace.vitals.line.text() == "152/9"
 
 
 # ---------------------------------------------------------------- would stall
