@@ -258,23 +258,26 @@ class SessionService:
         gate = self.dose_gate()
         if not gate.allowed:
             raise ValidationError("dose", gate.message)
-        if not unusual_confirmed:
-            self._refuse_unusual_dose(values)
+        unusual = self._unusual_dose(values)
+        if unusual is not None and not unusual_confirmed:
+            raise UnusualDose("mg", f"{unusual} Check the amount: Enter again records it.")
         first = self.first_dose_at is None
         entry_id = self.store.add_dose(self.id, **values)
         self.state.reload_session()
         entry = self._added("dose", entry_id)
+        if unusual is not None:  # the warning overruled stays in the record, by whom
+            self._store_event("dose_above_usual", {"dose_id": str(entry_id), "warning": unusual})
         if first:
             self._restate_times()
         self._chart_changed()
         self.events.session_changed.emit(None)
         return entry
 
-    def _refuse_unusual_dose(
+    def _unusual_dose(
         self, values: Mapping[str, Any], corrected: uuid.UUID | None = None
-    ) -> None:
-        """UnusualDose for a dose above the usual range with the session's other doses of
-        the drug by the route; ``corrected``: the dose whose values ``values`` change."""
+    ) -> str | None:
+        """Why a dose is above the usual range with the session's other doses of the drug
+        by the route, or None; ``corrected``: the dose whose values ``values`` change."""
         if corrected is not None:
             was = self.state.entry("dose", corrected).content
             assert isinstance(was, Dose)
@@ -298,9 +301,7 @@ class SessionService:
             for d in self.state.doses()
             if d.id != corrected and d.content.drug == dose.drug and d.content.route is dose.route
         )
-        unusual = unusual_dose(dose, self.weight_kg, given)
-        if unusual is not None:
-            raise UnusualDose("mg", f"{unusual} Check the amount: Enter again records it.")
+        return unusual_dose(dose, self.weight_kg, given)
 
     def stop_infusion(self, dose_id: uuid.UUID | None = None) -> LogEntry:
         self._refuse_if_ended()
@@ -405,9 +406,12 @@ class SessionService:
         """A correction (the original stays readable), and for a reading the alerts again.
         A dose corrected to above the usual range is refused once, as a new one is (second
         QA pass: 680 mg corrected to 900 went in without a word)."""
-        if kind == "dose" and not unusual_confirmed:
-            self._refuse_unusual_dose(changes, entry_id)
+        unusual = self._unusual_dose(changes, entry_id) if kind == "dose" else None
+        if unusual is not None and not unusual_confirmed:
+            raise UnusualDose("mg", f"{unusual} Check the amount: Enter again records it.")
         self.store.correct(kind, entry_id, changes, reason=reason)
+        if unusual is not None:
+            self._store_event("dose_above_usual", {"dose_id": str(entry_id), "warning": unusual})
         stored = self.state.reload(kind, entry_id)
         entry = log_entry(self.state, stored)
         self.events.entry_changed.emit(entry)

@@ -203,6 +203,8 @@ def describe_event(kind: str, payload: Mapping[str, Any], who: str) -> str:
         return f"Alert withdrawn: {payload['reason']}"
     if kind == "dose_caution_ack":
         return f"Pre-dose caution acknowledged by {who}: {payload['reason']}"
+    if kind == "dose_above_usual":
+        return f"Recorded by {who} past the warning: {payload['warning']}"
     if kind == "screening":
         yes = [CONTRAINDICATIONS.get(k, k) for k, v in payload["contraindications"].items() if v]
         meds = [MEDICINES.get(k, k) for k, v in payload["medicines"].items() if v]

@@ -33,6 +33,7 @@ SESSION_EVENT_KINDS = frozenset(
         "alert_ack",
         "alert_cleared",
         "dose_caution_ack",
+        "dose_above_usual",
         "discharge",
         "no_protocol",
         "intention",
@@ -46,7 +47,15 @@ SESSION_EVENT_KINDS = frozenset(
 # acknowledged once the patient has left; the patient's reflection survey is filled in
 # once the effects have worn off (issue 13). Nothing else is added to an ended session.
 AFTER_END_EVENT_KINDS = frozenset(
-    {"alert", "alert_ack", "alert_cleared", "self_report", "survey_handover", "survey_return"}
+    {
+        "alert",
+        "alert_ack",
+        "alert_cleared",
+        "dose_above_usual",  # a dose corrected after the end, past the warning
+        "self_report",
+        "survey_handover",
+        "survey_return",
+    }
 )
 
 

@@ -263,3 +263,5 @@ def test_esketamine_above_84_mg_in_a_session_is_refused_once(store, clock):
         drug="esketamine", route="intranasal", mg=28, device_count=1, unusual_confirmed=True
     )
     assert len(service.state.doses()) == 4
+    [overruled] = service.state.events_of("dose_above_usual")
+    assert "makes 112 mg of esketamine" in overruled.payload["warning"]

@@ -240,6 +240,11 @@ def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store, cl
     with qtbot.waitSignal(dose.accepted):
         key(dose.mg, Qt.Key.Key_Return)
     assert [d.content.mg for d in workspace.service.state.doses()] == [70, 30]
+    # The warning overruled stays in the record, with who overruled it.
+    assert workspace.log_model.entry_at(0).text == (
+        "Recorded by dr.test past the warning: 30 mg with the 70 mg already given makes "
+        "100 mg, 1.43 mg/kg at 70 kg, above the usual 0.5–1 mg/kg for an IV infusion."
+    )
 
 
 def test_a_dose_corrected_above_the_usual_range_is_warned_of_too(qtbot, window, store, clock):
@@ -266,6 +271,9 @@ def test_a_dose_corrected_above_the_usual_range_is_warned_of_too(qtbot, window, 
         key(form.reason, Qt.Key.Key_Return)
     [dose] = store.entries("dose", workspace.service.id)
     assert (dose.original["mg"], dose.current["mg"]) == (35, 350)
+    assert workspace.log_model.entry_at(0).text.startswith(
+        "Recorded by dr.test past the warning: 350 mg is 5.00 mg/kg"
+    )
 
 
 def test_ctrl_i_says_the_infusion_is_stopped(qtbot, window, store, clock):
