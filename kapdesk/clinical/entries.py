@@ -58,6 +58,12 @@ ROUTE_LABELS = {
 }
 
 
+def route_in_sentence(route: Route) -> str:
+    """A route's label inside a sentence: "IV infusion", "intranasal" (not "iv infusion")."""
+    label = ROUTE_LABELS[route]
+    return label if label[:2].isupper() else label.lower()
+
+
 def clean_text(value: Any, label: str = "Note", *, limit: int = MAX_TEXT_CHARS) -> str:
     """Free text, verbatim; refused only when empty or over the limit."""
     if not isinstance(value, str):

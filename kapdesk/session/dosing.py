@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kapdesk.clinical.alerts import Alert, AlertThresholds, pre_dose_caution
-from kapdesk.clinical.entries import ROUTE_LABELS, Drug, Route, clean_text
+from kapdesk.clinical.entries import Drug, Route, clean_text, route_in_sentence
 from kapdesk.clinical.protocols import Protocol
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.clinical.vitals import ValidationError
@@ -140,7 +140,7 @@ def dose_defaults(protocol: Protocol | None, previous: list[Dose]) -> DoseDefaul
             Route.IV.value,
             source="This session has no protocol: choose the drug and route.",
         )
-    label = ROUTE_LABELS[route].lower()
+    label = route_in_sentence(route)
     same_route = [d for d in previous if d.route is route]
     if same_route:
         last = same_route[0]

@@ -39,6 +39,8 @@ def quit_question(
         check, state = service.next_check()
         if state is not None and check:
             said.append(check + ".")
+        if service.running_infusions():  # second QA pass: it went unsaid
+            said.append("An IV infusion is running; its stop is recorded with Ctrl+I.")
         informed.append(
             "Quitting leaves it open: its clock keeps time and it can be resumed when "
             "kapdesk starts again. To end it, keep working and press Ctrl+Shift+E."

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLabel, QLineEdit, QWidget
 
-from kapdesk.clinical.entries import ROUTE_LABELS, Drug, Route
+from kapdesk.clinical.entries import ROUTE_LABELS, Drug, Route, route_in_sentence
 from kapdesk.clinical.scales import REMS_QUESTIONS
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.session.dosing import DoseDefaults, device_count
@@ -79,10 +79,8 @@ class DoseDialog(FormDialog):
         if not intranasal:
             self.devices.clear()
         if self.protocol_route and route != self.protocol_route:
-            label = ROUTE_LABELS[Route(self.protocol_route)]
-            self.route_note.setText(
-                f"This session's protocol is for {label.lower()}: check the route."
-            )
+            label = route_in_sentence(Route(self.protocol_route))
+            self.route_note.setText(f"This session's protocol is for {label}: check the route.")
             self.route_note.show()
         else:
             self.route_note.hide()

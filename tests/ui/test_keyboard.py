@@ -299,7 +299,7 @@ def test_3_a_route_other_than_the_protocols_is_pointed_out(qtbot, window, store)
     key(dose.route, Qt.Key.Key_Up)  # IV, just above IM in the list
     assert dose.route.currentData() == "iv"
     assert dose.route_note.isVisible()
-    assert "protocol is for im injection" in dose.route_note.text()
+    assert "protocol is for IM injection" in dose.route_note.text()
     dose.reject()
 
 
@@ -518,6 +518,20 @@ def test_13_quitting_mid_session_asks_and_names_the_session(qtbot, window, store
     leave.click()
     assert not window.isVisible()
     assert store.session(workspace.service.id)["ended_at"] is None  # left open, resumable
+
+
+def test_quitting_with_an_infusion_running_says_so(qtbot, window, store):
+    """Second QA pass: the quit question left a running IV infusion unsaid."""
+    workspace, _ = started(qtbot, window, store, "IV infusion")
+    workspace.service.record_dose(drug="ketamine", route="iv", mg=35)
+    press(window, Qt.Key.Key_Q, CTRL)
+    box = window.quit_box
+    assert "An IV infusion is running; its stop is recorded with Ctrl+I." in box.text()
+    key(box, Qt.Key.Key_Escape)
+    press(window, Qt.Key.Key_I, CTRL)
+    press(window, Qt.Key.Key_Q, CTRL)
+    assert "IV infusion" not in window.quit_box.text().replace("(IV infusion)", "")
+    key(window.quit_box, Qt.Key.Key_Escape)
 
 
 def test_13_the_pre_dose_caution_is_asked_once(qtbot, window, store):
