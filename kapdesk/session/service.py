@@ -72,8 +72,7 @@ class SessionService:
         self.thresholds = thresholds or AlertThresholds()
         self.events = SessionEvents()
         self._now = clock
-        self._monotonic = monotonic
-        self.monotonic = monotonic  # seconds, for the views' own short waits
+        self.monotonic = monotonic  # seconds: the wall clock's check, the views' short waits
         self._last_clocks: tuple[dt.datetime, float] | None = None
         self._chart: ChartData | None = None
 
@@ -258,9 +257,7 @@ class SessionService:
         gate = self.dose_gate()
         if not gate.allowed:
             raise ValidationError("dose", gate.message)
-        unusual = self._unusual_dose(values)
-        if unusual is not None and not unusual_confirmed:
-            raise UnusualDose("mg", f"{unusual} Check the amount: Enter again records it.")
+        unusual = self._unusual_dose(values, confirmed=unusual_confirmed)
         first = self.first_dose_at is None
         entry_id = self.store.add_dose(self.id, **values)
         self.state.reload_session()
@@ -274,10 +271,15 @@ class SessionService:
         return entry
 
     def _unusual_dose(
-        self, values: Mapping[str, Any], corrected: uuid.UUID | None = None
+        self,
+        values: Mapping[str, Any],
+        *,
+        confirmed: bool,
+        corrected: uuid.UUID | None = None,
     ) -> str | None:
         """Why a dose is above the usual range with the session's other doses of the drug
-        by the route, or None; ``corrected``: the dose whose values ``values`` change."""
+        by the route, or None; UnusualDose unless ``confirmed`` (the clinician saw that
+        sentence). ``corrected``: the dose whose values ``values`` change."""
         if corrected is not None:
             was = self.state.entry("dose", corrected).content
             assert isinstance(was, Dose)
@@ -301,7 +303,10 @@ class SessionService:
             for d in self.state.doses()
             if d.id != corrected and d.content.drug == dose.drug and d.content.route is dose.route
         )
-        return unusual_dose(dose, self.weight_kg, given)
+        unusual = unusual_dose(dose, self.weight_kg, given)
+        if unusual is not None and not confirmed:
+            raise UnusualDose("mg", f"{unusual} Check the amount: Enter again records it.")
+        return unusual
 
     def stop_infusion(self, dose_id: uuid.UUID | None = None) -> LogEntry:
         self._refuse_if_ended()
@@ -406,9 +411,14 @@ class SessionService:
         """A correction (the original stays readable), and for a reading the alerts again.
         A dose corrected to above the usual range is refused once, as a new one is (second
         QA pass: 680 mg corrected to 900 went in without a word)."""
-        unusual = self._unusual_dose(changes, entry_id) if kind == "dose" else None
-        if unusual is not None and not unusual_confirmed:
-            raise UnusualDose("mg", f"{unusual} Check the amount: Enter again records it.")
+        # Judged again only when the amount, drug or route changes: a lot number put right
+        # on a dose recorded past the warning is not warned of a second time.
+        judged = kind == "dose" and not {"mg", "drug", "route"}.isdisjoint(changes)
+        unusual = (
+            self._unusual_dose(changes, confirmed=unusual_confirmed, corrected=entry_id)
+            if judged
+            else None
+        )
         self.store.correct(kind, entry_id, changes, reason=reason)
         if unusual is not None:
             self._store_event("dose_above_usual", {"dose_id": str(entry_id), "warning": unusual})
@@ -488,7 +498,7 @@ class SessionService:
         """Note in the log when the wall clock moved unlike the monotonic clock."""
         if self.ended_at is not None:
             return None
-        wall, monotonic = self._now(), self._monotonic()
+        wall, monotonic = self._now(), self.monotonic()
         previous, self._last_clocks = self._last_clocks, (wall, monotonic)
         if previous is None:
             return None

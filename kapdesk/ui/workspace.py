@@ -491,18 +491,19 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         )
 
     def observation_key(self) -> None:
-        """Ctrl+O. In a session that has just ended it says why nothing can be written:
-        it did nothing, and the text typed next went nowhere (QA)."""
-        if self.observation.isEnabled() or self.review:
-            self.focus_observation()
-        else:
-            self._say_ended()
-            self.log_view.setFocus()
+        """Ctrl+O; see _entry_key."""
+        self._entry_key(self.observation, self.focus_observation)
 
     def vitals_key(self) -> None:
-        """Ctrl+B; as Ctrl+O in a session that has just ended."""
-        if self.vitals.isEnabled() or self.review:
-            self.focus_vitals()
+        """Ctrl+B; see _entry_key."""
+        self._entry_key(self.vitals, self.focus_vitals)
+
+    def _entry_key(self, entry: QWidget, go: Callable[[], None]) -> None:
+        """The keyboard to an entry line; in a session that has just ended, a sentence
+        saying why nothing can be entered (the key did nothing, and the text typed next
+        went nowhere, QA)."""
+        if entry.isEnabled() or self.review:
+            go()
         else:
             self._say_ended()
             self.log_view.setFocus()

@@ -340,7 +340,7 @@ class EndActs(Base):
         # Ctrl+B say that nothing more can be entered.
         kept = ("correct", "log", "report", "print", "rems_form", "survey", "acknowledge")
         for name, action in self.actions_by_name.items():
-            action.setEnabled(name in kept or name in ("observation", "vitals"))
+            action.setEnabled(name in (*kept, "observation", "vitals"))
         for action in self.scale_actions:
             action.setEnabled(False)
         self.observation.setEnabled(False)

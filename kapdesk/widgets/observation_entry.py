@@ -45,8 +45,8 @@ class ObservationEntry(QWidget):
         self.error.setWordWrap(True)
         self.error.hide()
         layout.addWidget(self.error)
-        # A refusal goes once the line is changed: "Systolic pressure 1200 mmHg is outside
-        # 50-300" stayed under an emptied line (QA).
+        # A refusal goes once the line is changed: it no longer applies (QA: the vitals
+        # line's stayed under an emptied line).
         self.line.textEdited.connect(self._edited)
         self.tags_box, tag_row = flow_box(spacing=4)
         self.tag_buttons: dict[str, QPushButton] = {}

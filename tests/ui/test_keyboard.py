@@ -274,6 +274,22 @@ def test_a_dose_corrected_above_the_usual_range_is_warned_of_too(qtbot, window, 
     assert workspace.log_model.entry_at(0).text.startswith(
         "Recorded by dr.test past the warning: 350 mg is 5.00 mg/kg"
     )
+    # Its lot number put right: the amount stands as confirmed, no second warning.
+    past_the_warning = len(workspace.service.state.events_of("dose_above_usual"))
+    workspace.log_view.setFocus()
+    workspace.log_view.setCurrentIndex(
+        workspace.log_model.index(workspace.log_model.row_of(dose.id), 0)
+    )
+    press(window, Qt.Key.Key_E, CTRL)
+    form = workspace.correct_dialog
+    form.edits["lot_number"].setFocus()
+    qtbot.keyClicks(form.edits["lot_number"], "LOT-7")
+    form.reason.setFocus()
+    qtbot.keyClicks(form.reason, "lot left out")
+    with qtbot.waitSignal(form.accepted):
+        key(form.reason, Qt.Key.Key_Return)
+    assert store.entries("dose", workspace.service.id)[0].current["lot_number"] == "LOT-7"
+    assert len(workspace.service.state.events_of("dose_above_usual")) == past_the_warning
 
 
 def test_ctrl_i_says_the_infusion_is_stopped(qtbot, window, store, clock):
