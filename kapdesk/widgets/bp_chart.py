@@ -181,7 +181,11 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         empty = np.empty(0)
         self._readings: tuple[np.ndarray, ...] = (empty, empty, empty, empty, empty)
         self._binned = False
-        self._bins: tuple[float, float] | None = None  # the columns' left edge and width
+        # The columns' left edge and width.
+        self._bins: tuple[float, float] | None = None
+        # What each series was last given: a new 1 Hz reading mostly changes no column's
+        # highest or lowest value, and pyqtgraph's setData re-makes every point (issue 10).
+        self._drawn: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self._map_data: tuple[np.ndarray, np.ndarray] = (np.empty(0), np.empty(0))
         self._shown_baseline: tuple[float, float] | None = None
 
@@ -292,8 +296,8 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             bp_dia = _pairs(*_extremes(bp_x, bp_dia, left, width))
             bp_x = np.repeat(bar_x, 2)
             hr_x, hr_y = _extremes_xy(hr_x, hr_y, left, width)
-        self._systolic.setData(bp_x, bp_sys)
-        self._diastolic.setData(bp_x, bp_dia)
+        self._put(self._systolic, bp_x, bp_sys)
+        self._put(self._diastolic, bp_x, bp_dia)
         bars_x = np.repeat(bar_x, 2)
         bars_y = np.empty(bars_x.size)
         bars_y[0::2], bars_y[1::2] = bar_sys, bar_dia
@@ -303,8 +307,8 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         width_px = 2 if bar_x.size <= WIDE_BARS_UP_TO else 1
         if self._bars.opts["pen"].width() != width_px:
             self._bars.setPen(pg.mkPen(self.colours.systolic, width=width_px))
-        self._bars.setData(bars_x, bars_y)
-        self._heart_rate.setData(hr_x, hr_y)
+        self._put(self._bars, bars_x, bars_y)
+        self._put(self._heart_rate, hr_x, hr_y)
         self._map_data = (x[has_bp], mean[has_bp])
         if self._map.isVisible():
             self._map.setData(*self._map_data)
@@ -313,6 +317,14 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             self._newest.setData([x[last], x[last]], [sys_[last], dia[last]], symbol=["t", "t1"])
         else:
             self._newest.clear()
+
+    def _put(self, item: pg.GraphicsObject, x: np.ndarray, y: np.ndarray) -> None:
+        """Give ``item`` these points unless they are the ones it draws already."""
+        was = self._drawn.get(id(item))
+        if was is not None and np.array_equal(was[0], x) and np.array_equal(was[1], y):
+            return
+        self._drawn[id(item)] = (x, y)
+        item.setData(x, y)
 
     def _pixel_columns(self) -> int:
         return max(100, int(self.getViewBox().width()) or self.width()) // BIN_PX

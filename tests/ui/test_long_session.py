@@ -169,6 +169,51 @@ def test_the_chart_draws_every_extreme_of_a_dense_stream(qtbot):
     chart.deleteLater()
 
 
+def test_a_dense_chart_kept_up_to_date_looks_like_one_drawn_afresh(qtbot, monkeypatch):
+    """A reading a second, added one at a time as a monitor sends them: the chart must be
+    pixel for pixel what a new chart given the same readings draws, though a series is
+    given its points again only when they change (most new readings change no column's
+    highest or lowest value)."""
+
+    def readings(n):
+        i = np.arange(n)
+        minutes = i / 60.0
+        systolic = 120 + (i * 7 % 15).astype(float)
+        diastolic = 80 + (i * 3 % 9).astype(float)
+        systolic[n - 3] = 171.0  # a spike among the newest: its column changes
+        return minutes, systolic, diastolic, 70 + (i * 5 % 11).astype(float), systolic
+
+    def chart():
+        made = BPChart()
+        qtbot.addWidget(made)
+        made.resize(700, 420)
+        made.show()
+        qtbot.waitExposed(made)
+        return made
+
+    kept = chart()
+    given = []
+    real_set_data = type(kept._systolic).setData
+    monkeypatch.setattr(
+        type(kept._systolic),
+        "setData",
+        lambda item, *a, **k: (given.append(item), real_set_data(item, *a, **k))[1],
+    )
+    for n in range(7_000, 7_061):
+        kept.set_readings(*readings(n), lambda i: f"#{i}")
+    given_while_kept = len(given)
+    fresh = chart()
+    fresh.set_readings(*readings(7_060), lambda i: f"#{i}")
+    assert kept.bp_points() == fresh.bp_points()
+    assert kept.heart_rate_points() == fresh.heart_rate_points()
+    assert kept.grab().toImage() == fresh.grab().toImage()
+    assert 171.0 in [s for _x, s, _d in kept.bp_points()]
+    # The newest-reading mark is given each reading; the three series far fewer times.
+    newest = sum(item is kept._newest for item in given[:given_while_kept])
+    assert newest == 61
+    assert given_while_kept - newest < 3 * 61 / 2
+
+
 def test_a_closed_workspace_leaves_no_widget_behind(qtbot, store, clock, data_dir):
     patient = store.add_patient("Ada Example", weight_kg=70)
     session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
