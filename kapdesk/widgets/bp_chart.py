@@ -319,11 +319,23 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             self._newest.clear()
 
     def _put(self, item: pg.GraphicsObject, x: np.ndarray, y: np.ndarray) -> None:
-        """Give ``item`` these points unless they are the ones it draws already."""
+        """Give ``item`` these points unless they are the ones it draws already; to a
+        scatter, only the points after those (a new reading, a new column): pyqtgraph's
+        setData makes every point again, addPoints only the new ones."""
         was = self._drawn.get(id(item))
-        if was is not None and np.array_equal(was[0], x) and np.array_equal(was[1], y):
-            return
         self._drawn[id(item)] = (x, y)
+        if was is not None:
+            kept = was[0].size
+            if (
+                kept <= x.size
+                and np.array_equal(was[0], x[:kept])
+                and np.array_equal(was[1], y[:kept])
+            ):
+                if kept == x.size:
+                    return
+                if isinstance(item, pg.ScatterPlotItem):
+                    item.addPoints(x=x[kept:], y=y[kept:])
+                    return
         item.setData(x, y)
 
     def _pixel_columns(self) -> int:

@@ -9,6 +9,7 @@ import datetime as dt
 import uuid
 
 import numpy as np
+import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -169,11 +170,12 @@ def test_the_chart_draws_every_extreme_of_a_dense_stream(qtbot):
     chart.deleteLater()
 
 
-def test_a_dense_chart_kept_up_to_date_looks_like_one_drawn_afresh(qtbot, monkeypatch):
+@pytest.mark.parametrize("first", [120, 7_000])  # a point for each reading; columns
+def test_a_dense_chart_kept_up_to_date_looks_like_one_drawn_afresh(qtbot, monkeypatch, first):
     """A reading a second, added one at a time as a monitor sends them: the chart must be
     pixel for pixel what a new chart given the same readings draws, though a series is
-    given its points again only when they change (most new readings change no column's
-    highest or lowest value)."""
+    given all its points again only when old ones change (a new reading adds a point, or
+    changes no column's highest or lowest value)."""
 
     def readings(n):
         i = np.arange(n)
@@ -199,11 +201,11 @@ def test_a_dense_chart_kept_up_to_date_looks_like_one_drawn_afresh(qtbot, monkey
         "setData",
         lambda item, *a, **k: (given.append(item), real_set_data(item, *a, **k))[1],
     )
-    for n in range(7_000, 7_061):
+    for n in range(first, first + 61):
         kept.set_readings(*readings(n), lambda i: f"#{i}")
     given_while_kept = len(given)
     fresh = chart()
-    fresh.set_readings(*readings(7_060), lambda i: f"#{i}")
+    fresh.set_readings(*readings(first + 60), lambda i: f"#{i}")
     assert kept.bp_points() == fresh.bp_points()
     assert kept.heart_rate_points() == fresh.heart_rate_points()
     assert kept.grab().toImage() == fresh.grab().toImage()
