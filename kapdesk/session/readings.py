@@ -75,11 +75,11 @@ class Readings(Sequence[StoredVitals]):
 
     # ------------------------------------------------------------------ loading
 
-    def load(self, rows: Sequence[Sequence[Any]], corrected: Iterable[StoredVitals]) -> None:
-        """Rows as store.vitals_table reads them (READING_COLUMNS, in the order written);
-        the corrected readings as they stand now, which take their rows' places."""
-        if rows:
-            columns, taken = _in_time_order(list(zip(*rows, strict=True)))
+    def load(self, columns: Sequence[Sequence[Any]], corrected: Iterable[StoredVitals]) -> None:
+        """Columns as store.vitals_table reads them (READING_COLUMNS, each in the order
+        written); the corrected readings as they stand now, which take their places."""
+        if columns and len(columns[0]):
+            columns, taken = _in_time_order(list(columns))
             ids = list(columns[0])
             micros = taken.tolist()
             start = self._next_order

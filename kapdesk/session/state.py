@@ -129,9 +129,9 @@ class SessionState:
     # ----------------------------------------------------------------- entries
 
     def _load_readings(self, store: RecordStore) -> None:
-        rows, corrected = store.vitals_table(self.id)
+        columns, corrected = store.vitals_table(self.id)
         self._readings.load(
-            rows,
+            columns,
             [
                 typed("vitals", store.entry("vitals", uuid.UUID(entry_id)))  # type: ignore[misc]
                 for entry_id in sorted(corrected)

@@ -3,6 +3,7 @@ bulk loading, verify in step with the audit trail and its progress, the backgrou
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 
 import pytest
@@ -190,3 +191,85 @@ def test_an_entry_saved_during_a_backup_neither_restarts_it_nor_enters_it(
     with RecordStore.open(restored, passphrase=fixed_passphrase) as copy:
         assert copy.count("observation") == 0
         assert copy.verify().ok
+
+
+def _rows_as_columns(store: RecordStore, session) -> list[list]:
+    """A session's readings read row by row, as columns: what vitals_table must give."""
+    from kapdesk.store.reads import READING_COLUMNS
+
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            f"SELECT {', '.join(READING_COLUMNS)} FROM vitals_readings"
+            " WHERE session_id = ? ORDER BY rowid",
+            (str(session),),
+        ).fetchall()
+    return [list(column) for column in zip(*rows, strict=True)]
+
+
+def test_a_sessions_readings_read_as_columns_are_each_value_as_stored(store, clock):
+    """Opening a long session reads each column joined into one text (issue 10): every
+    value must come back as a row gives it: whole numbers as int, a temperature's double
+    exactly, NULL as None, a device's name holding the separator, in the order written."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    store.add_vitals(session, {"systolic": 128, "diastolic": 82, "heart_rate": 71, "spo2": 98})
+    clock.advance(seconds=30)
+    store.add_vitals(session, {"heart_rate": 64, "spo2": 96}, source="Monitor, bed 3 — ü")
+    store.add_vitals(
+        session, {"temperature_c": 36.65, "respiratory_rate": 14}, source="Monitor, bed 3 — ü"
+    )
+    store.add_vitals(  # taken before the others, written after them
+        session,
+        {"systolic": 131, "diastolic": 84, "temperature_c": 37.2},
+        taken_at=clock.now_utc() - dt.timedelta(minutes=5),
+    )
+    columns, corrected = store.vitals_table(session)
+    assert columns == _rows_as_columns(store, session)
+    assert columns[7] == [None, None, 36.65, 37.2]  # temperature, exactly
+    assert [type(v) for v in columns[2]] == [int, type(None), type(None), int]
+    assert columns[8][1] == "Monitor, bed 3 — ü"
+    assert corrected == set()
+    empty = store.start_session(patient, protocol="IM", zone_name="UTC")
+    assert store.vitals_table(empty) == ([[] for _ in columns], set())
+
+
+def test_readings_damaged_behind_kapdesks_back_are_read_as_the_record_holds_them(store):
+    """A value holding the separator, text in a number's column: the columns are still
+    each value as stored (verify reports the damage; opening the session must not mix
+    up one reading's values with another's)."""
+    ids = _readings(store, 5)
+    with store.engine.connect() as conn:
+        session = conn.exec_driver_sql("SELECT session_id FROM vitals_readings").scalar()
+    _tamper(store, f"UPDATE vitals_readings SET spo2 = 'high' WHERE id = '{ids[1]}'")
+    columns, _corrected = store.vitals_table(session)
+    assert columns == _rows_as_columns(store, session)
+    assert columns[5][1] == "high"
+    _tamper(
+        store,
+        f"UPDATE vitals_readings SET recorded_at = recorded_at || ',x' WHERE id = '{ids[3]}'",
+    )
+    columns, _corrected = store.vitals_table(session)
+    assert columns == _rows_as_columns(store, session)
+    assert columns[0] == [str(i) for i in ids]
+
+
+def test_readings_joined_out_of_the_order_written_are_put_back_in_it():
+    """SQLite does not promise the order a group_concat joins rows in: the rowids read
+    with them put the readings back in the order written."""
+    from kapdesk.store.reads import _split_readings
+
+    joined = (2, "7,3", "b,a", "T2,T1", "130,120", "85,80", "nan,70", "97,98", "nan,nan")
+    found = (*joined, "nan,36.5", "6D,6D", "c,c", "R2,R1")  # source "m"
+    assert _split_readings(found) == [
+        ["a", "b"],
+        ["T1", "T2"],
+        [120, 130],
+        [80, 85],
+        [70, None],
+        [98, 97],
+        [None, None],
+        [36.5, None],
+        ["m", "m"],
+        ["c", "c"],
+        ["R1", "R2"],
+    ]
