@@ -80,9 +80,13 @@ class RecordedTimes:
         for item, times in added.items():
             self.extend_micros(item, times)
 
-    def extend_micros(self, item: str, times: Iterable[int]) -> None:
+    def extend_micros(self, item: str, times: Iterable[int], *, in_order: bool = False) -> None:
         """The times ``item`` was recorded, as microseconds since the epoch, in any order
-        (a session's readings read as columns)."""
+        (a session's readings read as columns); ``in_order``: oldest first already (a
+        six-hour session's 21,600 are then kept as given, not sorted again)."""
+        if in_order and not self._times.get(item):
+            self._times[item] = times if isinstance(times, array) else array("q", times)
+            return
         kept = self._times.setdefault(item, array("q"))
         kept.extend(times)
         self._times[item] = array("q", sorted(kept))

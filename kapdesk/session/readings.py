@@ -18,6 +18,7 @@ import bisect
 import operator
 import sys
 import uuid
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, overload
 
@@ -58,6 +59,20 @@ def _in_time_order(columns: list[Sequence[Any]]) -> tuple[list[Sequence[Any]], A
     return [pick(column) for column in columns], taken[order]
 
 
+def _interned(texts: Sequence[str]) -> list[str]:
+    """``texts`` as one interned string for each distinct text (a few: "monitor", who
+    recorded), looked up once each rather than 21,600 times."""
+    one = {text: sys.intern(text) for text in set(texts)}
+    return list(map(one.__getitem__, texts))
+
+
+def _int64s(values: Any) -> array[int]:
+    """A numpy int64 array as an array("q"), without a Python int for each value."""
+    kept = array("q")
+    kept.frombytes(np.ascontiguousarray(values, dtype=np.int64).tobytes())
+    return kept
+
+
 class Readings(Sequence[StoredVitals]):
     """The readings, kept sorted by (time taken, order recorded)."""
 
@@ -88,9 +103,8 @@ class Readings(Sequence[StoredVitals]):
             self._order.extend(range(start, start + len(ids)))
             for kept, values in zip(self._values, columns[2:8], strict=True):
                 kept.extend(values)
-            intern = sys.intern
-            self._source.extend(intern(s) for s in columns[8])
-            self._by.extend(intern(b) for b in columns[9])
+            self._source.extend(_interned(columns[8]))
+            self._by.extend(_interned(columns[9]))
             self._micros_of.update(zip(ids, micros, strict=True))
             self._next_order += len(ids)
         for stored in corrected:
@@ -178,17 +192,21 @@ class Readings(Sequence[StoredVitals]):
         systolic, diastolic = self._values[0], self._values[1]
         return max(with_bp, key=lambda i: (systolic[i], diastolic[i]))
 
-    def item_times(self) -> dict[str, list[int]]:
+    def item_times(self) -> dict[str, array[int]]:
         """For the due checks: when each item ("bp", "hr", ...) was taken, once a reading
         (systolic and diastolic are both "bp", as in VitalsReading.items: counted twice,
         a corrected reading's old time stayed behind when one was removed)."""
         micros = np.asarray(self._micros, dtype=np.int64)
         taken: dict[str, np.ndarray] = {}
         for name, column in zip(VALUE_NAMES, self._values, strict=True):
-            present = ~np.isnan(np.asarray(column, dtype=float))  # None: NaN
+            absent = column.count(None)  # a value taken every time or never: no array
+            if absent in (0, len(column)):
+                present = np.full(len(column), absent == 0)
+            else:
+                present = ~np.isnan(np.asarray(column, dtype=float))  # None: NaN
             item = ITEM_OF[name]
             taken[item] = taken[item] | present if item in taken else present
-        return {item: micros[present].tolist() for item, present in taken.items()}
+        return {item: _int64s(micros[present]) for item, present in taken.items()}
 
     # ------------------------------------------------------------------ writing
 

@@ -138,7 +138,7 @@ class SessionState:
             ],
         )
         for item, times in self._readings.item_times().items():
-            self.recorded.extend_micros(item, times)
+            self.recorded.extend_micros(item, times, in_order=True)
 
     def _load(self, entries: list[Stored]) -> None:
         """Entries of one kind (not readings) as read, in the order recorded."""
