@@ -13,7 +13,6 @@ import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import numpy as np
 from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session as OrmSession
 
@@ -425,6 +424,8 @@ def _split_readings(found: Sequence[Any]) -> list[Sequence[Any]] | None:
     """The columns of _JOINED_READINGS's one row, in the order written, values as a row
     would give them; None if a column does not hold one value per reading (a separator
     inside a value: only in a damaged record)."""
+    import numpy as np  # here: the store loads before the first window, numpy need not
+
     count, rowids, *joined = found
     if not count:
         return [[] for _ in READING_COLUMNS]
@@ -456,6 +457,8 @@ def _split_readings(found: Sequence[Any]) -> list[Sequence[Any]] | None:
 def _parsed(text_: str, count: int, dtype: Any = float) -> Any:
     """``count`` numbers joined by _SEPARATOR ("nan" for NULL), as an array of ``dtype``;
     None if the text is not that."""
+    import numpy as np
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # numpy warns of text it stopped reading at
         try:
@@ -469,6 +472,8 @@ def _numbers(text_: str, count: int, *, whole: bool) -> list[Any] | None:
     """A number column as SQLite joined it, each value as a row gives it: an int (a
     float for a REAL column, ``whole=False``), None for NULL. 21,600 of them in ~1 ms
     (int() on each took 5)."""
+    import numpy as np
+
     if len(text_) == 4 * count - 1 and text_.count("nan") == count:
         return [None] * count  # a value never taken (respiratory rate, temperature)
     if whole and "n" not in text_:  # every value taken: whole numbers read fastest

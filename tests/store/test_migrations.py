@@ -83,8 +83,9 @@ def test_the_head_schema_kept_as_data_is_what_the_migrations_create():
     assert migrate.migrated_schema(revisions[-1]) == schema_head.HEAD_SCHEMA
 
 
-def test_opening_a_current_record_does_not_import_alembic(data_dir):
-    """Alembic is loaded only when a migration is due (issue 10: start-up time)."""
+def test_opening_a_current_record_does_not_import_alembic_or_numpy(data_dir):
+    """Alembic is loaded only when a migration is due, numpy once a session's readings
+    are read (issue 10: start-up time; numpy is ~10 MiB and ~100 ms)."""
     import subprocess
     import sys
 
@@ -95,7 +96,7 @@ def test_opening_a_current_record_does_not_import_alembic(data_dir):
         "from kapdesk.store import RecordStore\n"
         f"RecordStore.open({str(data_dir)!r}, use_keyring=False,\n"
         f"                 passphrase=lambda request: {PASSPHRASE!r}).close()\n"
-        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'alembic'))\n"
+        "print(sorted(n for n in sys.modules if n.split('.')[0] in ('alembic', 'numpy')))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
