@@ -266,6 +266,7 @@ def _damaged(path: Path, detail: str) -> DamagedDatabaseError:
     )
 
 
+CACHE_KIB = 2048
 WRITE_PRAGMAS = (
     "PRAGMA journal_mode = WAL",
     # FULL: a commit is on disk (WAL fsynced) before the caller hears "saved", and a
@@ -279,11 +280,17 @@ WRITE_PRAGMAS = (
     # says so where it cannot be changed by a build option.) kapdesk's queries are
     # shaped to use indexes instead of large sorts, so this stays small.
     "PRAGMA temp_store = MEMORY",
+    # Decrypted pages kept per connection: 2 MiB (SQLCipher's build keeps 8). A six-hour
+    # 1 Hz session's writes and its opening each filled 8, on two connections, a sixth
+    # of the app's memory at the end of it (issue 10). What kapdesk reads again soon is
+    # small (a session's newest entries, a page of patients); the rest is read once.
+    f"PRAGMA cache_size = -{CACHE_KIB}",
 )
 READ_ONLY_PRAGMAS = (
     "PRAGMA query_only = ON",
     "PRAGMA busy_timeout = 5000",
     "PRAGMA temp_store = MEMORY",
+    f"PRAGMA cache_size = -{CACHE_KIB}",
 )
 
 
