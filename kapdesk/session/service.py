@@ -259,11 +259,15 @@ class SessionService:
             raise ValidationError("dose", gate.message)
         unusual = self._unusual_dose(values, confirmed=unusual_confirmed)
         first = self.first_dose_at is None
-        entry_id = self.store.add_dose(self.id, **values)
+        # The warning overruled stays in the record, by whom: in the dose's transaction,
+        # so that no crash between two saves leaves the dose without it.
+        with self.store.grouped():
+            entry_id = self.store.add_dose(self.id, **values)
+            warned = self._warning_overruled(entry_id, unusual)
         self.state.reload_session()
         entry = self._added("dose", entry_id)
-        if unusual is not None:  # the warning overruled stays in the record, by whom
-            self._store_event("dose_above_usual", {"dose_id": str(entry_id), "warning": unusual})
+        if warned is not None:
+            self._event_added(warned)
         if first:
             self._restate_times()
         self._chart_changed()
@@ -419,9 +423,11 @@ class SessionService:
             if judged
             else None
         )
-        self.store.correct(kind, entry_id, changes, reason=reason)
-        if unusual is not None:
-            self._store_event("dose_above_usual", {"dose_id": str(entry_id), "warning": unusual})
+        with self.store.grouped():  # the correction and its warning line: both or neither
+            self.store.correct(kind, entry_id, changes, reason=reason)
+            warned = self._warning_overruled(entry_id, unusual)
+        if warned is not None:
+            self._event_added(warned)
         stored = self.state.reload(kind, entry_id)
         entry = log_entry(self.state, stored)
         self.events.entry_changed.emit(entry)
@@ -450,8 +456,12 @@ class SessionService:
             ready_to_leave_minutes,
             self.rems_summary(),
         )
-        self._store_event("discharge", payload)
-        self.store.end_session(self.id)
+        # The discharge and the session's end in one transaction: a crash between two
+        # saves left a discharge line on a session still running.
+        with self.store.grouped():
+            discharged = self.store.add_session_event(self.id, "discharge", payload)
+            self.store.end_session(self.id)
+        self._event_added(discharged)
         self.state.reload_session()
         summary = self.summary()
         self.events.session_changed.emit(None)
@@ -533,9 +543,20 @@ class SessionService:
         self._chart_changed(scores_only=True)
         return entry
 
+    def _warning_overruled(self, dose_id: uuid.UUID, warning: str | None) -> uuid.UUID | None:
+        """Store the line saying a dose went in past the warning (None: it was not)."""
+        if warning is None:
+            return None
+        payload = {"dose_id": str(dose_id), "warning": warning}
+        return self.store.add_session_event(self.id, "dose_above_usual", payload)
+
     def _store_event(self, kind: str, payload: Mapping[str, Any]) -> LogEntry:
-        event_id = self.store.add_session_event(self.id, kind, payload)
+        return self._event_added(self.store.add_session_event(self.id, kind, payload))
+
+    def _event_added(self, event_id: uuid.UUID) -> LogEntry:
+        """An event just stored: into the state, and its line into the log."""
         event = self.state.put_event(self.store.session_event(event_id))
+        kind, payload = event.kind, event.payload
         entry = event_entry(self.state, event)
         self.events.entry_added.emit(entry)
         if kind in ("alert_ack", "alert_cleared"):  # the alert's own line says what became of it

@@ -150,7 +150,8 @@ class ChainedWriter:
 
     @contextlib.contextmanager
     def grouped(self) -> Iterator[None]:
-        """Many entries in one durable transaction, for bulk loading (a benchmark's record).
+        """Many entries in one durable transaction: entries that stand or fall together (a
+        dose and the line saying it went in past a warning), or bulk loading.
 
         Each entry is validated, inserted and audited exactly as on its own, inside a
         savepoint, so a refused entry is rolled back alone; only the commit, its fsync and

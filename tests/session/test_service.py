@@ -265,3 +265,49 @@ def test_esketamine_above_84_mg_in_a_session_is_refused_once(store, clock):
     assert len(service.state.doses()) == 4
     [overruled] = service.state.events_of("dose_above_usual")
     assert "makes 112 mg of esketamine" in overruled.payload["warning"]
+
+
+def test_a_dose_past_the_warning_and_the_line_saying_so_are_saved_together(
+    store, clock, monkeypatch
+):
+    """A failure writing the "recorded past the warning" line (a full disk, a crash)
+    must not leave the dose in the record without it: both are saved, or neither."""
+    from kapdesk.store.errors import StoreError
+
+    patient = store.add_patient("Ada Example", weight_kg=70)
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    service.record_vitals_line("128/82 72 98")
+    service.record_dose(drug="esketamine", route="intranasal", mg=84, device_count=3)
+    clock.advance(minutes=5)
+
+    def disk_full(*_args, **_kwargs):
+        raise StoreError("The disk is full.")
+
+    monkeypatch.setattr(store, "add_session_event", disk_full)
+    with pytest.raises(StoreError):
+        service.record_dose(
+            drug="esketamine", route="intranasal", mg=28, device_count=1, unusual_confirmed=True
+        )
+    assert [dose.current["mg"] for dose in store.entries("dose", session)] == [84]
+    reopened = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    assert len(reopened.state.doses()) == 1
+    assert reopened.state.events_of("dose_above_usual") == []
+
+
+def test_a_session_is_not_left_running_with_a_discharge_line(live, store, clock, monkeypatch):
+    """The discharge and the session's end are one save: if ending fails, neither stays."""
+    from kapdesk.store.errors import StoreError
+
+    def disk_full(*_args, **_kwargs):
+        raise StoreError("The disk is full.")
+
+    monkeypatch.setattr(store, "end_session", disk_full)
+    with pytest.raises(StoreError):
+        live.end(override_reason="patient chose to leave")
+    reopened = SessionService(store, live.id, clock=clock.now_utc, protocol=None)
+    assert reopened.state.events_of("discharge") == []
+    assert reopened.ended_at is None
