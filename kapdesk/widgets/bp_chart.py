@@ -197,6 +197,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
 
     def bp_points(self) -> list[tuple[float, float, float]]:
         """(minutes, systolic, diastolic) of each BP drawn, oldest first."""
+        self._draw_if_hidden()
         xs, systolic = self._systolic.getData()
         _x, diastolic = self._diastolic.getData()
         return [
@@ -204,6 +205,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         ]
 
     def heart_rate_points(self) -> list[tuple[float, float]]:
+        self._draw_if_hidden()
         xs, rates = self._heart_rate.getData()
         return [(float(x), float(r)) for x, r in zip(xs, rates, strict=True)]
 
@@ -223,6 +225,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         return bool(self._map.isVisible())
 
     def mean_arterial_points(self) -> list[tuple[float, float]]:
+        self._draw_if_hidden()
         xs, values = self._map_data
         return [(float(x), float(v)) for x, v in zip(xs, values, strict=True)]
 
@@ -235,6 +238,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         """The reading a drawn value came from. Past one a column, the column's reading
         holding that value, not the one nearest the column's middle: a column of a
         six-hour chart spans two minutes (issue 10 QA)."""
+        self._draw_if_hidden()
         xs = self._x
         if self._binned and self._bins is not None:
             left, width = self._bins
@@ -271,7 +275,12 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             np.asarray(mean_arterial, dtype=float),
         )
         self._fit(x, sys_, hr, self._readings[2])
-        self._draw_readings()
+        if self.isVisible():
+            self._draw_readings()
+        else:
+            # Drawn when shown, at the size the screen's layout gives it: a session screen
+            # being built drew a long session's readings twice, ~10 ms each (issue 10).
+            self._resized_hidden = True
 
     def _draw_readings(self) -> None:
         x, sys_, dia, hr, mean = self._readings
@@ -358,6 +367,11 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
+        self._draw_if_hidden()
+
+    def _draw_if_hidden(self) -> None:
+        """Draw what was given or resized while hidden (at once, for a caller asking what
+        is drawn: as it would be drawn at this size)."""
         if getattr(self, "_resized_hidden", False):
             self._resized_hidden = False
             self._draw_readings()

@@ -395,3 +395,35 @@ def test_a_session_opens_with_its_log_measured_once_at_its_width(qtbot, window, 
     assert widths, "the log was never measured"
     assert set(widths) == {view.viewport().width()}
     assert view.verticalScrollBar().isVisible()  # the log overflows: 40 long entries
+
+
+def test_a_long_session_opens_with_its_readings_drawn_once(
+    qtbot, window, store, clock, monkeypatch
+):
+    """A session screen being built resized its chart after the readings were given, and
+    a dense stream was drawn twice (~10 ms each at six hours, issue 10): the readings are
+    drawn once, at the size the chart is shown, every extreme on it."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    clock.advance(minutes=20)
+    with store.grouped():
+        for second in range(900):  # a reading a second: more than the chart has columns
+            store.add_vitals(
+                session,
+                {"systolic": 190 if second == 444 else 120 + second % 9, "diastolic": 80},
+                taken_at=T0 + dt.timedelta(seconds=second),
+            )
+    drawn: list[int] = []
+    real = BPChart._draw_readings
+
+    def drawing(self):
+        drawn.append(self.width())
+        return real(self)
+
+    monkeypatch.setattr(BPChart, "_draw_readings", drawing)
+    window.open_workspace(session)
+    QApplication.processEvents()
+    chart = window.workspace.chart
+    assert drawn == [chart.width()]
+    assert max(s for _x, s, _d in chart.bp_points()) == 190
+    assert len(chart.bp_points()) < 900  # binned: two a column
