@@ -163,12 +163,17 @@ class FormActs(Base):
         fresh = seen is None or seen[0] != values or not form.error.isVisible()
         confirmed = not fresh and self.service.monotonic() - seen[1] >= ALERT_READ_S
         try:
-            return save(confirmed)
+            saved = save(confirmed)
         except UnusualDose as exc:
             if fresh:
                 form.warned = (values, self.service.monotonic())
             self.say(str(exc))
             raise
+        if confirmed:
+            # The warning's "Enter again records it" stayed after it was recorded, and read
+            # as if nothing had been saved (QA: a dose might be entered twice).
+            self.say("Recorded past the warning; the log says so, with your name.")
+        return saved
 
     def open_entry(self) -> None:
         """The entry chosen in the log, whole, in the chart's place (Enter in the log)."""
