@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QComboBox, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import QCheckBox, QComboBox, QLabel, QLineEdit, QWidget
 
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.protocols import NO_PROTOCOL
@@ -47,8 +47,26 @@ class NewSessionDialog(FormDialog):
         parent: QWidget | None = None,
         *,
         patient: str = "the patient",
+        running: str = "",
     ) -> None:
+        """``running``: another patient's session still running, as a sentence: then
+        starting this one needs "Start anyway" ticked (QA: Esc from a review, and two
+        reflex Enters, started a second patient's session over a running one)."""
         super().__init__(f"Start a session for {patient}", parent, ok_text="Start")
+        self.running: QCheckBox | None = None
+        self.running_note: QLabel | None = None
+        if running:
+            self.running_note = warning = QLabel(
+                f"{running} Starting this one leaves it running, its checks and alerts "
+                "off the screen. To go back to it, press Esc, then Enter on “Resume it”."
+            )
+            warning.setObjectName("error")
+            warning.setWordWrap(True)
+            self.form.addRow(warning)
+            self.running = QCheckBox("Start &anyway: that session stays running")
+            self.running.setAccessibleName("Start anyway; the other session stays running")
+            self.form.addRow(self.running)
+            self.field_widgets["running"] = self.running
         self.protocol = QComboBox()  # not editable: no typed text can become a protocol
         self.protocol.setAccessibleName("Protocol")
         self.protocol.addItems([*protocols, NO_PROTOCOL])
@@ -99,6 +117,12 @@ class NewSessionDialog(FormDialog):
                 "protocol",
                 "Choose this session's protocol from the list (type its first letters, or "
                 f"use the arrow keys), or “{NO_PROTOCOL}” with a reason.",
+            )
+        if self.running is not None and not self.running.isChecked():
+            raise ValidationError(
+                "running",
+                "Another patient's session is still running. Tick “Start anyway” "
+                "(Alt+A) to start this one beside it, or press Esc and resume that one.",
             )
         name = self.protocol.currentText()
         return (None if name == NO_PROTOCOL else name), self.reason.text()

@@ -422,10 +422,22 @@ class MainWindow(QMainWindow):
                 offered,
                 self,
                 patient=self.store.entry("patient", patient).current["display_name"],
+                running=self._running_elsewhere(),
             ),
             start,
             saved=lambda session: self.open_workspace(session, screen=True),
         )
+
+    def _running_elsewhere(self) -> str:
+        """Another patient's session not ended, as a sentence ("" if none)."""
+        running = self.store.open_sessions()
+        if not running:
+            return ""
+        session = running[0]
+        name = self.store.entry("patient", session["patient_id"]).current["display_name"]
+        started = session["started_at"].astimezone(ZoneInfo(session["zone_name"]))
+        more = f" (and {len(running) - 1} more)" if len(running) > 1 else ""
+        return f"{name}’s session from {started:%Y-%m-%d %H:%M}{more} is still running."
 
     def offer_unfinished(self, *, take_focus: bool = True) -> None:
         """An unfinished session's notice; its Resume button takes the keyboard only when

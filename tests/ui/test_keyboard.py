@@ -65,6 +65,33 @@ def started(qtbot, window, store, protocol: str, pre_dose: str = "128/82 72 98")
 # ---------------------------------------------------------------- would endanger
 
 
+def test_a_second_patients_session_is_not_started_over_a_running_one_by_two_enters(
+    qtbot, window, store
+):
+    """QA: Esc from reviewing a past session left the keyboard on the patient list; Enter
+    opened "Start a session" with the protocol chosen, and a second Enter started it,
+    though another patient's session was still running and nothing said so. The dialog
+    says which session runs, and starts a second only with "Start anyway" ticked."""
+    running = store.add_patient("Robin Running")
+    store.start_session(running, protocol="SPRAVATO REMS", zone_name="UTC")
+    dialog, patient = new_session_dialog(window, store)
+    assert "Robin Running’s session from" in dialog.running_note.text()
+    assert dialog.running_note.isVisible()
+    qtbot.keyClicks(dialog.protocol, "SPR")
+    key(dialog.protocol, Qt.Key.Key_Return)
+    key(focused(), Qt.Key.Key_Return)  # the reflex second Enter
+    assert dialog.isVisible()
+    assert "Another patient's session is still running" in dialog.error.text()
+    assert [s["ended_at"] for s in store.sessions(patient)] == []
+    assert focused() is dialog.running  # the refusal is about it: the keyboard is there
+    key(focused(), Qt.Key.Key_Space)  # ticked (Alt+A from anywhere in the form)
+    assert dialog.running.isChecked()
+    with qtbot.waitSignal(dialog.accepted):
+        key(focused(), Qt.Key.Key_Return)
+    assert len(store.sessions(patient)) == 1
+    assert len(store.open_sessions()) == 2
+
+
 def test_1_the_protocol_is_chosen_from_the_list_never_typed(qtbot, window, store):
     dialog, patient = new_session_dialog(window, store)
     assert not dialog.protocol.isEditable()
@@ -245,6 +272,10 @@ def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store, cl
         "Recorded by dr.test past the warning: 30 mg with the 70 mg already given makes "
         "100 mg, 1.43 mg/kg at 70 kg, above the usual 0.5–1 mg/kg for an IV infusion."
     )
+    # The warning's "Enter again records it" is gone from above the entry lines: left
+    # there, it read as if the dose had not been saved (QA).
+    assert "Enter again" not in workspace.message_text()
+    assert workspace.message_text().startswith("Recorded past the warning")
 
 
 def test_a_dose_corrected_above_the_usual_range_is_warned_of_too(qtbot, window, store, clock):
