@@ -617,7 +617,9 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         workspace = self.workspace
         running = workspace is not None and workspace.service.ended_at is None
-        if (running or self.record_job.running) and not self._quit_confirmed:
+        if (
+            running or self.record_job.running or self._running_elsewhere()
+        ) and not self._quit_confirmed:
             # Ctrl+Q or Alt+F4 mid-session or mid-backup: ask, naming what quitting leaves
             event.ignore()
             self.ask_quit()
@@ -638,13 +640,18 @@ class MainWindow(QMainWindow):
             return
         running = workspace is not None and workspace.service.ended_at is None
         service = workspace.service if workspace is not None and running else None
-        if service is None and not self.record_job.running:
+        # A session not on screen and never ended (QA: Ctrl+Q on the patients page quit
+        # without a word while one was).
+        elsewhere = "" if running else self._running_elsewhere()
+        if service is None and not elsewhere and not self.record_job.running:
             return
         unsaved = ""
         if workspace is not None and service is not None:
             lines = (workspace.observation.line.text(), workspace.vitals.line.text())
             unsaved = " / ".join(text.strip() for text in lines if text.strip())
-        box, leave = quit_question(self, service, self.record_job.title, unsaved)
+        box, leave = quit_question(
+            self, service, self.record_job.title, unsaved, not_shown=elsewhere
+        )
 
         def answered() -> None:
             if box.clickedButton() is leave:

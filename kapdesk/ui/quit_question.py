@@ -14,11 +14,17 @@ if TYPE_CHECKING:
 
 
 def quit_question(
-    parent: QWidget, service: SessionService | None, under_way: str = "", unsaved: str = ""
+    parent: QWidget,
+    service: SessionService | None,
+    under_way: str = "",
+    unsaved: str = "",
+    *,
+    not_shown: str = "",
 ) -> tuple[QMessageBox, QAbstractButton]:
     """The question, and its button that quits (leaving the session open). ``under_way``:
     a verification or backup running now ("Backing up the record"), which quitting stops.
-    ``unsaved``: text typed in an entry line and not yet entered, which quitting loses."""
+    ``unsaved``: text typed in an entry line and not yet entered, which quitting loses.
+    ``not_shown``: a session not on screen and not ended, as a sentence."""
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Quit kapdesk?")
@@ -45,6 +51,12 @@ def quit_question(
             "Quitting leaves it open: its clock keeps time and it can be resumed when "
             "kapdesk starts again. To end it, keep working and press Ctrl+Shift+E."
         )
+    if not_shown:
+        said.append(not_shown)
+        informed.append(
+            "Quitting leaves it open: kapdesk offers it again when it starts. To end it, "
+            "keep working, resume it (Enter on “Resume it”) and press Ctrl+Shift+E."
+        )
     if unsaved:
         said.append(f"Typed but not saved (press Enter to save it): “{unsaved}”.")
     if under_way:
@@ -60,7 +72,7 @@ def quit_question(
     box.setText(" ".join(said))
     box.setInformativeText(" ".join(informed))
     keep = box.addButton("Keep working (Esc)", QMessageBox.ButtonRole.RejectRole)
-    label = "Quit, leaving it open" if service is not None else "Quit"
+    label = "Quit, leaving it open" if service is not None or not_shown else "Quit"
     leave = box.addButton(label, QMessageBox.ButtonRole.DestructiveRole)
     box.setDefaultButton(keep)
     box.setEscapeButton(keep)

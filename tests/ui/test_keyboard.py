@@ -567,6 +567,28 @@ def test_13_quitting_mid_session_asks_and_names_the_session(qtbot, window, store
     assert store.session(workspace.service.id)["ended_at"] is None  # left open, resumable
 
 
+def test_quitting_from_the_patients_page_names_a_session_never_ended(qtbot, window, store):
+    """QA: Ctrl+Q on the patients page quit without a word while a session not on screen
+    was still running. It asks, naming it, "Keep working" the default; with none, it
+    quits at once."""
+    patient = store.add_patient("Robin Running")
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+    window.refresh_patients()
+    press(window, Qt.Key.Key_Q, CTRL)
+    box = window.quit_box
+    assert box is not None
+    assert box.isVisible()
+    assert "Robin Running’s session from" in box.text()
+    assert "is still running" in box.text()
+    key(box, Qt.Key.Key_Escape)
+    assert window.isVisible()
+    store.end_session(session)
+    window.quit_box = None
+    press(window, Qt.Key.Key_Q, CTRL)
+    assert window.quit_box is None
+    assert not window.isVisible()
+
+
 def test_quitting_with_an_infusion_running_says_so(qtbot, window, store):
     """Second QA pass: the quit question left a running IV infusion unsaid."""
     workspace, _ = started(qtbot, window, store, "IV infusion")
