@@ -322,9 +322,13 @@ class EndActs(Base):
             self.header.dose_clock.set_caption(f"From the first dose, {clock(first)}")
             self.header.dose_clock.set_time(format_elapsed(ended - first))
         self.header.set_check("", None)
+        # With the banner hidden, the alerts left unacknowledged are counted here, so the
+        # reader knows to look for them in the log (QA).
+        pending = len(service.open_alerts())
+        never = f" {pending} alert(s) never acknowledged: in the log." if pending else ""
         self.header.set_status(
             f"Ended — read only. {protocol}, {day:%a %d %b %Y} "
-            f"({service.state.row['zone_name']}). Esc: back to the patients."
+            f"({service.state.row['zone_name']}).{never} Esc: back to the patients."
         )
         self.focus_log()
 

@@ -74,3 +74,22 @@ def test_a_finished_session_opens_read_only_by_keys(qtbot, store, data_dir, cloc
     key(QApplication.focusWidget(), Qt.Key.Key_Escape)
     assert window.workspace is None
     assert window.pages.currentWidget() is page
+
+
+def test_a_reviewed_session_counts_the_alerts_never_acknowledged(qtbot, window, store, clock):
+    """QA: read only, the banner is hidden (it took the keyboard), and nothing on screen
+    said that alerts had been left unacknowledged when the session ended."""
+    from kapdesk.session.service import SessionService
+
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    service.record_vitals_line("182/112 90 97")
+    assert len(service.open_alerts()) == 1
+    service.end(override_reason="test: ended at once")
+    window.open_session(session)  # Enter on it in the patients page
+    QApplication.processEvents()
+    workspace = window.workspace
+    assert workspace.review
+    assert not workspace.banner.isVisible()
+    assert "1 alert(s) never acknowledged: in the log." in workspace.header.status_text()
