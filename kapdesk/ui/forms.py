@@ -122,6 +122,7 @@ class FormDialog(QDialog):
         # The values last refused with a warning that the same values entered again
         # overrule (a dose above the usual range), and when (monotonic s).
         self.warned: tuple[object, float] | None = None
+        self.warning_said = ""  # the warning's sentence, as said above the entry lines
         self._placeholders: dict[QLineEdit, str] = {}  # fields saying a refusal, as they were
 
     def showEvent(self, event: QShowEvent) -> None:

@@ -73,11 +73,18 @@ class FormActs(Base):
         # Released before ``saved`` runs, so a form may open the next one (caution → dose).
         form.accepted.connect(lambda: self._release(form))
         form.rejected.connect(lambda: self._release(form))
+        form.rejected.connect(lambda: self._cancelled(form))
         return open_form(form, save, saved=saved, closed=closed or self.refocus, host=self.side)
 
     def _release(self, form: FormDialog) -> None:
         if self.form is form:
             self.form = None
+
+    def _cancelled(self, form: FormDialog) -> None:
+        """A form's warning said above the entry lines goes with the form: "Enter again
+        records it" left after Esc read as if the dose had been recorded (second QA pass)."""
+        if form.warning_said and self.message_text() == form.warning_said:
+            self.say("Cancelled: nothing was recorded.")
 
     def open_rems_check(self) -> None:
         self._act()
@@ -167,6 +174,7 @@ class FormActs(Base):
         except UnusualDose as exc:
             if fresh:
                 form.warned = (values, self.service.monotonic())
+            form.warning_said = str(exc)
             self.say(str(exc))
             raise
         if confirmed:
