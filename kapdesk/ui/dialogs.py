@@ -56,9 +56,11 @@ class NewSessionDialog(FormDialog):
         self.running: QCheckBox | None = None
         self.running_note: QLabel | None = None
         if running:
+            several = running.endswith("are still running.")
+            them, their = ("them", "their") if several else ("it", "its")
             self.running_note = warning = QLabel(
-                f"{running} Starting this one leaves it running, its checks and alerts "
-                "off the screen. To go back to it, press Esc, then Enter on “Resume it”."
+                f"{running} Starting this one leaves {them} running, {their} checks and "
+                "alerts off the screen. Esc goes back to “Resume it”."
             )
             warning.setObjectName("error")
             warning.setWordWrap(True)

@@ -6,7 +6,7 @@ import datetime as dt
 import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QTimer
@@ -401,6 +401,7 @@ class MainWindow(QMainWindow):
                 )
             return
         zone = self.settings.get("clinic_zone") or local_zone_name()
+        running = self._running_elsewhere()
         offered = default_protocol(
             self.protocols, self.store.sessions(patient), self.settings.get("default_protocol")
         )
@@ -422,22 +423,35 @@ class MainWindow(QMainWindow):
                 offered,
                 self,
                 patient=self.store.entry("patient", patient).current["display_name"],
-                running=self._running_elsewhere(),
+                running=running,
             ),
             start,
             saved=lambda session: self.open_workspace(session, screen=True),
         )
+        if running:
+            # Esc: to "Resume it", as the dialog says; the patient list took the keyboard
+            # back, and the next Enter opened this dialog again (second QA pass).
+            self.session_dialog.rejected.connect(self.patients_page.focus_resumption)
 
-    def _running_elsewhere(self) -> str:
-        """Another patient's session not ended, as a sentence ("" if none)."""
-        running = self.store.open_sessions()
+    def _running_elsewhere(self, shown: uuid.UUID | None = None) -> str:
+        """The sessions not ended, but the one ``shown``, named in a sentence ("" if
+        none): each by name, a second one unnamed was the one dosed (second QA pass)."""
+        running = [s for s in self.store.open_sessions() if s["id"] != shown]
         if not running:
             return ""
-        session = running[0]
-        name = self.store.entry("patient", session["patient_id"]).current["display_name"]
-        started = session["started_at"].astimezone(ZoneInfo(session["zone_name"]))
-        more = f" (and {len(running) - 1} more)" if len(running) > 1 else ""
-        return f"{name}’s session from {started:%Y-%m-%d %H:%M}{more} is still running."
+        verb = "is" if len(running) == 1 else "are"
+        return f"{self._sessions_named(running)} {verb} still running."
+
+    def _sessions_named(self, sessions: list[dict[str, Any]]) -> str:
+        """ "Ada’s session from 2026-03-02 09:00 and Ben’s session from …", three at most."""
+        named = []
+        for session in sessions[:3]:
+            name = self.store.entry("patient", session["patient_id"]).current["display_name"]
+            started = session["started_at"].astimezone(ZoneInfo(session["zone_name"]))
+            named.append(f"{name}’s session from {started:%Y-%m-%d %H:%M}")
+        if len(sessions) > 3:
+            named.append(f"{len(sessions) - 3} more")
+        return named[0] if len(named) == 1 else f"{', '.join(named[:-1])} and {named[-1]}"
 
     def offer_unfinished(self, *, take_focus: bool = True) -> None:
         """An unfinished session's notice; its Resume button takes the keyboard only when
@@ -453,11 +467,18 @@ class MainWindow(QMainWindow):
         started = session["started_at"].astimezone(ZoneInfo(session["zone_name"]))
         # The start as a time of day, not "… ago": nothing repaints this page, and a
         # figure that stops counting would be wrong within a minute.
+        # Every one named: a second one left unnamed was the one dosed (second QA pass).
+        also = (
+            f" Also never ended: {self._sessions_named(unfinished[1:])} (Enter on one in "
+            "its patient's sessions resumes it)."
+            if len(unfinished) > 1
+            else ""
+        )
         self.patients_page.offer_resumption(
             session["id"],
             f"A session for {name}, started {started:%Y-%m-%d %H:%M} "
             f"({session['zone_name']}), was never ended: kapdesk was closed or stopped "
-            "during it. Resuming continues its clock and log.",
+            f"during it. Resuming continues its clock and log.{also}",
             take_focus=take_focus,
         )
 
@@ -642,7 +663,7 @@ class MainWindow(QMainWindow):
         service = workspace.service if workspace is not None and running else None
         # A session not on screen and never ended (QA: Ctrl+Q on the patients page quit
         # without a word while one was).
-        elsewhere = "" if running else self._running_elsewhere()
+        elsewhere = self._running_elsewhere(shown=service.id if service is not None else None)
         if service is None and not elsewhere and not self.record_job.running:
             return
         unsaved = ""

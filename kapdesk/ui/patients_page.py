@@ -184,6 +184,11 @@ class PatientsPage(QWidget):
         if session_id is not None and take_focus:
             self.resume_button.setFocus()
 
+    def focus_resumption(self) -> None:
+        """The keyboard to "Resume it", when it is offered."""
+        if self._resume_id is not None and self.resume_panel.isVisible():
+            self.resume_button.setFocus()
+
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if (
             watched is self.search

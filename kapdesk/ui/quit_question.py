@@ -53,10 +53,11 @@ def quit_question(
         )
     if not_shown:
         said.append(not_shown)
-        informed.append(
-            "Quitting leaves it open: kapdesk offers it again when it starts. To end it, "
-            "keep working, resume it (Enter on “Resume it”) and press Ctrl+Shift+E."
-        )
+        if service is None:  # else said above: quitting leaves a session open
+            informed.append(
+                "Quitting leaves a session open: kapdesk offers it again when it starts. "
+                "To end one, keep working, resume it and press Ctrl+Shift+E."
+            )
     if unsaved:
         said.append(f"Typed but not saved (press Enter to save it): “{unsaved}”.")
     if under_way:

@@ -92,6 +92,39 @@ def test_a_second_patients_session_is_not_started_over_a_running_one_by_two_ente
     assert len(store.open_sessions()) == 2
 
 
+def test_with_two_sessions_running_every_one_is_named(qtbot, window, store):
+    """Second QA pass: with two sessions running, the one not on screen was "(and 1
+    more)" or not said at all: in the start dialog, the resume notice and the quit
+    question asked inside a session. And Esc from the start dialog goes to "Resume it",
+    as the dialog says (the patient list took it, and Enter reopened the dialog)."""
+    robin = store.add_patient("Robin Running")
+    store.start_session(robin, protocol="SPRAVATO REMS", zone_name="UTC")
+    jordan = store.add_patient("Jordan Also")
+    store.start_session(jordan, protocol="SPRAVATO REMS", zone_name="UTC")
+    window.refresh_patients()
+    window.offer_unfinished(take_focus=False)
+    notice = window.patients_page.resume_text.text()
+    assert "Robin Running’s session from" in notice or "Jordan Also’s session from" in notice
+    assert "Also never ended:" in notice
+    dialog, _patient = new_session_dialog(window, store)
+    note = dialog.running_note.text()
+    assert "Robin Running’s session from" in note
+    assert "Jordan Also’s session from" in note
+    assert "are still running. Starting this one leaves them running" in note
+    key(dialog.protocol, Qt.Key.Key_Escape)
+    back_to(window)
+    assert focused() is window.patients_page.resume_button
+    # Inside one session, Ctrl+Q names the other too.
+    window.open_session(store.open_sessions()[0]["id"])
+    shown = window.workspace.service.patient_name
+    press(window, Qt.Key.Key_Q, CTRL)
+    question = window.quit_box.text()
+    other = "Robin Running" if shown == "Jordan Also" else "Jordan Also"
+    assert f"The session for {shown}" in question
+    assert f"{other}’s session from" in question
+    key(window.quit_box, Qt.Key.Key_Escape)
+
+
 def test_1_the_protocol_is_chosen_from_the_list_never_typed(qtbot, window, store):
     dialog, patient = new_session_dialog(window, store)
     assert not dialog.protocol.isEditable()
@@ -276,6 +309,18 @@ def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store, cl
     # there, it read as if the dose had not been saved (QA).
     assert "Enter again" not in workspace.message_text()
     assert workspace.message_text().startswith("Recorded past the warning")
+
+    # Warned, then cancelled: the warning goes with the form (second QA pass).
+    press(window, Qt.Key.Key_D, CTRL)
+    dose = workspace.dose_dialog
+    dose.mg.selectAll()
+    qtbot.keyClicks(dose.mg, "30")
+    key(dose.mg, Qt.Key.Key_Return)
+    assert "Enter again records it" in workspace.message_text()
+    key(dose.mg, Qt.Key.Key_Escape)
+    assert not dose.isVisible()
+    assert workspace.message_text() == "Cancelled: nothing was recorded."
+    assert [d.content.mg for d in workspace.service.state.doses()] == [70, 30]
 
 
 def test_a_dose_corrected_above_the_usual_range_is_warned_of_too(qtbot, window, store, clock):
