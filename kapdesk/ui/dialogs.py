@@ -65,7 +65,7 @@ class NewSessionDialog(FormDialog):
             warning.setObjectName("error")
             warning.setWordWrap(True)
             self.form.addRow(warning)
-            self.running = QCheckBox("Start &anyway: that session stays running")
+            self.running = QCheckBox(f"Start &anyway, leaving {them} running")
             self.running.setAccessibleName("Start anyway; the other session stays running")
             self.form.addRow(self.running)
             self.field_widgets["running"] = self.running
