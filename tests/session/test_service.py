@@ -239,12 +239,8 @@ def test_a_reading_whose_time_is_corrected_moves_to_its_place(live, clock):
     ]
 
 
-def test_esketamine_above_84_mg_in_a_session_is_refused_once(store, clock):
-    """Second QA pass: the doses already given were never counted (a str compared with
-    an enum by identity), so 28 + 28 + 28 + 56 mg went in without a word."""
-    from kapdesk.clinical.entries import UnusualDose
-    from kapdesk.session.service import SessionService
-
+def ready_to_dose(store: RecordStore, clock) -> SessionService:
+    """A SPRAVATO REMS session, screened, with a pre-dose blood pressure."""
     patient = store.add_patient("Ada Example", weight_kg=70)
     session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
     service = SessionService(store, session, clock=clock.now_utc, protocol=None)
@@ -252,6 +248,15 @@ def test_esketamine_above_84_mg_in_a_session_is_refused_once(store, clock):
         dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
     )
     service.record_vitals_line("128/82 72 98")
+    return service
+
+
+def test_esketamine_above_84_mg_in_a_session_is_refused_once(store, clock):
+    """Second QA pass: the doses already given were never counted (a str compared with
+    an enum by identity), so 28 + 28 + 28 + 56 mg went in without a word."""
+    from kapdesk.clinical.entries import UnusualDose
+
+    service = ready_to_dose(store, clock)
     for _device in range(3):
         service.record_dose(drug="esketamine", route="intranasal", mg=28, device_count=1)
         clock.advance(minutes=5)
@@ -274,13 +279,8 @@ def test_a_dose_past_the_warning_and_the_line_saying_so_are_saved_together(
     must not leave the dose in the record without it: both are saved, or neither."""
     from kapdesk.store.errors import StoreError
 
-    patient = store.add_patient("Ada Example", weight_kg=70)
-    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
-    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
-    service.record_screening(
-        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
-    )
-    service.record_vitals_line("128/82 72 98")
+    service = ready_to_dose(store, clock)
+    session = service.id
     service.record_dose(drug="esketamine", route="intranasal", mg=84, device_count=3)
     clock.advance(minutes=5)
 
