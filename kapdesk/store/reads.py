@@ -103,30 +103,18 @@ class RecordReads:
         session_id: uuid.UUID,
         *,
         as_written: bool = False,
-        only_corrected: bool = False,
     ) -> tuple[Sequence[Any], set[str]]:
         """A session's rows of one kind (``columns`` of each), oldest first by clinical
         time (``as_written``: in the order written), and the ids (text) of those
-        corrected since (``only_corrected``: those alone, no rows)."""
+        corrected since."""
         name = m.ENTITY_TABLES[kind].__tablename__
         # Same instant and same second of recording: the order written (rowid). The
         # session's index holds its rows in that order: no sort.
         order = "rowid" if as_written else f"{CORRECTABLE[kind].time_field}, recorded_at, rowid"
         query = f"SELECT {', '.join(columns)} FROM {name} WHERE session_id = ? ORDER BY {order}"
-        # A join, not "target_id IN (SELECT id ...)": the list SQLite builds of a six-hour
-        # session's 21,600 reading ids took 21 ms, the join 3.5 (issue 10).
-        corrected_query = (
-            f"SELECT DISTINCT c.target_id FROM corrections AS c JOIN {name} AS e "
-            "ON e.id = c.target_id WHERE c.target_kind = ? AND e.session_id = ?"
-        )
         with self._engine.connect() as connection:
-            rows = (
-                []
-                if only_corrected
-                else connection.exec_driver_sql(query, (str(session_id),)).fetchall()
-            )
-            corrected = connection.exec_driver_sql(corrected_query, (kind, str(session_id)))
-            return rows, {found[0] for found in corrected}
+            rows = connection.exec_driver_sql(query, (str(session_id),)).fetchall()
+            return rows, _corrected_ids(connection, kind, session_id)
 
     def vitals_table(self, session_id: uuid.UUID) -> tuple[list[Sequence[Any]], set[str]]:
         """A session's readings as stored, as columns (``READING_COLUMNS``, each in the
@@ -142,15 +130,11 @@ class RecordReads:
         with self._engine.connect() as connection:
             found = connection.exec_driver_sql(_JOINED_READINGS, (str(session_id),)).one()
             columns = _split_readings(found)
-        if columns is None:  # a value holding the separator: only a damaged record
-            rows, corrected = self._session_rows(
-                "vitals", READING_COLUMNS, session_id, as_written=True
-            )
-            return [list(column) for column in zip(*rows, strict=True)] or [
-                [] for _ in READING_COLUMNS
-            ], corrected
-        _rows, corrected = self._session_rows("vitals", ("id",), session_id, only_corrected=True)
-        return columns, corrected
+            if columns is not None:
+                return columns, _corrected_ids(connection, "vitals", session_id)
+        # A value holding the separator (only in a damaged record): row by row.
+        rows, corrected = self._session_rows("vitals", READING_COLUMNS, session_id, as_written=True)
+        return [list(column) for column in zip(*rows, strict=True)], corrected
 
     def patients(self) -> list[EntryView]:
         with OrmSession(self._engine) as orm:
@@ -403,19 +387,22 @@ class RecordReads:
 # give back its double exactly.
 _SEPARATOR = ","
 _TEXT_READING_COLUMNS = frozenset({"id", "taken_at", "recorded_by", "recorded_at"})
-_READING_EXPRESSIONS = {
-    "source": "ifnull(hex(source), '')",
-    "temperature_c": "CASE WHEN temperature_c IS NULL THEN 'nan'"
-    " ELSE printf('%.17g', temperature_c) END",
-    **{name: f"ifnull({name}, '')" for name in _TEXT_READING_COLUMNS},
-}
+
+
+def _reading_text(name: str) -> str:
+    """How SQLite writes a reading column's value into the column's joined text."""
+    if name == "source":
+        return "ifnull(hex(source), '')"
+    if name == "temperature_c":
+        return "CASE WHEN temperature_c IS NULL THEN 'nan' ELSE printf('%.17g', temperature_c) END"
+    if name in _TEXT_READING_COLUMNS:
+        return f"ifnull({name}, '')"
+    return f"ifnull({name}, 'nan')"
+
+
 _JOINED_READINGS = (
     f"SELECT count(*), group_concat(rowid, '{_SEPARATOR}'), "
-    + ", ".join(
-        f"group_concat({_READING_EXPRESSIONS.get(name, f'ifnull({name}, {chr(39)}nan{chr(39)})')}"
-        f", '{_SEPARATOR}')"
-        for name in READING_COLUMNS
-    )
+    + ", ".join(f"group_concat({_reading_text(n)}, '{_SEPARATOR}')" for n in READING_COLUMNS)
     + f" FROM {m.VitalsReading.__tablename__} WHERE session_id = ?"
 )
 
@@ -447,10 +434,9 @@ def _split_readings(found: Sequence[Any]) -> list[Sequence[Any]] | None:
             if numbers is None:
                 return None
             columns.append(numbers)
-    steps = np.diff(order)
-    if (steps <= 0).any():  # not read in the order written
+    if (np.diff(order) <= 0).any():  # not read in the order written (two readings at least)
         pick = operator.itemgetter(*np.argsort(order, kind="stable").tolist())
-        columns = [list(pick(column)) if count > 1 else column for column in columns]
+        columns = [list(pick(column)) for column in columns]
     return columns
 
 
@@ -507,6 +493,19 @@ def _number(part: str) -> Any:
         except ValueError:
             pass
     return part
+
+
+def _corrected_ids(connection: Any, kind: str, session_id: uuid.UUID) -> set[str]:
+    """The ids (text) of a session's entries of one kind corrected since. A join, not
+    "target_id IN (SELECT id ...)": the list SQLite builds of a six-hour session's 21,600
+    reading ids took 21 ms, the join 3.5 (issue 10)."""
+    name = m.ENTITY_TABLES[kind].__tablename__
+    found = connection.exec_driver_sql(
+        f"SELECT DISTINCT c.target_id FROM corrections AS c JOIN {name} AS e "
+        "ON e.id = c.target_id WHERE c.target_kind = ? AND e.session_id = ?",
+        (kind, str(session_id)),
+    )
+    return {row[0] for row in found}
 
 
 def corrected_doses_and_readings(connection: Any, patient_id: uuid.UUID) -> set[str]:
