@@ -196,14 +196,7 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
         details = validate_patient(
             display_name, date_of_birth, record_number, weight_kg, today=now.date()
         )
-        if details.record_number and self.record_number_taken(details.record_number):
-            # Two patients under one number (QA: a second "QA-77", without a birth date
-            # or weight, listed beside the first): a session could go to the wrong one.
-            raise ValidationError(
-                "record_number",
-                f"Record number {details.record_number} is already another patient's. "
-                "Search for it (Ctrl+F) to open that patient, or check the number.",
-            )
+        self._refuse_a_taken_record_number(details.record_number)
         patient = new_row(
             m.Patient,
             display_name=details.display_name,
@@ -216,6 +209,16 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
         )
         return self._append("patient", patient)
 
+    def _refuse_a_taken_record_number(self, number: str | None) -> None:
+        """Two patients under one number (QA: a second "QA-77", without a birth date or
+        weight, listed beside the first): a session could go to the wrong one."""
+        if number and self.record_number_taken(number):
+            raise ValidationError(
+                "record_number",
+                f"Record number {number} is already another patient's. "
+                "Search for it (Ctrl+F) to open that patient, or check the number.",
+            )
+
     def correct(
         self, kind: str, entry_id: uuid.UUID, changes: Mapping[str, Any], *, reason: str
     ) -> uuid.UUID:
@@ -225,6 +228,9 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
         reason_text = clean_text(reason, "The reason for the correction", limit=2000)
         current = self.entry(kind, entry_id).current
         stored_changes = CORRECTABLE[kind].clean_changes(current, changes, now=self._now())
+        number = stored_changes.get("record_number") if kind == "patient" else None
+        if number and number.strip().casefold() != str(current["record_number"] or "").casefold():
+            self._refuse_a_taken_record_number(number)  # corrected to another's number
         now = self._now()
         row = new_row(
             m.Correction,

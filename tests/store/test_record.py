@@ -157,6 +157,14 @@ def test_a_record_number_already_a_patients_is_refused(store):
     store.add_patient("No Number")
     store.add_patient("No Number Either")
     assert len(store.patients()) == 4
+    # Nor is a number corrected onto another patient's; a patient's own, written again
+    # in other letters, stays theirs.
+    ben = next(p for p in store.patients() if p.current["display_name"] == "Ben Other")
+    with pytest.raises(ValidationError) as refused:
+        store.correct("patient", first.id, {"record_number": "QA-77"}, reason="typo")
+    assert "Record number QA-77 is already another patient's" in refused.value.message
+    assert store.entry("patient", first.id).current["record_number"] == "QA-78"
+    store.correct("patient", ben.id, {"record_number": "qa-77"}, reason="lower case")
 
 
 @pytest.mark.parametrize(
