@@ -48,15 +48,21 @@ class NewSessionDialog(FormDialog):
         *,
         patient: str = "the patient",
         running: str = "",
+        several: bool = False,
     ) -> None:
-        """``running``: another patient's session still running, as a sentence: then
-        starting this one needs "Start anyway" ticked (QA: Esc from a review, and two
-        reflex Enters, started a second patient's session over a running one)."""
+        """``running``: other patients' sessions still running, as a sentence (``several``:
+        more than one): then starting this one needs "Start anyway" ticked (QA: Esc from a
+        review, and two reflex Enters, started a second patient's session over a running
+        one)."""
         super().__init__(f"Start a session for {patient}", parent, ok_text="Start")
         self.running: QCheckBox | None = None
         self.running_note: QLabel | None = None
+        self._running_said = (
+            "Other patients' sessions are still running."
+            if several
+            else "Another patient's session is still running."
+        )
         if running:
-            several = running.endswith("are still running.")
             them, their = ("them", "their") if several else ("it", "its")
             self.running_note = warning = QLabel(
                 f"{running} Starting this one leaves {them} running, {their} checks and "
@@ -66,7 +72,7 @@ class NewSessionDialog(FormDialog):
             warning.setWordWrap(True)
             self.form.addRow(warning)
             self.running = QCheckBox(f"Start &anyway, leaving {them} running")
-            self.running.setAccessibleName("Start anyway; the other session stays running")
+            self.running.setAccessibleName(f"Start anyway, leaving {them} running")
             self.form.addRow(self.running)
             self.field_widgets["running"] = self.running
         self.protocol = QComboBox()  # not editable: no typed text can become a protocol
@@ -123,8 +129,8 @@ class NewSessionDialog(FormDialog):
         if self.running is not None and not self.running.isChecked():
             raise ValidationError(
                 "running",
-                "Another patient's session is still running. Tick “Start anyway” "
-                "(Alt+A) to start this one beside it, or press Esc and resume that one.",
+                f"{self._running_said} Tick “Start anyway” (Alt+A) to start this one "
+                "beside it, or press Esc and resume it.",
             )
         name = self.protocol.currentText()
         return (None if name == NO_PROTOCOL else name), self.reason.text()

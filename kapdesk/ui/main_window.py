@@ -401,7 +401,7 @@ class MainWindow(QMainWindow):
                 )
             return
         zone = self.settings.get("clinic_zone") or local_zone_name()
-        running = self._running_elsewhere()
+        others = self._running_sessions()
         offered = default_protocol(
             self.protocols, self.store.sessions(patient), self.settings.get("default_protocol")
         )
@@ -423,24 +423,28 @@ class MainWindow(QMainWindow):
                 offered,
                 self,
                 patient=self.store.entry("patient", patient).current["display_name"],
-                running=running,
+                running=self._still_running(others),
+                several=len(others) > 1,
             ),
             start,
             saved=lambda session: self.open_workspace(session, screen=True),
         )
-        if running:
+        if others:
             # Esc: to "Resume it", as the dialog says; the patient list took the keyboard
             # back, and the next Enter opened this dialog again (second QA pass).
             self.session_dialog.rejected.connect(self.patients_page.focus_resumption)
 
-    def _running_elsewhere(self, shown: uuid.UUID | None = None) -> str:
-        """The sessions not ended, but the one ``shown``, named in a sentence ("" if
-        none): each by name, a second one unnamed was the one dosed (second QA pass)."""
-        running = [s for s in self.store.open_sessions() if s["id"] != shown]
-        if not running:
+    def _running_sessions(self, shown: uuid.UUID | None = None) -> list[dict[str, Any]]:
+        """The sessions not ended, but the one ``shown``."""
+        return [s for s in self.store.open_sessions() if s["id"] != shown]
+
+    def _still_running(self, sessions: list[dict[str, Any]]) -> str:
+        """``sessions`` named in a sentence ("" if none): each by name, a second one
+        unnamed was the one dosed (second QA pass)."""
+        if not sessions:
             return ""
-        verb = "is" if len(running) == 1 else "are"
-        return f"{self._sessions_named(running)} {verb} still running."
+        verb = "is" if len(sessions) == 1 else "are"
+        return f"{self._sessions_named(sessions)} {verb} still running."
 
     def _sessions_named(self, sessions: list[dict[str, Any]]) -> str:
         """ "Ada’s session from 2026-03-02 09:00 and Ben’s session from …", three at most."""
@@ -639,7 +643,7 @@ class MainWindow(QMainWindow):
         workspace = self.workspace
         running = workspace is not None and workspace.service.ended_at is None
         if (
-            running or self.record_job.running or self._running_elsewhere()
+            running or self.record_job.running or self._running_sessions()
         ) and not self._quit_confirmed:
             # Ctrl+Q or Alt+F4 mid-session or mid-backup: ask, naming what quitting leaves
             event.ignore()
@@ -663,7 +667,9 @@ class MainWindow(QMainWindow):
         service = workspace.service if workspace is not None and running else None
         # A session not on screen and never ended (QA: Ctrl+Q on the patients page quit
         # without a word while one was).
-        elsewhere = self._running_elsewhere(shown=service.id if service is not None else None)
+        elsewhere = self._still_running(
+            self._running_sessions(shown=service.id if service is not None else None)
+        )
         if service is None and not elsewhere and not self.record_job.running:
             return
         unsaved = ""

@@ -181,8 +181,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         empty = np.empty(0)
         self._readings: tuple[np.ndarray, ...] = (empty, empty, empty, empty, empty)
         self._binned = False
-        # The columns' left edge and width.
-        self._bins: tuple[float, float] | None = None
+        self._bins: tuple[float, float] | None = None  # the columns' left edge and width
         # What each series was last given: a new 1 Hz reading mostly changes no column's
         # highest or lowest value, and pyqtgraph's setData re-makes every point (issue 10).
         self._drawn: dict[int, tuple[np.ndarray, np.ndarray]] = {}
@@ -280,7 +279,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         else:
             # Drawn when shown, at the size the screen's layout gives it: a session screen
             # being built drew a long session's readings twice, ~10 ms each (issue 10).
-            self._resized_hidden = True
+            self._undrawn = True
 
     def _draw_readings(self) -> None:
         x, sys_, dia, hr, mean = self._readings
@@ -361,7 +360,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             if self.isVisible():
                 self._draw_readings()
             else:
-                self._resized_hidden = True
+                self._undrawn = True
             if self._axis_note:
                 self._label_time_axis()  # what fits the line at this width
 
@@ -372,8 +371,8 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
     def _draw_if_hidden(self) -> None:
         """Draw what was given or resized while hidden (at once, for a caller asking what
         is drawn: as it would be drawn at this size)."""
-        if getattr(self, "_resized_hidden", False):
-            self._resized_hidden = False
+        if getattr(self, "_undrawn", False):
+            self._undrawn = False
             self._draw_readings()
 
     def set_doses(self, minutes: Sequence[float]) -> None:
