@@ -58,9 +58,11 @@ class NewSessionDialog(FormDialog):
         self.running: QCheckBox | None = None
         self.running_note: QLabel | None = None
         self._running_said = (
-            "Other patients' sessions are still running."
+            "Other patients' sessions are still running. Tick “Start anyway” (Alt+A) to "
+            "start this one beside them, or press Esc and resume one."
             if several
-            else "Another patient's session is still running."
+            else "Another patient's session is still running. Tick “Start anyway” (Alt+A) "
+            "to start this one beside it, or press Esc and resume it."
         )
         if running:
             them, their = ("them", "their") if several else ("it", "its")
@@ -129,8 +131,7 @@ class NewSessionDialog(FormDialog):
         if self.running is not None and not self.running.isChecked():
             raise ValidationError(
                 "running",
-                f"{self._running_said} Tick “Start anyway” (Alt+A) to start this one "
-                "beside it, or press Esc and resume it.",
+                self._running_said,
             )
         name = self.protocol.currentText()
         return (None if name == NO_PROTOCOL else name), self.reason.text()
