@@ -34,6 +34,13 @@ def give_back_memory() -> None:
     gc.unfreeze()
     gc.collect()
     gc.freeze()  # what survived is the app itself: the next collections need not walk it
+    return_freed_heap()
+
+
+def return_freed_heap() -> None:
+    """Ask the C library to return the heap pages it holds free. Reading a long session
+    frees as much as it keeps (the record's joined columns, numpy's working arrays): ~4 MiB
+    stayed resident after a six-hour session was read, given back in ~1 ms (issue 10)."""
     if not sys.platform.startswith("linux"):
         return
     name = ctypes.util.find_library("c")

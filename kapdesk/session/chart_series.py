@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from array import array
 
 import numpy as np
 
@@ -68,8 +69,8 @@ class ChartData:
         # Straight from the readings' columns (session/readings.py): numpy does each in one
         # step, where a value at a time took a tenth of a second at six hours (issue 10).
         readings = state.readings()
-        self._micros = list(readings.micros())  # for the hover labels; appended to below
-        micros = np.asarray(self._micros, dtype=np.int64)
+        self._micros = array("q", readings.micros())  # for the hover labels; appended to below
+        micros = np.array(self._micros, dtype=np.int64)  # a copy: a view would pin its size
         systolic = np.asarray(readings.column("systolic"), dtype=float)  # None: NaN
         diastolic = np.asarray(readings.column("diastolic"), dtype=float)
         for name, column in (

@@ -19,7 +19,7 @@ import operator
 import sys
 import uuid
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, MutableSequence, Sequence
 from typing import Any, overload
 
 import numpy as np
@@ -78,8 +78,10 @@ class Readings(Sequence[StoredVitals]):
 
     def __init__(self) -> None:
         self._ids: list[str] = []
-        self._micros: list[int] = []
-        self._order: list[int] = []
+        # Instants and the order recorded as machine integers, not an int object each:
+        # ~1.3 MiB less at six hours (issue 10).
+        self._micros = array("q")
+        self._order = array("q")
         self._values: tuple[list[Any], ...] = tuple([] for _ in VALUE_NAMES)
         self._source: list[str] = []
         self._by: list[str] = []
@@ -96,16 +98,15 @@ class Readings(Sequence[StoredVitals]):
         if columns and len(columns[0]):
             columns, taken = _in_time_order(list(columns))
             ids = list(columns[0])
-            micros = taken.tolist()
             start = self._next_order
             self._ids.extend(ids)
-            self._micros.extend(micros)
-            self._order.extend(range(start, start + len(ids)))
+            self._micros.extend(_int64s(taken))
+            self._order.extend(_int64s(np.arange(start, start + len(ids))))
             for kept, values in zip(self._values, columns[2:8], strict=True):
                 kept.extend(values)
             self._source.extend(_interned(columns[8]))
             self._by.extend(_interned(columns[9]))
-            self._micros_of.update(zip(ids, micros, strict=True))
+            self._micros_of.update(zip(ids, taken.tolist(), strict=True))
             self._next_order += len(ids)
         for stored in corrected:
             self.put(stored)
@@ -161,7 +162,7 @@ class Readings(Sequence[StoredVitals]):
         """One value of every reading, in order (None where not taken)."""
         return self._values[VALUE_NAMES.index(name)]
 
-    def micros(self) -> list[int]:
+    def micros(self) -> array[int]:
         """When each reading was taken, microseconds since the epoch, in order."""
         return self._micros
 
@@ -196,7 +197,7 @@ class Readings(Sequence[StoredVitals]):
         """For the due checks: when each item ("bp", "hr", ...) was taken, once a reading
         (systolic and diastolic are both "bp", as in VitalsReading.items: counted twice,
         a corrected reading's old time stayed behind when one was removed)."""
-        micros = np.asarray(self._micros, dtype=np.int64)
+        micros = np.array(self._micros, dtype=np.int64)  # a copy: a view would pin its size
         taken: dict[str, np.ndarray] = {}
         for name, column in zip(VALUE_NAMES, self._values, strict=True):
             absent = column.count(None)  # a value taken every time or never: no array
@@ -250,7 +251,7 @@ class Readings(Sequence[StoredVitals]):
 
     # ------------------------------------------------------------------ inside
 
-    def _columns(self) -> tuple[list[Any], ...]:
+    def _columns(self) -> tuple[MutableSequence[Any], ...]:
         return (self._ids, self._micros, self._order, *self._values, self._source, self._by)
 
     def _has_bp(self, index: int) -> bool:

@@ -19,6 +19,7 @@ from kapdesk.clinical.entries import Route
 from kapdesk.clinical.instants import to_micros
 from kapdesk.clinical.schedule import RecordedTimes
 from kapdesk.clinical.vitals import VitalsReading
+from kapdesk.local.memory import return_freed_heap
 from kapdesk.session.entries import (
     TIME_FIELD,
     Stored,
@@ -45,6 +46,11 @@ class SessionEvent:
     at: dt.datetime
     payload: Mapping[str, Any]
     recorded_by: uuid.UUID
+
+
+# Readings past which opening a session hands back what the reading took (a 1 Hz monitor's
+# first ~15 minutes): see _load_readings.
+MANY_READINGS = 1000
 
 
 class SessionState:
@@ -75,6 +81,13 @@ class SessionState:
                         for row in rows
                     ]
                 )
+        if len(self._readings) >= MANY_READINGS:
+            # A long session's read filled SQLite's page caches and freed as much heap as
+            # it keeps (the columns read, numpy's working arrays): both handed back
+            # (issue 10, memory after six hours). Not for a short session: the cache
+            # serves the next patient opened.
+            store.release_memory()
+            return_freed_heap()
         self.events: list[SessionEvent] = []
         self._from_events: dict[str, tuple[int, Any]] = {}
         self._events_by_id: dict[uuid.UUID, SessionEvent] = {}
