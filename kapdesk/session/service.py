@@ -463,6 +463,8 @@ class SessionService:
             self.store.end_session(self.id)
         self._event_added(discharged)
         self.state.reload_session()
+        for alert in self.open_alerts():  # their lines now say they were never acknowledged
+            self.events.entry_changed.emit(event_entry(self.state, self.state.event(alert.id)))
         summary = self.summary()
         self.events.session_changed.emit(None)
         self.events.ended.emit(summary)

@@ -146,7 +146,10 @@ def _alert_outcome(state: SessionState, alert_id: str) -> str:
     for event in state.events_of("alert_ack"):
         if event.payload.get("alert_id") == alert_id:
             return f" — acknowledged by {state.clinician_name(event.recorded_by)}"
-    return ""
+    # Once the session has ended the banner is gone: read back, an open alert's line read
+    # as an acknowledged one's (QA). While it runs the banner says so, and the line stays
+    # short enough for the log at 1024x600. Acknowledging it changes this line.
+    return " — NOT ACKNOWLEDGED" if state.ended_at is not None else ""
 
 
 def describe(state: SessionState, entry_id: uuid.UUID, content: object) -> str:

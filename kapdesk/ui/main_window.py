@@ -24,7 +24,9 @@ from PySide6.QtWidgets import (
 from kapdesk import __version__
 from kapdesk.local.memory import forget_module_sources, give_back_memory
 from kapdesk.local.settings import Settings, alert_thresholds, local_zone_name
+from kapdesk.session.alerting import open_alerts
 from kapdesk.session.protocols import clinic_protocols, default_protocol, start_session
+from kapdesk.session.state import SessionState
 from kapdesk.session.survey import clinic_surveys
 from kapdesk.store import RecordStore
 from kapdesk.store.errors import StoreError
@@ -446,6 +448,26 @@ class MainWindow(QMainWindow):
         verb = "is" if len(sessions) == 1 else "are"
         return f"{self._sessions_named(sessions)} {verb} still running."
 
+    def _alerts_left_open(self, sessions: list[dict[str, Any]]) -> str:
+        """What of ``sessions``' alerts was never acknowledged, as sentences (second QA
+        pass: the quit question named a session not on screen, not its urgent alert)."""
+        said = []
+        for session in sessions[:3]:
+            try:
+                pending = open_alerts(SessionState(self.store, session["id"]))
+            except StoreError:
+                continue  # the question is still asked; the session is named above
+            if not pending:
+                continue
+            first = pending[0]
+            name = self.store.entry("patient", session["patient_id"]).current["display_name"]
+            more = f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""
+            said.append(
+                f"Not acknowledged in {name}’s session: {first.level.value.upper()} alert, "
+                f"{first.reason.rstrip('.')}{more}."
+            )
+        return " ".join(said)
+
     def _sessions_named(self, sessions: list[dict[str, Any]]) -> str:
         """ "Ada’s session from 2026-03-02 09:00 and Ben’s session from …", three at most."""
         named = []
@@ -667,8 +689,9 @@ class MainWindow(QMainWindow):
         service = workspace.service if workspace is not None and running else None
         # A session not on screen and never ended (QA: Ctrl+Q on the patients page quit
         # without a word while one was).
-        elsewhere = self._still_running(
-            self._running_sessions(shown=service.id if service is not None else None)
+        others = self._running_sessions(shown=service.id if service is not None else None)
+        elsewhere = " ".join(
+            filter(None, (self._still_running(others), self._alerts_left_open(others)))
         )
         if service is None and not elsewhere and not self.record_job.running:
             return

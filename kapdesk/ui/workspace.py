@@ -343,8 +343,11 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
 
     def _show_alerts(self, pending: list[StoredAlert]) -> None:
         """The most severe, then the newest, unacknowledged alert (service order)."""
-        if self.side.showing() is self.discharge and self.service.ended_at is None:
-            self._show_discharge_items()  # it counts the alerts not yet acknowledged
+        if self.side.showing() is self.discharge:
+            if self.service.ended_at is None:
+                self._show_discharge_items()  # it counts the alerts not yet acknowledged
+            elif self.summary is not None and not self.review:
+                self.show_end_summary()  # so does the end summary
         if not pending or self.review:
             self.banner.hide()
             return

@@ -299,6 +299,25 @@ class EndActs(Base):
             else:
                 self.discharge.show_error(str(exc))
 
+    def show_end_summary(self) -> None:
+        """What the ended session holds, and the alerts still open: the banner counts them
+        too, but the summary is what is read at the end (QA). Said again as each is
+        acknowledged."""
+        summary = self.summary
+        assert summary is not None
+        highest = (
+            f"{summary.highest_bp[0]}/{summary.highest_bp[1]} at {summary.highest_bp[2]}"
+            if summary.highest_bp
+            else "no blood pressure recorded"
+        )
+        pending = len(self.service.open_alerts())
+        still = f" {_alerts(pending)} not acknowledged: Ctrl+K." if pending else ""
+        self.discharge.show_summary(
+            f"Duration {format_elapsed(summary.duration)} · {summary.doses} dose(s), "
+            f"{summary.total_mg:g} mg in all · {summary.readings} vitals reading(s) · "
+            f"highest BP {highest}.{still} The patient's survey: Ctrl+Shift+S."
+        )
+
     def _show_review(self) -> None:
         """A past session read only (issue 12): the chart, the sedation strip and the
         whole log as recorded, corrections and alerts included; the clocks give the
@@ -333,7 +352,11 @@ class EndActs(Base):
         # With the banner hidden, the alerts left unacknowledged are counted here, so the
         # reader knows to look for them in the log (QA).
         pending = len(service.open_alerts())
-        never = f" {pending} alert(s) never acknowledged: in the log." if pending else ""
+        never = (
+            f" {_alerts(pending)} never acknowledged: “NOT ACKNOWLEDGED” in the log."
+            if pending
+            else ""
+        )
         self.header.set_status(
             f"Ended — read only. {protocol}, {day:%a %d %b %Y} "
             f"({service.state.row['zone_name']}).{never} Esc: back to the patients."
@@ -341,17 +364,8 @@ class EndActs(Base):
         self.focus_log()
 
     def _show_ended(self) -> None:
-        summary = self.summary = self.service.summary()
-        highest = (
-            f"{summary.highest_bp[0]}/{summary.highest_bp[1]} at {summary.highest_bp[2]}"
-            if summary.highest_bp
-            else "no blood pressure recorded"
-        )
-        self.discharge.show_summary(
-            f"Duration {format_elapsed(summary.duration)} · {summary.doses} dose(s), "
-            f"{summary.total_mg:g} mg in all · {summary.readings} vitals reading(s) · "
-            f"highest BP {highest}. The patient's survey: Ctrl+Shift+S."
-        )
+        self.summary = self.service.summary()
+        self.show_end_summary()
         self.side.show_panel(self.discharge)
         # Ctrl+K still acknowledges an alert left open (the banner offers it); Ctrl+O and
         # Ctrl+B say that nothing more can be entered.
@@ -459,3 +473,7 @@ def _not_written(what: str, target: Path, error: OSError) -> str:
 
 def _pages(count: int) -> str:
     return "1 page" if count == 1 else f"{count} pages"
+
+
+def _alerts(count: int) -> str:
+    return f"{count} alert{'s' if count != 1 else ''}"

@@ -625,7 +625,20 @@ def test_quitting_from_the_patients_page_names_a_session_never_ended(qtbot, wind
     assert box.isVisible()
     assert "Robin Running’s session from" in box.text()
     assert "is still running" in box.text()
+    assert "Not acknowledged" not in box.text()
     key(box, Qt.Key.Key_Escape)
+    # Its alert left open is said too (second QA pass: only the session was named).
+    from kapdesk.session.service import SessionService
+
+    service = SessionService(store, session, clock=window.clock, protocol=None)
+    service.record_vitals_line("186/112 90 96")
+    window.quit_box = None
+    press(window, Qt.Key.Key_Q, CTRL)
+    assert (
+        "Not acknowledged in Robin Running’s session: URGENT alert, BP 186/112 is at or above"
+        in window.quit_box.text()
+    )
+    key(window.quit_box, Qt.Key.Key_Escape)
     assert window.isVisible()
     store.end_session(session)
     window.quit_box = None
@@ -1203,12 +1216,21 @@ def test_after_the_end_an_alert_left_open_can_be_acknowledged_and_typing_says_wh
     assert QApplication.focusWidget() is workspace.log_view
     press(window, Qt.Key.Key_B, CTRL)
     assert "This session has ended" in workspace.message_text()
+    # The end summary says so too (QA: only the banner did), and the alert's own line.
+    assert "1 alert not acknowledged: Ctrl+K." in panel.items_text()
+    alert_row = workspace.log_model.row_of(workspace.service.open_alerts()[0].id)
+    assert workspace.log_model.entry_at(alert_row).text.endswith("— NOT ACKNOWLEDGED")
 
     clock.advance(seconds=5)
     press(window, Qt.Key.Key_K, CTRL)
     assert workspace.service.open_alerts() == []
     assert not workspace.banner.isVisible()
     assert workspace.log_model.entry_at(0).text.startswith("Alert acknowledged by dr.test")
+    assert "not acknowledged" not in panel.items_text()
+    assert "Session ended" in panel.title.text()
+    assert workspace.log_model.entry_at(alert_row + 1).text.endswith(
+        "— acknowledged by dr.test"
+    )
 
 
 def test_a_refused_birth_date_takes_the_keyboard_to_it(qtbot, window, store):

@@ -92,4 +92,11 @@ def test_a_reviewed_session_counts_the_alerts_never_acknowledged(qtbot, window, 
     workspace = window.workspace
     assert workspace.review
     assert not workspace.banner.isVisible()
-    assert "1 alert(s) never acknowledged: in the log." in workspace.header.status_text()
+    assert (
+        "1 alert never acknowledged: “NOT ACKNOWLEDGED” in the log."
+        in workspace.header.status_text()
+    )
+    # ... where its line says so (QA: it read as an acknowledged alert's line).
+    alert_id = service.open_alerts()[0].id
+    line = workspace.log_model.entry_at(workspace.log_model.row_of(alert_id)).text
+    assert line.endswith("— NOT ACKNOWLEDGED")
