@@ -229,6 +229,12 @@ def test_a_sessions_readings_read_as_columns_are_each_value_as_stored(store, clo
     assert [type(v) for v in columns[2]] == [int, type(None), type(None), int]
     assert columns[8][1] == "Monitor, bed 3 — ü"
     assert corrected == set()
+    # A reading corrected since: its id is among those whose values are read anew; the
+    # row keeps the values first written.
+    store.correct("vitals", uuid.UUID(columns[0][2]), {"respiratory_rate": 16}, reason="miscount")
+    again, corrected = store.vitals_table(session)
+    assert again == columns
+    assert corrected == {columns[0][2]}
     empty = store.start_session(patient, protocol="IM", zone_name="UTC")
     assert store.vitals_table(empty) == ([[] for _ in columns], set())
 
@@ -259,17 +265,20 @@ def test_readings_joined_out_of_the_order_written_are_put_back_in_it():
     from kapdesk.store.reads import _split_readings
 
     joined = (2, "7,3", "b,a", "T2,T1", "130,120", "85,80", "nan,70", "97,98", "nan,nan")
-    found = (*joined, "nan,36.5", "6D,6D", "c,c", "R2,R1")  # source "m"
-    assert _split_readings(found) == [
-        ["a", "b"],
-        ["T1", "T2"],
-        [120, 130],
-        [80, 85],
-        [70, None],
-        [98, 97],
-        [None, None],
-        [36.5, None],
-        ["m", "m"],
-        ["c", "c"],
-        ["R1", "R2"],
-    ]
+    found = (*joined, "nan,36.5", "6D,6D", "c,c", "R2,R1", "10")  # source "m"; b corrected
+    assert _split_readings(found) == (
+        [
+            ["a", "b"],
+            ["T1", "T2"],
+            [120, 130],
+            [80, 85],
+            [70, None],
+            [98, 97],
+            [None, None],
+            [36.5, None],
+            ["m", "m"],
+            ["c", "c"],
+            ["R1", "R2"],
+        ],
+        {"b"},
+    )
