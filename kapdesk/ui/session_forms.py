@@ -242,6 +242,7 @@ class ScreeningDialog(FormDialog):
         # The keyboard starts at the first question, so every one passes the eye on the
         # way to the intention (Space ticks a yes, Tab moves on, Enter saves).
         self.first_field = next(iter(self.contraindications.values()))
+        self.none_asked: float | None = None  # when "Nothing is ticked" was said (monotonic)
 
     def _update(self) -> None:
         self.why.setVisible(any(box.isChecked() for box in self.contraindications.values()))

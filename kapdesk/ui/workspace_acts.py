@@ -101,6 +101,8 @@ class FormActs(Base):
 
         def save(dialog: ScreeningDialog) -> object:
             contraindications, medicines = dialog.answers()
+            if not any(contraindications.values()) and not any(medicines.values()):
+                self._nothing_ticked(dialog)
             return self.service.record_screening(
                 contraindications, medicines, dialog.intention.text(), dialog.decision.text()
             )
@@ -112,6 +114,22 @@ class FormActs(Base):
                 saved=lambda _entry: self.header.set_intention(self.service.intention()),
             )
             or self.screening_dialog
+        )
+
+    def _nothing_ticked(self, dialog: ScreeningDialog) -> None:
+        """A screening with nothing ticked records that no contraindication and no
+        interacting medicine applies: said first, and recorded by Enter again once the
+        sentence has been on screen ALERT_READ_S. The double Enter that started a session
+        recorded "no contraindications" on a form nobody had seen (QA)."""
+        asked = dialog.none_asked
+        if asked is None or not dialog.error.isVisible():
+            dialog.none_asked = self.service.monotonic()
+        elif self.service.monotonic() - asked >= ALERT_READ_S:
+            return
+        raise ValidationError(
+            "screening",
+            "Nothing is ticked: this records no contraindication and no interacting "
+            "medicine. Enter again records that; Space ticks one that applies.",
         )
 
     def open_intention(self) -> None:

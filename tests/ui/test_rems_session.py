@@ -174,8 +174,12 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     qtbot.keyClick(panel.cancel, Qt.Key.Key_Space)
 
 
-def test_a_high_pre_dose_bp_asks_for_acknowledgement_before_the_dose(qtbot, window, store):
+def test_a_high_pre_dose_bp_asks_for_acknowledgement_before_the_dose(
+    qtbot, window, store, clock
+):
     workspace = start_rems_session(qtbot, window, store)
+    qtbot.keyClick(workspace.screening_dialog.intention, Qt.Key.Key_Return)  # nothing ticked
+    clock.advance(seconds=1)
     with qtbot.waitSignal(workspace.screening_dialog.accepted):
         qtbot.keyClick(workspace.screening_dialog.intention, Qt.Key.Key_Return)
     type_into(qtbot, workspace.vitals.line, "148/94 80 98")

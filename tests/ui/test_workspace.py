@@ -69,6 +69,14 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     assert screening is not None
     assert screening.isVisible()
     qtbot.keyClicks(screening.intention, "to rest and listen")
+    # Nothing ticked: Enter says what that records, and a second Enter at once (a reflex
+    # double press) does not record it (QA: a double Enter on the start dialog did).
+    for _press in range(2):
+        qtbot.keyClick(screening.intention, Qt.Key.Key_Return)
+        assert screening.isVisible()
+        assert screening.error.text().startswith("Nothing is ticked: this records no")
+    assert workspace.log_model.rowCount() == 0
+    clock.advance(seconds=1)  # the sentence read
     with qtbot.waitSignal(screening.accepted):
         qtbot.keyClick(screening.intention, Qt.Key.Key_Return)
     assert workspace.log_model.entry_at(0).text == (
@@ -76,7 +84,7 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     )
 
     # Baseline vitals in the paper notation.
-    clock.advance(minutes=2)
+    clock.advance(minutes=2, seconds=-1)  # two minutes after the start
     press(window, Qt.Key.Key_B, CTRL)
     type_into(qtbot, workspace.vitals.line, "128/82 70 98")
     assert workspace.log_model.entry_at(0).text == "BP 128/82  HR 70  SpO2 98%"
