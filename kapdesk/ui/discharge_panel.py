@@ -55,11 +55,17 @@ class DischargePanel(QFrame):
         self.items.setWordWrap(True)
         self.items.setAccessibleName("Discharge criteria")
         body.addWidget(self.items)
+        # What is ticked and typed to end: gone once the session has ended, when unticked
+        # boxes and a greyed reason read as if still to do, or as placeholders (QA).
+        self.entry_part = QWidget()
+        entries = QVBoxLayout(self.entry_part)
+        entries.setContentsMargins(0, 0, 0, 0)
+        body.addWidget(self.entry_part)
         self.checks: dict[str, WrappingCheck] = {}
         for label in checklist:
             box = WrappingCheck(label)
             box.toggled.connect(lambda _checked: self.changed.emit())
-            body.addWidget(box)
+            entries.addWidget(box)
             self.checks[label] = box
         # Labels above their fields, wrapping: a long label must not widen the panel past
         # a 1024 px screen (it was cut at the right, then scrolled to cut at the left).
@@ -80,7 +86,7 @@ class DischargePanel(QFrame):
         form.addRow(
             wrapping_label("Reason to end with criteria unmet", self.override), self.override
         )
-        body.addLayout(form)
+        entries.addLayout(form)
         body.addStretch(1)
         self.scroller = scroll_area(inner)
         # The keyboard starts here, at the top: the criteria are read before anything is
@@ -195,6 +201,10 @@ class DischargePanel(QFrame):
         self.items.setText(html.escape(text))
         for widget in (*self.checks.values(), self.ready_minutes, self.override, self.confirm):
             widget.setEnabled(False)
+        self.entry_part.hide()
+        # From the top: it was left scrolled to the reason typed last, the heading and the
+        # summary out of view at 1024x600 (QA).
+        self.scroller.verticalScrollBar().setValue(0)
         self.confirm.hide()
         self.error.hide()
         self.cancel.setText("Back to patients (Esc)")

@@ -131,6 +131,34 @@ def test_the_session_holds_with_a_banner_and_the_end_panel(
     main.close_workspace()
 
 
+@pytest.mark.parametrize("size", list(SIZES))
+def test_once_ended_the_end_panel_shows_its_heading_and_summary(
+    qtbot, store, data_dir, clock, themed, size
+):
+    """QA: at 1024x600 the panel stayed scrolled to the reason typed to end, its heading
+    and summary (the alerts left open among it) out of view; the checklist stayed shown,
+    unticked, as if still to do."""
+    themed(1.0)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES[size], 1.0)
+    workspace.ask_end()
+    QApplication.processEvents()
+    panel = workspace.discharge
+    panel.focus_override()
+    qtbot.keyClicks(panel.override, "Prescriber reviewed; escorted home")
+    qtbot.keyClick(panel.override, Qt.Key.Key_Return)
+    QApplication.processEvents()
+    assert workspace.service.ended_at is not None
+    assert panel.title.text() == "Session ended"
+    port = panel.scroller.viewport()
+    for label in (panel.title, panel.items):
+        top_left = label.mapTo(port, label.rect().topLeft())
+        assert port.rect().contains(top_left), label.text()[:40]
+    assert "not acknowledged: Ctrl+K." in panel.items_text()  # the demo's alerts
+    assert not any(box.isVisible() for box in panel.checks.values())
+    assert not panel.override.isVisible()
+    main.close_workspace()
+
+
 def test_the_clock_digits_are_at_least_48_px(qtbot, store, data_dir, clock, themed):
     themed(1.0)
     main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
