@@ -143,13 +143,18 @@ def _alert_outcome(state: SessionState, alert_id: str) -> str:
     for event in state.events_of("alert_cleared"):
         if event.payload.get("alert_id") == alert_id:
             return " — WITHDRAWN (the reading was corrected; see the later line)"
+    ended = state.ended_at
     for event in state.events_of("alert_ack"):
         if event.payload.get("alert_id") == alert_id:
-            return f" — acknowledged by {state.clinician_name(event.recorded_by)}"
+            # When, on the alert's own line: one acknowledged after the end read as if
+            # acknowledged in time (QA).
+            late = ", after the session ended" if ended is not None and event.at > ended else ""
+            who = state.clinician_name(event.recorded_by)
+            return f" — acknowledged by {who} at {state.local_clock(event.at)}{late}"
     # Once the session has ended the banner is gone: read back, an open alert's line read
     # as an acknowledged one's (QA). While it runs the banner says so, and the line stays
     # short enough for the log at 1024x600. Acknowledging it changes this line.
-    return " — NOT ACKNOWLEDGED" if state.ended_at is not None else ""
+    return " — NOT ACKNOWLEDGED" if ended is not None else ""
 
 
 def describe(state: SessionState, entry_id: uuid.UUID, content: object) -> str:

@@ -75,6 +75,12 @@ def session_actions(workspace: SessionWorkspace) -> tuple[dict[str, QAction], li
         "acknowledge": make_action(
             workspace, "&Acknowledge the alert", "Ctrl+K", workspace.acknowledge_alert
         ),
+        "alert_whole": make_action(
+            workspace,
+            "The alert on the banner, &whole",
+            "Ctrl+Shift+K",
+            workspace.open_banner_alert,
+        ),
         "rems": make_action(
             workspace,
             "REMS &check (sedation, dissociation, breathing)…",

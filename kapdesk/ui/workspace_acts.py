@@ -201,6 +201,22 @@ class FormActs(Base):
             self.say("Recorded past the warning; the log says so, with your name.")
         return saved
 
+    def open_banner_alert(self) -> None:
+        """Ctrl+Shift+K: the alert the banner shows, whole, from its line in the log. The
+        banner said "Ctrl+L, Enter", which opened the newest entry: any entry written
+        after the alert (QA)."""
+        self._act()
+        alert_id = self._banner_alert[0]
+        if alert_id is None or not self.banner.isVisible():
+            self.say("No alert is on the banner.")
+            return
+        row = self.log_model.row_of(alert_id)
+        self.log_model.reveal(row)
+        self.log_view.setFocus()
+        self.log_view.setCurrentIndex(self.log_model.index(row, 0))
+        self.log_view.scrollTo(self.log_model.index(row, 0))
+        self.open_entry()
+
     def open_entry(self) -> None:
         """The entry chosen in the log, whole, in the chart's place (Enter in the log)."""
         self._act()
@@ -388,6 +404,7 @@ class EndActs(Base):
         # Ctrl+K still acknowledges an alert left open (the banner offers it); Ctrl+O and
         # Ctrl+B say that nothing more can be entered.
         kept = ("correct", "log", "report", "print", "rems_form", "survey", "acknowledge")
+        kept += ("alert_whole",)
         for name, action in self.actions_by_name.items():
             action.setEnabled(name in (*kept, "observation", "vitals"))
         for action in self.scale_actions:

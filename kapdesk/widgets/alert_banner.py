@@ -67,7 +67,7 @@ class AlertBanner(QFrame):
         if self._compact and rest:
             # The rest: the tooltip, a screen reader, a wide screen, and the alert read
             # whole from the log (QA: the emergency signs were reachable by no key).
-            text = f"{first}. {second} … All of it: Ctrl+L, Enter."
+            text = f"{first}. {second} … All of it: Ctrl+Shift+K."
         self.detail.setText(text)
         self.detail.setToolTip(self._detail)
 

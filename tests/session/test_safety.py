@@ -265,5 +265,6 @@ def test_each_act_tells_its_listeners(monitor):
     monitor.acknowledge_alert()
     # The acknowledgement's line, the alert's own line (now "acknowledged by"), the banner.
     assert [name for name, _ in heard] == ["entry_added", "entry_changed", "alerts_changed"]
-    assert heard[1][1].text.endswith("— acknowledged by dr.test")
+    clock_now = monitor.local_clock(monitor.now())
+    assert heard[1][1].text.endswith(f"— acknowledged by dr.test at {clock_now}")
     assert heard[2][1] == []

@@ -1228,8 +1228,10 @@ def test_after_the_end_an_alert_left_open_can_be_acknowledged_and_typing_says_wh
     assert workspace.log_model.entry_at(0).text.startswith("Alert acknowledged by dr.test")
     assert "not acknowledged" not in panel.items_text()
     assert "Session ended" in panel.title.text()
+    # ... with when, and that it was after the end (QA: it read as acknowledged in time).
+    acknowledged = workspace.service.local_clock(clock.now_utc())
     assert workspace.log_model.entry_at(alert_row + 1).text.endswith(
-        "— acknowledged by dr.test"
+        f"— acknowledged by dr.test at {acknowledged}, after the session ended"
     )
 
 
