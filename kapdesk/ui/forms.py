@@ -118,6 +118,8 @@ class FormDialog(QDialog):
         self.first_field: QWidget | None = None  # where the keyboard starts
         # A refused value's field by its name in the sentence's ValidationError.field.
         self.field_widgets: dict[str, QWidget] = {}
+        # When each sentence that Enter again answers was said (monotonic seconds).
+        self.asked: dict[str, float] = {}
         self._watching = False
         # The values last refused with a warning that the same values entered again
         # overrule (a dose above the usual range), and when (monotonic s).

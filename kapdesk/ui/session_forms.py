@@ -70,6 +70,7 @@ class DoseDialog(FormDialog):
         self._show_per_kg()
         self.first_field = self.mg
         self.mg.selectAll()
+        self.field_widgets["lot_number"] = self.lot
 
     def _route_changed(self) -> None:
         route = self.route.currentData()
@@ -242,7 +243,6 @@ class ScreeningDialog(FormDialog):
         # The keyboard starts at the first question, so every one passes the eye on the
         # way to the intention (Space ticks a yes, Tab moves on, Enter saves).
         self.first_field = next(iter(self.contraindications.values()))
-        self.none_asked: float | None = None  # when "Nothing is ticked" was said (monotonic)
 
     def _update(self) -> None:
         self.why.setVisible(any(box.isChecked() for box in self.contraindications.values()))

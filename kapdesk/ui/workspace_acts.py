@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kapdesk.clinical.elapsed import format_elapsed
-from kapdesk.clinical.entries import UnusualDose
+from kapdesk.clinical.entries import Drug, UnusualDose
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.entries import FIELD_LABELS, editable, parse_changes
 from kapdesk.store import StoreError
@@ -118,15 +118,10 @@ class FormActs(Base):
 
     def _nothing_ticked(self, dialog: ScreeningDialog) -> None:
         """A screening with nothing ticked records that no contraindication and no
-        interacting medicine applies: said first, and recorded by Enter again once the
-        sentence has been on screen ALERT_READ_S. The double Enter that started a session
+        interacting medicine applies: said first. The double Enter that started a session
         recorded "no contraindications" on a form nobody had seen (QA)."""
-        asked = dialog.none_asked
-        if asked is None or not dialog.error.isVisible():
-            dialog.none_asked = self.service.monotonic()
-        elif self.service.monotonic() - asked >= ALERT_READ_S:
-            return
-        raise ValidationError(
+        self._said_once(
+            dialog,
             "screening",
             "Nothing is ticked: this records no contraindication and no interacting "
             "medicine. Enter again records that; Space ticks one that applies.",
@@ -173,11 +168,34 @@ class FormActs(Base):
         The sentence is also said above the entry lines: at 1024x600 the form's rows had no
         room for it."""
         values = form.values()
+        if values["drug"] == Drug.ESKETAMINE.value and not values["lot_number"]:
+            self._no_lot(form)
         return self._warned_once(
             form,
             values,
             lambda confirmed: self.service.record_dose(**values, unusual_confirmed=confirmed),
         )
+
+    def _no_lot(self, form: DoseDialog) -> None:
+        """An esketamine dose without its lot number: the REMS monitoring form asks for it
+        (CLINICAL.md, SPRAVATO REMS), and one Enter on a form filled from the last dose
+        recorded it without, unsaid (QA). Said once, with the keyboard on Lot."""
+        self._said_once(
+            form,
+            "lot_number",
+            "No lot number: the REMS monitoring form asks for it. Type it here, or Enter "
+            "again records the dose without it.",
+        )
+
+    def _said_once(self, form: FormDialog, field: str, sentence: str) -> None:
+        """Refuse with ``sentence``; Enter again goes on once it has been on screen for
+        ALERT_READ_S, so a reflex double Enter is not an answer to it."""
+        asked = form.asked.get(sentence)
+        if asked is None or not (form.error.isVisible() and form.error.text() == sentence):
+            form.asked[sentence] = self.service.monotonic()
+        elif self.service.monotonic() - asked >= ALERT_READ_S:
+            return
+        raise ValidationError(field, sentence)
 
     def _warned_once(self, form: FormDialog, values: object, save: Callable[[bool], Any]) -> Any:
         """``save(confirmed)``, where an UnusualDose is confirmed by entering the same values

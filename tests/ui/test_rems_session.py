@@ -174,9 +174,7 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     qtbot.keyClick(panel.cancel, Qt.Key.Key_Space)
 
 
-def test_a_high_pre_dose_bp_asks_for_acknowledgement_before_the_dose(
-    qtbot, window, store, clock
-):
+def test_a_high_pre_dose_bp_asks_for_acknowledgement_before_the_dose(qtbot, window, store, clock):
     workspace = start_rems_session(qtbot, window, store)
     qtbot.keyClick(workspace.screening_dialog.intention, Qt.Key.Key_Return)  # nothing ticked
     clock.advance(seconds=1)
