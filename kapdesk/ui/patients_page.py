@@ -141,6 +141,10 @@ class PatientsPage(QWidget):
         self.search.textChanged.connect(self.search_changed.emit)
         self.search.returnPressed.connect(self._focus_first_match)
         self.search.installEventFilter(self)  # Down goes to the matches too (QA)
+        # Typing on the lists or on "Resume it" goes to the search: with the keyboard on
+        # "Resume it", a name typed went nowhere (QA).
+        for typed_into in (self.patient_list, self.session_list, self.resume_button):
+            typed_into.installEventFilter(self)
         self.add_button.clicked.connect(self.add_patient_requested.emit)
         self.new_session_button.clicked.connect(self._new_session)
         self.patient_list.activated.connect(lambda _index: self._new_session())
@@ -201,6 +205,16 @@ class PatientsPage(QWidget):
             # the Enter after it then only moved there (QA: "a second Enter is needed").
             self._focus_first_match()
             return True
+        if (
+            watched is not self.search
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+            and _starts_a_search(event)
+        ):
+            self.search.setFocus()
+            self.search.end(False)
+            self.search.insert(event.text())
+            return True
         return super().eventFilter(watched, event)
 
     def _focus_first_match(self) -> None:
@@ -216,3 +230,13 @@ class PatientsPage(QWidget):
     def _resume(self) -> None:
         if self._resume_id is not None:
             self.resume_requested.emit(self._resume_id)
+
+
+def _starts_a_search(event: QKeyEvent) -> bool:
+    """A letter or digit typed without Ctrl or Alt: the start of a name to search for
+    (Space and Enter keep their meaning on a list or a button)."""
+    plain = not event.modifiers() & (
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier
+    )
+    text = event.text()
+    return plain and len(text) == 1 and text.isalnum()

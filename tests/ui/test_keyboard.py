@@ -570,6 +570,29 @@ def test_8_enter_does_what_the_screen_promises(qtbot, window, store, data_dir, c
     assert window.workspace.service.id == second != session_id
 
 
+def test_a_name_typed_on_the_patients_page_goes_to_the_search(qtbot, window, store):
+    """QA: with the keyboard on "Resume it" (or on a list), a name typed went nowhere, or
+    only moved the list's choice, the search line left empty."""
+    store.add_patient("Maria Lopez")
+    store.add_patient("Ben Other")
+    running = store.add_patient("Robin Running")
+    store.start_session(running, protocol="IM injection", zone_name="UTC")
+    window.refresh_patients()
+    window.offer_unfinished()
+    page = window.patients_page
+    assert focused() is page.resume_button
+    qtbot.keyClicks(page.resume_button, "Mar")
+    assert focused() is page.search
+    assert page.search.text() == "Mar"
+    key(page.search, Qt.Key.Key_Down)
+    assert focused() is page.patient_list
+    assert page.patient_list.currentIndex().data() == "Maria Lopez"
+    qtbot.keyClicks(page.patient_list, "i")
+    assert page.search.text() == "Mari"
+    assert focused() is page.search
+    assert window.workspace is None  # nothing resumed or started by the letters
+
+
 def test_11_correcting_from_the_keyboard(qtbot, window, store, clock):
     workspace, _ = started(qtbot, window, store, "IM injection")
     type_into(qtbot, workspace.observation.line, "anxious, asks for the music lower")
