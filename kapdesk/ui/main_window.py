@@ -700,7 +700,12 @@ class MainWindow(QMainWindow):
             lines = (workspace.observation.line.text(), workspace.vitals.line.text())
             unsaved = " / ".join(text.strip() for text in lines if text.strip())
         box, leave = quit_question(
-            self, service, self.record_job.title, unsaved, not_shown=elsewhere
+            self,
+            service,
+            self.record_job.title,
+            unsaved,
+            not_shown=elsewhere,
+            not_shown_count=len(others),
         )
 
         def answered() -> None:

@@ -20,11 +20,14 @@ def quit_question(
     unsaved: str = "",
     *,
     not_shown: str = "",
+    not_shown_count: int = 0,
 ) -> tuple[QMessageBox, QAbstractButton]:
     """The question, and its button that quits (leaving the session open). ``under_way``:
     a verification or backup running now ("Backing up the record"), which quitting stops.
     ``unsaved``: text typed in an entry line and not yet entered, which quitting loses.
-    ``not_shown``: a session not on screen and not ended, as a sentence."""
+    ``not_shown``: the sessions not on screen and not ended (``not_shown_count`` of
+    them), as a sentence."""
+    left_open = (service is not None) + not_shown_count  # sessions quitting leaves open
     box = QMessageBox(parent)
     box.setIcon(QMessageBox.Icon.Question)
     box.setWindowTitle("Quit kapdesk?")
@@ -50,12 +53,18 @@ def quit_question(
         informed.append(
             "Quitting leaves it open: its clock keeps time and it can be resumed when "
             "kapdesk starts again. To end it, keep working and press Ctrl+Shift+E."
+            if left_open == 1
+            else "Quitting leaves them open: their clocks keep time and each can be resumed "
+            "when kapdesk starts again. To end this one, keep working and press Ctrl+Shift+E."
         )
     if not_shown:
         said.append(not_shown)
         if service is None:  # else said above: quitting leaves a session open
             informed.append(
-                "Quitting leaves a session open: kapdesk offers it again when it starts. "
+                "Quitting leaves it open: kapdesk offers it again when it starts. To end "
+                "it, keep working, resume it and press Ctrl+Shift+E."
+                if left_open == 1
+                else "Quitting leaves them open: kapdesk offers them again when it starts. "
                 "To end one, keep working, resume it and press Ctrl+Shift+E."
             )
     if unsaved:
@@ -73,7 +82,8 @@ def quit_question(
     box.setText(" ".join(said))
     box.setInformativeText(" ".join(informed))
     keep = box.addButton("Keep working (Esc)", QMessageBox.ButtonRole.RejectRole)
-    label = "Quit, leaving it open" if service is not None or not_shown else "Quit"
+    # "it" with one session left open, "them" with more (second QA pass).
+    label = {0: "Quit", 1: "Quit, leaving it open"}.get(left_open, "Quit, leaving them open")
     leave = box.addButton(label, QMessageBox.ButtonRole.DestructiveRole)
     box.setDefaultButton(keep)
     box.setEscapeButton(keep)

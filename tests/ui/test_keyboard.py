@@ -651,9 +651,18 @@ def test_13_quitting_mid_session_asks_and_names_the_session(qtbot, window, store
     assert "Not acknowledged: URGENT alert, BP 186/112 is at or above" in box.text()
     assert "Typed but not saved (press Enter to save it): “says she feels sick”." in box.text()
     assert box.defaultButton().text() == "Keep working (Esc)"
+    assert [b.text() for b in box.buttons()][1] == "Quit, leaving it open"
     key(box, Qt.Key.Key_Escape)
     assert window.isVisible()
     assert window.workspace is workspace
+    # Another session never ended: both are left open, and the question says "them"
+    # (second QA pass: "it").
+    store.start_session(store.add_patient("Ben Other"), protocol="IM injection", zone_name="UTC")
+    press(window, Qt.Key.Key_Q, CTRL)
+    assert "Ben Other’s session from" in window.quit_box.text()
+    assert "Quitting leaves them open" in window.quit_box.informativeText()
+    assert [b.text() for b in window.quit_box.buttons()][1] == "Quit, leaving them open"
+    key(window.quit_box, Qt.Key.Key_Escape)
     window.close()  # Alt+F4 asks the same question
     assert window.quit_box.isVisible()
     leave = next(b for b in window.quit_box.buttons() if b.text().startswith("Quit"))
