@@ -429,6 +429,9 @@ class EndActs(Base):
             action.setEnabled(False)
         self.observation.setEnabled(False)
         self.vitals.setEnabled(False)
+        # Greyed, they still read "type, then Enter" (QA: the ended session looked open).
+        for line in (self.observation.line, self.vitals.line):
+            line.setPlaceholderText("session ended")
         self.fit_tag_row()  # no tag keys' row where nothing can be entered
         self.tick()
         # The log, not the Back button: a stray Enter must not leave the session's record.

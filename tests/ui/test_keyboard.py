@@ -1270,6 +1270,8 @@ def test_after_the_end_an_alert_left_open_can_be_acknowledged_and_typing_says_wh
     assert workspace.service.ended_at is not None
     assert workspace.banner.isVisible()
 
+    assert workspace.observation.line.placeholderText() == "session ended"
+    assert workspace.vitals.line.placeholderText() == "session ended"
     press(window, Qt.Key.Key_O, CTRL)
     assert "This session has ended: nothing more can be entered" in workspace.message_text()
     assert QApplication.focusWidget() is workspace.log_view
