@@ -48,8 +48,8 @@ class SessionEvent:
     recorded_by: uuid.UUID
 
 
-# Readings past which opening a session hands back what the reading took (a 1 Hz monitor's
-# first ~15 minutes): see _load_readings.
+# Readings past which opening a session hands back what reading them took (a 1 Hz
+# monitor's first ~15 minutes): see SessionState.__init__.
 MANY_READINGS = 1000
 
 

@@ -118,8 +118,10 @@ class FormDialog(QDialog):
         self.first_field: QWidget | None = None  # where the keyboard starts
         # A refused value's field by its name in the sentence's ValidationError.field.
         self.field_widgets: dict[str, QWidget] = {}
-        # When each sentence that Enter again answers was said (monotonic seconds).
+        # When each sentence that Enter again answers was said (monotonic seconds), and
+        # those answered (workspace_acts.FormActs._said_once).
         self.asked: dict[str, float] = {}
+        self.answered: set[str] = set()
         self._watching = False
         # The values last refused with a warning that the same values entered again
         # overrule (a dose above the usual range), and when (monotonic s).

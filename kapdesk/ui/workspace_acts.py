@@ -189,11 +189,15 @@ class FormActs(Base):
 
     def _said_once(self, form: FormDialog, field: str, sentence: str) -> None:
         """Refuse with ``sentence``; Enter again goes on once it has been on screen for
-        ALERT_READ_S, so a reflex double Enter is not an answer to it."""
+        ALERT_READ_S, so a reflex double Enter is not an answer to it. Answered, it is not
+        asked again by this form (a dose warned of next, then entered again)."""
+        if sentence in form.answered:
+            return
         asked = form.asked.get(sentence)
         if asked is None or not (form.error.isVisible() and form.error.text() == sentence):
             form.asked[sentence] = self.service.monotonic()
         elif self.service.monotonic() - asked >= ALERT_READ_S:
+            form.answered.add(sentence)
             return
         raise ValidationError(field, sentence)
 
@@ -421,8 +425,8 @@ class EndActs(Base):
         self.side.show_panel(self.discharge)
         # Ctrl+K still acknowledges an alert left open (the banner offers it); Ctrl+O and
         # Ctrl+B say that nothing more can be entered.
-        kept = ("correct", "log", "report", "print", "rems_form", "survey", "acknowledge")
-        kept += ("alert_whole",)
+        kept = ("correct", "log", "report", "print", "rems_form", "survey")
+        kept += ("acknowledge", "alert_whole")
         for name, action in self.actions_by_name.items():
             action.setEnabled(name in (*kept, "observation", "vitals"))
         for action in self.scale_actions:

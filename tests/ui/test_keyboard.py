@@ -278,6 +278,21 @@ def test_an_esketamine_dose_without_its_lot_is_recorded_by_enter_again(qtbot, wi
         key(focused(), Qt.Key.Key_Return)
     assert workspace.log_model.entry_at(0).text.startswith("Esketamine 56 mg, Intranasal")
     assert workspace.service.state.doses()[-1].content.lot_number is None
+    # Answered once, not asked again by the same form when a warning comes next.
+    clock.advance(minutes=5)
+    press(window, Qt.Key.Key_D, CTRL)
+    dose = workspace.dose_dialog
+    dose.mg.selectAll()
+    qtbot.keyClicks(dose.mg, "56")  # 112 mg in all: above the usual 84
+    key(dose.mg, Qt.Key.Key_Return)
+    assert dose.error.text().startswith("No lot number")
+    clock.advance(seconds=1)
+    key(focused(), Qt.Key.Key_Return)
+    assert "above the usual 84 mg" in dose.error.text()
+    clock.advance(seconds=1)
+    with qtbot.waitSignal(dose.accepted):
+        key(focused(), Qt.Key.Key_Return)
+    assert len(workspace.service.state.doses()) == 2
 
 
 def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store, clock):
