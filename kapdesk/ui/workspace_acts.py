@@ -198,7 +198,13 @@ class FormActs(Base):
             form.asked[sentence] = self.service.monotonic()
         elif self.service.monotonic() - asked >= ALERT_READ_S:
             form.answered.add(sentence)
+            if self.message_text() == sentence:
+                self.say("")
             return
+        # Also above the entry lines: at 1024x600 the screening form's sentence sat under
+        # its last rows, out of view, the keyboard on the first question (QA).
+        form.warning_said = sentence
+        self.say(sentence)
         raise ValidationError(field, sentence)
 
     def _warned_once(self, form: FormDialog, values: object, save: Callable[[bool], Any]) -> Any:

@@ -159,6 +159,26 @@ def test_once_ended_the_end_panel_shows_its_heading_and_summary(
     main.close_workspace()
 
 
+def test_the_screenings_nothing_ticked_sentence_is_in_view_at_1024x600(
+    qtbot, store, data_dir, clock, themed
+):
+    """QA: Enter with nothing ticked was refused with a sentence under the form's last
+    rows, out of view, the keyboard on the first question: it is said above the entry
+    lines too."""
+    themed(1.25)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1024x600"], 1.25)
+    workspace.open_screening()
+    QApplication.processEvents()
+    form = workspace.screening_dialog
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    QApplication.processEvents()
+    assert form.isVisible()
+    assert workspace.message_text().startswith("Nothing is ticked")
+    assert within(main, workspace.message)
+    form.reject()
+    main.close_workspace()
+
+
 def test_the_clock_digits_are_at_least_48_px(qtbot, store, data_dir, clock, themed):
     themed(1.0)
     main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)

@@ -75,6 +75,7 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
         qtbot.keyClick(screening.intention, Qt.Key.Key_Return)
         assert screening.isVisible()
         assert screening.error.text().startswith("Nothing is ticked: this records no")
+        assert workspace.message_text() == screening.error.text()  # said in view too
     assert workspace.log_model.rowCount() == 0
     clock.advance(seconds=1)  # the sentence read
     with qtbot.waitSignal(screening.accepted):
@@ -82,6 +83,7 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     assert workspace.log_model.entry_at(0).text == (
         "Screening: no contraindications. Intention: to rest and listen."
     )
+    assert workspace.message_text() == ""
 
     # Baseline vitals in the paper notation.
     clock.advance(minutes=2, seconds=-1)  # two minutes after the start
