@@ -14,13 +14,14 @@ def format_elapsed(delta: dt.timedelta) -> str:
 
 
 def format_t_plus(at: dt.datetime, first_dose_at: dt.datetime | None) -> str:
-    """T+MM (minutes from the first dose), as written beside each log entry."""
+    """T+MM (whole minutes from the first dose), as written beside each log entry: the
+    minutes the T+ clock showed then (it counts them whole). Rounded, an entry at 39:30
+    read "T+40" beside the 40-minute check while the clock said 00:39:30 (QA)."""
     if first_dose_at is None:
         return "pre-dose"
-    minutes = (at - first_dose_at).total_seconds() / 60
-    if minutes < 0:
-        return f"T−{abs(minutes):.0f}"
-    return f"T+{minutes:.0f}"
+    seconds = (at - first_dose_at).total_seconds()
+    whole = int(abs(seconds) // 60)
+    return f"T−{whole}" if seconds < 0 else f"T+{whole}"
 
 
 def describe_gap(delta: dt.timedelta) -> str:

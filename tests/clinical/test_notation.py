@@ -87,6 +87,11 @@ def test_t_plus_and_gap_text():
     t0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
     assert format_t_plus(t0 + dt.timedelta(minutes=40), t0) == "T+40"
     assert format_t_plus(t0 - dt.timedelta(minutes=10), t0) == "T−10"
+    # Whole minutes, as the T+ clock shows them (QA: 39:30 read "T+40" beside the
+    # 40-minute check while the clock said 00:39:30).
+    assert format_t_plus(t0 + dt.timedelta(minutes=39, seconds=30), t0) == "T+39"
+    assert format_t_plus(t0 + dt.timedelta(seconds=33), t0) == "T+0"
+    assert format_t_plus(t0 - dt.timedelta(minutes=10, seconds=40), t0) == "T−10"
     assert format_t_plus(t0, None) == "pre-dose"
     assert describe_gap(dt.timedelta(minutes=72)) == "1 h 12 min"
     assert describe_gap(dt.timedelta(minutes=7)) == "7 min"
