@@ -13,6 +13,7 @@ from typing import Any
 from PySide6.QtCore import (
     QAbstractListModel,
     QEvent,
+    QItemSelectionModel,
     QModelIndex,
     QObject,
     QPersistentModelIndex,
@@ -157,6 +158,9 @@ class PatientsPage(QWidget):
             lambda index: self.open_session_requested.emit(index.data(ID_ROLE))
         )
         self.resume_button.clicked.connect(self._resume)
+        # The session Enter opens is the one shown chosen: Tab to the list made its first
+        # row current unmarked, and Enter on it resumed a running session (QA).
+        self.session_list.selectionModel().currentChanged.connect(self._mark_current_session)
 
     def selected_patient(self) -> uuid.UUID | None:
         index = self.patient_list.currentIndex()
@@ -216,6 +220,12 @@ class PatientsPage(QWidget):
             self.search.insert(event.text())
             return True
         return super().eventFilter(watched, event)
+
+    def _mark_current_session(self, current: QModelIndex, _previous: QModelIndex) -> None:
+        if current.isValid():
+            self.session_list.selectionModel().select(
+                current, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            )
 
     def _focus_first_match(self) -> None:
         if self.patients.rowCount():

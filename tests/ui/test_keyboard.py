@@ -608,6 +608,29 @@ def test_a_name_typed_on_the_patients_page_goes_to_the_search(qtbot, window, sto
     assert window.workspace is None  # nothing resumed or started by the letters
 
 
+def test_tab_to_a_patients_sessions_shows_the_one_enter_opens(qtbot, window, store):
+    """QA: Tab to the sessions list made its first row current without marking it, and
+    Enter on it resumed the running session nobody saw chosen."""
+    patient = store.add_patient("Maria Lopez")
+    ended = store.start_session(patient, protocol="IM injection", zone_name="UTC")
+    store.end_session(ended)
+    store.start_session(patient, protocol="IM injection", zone_name="UTC")  # newest, running
+    window.refresh_patients()
+    page = window.patients_page
+    page.select_patient(patient)
+    page.patient_list.setFocus()
+    key(page.patient_list, Qt.Key.Key_Tab)
+    assert focused() is page.session_list
+    current = page.session_list.currentIndex()
+    assert current.isValid()
+    assert page.session_list.selectionModel().selectedIndexes() == [current]
+    key(page.session_list, Qt.Key.Key_Down)
+    assert page.session_list.selectionModel().selectedIndexes() == [
+        page.session_list.currentIndex()
+    ]
+    assert page.session_list.currentIndex().row() == 1
+
+
 def test_11_correcting_from_the_keyboard(qtbot, window, store, clock):
     workspace, _ = started(qtbot, window, store, "IM injection")
     type_into(qtbot, workspace.observation.line, "anxious, asks for the music lower")
