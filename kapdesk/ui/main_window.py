@@ -36,7 +36,7 @@ from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
 from kapdesk.ui.forms import open_form
 from kapdesk.ui.locking import LOCK_KEY, LockController
 from kapdesk.ui.patients_page import PatientsPage
-from kapdesk.ui.quit_question import quit_question
+from kapdesk.ui.quit_question import not_acknowledged, quit_question
 from kapdesk.ui.record_checks import IntegrityWatch, ProgressJob
 from kapdesk.ui.settings_dialog import SettingsDialog
 from kapdesk.ui.survey_flow import SurveyFlow
@@ -457,15 +457,10 @@ class MainWindow(QMainWindow):
                 pending = open_alerts(SessionState(self.store, session["id"]))
             except StoreError:
                 continue  # the question is still asked; the session is named above
-            if not pending:
-                continue
-            first = pending[0]
-            name = self.store.entry("patient", session["patient_id"]).current["display_name"]
-            more = f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""
-            said.append(
-                f"Not acknowledged in {name}’s session: {first.level.value.upper()} alert, "
-                f"{first.reason.rstrip('.')}{more}."
-            )
+            if pending:
+                patient = self.store.entry("patient", session["patient_id"])
+                where = f"in {patient.current['display_name']}’s session"
+                said.append(not_acknowledged(pending, where))
         return " ".join(said)
 
     def _sessions_named(self, sessions: list[dict[str, Any]]) -> str:

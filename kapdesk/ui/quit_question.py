@@ -10,7 +10,22 @@ from PySide6.QtWidgets import QAbstractButton, QMessageBox, QWidget
 from kapdesk.clinical.elapsed import format_elapsed
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from kapdesk.session.alerting import StoredAlert
     from kapdesk.session.service import SessionService
+
+
+def not_acknowledged(pending: Sequence[StoredAlert], where: str = "") -> str:
+    """The first alert not acknowledged, and how many more ("in Ben’s session" ``where``
+    it is not the one on screen)."""
+    first = pending[0]
+    more = f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""
+    place = f" {where}" if where else ""
+    return (
+        f"Not acknowledged{place}: {first.level.value.upper()} alert, "
+        f"{first.reason.rstrip('.')}{more}."
+    )
 
 
 def quit_question(
@@ -41,10 +56,7 @@ def quit_question(
         # it (issue 11 QA: an urgent alert unacknowledged and a recheck due went unsaid).
         pending = service.open_alerts()
         if pending:
-            first = pending[0]
-            others = f" (and {len(pending) - 1} more)" if len(pending) > 1 else ""
-            reason = first.reason.rstrip(".")
-            said.append(f"Not acknowledged: {first.level.value.upper()} alert, {reason}{others}.")
+            said.append(not_acknowledged(pending))
         check, state = service.next_check()
         if state is not None and check:
             said.append(check + ".")
