@@ -9,8 +9,10 @@ rounds so that drift on a shared 2-CPU machine touches every figure alike (media
   entry point, kapdesk.cli.main, with a shim that prints the time of the first paint of
   the main window and quits) against a child showing a bare Qt + pyqtgraph window;
 - open a patient (select it in the patients page), search patients by name (type a
-  name into the search line), open a finished session (its entries through the store,
-  and the app's session screen on it), in this process, offscreen;
+  name into the search line), open a finished session (its entries through the store;
+  its read-only screen by Enter on its row in the session list, after a second there,
+  as a clinician choosing it does, so the screen was made ahead, ui/review_ahead.py; and
+  the same screen made on Enter, with nothing made ahead), in this process, offscreen;
 - ``kapdesk export`` as CSV (time per 100,000 rows and peak memory: bounded);
 - ``kapdesk verify`` (time and peak memory) and ``kapdesk backup`` (time), in child
   processes, against copying the database file (time) and a child that only imports
@@ -284,7 +286,8 @@ def file_copy_s(record: Record, scratch: Path) -> float:
 
 def in_app_figures(record: Record, rounds: int) -> dict[str, list[float]]:
     """Open a patient, search, open a finished session: in this process, offscreen."""
-    from PySide6.QtCore import QModelIndex
+    from PySide6.QtCore import QModelIndex, Qt
+    from PySide6.QtTest import QTest
     from PySide6.QtWidgets import QApplication
 
     from kapdesk.local.clock import SystemClock
@@ -344,7 +347,25 @@ def in_app_figures(record: Record, rounds: int) -> dict[str, list[float]]:
             page.search.clear()
             app.processEvents()
             timed("open a finished session: its entries", lambda s=session: _load(store, s))
-            timed("open a finished session: session screen", lambda s=session: _screen(window, s))
+            # The clinician's way: the patient, Tab to their sessions, the row, a second
+            # reading it, Enter.
+            _choose(window, session)
+            idle(app)
+            timed(
+                "open a finished session: chosen, then Enter",
+                lambda: QTest.keyClick(page.session_list, Qt.Key.Key_Return),
+            )
+            assert window.workspace is not None
+            assert window.workspace.service.id == session
+            window.close_workspace()
+            idle(app)
+            # Enter at once: nothing made ahead (also any session a clinician opens the
+            # moment it is chosen).
+            window.review_ahead.discard()
+            timed(
+                "open a finished session: made on Enter",
+                lambda s=session: window.open_session(s),
+            )
             window.close_workspace()
             idle(app)
         window._quit_confirmed = True
@@ -374,8 +395,21 @@ def _load(store, session_id) -> None:  # type: ignore[no-untyped-def]
     store.infusion_stops(session_id)
 
 
-def _screen(window, session_id) -> None:  # type: ignore[no-untyped-def]
-    window.open_workspace(session_id)
+def _choose(window, session_id) -> None:  # type: ignore[no-untyped-def]
+    """The session's patient chosen, the keyboard on their session list, its row chosen."""
+    from kapdesk.ui.patients_page import ID_ROLE
+
+    page = window.patients_page
+    patient = window.store.session(session_id)["patient_id"]
+    page.search.setText(window.store.entry("patient", patient).current["display_name"])
+    page.select_patient(patient)
+    page.session_list.setFocus()
+    model = page.session_list.model()
+    for row in range(model.rowCount()):
+        if model.index(row, 0).data(ID_ROLE) == session_id:
+            page.session_list.setCurrentIndex(model.index(row, 0))
+            return
+    raise RuntimeError("the session is not in its patient's list")
 
 
 def report_start_up(starts: dict[str, list[dict[str, float]]], records: list[Record]) -> None:

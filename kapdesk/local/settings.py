@@ -211,6 +211,10 @@ class Settings:
     def get(self, key: str) -> Any:
         return self._values.get(key, SETTINGS[key].default)
 
+    def snapshot(self) -> str:
+        """Every value set, as one text: the same while no setting has changed."""
+        return json.dumps(self._values, sort_keys=True)
+
     def set(self, key: str, value: Any) -> None:
         self.update({key: value})
 

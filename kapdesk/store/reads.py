@@ -262,6 +262,14 @@ class RecordReads:
                 found.highest_bp = (systolic, diastolic)
         return figures
 
+    def readings_count(self, session_id: uuid.UUID) -> int:
+        """The session's vitals readings, corrected or not (one indexed count)."""
+        with self._engine.connect() as connection:
+            found = connection.exec_driver_sql(
+                "SELECT count(*) FROM vitals_readings WHERE session_id = ?", (str(session_id),)
+            ).scalar_one()
+        return int(found)
+
     def session_audit_head(self, session_id: uuid.UUID) -> tuple[int, str] | None:
         """(number, hash) of the newest audit event about this session or anything in it
         (its entries, events, infusion stops, and corrections of them): printed on its

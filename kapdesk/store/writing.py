@@ -218,6 +218,12 @@ class ChainedWriter:
                 "The record is unchanged; check the disk and enter it again."
             ) from None
 
+    @property
+    def writes_committed(self) -> int:
+        """The audit events committed so far: every write to the record adds one, so a
+        view made earlier is current while this has not changed (ui/review_ahead.py)."""
+        return self._head[0]
+
     def _read_head(self) -> tuple[int, str]:
         return _current_head(self._writer.cursor())
 

@@ -38,6 +38,7 @@ from kapdesk.ui.locking import LOCK_KEY, LockController
 from kapdesk.ui.patients_page import PatientsPage
 from kapdesk.ui.quit_question import not_acknowledged, quit_question
 from kapdesk.ui.record_checks import IntegrityWatch, ProgressJob
+from kapdesk.ui.review_ahead import ReviewAhead
 from kapdesk.ui.settings_dialog import SettingsDialog
 from kapdesk.ui.survey_flow import SurveyFlow
 from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
@@ -172,6 +173,7 @@ class MainWindow(QMainWindow):
 
         # Who is at the keyboard (issue 14).
         self.lock = LockController(self)
+        self.review_ahead = ReviewAhead(self)
         people = self.menuBar().addMenu("&Clinician")
         people.addAction(make_action(self, "&Lock now", LOCK_KEY, lambda: self.lock.lock("key")))
         people.addAction(
@@ -540,8 +542,12 @@ class MainWindow(QMainWindow):
             return
         if self.store.session(session_id)["ended_at"] is None:
             self.resume_session(session_id)
-        else:
+            return
+        made = self.review_ahead.take(session_id)  # made while the row was chosen
+        if made is None:
             self.open_workspace(session_id, review=True)
+        else:
+            self._show_workspace(made)
 
     def resume_session(self, session_id: uuid.UUID) -> None:
         service = self.session_service(session_id)
@@ -569,6 +575,16 @@ class MainWindow(QMainWindow):
         screen: bool = False,
         review: bool = False,
     ) -> None:
+        self.review_ahead.discard()
+        workspace = self.make_workspace(session_id, service, review=review)
+        self.pages.addWidget(workspace)
+        self._show_workspace(workspace)
+        if screen and workspace.service.screening() is None and workspace.service.ended_at is None:
+            workspace.open_screening()
+
+    def make_workspace(
+        self, session_id: uuid.UUID, service: SessionService | None = None, *, review: bool
+    ) -> SessionWorkspace:
         from kapdesk.ui.workspace import SessionWorkspace
 
         service = service or self.session_service(session_id)
@@ -585,8 +601,11 @@ class MainWindow(QMainWindow):
         )
         workspace.closed.connect(self.close_workspace)
         workspace.survey_requested.connect(lambda: self.surveys.offer(workspace))
+        return workspace
+
+    def _show_workspace(self, workspace: SessionWorkspace) -> None:
+        """``workspace``, a page of the window already, on screen with its menu."""
         self.workspace = workspace
-        self.pages.addWidget(workspace)
         self.pages.setCurrentWidget(workspace)
         self.session_menu.clear()
         for action in workspace.actions_by_name.values():
@@ -596,8 +615,6 @@ class MainWindow(QMainWindow):
             scales.addAction(action)
         if not workspace.review:
             workspace.focus_observation()
-        if screen and service.screening() is None and service.ended_at is None:
-            workspace.open_screening()
 
     def close_workspace(self) -> None:
         workspace = self.workspace
@@ -612,7 +629,7 @@ class MainWindow(QMainWindow):
         # go with it.
         workspace.destroyed.connect(lambda: QTimer.singleShot(0, self._give_back_memory))
         workspace.deleteLater()
-        QTimer.singleShot(WARM_UP_AFTER_MS, self._make_spare_charts)  # for the next one
+        QTimer.singleShot(WARM_UP_AFTER_MS, self.make_spare_charts)  # for the next one
         # The search is cleared: the patient just seen is listed whether or not it
         # matches, and a box saying "Jordan" over a list of others disagreed (QA).
         search = self.patients_page.search
@@ -635,14 +652,14 @@ class MainWindow(QMainWindow):
             # Once the patients page is on screen: the session screen's modules load
             # while the clinician reads it, so opening a session does not wait for them.
             self._warmed = True
-            QTimer.singleShot(WARM_UP_AFTER_MS, self._make_spare_charts)
+            QTimer.singleShot(WARM_UP_AFTER_MS, self.make_spare_charts)
 
     def _give_back_memory(self) -> None:
         if not self._closing:
             self.store.release_memory()
         give_back_memory()
 
-    def _make_spare_charts(self) -> None:
+    def make_spare_charts(self) -> None:
         """The session screen's modules, and a chart and strip for the next session
         screen, made while the clinician reads the patients page (issue 10)."""
         if self.workspace is not None or self._closing:
@@ -669,6 +686,7 @@ class MainWindow(QMainWindow):
         if workspace is not None:
             workspace.release()  # its clock timer stops with the window
         self._closing = True
+        self.review_ahead.discard()
         if self.chart_pool is not None:
             self.chart_pool.clear()
         self.lock.release()
@@ -920,6 +938,7 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         assert isinstance(app, QApplication)
         apply_theme(app, self.settings.get("theme"), self.settings.get("font_scale"))
+        self.review_ahead.discard()  # styled and sized for the old look
         if self.workspace is not None and rebuild:
             # The chart, the clocks and the alert rules take colours, sizes and thresholds
             # when they are made: rebuild the workspace over a new service.

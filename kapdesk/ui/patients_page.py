@@ -78,6 +78,7 @@ class PatientsPage(QWidget):
     resume_requested = Signal(object)  # session id
     open_session_requested = Signal(object)  # session id: Enter on a session in the list
     search_changed = Signal(str)  # the words typed into the search line
+    session_list_focused = Signal()  # the keyboard came to the session list
 
     def __init__(self) -> None:
         super().__init__()
@@ -166,6 +167,11 @@ class PatientsPage(QWidget):
         index = self.patient_list.currentIndex()
         return index.data(ID_ROLE) if index.isValid() else None
 
+    def chosen_session(self) -> uuid.UUID | None:
+        """The session Enter on the session list opens."""
+        index = self.session_list.currentIndex()
+        return index.data(ID_ROLE) if index.isValid() else None
+
     def select_patient(self, patient_id: uuid.UUID) -> None:
         for row in range(self.patients.rowCount()):
             index = self.patients.index(row, 0)
@@ -198,6 +204,8 @@ class PatientsPage(QWidget):
             self.resume_button.setFocus()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if watched is self.session_list and event.type() == QEvent.Type.FocusIn:
+            self.session_list_focused.emit()
         if (
             watched is self.search
             and event.type() == QEvent.Type.KeyPress

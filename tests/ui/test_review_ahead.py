@@ -1,0 +1,174 @@
+"""A finished session's screen made while its row is chosen in the session list, shown by
+Enter (kapdesk/ui/review_ahead.py, issue 10): the same screen as one made on Enter, and
+never a screen older than the record or the settings."""
+
+from __future__ import annotations
+
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+
+from kapdesk.local.demo import create_demo
+from kapdesk.local.settings import Settings
+from kapdesk.ui import review_ahead
+from kapdesk.ui.main_window import MainWindow
+from kapdesk.ui.patients_page import ID_ROLE
+
+
+def key(widget, which):
+    QTest.keyClick(widget, which)
+    QApplication.processEvents()
+
+
+def gone(widget) -> bool:
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    return not shiboken6.isValid(widget)
+
+
+def open_window(qtbot, store, data_dir, clock):
+    finished, running = create_demo(store, clock.now_utc())
+    store.end_session(running)  # nothing running: the patients page is free
+    window = MainWindow(store, Settings(data_dir), clock)
+    qtbot.addWidget(window)
+    window.resize(1366, 738)
+    window.show()
+    qtbot.waitExposed(window)
+    page = window.patients_page
+    page.patient_list.setFocus()
+    page.patient_list.setCurrentIndex(page.patients.index(0, 0))
+    key(page.patient_list, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is page.session_list
+    return window, finished, running
+
+
+def choose(window, session) -> None:
+    sessions = window.patients_page.session_list
+    for row in range(sessions.model().rowCount()):
+        index = sessions.model().index(row, 0)
+        if index.data(ID_ROLE) == session:
+            sessions.setCurrentIndex(index)
+            return
+    raise AssertionError("session not listed")
+
+
+def rested(window):
+    """The clinician stays on the row: what the timer does after PREPARE_AFTER_MS."""
+    window.review_ahead.timer.timeout.emit()
+    ready = window.review_ahead.ready
+    return None if ready is None else ready[2]
+
+
+def log_texts(workspace) -> list[str]:
+    model = workspace.log_model
+    return [model.entry_at(row).text for row in range(model.rowCount())]
+
+
+def test_enter_shows_the_screen_made_while_the_row_was_chosen_and_it_is_the_same_screen(
+    qtbot, store, data_dir, clock
+):
+    window, finished, _running = open_window(qtbot, store, data_dir, clock)
+    choose(window, finished)
+    made = rested(window)
+    assert made is not None
+    assert not made.isVisible()  # made off screen: the patients page is still what shows
+    assert window.pages.currentWidget() is window.patients_page
+
+    key(window.patients_page.session_list, Qt.Key.Key_Return)
+    assert window.workspace is made
+    assert made.review
+    assert made.service.id == finished
+    assert made.isVisible()
+    assert made.chart.bp_points()
+    assert QApplication.focusWidget() is made.log_view  # as when made on Enter
+    shown_ahead = made.grab().toImage()
+    texts_ahead = log_texts(made)
+    key(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    assert window.workspace is None
+
+    # The same session made on Enter (nothing made ahead): the very same screen.
+    window.review_ahead.discard()
+    window.open_session(finished)
+    QApplication.processEvents()
+    made_on_enter = window.workspace
+    assert made_on_enter is not None
+    assert made_on_enter is not made
+    assert log_texts(made_on_enter) == texts_ahead
+    assert made_on_enter.grab().toImage() == shown_ahead
+
+
+def test_a_correction_written_after_the_screen_was_made_is_on_the_screen_shown(
+    qtbot, store, data_dir, clock
+):
+    window, finished, _running = open_window(qtbot, store, data_dir, clock)
+    choose(window, finished)
+    made = rested(window)
+    assert made is not None
+    first = store.entries("observation", finished)[0]
+    store.correct(
+        "observation", first.id, {"text": "Settled, eyes closed"}, reason="wrong patient's note"
+    )
+
+    key(window.patients_page.session_list, Qt.Key.Key_Return)
+    shown = window.workspace
+    assert shown is not None
+    assert shown is not made
+    assert any("Settled, eyes closed" in text for text in log_texts(shown))
+    assert not any("Settled, eyes closed" in text for text in log_texts(made))
+    assert gone(made)
+
+
+def test_a_setting_changed_after_the_screen_was_made_is_in_the_screen_shown(
+    qtbot, store, data_dir, clock
+):
+    window, finished, _running = open_window(qtbot, store, data_dir, clock)
+    choose(window, finished)
+    made = rested(window)
+    assert made is not None
+    assert not made.chart.mean_arterial_shown()
+    window.settings.set("show_map", True)
+
+    key(window.patients_page.session_list, Qt.Key.Key_Return)
+    shown = window.workspace
+    assert shown is not None
+    assert shown is not made
+    assert shown.chart.mean_arterial_shown()
+
+
+def test_moving_to_another_row_or_away_from_the_list_throws_the_screen_away(
+    qtbot, store, data_dir, clock
+):
+    window, finished, running = open_window(qtbot, store, data_dir, clock)
+    choose(window, finished)
+    made = rested(window)
+    assert made is not None
+    choose(window, running)  # the other ended session
+    assert window.review_ahead.ready is None
+    assert gone(made)
+    made = rested(window)
+    assert made is not None
+    assert made.service.id == running
+
+    key(window.patients_page.session_list, Qt.Key.Key_Tab)  # the keyboard leaves the list
+    assert rested(window) is made  # kept: Shift+Tab and Enter still open it at once
+    window.review_ahead.discard()
+    assert rested(window) is None  # nothing is made while the list is not in use
+
+
+def test_a_running_session_or_one_with_many_readings_is_not_made_ahead(
+    qtbot, store, data_dir, clock, monkeypatch
+):
+    window, finished, _running = open_window(qtbot, store, data_dir, clock)
+    patient = store.session(finished)["patient_id"]
+    still_running = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+    window.show_sessions()
+    window.patients_page.session_list.setFocus()
+    choose(window, still_running)
+    assert rested(window) is None  # resumed on Enter, never read only
+
+    choose(window, finished)
+    monkeypatch.setattr(review_ahead, "MOST_READINGS", store.readings_count(finished) - 1)
+    assert rested(window) is None
+    key(window.patients_page.session_list, Qt.Key.Key_Return)
+    assert window.workspace is not None
+    assert window.workspace.service.id == finished
