@@ -122,10 +122,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.banner = AlertBanner()
         self.banner.acknowledge_requested.connect(self.acknowledge_alert)
         outer.addWidget(self.banner)
-        checklist = list(service.protocol.discharge.checklist) if service.protocol else []
-        self.discharge = DischargePanel(checklist)
-        self.discharge.setParent(self)  # owned: closing the workspace deletes it (issue 10)
-        self.discharge.hide()
+        self._discharge: DischargePanel | None = None  # made when first needed
         outer.addWidget(self._chart_and_log(colours, show_map), 1)
         self.message = QLabel()  # a refusal, until the next act (issue 9: not half a second)
         self.message.setObjectName("error")
@@ -161,9 +158,6 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.observation.submitted.connect(self.store_observation)
         self.vitals.line_submitted.connect(self.store_vitals_line)
         self.vitals.fields_submitted.connect(self.store_vitals_fields)
-        self.discharge.changed.connect(self._show_discharge_items)
-        self.discharge.confirm.clicked.connect(self.confirm_end)
-        self.discharge.cancel.clicked.connect(self.cancel_end)
         # Tab from the observation line reaches the log at once (it took five, issue 9).
         QWidget.setTabOrder(self.observation.line, self.log_view)
         QWidget.setTabOrder(self.log_view, self.vitals.line)
@@ -183,6 +177,25 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             self._show_ended()
         else:
             self.focus_observation()
+
+    @property
+    def discharge(self) -> DischargePanel:
+        """The end panel (criteria, checklist, then the summary), made when first needed:
+        most openings of a session screen never show it (~7 ms, issue 10)."""
+        if self._discharge is None:
+            service = self.service
+            checklist = list(service.protocol.discharge.checklist) if service.protocol else []
+            panel = DischargePanel(checklist)
+            panel.setParent(self)  # owned: closing the workspace deletes it (issue 10)
+            panel.hide()
+            panel.changed.connect(self._show_discharge_items)
+            panel.confirm.clicked.connect(self.confirm_end)
+            panel.cancel.clicked.connect(self.cancel_end)
+            self._discharge = panel
+        return self._discharge
+
+    def end_panel_shown(self) -> bool:
+        return self._discharge is not None and self.side.showing() is self._discharge
 
     def _chart_and_log(self, colours: ChartColours, show_map: bool) -> QSplitter:
         if self._made_charts is not None:
@@ -329,7 +342,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             self.log_view.clearSelection()
             self.log_view.setCurrentIndex(QModelIndex())
         self.log_model.trim(self.log_view.currentIndex().row())
-        if self.side.showing() is self.discharge and self.service.ended_at is None:
+        if self.end_panel_shown() and self.service.ended_at is None:
             self._show_discharge_items()  # a reading taken with the panel open counts at once
 
     def _replace(self, entry: LogEntry) -> None:
@@ -343,7 +356,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
 
     def _show_alerts(self, pending: list[StoredAlert]) -> None:
         """The most severe, then the newest, unacknowledged alert (service order)."""
-        if self.side.showing() is self.discharge:
+        if self.end_panel_shown():
             if self.service.ended_at is None:
                 self._show_discharge_items()  # it counts the alerts not yet acknowledged
             elif self.summary is not None and not self.review:
@@ -527,7 +540,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             self.log_view.setFocus()
         elif self.form is not None:
             self.form.focus_first()
-        elif self.side.showing() is self.discharge:
+        elif self.end_panel_shown():
             self.discharge.focus_first()
         else:
             self.focus_observation()
@@ -553,7 +566,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         if event.key() == Qt.Key.Key_Escape and self.review:
             self.closed.emit()  # back to the patients
             return
-        if event.key() == Qt.Key.Key_Escape and self.side.showing() is self.discharge:
+        if event.key() == Qt.Key.Key_Escape and self.end_panel_shown():
             self.discharge.cancel.click()
             return
         if event.key() == Qt.Key.Key_Escape:
