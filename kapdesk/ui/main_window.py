@@ -627,7 +627,7 @@ class MainWindow(QMainWindow):
         self.pages.removeWidget(workspace)
         # Once it is gone and nothing here still refers to it: a long session's readings
         # go with it.
-        workspace.destroyed.connect(lambda: QTimer.singleShot(0, self._give_back_memory))
+        workspace.destroyed.connect(lambda: QTimer.singleShot(0, self.give_back_memory_now))
         workspace.deleteLater()
         QTimer.singleShot(WARM_UP_AFTER_MS, self.make_spare_charts)  # for the next one
         # The search is cleared: the patient just seen is listed whether or not it
@@ -654,7 +654,7 @@ class MainWindow(QMainWindow):
             self._warmed = True
             QTimer.singleShot(WARM_UP_AFTER_MS, self.make_spare_charts)
 
-    def _give_back_memory(self) -> None:
+    def give_back_memory_now(self) -> None:
         if not self._closing:
             self.store.release_memory()
         give_back_memory()

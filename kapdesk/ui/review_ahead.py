@@ -4,8 +4,11 @@ page (issue 10: a finished session opens in under 50 ms).
 Reading a session and making its screen took ~110-130 ms here, most of it Qt making,
 styling and first painting some two hundred widgets. When the clinician rests on an
 ended session in the session list (PREPARE_AFTER_MS, the list having the keyboard), the
-main window makes that screen hidden and paints it once off screen; Enter then only
-shows it (~35 ms).
+main window makes that screen hidden, and at the next turn of the event loop paints it
+once off screen: two steps of ~60 ms on the GUI thread, a key pressed meanwhile handled
+between them. Enter then only shows it (~35 ms). A while after the last screen made or
+thrown away (TIDY_AFTER_MS), what thrown-away screens held is handed back and a chart
+pair is made again for the next session screen (ui/chart_pool.py).
 
 A screen made ahead is used only for the session it was made for, and only if nothing
 was written to the record and no setting changed since (the record's count of committed
@@ -26,7 +29,7 @@ if TYPE_CHECKING:
     from kapdesk.ui.workspace import SessionWorkspace
 
 PREPARE_AFTER_MS = 400  # the row chosen, and the clinician still on it
-CHARTS_AFTER_MS = 300
+TIDY_AFTER_MS = 2000
 MOST_READINGS = 2_000
 
 
@@ -39,6 +42,10 @@ class ReviewAhead(QObject):
         self.timer.setSingleShot(True)
         self.timer.setInterval(PREPARE_AFTER_MS)
         self.timer.timeout.connect(self.prepare)
+        self.tidy = QTimer(self)
+        self.tidy.setSingleShot(True)
+        self.tidy.setInterval(TIDY_AFTER_MS)
+        self.tidy.timeout.connect(self._tidy)
         page = window.patients_page
         page.session_list.selectionModel().currentChanged.connect(lambda *_: self.chosen())
         page.session_list_focused.connect(self.chosen)
@@ -81,11 +88,15 @@ class ReviewAhead(QObject):
         workspace = self.window.make_workspace(session_id, review=True)
         self.window.pages.addWidget(workspace)  # a page not shown: the window's size, styled
         workspace.resize(self.window.pages.size())
-        workspace.ensurePolished()
-        workspace.grab()  # painted once off screen: Qt's caches and the text layouts made
         self.ready = (session_id, stamp, workspace)
-        # The chart pair this screen took, made again for a session resumed instead.
-        QTimer.singleShot(CHARTS_AFTER_MS, self.window.make_spare_charts)
+        QTimer.singleShot(0, lambda: self._paint(workspace))
+        self.tidy.start()  # the chart pair it took is made again, later
+
+    def _paint(self, workspace: SessionWorkspace) -> None:
+        """Styled and painted once off screen: Qt's caches and the text layouts made."""
+        if self.ready is not None and self.ready[2] is workspace:
+            workspace.ensurePolished()
+            workspace.grab()
 
     def take(self, session_id: uuid.UUID) -> SessionWorkspace | None:
         """The screen made for ``session_id`` if it is current; else None (and it goes)."""
@@ -108,3 +119,12 @@ class ReviewAhead(QObject):
         workspace.release()
         self.window.pages.removeWidget(workspace)
         workspace.deleteLater()
+        # Its objects are freed at the tidy: screens made in a row froze those thrown
+        # away before them (local/memory.py), and memory grew while browsing (QA).
+        self.tidy.start()
+
+    def _tidy(self) -> None:
+        window = self.window
+        if window.workspace is None and not window._closing:
+            window.give_back_memory_now()
+            window.make_spare_charts()
