@@ -8,7 +8,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -139,6 +139,19 @@ class FormDialog(QDialog):
             # A window of its own grows to its wrapped lines (a heading naming a long
             # name was cut, then written over by the first field: QA at 1024x600).
             QTimer.singleShot(0, lambda: grow_to_fit(self) if self.isVisible() else None)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """Enter saves from any field, as the Save button says. QDialog leaves Enter to
+        its default button; in the session screen (a form in the chart's place, not a
+        window) Tab across Save took that from it for good, and Enter then did nothing
+        (QA). A button with the keyboard (Cancel) takes its own Enter before this."""
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        plain = not event.modifiers() & ~Qt.KeyboardModifier.KeypadModifier
+        ok = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
+        if enter and plain and ok.isVisible() and ok.isEnabled():
+            ok.click()
+            return
+        super().keyPressEvent(event)
 
     def _try_save(self) -> None:
         try:

@@ -240,6 +240,10 @@ class ScreeningDialog(FormDialog):
         self.decision.setAccessibleName("Decision and reason")
         self.decision.setPlaceholderText("Your decision to proceed, and why (required after a yes)")
         self.form.addRow("Decision", self.decision)
+        # A yes without a decision is refused with the keyboard here, the sentence under
+        # it: it stayed on the first question, the sentence below the rows, out of view at
+        # 1024x600, and Enter seemed to do nothing (QA).
+        self.field_widgets["decision"] = self.decision
         # The keyboard starts at the first question, so every one passes the eye on the
         # way to the intention (Space ticks a yes, Tab moves on, Enter saves).
         self.first_field = next(iter(self.contraindications.values()))

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.entries import Drug, UnusualDose
+from kapdesk.clinical.screening import CONTRAINDICATIONS
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.entries import FIELD_LABELS, editable, parse_changes
 from kapdesk.store import StoreError
@@ -103,6 +104,15 @@ class FormActs(Base):
             contraindications, medicines = dialog.answers()
             if not any(contraindications.values()) and not any(medicines.values()):
                 self._nothing_ticked(dialog)
+            ticked = [k for k, yes in contraindications.items() if yes]
+            if ticked and not dialog.decision.text().strip():
+                # In the form, why it matters is said just above the decision: the
+                # service's sentence said it again, and ran out of view at 1024x600 (QA).
+                raise ValidationError(
+                    "decision",
+                    f"“{CONTRAINDICATIONS[ticked[0]]}” was answered yes: to proceed, type "
+                    "your decision and its reason here, then Enter.",
+                )
             return self.service.record_screening(
                 contraindications, medicines, dialog.intention.text(), dialog.decision.text()
             )

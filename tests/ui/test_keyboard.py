@@ -865,6 +865,58 @@ def test_a_screening_form_starts_at_its_first_question_with_its_buttons_in_view(
     assert ok.height() >= ok.minimumSizeHint().height()
 
 
+def screening_form(qtbot, window, store):
+    dialog, _ = new_session_dialog(window, store)
+    qtbot.keyClicks(dialog.protocol, "SPR")
+    with qtbot.waitSignal(dialog.accepted):
+        key(dialog.protocol, Qt.Key.Key_Return)
+    back_to(window)
+    return window.workspace, window.workspace.screening_dialog
+
+
+def test_a_yes_without_a_decision_takes_the_keyboard_to_the_decision(
+    qtbot, window, store, themed_small
+):
+    """QA at 1024x600: the refusal sat under the last rows, out of view, the keyboard on
+    the first question; Enter again looked the same, and a clinician could think it saved
+    or untick the yes to get past."""
+    workspace, form = screening_form(qtbot, window, store)
+    first = next(iter(form.contraindications.values()))
+    key(first.box, Qt.Key.Key_Space)
+    key(first.box, Qt.Key.Key_Return)
+    QApplication.processEvents()
+    assert form.isVisible()
+    assert focused() is form.decision
+    assert form.error.text().startswith("“Uncontrolled hypertension” was answered yes: to proceed")
+    port = form.area.viewport()
+    for shown in (form.decision, form.error):
+        box = shown.rect().translated(shown.mapTo(port, shown.rect().topLeft()))
+        assert port.rect().contains(box), shown
+    qtbot.keyClicks(form.decision, "Proceed: controlled on treatment, BP 128/82 today")
+    key(form.decision, Qt.Key.Key_Return)
+    assert not form.isVisible()
+    assert workspace.service.screening()["decision"].startswith("Proceed: controlled")
+
+
+def test_enter_saves_a_form_after_tab_has_been_past_its_buttons(qtbot, window, store, clock):
+    """QA: Tab from the form's last field over Save and Cancel to the entry lines, Shift+Tab
+    back, Enter: nothing happened (Save had lost its standing as the default button)."""
+    workspace, form = screening_form(qtbot, window, store)
+    form.focus(form.intention)
+    qtbot.keyClicks(form.intention, "to feel less stuck")
+    while form.isAncestorOf(focused()):
+        key(focused(), Qt.Key.Key_Tab)
+    assert focused() is workspace.observation.line
+    while focused() is not form.intention:
+        key(focused(), Qt.Key.Key_Tab, SHIFT)
+    key(form.intention, Qt.Key.Key_Return)  # nothing ticked: said once, then Enter again
+    assert "Nothing is ticked" in form.error.text()
+    clock.advance(seconds=2)  # read, not a reflex
+    key(form.intention, Qt.Key.Key_Return)
+    assert not form.isVisible()
+    assert workspace.service.screening()["intention"] == "to feel less stuck"
+
+
 def test_ctrl_e_from_a_text_field_reaches_the_correction(qtbot, window, store):
     """On X11 a line edit claims Ctrl+E (end of line) before the window's shortcuts. The
     offscreen platform has no such binding, so the guard is shown with Ctrl+Z, which a

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
 from kapdesk.local.settings import Settings
@@ -36,7 +37,8 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     assert screening.why.isVisible()
     qtbot.keyClick(screening.intention, Qt.Key.Key_Return)
     assert screening.isVisible()
-    assert "To proceed, record your decision" in screening.error.text()
+    assert "was answered yes: to proceed, type your decision" in screening.error.text()
+    assert QApplication.focusWidget() is screening.decision
     qtbot.keyClicks(screening.decision, "In remission 6 years; addiction psychiatrist agrees")
     with qtbot.waitSignal(screening.accepted):
         qtbot.keyClick(screening.decision, Qt.Key.Key_Return)
