@@ -112,6 +112,10 @@ def alert_payload(alert: Alert, stored: StoredVitals) -> dict[str, Any]:
 class Reconciliation:
     raise_: list[dict[str, Any]]  # alert payloads to store
     withdraw: list[dict[str, Any]]  # alert_cleared payloads to store
+    # For each alert to raise, the acknowledged alert it restates at the same level (its
+    # reading corrected, the rule still met): the new one is acknowledged with the
+    # correction. None: a new finding, to be acknowledged.
+    restates: list[StoredAlert | None]
 
 
 def never_raised(state: SessionState, thresholds: AlertThresholds) -> list[dict[str, Any]]:
@@ -152,7 +156,9 @@ def reconcile(
     for stored in looked_at:
         for rule_met in evaluate_reading(state, stored, thresholds):
             wanted[(str(stored.id), rule_met.rule)] = alert_payload(rule_met, stored)
-    raise_, withdraw = [], []
+    raise_: list[dict[str, Any]] = []
+    withdraw: list[dict[str, Any]] = []
+    restates: list[StoredAlert | None] = []
     for key, payload in wanted.items():
         old = standing.get(key)
         if old is not None and old.reason == payload["reason"] and old.taken_at == _time(payload):
@@ -166,6 +172,12 @@ def reconcile(
                 }
             )
         raise_.append(payload)
+        # QA: 150/92 corrected to 148/92 after the end raised a CAUTION alert marked "NOT
+        # ACKNOWLEDGED", and the record read as if the alert had been ignored. A level
+        # that rises is a new finding (its rule differs) and waits for an acknowledgement.
+        acknowledged = old is not None and old.acknowledged_by is not None
+        same_level = old is not None and old.level.value == payload["level"]
+        restates.append(old if acknowledged and same_level else None)
     for key, old in standing.items():
         if key not in wanted:
             now = _reading_text(state, key[0])
@@ -176,7 +188,7 @@ def reconcile(
                     "longer applies.",
                 }
             )
-    return Reconciliation(raise_, withdraw)
+    return Reconciliation(raise_, withdraw, restates)
 
 
 def _time(payload: dict[str, Any]) -> dt.datetime:

@@ -569,7 +569,14 @@ class SessionService:
     def _reconcile_alerts(self, readings: Sequence[StoredVitals] | None = None) -> list[LogEntry]:
         plan = alerting.reconcile(self.state, self.thresholds, readings)
         lines = [self._store_event("alert_cleared", p) for p in plan.withdraw]
-        return lines + [self._store_event("alert", p) for p in plan.raise_]
+        for payload, restated in zip(plan.raise_, plan.restates, strict=True):
+            raised = self._store_event("alert", payload)
+            lines.append(raised)
+            if restated is not None:
+                # Acknowledged with the correction, by whoever made it (it is theirs).
+                carried = {"alert_id": str(raised.id), "restates": str(restated.id)}
+                lines.append(self._store_event("alert_ack", carried))
+        return lines
 
     def _chart_changed(
         self, appended: StoredVitals | None = None, *, scores_only: bool = False

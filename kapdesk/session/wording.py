@@ -93,6 +93,12 @@ def event_entry(state: SessionState, event: SessionEvent) -> LogEntry:
             pass
         else:
             text = f"Alert acknowledged by {who}: {alert.payload['reason']}"
+            if event.payload.get("restates"):
+                # Carried over from the alert the correction restated (alerting.reconcile).
+                text = (
+                    f"Alert acknowledged by {who} with the correction (the alert it restates "
+                    f"had been acknowledged): {alert.payload['reason']}"
+                )
     else:
         text = describe_event(event.kind, event.payload, state.clinician_name(event.recorded_by))
     at = event_instant(event)

@@ -268,3 +268,47 @@ def test_each_act_tells_its_listeners(monitor):
     clock_now = monitor.local_clock(monitor.now())
     assert heard[1][1].text.endswith(f"— acknowledged by dr.test at {clock_now}")
     assert heard[2][1] == []
+
+
+def test_a_correction_restating_an_acknowledged_alert_at_its_level_keeps_it_acknowledged(
+    monitor, clock
+):
+    """QA: 150/92 corrected to 148/92 after the end raised a CAUTION alert marked NOT
+    ACKNOWLEDGED: the record read as if the clinician had ignored it."""
+    monitor.record_screening(NO, NO_MEDS, "")
+    vitals(monitor, "128/82 72 98")
+    dose(monitor)
+    clock.advance(minutes=40)
+    entry = monitor.record_vitals_line("150/92 80 97").entry
+    [first] = monitor.open_alerts()
+    monitor.acknowledge_alert()
+    clock.advance(minutes=80)
+    monitor.end(override_reason="Escort waiting; stable")
+    clock.advance(minutes=5)
+
+    outcome = monitor.correct("vitals", entry.id, {"systolic": 148}, "misread the cuff")
+    assert [line.text.split(":")[0] for line in outcome.alerts] == [
+        "Alert withdrawn",
+        "CAUTION alert",
+        "Alert acknowledged by dr.test with the correction (the alert it restates had been "
+        "acknowledged)",
+    ]
+    assert monitor.open_alerts() == []
+    restated = monitor.alerts()[-1]
+    assert restated.reason.startswith("BP 148/92")
+    assert restated.acknowledged_by == "dr.test"
+    assert monitor.alerts()[0].id == first.id
+    assert monitor.alerts()[0].withdrawn  # the first, as it was, stays in the record
+    line = monitor.describe(restated.id).text  # the alert's own line in the log
+    assert "NOT ACKNOWLEDGED" not in line
+    assert line.endswith(" — acknowledged by dr.test at 11:05, after the session ended")
+
+
+def test_a_correction_raising_an_alerts_level_waits_for_an_acknowledgement(monitor, clock):
+    monitor.record_screening(NO, NO_MEDS, "")
+    entry = monitor.record_vitals_line("150/92").entry
+    monitor.acknowledge_alert()
+    outcome = monitor.correct("vitals", entry.id, {"systolic": 185}, "misread the cuff")
+    assert "URGENT alert" in [line.text.split(":")[0] for line in outcome.alerts]
+    [pending] = monitor.open_alerts()
+    assert pending.level is Level.URGENT
