@@ -95,7 +95,11 @@ def quit_question(
     box.setInformativeText(" ".join(informed))
     keep = box.addButton("Keep working (Esc)", QMessageBox.ButtonRole.RejectRole)
     # "it" with one session left open, "them" with more (second QA pass).
-    label = {0: "Quit", 1: "Quit, leaving it open"}.get(left_open, "Quit, leaving them open")
+    # Alt+Q, said on it: from the keyboard it took Shift+Tab and Enter (QA). Keep working
+    # stays the default, for Enter and Esc alike.
+    label = {0: "&Quit (Alt+Q)", 1: "&Quit, leaving it open (Alt+Q)"}.get(
+        left_open, "&Quit, leaving them open (Alt+Q)"
+    )
     leave = box.addButton(label, QMessageBox.ButtonRole.DestructiveRole)
     box.setDefaultButton(keep)
     box.setEscapeButton(keep)

@@ -182,7 +182,7 @@ def test_closing_the_window_stops_a_verification_under_way(
     assert box.text() == "Verifying the record is under way."
     assert box.informativeText() == "Quitting stops it: the record is not checked."
     assert window.record_job.running  # asking stops nothing
-    [leave] = [b for b in box.buttons() if b.text() == "Quit"]
+    [leave] = [b for b in box.buttons() if b.text() == "&Quit (Alt+Q)"]
     leave.click()
     assert not window.record_job.running
     assert window.verdict.text() == ""  # stopped: nothing concluded
