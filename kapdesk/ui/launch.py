@@ -26,7 +26,6 @@ from kapdesk.store import RecordStore, StoreError
 from kapdesk.store.errors import PassphraseUnavailableError, RecordIncompleteError
 from kapdesk.store.folder import check_folder, holds_record
 from kapdesk.store.vault import PassphraseRequest
-from kapdesk.ui.app_icon import app_icon
 from kapdesk.ui.crash_dialog import CrashReporter
 from kapdesk.ui.main_window import MainWindow
 from kapdesk.ui.record_checks import IntegrityWatch
@@ -173,11 +172,26 @@ def resume_collector() -> None:
     gc.enable()
 
 
+ICON_AFTER_MS = 300
+
+
+def set_icon(app: QApplication) -> None:
+    from kapdesk.ui.app_icon import app_icon
+
+    app.setWindowIcon(app_icon())
+
+
 def run_app(paths: Paths, *, login_name: str) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     assert isinstance(app, QApplication)
     app.setApplicationName("kapdesk")
-    app.setWindowIcon(app_icon())
+    # The icon when an event loop first runs: a question before the window (the
+    # passphrase, who is at the keyboard) shows with it. Without one, after the window's
+    # first paint: drawing it (QtSvg, seven sizes) was ~30 ms of start-up (issue 10).
+    icon = QTimer()
+    icon.setSingleShot(True)
+    icon.timeout.connect(lambda: set_icon(app))
+    icon.start(0)
     reporter = CrashReporter(paths.logs)
     reporter.install()
     try:
@@ -210,8 +224,11 @@ def run_app(paths: Paths, *, login_name: str) -> int:
         window.watch_integrity(IntegrityWatch(store.integrity_check))
         window.resize(1366, 768)
         window.showMaximized()
+        if icon.isActive():
+            icon.start(ICON_AFTER_MS)
         QTimer.singleShot(0, resume_collector)
         try:
             return app.exec()
         finally:
+            icon.stop()  # quit before it came (a test's, or a start-up stopped at once)
             window.stop_background()  # before the record closes under a running check

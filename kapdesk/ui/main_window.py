@@ -24,9 +24,7 @@ from PySide6.QtWidgets import (
 from kapdesk import __version__
 from kapdesk.local.memory import forget_module_sources, give_back_memory
 from kapdesk.local.settings import Settings, alert_thresholds, local_zone_name
-from kapdesk.session.alerting import open_alerts
 from kapdesk.session.protocols import clinic_protocols, default_protocol, start_session
-from kapdesk.session.state import SessionState
 from kapdesk.session.survey import clinic_surveys
 from kapdesk.store import RecordStore
 from kapdesk.store.errors import StoreError
@@ -453,6 +451,11 @@ class MainWindow(QMainWindow):
     def _alerts_left_open(self, sessions: list[dict[str, Any]]) -> str:
         """What of ``sessions``' alerts was never acknowledged, as sentences (second QA
         pass: the quit question named a session not on screen, not its urgent alert)."""
+        # Here, not at the top: a session's state brings numpy, which the first window
+        # does not need (~70 ms of start-up, issue 10).
+        from kapdesk.session.alerting import open_alerts
+        from kapdesk.session.state import SessionState
+
         said = []
         for session in sessions[:3]:
             try:
