@@ -640,7 +640,12 @@ class MainWindow(QMainWindow):
         search.clear()
         search.blockSignals(False)
         self.refresh_patients(select=self.store.session(workspace.service.id)["patient_id"])
-        self.patients_page.patient_list.setFocus()
+        if workspace.review:
+            # Back on the session just read, in its patient's list: Down and Enter read
+            # the next (QA: the keyboard went to the patients, no session chosen).
+            self.patients_page.choose_session(workspace.service.id)
+        else:
+            self.patients_page.patient_list.setFocus()
         self.offer_unfinished(take_focus=False)
         back, self.course_after_review = self.course_after_review, None
         if back is not None and workspace.review:

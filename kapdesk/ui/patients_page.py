@@ -172,6 +172,15 @@ class PatientsPage(QWidget):
         index = self.session_list.currentIndex()
         return index.data(ID_ROLE) if index.isValid() else None
 
+    def choose_session(self, session_id: uuid.UUID) -> None:
+        """The keyboard to the session list, on ``session_id``'s row (if listed)."""
+        self.session_list.setFocus()
+        for row in range(self.sessions.rowCount()):
+            index = self.sessions.index(row, 0)
+            if index.data(ID_ROLE) == session_id:
+                self.session_list.setCurrentIndex(index)
+                return
+
     def select_patient(self, patient_id: uuid.UUID) -> None:
         for row in range(self.patients.rowCount()):
             index = self.patients.index(row, 0)

@@ -69,11 +69,20 @@ def test_a_finished_session_opens_read_only_by_keys(qtbot, store, data_dir, cloc
     assert "read only" in workspace.message_text()
     assert workspace.log_model.rowCount() == before
     assert store.session(finished)["ended_at"] is not None
-    # Esc: back to the patients.
+    # Esc: back to the patients, on the session just read (QA: the keyboard went to the
+    # patient list, no session chosen); Up and Enter read the newer one.
     key(QApplication.focusWidget(), Qt.Key.Key_Escape)
     key(QApplication.focusWidget(), Qt.Key.Key_Escape)
     assert window.workspace is None
     assert window.pages.currentWidget() is page
+    assert QApplication.focusWidget() is sessions
+    assert page.chosen_session() == finished
+    assert sessions.selectionModel().isSelected(sessions.currentIndex())  # shown chosen
+    key(sessions, Qt.Key.Key_Up)
+    key(sessions, Qt.Key.Key_Return)
+    assert window.workspace is not None
+    assert window.workspace.review
+    assert window.workspace.service.id == running
 
 
 def test_a_reviewed_session_counts_the_alerts_never_acknowledged(qtbot, window, store, clock):
