@@ -279,7 +279,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         events.entry_added.connect(self._show)
         events.entry_changed.connect(self._replace)
         events.log_restated.connect(lambda _none: self.log_model.restate())
-        events.chart_changed.connect(lambda _none: self._draw_chart())
+        events.chart_changed.connect(lambda _none: self._chart_changed())
         events.alerts_changed.connect(self._show_alerts)
         events.session_changed.connect(lambda _none: self.tick())
         events.ended.connect(lambda _summary: self._show_ended())
@@ -314,6 +314,14 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             QApplication.beep()  # only when the clinic turned it on; silent by default
         self._last_check_state = str(state)
         service.check_clock()
+
+    def _chart_changed(self) -> None:
+        self._draw_chart()
+        if self.summary is not None and not self.review:
+            # A reading or a dose corrected after the end: the summary says the session as
+            # it stands now (QA: it kept a highest BP corrected away).
+            self.summary = self.service.summary()
+            self.show_end_summary()
 
     def _draw_chart(self) -> None:
         data = self.service.chart()

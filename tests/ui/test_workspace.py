@@ -304,3 +304,25 @@ def test_vitals_by_field_and_the_map_line(qtbot, window, store, clock):
     assert workspace.chart.mean_arterial_shown()
     assert [v for _x, v in workspace.chart.mean_arterial_points()] == [pytest.approx(83 + 48 / 3)]
     window.close_workspace()
+
+
+def test_the_end_summary_follows_a_correction_made_after_the_end(qtbot, window, store, clock):
+    """QA: after 150/92 was corrected to 185/112 the summary still said highest BP 150/92."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    window.open_workspace(session)
+    workspace = window.workspace
+    service = workspace.service
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    reading = service.record_vitals_line("150/92 80 97").entry
+    clock.advance(minutes=5)
+    service.end(override_reason="Escort waiting; stable")
+    panel = workspace.discharge
+    assert "highest BP 150/92" in panel.items_text()
+
+    clock.advance(minutes=2)
+    service.correct("vitals", reading.id, {"systolic": 185, "diastolic": 112}, "misread")
+    assert "highest BP 185/112" in panel.items_text()
+    assert "highest BP 150/92" not in panel.items_text()
