@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from kapdesk.clinical.alerts import RECHECK_MINUTES, Alert, AlertThresholds, Level, evaluate
+from kapdesk.clinical.alerts import (
+    RECHECK_MINUTES,
+    SUPERSEDES,
+    Alert,
+    AlertThresholds,
+    Level,
+    evaluate,
+)
 from kapdesk.session.entries import StoredVitals
 from kapdesk.session.state import SessionEvent, SessionState
 
@@ -172,12 +179,7 @@ def reconcile(
                 }
             )
         raise_.append(payload)
-        # QA: 150/92 corrected to 148/92 after the end raised a CAUTION alert marked "NOT
-        # ACKNOWLEDGED", and the record read as if the alert had been ignored. A level
-        # that rises is a new finding (its rule differs) and waits for an acknowledgement.
-        acknowledged = old is not None and old.acknowledged_by is not None
-        same_level = old is not None and old.level.value == payload["level"]
-        restates.append(old if acknowledged and same_level else None)
+        restates.append(_covered(payload, old, standing))
     for key, old in standing.items():
         if key not in wanted:
             now = _reading_text(state, key[0])
@@ -189,6 +191,28 @@ def reconcile(
                 }
             )
     return Reconciliation(raise_, withdraw, restates)
+
+
+def _covered(
+    payload: dict[str, Any],
+    old: StoredAlert | None,
+    standing: dict[tuple[str, str], StoredAlert],
+) -> StoredAlert | None:
+    """The acknowledged alert that a corrected reading's new alert restates: the same rule
+    at the same level (QA: 150/92 corrected to 148/92 after the end raised a CAUTION alert
+    marked "NOT ACKNOWLEDGED", and the record read as if it had been ignored), or a more
+    severe rule of its family on the same reading (an URGENT 185/112 acknowledged,
+    corrected to a CAUTION 150/92: clinical/alerts.py SUPERSEDES). Anything else, a level
+    that rises above what was acknowledged included, waits for an acknowledgement."""
+    acknowledged = old is not None and old.acknowledged_by is not None
+    if acknowledged and old is not None and old.level.value == payload["level"]:
+        return old
+    for (vitals_id, rule), raised in standing.items():
+        milder = SUPERSEDES.get(rule, ())
+        same_reading = vitals_id == payload["vitals_id"]
+        if same_reading and payload["rule"] in milder and raised.acknowledged_by is not None:
+            return raised
+    return None
 
 
 def _time(payload: dict[str, Any]) -> dt.datetime:

@@ -312,3 +312,24 @@ def test_a_correction_raising_an_alerts_level_waits_for_an_acknowledgement(monit
     assert "URGENT alert" in [line.text.split(":")[0] for line in outcome.alerts]
     [pending] = monitor.open_alerts()
     assert pending.level is Level.URGENT
+
+
+def test_an_acknowledged_urgent_reading_corrected_to_the_caution_range_stays_acknowledged(
+    monitor, clock
+):
+    """QA: 185/112 (URGENT, acknowledged) corrected to 150/92 raised a CAUTION alert that
+    waited, and took the keyboard to the banner. The urgent acknowledgement covers the
+    milder rule of its family on the same reading; another finding would still wait."""
+    monitor.record_screening(NO, NO_MEDS, "")
+    entry = monitor.record_vitals_line("185/112 80 97").entry
+    monitor.acknowledge_alert()
+    clock.advance(minutes=2)
+    monitor.correct("vitals", entry.id, {"systolic": 150, "diastolic": 92}, "misread the cuff")
+    assert monitor.open_alerts() == []
+    caution = monitor.alerts()[-1]
+    assert caution.level is Level.CAUTION
+    assert caution.acknowledged_by == "dr.test"
+    # An SpO2 finding on the same reading is not what was acknowledged: it waits.
+    monitor.correct("vitals", entry.id, {"spo2": 88}, "misread the oximeter")
+    [pending] = monitor.open_alerts()
+    assert pending.reason.startswith("SpO2 88")
