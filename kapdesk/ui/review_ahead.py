@@ -28,7 +28,8 @@ if TYPE_CHECKING:
     from kapdesk.ui.main_window import MainWindow
     from kapdesk.ui.workspace import SessionWorkspace
 
-PREPARE_AFTER_MS = 400  # the row chosen, and the clinician still on it
+PREPARE_AFTER_MS = 800  # the row chosen, and the clinician still on it (QA: 400 ms
+# caught a clinician stepping through the rows at two a second, each key then late)
 TIDY_AFTER_MS = 2000
 MOST_READINGS = 2_000
 
