@@ -98,6 +98,11 @@ class AccountForm(FormDialog):
         hint.setWordWrap(True)
         self.form.addRow(hint)
         self.first_field = self.name
+        # A refusal takes the keyboard to what it is about (QA: after "the two differ" it
+        # stayed on Create).
+        self.field_widgets.update(
+            name=self.name, credentials=self.credentials, role=self.role, secret=self.secret
+        )
         if first:  # at the first start, Esc stops kapdesk: the button says so
             cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
             cancel.setText("Quit (Esc)")
@@ -155,6 +160,9 @@ class ChangeForm(FormDialog):
             note.setWordWrap(True)
             self.form.addRow(note)
         self.first_field = self.secret or self.reason
+        self.field_widgets["reason"] = self.reason
+        if self.secret is not None:
+            self.field_widgets["secret"] = self.secret
 
     def apply(self, store: RecordStore) -> uuid.UUID:
         changes: dict[str, object] = {}
