@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, cast
 
 from kapdesk.clinical.entries import Route
+from kapdesk.clinical.scales import REMS_CHECK_ID, REMS_QUESTIONS, SCALES
 from kapdesk.clinical.vitals import VITAL_RANGES, ValidationError, VitalsReading
 from kapdesk.store.views import CORRECTABLE, EntryView
 
@@ -204,6 +205,22 @@ FIELD_LABELS: dict[str, str] = {
     "lot_number": "Lot number",
     "device_count": "Devices (intranasal)",
 }
+
+
+def field_labels(entry: Stored) -> dict[str, str]:
+    """What the correction form calls each of ``entry``'s fields: a score's says what its
+    numbers are (QA: a REMS check read "Score 1, 1, 0", nothing saying which was which)."""
+    labels = {name: FIELD_LABELS[name] for name in editable(entry)}
+    content = entry.content
+    if isinstance(content, Score):
+        if content.scale_id == REMS_CHECK_ID:
+            asked = ", ".join(q.lower() for q in REMS_QUESTIONS)
+            labels["answers"] = f"REMS check: {asked} (1 yes, 0 no, in that order)"
+        elif content.scale_id in SCALES:
+            scale = SCALES[content.scale_id]
+            values = [level.value for level in scale.levels]
+            labels["answers"] = f"{scale.name} level ({min(values)} to {max(values)})"
+    return labels
 
 
 def parse_changes(kind: str, changed: Mapping[str, str]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.entries import Drug, UnusualDose
 from kapdesk.clinical.screening import CONTRAINDICATIONS
 from kapdesk.clinical.vitals import ValidationError
-from kapdesk.session.entries import FIELD_LABELS, editable, parse_changes
+from kapdesk.session.entries import editable, field_labels, parse_changes
 from kapdesk.store import StoreError
 from kapdesk.ui.forms import FormDialog, open_form
 from kapdesk.ui.session_forms import (
@@ -298,7 +298,7 @@ class FormActs(Base):
                 CorrectDialog(
                     f"{entry.clock}  {entry.t_plus}  {entry.text}",
                     fields,
-                    {n: FIELD_LABELS[n] for n in fields},
+                    field_labels(stored),
                     self,
                 ),
                 lambda d: self._warned_once(

@@ -333,3 +333,21 @@ def test_an_acknowledged_urgent_reading_corrected_to_the_caution_range_stays_ack
     monitor.correct("vitals", entry.id, {"spo2": 88}, "misread the oximeter")
     [pending] = monitor.open_alerts()
     assert pending.reason.startswith("SpO2 88")
+
+
+def test_the_correction_form_says_what_a_scores_numbers_are(monitor):
+    """QA: correcting a REMS check showed "Score 1, 1, 0", nothing saying which was which
+    or what the numbers may be."""
+    from kapdesk.session.entries import editable, field_labels
+
+    rems = monitor.record_rems_check(True, True, False)
+    stored = monitor.entry("scale_score", rems.id)
+    assert editable(stored) == {"answers": "1, 1, 0"}
+    assert field_labels(stored) == {
+        "answers": "REMS check: sedation, dissociation, respiratory depression "
+        "(1 yes, 0 no, in that order)"
+    }
+    moaas = monitor.entry("scale_score", monitor.record_scale("moaas", 4).id)
+    assert field_labels(moaas) == {"answers": "MOAA/S level (0 to 5)"}
+    reading = monitor.entry("vitals", monitor.record_vitals_line("128/82 72 98").entry.id)
+    assert field_labels(reading)["systolic"].startswith("Systolic")
