@@ -358,10 +358,12 @@ def in_app_figures(record: Record, rounds: int) -> dict[str, list[float]]:
             assert window.workspace is not None
             assert window.workspace.service.id == session
             window.close_workspace()
+            # Enter at once on a row: nothing made ahead. The keyboard leaves the session
+            # list (Esc put it back on the session just read, where a screen would be made
+            # ahead after 0.8 s), and the window settles as the clinician reads.
+            page.patient_list.setFocus()
             idle(app)
-            # Enter at once: nothing made ahead (also any session a clinician opens the
-            # moment it is chosen).
-            window.review_ahead.discard()
+            assert window.review_ahead.ready is None
             timed(
                 "open a finished session: made on Enter",
                 lambda s=session: window.open_session(s),
