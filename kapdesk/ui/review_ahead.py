@@ -4,11 +4,11 @@ page (issue 10: a finished session opens in under 50 ms).
 Reading a session and making its screen took ~110-130 ms here, most of it Qt making,
 styling and first painting some two hundred widgets. When the clinician rests on an
 ended session in the session list (PREPARE_AFTER_MS, the list having the keyboard), the
-main window makes that screen hidden, and at the next turn of the event loop paints it
-once off screen: two steps of ~60 ms on the GUI thread, a key pressed meanwhile handled
-between them. Enter then only shows it (~35 ms). A while after the last screen made or
-thrown away (TIDY_AFTER_MS), what thrown-away screens held is handed back and a chart
-pair is made again for the next session screen (ui/chart_pool.py).
+main window makes that screen hidden; at the loop's next turn paints it once off screen;
+and at the turn after, makes the chart pair it took again (ui/chart_pool.py), for a
+session resumed instead. Steps of 60-85 ms on the GUI thread, a key pressed meanwhile
+handled between them. Enter then only shows the screen (~35 ms). A while after the last
+screen made or thrown away (TIDY_AFTER_MS), what thrown-away screens held is handed back.
 
 A screen made ahead is used only for the session it was made for, and only if nothing
 was written to the record and no setting changed since (the record's count of committed
@@ -91,13 +91,16 @@ class ReviewAhead(QObject):
         workspace.resize(self.window.pages.size())
         self.ready = (session_id, stamp, workspace)
         QTimer.singleShot(0, lambda: self._paint(workspace))
-        self.tidy.start()  # the chart pair it took is made again, later
+        self.tidy.start()
 
     def _paint(self, workspace: SessionWorkspace) -> None:
         """Styled and painted once off screen: Qt's caches and the text layouts made."""
         if self.ready is not None and self.ready[2] is workspace:
             workspace.ensurePolished()
             workspace.grab()
+            # A third step: the chart pair this screen took, made again for the session
+            # opened instead (one resumed), which made its own otherwise (~70 ms).
+            QTimer.singleShot(0, self.window.make_spare_charts)
 
     def take(self, session_id: uuid.UUID) -> SessionWorkspace | None:
         """The screen made for ``session_id`` if it is current; else None (and it goes)."""

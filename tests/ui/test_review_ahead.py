@@ -196,3 +196,27 @@ def test_screens_made_while_browsing_are_freed_once_the_clinician_rests(
     window.review_ahead.tidy.timeout.emit()
     assert [ref() for ref in kept] == [None] * 6
     assert window.chart_pool is not None  # and a chart pair waits for the next screen
+
+
+def test_a_chart_pair_waits_for_a_session_resumed_after_a_screen_was_made_ahead(
+    qtbot, store, data_dir, clock
+):
+    """The screen made ahead takes the chart pair made for the next session screen; one
+    resumed instead made its own then (~70 ms more, Esc from a read, Up, Enter)."""
+    window, finished, _running = open_window(qtbot, store, data_dir, clock)
+    # The window's own warm-up has made the pair (and will not again by itself).
+    qtbot.waitUntil(lambda: window.chart_pool is not None)
+    choose(window, finished)
+    made = rested(window)
+    assert made is not None
+    assert window.chart_pool.take(*pair_key(window)) is None  # the screen took it
+    for _ in range(3):  # its painting, then the pair, at the loop's next turns
+        QApplication.processEvents()
+    assert window.chart_pool.take(*pair_key(window)) is not None
+
+
+def pair_key(window):
+    from kapdesk.local.settings import alert_thresholds
+    from kapdesk.ui.theme import chart_colours
+
+    return chart_colours(window.settings.get("theme")), alert_thresholds(window.settings)
