@@ -104,18 +104,21 @@ class FormActs(Base):
             contraindications, medicines = dialog.answers()
             if not any(contraindications.values()) and not any(medicines.values()):
                 self._nothing_ticked(dialog)
-            ticked = [k for k, yes in contraindications.items() if yes]
-            if ticked and not dialog.decision.text().strip():
+            try:
+                return self.service.record_screening(
+                    contraindications, medicines, dialog.intention.text(), dialog.decision.text()
+                )
+            except ValidationError as exc:
+                if exc.field != "decision":
+                    raise
                 # In the form, why it matters is said just above the decision: the
                 # service's sentence said it again, and ran out of view at 1024x600 (QA).
+                ticked = next(k for k, yes in contraindications.items() if yes)
                 raise ValidationError(
                     "decision",
-                    f"“{CONTRAINDICATIONS[ticked[0]]}” was answered yes: to proceed, type "
+                    f"“{CONTRAINDICATIONS[ticked]}” was answered yes: to proceed, type "
                     "your decision and its reason here, then Enter.",
-                )
-            return self.service.record_screening(
-                contraindications, medicines, dialog.intention.text(), dialog.decision.text()
-            )
+                ) from None
 
         self.screening_dialog = (
             self._open(
