@@ -119,9 +119,9 @@ def alert_payload(alert: Alert, stored: StoredVitals) -> dict[str, Any]:
 class Reconciliation:
     raise_: list[dict[str, Any]]  # alert payloads to store
     withdraw: list[dict[str, Any]]  # alert_cleared payloads to store
-    # For each alert to raise, the acknowledged alert it restates at the same level (its
-    # reading corrected, the rule still met): the new one is acknowledged with the
-    # correction. None: a new finding, to be acknowledged.
+    # For each alert to raise, the acknowledged alert it restates (its reading corrected:
+    # the same rule at the same level, or a more severe rule of its family, _covered): the
+    # new one is acknowledged with the correction. None: a finding to be acknowledged.
     restates: list[StoredAlert | None]
 
 
@@ -204,8 +204,7 @@ def _covered(
     severe rule of its family on the same reading (an URGENT 185/112 acknowledged,
     corrected to a CAUTION 150/92: clinical/alerts.py SUPERSEDES). Anything else, a level
     that rises above what was acknowledged included, waits for an acknowledgement."""
-    acknowledged = old is not None and old.acknowledged_by is not None
-    if acknowledged and old is not None and old.level.value == payload["level"]:
+    if old is not None and old.acknowledged_by is not None and old.level.value == payload["level"]:
         return old
     for (vitals_id, rule), raised in standing.items():
         milder = SUPERSEDES.get(rule, ())
