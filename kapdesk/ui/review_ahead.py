@@ -19,6 +19,7 @@ never made ahead: it would hold its readings in memory while the clinician reads
 
 from __future__ import annotations
 
+import logging
 import uuid
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,8 @@ from PySide6.QtCore import QObject, QTimer
 if TYPE_CHECKING:
     from kapdesk.ui.main_window import MainWindow
     from kapdesk.ui.workspace import SessionWorkspace
+
+log = logging.getLogger(__name__)
 
 PREPARE_AFTER_MS = 800  # the row chosen, and the clinician still on it (QA: 400 ms
 # caught a clinician stepping through the rows at two a second, each key then late)
@@ -82,11 +85,16 @@ class ReviewAhead(QObject):
                 return
             self.discard()
         store = self.window.store
-        if store.session(session_id)["ended_at"] is None:
-            return  # resumed, never read only
-        if store.readings_count(session_id) > MOST_READINGS:
+        try:
+            if store.session(session_id)["ended_at"] is None:
+                return  # resumed, never read only
+            if store.readings_count(session_id) > MOST_READINGS:
+                return
+            workspace = self.window.make_workspace(session_id, review=True)
+        except Exception as exc:  # noqa: BLE001 (whatever it is, Enter meets it)
+            # Unasked, in the background: what went wrong is met, and said, on Enter.
+            log.info("a screen made ahead failed: %s", type(exc).__name__)
             return
-        workspace = self.window.make_workspace(session_id, review=True)
         self.window.pages.addWidget(workspace)  # a page not shown: the window's size, styled
         workspace.resize(self.window.pages.size())
         self.ready = (session_id, stamp, workspace)

@@ -11,11 +11,8 @@ from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
-from kapdesk.local.demo import create_demo
-from kapdesk.local.settings import Settings
 from kapdesk.ui import review_ahead
-from kapdesk.ui.main_window import MainWindow
-from kapdesk.ui.patients_page import ID_ROLE
+from tests.ui.test_review import demo_sessions
 
 
 def key(widget, which):
@@ -28,30 +25,9 @@ def gone(widget) -> bool:
     return not shiboken6.isValid(widget)
 
 
-def open_window(qtbot, store, data_dir, clock):
-    finished, running = create_demo(store, clock.now_utc())
-    store.end_session(running)  # nothing running: the patients page is free
-    window = MainWindow(store, Settings(data_dir), clock)
-    qtbot.addWidget(window)
-    window.resize(1366, 738)
-    window.show()
-    qtbot.waitExposed(window)
-    page = window.patients_page
-    page.patient_list.setFocus()
-    page.patient_list.setCurrentIndex(page.patients.index(0, 0))
-    key(page.patient_list, Qt.Key.Key_Tab)
-    assert QApplication.focusWidget() is page.session_list
-    return window, finished, running
-
-
 def choose(window, session) -> None:
-    sessions = window.patients_page.session_list
-    for row in range(sessions.model().rowCount()):
-        index = sessions.model().index(row, 0)
-        if index.data(ID_ROLE) == session:
-            sessions.setCurrentIndex(index)
-            return
-    raise AssertionError("session not listed")
+    window.patients_page.choose_session(session)
+    assert window.patients_page.chosen_session() == session
 
 
 def rested(window):
@@ -69,7 +45,7 @@ def log_texts(workspace) -> list[str]:
 def test_enter_shows_the_screen_made_while_the_row_was_chosen_and_it_is_the_same_screen(
     qtbot, store, data_dir, clock
 ):
-    window, finished, _running = open_window(qtbot, store, data_dir, clock)
+    window, finished, _running = demo_sessions(qtbot, store, data_dir, clock)
     choose(window, finished)
     made = rested(window)
     assert made is not None
@@ -102,7 +78,7 @@ def test_enter_shows_the_screen_made_while_the_row_was_chosen_and_it_is_the_same
 def test_a_correction_written_after_the_screen_was_made_is_on_the_screen_shown(
     qtbot, store, data_dir, clock
 ):
-    window, finished, _running = open_window(qtbot, store, data_dir, clock)
+    window, finished, _running = demo_sessions(qtbot, store, data_dir, clock)
     choose(window, finished)
     made = rested(window)
     assert made is not None
@@ -123,7 +99,7 @@ def test_a_correction_written_after_the_screen_was_made_is_on_the_screen_shown(
 def test_a_setting_changed_after_the_screen_was_made_is_in_the_screen_shown(
     qtbot, store, data_dir, clock
 ):
-    window, finished, _running = open_window(qtbot, store, data_dir, clock)
+    window, finished, _running = demo_sessions(qtbot, store, data_dir, clock)
     choose(window, finished)
     made = rested(window)
     assert made is not None
@@ -140,7 +116,7 @@ def test_a_setting_changed_after_the_screen_was_made_is_in_the_screen_shown(
 def test_moving_to_another_row_or_away_from_the_list_throws_the_screen_away(
     qtbot, store, data_dir, clock
 ):
-    window, finished, running = open_window(qtbot, store, data_dir, clock)
+    window, finished, running = demo_sessions(qtbot, store, data_dir, clock)
     choose(window, finished)
     made = rested(window)
     assert made is not None
@@ -160,7 +136,7 @@ def test_moving_to_another_row_or_away_from_the_list_throws_the_screen_away(
 def test_a_running_session_or_one_with_many_readings_is_not_made_ahead(
     qtbot, store, data_dir, clock, monkeypatch
 ):
-    window, finished, _running = open_window(qtbot, store, data_dir, clock)
+    window, finished, _running = demo_sessions(qtbot, store, data_dir, clock)
     patient = store.session(finished)["patient_id"]
     still_running = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
     window.show_sessions()
@@ -181,7 +157,7 @@ def test_screens_made_while_browsing_are_freed_once_the_clinician_rests(
 ):
     """QA: memory grew row after row (169 -> 203 MB over 48 rows): each screen made froze
     what the one before had left for the collector."""
-    window, finished, running = open_window(qtbot, store, data_dir, clock)
+    window, finished, running = demo_sessions(qtbot, store, data_dir, clock)
     kept = []
     for _ in range(3):
         for session in (finished, running):
@@ -203,7 +179,7 @@ def test_a_chart_pair_waits_for_a_session_resumed_after_a_screen_was_made_ahead(
 ):
     """The screen made ahead takes the chart pair made for the next session screen; one
     resumed instead made its own then (~70 ms more, Esc from a read, Up, Enter)."""
-    window, finished, _running = open_window(qtbot, store, data_dir, clock)
+    window, finished, _running = demo_sessions(qtbot, store, data_dir, clock)
     # The window's own warm-up has made the pair (and will not again by itself).
     qtbot.waitUntil(lambda: window.chart_pool is not None)
     choose(window, finished)
@@ -220,3 +196,21 @@ def pair_key(window):
     from kapdesk.ui.theme import chart_colours
 
     return chart_colours(window.settings.get("theme")), alert_thresholds(window.settings)
+
+
+def test_a_screen_that_cannot_be_made_ahead_is_left_to_enter(
+    qtbot, store, data_dir, clock, monkeypatch
+):
+    """Unasked, in the background, a failure says nothing and makes nothing; Enter meets
+    it as before."""
+    from kapdesk.store.errors import StoreError
+
+    window, finished, _running = demo_sessions(qtbot, store, data_dir, clock)
+    choose(window, finished)
+
+    def fails(*_args, **_kwargs):
+        raise StoreError("This session's entries could not be read.")
+
+    monkeypatch.setattr(window, "make_workspace", fails)
+    assert rested(window) is None
+    assert window.pages.count() == 1  # the patients page alone
