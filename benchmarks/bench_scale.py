@@ -399,19 +399,13 @@ def _load(store, session_id) -> None:  # type: ignore[no-untyped-def]
 
 def _choose(window, session_id) -> None:  # type: ignore[no-untyped-def]
     """The session's patient chosen, the keyboard on their session list, its row chosen."""
-    from kapdesk.ui.patients_page import ID_ROLE
-
     page = window.patients_page
     patient = window.store.session(session_id)["patient_id"]
     page.search.setText(window.store.entry("patient", patient).current["display_name"])
     page.select_patient(patient)
-    page.session_list.setFocus()
-    model = page.session_list.model()
-    for row in range(model.rowCount()):
-        if model.index(row, 0).data(ID_ROLE) == session_id:
-            page.session_list.setCurrentIndex(model.index(row, 0))
-            return
-    raise RuntimeError("the session is not in its patient's list")
+    page.choose_session(session_id)
+    if page.chosen_session() != session_id:
+        raise RuntimeError("the session is not in its patient's list")
 
 
 def report_start_up(starts: dict[str, list[dict[str, float]]], records: list[Record]) -> None:

@@ -16,9 +16,11 @@ def key(widget, which, modifiers=Qt.KeyboardModifier.NoModifier):
     QApplication.processEvents()
 
 
-def test_a_finished_session_opens_read_only_by_keys(qtbot, store, data_dir, clock):
+def demo_sessions(qtbot, store, data_dir, clock):
+    """The demo patient's two sessions, both ended (the patients page is free), one Tab
+    from the patient: the keyboard on their session list."""
     finished, running = create_demo(store, clock.now_utc())
-    store.end_session(running)  # no session running: the patients page is free
+    store.end_session(running)
     window = MainWindow(store, Settings(data_dir), clock)
     qtbot.addWidget(window)
     window.resize(1366, 738)
@@ -28,8 +30,14 @@ def test_a_finished_session_opens_read_only_by_keys(qtbot, store, data_dir, cloc
     page.patient_list.setFocus()
     page.patient_list.setCurrentIndex(page.patients.index(0, 0))
     key(page.patient_list, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is page.session_list
+    return window, finished, running
+
+
+def test_a_finished_session_opens_read_only_by_keys(qtbot, store, data_dir, clock):
+    window, finished, running = demo_sessions(qtbot, store, data_dir, clock)
+    page = window.patients_page
     sessions = page.session_list
-    assert QApplication.focusWidget() is sessions
     rows = [sessions.model().index(r, 0).data() for r in range(sessions.model().rowCount())]
     assert len(rows) == 2
     assert page.patient_details.text() == "Born 1985-06-15 · record number DEMO-0001 · 70 kg"
