@@ -105,6 +105,9 @@ class ReviewAhead(QObject):
         """Styled and painted once off screen: Qt's caches and the text layouts made."""
         if self.ready is not None and self.ready[2] is workspace:
             workspace.ensurePolished()
+            # The readings too, at the size shown: a chart not shown draws them when
+            # shown (bp_chart.py), and Enter then drew and painted it twice (~8 ms).
+            workspace.chart.draw_if_hidden()
             workspace.grab()
             # A third step: the chart pair this screen took, made again for the session
             # opened instead (one resumed), which made its own otherwise (~70 ms).

@@ -196,7 +196,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
 
     def bp_points(self) -> list[tuple[float, float, float]]:
         """(minutes, systolic, diastolic) of each BP drawn, oldest first."""
-        self._draw_if_hidden()
+        self.draw_if_hidden()
         xs, systolic = self._systolic.getData()
         _x, diastolic = self._diastolic.getData()
         return [
@@ -204,7 +204,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         ]
 
     def heart_rate_points(self) -> list[tuple[float, float]]:
-        self._draw_if_hidden()
+        self.draw_if_hidden()
         xs, rates = self._heart_rate.getData()
         return [(float(x), float(r)) for x, r in zip(xs, rates, strict=True)]
 
@@ -224,7 +224,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         return bool(self._map.isVisible())
 
     def mean_arterial_points(self) -> list[tuple[float, float]]:
-        self._draw_if_hidden()
+        self.draw_if_hidden()
         xs, values = self._map_data
         return [(float(x), float(v)) for x, v in zip(xs, values, strict=True)]
 
@@ -237,7 +237,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         """The reading a drawn value came from. Past one a column, the column's reading
         holding that value, not the one nearest the column's middle: a column of a
         six-hour chart spans two minutes (issue 10 QA)."""
-        self._draw_if_hidden()
+        self.draw_if_hidden()
         xs = self._x
         if self._binned and self._bins is not None:
             left, width = self._bins
@@ -366,9 +366,9 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        self._draw_if_hidden()
+        self.draw_if_hidden()
 
-    def _draw_if_hidden(self) -> None:
+    def draw_if_hidden(self) -> None:
         """Draw what was given or resized while hidden (at once, for a caller asking what
         is drawn: as it would be drawn at this size)."""
         if getattr(self, "_undrawn", False):
