@@ -104,6 +104,7 @@ class MainWindow(QMainWindow):
         self.session_dialog: NewSessionDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
         self.quit_box: QMessageBox | None = None
+        self.refusal_box: QMessageBox | None = None  # the last _refuse_while_running
         self.verify_box: QMessageBox | None = None  # what failed, when verification fails
         self._quit_confirmed = False
         self.verdict = QLabel()
@@ -336,13 +337,9 @@ class MainWindow(QMainWindow):
 
     def find_patient(self) -> None:
         # From a running session the search box is on a hidden page: typing there was
-        # lost (QA). Say so, and leave the keyboard where it is.
+        # lost (QA). Say so, in a box that takes the keyboard (_refuse_while_running).
         if self.workspace is not None and self.workspace.service.ended_at is None:
-            self.workspace.say(
-                "This session is still running: finding another patient waits until it "
-                "has ended (Ctrl+Shift+E). What you type stays in the session."
-            )
-            self.workspace.refocus()
+            self._refuse_while_running("finding another patient")
             return
         if self.course is not None:
             self.close_course()
@@ -357,11 +354,35 @@ class MainWindow(QMainWindow):
         if self.workspace is not None and self.workspace.service.ended_at is not None:
             self.close_workspace()
         if self.workspace is not None:
-            self.workspace.say(
-                "This session is still running: end it (Ctrl+Shift+E) before adding a "
-                "patient or starting another session."
-            )
+            self._refuse_while_running("adding a patient or starting another session")
         return self.workspace is None
+
+    def _refuse_while_running(self, what: str) -> None:
+        """Said in a box that takes the keyboard until Enter or Esc, then back to the
+        session: said in the session screen, with the keyboard left in its Observation
+        line, the name the clinician went on to type (another patient's, looked for) was
+        stored in this patient's log as an observation (QA)."""
+        workspace = self.workspace
+        assert workspace is not None
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setWindowTitle("A session is running")
+        box.setText(
+            f"The session for {workspace.service.patient_name} is still running: {what} "
+            "waits until it has ended (Ctrl+Shift+E ends it)."
+        )
+        box.setInformativeText("Nothing typed here is recorded. Enter or Esc: back to the session.")
+        back = box.addButton("Back to the session", QMessageBox.ButtonRole.AcceptRole)
+        box.setDefaultButton(back)
+        box.setEscapeButton(back)
+
+        def answered() -> None:
+            if self.workspace is workspace:
+                workspace.refocus()
+
+        box.finished.connect(lambda _result: answered())
+        self.refusal_box = box
+        box.open()
 
     def add_patient(self) -> None:
         if not self._leave_ended_session():

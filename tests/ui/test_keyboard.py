@@ -983,7 +983,37 @@ def test_a_running_session_says_why_a_new_one_cannot_start(qtbot, window, store)
     workspace, _ = started(qtbot, window, store, "IM injection")
     press(window, Qt.Key.Key_N, CTRL | SHIFT)
     assert window.workspace is workspace
-    assert "still running: end it (Ctrl+Shift+E)" in workspace.message_text()
+    box = window.refusal_box
+    assert box is not None
+    assert box.isVisible()
+    assert "Ada Example is still running" in box.text()
+    assert "Ctrl+Shift+E" in box.text()
+    key(focused(), Qt.Key.Key_Escape)
+    assert not box.isVisible()
+    back_to(window)
+    assert focused() is workspace.observation.line
+
+
+def test_a_name_typed_after_find_in_a_running_session_is_not_recorded(qtbot, window, store):
+    """QA: Ctrl+F in a running session was refused in the session screen, the keyboard
+    left in its Observation line: "jordan" and Enter, the other patient's name looked
+    for, went into this patient's log as an observation."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    session = workspace.service.id
+    notes_before = len(store.entries("observation", session))
+    press(window, Qt.Key.Key_F, CTRL)
+    box = window.refusal_box
+    assert box is not None
+    assert box.isVisible()
+    assert "finding another patient waits until it has ended" in box.text()
+    QTest.keyClicks(focused(), "jordan")
+    key(focused(), Qt.Key.Key_Return)
+    assert not box.isVisible()
+    back_to(window)
+    assert window.workspace is workspace
+    assert workspace.observation.line.text() == ""
+    assert len(store.entries("observation", session)) == notes_before
+    assert focused() is workspace.observation.line
 
 
 def test_the_new_session_refusal_goes_when_the_choice_changes(qtbot, window, store):

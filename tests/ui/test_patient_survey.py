@@ -232,13 +232,16 @@ def test_a_keyring_record_comes_back_with_the_code_chosen_at_hand_over(qtbot, ru
     qtbot.waitUntil(lambda: window.isVisible())
 
 
-def test_finding_a_patient_during_a_running_session_keeps_the_typing_in_the_session(qtbot, running):
+def test_finding_a_patient_during_a_running_session_says_why_then_back_to_it(qtbot, running):
     window, _session = running
     workspace = window.workspace
     workspace.focus_observation()
     key(Qt.Key.Key_F, Qt.KeyboardModifier.ControlModifier)
-    assert "still running" in workspace.message_text()
-    assert QApplication.focusWidget() is workspace.observation.line
+    assert "still running" in window.refusal_box.text()
+    key(Qt.Key.Key_Return)
+    assert not window.refusal_box.isVisible()
+    window.activateWindow()  # as the window manager does when the box closes
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is workspace.observation.line)
 
 
 def test_refused_tries_wait_longer_and_longer():
