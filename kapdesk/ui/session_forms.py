@@ -70,7 +70,15 @@ class DoseDialog(FormDialog):
         self._show_per_kg()
         self.first_field = self.mg
         self.mg.selectAll()
-        self.field_widgets["lot_number"] = self.lot
+        # A refusal puts the keyboard on its field (QA: "Dose must be a number" left it
+        # on Save, the Dose field scrolled out of view at 1024x600).
+        self.field_widgets.update(
+            drug=self.drug,
+            route=self.route,
+            mg=self.mg,
+            lot_number=self.lot,
+            device_count=self.devices,
+        )
 
     def _route_changed(self) -> None:
         route = self.route.currentData()

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from kapdesk.clinical.elapsed import format_elapsed
-from kapdesk.clinical.entries import Drug, UnusualDose
+from kapdesk.clinical.entries import Drug, UnusualDose, validate_dose
 from kapdesk.clinical.screening import CONTRAINDICATIONS
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.entries import editable, field_labels, parse_changes
@@ -181,6 +181,9 @@ class FormActs(Base):
         The sentence is also said above the entry lines: at 1024x600 the form's rows had no
         room for it."""
         values = form.values()
+        # The dose itself first: a missing lot asked about before an empty Dose took the
+        # keyboard to Lot, and the amount typed next went into it (QA).
+        validate_dose(**values)
         if values["drug"] == Drug.ESKETAMINE.value and not values["lot_number"]:
             self._no_lot(form)
         return self._warned_once(

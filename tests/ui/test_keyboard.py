@@ -295,6 +295,28 @@ def test_an_esketamine_dose_without_its_lot_is_recorded_by_enter_again(qtbot, wi
     assert len(workspace.service.state.doses()) == 2
 
 
+def test_an_empty_dose_is_asked_for_before_the_lot(qtbot, window, store):
+    """QA: the first dose, Dose empty, Enter: "No lot number" came first and took the
+    keyboard to Lot, so the 56 typed next went into Lot and the lot into Devices."""
+    workspace, _ = started(qtbot, window, store, "SPRAVATO REMS")
+    press(window, Qt.Key.Key_D, CTRL)
+    dose = workspace.dose_dialog
+    dose.mg.clear()
+    dose.mg.setFocus()
+    key(dose.mg, Qt.Key.Key_Return)
+    assert dose.isVisible()
+    assert dose.error.text() == "Dose must be a number."
+    assert "lot" not in workspace.message_text().lower()
+    assert focused() is dose.mg
+    qtbot.keyClicks(focused(), "56")
+    key(focused(), Qt.Key.Key_Return)
+    assert dose.error.text().startswith("No lot number")
+    assert focused() is dose.lot
+    assert (dose.mg.text(), dose.lot.text()) == ("56", "")
+    dose.reject()
+    assert workspace.service.state.doses() == []
+
+
 def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store, clock):
     """QA: 680 mg (10 mg/kg at 68 kg; 68 meant) went into an IV session at once. A dose
     above the usual range (CLINICAL.md: IV 0.5-1 mg/kg) is refused once with what it is,
