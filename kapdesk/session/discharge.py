@@ -31,6 +31,20 @@ class SessionSummary:
     total_mg: float
     readings: int
     highest_bp: tuple[int, int, str] | None  # systolic, diastolic, clock time
+    # The reading with the highest diastolic, when it is not highest_bp's diastolic.
+    highest_diastolic: tuple[int, int, str] | None = None
+
+    def highest_words(self) -> str | None:
+        """ "165/100 at 10:05", and the highest diastolic when another reading has it:
+        150/112 is urgent by its diastolic (CLINICAL.md, >= 110) and went unsaid (QA)."""
+        if self.highest_bp is None:
+            return None
+        systolic, diastolic, at = self.highest_bp
+        words = f"{systolic}/{diastolic} at {at}"
+        if self.highest_diastolic is not None:
+            systolic, diastolic, at = self.highest_diastolic
+            words += f"; highest diastolic {systolic}/{diastolic} at {at}"
+        return words
 
 
 def discharge_items(
@@ -167,6 +181,14 @@ def summary(state: SessionState, now: dt.datetime) -> SessionSummary:
     readings = state.readings()
     highest_at = readings.highest_bp()
     highest = None if highest_at is None else readings[highest_at]
+    diastolic_at = readings.highest_diastolic()
+    by_diastolic = None if diastolic_at is None else readings[diastolic_at]
+    if (
+        highest is None
+        or by_diastolic is None
+        or (by_diastolic.reading.diastolic or 0) <= (highest.reading.diastolic or 0)
+    ):
+        by_diastolic = None
     return SessionSummary(
         duration=(state.ended_at or now) - state.started_at,
         doses=len(doses),
@@ -178,5 +200,12 @@ def summary(state: SessionState, now: dt.datetime) -> SessionSummary:
             highest.reading.systolic or 0,
             highest.reading.diastolic or 0,
             state.local_clock(highest.at),
+        ),
+        highest_diastolic=None
+        if by_diastolic is None
+        else (
+            by_diastolic.reading.systolic or 0,
+            by_diastolic.reading.diastolic or 0,
+            state.local_clock(by_diastolic.at),
         ),
     )

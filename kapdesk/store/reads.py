@@ -47,6 +47,7 @@ class SessionFigures:
 
     doses: list[tuple[str, float]] = dataclasses.field(default_factory=list)
     highest_bp: tuple[int, int | None] | None = None
+    highest_diastolic: tuple[int, int] | None = None  # by diastolic: see highest_words
 
 
 class RecordReads:
@@ -226,7 +227,8 @@ class RecordReads:
 
     def session_figures(self, patient_id: uuid.UUID) -> dict[uuid.UUID, SessionFigures]:
         """Each of a patient's sessions at a glance, for the patients page (issue 12): the
-        doses given (drug, mg, in order), and the highest blood pressure (by systolic).
+        doses given (drug, mg, in order), and the highest blood pressure (by systolic) and
+        diastolic.
         Corrections applied. One query per table for all the patient's sessions."""
         figures: dict[uuid.UUID, SessionFigures] = {}
         of_patient = "session_id IN (SELECT id FROM sessions WHERE patient_id = ?)"
@@ -260,6 +262,11 @@ class RecordReads:
                 found.highest_bp[1] or 0,
             ):
                 found.highest_bp = (systolic, diastolic)
+            if diastolic is not None and (
+                found.highest_diastolic is None
+                or (diastolic, systolic) > found.highest_diastolic[::-1]
+            ):
+                found.highest_diastolic = (systolic, diastolic)
         return figures
 
     def readings_count(self, session_id: uuid.UUID) -> int:

@@ -332,11 +332,7 @@ def _first_page_html(service: SessionService) -> str:
         | {state.clinician_name(e.recorded_by) for e in state.events}
     )
     summary = service.summary()
-    highest = (
-        f"{summary.highest_bp[0]}/{summary.highest_bp[1]} at {summary.highest_bp[2]}"
-        if summary.highest_bp
-        else "none recorded"
-    )
+    highest = summary.highest_words() or "none recorded"
     first_dose = service.first_dose_at
     rows = [
         ("Patient", _e(patient["display_name"])),

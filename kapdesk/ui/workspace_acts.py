@@ -383,11 +383,7 @@ class EndActs(Base):
         acknowledged."""
         summary = self.summary
         assert summary is not None
-        highest = (
-            f"{summary.highest_bp[0]}/{summary.highest_bp[1]} at {summary.highest_bp[2]}"
-            if summary.highest_bp
-            else "no blood pressure recorded"
-        )
+        highest = summary.highest_words() or "no blood pressure recorded"
         pending = len(self.service.open_alerts())
         still = f" {_alerts(pending)} not acknowledged: Ctrl+K." if pending else ""
         self.discharge.show_summary(

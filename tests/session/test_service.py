@@ -170,6 +170,8 @@ def test_summary_after_ending(live, clock):
     assert summary.duration == dt.timedelta(hours=2)
     assert (summary.doses, summary.total_mg, summary.readings) == (2, 56, 2)
     assert summary.highest_bp == (168, 96, "10:40")
+    assert summary.highest_diastolic is None  # the highest BP has the highest diastolic
+    assert summary.highest_words() == "168/96 at 10:40"
     clock.advance(hours=1)
     assert live.since_start() == dt.timedelta(hours=2)  # an ended session's clock stops
 
@@ -311,3 +313,19 @@ def test_a_session_is_not_left_running_with_a_discharge_line(live, store, clock,
     reopened = SessionService(store, live.id, clock=clock.now_utc, protocol=None)
     assert reopened.state.events_of("discharge") == []
     assert reopened.ended_at is None
+
+
+def test_the_summary_names_a_reading_urgent_by_its_diastolic(live, clock):
+    """QA: 185/112 corrected to 150/112 (urgent by its diastolic, CLINICAL.md >= 110), and
+    the summary's "highest BP" was 165/100 alone."""
+    live.record_vitals_line("128/82 70")
+    live.record_dose(drug="esketamine", route="intranasal", mg=28, device_count=1)
+    clock.advance(minutes=20)
+    live.record_vitals_line("165/100 80")
+    clock.advance(minutes=20)
+    live.record_vitals_line("150/112 82")
+    clock.advance(minutes=80)
+    summary = live.end()
+    assert summary.highest_bp == (165, 100, "10:20")
+    assert summary.highest_diastolic == (150, 112, "10:40")
+    assert summary.highest_words() == "165/100 at 10:20; highest diastolic 150/112 at 10:40"
