@@ -39,7 +39,7 @@ from PySide6.QtGui import (
 )
 
 from kapdesk import __version__
-from kapdesk.clinical.elapsed import format_elapsed
+from kapdesk.clinical.elapsed import format_elapsed, format_t_plus
 from kapdesk.clinical.entries import ROUTE_LABELS
 from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.entries import StoredDose, StoredVitals
@@ -365,7 +365,7 @@ def _first_page_html(service: SessionService) -> str:
             "At a glance",
             f"{summary.doses} dose(s), {summary.total_mg:g} mg in all · "
             f"{summary.readings} vitals reading(s) · highest BP {_e(highest)} · "
-            f"{len(service.alerts())} alert(s)",
+            + _alerts_words(service.alerts()),
         ),
     ]
     table = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
@@ -405,12 +405,19 @@ def _survey_html(service: SessionService) -> str:
     )
 
 
+def _alerts_words(alerts: list[StoredAlert]) -> str:
+    """The alerts that stand, as the course page counts them (session/course.py), and
+    those a correction withdrew: "3 alert(s)" here beside "2 alerts" there (QA)."""
+    withdrawn = sum(1 for alert in alerts if alert.withdrawn)
+    words = f"{len(alerts) - withdrawn} alert(s)"
+    return words + (f", {withdrawn} more withdrawn by a correction" if withdrawn else "")
+
+
 def _t_plus(service: SessionService, at: dt.datetime) -> str:
+    """As the log writes it (whole minutes the T+ clock showed): rounded here, a reading
+    read T+1 in the report's table and T+0 in its log (QA)."""
     first = service.first_dose_at
-    if first is None:
-        return ""
-    minutes = (at - first).total_seconds() / 60
-    return f"T{'+' if minutes >= 0 else '−'}{abs(minutes):.0f}"
+    return "" if first is None else format_t_plus(at, first)
 
 
 def _corrected(entry: StoredDose | StoredVitals, columns: int) -> str:

@@ -149,3 +149,27 @@ def test_a_report_the_disk_could_not_hold_is_not_called_written(
     assert not rems.exists()
     with store.engine.connect() as conn:  # nothing audited for files never written
         assert conn.exec_driver_sql("SELECT count(*) FROM audit_events").scalar() == events
+
+
+def test_the_report_writes_t_plus_and_counts_alerts_as_the_log_and_course_page_do(store, clock):
+    """QA: a reading read T+1 in the report's table and T+0 in its log (rounded there,
+    whole minutes here), and "3 alert(s)" stood beside the course page's "2 alerts" (one
+    had been withdrawn by a correction)."""
+    from kapdesk.session.course import course_sessions
+    from kapdesk.ui.report import _first_page_html, _vitals_html
+
+    service = _session(store, clock)
+    clock.advance(seconds=100)  # 21 min 40 s after the dose
+    entry = service.record_vitals_line("130/80 70 98").entry
+    assert entry.t_plus == "T+21"
+    row = next(line for line in _vitals_html(service).split("</tr>") if "130" in line)
+    assert "T+21" in row
+    assert "T+22" not in row
+    alerts = service.alerts()
+    withdrawn = [alert for alert in alerts if alert.withdrawn]
+    assert withdrawn  # 190/100 raised one; corrected to 139/100, it was withdrawn
+    standing = len(alerts) - len(withdrawn)
+    page = _first_page_html(service)
+    assert f"{standing} alert(s), {len(withdrawn)} more withdrawn by a correction" in page
+    course = course_sessions(store, store.session(service.id)["patient_id"])
+    assert course[-1].alerts == standing
