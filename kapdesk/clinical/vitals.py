@@ -241,3 +241,40 @@ def describe_vitals(values: Mapping[str, Any]) -> str:
 
 
 _FIELDS = tuple(f.name for f in fields(VitalsReading))
+
+
+class UnusualReading(ValidationError):
+    """A typed reading inside the plausible ranges but at their edge, where a slip of the
+    keys (300/20 for 130/80) is likelier than a measurement: asked about before it is
+    stored, and recorded by the clinician who meant it with Enter again."""
+
+
+# The edge of the plausible: not CLINICAL.md thresholds (those raise alerts on what is
+# stored), and not refused (VITAL_RANGES does that), only asked about once when typed.
+UNUSUAL_SYSTOLIC_FROM = 250  # mmHg
+UNUSUAL_DIASTOLIC_UP_TO = 30  # mmHg
+UNUSUAL_PULSE_PRESSURE_FROM = 150  # systolic - diastolic, mmHg
+UNUSUAL_HEART_RATE = (30, 200)  # /min: at or below, at or above
+
+
+def unusual_reading(reading: VitalsReading) -> str | None:
+    """What in ``reading`` is at the edge of the plausible, as the sentence that asks about
+    it, or None."""
+    said = []
+    systolic, diastolic = reading.systolic, reading.diastolic
+    if systolic is not None and systolic >= UNUSUAL_SYSTOLIC_FROM:
+        said.append(f"systolic {systolic}")
+    if diastolic is not None and diastolic <= UNUSUAL_DIASTOLIC_UP_TO:
+        said.append(f"diastolic {diastolic}")
+    if (
+        systolic is not None
+        and diastolic is not None
+        and systolic - diastolic >= UNUSUAL_PULSE_PRESSURE_FROM
+    ):
+        said.append(f"{systolic - diastolic} mmHg between them")
+    rate = reading.heart_rate
+    if rate is not None and not UNUSUAL_HEART_RATE[0] < rate < UNUSUAL_HEART_RATE[1]:
+        said.append(f"heart rate {rate}")
+    if not said:
+        return None
+    return f"Rarely measured: {', '.join(said)}. Check the reading; Enter again records it."

@@ -23,7 +23,12 @@ from kapdesk.clinical.notation import parse_vitals_line
 from kapdesk.clinical.protocols import Protocol
 from kapdesk.clinical.scales import REMS_CHECK_ID, SCALES
 from kapdesk.clinical.schedule import CheckStatus, State
-from kapdesk.clinical.vitals import ValidationError
+from kapdesk.clinical.vitals import (
+    UnusualReading,
+    ValidationError,
+    unusual_reading,
+    validate_vitals,
+)
 from kapdesk.session import alerting, checks, discharge, dosing
 from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.chart_series import ChartData, chart_data, scale_points
@@ -223,12 +228,24 @@ class SessionService:
         entry_id = self.store.add_observation(self.id, text, tags=tags)
         return self._added("observation", entry_id)
 
-    def record_vitals_line(self, line: str, *, source: str = "manual") -> Outcome:
+    def record_vitals_line(
+        self, line: str, *, source: str = "manual", unusual_confirmed: bool = False
+    ) -> Outcome:
         """Store a reading typed as ``132/84 76 97``, apply the alert rules, tell the views."""
-        return self.record_vitals(parse_vitals_line(line), source=source)
+        return self.record_vitals(
+            parse_vitals_line(line), source=source, unusual_confirmed=unusual_confirmed
+        )
 
-    def record_vitals(self, values: Mapping[str, Any], *, source: str = "manual") -> Outcome:
+    def record_vitals(
+        self, values: Mapping[str, Any], *, source: str = "manual", unusual_confirmed: bool = False
+    ) -> Outcome:
+        """A typed reading at the edge of the plausible (clinical/vitals.unusual_reading)
+        raises UnusualReading unless ``unusual_confirmed``; a device's is stored as sent."""
         self._refuse_if_ended()
+        if source == "manual" and not unusual_confirmed:
+            unusual = unusual_reading(validate_vitals(values))
+            if unusual is not None:
+                raise UnusualReading("systolic", unusual)
         entry_id = self.store.add_vitals(self.id, values, source=source)
         entry = self._added("vitals", entry_id)
         stored = self.state.entry("vitals", entry_id)

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSplitter, QVBo
 
 from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.notation import reads_as_vitals
-from kapdesk.clinical.vitals import ValidationError
+from kapdesk.clinical.vitals import UnusualReading, ValidationError
 from kapdesk.local.memory import keep_collections_short
 from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.discharge import SessionSummary
@@ -106,6 +106,8 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.review = review and service.ended_at is not None
         self.sound_when_due = sound_when_due
         self._last_check_state: str | None = None
+        # The unusual reading last asked about: as typed, the sentence, when (_store_vitals).
+        self._vitals_warned: tuple[object, str, float] | None = None
         self.summary: SessionSummary | None = None
         self.form: FormDialog | None = None  # the one form open in the chart's place
         self._return_focus: QWidget | None = None
@@ -423,18 +425,43 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.observation.accept_entry()
 
     def store_vitals_line(self, line: str) -> None:
-        self._store_vitals(lambda: self.service.record_vitals_line(line))
+        self._store_vitals(
+            line,
+            lambda confirmed: self.service.record_vitals_line(line, unusual_confirmed=confirmed),
+        )
 
     def store_vitals_fields(self, values: dict[str, str]) -> None:
-        self._store_vitals(lambda: self.service.record_vitals(values))
+        self._store_vitals(
+            tuple(sorted(values.items())),
+            lambda confirmed: self.service.record_vitals(values, unusual_confirmed=confirmed),
+        )
 
-    def _store_vitals(self, record: Callable[[], object]) -> None:
+    def _store_vitals(self, typed: object, record: Callable[[bool], object]) -> None:
+        """``record(confirmed)``. A reading at the edge of the plausible (300/20 typed for
+        130/80, QA) is asked about under the line; the same reading entered again, the
+        sentence still there (nothing edited since) and on screen for ALERT_READ_S, is
+        recorded: a reflex double Enter is not an answer to it."""
+        warned = self._vitals_warned
+        error = self.vitals.error
+        asked = (
+            warned is not None
+            and warned[0] == typed
+            and error.isVisible()
+            and error.text() == warned[1]
+        )
+        confirmed = asked and self.service.monotonic() - warned[2] >= ALERT_READ_S
         self._act()
         try:
-            record()
+            record(confirmed)
+        except UnusualReading as exc:
+            if not asked:
+                self._vitals_warned = (typed, str(exc), self.service.monotonic())
+            self.vitals.show_error(str(exc))
+            return
         except Refused as exc:
             self.vitals.show_error(str(exc))
             return
+        self._vitals_warned = None
         self.vitals.accept_entry()
         back, self._return_focus = self._return_focus, None
         if back is not None and shiboken6.isValid(back) and back.isVisible() and back.isEnabled():

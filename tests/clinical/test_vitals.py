@@ -127,3 +127,28 @@ def test_a_readings_items_follow_its_fields():
     assert tuple(VITAL_RANGES) == tuple(f.name for f in fields(VitalsReading))
     for name, vital in VITAL_RANGES.items():
         assert VitalsReading(**{name: vital.low}).items == frozenset({vital.item}), name
+
+
+def test_a_reading_at_the_edge_of_the_plausible_is_asked_about():
+    """QA: 300/20 (130/80 meant) was stored at once. Inside the plausible ranges, so not
+    refused; rare enough that it is asked about once."""
+    from kapdesk.clinical.vitals import unusual_reading
+
+    asked = unusual_reading(validate_vitals({"systolic": 300, "diastolic": 20, "heart_rate": 72}))
+    assert asked is not None
+    assert "systolic 300" in asked
+    assert "diastolic 20" in asked
+    assert "280 mmHg between them" in asked
+    assert "Enter again records it" in asked
+    heart = unusual_reading(validate_vitals({"heart_rate": 28}))
+    assert heart is not None
+    assert "heart rate 28" in heart
+    # What a KAP session does see, hypertensive crisis included, is not asked about.
+    for ordinary in (
+        {"systolic": 130, "diastolic": 80, "heart_rate": 72},
+        {"systolic": 185, "diastolic": 112, "heart_rate": 76},
+        {"systolic": 210, "diastolic": 125, "heart_rate": 110},
+        {"systolic": 82, "diastolic": 44, "heart_rate": 56},
+        {"spo2": 85},
+    ):
+        assert unusual_reading(validate_vitals(ordinary)) is None, ordinary

@@ -329,3 +329,16 @@ def test_the_summary_names_a_reading_urgent_by_its_diastolic(live, clock):
     assert summary.highest_bp == (165, 100, "10:20")
     assert summary.highest_diastolic == (150, 112, "10:40")
     assert summary.highest_words() == "165/100 at 10:20; highest diastolic 150/112 at 10:40"
+
+
+def test_a_typed_reading_at_the_edge_of_the_plausible_is_stored_only_when_confirmed(live):
+    from kapdesk.clinical.vitals import UnusualReading
+
+    with pytest.raises(UnusualReading, match="systolic 300"):
+        live.record_vitals_line("300/20 72")
+    assert len(live.state.readings()) == 0  # nothing stored
+    live.record_vitals_line("300/20 72", unusual_confirmed=True)
+    assert len(live.state.readings()) == 1
+    # A device's reading is stored as sent: nobody is there to answer.
+    live.record_vitals({"systolic": 260, "diastolic": 100}, source="monitor")
+    assert len(live.state.readings()) == 2

@@ -317,6 +317,40 @@ def test_an_empty_dose_is_asked_for_before_the_lot(qtbot, window, store):
     assert workspace.service.state.doses() == []
 
 
+def test_a_typed_reading_at_the_edge_of_the_plausible_needs_enter_twice(
+    qtbot, window, store, clock
+):
+    """QA: 300/20 (130/80 meant) was stored at once, raised an urgent alert and rescaled
+    the chart. It is asked about under the Vitals line; a reflex double Enter does not
+    record it; Enter again a moment later does, as typed."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    readings = len(workspace.service.state.readings())
+    line = workspace.vitals.line
+    line.setFocus()
+    qtbot.keyClicks(line, "300/20 72")
+    key(line, Qt.Key.Key_Return)
+    assert "Rarely measured: systolic 300, diastolic 20" in workspace.vitals.error.text()
+    assert workspace.vitals.error.isVisible()
+    assert line.text() == "300/20 72"  # kept, to be checked
+    key(line, Qt.Key.Key_Return)  # at once: not an answer
+    assert len(workspace.service.state.readings()) == readings
+    clock.advance(seconds=1)
+    key(line, Qt.Key.Key_Return)
+    assert len(workspace.service.state.readings()) == readings + 1
+    assert line.text() == ""
+    assert not workspace.vitals.error.isVisible()
+    # Checked and corrected before Enter again: the reading meant goes in at once.
+    qtbot.keyClicks(line, "290/20 72")
+    key(line, Qt.Key.Key_Return)
+    assert workspace.vitals.error.isVisible()
+    clock.advance(seconds=5)
+    line.selectAll()
+    qtbot.keyClicks(line, "130/80 72")
+    key(line, Qt.Key.Key_Return)
+    assert len(workspace.service.state.readings()) == readings + 2
+    assert workspace.service.state.readings().reading_at(readings + 1).systolic == 130
+
+
 def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store, clock):
     """QA: 680 mg (10 mg/kg at 68 kg; 68 meant) went into an IV session at once. A dose
     above the usual range (CLINICAL.md: IV 0.5-1 mg/kg) is refused once with what it is,
