@@ -90,7 +90,7 @@ class PatientsPage(QWidget):
         resume_row = QHBoxLayout(self.resume_panel)
         self.resume_text = QLabel()
         self.resume_text.setWordWrap(True)
-        self.resume_button = EnterButton("Resume it (Enter)")
+        self.resume_button = EnterButton("Resume it", focused_text="Resume it (Enter)")
         resume_row.addWidget(self.resume_text, 1)
         resume_row.addWidget(self.resume_button)
         self.resume_panel.hide()

@@ -66,8 +66,11 @@ class AlertBanner(QFrame):
         second, _, rest = rest.partition(". ")
         if self._compact and rest:
             # The rest: the tooltip, a screen reader, a wide screen, and the alert read
-            # whole from the log (QA: the emergency signs were reachable by no key).
-            text = f"{first}. {second} … All of it: Ctrl+Shift+K."
+            # whole from the log (QA: the emergency signs were reachable by no key). Said
+            # by name when they are what is left out (second QA pass: "All of it" hid that
+            # emergency care was in it).
+            more = "Emergency signs" if rest.startswith("Emergency") else "All of it"
+            text = f"{first}. {second} … {more}: Ctrl+Shift+K."
         self.detail.setText(text)
         self.detail.setToolTip(self._detail)
 

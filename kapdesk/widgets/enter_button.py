@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QFocusEvent, QKeyEvent
 from PySide6.QtWidgets import QPushButton
 
 
 class EnterButton(QPushButton):
+    """``focused_text``: the label while the button has the keyboard, when only then does
+    Enter press it. "Resume it (Enter)" stood on the patients page with the keyboard on
+    the patient list, where Enter starts a session for the chosen patient (QA)."""
+
+    def __init__(self, text: str, *, focused_text: str | None = None) -> None:
+        super().__init__(text)
+        self._texts = (text, focused_text or text)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        super().focusInEvent(event)
+        self.setText(self._texts[1])
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        super().focusOutEvent(event)
+        self.setText(self._texts[0])
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if (
             event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)

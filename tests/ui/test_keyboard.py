@@ -628,14 +628,16 @@ def test_8_enter_does_what_the_screen_promises(qtbot, window, store, data_dir, c
     window.close_workspace()
     page = window.patients_page
     assert page.resume_panel.isVisible()
-    assert "(Enter)" in page.resume_button.text()
     # The keyboard stays with the patient just seen: a reflex Enter must not resume
-    # another patient's session (QA).
+    # another patient's session (QA), and the button does not say Enter presses it
+    # (second QA pass: "Resume it (Enter)", and Enter there started a new session).
     assert focused() is page.patient_list
     assert page.selected_patient() != other
+    assert page.resume_button.text() == "Resume it"
     key(page.patient_list, Qt.Key.Key_Tab, Qt.KeyboardModifier.ShiftModifier)
     key(focused(), Qt.Key.Key_Tab, Qt.KeyboardModifier.ShiftModifier)
     assert focused() is page.resume_button
+    assert page.resume_button.text() == "Resume it (Enter)"
     key(page.resume_button, Qt.Key.Key_Return)
     assert window.workspace is not None
     assert window.workspace.service.id == second != session_id
