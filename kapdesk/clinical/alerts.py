@@ -33,6 +33,12 @@ class AlertThresholds:
     spo2_urgent: int = 90  # ... < 90 % urgent
     heart_rate_high: int = 120  # local escalation protocols: > 120 sustained
     heart_rate_low: int = 50  # ... or < 50
+    # Not in CLINICAL.md's table, which is about the rise ketamine causes: a fall (a
+    # faint, a vasovagal reaction) went unflagged and met discharge at 78/42 (QA). The
+    # usual definition of hypotension, systolic < 90; diastolic < 50 leaves out the
+    # healthy resting 110/58. A clinic sets its own.
+    low_systolic: int = 90
+    low_diastolic: int = 50
 
 
 # How far a clinic may move each threshold from CLINICAL.md's default. Stricter is allowed
@@ -48,6 +54,8 @@ THRESHOLD_BOUNDS: dict[str, tuple[int, int]] = {
     "spo2_urgent": (85, 92),
     "heart_rate_high": (100, 150),
     "heart_rate_low": (40, 60),
+    "low_systolic": (80, 100),
+    "low_diastolic": (40, 60),
 }
 THRESHOLD_LABELS: dict[str, str] = {
     "caution_systolic": "Caution above, systolic (mmHg)",
@@ -60,6 +68,8 @@ THRESHOLD_LABELS: dict[str, str] = {
     "spo2_urgent": "SpO2 urgent below (%)",
     "heart_rate_high": "Heart rate high above (/min)",
     "heart_rate_low": "Heart rate low below (/min)",
+    "low_systolic": "Low BP below, systolic (mmHg)",
+    "low_diastolic": "Low BP below, diastolic (mmHg)",
 }
 
 
@@ -171,6 +181,26 @@ def _crossed(c: Context, systolic: int, diastolic: int, how: str, urgent: bool =
     return f"BP {_bp(c)}: {which} {how} {limit}" + (" (urgent level)." if urgent else ".")
 
 
+def _low(c: Context) -> bool:
+    return _has_bp(c) and (
+        _sys(c) < c.thresholds.low_systolic or _dia(c) < c.thresholds.low_diastolic
+    )
+
+
+def _below(c: Context) -> str:
+    """ "BP 78/42 is below 90/50", or which of the two is: "BP 96/46: diastolic below 50"."""
+    low_sys = _sys(c) < c.thresholds.low_systolic
+    low_dia = _dia(c) < c.thresholds.low_diastolic
+    if low_sys and low_dia:
+        return f"BP {_bp(c)} is below {c.thresholds.low_systolic}/{c.thresholds.low_diastolic}."
+    which, limit = (
+        ("systolic", c.thresholds.low_systolic)
+        if low_sys
+        else ("diastolic", c.thresholds.low_diastolic)
+    )
+    return f"BP {_bp(c)}: {which} below {limit}."
+
+
 RULES: tuple[Rule, ...] = (
     Rule(
         "bp_urgent",
@@ -225,6 +255,16 @@ RULES: tuple[Rule, ...] = (
         "Before dosing: weigh benefit and risk, consider delaying. During a session: keep "
         "checking as scheduled.",
         "CLINICAL.md, Default thresholds: pre-dose caution (SPRAVATO label)",
+    ),
+    Rule(
+        "bp_low",
+        Level.CAUTION,
+        _low,
+        _below,
+        "Have the patient lie flat and recheck in 5 minutes; ask about dizziness and watch "
+        "for fainting. Escalate per clinic protocol if it stays low or with symptoms.",
+        "Low blood pressure: not in CLINICAL.md's table; systolic < 90 is the usual "
+        "definition of hypotension (a clinic setting)",
     ),
     Rule(
         "spo2_urgent",

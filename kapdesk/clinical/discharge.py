@@ -105,7 +105,8 @@ def _blood_pressure(
     margin = rules.bp_margin_over_baseline
     label = (
         f"BP below caution ({limits.caution_systolic}/{limits.caution_diastolic}) "
-        f"or within {margin:g} mmHg of baseline"
+        f"or within {margin:g} mmHg of baseline; not below "
+        f"{limits.low_systolic}/{limits.low_diastolic}"
     )
     if facts.latest_bp is None:
         return DischargeItem(label, False, "No blood pressure recorded.")
@@ -121,5 +122,14 @@ def _blood_pressure(
     if urgent:
         return DischargeItem(
             label, False, f"Latest {systolic}/{diastolic} is at the urgent level{base}."
+        )
+    # Nor is a fall: "below caution" and "within the margin" were both true of 82/44
+    # after a baseline of 138/86, and a patient about to faint met the criterion (QA).
+    if systolic < limits.low_systolic or diastolic < limits.low_diastolic:
+        return DischargeItem(
+            label,
+            False,
+            f"Latest {systolic}/{diastolic} is below the low level "
+            f"{limits.low_systolic}/{limits.low_diastolic}{base}.",
         )
     return DischargeItem(label, below or near, f"Latest {systolic}/{diastolic}{base}.")

@@ -26,6 +26,11 @@ U, C = Level.URGENT, Level.CAUTION
         (170, 110, [("bp_urgent", U)]),
         (182, 104, [("bp_urgent", U)]),
         (120, 80, []),
+        (90, 50, []),  # low is "< 90 or < 50" (QA: 78/42 raised nothing)
+        (89, 60, [("bp_low", C)]),
+        (110, 49, [("bp_low", C)]),
+        (78, 42, [("bp_low", C)]),
+        (110, 58, []),  # a healthy resting diastolic
     ],
 )
 def test_absolute_blood_pressure(systolic, diastolic, expected):
@@ -112,3 +117,15 @@ def test_pre_dose_caution_uses_the_latest_pre_dose_reading():
 def test_the_alert_names_every_value_the_reading_holds():
     [alert] = evaluate(VitalsReading(spo2=88, respiratory_rate=8, temperature_c=36.4))
     assert alert.reading == "SpO2 88%  RR 8  T 36.4 °C"
+
+
+def test_a_low_bp_alert_says_which_value_is_low_and_what_to_do():
+    [both] = evaluate(VitalsReading(systolic=78, diastolic=42, heart_rate=58))
+    assert both.reason == "BP 78/42 is below 90/50."
+    assert "lie flat" in both.action
+    [one] = evaluate(VitalsReading(systolic=96, diastolic=46))
+    assert one.reason == "BP 96/46: diastolic below 50."
+    stricter = AlertThresholds(low_systolic=100)
+    assert [
+        a.rule for a in evaluate(VitalsReading(systolic=98, diastolic=60), thresholds=stricter)
+    ] == ["bp_low"]

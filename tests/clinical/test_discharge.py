@@ -61,9 +61,12 @@ SEDATION = "Sedation resolved (MOAA/S 5, RASS 0; each scale that was scored)"
         ({"dissociation_present": None}, "Dissociation resolved"),
         (
             {"latest_bp": (152, 92)},
-            "BP below caution (140/90) or within 20 mmHg of baseline",
+            "BP below caution (140/90) or within 20 mmHg of baseline; not below 90/50",
         ),
-        ({"latest_bp": None}, "BP below caution (140/90) or within 20 mmHg of baseline"),
+        (
+            {"latest_bp": None},
+            "BP below caution (140/90) or within 20 mmHg of baseline; not below 90/50",
+        ),
         ({"confirmed": frozenset()}, "Steady on their feet"),
     ],
 )
@@ -81,6 +84,17 @@ def test_an_urgent_latest_bp_never_meets_the_criterion_though_near_a_high_baseli
     [bp] = [item for item in items if item.label.startswith("BP below caution")]
     assert not bp.met
     assert bp.detail == "Latest 182/104 is at the urgent level; baseline 170/100."
+
+
+def test_a_low_latest_bp_never_meets_the_criterion_though_below_caution_and_baseline():
+    """QA: 82/44 after a baseline of 138/86 was "below caution" and "within 20 mmHg of
+    baseline" (a fall is never above it), so a patient about to faint met discharge."""
+    items = evaluate_discharge(REMS, ready(latest_bp=(82, 44), baseline=(138.0, 86.0)))
+    [bp] = [item for item in items if item.label.startswith("BP below caution")]
+    assert not bp.met
+    assert bp.detail == "Latest 82/44 is below the low level 90/50; baseline 138/86."
+    items = evaluate_discharge(REMS, ready(latest_bp=(104, 62), baseline=(138.0, 86.0)))
+    assert unmet(items) == []
 
 
 def test_iv_counts_from_the_infusion_stop():
