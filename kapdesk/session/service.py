@@ -402,10 +402,28 @@ class SessionService:
         return stored
 
     def acknowledge_dose_caution(self, reason: str) -> LogEntry:
+        """The pre-dose caution weighed, with the reason to dose; and the BP caution alerts
+        of the pre-dose readings, acknowledged with it in one transaction: they stayed on
+        the banner for a second Ctrl+K, and ended the session "not acknowledged" (QA)."""
         self._refuse_if_ended()
-        return self._store_event(
-            "dose_caution_ack", dosing.caution_ack_payload(self.dose_gate(), reason)
-        )
+        payload = dosing.caution_ack_payload(self.dose_gate(), reason)
+        # Asked only before the first dose: every reading is a pre-dose one. Their BP
+        # cautions are what was weighed; any other alert waits for its own Ctrl+K.
+        covered = [alert for alert in self.open_alerts() if alert.rule == "bp_caution"]
+        with self.store.grouped():
+            caution_ack = self.store.add_session_event(self.id, "dose_caution_ack", payload)
+            acks = [
+                self.store.add_session_event(
+                    self.id, "alert_ack", {"alert_id": str(alert.id), "with_dose_caution": True}
+                )
+                for alert in covered
+            ]
+        entry = self._event_added(caution_ack)
+        for ack in acks:
+            self._event_added(ack)
+        if acks:
+            self.events.alerts_changed.emit(self.open_alerts())
+        return entry
 
     def acknowledge_alert(self, alert_id: uuid.UUID | None = None) -> LogEntry | None:
         """Record that the alert (by default the one in the banner) was seen, by whom."""

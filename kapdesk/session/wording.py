@@ -93,7 +93,13 @@ def event_entry(state: SessionState, event: SessionEvent) -> LogEntry:
             pass
         else:
             text = f"Alert acknowledged by {who}: {alert.payload['reason']}"
-            if event.payload.get("restates"):
+            if event.payload.get("with_dose_caution"):
+                # Acknowledged as the pre-dose caution was weighed (service.py).
+                text = (
+                    f"Alert acknowledged by {who} with the pre-dose caution: "
+                    f"{alert.payload['reason']}"
+                )
+            elif event.payload.get("restates"):
                 # Carried over from the alert the correction restated (alerting.reconcile).
                 text = (
                     f"Alert acknowledged by {who} with the correction (the alert it restates "

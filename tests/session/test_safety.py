@@ -73,9 +73,28 @@ def test_a_high_pre_dose_bp_needs_an_acknowledged_reason(monitor):
     assert "weigh benefit and risk" in gate.message
     with pytest.raises(ValidationError, match="empty"):
         monitor.acknowledge_dose_caution("  ")
+    assert [a.rule for a in monitor.open_alerts()] == ["bp_caution"]
     monitor.acknowledge_dose_caution("Repeat 142/88 after rest; prescriber agrees")
     assert monitor.dose_gate().allowed
+    # The reading's caution alert was weighed with it: not on the banner for a second
+    # acknowledgement, nor "not acknowledged" at the end (QA).
+    assert monitor.open_alerts() == []
+    [alert] = monitor.alerts()
+    assert alert.acknowledged_by is not None
+    log = [monitor.describe(row).text for row in monitor.log_rows()[1]]
+    assert any(
+        text.startswith("Alert acknowledged by") and "pre-dose caution" in text for text in log
+    )
     dose(monitor)
+
+
+def test_a_caution_weighed_before_dosing_leaves_an_urgent_alert_on_the_banner(monitor):
+    monitor.record_screening(NO, NO_MEDS, "")
+    vitals(monitor, "146/92 80 98")
+    vitals(monitor, "150/94 80 88")  # SpO2 88: urgent, and no part of the dosing caution
+    monitor.acknowledge_dose_caution("Rechecked; prescriber agrees")
+    # Both pre-dose BP cautions were weighed; the urgent SpO2 waits for Ctrl+K.
+    assert [a.rule for a in monitor.open_alerts()] == ["spo2_urgent"]
 
 
 def test_a_rems_session_from_screening_to_discharge(monitor, clock):
