@@ -20,6 +20,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QPoint,
     QRect,
+    QRectF,
     QSize,
     Qt,
     Signal,
@@ -64,6 +65,11 @@ ROLES = frozenset(
 # when shown, so a long session's log holds ids and instants, not text.
 SHOWN_KEPT = 600
 PIXEL_SCROLL_ROWS = 300  # past this many rows, the log scrolls by entry
+# An entry is drawn at most this share of the log's height (whole lines, two at least);
+# the rest is read with Enter. An 874-character note filled the log and pushed the newest
+# readings and the alert out of view (QA).
+MOST_OF_VIEW = 0.4
+CUT_NOTE = "… more: Enter"
 HEIGHTS_KEPT = 2000
 # The view holds the newest WINDOW_ROWS rows at first, and WINDOW_ROWS more each time it
 # is scrolled to its end: a tree view lays out all of its rows on every insert (5.9 ms
@@ -349,7 +355,7 @@ class SessionLogView(QTreeView):
         self.setWordWrap(True)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.header().setStretchLastSection(True)
-        self._laid_out_width = -1
+        self._laid_out: tuple[int, int] = (-1, -1)  # width, an entry's tallest
 
     def setModel(self, model: Any) -> None:
         # The mode first: a view given a long log while scrolling by pixel measures every
@@ -395,9 +401,14 @@ class SessionLogView(QTreeView):
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
-        if event.size().width() != self._laid_out_width:
-            self._laid_out_width = event.size().width()
-            self.scheduleDelayedItemsLayout()  # rows wrap anew; only the shown are measured
+        delegate = self.itemDelegate()
+        tallest = delegate.tallest() if isinstance(delegate, EntryDelegate) else 0
+        laid_out = (event.size().width(), tallest)
+        if laid_out != self._laid_out:
+            # Rows wrap anew, or a long entry gets another height; only the shown are
+            # measured.
+            self._laid_out = laid_out
+            self.scheduleDelayedItemsLayout()
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
@@ -497,6 +508,7 @@ class EntryDelegate(QStyledItemDelegate):
         self._heights: OrderedDict[object, tuple[object, int, str, int]] = OrderedDict()
         self._font: tuple[str, int, int] | None = None  # the view font's key and columns
         self._one_line: tuple[int, QFontMetrics] | None = None  # see _one_line_height
+        self._tallest = (-1, 0)  # the log's height, and tallest() at it
         self._documents: OrderedDict[tuple[LogEntry, int, str], QTextDocument] = OrderedDict()
         # Each row as drawn, by (entry, width, height, font, colour).
         self._drawn: OrderedDict[tuple[LogEntry, int, int, str, int], QPixmap] = OrderedDict()
@@ -585,7 +597,25 @@ class EntryDelegate(QStyledItemDelegate):
         context = QAbstractTextDocumentLayout.PaintContext()
         context.palette.setColor(QPalette.ColorRole.Text, colour)
         onto.translate(text_left, 0)
+        cut = doc.size().height() > rect.height() + 1  # taller than the log gives it
+        if cut:
+            # Its lines but the last, which says how to read the rest.
+            spacing = metrics.lineSpacing()
+            kept = rect.height() - PADDING - spacing
+            context.clip = QRectF(0, 0, rect.width() - text_left, kept)
+            onto.setClipRect(QRectF(0, 0, rect.width() - text_left, kept))
         doc.documentLayout().draw(onto, context)
+        if cut:
+            onto.setClipping(False)
+            note = QFont(option.font)
+            note.setItalic(True)
+            onto.setFont(note)
+            room = rect.width() - text_left - 2 * PADDING
+            onto.drawText(
+                QRect(PADDING, kept, room, spacing),
+                int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
+                QFontMetrics(note).elidedText(CUT_NOTE, Qt.TextElideMode.ElideRight, room),
+            )
         onto.end()
         return drawn
 
@@ -596,6 +626,8 @@ class EntryDelegate(QStyledItemDelegate):
         model = index.model()
         font_key, time_width, t_width = self._font or self._measure_font()
         width = self._view.viewport().width() - time_width - t_width
+        tallest = self.tallest()
+        font_key = f"{font_key}/{tallest}"  # a height kept is one measured under this cap
         revision: object
         if isinstance(model, SessionLogModel):
             key, revision = model.revision(index.row())
@@ -614,12 +646,25 @@ class EntryDelegate(QStyledItemDelegate):
         height = self._one_line_height(entry, width)
         if height is None:
             self.initStyleOption(option, index)
-            height = int(self._document(option, entry, width).size().height())
+            height = min(int(self._document(option, entry, width).size().height()), tallest)
         self._heights[key] = (revision, width, font_key, height)
         self._heights.move_to_end(key)
         while len(self._heights) > max(HEIGHTS_KEPT, 2 * held):
             self._heights.popitem(last=False)
         return QSize(width + time_width + t_width, height)
+
+    def tallest(self) -> int:
+        """The most height an entry is drawn at: MOST_OF_VIEW of the log's, in whole
+        lines, two at least (_draw_row says the rest is read with Enter)."""
+        view_height = self._view.viewport().height()
+        if self._tallest[0] != view_height:  # asked by every row measured: kept
+            if self._one_line is None:
+                self._one_line = _one_line(self._view.font())
+            line_height = self._one_line[0]
+            spacing = QFontMetrics(self._view.font()).lineSpacing()
+            lines = max(2, int(view_height * MOST_OF_VIEW) // spacing)
+            self._tallest = (view_height, line_height + (lines - 1) * spacing)
+        return self._tallest[1]
 
     def _one_line_height(self, entry: LogEntry, width: int) -> int | None:
         """The height of an entry whose words fit on one line with room to spare, found
@@ -645,3 +690,4 @@ class EntryDelegate(QStyledItemDelegate):
         """The view's font changed (a theme or text size): heights are measured again."""
         self._font = None
         self._one_line = None
+        self._tallest = (-1, 0)

@@ -651,3 +651,30 @@ def test_log_rows_are_measured_again_when_the_text_size_changes(
     qtbot.waitUntil(
         lambda: all(view.visualRect(model.index(row, 0)).height() > before[row] for row in range(3))
     )
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_a_long_note_leaves_the_newest_entries_in_view(qtbot, store, data_dir, clock, themed, size):
+    """QA: an 874-character observation filled the log pane and pushed the recent readings
+    and the alert out of view. The log shows its first lines and says Enter shows all of
+    it; the entry read whole, and the record, hold every word."""
+    themed(1.25)
+    _main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES[size], 1.25)
+    note = " ".join(["Patient describes the room as very far away and the music as colours"] * 12)
+    assert len(note) > 800
+    workspace.store_vitals_line("138/86 80 97")
+    workspace.store_observation(note, [])
+    QApplication.processEvents()
+    view, model = workspace.log_view, workspace.log_model
+    assert model.entry_at(0).text == note  # the log's entry is whole ...
+    # ... drawn cut, at most half the log's height, with the reading before it in view.
+    port = view.viewport().rect()
+    first, second = (view.visualRect(model.index(r, 0)) for r in (0, 1))
+    assert first.height() <= port.height() // 2, (first, port)
+    assert port.contains(second), (second, port)
+    assert "138/86" in model.entry_at(1).text
+    view.setFocus()
+    view.setCurrentIndex(model.index(0, 0))
+    workspace.open_entry()
+    assert note.split()[-1] in workspace.entry_dialog.words.text()
+    assert "more: Enter" not in workspace.entry_dialog.words.text()
