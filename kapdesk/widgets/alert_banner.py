@@ -58,6 +58,11 @@ class AlertBanner(QFrame):
         read aloud, so the chart and the newest entries keep some room."""
         if compact != self._compact:
             self._compact = compact
+            # What to do at the log's size where there is room (QA: 18 px, smaller than
+            # the log, was hard to read from across the room); a little smaller here.
+            self.detail.setObjectName("alertDetailCompact" if compact else "alertDetail")
+            self.detail.style().unpolish(self.detail)
+            self.detail.style().polish(self.detail)
             self._show_detail()
 
     def _show_detail(self) -> None:

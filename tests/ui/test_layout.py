@@ -678,3 +678,14 @@ def test_a_long_note_leaves_the_newest_entries_in_view(qtbot, store, data_dir, c
     workspace.open_entry()
     assert note.split()[-1] in workspace.entry_dialog.words.text()
     assert "more: Enter" not in workspace.entry_dialog.words.text()
+
+
+def test_what_to_do_on_the_banner_is_as_large_as_the_log_where_there_is_room(
+    qtbot, store, data_dir, clock, themed
+):
+    """QA: the banner's second line (what to do) was 18 px, smaller than the log's 20."""
+    themed(1.0)
+    _main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES["1366x768"], 1.0)
+    assert workspace.banner.isVisible()
+    detail = workspace.banner.detail.fontInfo().pixelSize()
+    assert detail >= workspace.log_view.fontInfo().pixelSize() >= 20
