@@ -7,8 +7,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QPoint, Qt, QTimer
-from PySide6.QtGui import QKeyEvent, QShowEvent
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
     QApplication,
@@ -270,6 +270,19 @@ class SidePanel(QStackedWidget):
         form.show()
         form.finished.connect(lambda _result: self._remove(form, previous))
         form.focus_first()
+        self._quiet_carets()
+
+    def _quiet_carets(self) -> None:
+        """Every line edit but the one with the keyboard is told it has lost it. Switching
+        pages as a dialog closed (the window not yet active again) gave the Observation
+        line a focus-in it never lost: its caret blinked beside the form's on a real
+        display, keys going to the form (QA, Xvfb). Harmless to a line that has no caret."""
+        focus = QApplication.focusWidget()
+        for line in self.window().findChildren(QLineEdit):
+            if line is not focus:
+                QApplication.sendEvent(
+                    line, QFocusEvent(QEvent.Type.FocusOut, Qt.FocusReason.OtherFocusReason)
+                )
 
     def show_panel(self, panel: QWidget) -> None:
         if self.indexOf(panel) < 0:
