@@ -9,12 +9,12 @@ from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QPushButton,
     QVBoxLayout,
     QWidget,
 )
 
+from kapdesk.widgets.entry_line import EntryLine
 from kapdesk.widgets.flow_layout import flow_box
 
 # F1 stays free for help; F2..F12 give eleven tags, the default list's length.
@@ -33,7 +33,7 @@ class ObservationEntry(QWidget):
         row = QHBoxLayout()
         label = QLabel("Observation")
         label.setObjectName("fieldLabel")
-        self.line = QLineEdit()
+        self.line = EntryLine()
         self.line.setAccessibleName("Observation")
         self.line.setPlaceholderText("type, then Enter")
         label.setBuddy(self.line)

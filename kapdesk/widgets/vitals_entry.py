@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapdesk.clinical.vitals import VITAL_RANGES
+from kapdesk.widgets.entry_line import EntryLine
 
 FIELDS = tuple((name, rng.caption) for name, rng in VITAL_RANGES.items())
 
@@ -30,7 +31,7 @@ class VitalsEntry(QWidget):
         row = QHBoxLayout()
         label = QLabel("Vitals")
         label.setObjectName("fieldLabel")
-        self.line = QLineEdit()
+        self.line = EntryLine()
         self.line.setAccessibleName("Vitals")
         # "e.g.": bare, in the dark theme it was taken for a reading already there (QA).
         self.line.setPlaceholderText("e.g. 132/84 76 97")
@@ -48,7 +49,7 @@ class VitalsEntry(QWidget):
         grid.setContentsMargins(0, 0, 0, 0)
         self.fields: dict[str, QLineEdit] = {}
         for column, (name, caption) in enumerate(FIELDS):
-            edit = QLineEdit()
+            edit = EntryLine()
             edit.setAccessibleName(caption)
             edit.setMaximumWidth(110)
             edit.returnPressed.connect(self._submit_fields)

@@ -1493,3 +1493,59 @@ def test_a_refused_birth_date_takes_the_keyboard_to_it(qtbot, window, store):
         key(dialog.date_of_birth, Qt.Key.Key_Return)
     [patient] = store.patients()
     assert patient.current["weight_kg"] == 68
+
+
+def test_a_form_in_the_charts_place_leaves_one_caret(qtbot, window, store):
+    """Xvfb QA: the screening form opened as the new-session dialog closed, and the
+    Observation line kept a blinking caret beside the form's (a focus-in given while the
+    window was not active, never followed by a focus-out). Every other line is told it
+    has lost the keyboard when a form takes it."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtGui import QFocusEvent
+
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    line = workspace.observation.line
+
+    class FocusEvents(QObject):
+        def __init__(self):
+            super().__init__()
+            self.seen: list[QEvent.Type] = []
+
+        def eventFilter(self, watched, event):
+            if event.type() in (QEvent.Type.FocusIn, QEvent.Type.FocusOut):
+                self.seen.append(event.type())
+            return False
+
+    events = FocusEvents()
+    line.installEventFilter(events)
+    # The state seen on Xvfb: the keyboard elsewhere, the line given a focus-in anyway.
+    workspace.vitals.line.setFocus()
+    QApplication.sendEvent(line, QFocusEvent(QEvent.Type.FocusIn, Qt.FocusReason.TabFocusReason))
+    assert events.seen[-1] == QEvent.Type.FocusIn
+    press(window, Qt.Key.Key_I, CTRL | SHIFT)  # a form in the chart's place: the intention
+    form = workspace.intention_dialog
+    assert form is not None
+    assert form.isVisible()
+    assert focused() is not line
+    assert events.seen[-1] == QEvent.Type.FocusOut
+    line.removeEventFilter(events)
+    form.reject()
+
+
+def test_an_alt_chord_nothing_took_types_nothing_into_an_entry_line(qtbot, window, store):
+    """Xvfb QA: Alt+A (a closed dialog's "Start anyway") typed "a" into the Observation
+    line, and Enter recorded it. AltGr's characters (Ctrl+Alt on Windows) still type."""
+    from PySide6.QtCore import QEvent
+    from PySide6.QtGui import QKeyEvent
+
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    for line in (workspace.observation.line, workspace.vitals.line):
+        line.setFocus()
+        key(line, Qt.Key.Key_Z, ALT)
+        assert line.text() == ""
+        altgr = QKeyEvent(
+            QEvent.Type.KeyPress, Qt.Key.Key_Q, CTRL | ALT, "@"
+        )  # "@" on a German keyboard under Windows
+        QApplication.sendEvent(line, altgr)
+        assert line.text() == "@"
+        line.clear()
