@@ -50,6 +50,15 @@ def secret_fields(
 
 def typed_secret(first: QLineEdit, again: QLineEdit) -> str:
     if first.text() != again.text():
+        # One left empty: said so, the keyboard to it (Xvfb QA: a PIN typed with one Tab
+        # too many went into "Again", and "The two differ" left the tester asking where
+        # the first had gone).
+        if not first.text() or not again.text():
+            empty = "secret" if not first.text() else "again"
+            name = "first" if empty == "secret" else "“Again”"
+            raise ValidationError(
+                empty, f"The {name} field is empty: type the same PIN or passphrase in both."
+            )
         raise ValidationError("secret", "The two differ: type the same PIN or passphrase twice.")
     return first.text()
 
@@ -101,7 +110,11 @@ class AccountForm(FormDialog):
         # A refusal takes the keyboard to what it is about (QA: after "the two differ" it
         # stayed on Create).
         self.field_widgets.update(
-            name=self.name, credentials=self.credentials, role=self.role, secret=self.secret
+            name=self.name,
+            credentials=self.credentials,
+            role=self.role,
+            secret=self.secret,
+            again=self.again,
         )
         if first:  # at the first start, Esc stops kapdesk: the button says so
             cancel = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
@@ -163,6 +176,7 @@ class ChangeForm(FormDialog):
         self.field_widgets["reason"] = self.reason
         if self.secret is not None:
             self.field_widgets["secret"] = self.secret
+            self.field_widgets["again"] = self.again
 
     def apply(self, store: RecordStore) -> uuid.UUID:
         changes: dict[str, object] = {}

@@ -1,0 +1,32 @@
+"""The account form's PIN typed twice (issue 14), as a clinician meets it."""
+
+from __future__ import annotations
+
+from kapdesk.ui.accounts_dialog import AccountForm
+
+
+def test_a_pin_field_left_empty_is_named_and_gets_the_keyboard(qtbot, store):
+    """Xvfb QA: one Tab too many put the PIN into "Again"; "The two differ" then left the
+    tester asking where the first had gone."""
+    form = AccountForm()
+    qtbot.addWidget(form)
+    form.show()
+    qtbot.waitExposed(form)
+    form.save = lambda: form.add_to(store)
+    form.name.setText("Ana Ruiz")
+    form.role.setCurrentIndex(0)
+    form.again.setText("582914")
+    form._try_save()
+    assert form.error.text() == (
+        "The first field is empty: type the same PIN or passphrase in both."
+    )
+    assert form.focusWidget() is form.secret
+    form.secret.setText("582914")
+    form.again.clear()
+    form._try_save()
+    assert form.error.text().startswith("The “Again” field is empty")
+    assert form.focusWidget() is form.again
+    form.again.setText("582915")
+    form._try_save()
+    assert form.error.text().startswith("The two differ")
+    assert store.account_names() == {}
