@@ -14,6 +14,9 @@ from kapdesk.widgets.chart_colours import ChartColours
 from kapdesk.widgets.scale_strip import ScaleStrip
 
 Key = tuple[ChartColours, AlertThresholds]
+# A session's doses drawn on lines made ahead: two esketamine devices, or an IV bolus and
+# its infusion (~5 ms each when a session screen opens, issue 10).
+DOSE_LINES_AHEAD = 3
 
 
 class ChartPool:
@@ -26,6 +29,7 @@ class ChartPool:
             return
         self.clear()
         chart = BPChart(colours, thresholds=thresholds)
+        chart.make_dose_lines(DOSE_LINES_AHEAD)
         self._spare = ((colours, thresholds), chart, ScaleStrip(chart, colours))
 
     def take(

@@ -209,7 +209,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         return [(float(x), float(r)) for x, r in zip(xs, rates, strict=True)]
 
     def dose_marks(self) -> list[float]:
-        return [float(line.value()) for line in self._dose_lines]
+        return [float(line.value()) for line in self._dose_lines if line.isVisible()]
 
     def baseline_label_inside(self) -> bool:
         """Whether the baseline's label is drawn whole inside the plot (a person reads it)."""
@@ -376,14 +376,25 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             self._draw_readings()
 
     def set_doses(self, minutes: Sequence[float]) -> None:
-        if [line.value() for line in self._dose_lines] == list(minutes):
-            return  # unchanged: re-creating labelled lines costs more than drawing them
-        for line in self._dose_lines:
-            self.removeItem(line)
-        self._dose_lines = []
-        for index, minute in enumerate(minutes, start=1):
+        """A labelled line at each dose ("dose 1", "dose 2" ...). The lines are kept and
+        moved, shown or hidden: made (~5 ms each) only for a dose beyond those made
+        before, or ahead of need (make_dose_lines)."""
+        if self.dose_marks() == list(minutes):
+            return  # unchanged
+        self.make_dose_lines(len(minutes))
+        for index, line in enumerate(self._dose_lines):
+            if index < len(minutes):
+                line.setValue(minutes[index])
+                line.show()
+            else:
+                line.hide()
+
+    def make_dose_lines(self, count: int) -> None:
+        """At least ``count`` dose lines, hidden until set_doses places them: a chart made
+        ahead of need (ui/chart_pool.py) makes a session's usual doses' lines then."""
+        for index in range(len(self._dose_lines) + 1, count + 1):
             line = pg.InfiniteLine(
-                pos=minute,
+                pos=0,
                 angle=90,
                 movable=False,
                 pen=pg.mkPen(self.colours.dose, width=2),
@@ -394,6 +405,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
             )
             line.setZValue(-5)
             _drawn_once(line)
+            line.hide()
             self.addItem(line)
             self._dose_lines.append(line)
 

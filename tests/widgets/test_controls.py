@@ -191,3 +191,22 @@ def test_a_value_under_the_chart_floor_widens_the_chart_to_show_it(qtbot):
     assert (10.0, 300.0, 20.0) in chart.bp_points()
     chart.set_readings([-5.0], [128.0], [82.0], [70.0], [97.0], ["a"])
     assert chart.getViewBox().viewRange()[1][0] == 40  # the usual floor again
+
+
+def test_dose_lines_made_ahead_are_placed_labelled_and_hidden_when_unused(qtbot):
+    """The chart made ahead of need makes its dose lines then (issue 10); each session's
+    doses are drawn on them, and a line no dose uses is not drawn."""
+    from kapdesk.widgets.bp_chart import BPChart
+
+    chart = BPChart()
+    qtbot.addWidget(chart)
+    chart.make_dose_lines(3)
+    assert chart.dose_marks() == []  # made, not drawn
+    chart.set_doses([0.0, 5.0])
+    assert chart.dose_marks() == [0.0, 5.0]
+    chart.set_doses([0.0])  # the second dose corrected away
+    assert chart.dose_marks() == [0.0]
+    chart.set_doses([0.0, 5.0, 30.0, 60.0])  # one more than were made
+    assert chart.dose_marks() == [0.0, 5.0, 30.0, 60.0]
+    labels = [line.label.toPlainText() for line in chart._dose_lines if line.isVisible()]
+    assert labels == ["dose 1", "dose 2", "dose 3", "dose 4"]
