@@ -617,10 +617,12 @@ class MainWindow(QMainWindow):
 
         service = service or self.session_service(session_id)
         colours = chart_colours(self.settings.get("theme"))
+        quick_tags = self.settings.get("quick_tags")
         workspace = SessionWorkspace(
             service,
             charts=self.chart_pool.take(colours, service.thresholds) if self.chart_pool else None,
-            quick_tags=self.settings.get("quick_tags"),
+            entries=self.chart_pool.take_entries(quick_tags) if self.chart_pool else None,
+            quick_tags=quick_tags,
             colours=colours,
             show_map=self.settings.get("show_map"),
             clock_px=scaled_px(MIN_CLOCK_PX, self.settings.get("font_scale")),
@@ -693,8 +695,8 @@ class MainWindow(QMainWindow):
         give_back_memory()
 
     def make_spare_charts(self) -> None:
-        """The session screen's modules, and a chart and strip for the next session
-        screen, made while the clinician reads the patients page (issue 10)."""
+        """The session screen's modules, and a chart, a strip and the entry lines for the
+        next session screen, made while the clinician reads the patients page (issue 10)."""
         if self.workspace is not None or self._closing:
             return  # a session screen is open: the next pair is made once it closes
         warm_up()
@@ -705,6 +707,7 @@ class MainWindow(QMainWindow):
         self.chart_pool.fill(
             chart_colours(self.settings.get("theme")), alert_thresholds(self.settings)
         )
+        self.chart_pool.fill_entries(self.settings.get("quick_tags"))
 
     def closeEvent(self, event: QCloseEvent) -> None:
         workspace = self.workspace

@@ -97,8 +97,10 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         sound_when_due: bool = False,
         review: bool = False,
         charts: tuple[BPChart, ScaleStrip] | None = None,
+        entries: tuple[ObservationEntry, VitalsEntry] | None = None,
     ) -> None:
-        """``charts``: a fresh chart and strip made ahead of need (ui/chart_pool.py)."""
+        """``charts``: a fresh chart and strip made ahead of need (ui/chart_pool.py);
+        ``entries``: fresh entry lines with ``quick_tags``, likewise."""
         super().__init__()
         self._made_charts = charts
         self.service = service
@@ -132,8 +134,11 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.message.setAccessibleName("Message")
         self.message.hide()
         outer.addWidget(self.message)
-        self.observation = ObservationEntry(quick_tags, tags_below=False)
-        self.vitals = VitalsEntry()
+        if entries is not None:
+            self.observation, self.vitals = entries
+        else:
+            self.observation = ObservationEntry(quick_tags, tags_below=False)
+            self.vitals = VitalsEntry()
         # Both entry lines on one row: on a 600 px screen two rows cost the log its newest
         # entries. The vitals line keeps room for a whole reading.
         entry_row = QHBoxLayout()
