@@ -14,15 +14,19 @@ class EnterButton(QPushButton):
 
     def __init__(self, text: str, *, focused_text: str | None = None) -> None:
         super().__init__(text)
-        self._texts = (text, focused_text or text)
+        # Only a button given both labels changes its own: another's label is its owner's
+        # to set (QA: the end panel's "Back to patients (Esc)" went back to "Keep going").
+        self._texts = None if focused_text is None else (text, focused_text)
 
     def focusInEvent(self, event: QFocusEvent) -> None:
         super().focusInEvent(event)
-        self.setText(self._texts[1])
+        if self._texts is not None:
+            self.setText(self._texts[1])
 
     def focusOutEvent(self, event: QFocusEvent) -> None:
         super().focusOutEvent(event)
-        self.setText(self._texts[0])
+        if self._texts is not None:
+            self.setText(self._texts[0])
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if (
