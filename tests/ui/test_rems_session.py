@@ -131,6 +131,12 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     press(window, Qt.Key.Key_5, ALT)
     press(window, Qt.Key.Key_0, CTRL)  # RASS 0
     press(window, Qt.Key.Key_J, CTRL)
+    # Nothing ticked records all three absent: said first, Enter again records it (QA).
+    qtbot.keyClick(workspace.rems_dialog.answers[0], Qt.Key.Key_Return)
+    assert workspace.rems_dialog.isVisible()
+    assert workspace.rems_dialog.error.text().startswith("Nothing is ticked")
+    assert "says otherwise" not in workspace.rems_dialog.error.text()  # MOAA/S 5, RASS 0
+    clock.advance(seconds=1)
     with qtbot.waitSignal(workspace.rems_dialog.accepted):
         qtbot.keyClick(workspace.rems_dialog.answers[0], Qt.Key.Key_Return)
     type_into(qtbot, workspace.vitals.line, "134/84 74 98")
@@ -330,3 +336,27 @@ def test_the_views_follow_the_service_without_being_told(qtbot, window, store, c
     assert workspace.header.clock_texts()[1] == "00:40:00"
     service.acknowledge_alert()
     assert not workspace.banner.isVisible()
+
+
+def test_a_rems_check_with_nothing_ticked_says_the_sedation_score_that_disagrees(
+    qtbot, window, store, clock
+):
+    """Xvfb QA: MOAA/S 4 and RASS -1, then Ctrl+J and one stray Enter recorded "sedation
+    no, dissociation no, respiratory depression no", and discharge later read dissociation
+    as resolved from it."""
+    workspace = start_rems_session(qtbot, window, store)
+    workspace.screening_dialog.reject()  # the form that opens with the session
+    ALT = Qt.KeyboardModifier.AltModifier
+    press(window, Qt.Key.Key_4, ALT)  # MOAA/S 4
+    press(window, Qt.Key.Key_J, CTRL)
+    rems = workspace.rems_dialog
+    qtbot.keyClick(rems.answers[0], Qt.Key.Key_Return)
+    qtbot.keyClick(rems.answers[0], Qt.Key.Key_Return)  # a reflex second Enter
+    assert rems.isVisible()
+    assert "The latest score says otherwise: MOAA/S 4" in rems.error.text()
+    assert not [s for s in workspace.service.state.scores() if s.content.scale_id == "rems"]
+    # What is present ticked: recorded at once, no question.
+    qtbot.keyClick(rems.answers[0], Qt.Key.Key_1)
+    with qtbot.waitSignal(rems.accepted):
+        qtbot.keyClick(rems.answers[0], Qt.Key.Key_Return)
+    assert workspace.log_model.entry_at(0).text.startswith("REMS check: sedation yes")
