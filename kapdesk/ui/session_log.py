@@ -614,7 +614,12 @@ class EntryDelegate(QStyledItemDelegate):
             onto.drawText(
                 QRect(PADDING, kept, room, spacing),
                 int(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter),
-                QFontMetrics(note).elidedText(CUT_NOTE, Qt.TextElideMode.ElideRight, room),
+                # Who wrote it stays in view: it ends the words cut off (Xvfb QA).
+                QFontMetrics(note).elidedText(
+                    CUT_NOTE + (f" — {entry.by}" if entry.by else ""),
+                    Qt.TextElideMode.ElideRight,
+                    room,
+                ),
             )
         onto.end()
         return drawn
