@@ -95,6 +95,7 @@ class CourseView:
     def open_session(self, session_id: object) -> None:
         window = self.window
         patient = self.page.patient_id
+        window.course_from_session = None  # another session is opened instead
         window.close_course()
         assert isinstance(session_id, uuid.UUID)
         window.open_session(session_id)

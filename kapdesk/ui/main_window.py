@@ -96,6 +96,7 @@ class MainWindow(QMainWindow):
         self.course: CourseView | None = None
         # A past session opened from the course view: Esc goes back to the course (QA).
         self.course_after_review: tuple[uuid.UUID, uuid.UUID] | None = None
+        self.course_from_session: uuid.UUID | None = None  # see show_course
         self._warmed = False
         self._closing = False
         self.chart_pool: ChartPool | None = None  # made with the first warm-up
@@ -546,8 +547,12 @@ class MainWindow(QMainWindow):
                     "running. End it first (Ctrl+Shift+E), or open the course after."
                 )
                 return
-            patient = self.store.session(self.workspace.service.id)["patient_id"]
+            session_id = self.workspace.service.id
+            patient = self.store.session(session_id)["patient_id"]
             self.close_workspace()
+            # Esc from the course goes back to this session's screen (Xvfb QA: it went to
+            # the patients page, the session read a moment ago gone).
+            self.course_from_session = session_id
         if patient is None:
             self.show_verdict("Choose a patient first (Ctrl+F finds one), then Ctrl+Shift+C.")
             return
@@ -561,7 +566,11 @@ class MainWindow(QMainWindow):
             return
         self.course = None
         course.close()
-        self.patients_page.patient_list.setFocus()
+        back, self.course_from_session = self.course_from_session, None
+        if back is not None:
+            self.open_session(back)
+        else:
+            self.patients_page.patient_list.setFocus()
 
     def open_session(self, session_id: uuid.UUID) -> None:
         """Enter on a session in the patients page: an ended one opens read only (issue

@@ -63,6 +63,26 @@ def test_the_course_opens_by_keys_and_a_session_opens_from_it(window, store, clo
     assert window.course.page.chart.selected_session() == sessions[-2]
 
 
+def test_esc_from_a_course_opened_on_a_session_goes_back_to_that_session(window, store, clock):
+    """Xvfb QA: Ctrl+Shift+C on an ended session, then Esc, went to the patients page;
+    the session read a moment ago was gone."""
+    sessions = create_demo_course(store, clock.now_utc())
+    window.refresh_patients()
+    window.open_session(sessions[3])
+    assert window.workspace is not None
+    key(Qt.Key.Key_C, CTRL_SHIFT, widget=window.workspace)
+    assert window.course is not None
+    assert window.workspace is None
+    key(Qt.Key.Key_Escape)
+    assert window.course is None
+    assert window.workspace is not None
+    assert window.workspace.service.id == sessions[3]
+    # From there, as before: Esc to the patients page, on that session.
+    key(Qt.Key.Key_Escape, widget=window.workspace)
+    assert window.workspace is None
+    assert window.patients_page.chosen_session() == sessions[3]
+
+
 def test_a_course_note_is_added_and_corrected_by_keys(window, store, clock):
     page, sessions = _course_page(window, store, clock)
     key(Qt.Key.Key_O, CTRL_SHIFT)
