@@ -189,23 +189,18 @@ def summary(state: SessionState, now: dt.datetime) -> SessionSummary:
         or (by_diastolic.reading.diastolic or 0) <= (highest.reading.diastolic or 0)
     ):
         by_diastolic = None
+
+    def figures(stored: StoredVitals | None) -> tuple[int, int, str] | None:
+        if stored is None:
+            return None
+        reading = stored.reading
+        return reading.systolic or 0, reading.diastolic or 0, state.local_clock(stored.at)
+
     return SessionSummary(
         duration=(state.ended_at or now) - state.started_at,
         doses=len(doses),
         total_mg=sum(d.content.mg for d in doses),
         readings=len(readings),
-        highest_bp=None
-        if highest is None
-        else (
-            highest.reading.systolic or 0,
-            highest.reading.diastolic or 0,
-            state.local_clock(highest.at),
-        ),
-        highest_diastolic=None
-        if by_diastolic is None
-        else (
-            by_diastolic.reading.systolic or 0,
-            by_diastolic.reading.diastolic or 0,
-            state.local_clock(by_diastolic.at),
-        ),
+        highest_bp=figures(highest),
+        highest_diastolic=figures(by_diastolic),
     )
