@@ -436,7 +436,8 @@ class BPPanel:
         values = np.arange(first, top - edge, step)
         minor = np.arange(np.ceil(bottom / 10) * 10, top, 10)
         self.plot.getAxis("left").setTicks(
-            [[(float(v), f"{v:g}") for v in values], [(float(v), "") for v in minor]]
+            # + 0.0: a tick at -0.0 read "-0" (Xvfb QA, a reading of 300/20 in the course)
+            [[(float(v), f"{v + 0.0:g}") for v in values], [(float(v), "") for v in minor]]
         )
         for kind, words in (("high", self.high), ("counts", self.counts)):
             if not show[kind]:

@@ -302,3 +302,28 @@ def test_a_short_window_keeps_the_finding_in_view_and_the_bp_range_sane(qtbot, c
     wrapped = next(w for w in chart.findChildren(QLabel) if w.text() == finding)
     assert wrapped.isVisible()
     assert wrapped.wordWrap()
+
+
+def test_the_bp_axis_reads_no_minus_zero(chart):
+    """Xvfb QA: a session with a reading of 300/20 drew the BP axis down past 0, and its
+    tick there read "-0" (the course page's chart height at 1366x768, with its notes)."""
+    chart.resize(1366, 500)
+    show_course(
+        chart,
+        [
+            session(
+                1,
+                pre_dose_systolic=165,
+                pre_dose_diastolic=100,
+                peak_systolic=300,
+                peak_diastolic=20,
+                alerts=6,
+                urgent_alerts=2,
+                overrides=2,
+            )
+        ],
+    )
+    axis = chart.plot_items()[2].getAxis("left")
+    labels = [label for _value, label in axis._tickLevels[0]]
+    assert labels
+    assert all(not label.startswith("-0") for label in labels), labels
