@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from kapdesk.clinical.alerts import AlertThresholds
+from kapdesk.clinical.elapsed import format_t_plus
 from kapdesk.clinical.protocols import DischargeRules
 from kapdesk.clinical.scales import MOAAS, RASS
 
@@ -22,6 +23,7 @@ class DischargeFacts:
     latest_moaas: int | None = None
     latest_rass: int | None = None
     dissociation_present: bool | None = None  # the latest REMS check's answer
+    dissociation_checked_at: dt.datetime | None = None  # ... and when it was made
     latest_bp: tuple[int, int] | None = None
     baseline: tuple[float, float] | None = None
     confirmed: frozenset[str] = frozenset()
@@ -60,7 +62,7 @@ def evaluate_discharge(
                 DischargeItem(
                     "Dissociation resolved",
                     not facts.dissociation_present,
-                    "Latest check: dissociation "
+                    f"Latest check{_when(facts.dissociation_checked_at, facts)}: dissociation "
                     + ("present." if facts.dissociation_present else "absent."),
                 )
             )
@@ -69,6 +71,12 @@ def evaluate_discharge(
         met = label in facts.confirmed
         items.append(DischargeItem(label, met, "Confirmed." if met else "Not yet confirmed."))
     return items
+
+
+def _when(at: dt.datetime | None, facts: DischargeFacts) -> str:
+    """ " at T+95": a check made at the first dose, "absent" before anything began, read
+    as resolved with nothing to say how old it was (Xvfb QA)."""
+    return "" if at is None else f" at {format_t_plus(at, facts.first_dose_at)}"
 
 
 def _minimum(

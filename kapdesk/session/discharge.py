@@ -57,8 +57,11 @@ def discharge_items(
     if protocol is None:
         return []
     latest: dict[str, tuple[int, ...] | None] = dict.fromkeys((*SCALES, REMS_CHECK_ID))
+    checked_at = None  # the latest REMS check's
     for score in state.scores():
         latest[score.content.scale_id] = score.content.answers
+        if score.content.scale_id == REMS_CHECK_ID:
+            checked_at = score.at
     readings = state.readings()
     last = readings.last_with_bp()  # from the columns: the panel asks at every reading
     last_bp = None if last is None else readings.reading_at(last)
@@ -72,6 +75,7 @@ def discharge_items(
         latest_moaas=moaas[0] if moaas else None,
         latest_rass=rass[0] if rass else None,
         dissociation_present=None if rems is None else bool(rems[1]),
+        dissociation_checked_at=checked_at,
         latest_bp=None if last_bp is None else (last_bp.systolic or 0, last_bp.diastolic or 0),
         baseline=state.baseline(),
         confirmed=confirmed,

@@ -133,3 +133,14 @@ def test_a_level_a_scale_does_not_have_is_refused_with_a_sentence():
 
     with pytest.raises(ValidationError, match=r"MOAA/S has no level 6; its levels are 5, 4, 3"):
         MOAAS.level(6)
+
+
+def test_the_dissociation_check_says_when_it_was_made():
+    """Xvfb QA: a REMS check made at the first dose ("all absent", before anything had
+    begun) met "Dissociation resolved" at the end, with nothing to say how old it was."""
+    stale = evaluate_discharge(REMS, ready(dissociation_checked_at=T0))
+    [item] = [i for i in stale if i.label == "Dissociation resolved"]
+    assert item.detail == "Latest check at T+0: dissociation absent."
+    recent = evaluate_discharge(REMS, ready(dissociation_checked_at=T0 + dt.timedelta(minutes=95)))
+    [item] = [i for i in recent if i.label == "Dissociation resolved"]
+    assert item.detail == "Latest check at T+95: dissociation absent."

@@ -148,6 +148,7 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
         panel.items.text()
     )
     assert panel.items.text().count("NOT MET") == 1
+    assert "Latest check at T+90: dissociation absent." in panel.items_text()  # how old
     qtbot.keyClick(panel.confirm, Qt.Key.Key_Space)
     assert "Not all discharge criteria are met" in panel.error.text()
     assert workspace.service.ended_at is None
