@@ -117,7 +117,8 @@ def _blood_pressure(
         f"{limits.low_systolic}/{limits.low_diastolic}"
     )
     if facts.latest_bp is None:
-        return DischargeItem(label, False, "No blood pressure recorded.")
+        said = "since the first dose" if facts.first_dose_at is not None else "recorded"
+        return DischargeItem(label, False, f"No blood pressure {said}.")
     systolic, diastolic = facts.latest_bp
     below = systolic <= limits.caution_systolic and diastolic <= limits.caution_diastolic
     near = facts.baseline is not None and (

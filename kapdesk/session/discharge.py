@@ -65,6 +65,10 @@ def discharge_items(
     readings = state.readings()
     last = readings.last_with_bp()  # from the columns: the panel asks at every reading
     last_bp = None if last is None else readings.reading_at(last)
+    first = state.first_dose_at
+    if last is not None and first is not None and readings[last].at < first:
+        # The pre-dose reading says nothing of the patient now (Xvfb QA: "met" on it).
+        last_bp = None
     rems = latest[REMS_CHECK_ID]
     moaas, rass = latest["moaas"], latest["rass"]
     _start, stop = state.infusion_times()

@@ -370,3 +370,20 @@ def test_the_correction_form_says_what_a_scores_numbers_are(monitor):
     assert field_labels(moaas) == {"answers": "MOAA/S level (0 to 5)"}
     reading = monitor.entry("vitals", monitor.record_vitals_line("128/82 72 98").entry.id)
     assert field_labels(reading)["systolic"].startswith("Systolic")
+
+
+def test_the_discharge_bp_is_one_taken_after_the_first_dose(monitor, clock):
+    """Xvfb QA: with no reading since the dose, "BP below caution" was met on the pre-dose
+    128/82, which says nothing of the patient two hours later."""
+    monitor.record_screening(NO, NO_MEDS, "")
+    vitals(monitor, "128/82 72 98")
+    clock.advance(minutes=5)
+    dose(monitor)
+    clock.advance(minutes=125)
+    [bp] = [i for i in monitor.discharge_items() if i.label.startswith("BP below caution")]
+    assert not bp.met
+    assert bp.detail == "No blood pressure since the first dose."
+    vitals(monitor, "132/84 70 98")
+    [bp] = [i for i in monitor.discharge_items() if i.label.startswith("BP below caution")]
+    assert bp.met
+    assert bp.detail.startswith("Latest 132/84")
