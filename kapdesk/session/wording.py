@@ -231,8 +231,9 @@ def describe_event(kind: str, payload: Mapping[str, Any], who: str) -> str:
         text = "Screening: " + (
             ("contraindication or caution: " + ", ".join(yes)) if yes else "no contraindications"
         )
-        if meds:
-            text += "; concomitant: " + ", ".join(meds)
+        # Said either way: "nothing ticked" records both (Xvfb QA: the log said only the
+        # contraindications, the form's question both).
+        text += ("; concomitant: " + ", ".join(meds)) if meds else "; no interacting medicines"
         if payload.get("decision"):
             text += f". Decision by {who}: {str(payload['decision']).rstrip('.')}"
         if payload.get("intention"):

@@ -81,7 +81,7 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     with qtbot.waitSignal(screening.accepted):
         qtbot.keyClick(screening.intention, Qt.Key.Key_Return)
     assert workspace.log_model.entry_at(0).text == (
-        "Screening: no contraindications. Intention: to rest and listen."
+        "Screening: no contraindications; no interacting medicines. Intention: to rest and listen."
     )
     assert workspace.message_text() == ""
 
