@@ -11,7 +11,7 @@ from kapdesk.clinical.alerts import AlertThresholds, evaluate, pre_dose_caution
 from kapdesk.clinical.discharge import DischargeFacts, DischargeItem, evaluate_discharge
 from kapdesk.clinical.entries import clean_text
 from kapdesk.clinical.protocols import Protocol
-from kapdesk.clinical.scales import REMS_CHECK_ID, SCALES
+from kapdesk.clinical.scales import MOAAS, RASS, REMS_CHECK_ID, SCALES
 from kapdesk.clinical.screening import MEDICINES
 from kapdesk.clinical.vitals import ValidationError, VitalsReading
 from kapdesk.session.dosing import screening
@@ -47,6 +47,33 @@ class SessionSummary:
         return words
 
 
+def _latest_scores(
+    state: SessionState,
+) -> tuple[dict[str, tuple[int, ...] | None], dt.datetime | None]:
+    """The latest answers of each scale and of the REMS check (None: never scored), and
+    when that REMS check was made."""
+    latest: dict[str, tuple[int, ...] | None] = dict.fromkeys((*SCALES, REMS_CHECK_ID))
+    checked_at = None
+    for score in state.scores():
+        latest[score.content.scale_id] = score.content.answers
+        if score.content.scale_id == REMS_CHECK_ID:
+            checked_at = score.at
+    return latest, checked_at
+
+
+def sedation_not_resolved(state: SessionState) -> list[str]:
+    """The latest MOAA/S and RASS scores that do not say sedation has resolved, as the
+    scales word them ("MOAA/S 4: lethargic ..."): what a REMS check saying "sedation
+    absent" would contradict."""
+    latest, _checked_at = _latest_scores(state)
+    said = []
+    for scale in (MOAAS, RASS):
+        answers = latest[scale.id]
+        if answers and answers[0] != scale.resolved:
+            said.append(scale.label(answers[0]))
+    return said
+
+
 def discharge_items(
     state: SessionState,
     protocol: Protocol | None,
@@ -56,12 +83,7 @@ def discharge_items(
 ) -> list[DischargeItem]:
     if protocol is None:
         return []
-    latest: dict[str, tuple[int, ...] | None] = dict.fromkeys((*SCALES, REMS_CHECK_ID))
-    checked_at = None  # the latest REMS check's
-    for score in state.scores():
-        latest[score.content.scale_id] = score.content.answers
-        if score.content.scale_id == REMS_CHECK_ID:
-            checked_at = score.at
+    latest, checked_at = _latest_scores(state)
     readings = state.readings()
     last = readings.last_with_bp()  # from the columns: the panel asks at every reading
     last_bp = None if last is None else readings.reading_at(last)

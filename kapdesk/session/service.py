@@ -218,6 +218,9 @@ class SessionService:
     def summary(self) -> SessionSummary:
         return discharge.summary(self.state, self._now())
 
+    def sedation_not_resolved(self) -> list[str]:
+        return discharge.sedation_not_resolved(self.state)
+
     def rems_summary(self) -> dict[str, Any]:
         return discharge.rems_summary(self.state, self.thresholds, self._now())
 

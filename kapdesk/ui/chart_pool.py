@@ -42,14 +42,12 @@ class ChartPool:
         self, quick_tags: Sequence[str]
     ) -> tuple[ObservationEntry, VitalsEntry] | None:
         """The spare entry lines if made with these quick tags; else None (and they go)."""
-        spare, self._entries = self._entries, None
-        if spare is None:
+        if self._entries is None or self._entries[0] != tuple(quick_tags):
+            self.clear_entries()
             return None
-        if spare[0] != tuple(quick_tags):
-            for widget in spare[1:]:
-                widget.deleteLater()
-            return None
-        return spare[1], spare[2]
+        _tags, observation, vitals = self._entries
+        self._entries = None
+        return observation, vitals
 
     def clear_entries(self) -> None:
         spare, self._entries = self._entries, None
@@ -61,7 +59,7 @@ class ChartPool:
         """Make the spare pair now, unless one for these colours and thresholds waits."""
         if self._spare is not None and self._spare[0] == (colours, thresholds):
             return
-        self.clear()
+        self._clear_charts()  # the entry lines made ahead stay: they do not depend on these
         chart = BPChart(colours, thresholds=thresholds)
         chart.make_dose_lines(DOSE_LINES_AHEAD)
         self._spare = ((colours, thresholds), chart, ScaleStrip(chart, colours))
@@ -80,10 +78,13 @@ class ChartPool:
         return spare[1], spare[2]
 
     def clear(self) -> None:
+        self._clear_charts()
+        self.clear_entries()
+
+    def _clear_charts(self) -> None:
         spare, self._spare = self._spare, None
         if spare is not None:
             _discard(spare[1], spare[2])
-        self.clear_entries()
 
 
 def _discard(chart: BPChart, strip: ScaleStrip) -> None:

@@ -984,6 +984,8 @@ class MainWindow(QMainWindow):
         assert isinstance(app, QApplication)
         apply_theme(app, self.settings.get("theme"), self.settings.get("font_scale"))
         self.review_ahead.discard()  # styled and sized for the old look
+        if self.chart_pool is not None:
+            self.chart_pool.clear_entries()  # likewise; the charts go by their colours
         if self.workspace is not None and rebuild:
             # The chart, the clocks and the alert rules take colours, sizes and thresholds
             # when they are made: rebuild the workspace over a new service.

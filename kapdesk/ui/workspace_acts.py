@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.entries import Drug, UnusualDose, validate_dose
-from kapdesk.clinical.scales import MOAAS, RASS
 from kapdesk.clinical.screening import CONTRAINDICATIONS
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.entries import editable, field_labels, parse_changes
@@ -104,14 +103,7 @@ class FormActs(Base):
         depression all absent, and the discharge reads dissociation as resolved from it:
         said first, with the sedation score that disagrees (Xvfb QA: one stray Enter
         recorded "all absent" seconds after MOAA/S 4 and RASS -1)."""
-        latest: dict[str, int] = {}
-        for score in self.service.state.scores():
-            latest[score.content.scale_id] = score.content.answers[0]
-        sedated = [
-            scale.label(latest[scale.id])
-            for scale in (MOAAS, RASS)
-            if scale.id in latest and latest[scale.id] != scale.resolved
-        ]
+        sedated = self.service.sedation_not_resolved()
         disagrees = f" The latest score says otherwise: {'; '.join(sedated)}." if sedated else ""
         self._said_once(
             dialog,
