@@ -33,6 +33,10 @@ class SessionSummary:
     highest_bp: tuple[int, int, str] | None  # systolic, diastolic, clock time
     # The reading with the highest diastolic, when it is not highest_bp's diastolic.
     highest_diastolic: tuple[int, int, str] | None = None
+    # The discharge criteria unmet when the session was ended, and the override's reason.
+    unmet: tuple[str, ...] = ()
+    criteria: int = 0
+    override_reason: str | None = None
 
     def highest_words(self) -> str | None:
         """ "165/100 at 10:05", and the highest diastolic when another reading has it:
@@ -226,7 +230,13 @@ def summary(state: SessionState, now: dt.datetime) -> SessionSummary:
         reading = stored.reading
         return reading.systolic or 0, reading.diastolic or 0, state.local_clock(stored.at)
 
+    # The latest discharge decision (a session has one; "latest" if a record has two).
+    decisions = state.events_of("discharge")
+    decision = decisions[-1].payload if decisions and state.ended_at is not None else {}
     return SessionSummary(
+        unmet=tuple(decision.get("unmet") or ()),
+        criteria=int(decision.get("criteria") or 0),
+        override_reason=decision.get("override_reason"),
         duration=(state.ended_at or now) - state.started_at,
         doses=len(doses),
         total_mg=sum(d.content.mg for d in doses),

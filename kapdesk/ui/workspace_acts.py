@@ -408,8 +408,17 @@ class EndActs(Base):
         highest = summary.highest_words() or "no blood pressure recorded"
         pending = len(self.service.open_alerts())
         still = f" {_alerts(pending)} not acknowledged: Ctrl+K." if pending else ""
+        # Ended with criteria unmet: said here, where the end is read, with the reason
+        # recorded (QA: the summary read as if every criterion had been met). Which ones
+        # are in the log's discharge line and the report.
+        unmet = (
+            f"Ended by override, {len(summary.unmet)} of {summary.criteria} discharge "
+            f"criteria not met (listed in the log); reason: {summary.override_reason}. "
+            if summary.unmet
+            else ""
+        )
         self.discharge.show_summary(
-            f"Duration {format_elapsed(summary.duration)} · {summary.doses} dose(s), "
+            f"{unmet}Duration {format_elapsed(summary.duration)} · {summary.doses} dose(s), "
             f"{summary.total_mg:g} mg in all · {summary.readings} vitals reading(s) · "
             f"highest BP {highest}.{still} The patient's survey: Ctrl+Shift+S."
         )

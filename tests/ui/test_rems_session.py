@@ -167,6 +167,7 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     assert panel.title.text() == "Session ended"
     # As read: an escaped apostrophe showed as "&#x27;" (QA).
     assert "The patient's survey: Ctrl+Shift+S." in panel.items_text()
+    assert "not met" not in panel.items_text()  # said only of an override
 
     # The record holds the alerts, the acknowledgements and the REMS figures.
     events = store.session_events(workspace.service.id)

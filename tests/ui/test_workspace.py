@@ -191,7 +191,14 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     assert not panel.error.isVisible()  # no longer applies once a reason is being typed
     panel.override.clear()
     type_into(qtbot, panel.override, "Prescriber reviewed; settled and escorted home")
-    summary = panel.items.text()
+    summary = panel.items_text()
+    # The end says it was an override, and why (QA: it read as if all were met).
+    decision = workspace.service.state.events_of("discharge")[-1].payload
+    assert len(decision["unmet"]) == 7
+    assert summary.startswith(
+        f"Ended by override, 7 of {decision['criteria']} discharge criteria not met (listed "
+        "in the log); reason: Prescriber reviewed; settled and escorted home. Duration"
+    )
     assert "Duration 01:20:00" in summary
     assert "highest BP 156/98" in summary
     assert "2 vitals reading(s)" in summary
