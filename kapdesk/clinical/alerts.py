@@ -40,6 +40,10 @@ class AlertThresholds:
     low_systolic: int = 90
     low_diastolic: int = 50
 
+    def is_low(self, systolic: float, diastolic: float) -> bool:
+        """Below the low BP level, by either figure: the alert and discharge both ask."""
+        return systolic < self.low_systolic or diastolic < self.low_diastolic
+
 
 # How far a clinic may move each threshold from CLINICAL.md's default. Stricter is allowed
 # within reason; looser than these would let a dangerous reading pass without an alert.
@@ -182,9 +186,7 @@ def _crossed(c: Context, systolic: int, diastolic: int, how: str, urgent: bool =
 
 
 def _low(c: Context) -> bool:
-    return _has_bp(c) and (
-        _sys(c) < c.thresholds.low_systolic or _dia(c) < c.thresholds.low_diastolic
-    )
+    return _has_bp(c) and c.thresholds.is_low(_sys(c), _dia(c))
 
 
 def _below(c: Context) -> str:

@@ -134,7 +134,7 @@ def _blood_pressure(
         )
     # Nor is a fall: "below caution" and "within the margin" were both true of 82/44
     # after a baseline of 138/86, and a patient about to faint met the criterion (QA).
-    if systolic < limits.low_systolic or diastolic < limits.low_diastolic:
+    if limits.is_low(systolic, diastolic):
         return DischargeItem(
             label,
             False,
