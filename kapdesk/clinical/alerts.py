@@ -39,6 +39,11 @@ class AlertThresholds:
     # healthy resting 110/58. A clinic sets its own.
     low_systolic: int = 90
     low_diastolic: int = 50
+    # Respiratory depression, which REMS monitors (CLINICAL.md), has no number there: a
+    # rate of 6/min raised nothing (QA). Sedation monitoring's usual lines: below 10/min
+    # is slow breathing to watch, below 8/min needs action now. A clinic sets its own.
+    respiratory_rate_caution: int = 10
+    respiratory_rate_urgent: int = 8
 
     def is_low(self, systolic: float, diastolic: float) -> bool:
         """Below the low BP level, by either figure: the alert and discharge both ask."""
@@ -60,6 +65,8 @@ THRESHOLD_BOUNDS: dict[str, tuple[int, int]] = {
     "heart_rate_low": (40, 60),
     "low_systolic": (80, 100),
     "low_diastolic": (40, 60),
+    "respiratory_rate_caution": (8, 12),
+    "respiratory_rate_urgent": (6, 10),
 }
 THRESHOLD_LABELS: dict[str, str] = {
     "caution_systolic": "Caution above, systolic (mmHg)",
@@ -74,6 +81,8 @@ THRESHOLD_LABELS: dict[str, str] = {
     "heart_rate_low": "Heart rate low below (/min)",
     "low_systolic": "Low BP below, systolic (mmHg)",
     "low_diastolic": "Low BP below, diastolic (mmHg)",
+    "respiratory_rate_caution": "Respiratory rate caution below (/min)",
+    "respiratory_rate_urgent": "Respiratory rate urgent below (/min)",
 }
 
 
@@ -98,6 +107,8 @@ def threshold_problems(values: dict[str, object]) -> list[str]:
         problems.append("The diastolic caution level must be below the urgent level.")
     if merged.spo2_urgent >= merged.spo2_caution:
         problems.append("The SpO2 urgent level must be below the caution level.")
+    if merged.respiratory_rate_urgent >= merged.respiratory_rate_caution:
+        problems.append("The respiratory rate urgent level must be below the caution level.")
     return problems
 
 
@@ -287,6 +298,39 @@ RULES: tuple[Rule, ...] = (
         lambda c: f"SpO2 {c.reading.spo2}% is below {c.thresholds.spo2_caution}%.",
         "Check the probe and the patient's breathing; recheck soon.",
         "CLINICAL.md, Default thresholds: SpO2 < 92 % caution (clinic practice)",
+    ),
+    Rule(
+        "respiratory_rate_urgent",
+        Level.URGENT,
+        lambda c: (
+            c.reading.respiratory_rate is not None
+            and c.reading.respiratory_rate < c.thresholds.respiratory_rate_urgent
+        ),
+        lambda c: (
+            f"Respiratory rate {c.reading.respiratory_rate}/min is below "
+            f"{c.thresholds.respiratory_rate_urgent}/min."
+        ),
+        "Check the airway and breathing now: rouse the patient, give oxygen per clinic "
+        "protocol, and escalate. Recheck in 5 minutes.",
+        "Respiratory depression (monitored under REMS, CLINICAL.md); the rate is not in "
+        "CLINICAL.md: below 8/min is sedation monitoring's usual line (a clinic setting)",
+    ),
+    Rule(
+        "respiratory_rate_caution",
+        Level.CAUTION,
+        lambda c: (
+            c.reading.respiratory_rate is not None
+            and c.thresholds.respiratory_rate_urgent
+            <= c.reading.respiratory_rate
+            < c.thresholds.respiratory_rate_caution
+        ),
+        lambda c: (
+            f"Respiratory rate {c.reading.respiratory_rate}/min is below "
+            f"{c.thresholds.respiratory_rate_caution}/min."
+        ),
+        "Watch the breathing and the SpO2; rouse the patient if drowsy; recheck soon.",
+        "Respiratory depression (monitored under REMS, CLINICAL.md); the rate is not in "
+        "CLINICAL.md: below 10/min is sedation monitoring's usual line (a clinic setting)",
     ),
     Rule(
         "heart_rate_sustained_high",

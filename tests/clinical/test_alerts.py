@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from kapdesk.clinical.alerts import AlertThresholds, Level, evaluate, pre_dose_caution
+from kapdesk.clinical.alerts import (
+    AlertThresholds,
+    Level,
+    evaluate,
+    pre_dose_caution,
+    threshold_problems,
+)
 from kapdesk.clinical.vitals import VitalsReading
 
 
@@ -85,6 +91,44 @@ def test_heart_rate(heart_rate, previous, expected):
     assert rules(VitalsReading(heart_rate=heart_rate), previous=earlier) == expected
 
 
+@pytest.mark.parametrize(
+    ("rate", "expected"),
+    [
+        (14, []),
+        (10, []),  # caution is "< 10", urgent "< 8"
+        (9, [("respiratory_rate_caution", C)]),
+        (8, [("respiratory_rate_caution", C)]),
+        (7, [("respiratory_rate_urgent", U)]),
+        (6, [("respiratory_rate_urgent", U)]),  # QA: 6/min raised nothing
+    ],
+)
+def test_respiratory_rate(rate, expected):
+    assert rules(VitalsReading(respiratory_rate=rate)) == expected
+
+
+def test_slow_breathing_says_what_to_do_now():
+    [alert] = evaluate(VitalsReading(respiratory_rate=6, spo2=95))
+    assert alert.reason == "Respiratory rate 6/min is below 8/min."
+    assert alert.action.startswith("Check the airway and breathing now")
+    assert alert.needs_recheck
+    assert (
+        rules(
+            VitalsReading(respiratory_rate=9),
+            thresholds=AlertThresholds(respiratory_rate_caution=9),
+        )
+        == []
+    )
+
+
+def test_respiratory_rate_levels_must_be_in_order():
+    assert threshold_problems({"respiratory_rate_caution": 8, "respiratory_rate_urgent": 8}) == [
+        "The respiratory rate urgent level must be below the caution level."
+    ]
+    assert threshold_problems({"respiratory_rate_urgent": 11}) == [
+        "Respiratory rate urgent below (/min) must be a whole number from 6 to 10."
+    ]
+
+
 def test_thresholds_are_clinic_settings():
     strict = AlertThresholds(caution_systolic=130, caution_diastolic=85)
     assert rules(VitalsReading(systolic=131, diastolic=80), thresholds=strict) == [
@@ -115,8 +159,8 @@ def test_pre_dose_caution_uses_the_latest_pre_dose_reading():
 
 
 def test_the_alert_names_every_value_the_reading_holds():
-    [alert] = evaluate(VitalsReading(spo2=88, respiratory_rate=8, temperature_c=36.4))
-    assert alert.reading == "SpO2 88%  RR 8  T 36.4 °C"
+    [alert] = evaluate(VitalsReading(spo2=88, respiratory_rate=14, temperature_c=36.4))
+    assert alert.reading == "SpO2 88%  RR 14  T 36.4 °C"
 
 
 def test_a_low_bp_alert_says_which_value_is_low_and_what_to_do():
