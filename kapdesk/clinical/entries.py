@@ -115,6 +115,7 @@ class DoseEntry:
 # esketamine 56/84 mg); the clinician's decision is not second-guessed below it.
 MAX_DOSE_MG = 1000.0
 MAX_DEVICES = 10
+ESKETAMINE_MG_PER_DEVICE = 28  # CLINICAL.md: 56 mg = 2 devices, 84 mg = 3 devices
 
 
 def validate_dose(
@@ -143,6 +144,19 @@ def validate_dose(
         devices = int(count)
     if devices is not None and route_value is not Route.INTRANASAL:
         raise ValidationError("device_count", "A device count applies to intranasal doses only.")
+    if devices is not None and drug_value is Drug.ESKETAMINE:
+        # The amount and the devices must tell the same dose: 56 mg with 3 devices was
+        # stored as typed and offered again at the next session (QA).
+        per_device = ESKETAMINE_MG_PER_DEVICE
+        if dose_mg != devices * per_device:
+            fits = dose_mg / per_device
+            what = (
+                f"{dose_mg:g} mg is {fits:g} device(s) of {per_device} mg, not {devices}"
+                if fits == int(fits)
+                else f"{dose_mg:g} mg is not a whole number of {per_device} mg devices "
+                f"({devices} device(s) make {devices * per_device} mg)"
+            )
+            raise ValidationError("device_count", f"{what}: correct the dose or the device count.")
     return DoseEntry(
         drug=drug_value,
         route=route_value,

@@ -11,7 +11,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from kapdesk.clinical.alerts import Alert, AlertThresholds, pre_dose_caution
-from kapdesk.clinical.entries import Drug, Route, clean_text, route_in_sentence
+from kapdesk.clinical.entries import (
+    ESKETAMINE_MG_PER_DEVICE,
+    Drug,
+    Route,
+    clean_text,
+    route_in_sentence,
+)
 from kapdesk.clinical.protocols import Protocol
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.clinical.vitals import ValidationError
@@ -91,7 +97,6 @@ ROUTE_DRUG = {
     Route.IM: Drug.KETAMINE,
     Route.SUBLINGUAL: Drug.KETAMINE,
 }
-ESKETAMINE_MG_PER_DEVICE = 28  # CLINICAL.md: 56 mg = 2 devices, 84 mg = 3 devices
 
 
 def device_count(drug: str, mg_text: str) -> int | None:

@@ -59,6 +59,21 @@ def test_an_intranasal_dose_with_devices():
     )
 
 
+def test_an_esketamine_dose_and_its_devices_must_agree():
+    """QA: 56 mg with 3 devices was stored silently, and offered again next session."""
+    with pytest.raises(ValidationError) as caught:
+        validate_dose("esketamine", "intranasal", "56", "LOT-7", "3")
+    assert caught.value.field == "device_count"
+    assert str(caught.value) == (
+        "56 mg is 2 device(s) of 28 mg, not 3: correct the dose or the device count."
+    )
+    with pytest.raises(ValidationError) as caught:
+        validate_dose("esketamine", "intranasal", "50", "LOT-7", "2")
+    assert str(caught.value).startswith("50 mg is not a whole number of 28 mg devices")
+    assert validate_dose("esketamine", "intranasal", "84", "LOT-7", "3").device_count == 3
+    assert validate_dose("esketamine", "intranasal", "50", "LOT-7").device_count is None
+
+
 @pytest.mark.parametrize(
     ("args", "field"),
     [

@@ -320,6 +320,33 @@ def test_an_empty_dose_is_asked_for_before_the_lot(qtbot, window, store):
     assert workspace.service.state.doses() == []
 
 
+def test_a_dose_whose_devices_disagree_is_refused_at_the_devices(qtbot, window, store):
+    """QA: 56 mg, lot, 3 devices: stored without a word (3 x 28 mg is 84)."""
+    workspace, _ = started(qtbot, window, store, "SPRAVATO REMS")
+    type_into(qtbot, workspace.vitals.line, "128/82 72 98")
+    press(window, Qt.Key.Key_D, CTRL)
+    dose = workspace.dose_dialog
+    dose.mg.setFocus()
+    dose.mg.selectAll()
+    qtbot.keyClicks(dose.mg, "56")
+    dose.lot.setText("LOT-ABC1")
+    dose.devices.setText("3")
+    dose.devices.setFocus()
+    key(dose.devices, Qt.Key.Key_Return)
+    assert dose.isVisible()
+    assert dose.error.text() == (
+        "56 mg is 2 device(s) of 28 mg, not 3: correct the dose or the device count."
+    )
+    assert focused() is dose.devices
+    assert workspace.service.state.doses() == []
+    dose.devices.selectAll()
+    qtbot.keyClicks(dose.devices, "2")
+    key(dose.devices, Qt.Key.Key_Return)
+    assert not dose.isVisible()
+    [given] = workspace.service.state.doses()
+    assert (given.content.mg, given.content.device_count) == (56, 2)
+
+
 def test_a_typed_reading_at_the_edge_of_the_plausible_needs_enter_twice(
     qtbot, window, store, clock
 ):
