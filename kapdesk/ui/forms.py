@@ -4,6 +4,7 @@ place of the chart (``SidePanel``), never over the clocks, the newest entries or
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -111,7 +112,7 @@ class FormDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText(f"{ok_text} (Enter)")
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Cancel (Esc)")
         self.buttons.accepted.connect(self._try_save)
-        self.buttons.rejected.connect(self.reject)
+        self.buttons.rejected.connect(self.cancel)
         outer.addWidget(self.buttons)
         self.save: Callable[[], Any] = lambda: None
         self.result_value: Any = None
@@ -128,6 +129,11 @@ class FormDialog(QDialog):
         self.warned: tuple[object, float] | None = None
         self.warning_said = ""  # the warning's sentence, as said above the entry lines
         self._placeholders: dict[QLineEdit, str] = {}  # fields saying a refusal, as they were
+        # Whether anything was typed or ticked, and when Esc was last asked about it
+        # (``cancel``); seconds from ``monotonic`` (the session's clock in the workspace).
+        self.edited = False
+        self._discard_asked: float | None = None
+        self.monotonic: Callable[[], float] = time.monotonic
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -151,7 +157,29 @@ class FormDialog(QDialog):
         if enter and plain and ok.isVisible() and ok.isEnabled():
             ok.click()
             return
+        if event.key() == Qt.Key.Key_Escape and plain:
+            self.cancel()
+            return
         super().keyPressEvent(event)
+
+    def cancel(self) -> None:
+        """Esc, or Cancel: the form closes, unless something was typed or ticked in it.
+        Then the first Esc says what a second would throw away, and the second (a moment
+        later: a reflex double Esc is not an answer) throws it away. Esc on the screening
+        form discarded a ticked contraindication and the decision typed, unasked (QA)."""
+        now = self.monotonic()
+        asked = self._discard_asked
+        if not self.edited or (asked is not None and now - asked >= DISCARD_READ_S):
+            self.reject()
+            return
+        if asked is None:
+            self._discard_asked = now
+        self.error.setText(
+            "What you entered here is not saved yet. Enter saves it; Esc again throws it away."
+        )
+        self.error.show()
+        if self.area is not None:
+            QTimer.singleShot(0, self._show_refusal)
 
     def _try_save(self) -> None:
         try:
@@ -228,6 +256,8 @@ class FormDialog(QDialog):
                 button.clicked.connect(self._edited)
 
     def _edited(self, *_args: object) -> None:
+        self.edited = True
+        self._discard_asked = None  # typed on: a later Esc asks again
         if self.error.isVisible():
             self.error.hide()
         for field, placeholder in self._placeholders.items():
@@ -245,6 +275,11 @@ class FormDialog(QDialog):
         widget.setFocus(reason)
         if self.area is not None and self.area.isAncestorOf(widget):
             self.area.ensureWidgetVisible(widget)
+
+
+# How long the question Esc asks stays before Esc again answers it (as Enter again does
+# for the warnings in the session screen, workspace_acts.ALERT_READ_S).
+DISCARD_READ_S = 1.0
 
 
 class SidePanel(QStackedWidget):

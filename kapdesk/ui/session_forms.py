@@ -320,6 +320,7 @@ class RemsCheckDialog(FormDialog):
         digit = {Qt.Key.Key_1: 0, Qt.Key.Key_2: 1, Qt.Key.Key_3: 2}.get(Qt.Key(event.key()))
         if digit is not None and event.modifiers() == Qt.KeyboardModifier.NoModifier:
             self.answers[digit].toggle()
+            self._edited()  # as a click on it: Esc then asks before throwing it away
             return
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
             self._try_save()  # from a check box, Enter records rather than toggles

@@ -70,6 +70,7 @@ class FormActs(Base):
             self.form.focus_first()
             return None
         self.form = form
+        form.monotonic = self.service.monotonic  # the session's clock for Esc's question
         self.shortcuts_first.watch(form)
         # Released before ``saved`` runs, so a form may open the next one (caution → dose).
         form.accepted.connect(lambda: self._release(form))

@@ -320,6 +320,45 @@ def test_an_empty_dose_is_asked_for_before_the_lot(qtbot, window, store):
     assert workspace.service.state.doses() == []
 
 
+def test_esc_on_a_form_with_something_entered_asks_first(qtbot, window, store, clock):
+    """QA: Esc on the screening form threw away a ticked contraindication and the
+    decision typed, unasked. Esc asks; a reflex double Esc is not an answer; Esc a moment
+    later throws the form away. Esc on a form left as it opened closes it at once."""
+    workspace, _ = started(qtbot, window, store, "SPRAVATO REMS")
+    screenings = len(workspace.service.state.events_of("screening"))
+    press(window, Qt.Key.Key_G, CTRL)
+    screening = workspace.screening_dialog
+    assert screening is not None
+    assert screening.isVisible()
+    key(focused(), Qt.Key.Key_Escape)
+    assert not screening.isVisible()  # nothing entered: closed at once
+    press(window, Qt.Key.Key_G, CTRL)
+    screening = workspace.screening_dialog
+    box = next(iter(screening.contraindications.values()))
+    screening.focus(box.box)
+    key(focused(), Qt.Key.Key_Space)  # as the QA pass ticked it
+    assert box.isChecked()
+    for _press in range(2):  # a reflex double Esc
+        key(focused(), Qt.Key.Key_Escape)
+    assert screening.isVisible()
+    assert screening.error.text() == (
+        "What you entered here is not saved yet. Enter saves it; Esc again throws it away."
+    )
+    assert box.isChecked()
+    clock.advance(seconds=2)
+    key(focused(), Qt.Key.Key_Escape)
+    assert not screening.isVisible()
+    # Thrown away, as asked: nothing stored.
+    assert len(workspace.service.state.events_of("screening")) == screenings
+    # The REMS check's answers, given by the keys 1 to 3, count as entered too.
+    workspace.open_rems_check()
+    rems = workspace.rems_dialog
+    key(focused(), Qt.Key.Key_2)
+    key(focused(), Qt.Key.Key_Escape)
+    assert rems.isVisible()
+    assert rems.answers[1].isChecked()
+
+
 def test_a_dose_whose_devices_disagree_is_refused_at_the_devices(qtbot, window, store):
     """QA: 56 mg, lot, 3 devices: stored without a word (3 x 28 mg is 84)."""
     workspace, _ = started(qtbot, window, store, "SPRAVATO REMS")
@@ -445,6 +484,8 @@ def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store, cl
     qtbot.keyClicks(dose.mg, "30")
     key(dose.mg, Qt.Key.Key_Return)
     assert "Enter again records it" in workspace.message_text()
+    key(dose.mg, Qt.Key.Key_Escape)  # the 30 typed: Esc asks first
+    clock.advance(seconds=2)
     key(dose.mg, Qt.Key.Key_Escape)
     assert not dose.isVisible()
     assert workspace.message_text() == "Cancelled: nothing was recorded."
