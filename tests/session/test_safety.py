@@ -3,6 +3,8 @@ screening to discharge at the service level (the GUI run is in tests/ui)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from kapdesk.clinical.alerts import Level
@@ -198,6 +200,12 @@ def test_a_reading_corrected_into_the_urgent_range_raises_the_alert(monitor, clo
     [alert] = monitor.open_alerts()
     assert alert.level is Level.URGENT
     assert monitor.next_check()[0].startswith("Next: Recheck after an urgent reading")
+    # When a reading starts to count for it: one taken at once is not the recheck (QA).
+    due = monitor.now() + dt.timedelta(minutes=5)
+    opens = monitor.local_clock(due - dt.timedelta(minutes=2))
+    assert monitor.next_check()[0] == (
+        f"Next: Recheck after an urgent reading in 00:05:00; a reading from {opens} counts"
+    )
 
 
 def test_a_reading_corrected_out_of_the_urgent_range_withdraws_the_alert(monitor, clock):
