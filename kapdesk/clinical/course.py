@@ -38,6 +38,9 @@ class CourseSession:
     # "pcl5"); None where the latest response was incomplete and so not scored.
     scores: Mapping[str, int | None] = field(default_factory=dict)
     phq9_item9: int | None = None  # the latest PHQ-9's item 9 answer, if any
+    # The reading with the highest diastolic, when it is higher than the peak's: 185/112
+    # is urgent by its diastolic and went unsaid beside a peak of 192/84 (QA).
+    highest_diastolic: tuple[int, int] | None = None
 
 
 # CLINICAL.md, "Scales": remission is PHQ-9 below 5 (GAD-7 below 5). Other instruments

@@ -47,6 +47,12 @@ def _course_session(number: int, rows: SessionRows, weight_kg: float | None) -> 
     pre_d_values = [d for _s, d in pre if d is not None]
     pre_d = round(sum(pre_d_values) / len(pre_d_values)) if pre_d_values else None
     peak = max(((s, d or 0) for _at, s, d in rows.readings), default=None)
+    by_diastolic = max(((d, s) for _at, s, d in rows.readings if d is not None), default=None)
+    highest_diastolic = (
+        (by_diastolic[1], by_diastolic[0])
+        if by_diastolic is not None and peak is not None and by_diastolic[0] > peak[1]
+        else None
+    )
     alerts, urgent, overrides = _counts(rows.events)
     scores, item9 = _scores(rows.events)
     return CourseSession(
@@ -68,6 +74,7 @@ def _course_session(number: int, rows: SessionRows, weight_kg: float | None) -> 
         overrides=overrides,
         scores=scores,
         phq9_item9=item9,
+        highest_diastolic=highest_diastolic,
     )
 
 

@@ -71,3 +71,19 @@ def test_a_later_survey_never_hides_an_earlier_item_9_in_the_same_session(store,
     [again, *_rest] = course_sessions(store, patient, since=since)
     assert again.scores["phq9"] == 19  # the worse: a repeat never makes it look better
     assert again.phq9_item9 == 1  # the earlier "Several days" still shows
+
+
+def test_a_session_with_an_urgent_diastolic_says_it_beside_its_peak(store, clock):
+    """QA: the course said "peak 192/84" of a session whose 185/112 (urgent by its
+    diastolic) the session list and the end summary named."""
+    from kapdesk.widgets.course_series import bp_text
+
+    patient = store.add_patient("Course Diastolic", weight_kg=70)
+    session = store.start_session(patient, protocol="IM injection", zone_name="UTC")
+    for reading in ({"systolic": 185, "diastolic": 112}, {"systolic": 192, "diastolic": 84}):
+        store.add_vitals(session, reading)
+        clock.advance(minutes=5)
+    [course] = course_sessions(store, patient)
+    assert (course.peak_systolic, course.peak_diastolic) == (192, 84)
+    assert course.highest_diastolic == (185, 112)
+    assert bp_text(course).endswith("peak 192/84, highest diastolic 185/112")
