@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLabel, QLineEdit, QWidget
 
@@ -257,7 +257,13 @@ class ScreeningDialog(FormDialog):
         self.first_field = next(iter(self.contraindications.values()))
 
     def _update(self) -> None:
-        self.why.setVisible(any(box.isChecked() for box in self.contraindications.values()))
+        shown = any(box.isChecked() for box in self.contraindications.values())
+        if shown != self.why.isVisible():
+            self.why.setVisible(shown)
+            # Laid out again once the sentence has its height at its width: the form kept
+            # the rows under it where two of its three lines ended, and the Decision row
+            # covered the third (Xvfb QA at 1366x768).
+            QTimer.singleShot(0, self.form.invalidate)
 
     def answers(self) -> tuple[dict[str, bool], dict[str, bool]]:
         return (

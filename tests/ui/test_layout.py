@@ -691,3 +691,29 @@ def test_what_to_do_on_the_banner_is_as_large_as_the_log_where_there_is_room(
     assert workspace.banner.isVisible()
     detail = workspace.banner.detail.fontInfo().pixelSize()
     assert detail >= workspace.log_view.fontInfo().pixelSize() >= 20
+
+
+@pytest.mark.parametrize("size", list(SIZES))
+def test_the_screenings_why_it_matters_is_never_under_the_decision(
+    qtbot, store, data_dir, clock, themed, size
+):
+    """Xvfb QA at 1366x768: a yes ticked showed "why it matters" in two lines' room, its
+    third line under the Decision row (a stray "n" beside "Decision")."""
+    themed(1.0)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES[size], 1.0)
+    workspace.open_screening()
+    QApplication.processEvents()
+    form = workspace.screening_dialog
+    box = form.contraindications["substance_use"]
+    form.focus(box.box)
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Space)
+    for _ in range(3):
+        QApplication.processEvents()
+    why = form.why
+    assert why.isVisible()
+    assert why.height() >= why.heightForWidth(why.width())  # every line of it
+    inner = form.area.widget()
+    why_bottom = why.mapTo(inner, why.rect().bottomLeft()).y()
+    assert why_bottom < form.decision.mapTo(inner, form.decision.rect().topLeft()).y()
+    form.reject()
+    main.close_workspace()
