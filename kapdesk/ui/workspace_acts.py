@@ -481,6 +481,7 @@ class EndActs(Base):
             action.setEnabled(name in (*kept, "observation", "vitals"))
         for action in self.scale_actions:
             action.setEnabled(False)
+        self.vitals.close_fields()
         self.observation.setEnabled(False)
         self.vitals.setEnabled(False)
         # Greyed, they still read "type, then Enter" (QA: the ended session looked open).

@@ -78,6 +78,14 @@ class VitalsEntry(QWidget):
             return
         super().keyPressEvent(event)
 
+    def close_fields(self) -> None:
+        """Back to the line, the keyboard left where it is: the session has ended, and
+        the boxes stayed, clipped at the screen's foot under the end panel (Xvfb QA)."""
+        self.toggle.blockSignals(True)
+        self.toggle.setChecked(False)
+        self.toggle.blockSignals(False)
+        self.fields_box.hide()
+
     def _show_fields(self, visible: bool) -> None:
         self.fields_box.setVisible(visible)
         (self.fields["systolic"] if visible else self.line).setFocus()

@@ -1177,6 +1177,18 @@ def test_esc_in_the_vitals_boxes_closes_the_boxes_not_the_end_panel(qtbot, windo
     assert workspace.side.showing() is workspace.discharge
 
 
+def test_the_vitals_boxes_go_when_the_session_ends(qtbot, window, store):
+    """Xvfb QA: the boxes opened with Alt+F stayed after the end, disabled and clipped at
+    the foot of a 1366x768 screen under the end panel."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    workspace.vitals.toggle.click()
+    assert workspace.vitals.fields_box.isVisible()
+    workspace.service.end(frozenset(), override_reason="test: ended at once")
+    assert not workspace.vitals.fields_box.isVisible()
+    assert not workspace.vitals.toggle.isChecked()
+    assert workspace.vitals.line.isVisible()  # "session ended", as the observation line
+
+
 def test_after_a_reading_the_keyboard_returns_to_the_end_panel(qtbot, window, store):
     workspace, _ = started(qtbot, window, store, "IM injection")
     press(window, Qt.Key.Key_E, CTRL | SHIFT)
