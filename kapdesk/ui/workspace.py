@@ -15,7 +15,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QResizeEvent
+from PySide6.QtGui import QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from kapdesk.clinical.elapsed import format_elapsed
@@ -526,10 +526,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
     def _begin_observation(self, text: str) -> None:
         """Text typed with the log focused goes to the observation line, not lost."""
         if self.review:
-            self.say(
-                "This session has ended and is open to read only: nothing can be entered "
-                "here. Esc goes back to the patients."
-            )
+            self._say_read_only()
             return
         if not self.observation.isEnabled():
             # Ended just now: typing went into the greyed line, and Enter did nothing,
@@ -539,6 +536,20 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.log_view.clearSelection()
         self.focus_observation()
         self.observation.line.insert(text)
+
+    def _say_read_only(self) -> None:
+        self.say(
+            "This session has ended and is open to read only: nothing can be entered "
+            "here. Esc goes back to the patients."
+        )
+
+    def _writes(self, event: Any) -> bool:
+        """Whether ``event`` is the key of an act turned off here (one that writes)."""
+        chord = QKeySequence(event.keyCombination()).toString()
+        return any(
+            not action.isEnabled() and action.shortcut().toString() == chord
+            for action in (*self.actions_by_name.values(), *self.scale_actions)
+        )
 
     def _say_ended(self) -> None:
         self.say(
@@ -605,6 +616,11 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
     def keyPressEvent(self, event: Any) -> None:
         if event.key() == Qt.Key.Key_Escape and self.review:
             self.closed.emit()  # back to the patients
+            return
+        if self.review and self._writes(event):
+            # Ctrl+D, Ctrl+B... on a past session: a key that did nothing, without a word
+            # (Xvfb QA), where typing says this.
+            self._say_read_only()
             return
         if event.key() == Qt.Key.Key_Escape and self.end_panel_shown():
             self.discharge.cancel.click()

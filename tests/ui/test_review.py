@@ -75,6 +75,18 @@ def test_a_finished_session_opens_read_only_by_keys(qtbot, store, data_dir, cloc
     key(focused, Qt.Key.Key_A)
     key(focused, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)  # correct: off here
     assert "read only" in workspace.message_text()
+    # Each key that writes says so too (Xvfb QA: Ctrl+D did nothing, without a word).
+    for chord in (
+        (Qt.Key.Key_D, Qt.KeyboardModifier.ControlModifier),
+        (Qt.Key.Key_B, Qt.KeyboardModifier.ControlModifier),
+        (Qt.Key.Key_3, Qt.KeyboardModifier.AltModifier),
+    ):
+        workspace.say("")
+        key(focused, *chord)
+        assert workspace.message_text().startswith("This session has ended and is open to read")
+    workspace.say("")
+    key(focused, Qt.Key.Key_Down)  # reading the log says nothing
+    assert workspace.message_text() == ""
     assert workspace.log_model.rowCount() == before
     assert store.session(finished)["ended_at"] is not None
     # Esc: back to the patients, on the session just read (QA: the keyboard went to the
