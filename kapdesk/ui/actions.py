@@ -63,7 +63,7 @@ def session_actions(workspace: SessionWorkspace) -> tuple[dict[str, QAction], li
         "observation": make_action(
             workspace, "Write an &observation", "Ctrl+O", workspace.observation_key
         ),
-        "log": make_action(workspace, "Go to the &log", "Ctrl+L", workspace.focus_log),
+        "log": make_action(workspace, "Go to the &log", "Ctrl+L", workspace.go_to_log),
         "correct": make_action(
             workspace, "&Correct the selected entry…", "Ctrl+E", workspace.open_correct
         ),

@@ -578,8 +578,14 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
     def focus_observation(self) -> None:
         self.observation.line.setFocus()
 
+    def go_to_log(self) -> None:
+        """Ctrl+L, an act: the last act's sentence goes ("Select an entry in the log
+        first: Ctrl+L, ..." stayed once the clinician had done just that, Xvfb QA)."""
+        self._act()
+        self.focus_log()
+
     def focus_log(self) -> None:
-        """Ctrl+L: the log, at its newest entry, whatever was selected before."""
+        """The log, at its newest entry, whatever was selected before."""
         self.log_view.setFocus(Qt.FocusReason.ShortcutFocusReason)
         if self.log_model.rowCount():
             self.log_view.setCurrentIndex(self.log_model.index(0, 0))

@@ -637,6 +637,12 @@ def test_6_a_refusal_stays_until_the_next_act(qtbot, window, store, clock):
     assert workspace.message_text().startswith("Select an entry in the log first: Ctrl+L")
     type_into(qtbot, workspace.observation.line, "waiting for the prescriber")
     assert workspace.message_text() == ""
+    # Doing what it says clears it (Xvfb QA: it stayed through Ctrl+L and the arrows).
+    press(window, Qt.Key.Key_E, CTRL)
+    assert workspace.message_text().startswith("Select an entry in the log first: Ctrl+L")
+    press(window, Qt.Key.Key_L, CTRL)
+    assert focused() is workspace.log_view
+    assert workspace.message_text() == ""
 
 
 def test_a_refused_reading_s_sentence_goes_once_the_line_is_changed(qtbot, window, store):
