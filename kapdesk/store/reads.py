@@ -48,6 +48,7 @@ class SessionFigures:
     doses: list[tuple[str, float]] = dataclasses.field(default_factory=list)
     highest_bp: tuple[int, int | None] | None = None
     highest_diastolic: tuple[int, int] | None = None  # by diastolic: see highest_words
+    overridden: bool = False  # ended with discharge criteria unmet, by an override
 
 
 class RecordReads:
@@ -227,8 +228,8 @@ class RecordReads:
 
     def session_figures(self, patient_id: uuid.UUID) -> dict[uuid.UUID, SessionFigures]:
         """Each of a patient's sessions at a glance, for the patients page (issue 12): the
-        doses given (drug, mg, in order), and the highest blood pressure (by systolic) and
-        diastolic.
+        doses given (drug, mg, in order), the highest blood pressure (by systolic) and
+        diastolic, and whether it was ended by an override.
         Corrections applied. One query per table for all the patient's sessions."""
         figures: dict[uuid.UUID, SessionFigures] = {}
         of_patient = "session_id IN (SELECT id FROM sessions WHERE patient_id = ?)"
@@ -244,6 +245,14 @@ class RecordReads:
                 (str(patient_id),),
             ).fetchall()
             corrected = corrected_doses_and_readings(connection, patient_id)
+            overrides = connection.exec_driver_sql(
+                f"SELECT session_id FROM session_events WHERE {of_patient} "
+                "AND kind = 'discharge' AND json_extract(payload, '$.override_reason') "
+                "IS NOT NULL",
+                (str(patient_id),),
+            ).fetchall()
+        for (session,) in overrides:
+            figures.setdefault(uuid.UUID(session), SessionFigures()).overridden = True
         for session, entry_id, drug, mg in doses:
             if entry_id in corrected:
                 current = self.entry("dose", uuid.UUID(entry_id)).current

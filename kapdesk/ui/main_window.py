@@ -331,10 +331,12 @@ class MainWindow(QMainWindow):
                         # 150/112 is urgent by its diastolic (QA: unsaid beside 165/100)
                         parts.append(f"highest diastolic {by_diastolic[0]}/{by_diastolic[1]}")
                 ended = session["ended_at"]
+                # Ended with criteria unmet: said at a glance (Xvfb QA: only the log said so).
+                how = " by override" if found and found.overridden else ""
                 parts.append(
                     "in progress"
                     if ended is None
-                    else f"ended {ended.astimezone(zone):%H:%M} (Enter: read it)"
+                    else f"ended {ended.astimezone(zone):%H:%M}{how} (Enter: read it)"
                 )
                 rows.append((session["id"], " · ".join(parts)))
         self.patients_page.sessions.set_rows(rows)

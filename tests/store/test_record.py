@@ -265,3 +265,14 @@ def test_a_patients_sessions_at_a_glance_count_corrections(store, clock):
     assert store.session_figures(patient)[first].highest_diastolic == (120, 112)
     assert second not in figures  # nothing recorded in it yet
     assert elsewhere not in figures
+    assert not figures[first].overridden
+    # Ended with criteria unmet: said on the page (Xvfb QA: only the log said so).
+    store.add_session_event(
+        first, "discharge", {"criteria": 7, "unmet": ["Escort"], "override_reason": "left"}
+    )
+    store.end_session(first)
+    store.add_session_event(
+        elsewhere, "discharge", {"criteria": 7, "unmet": [], "override_reason": None}
+    )
+    assert store.session_figures(patient)[first].overridden
+    assert not store.session_figures(other)[elsewhere].overridden

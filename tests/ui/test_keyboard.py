@@ -1114,6 +1114,10 @@ def test_one_esc_leaves_an_ended_session_and_ctrl_shift_n_works_there(qtbot, win
     assert focused() is workspace.log_view
     key(workspace.log_view, Qt.Key.Key_Escape)
     assert window.workspace is None  # one Esc, back to the patients
+    # Its row says it was ended by override (Xvfb QA: only the log said so).
+    model = window.patients_page.session_list.model()
+    [row] = [model.index(r, 0).data() for r in range(model.rowCount())]
+    assert row.endswith(" · ended 09:00 by override (Enter: read it)"), row
     workspace, _ = started(qtbot, window, store, "IM injection")
     workspace.service.end(frozenset(), override_reason="test: ended again")
     press(window, Qt.Key.Key_N, CTRL | SHIFT)
