@@ -12,8 +12,10 @@ from kapdesk.clinical.discharge import DischargeFacts, DischargeItem, evaluate_d
 from kapdesk.clinical.entries import clean_text
 from kapdesk.clinical.protocols import Protocol
 from kapdesk.clinical.scales import MOAAS, RASS, REMS_CHECK_ID, SCALES
+from kapdesk.clinical.schedule import RECHECK_EARLY
 from kapdesk.clinical.screening import MEDICINES
 from kapdesk.clinical.vitals import ValidationError, VitalsReading
+from kapdesk.session.alerting import rechecks
 from kapdesk.session.dosing import screening
 from kapdesk.session.entries import StoredVitals
 from kapdesk.session.state import SessionState
@@ -95,6 +97,11 @@ def discharge_items(
     if last is not None and first is not None and readings[last].at < first:
         # The pre-dose reading says nothing of the patient now (Xvfb QA: "met" on it).
         last_bp = None
+    # The recheck an urgent reading calls for, if no BP has been taken since it opened.
+    due = rechecks(state)
+    opens = due[-1] - RECHECK_EARLY if due else None
+    if opens is not None and last is not None and readings[last].at >= opens:
+        opens = None
     rems = latest[REMS_CHECK_ID]
     moaas, rass = latest["moaas"], latest["rass"]
     _start, stop = state.infusion_times()
@@ -109,6 +116,7 @@ def discharge_items(
         latest_bp=None if last_bp is None else (last_bp.systolic or 0, last_bp.diastolic or 0),
         baseline=state.baseline(),
         confirmed=confirmed,
+        recheck_from=opens,
     )
     return evaluate_discharge(protocol.discharge, facts, thresholds)
 

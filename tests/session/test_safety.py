@@ -395,3 +395,31 @@ def test_the_discharge_bp_is_one_taken_after_the_first_dose(monitor, clock):
     [bp] = [i for i in monitor.discharge_items() if i.label.startswith("BP below caution")]
     assert bp.met
     assert bp.detail.startswith("Latest 132/84")
+
+
+def test_discharge_waits_for_the_recheck_an_urgent_reading_calls_for(monitor, clock):
+    """Xvfb QA: the BP criterion was met on a latest 132/84 (the urgent reading after it
+    corrected down) while the recheck after an urgent 185/112 still counted down."""
+    monitor.record_screening(NO, NO_MEDS, "")
+    vitals(monitor, "128/82 72 98")
+    clock.advance(minutes=5)
+    dose(monitor)
+    clock.advance(minutes=40)
+    vitals(monitor, "185/112 88 97")  # urgent: a recheck 5 minutes after
+    clock.advance(minutes=1)
+    vitals(monitor, "132/84 80 97")  # a minute later: not the recheck
+
+    def bp_item():
+        [item] = [i for i in monitor.discharge_items() if i.label.startswith("BP below")]
+        return item
+
+    item = bp_item()
+    assert not item.met
+    assert item.detail == (
+        "The recheck after an urgent reading is still due (a BP from T+43 counts); "
+        "latest 132/84; baseline 128/82."
+    )
+    clock.advance(minutes=3)  # T+44: past T+43, it counts
+    vitals(monitor, "130/82 76 98")
+    assert bp_item().met
+    assert bp_item().detail == "Latest 130/82; baseline 128/82."
