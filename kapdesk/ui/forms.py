@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from PySide6.QtCore import QEvent, QPoint, Qt, QTimer
+from PySide6.QtCore import QEvent, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -58,6 +58,10 @@ def wrapping_label(text: str, buddy: QWidget) -> QLabel:
 
 class FormDialog(QDialog):
     """A form whose OK calls ``save``; a refusal is shown here and the form stays open."""
+
+    # A question the form asks (Esc on what was entered), for the session screen to say
+    # above its entry lines too: under a long form's rows it can be out of view.
+    asked_aloud = Signal(str)
 
     def __init__(
         self,
@@ -174,12 +178,19 @@ class FormDialog(QDialog):
             return
         if asked is None:
             self._discard_asked = now
-        self.error.setText(
+        sentence = (
             "What you entered here is not saved yet. Enter saves it; Esc again throws it away."
         )
+        self.error.setText(sentence)
         self.error.show()
+        self.warning_said = sentence
+        self.asked_aloud.emit(sentence)
+        # The keyboard to Save, in view: the question under a long form's rows was out of
+        # view with the keyboard on its first field (Xvfb QA: Esc seemed to do nothing).
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setFocus()
         if self.area is not None:
-            QTimer.singleShot(0, self._show_refusal)
+            area = self.area
+            QTimer.singleShot(0, lambda: area.ensureWidgetVisible(self.error))
 
     def _try_save(self) -> None:
         try:

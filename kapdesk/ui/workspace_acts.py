@@ -71,6 +71,7 @@ class FormActs(Base):
             return None
         self.form = form
         form.monotonic = self.service.monotonic  # the session's clock for Esc's question
+        form.asked_aloud.connect(self.say)
         self.shortcuts_first.watch(form)
         # Released before ``saved`` runs, so a form may open the next one (caution → dose).
         form.accepted.connect(lambda: self._release(form))

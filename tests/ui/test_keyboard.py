@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QLabel
+from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel
 
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
 from kapdesk.local.settings import Settings
@@ -344,10 +344,19 @@ def test_esc_on_a_form_with_something_entered_asks_first(qtbot, window, store, c
     assert screening.error.text() == (
         "What you entered here is not saved yet. Enter saves it; Esc again throws it away."
     )
+    # Said where it is seen: above the entry lines, and under the rows scrolled into view
+    # with the keyboard on Save (Xvfb QA: out of view, the keyboard on the first box).
+    assert workspace.message_text() == screening.error.text()
+    assert focused() is screening.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    QApplication.processEvents()
+    port = screening.area.viewport()
+    top = screening.error.mapTo(port, screening.error.rect().topLeft()).y()
+    assert 0 <= top < port.height()
     assert box.isChecked()
     clock.advance(seconds=2)
     key(focused(), Qt.Key.Key_Escape)
     assert not screening.isVisible()
+    assert workspace.message_text() == "Cancelled: nothing was recorded."
     # Thrown away, as asked: nothing stored.
     assert len(workspace.service.state.events_of("screening")) == screenings
     # The REMS check's answers, given by the keys 1 to 3, count as entered too.
