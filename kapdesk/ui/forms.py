@@ -59,9 +59,14 @@ def wrapping_label(text: str, buddy: QWidget) -> QLabel:
 class FormDialog(QDialog):
     """A form whose OK calls ``save``; a refusal is shown here and the form stays open."""
 
-    # A question the form asks (Esc on what was entered), for the session screen to say
-    # above its entry lines too: under a long form's rows it can be out of view.
+    # The question Esc asks of what was entered, for the session screen to say above its
+    # entry lines too (under a long form's rows it can be out of view); and its end, when
+    # Enter answers it instead (a save, or a refusal: either is the next act).
+    DISCARD_QUESTION = (
+        "What you entered here is not saved yet. Enter saves it; Esc again throws it away."
+    )
     asked_aloud = Signal(str)
+    question_withdrawn = Signal()
 
     def __init__(
         self,
@@ -178,9 +183,7 @@ class FormDialog(QDialog):
             return
         if asked is None:
             self._discard_asked = now
-        sentence = (
-            "What you entered here is not saved yet. Enter saves it; Esc again throws it away."
-        )
+        sentence = self.DISCARD_QUESTION
         self.error.setText(sentence)
         self.error.show()
         self.warning_said = sentence
@@ -193,6 +196,14 @@ class FormDialog(QDialog):
             QTimer.singleShot(0, lambda: area.ensureWidgetVisible(self.error))
 
     def _try_save(self) -> None:
+        if self._discard_asked is not None:
+            # Enter answered Esc's question: it goes, here and above the entry lines (Xvfb
+            # QA: "not saved yet" stayed after the save, and took a refusal's room), and a
+            # later Esc asks again.
+            self._discard_asked = None
+            if self.error.text() == self.DISCARD_QUESTION:
+                self.error.hide()
+            self.question_withdrawn.emit()
         try:
             self.result_value = self.save()
         except (ValidationError, StoreError) as exc:

@@ -7,9 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QComboBox, QDialogButtonBox, QLabel, QLineEdit, QWidget
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
 
 from kapdesk.clinical.entries import ROUTE_LABELS, Drug, Route, route_in_sentence
 from kapdesk.clinical.scales import REMS_QUESTIONS
@@ -243,11 +251,22 @@ class ScreeningDialog(FormDialog):
         self.why = WrappedLabel(WHY_IT_MATTERS)
         self.why.setObjectName("error")
         self.why.hide()
-        self.form.addRow(self.why)
         self.decision = QLineEdit()
         self.decision.setAccessibleName("Decision and reason")
         self.decision.setPlaceholderText("Your decision to proceed, and why (required after a yes)")
-        self.form.addRow("Decision", self.decision)
+        # The paragraph and the Decision row under the form's rows, in the rows' own
+        # column: as a form row, the form placed the Decision row over the paragraph's
+        # last line whenever it laid the rows out again (a yes ticked, a refusal under
+        # them; Xvfb QA at 1366x768 and at 125 %).
+        decision_row = QFormLayout()
+        decision_row.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        decision_row.addRow("Decision", self.decision)
+        assert self.area is not None
+        rows = self.area.widget().layout()
+        assert isinstance(rows, QVBoxLayout)
+        below_form = rows.indexOf(self.error)
+        rows.insertWidget(below_form, self.why)
+        rows.insertLayout(below_form + 1, decision_row)
         # A yes without a decision is refused with the keyboard here, the sentence under
         # it: it stayed on the first question, the sentence below the rows, out of view at
         # 1024x600, and Enter seemed to do nothing (QA).
@@ -260,10 +279,6 @@ class ScreeningDialog(FormDialog):
         shown = any(box.isChecked() for box in self.contraindications.values())
         if shown != self.why.isVisible():
             self.why.setVisible(shown)
-            # Laid out again once the sentence has its height at its width: the form kept
-            # the rows under it where two of its three lines ended, and the Decision row
-            # covered the third (Xvfb QA at 1366x768).
-            QTimer.singleShot(0, self.form.invalidate)
 
     def answers(self) -> tuple[dict[str, bool], dict[str, bool]]:
         return (

@@ -72,6 +72,9 @@ class FormActs(Base):
         self.form = form
         form.monotonic = self.service.monotonic  # the session's clock for Esc's question
         form.asked_aloud.connect(self.say)
+        form.question_withdrawn.connect(
+            lambda: self.say("") if self.message_text() == form.DISCARD_QUESTION else None
+        )
         self.shortcuts_first.watch(form)
         # Released before ``saved`` runs, so a form may open the next one (caution → dose).
         form.accepted.connect(lambda: self._release(form))

@@ -693,14 +693,15 @@ def test_what_to_do_on_the_banner_is_as_large_as_the_log_where_there_is_room(
     assert detail >= workspace.log_view.fontInfo().pixelSize() >= 20
 
 
+@pytest.mark.parametrize("scale", [1.0, 1.25])
 @pytest.mark.parametrize("size", list(SIZES))
 def test_the_screenings_why_it_matters_is_never_under_the_decision(
-    qtbot, store, data_dir, clock, themed, size
+    qtbot, store, data_dir, clock, themed, size, scale
 ):
     """Xvfb QA at 1366x768: a yes ticked showed "why it matters" in two lines' room, its
-    third line under the Decision row (a stray "n" beside "Decision")."""
-    themed(1.0)
-    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES[size], 1.0)
+    third line under the Decision row (a stray "n" beside "Decision"); and at 125 %."""
+    themed(scale)
+    main, workspace = demo_window(qtbot, store, data_dir, clock, SIZES[size], scale)
     workspace.open_screening()
     QApplication.processEvents()
     form = workspace.screening_dialog
@@ -710,10 +711,21 @@ def test_the_screenings_why_it_matters_is_never_under_the_decision(
     for _ in range(3):
         QApplication.processEvents()
     why = form.why
-    assert why.isVisible()
-    assert why.height() >= why.heightForWidth(why.width())  # every line of it
     inner = form.area.widget()
-    why_bottom = why.mapTo(inner, why.rect().bottomLeft()).y()
-    assert why_bottom < form.decision.mapTo(inner, form.decision.rect().topLeft()).y()
+
+    def whole() -> bool:
+        why_bottom = why.mapTo(inner, why.rect().bottomLeft()).y()
+        decision_top = form.decision.mapTo(inner, form.decision.rect().topLeft()).y()
+        # Every line of it, above the Decision row.
+        return why.height() >= why.heightForWidth(why.width()) and why_bottom < decision_top
+
+    assert why.isVisible()
+    assert whole()
+    # And once Enter is refused (a yes needs a decision), the refusal under the rows.
+    qtbot.keyClick(QApplication.focusWidget(), Qt.Key.Key_Return)
+    for _ in range(3):
+        QApplication.processEvents()
+    assert form.error.isVisible()
+    assert whole()
     form.reject()
     main.close_workspace()
