@@ -7,6 +7,7 @@ Ending anyway is an override with a reason, recorded by the caller.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from kapdesk.clinical.alerts import AlertThresholds
@@ -89,7 +90,11 @@ def _minimum(
     if start is None:
         return DischargeItem(label, False, f"Not yet: {since} is not recorded.")
     elapsed = (facts.now - start).total_seconds() / 60
-    return DischargeItem(label, elapsed >= minutes, f"{elapsed:.0f} of {minutes:g} minutes.")
+    # Whole minutes, counted down as the T+ clock counts them: rounded, 119.5 read "120 of
+    # 120 minutes" beside NOT MET (Xvfb QA saw "2 of 120" at 00:01:42).
+    return DischargeItem(
+        label, elapsed >= minutes, f"{math.floor(elapsed)} of {minutes:g} minutes."
+    )
 
 
 def _sedation(facts: DischargeFacts) -> DischargeItem:

@@ -43,6 +43,10 @@ def test_blocked_at_90_minutes_and_allowed_at_120():
     assert unmet(items) == ["At least 120 minutes since the first dose"]
     assert items[0].detail == "90 of 120 minutes."
     assert unmet(evaluate_discharge(REMS, ready(now=T0 + dt.timedelta(minutes=120)))) == []
+    # Whole minutes, as the T+ clock counts them: never "120 of 120" while unmet (QA).
+    almost = evaluate_discharge(REMS, ready(now=T0 + dt.timedelta(minutes=119, seconds=40)))
+    assert almost[0].detail == "119 of 120 minutes."
+    assert not almost[0].met
 
 
 SEDATION = "Sedation resolved (MOAA/S 5, RASS 0; each scale that was scored)"
