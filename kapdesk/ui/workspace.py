@@ -633,6 +633,13 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             return
         if event.key() == Qt.Key.Key_Escape:
             self._act()
+            held = self.vitals.line.text().strip()
+            left_vitals = self.vitals.line.hasFocus() and held
             self.refocus()
+            if left_vitals:
+                # Xvfb QA: Esc from "140/9" left it there unrecorded, without a word.
+                self.say(
+                    f"Not recorded: “{held}” is still in the Vitals line; Enter there records it."
+                )
             return
         super().keyPressEvent(event)

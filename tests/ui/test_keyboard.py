@@ -1199,6 +1199,21 @@ def test_the_new_session_refusal_goes_when_the_choice_changes(qtbot, window, sto
     dialog.reject()
 
 
+def test_esc_from_a_half_typed_reading_says_it_was_not_recorded(qtbot, window, store):
+    """Xvfb QA: Ctrl+B, "140/9", Esc: the keyboard went to the observation line and the
+    reading stayed in the Vitals line, unrecorded, without a word."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    readings = len(workspace.service.state.readings())
+    press(window, Qt.Key.Key_B, CTRL)
+    qtbot.keyClicks(focused(), "140/9")
+    key(focused(), Qt.Key.Key_Escape)
+    assert focused() is workspace.observation.line
+    assert workspace.message_text() == (
+        "Not recorded: “140/9” is still in the Vitals line; Enter there records it."
+    )
+    assert len(workspace.service.state.readings()) == readings
+
+
 def test_esc_in_the_vitals_boxes_closes_the_boxes_not_the_end_panel(qtbot, window, store):
     workspace, _ = started(qtbot, window, store, "IM injection")
     press(window, Qt.Key.Key_E, CTRL | SHIFT)
