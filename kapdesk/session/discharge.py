@@ -80,6 +80,21 @@ def sedation_not_resolved(state: SessionState) -> list[str]:
     return said
 
 
+def breathing_slow(state: SessionState, thresholds: AlertThresholds) -> str | None:
+    """The latest respiratory rate, if below the caution level ("RR 6/min at 10:27"): what
+    a REMS check saying "respiratory depression absent" would contradict."""
+    readings = state.readings()
+    rates = readings.column("respiratory_rate")
+    for index in range(len(rates) - 1, -1, -1):
+        rate = rates[index]
+        if rate is None or rate != rate:  # not taken (None, or NaN as read)
+            continue
+        if rate < thresholds.respiratory_rate_caution:
+            return f"RR {rate:g}/min at {state.local_clock(readings[index].at)}"
+        return None
+    return None
+
+
 def discharge_items(
     state: SessionState,
     protocol: Protocol | None,

@@ -221,6 +221,9 @@ class SessionService:
     def sedation_not_resolved(self) -> list[str]:
         return discharge.sedation_not_resolved(self.state)
 
+    def breathing_slow(self) -> str | None:
+        return discharge.breathing_slow(self.state, self.thresholds)
+
     def rems_summary(self) -> dict[str, Any]:
         return discharge.rems_summary(self.state, self.thresholds, self._now())
 

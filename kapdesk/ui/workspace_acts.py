@@ -99,6 +99,14 @@ class FormActs(Base):
             answers = [box.isChecked() for box in dialog.answers]
             if not any(answers):
                 self._nothing_present(dialog)
+            elif not answers[2] and (slow := self.service.breathing_slow()):
+                # Xvfb QA: "respiratory depression no" went in a minute after RR 6/min.
+                self._said_once(
+                    dialog,
+                    "rems",
+                    f"Respiratory depression is not ticked, but the latest reading says "
+                    f"{slow}. Enter again records it absent; 3 ticks it.",
+                )
             return self.service.record_rems_check(*answers)
 
         self.rems_dialog = self._open(RemsCheckDialog(self), save) or self.rems_dialog
@@ -109,7 +117,9 @@ class FormActs(Base):
         said first, with the sedation score that disagrees (Xvfb QA: one stray Enter
         recorded "all absent" seconds after MOAA/S 4 and RASS -1)."""
         sedated = self.service.sedation_not_resolved()
-        disagrees = f" The latest score says otherwise: {'; '.join(sedated)}." if sedated else ""
+        slow = self.service.breathing_slow()
+        said = [*sedated, *([slow] if slow else [])]
+        disagrees = f" The latest figures say otherwise: {'; '.join(said)}." if said else ""
         self._said_once(
             dialog,
             "rems",

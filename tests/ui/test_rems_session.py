@@ -355,10 +355,45 @@ def test_a_rems_check_with_nothing_ticked_says_the_sedation_score_that_disagrees
     qtbot.keyClick(rems.answers[0], Qt.Key.Key_Return)
     qtbot.keyClick(rems.answers[0], Qt.Key.Key_Return)  # a reflex second Enter
     assert rems.isVisible()
-    assert "The latest score says otherwise: MOAA/S 4" in rems.error.text()
+    assert "The latest figures say otherwise: MOAA/S 4" in rems.error.text()
     assert not [s for s in workspace.service.state.scores() if s.content.scale_id == "rems"]
     # What is present ticked: recorded at once, no question.
     qtbot.keyClick(rems.answers[0], Qt.Key.Key_1)
     with qtbot.waitSignal(rems.accepted):
         qtbot.keyClick(rems.answers[0], Qt.Key.Key_Return)
     assert workspace.log_model.entry_at(0).text.startswith("REMS check: sedation yes")
+
+
+def test_a_rems_check_saying_no_respiratory_depression_after_slow_breathing_asks_first(
+    qtbot, window, store, clock
+):
+    """Xvfb QA: "respiratory depression no" was recorded a minute after an urgent RR of
+    6/min, without a word. Asked once, naming the reading; Enter again a moment later
+    records it; ticking 3 records at once."""
+    workspace = start_rems_session(qtbot, window, store)
+    workspace.screening_dialog.reject()
+    workspace.store_vitals_line("128/82 72 98 rr 6")
+    workspace.service.acknowledge_alert()
+    clock.advance(minutes=1)
+    press(window, Qt.Key.Key_J, CTRL)
+    rems = workspace.rems_dialog
+    qtbot.keyClick(rems.answers[0], Qt.Key.Key_1)  # sedation present; breathing not ticked
+    qtbot.keyClick(rems.answers[0], Qt.Key.Key_Return)
+    assert rems.isVisible()
+    assert rems.error.text().startswith(
+        "Respiratory depression is not ticked, but the latest reading says RR 6/min at "
+    )
+    assert workspace.message_text() == rems.error.text()
+    clock.advance(seconds=2)
+    with qtbot.waitSignal(rems.accepted):
+        qtbot.keyClick(rems.answers[0], Qt.Key.Key_Return)
+    assert workspace.log_model.entry_at(0).text.startswith(
+        "REMS check: sedation yes, dissociation no, respiratory depression no"
+    )
+    # A normal rate since: asked nothing.
+    workspace.store_vitals_line("128/82 72 98 rr 14")
+    press(window, Qt.Key.Key_J, CTRL)
+    rems = workspace.rems_dialog
+    qtbot.keyClick(rems.answers[0], Qt.Key.Key_1)
+    with qtbot.waitSignal(rems.accepted):
+        qtbot.keyClick(rems.answers[0], Qt.Key.Key_Return)
