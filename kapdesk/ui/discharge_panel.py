@@ -151,10 +151,14 @@ class DischargePanel(QFrame):
     def confirmed_items(self) -> frozenset[str]:
         return frozenset(label for label, box in self.checks.items() if box.isChecked())
 
-    def show_items(self, items: list[DischargeItem], open_alerts: int = 0) -> None:
+    def show_items(
+        self, items: list[DischargeItem], open_alerts: int = 0, *, keep_error: bool = False
+    ) -> None:
         """The criteria, and first any alert not yet acknowledged: a session ended with
-        alerts open and the panel never said so (QA)."""
-        self.error.hide()  # a refusal about the criteria as they were is stale now
+        alerts open and the panel never said so (QA). ``keep_error``: the clock moved on,
+        nothing was done; a refusal showing stays."""
+        if not keep_error:
+            self.error.hide()  # a refusal about the criteria as they were is stale now
         lines = []
         if open_alerts:
             plural = "s" if open_alerts > 1 else ""

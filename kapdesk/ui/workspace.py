@@ -108,6 +108,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.review = review and service.ended_at is not None
         self.sound_when_due = sound_when_due
         self._last_check_state: str | None = None
+        self._end_panel_minute = -1  # the minute the end panel's criteria were last said
         # The unusual reading last asked about: as typed, the sentence, when (_store_vitals).
         self._vitals_warned: tuple[object, str, float] | None = None
         self.summary: SessionSummary | None = None
@@ -317,6 +318,19 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.header.set_status("IV infusion running (Ctrl+I stops it)" if running else "")
         text, state = service.next_check()
         self.header.set_check(text, None if state is None else str(state))
+        if self._discharge is not None and self.end_panel_shown():
+            # The minutes since the first dose follow the clock while the panel is open
+            # (Xvfb QA: "1 of 120 minutes" stayed at T+2): once a minute, not every tick.
+            dosed = service.since_first_dose()
+            since = service.since_start() if dosed is None else dosed
+            minute = int(since.total_seconds() // 60)
+            if minute != self._end_panel_minute:
+                self._end_panel_minute = minute
+                self.discharge.show_items(
+                    service.discharge_items(self.discharge.confirmed_items()),
+                    open_alerts=len(service.open_alerts()),
+                    keep_error=True,
+                )
         if str(state) == "due" and self._last_check_state != "due" and self.sound_when_due:
             QApplication.beep()  # only when the clinic turned it on; silent by default
         self._last_check_state = str(state)

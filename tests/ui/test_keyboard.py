@@ -1237,6 +1237,23 @@ def test_the_vitals_boxes_go_when_the_session_ends(qtbot, window, store):
     assert workspace.vitals.line.isVisible()  # "session ended", as the observation line
 
 
+def test_the_end_panel_counts_the_minutes_on_while_it_is_open(qtbot, window, store, clock):
+    """Xvfb QA: opened at T+1 it said "1 of 90 minutes" a minute later still. A refusal
+    showing stays as the minutes move on: the clock moving is not an act."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    workspace.service.record_dose(drug="ketamine", route="im", mg=35, lot_number="L1")
+    clock.advance(minutes=1, seconds=10)
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    panel = workspace.discharge
+    assert "since the first dose: 1 of 90 minutes." in panel.items_text()
+    qtbot.keyClick(panel.confirm, Qt.Key.Key_Space)  # refused: criteria unmet
+    assert panel.error.isVisible()
+    clock.advance(minutes=1)
+    workspace.tick()
+    assert "since the first dose: 2 of 90 minutes." in panel.items_text()
+    assert panel.error.isVisible()
+
+
 def test_after_a_reading_the_keyboard_returns_to_the_end_panel(qtbot, window, store):
     workspace, _ = started(qtbot, window, store, "IM injection")
     press(window, Qt.Key.Key_E, CTRL | SHIFT)
