@@ -21,6 +21,10 @@ def format_t_plus(at: dt.datetime, first_dose_at: dt.datetime | None) -> str:
         return "pre-dose"
     seconds = (at - first_dose_at).total_seconds()
     whole = int(abs(seconds) // 60)
+    if seconds < 0 and not whole:
+        # Less than a minute before the dose: "T−0" read as the time of the dose itself
+        # (two Xvfb QA passes); it is still before it.
+        return "pre-dose"
     return f"T−{whole}" if seconds < 0 else f"T+{whole}"
 
 

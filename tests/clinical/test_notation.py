@@ -93,6 +93,9 @@ def test_t_plus_and_gap_text():
     assert format_t_plus(t0 + dt.timedelta(seconds=33), t0) == "T+0"
     assert format_t_plus(t0 - dt.timedelta(minutes=10, seconds=40), t0) == "T−10"
     assert format_t_plus(t0, None) == "pre-dose"
+    # Seconds before the dose: still before it, never "T−0" (read as the dose's time).
+    assert format_t_plus(t0 - dt.timedelta(seconds=20), t0) == "pre-dose"
+    assert format_t_plus(t0, t0) == "T+0"
     assert describe_gap(dt.timedelta(minutes=72)) == "1 h 12 min"
     assert describe_gap(dt.timedelta(minutes=7)) == "7 min"
 
