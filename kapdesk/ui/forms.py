@@ -36,6 +36,14 @@ from kapdesk.widgets.wrapped_label import WrappedLabel
 __all__ = ["EnterButton", "FormDialog", "SidePanel", "open_form", "scroll_area", "wrapping_label"]
 
 
+# A warning must have been on screen this long (s) before a key confirms it: an alert on
+# the banner before Ctrl+K acknowledges it, a dose above the usual range before Enter
+# records it, Esc's question before Esc again throws a form away. A double press, or one
+# as a new alert came up, acknowledged an alert nobody saw, and recorded a dose nobody was
+# warned of (QA).
+ALERT_READ_S = 1.0
+
+
 def scroll_area(inner: QWidget) -> QScrollArea:
     """``inner`` scrolling up and down only, as wide as the area. The vertical bar is
     always there, so wrapped lines are laid out without it and never run under it."""
@@ -178,7 +186,7 @@ class FormDialog(QDialog):
         form discarded a ticked contraindication and the decision typed, unasked (QA)."""
         now = self.monotonic()
         asked = self._discard_asked
-        if not self.edited or (asked is not None and now - asked >= DISCARD_READ_S):
+        if not self.edited or (asked is not None and now - asked >= ALERT_READ_S):
             self.reject()
             return
         if asked is None:
@@ -297,11 +305,6 @@ class FormDialog(QDialog):
         widget.setFocus(reason)
         if self.area is not None and self.area.isAncestorOf(widget):
             self.area.ensureWidgetVisible(widget)
-
-
-# How long the question Esc asks stays before Esc again answers it (as Enter again does
-# for the warnings in the session screen, workspace_acts.ALERT_READ_S).
-DISCARD_READ_S = 1.0
 
 
 class SidePanel(QStackedWidget):

@@ -276,9 +276,7 @@ class ScreeningDialog(FormDialog):
         self.first_field = next(iter(self.contraindications.values()))
 
     def _update(self) -> None:
-        shown = any(box.isChecked() for box in self.contraindications.values())
-        if shown != self.why.isVisible():
-            self.why.setVisible(shown)
+        self.why.setVisible(any(box.isChecked() for box in self.contraindications.values()))
 
     def answers(self) -> tuple[dict[str, bool], dict[str, bool]]:
         return (

@@ -326,11 +326,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             minute = int(since.total_seconds() // 60)
             if minute != self._end_panel_minute:
                 self._end_panel_minute = minute
-                self.discharge.show_items(
-                    service.discharge_items(self.discharge.confirmed_items()),
-                    open_alerts=len(service.open_alerts()),
-                    keep_error=True,
-                )
+                self._show_discharge_items(keep_error=True)
         if str(state) == "due" and self._last_check_state != "due" and self.sound_when_due:
             QApplication.beep()  # only when the clinic turned it on; silent by default
         self._last_check_state = str(state)

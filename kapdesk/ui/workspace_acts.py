@@ -18,7 +18,7 @@ from kapdesk.clinical.screening import CONTRAINDICATIONS
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.entries import editable, field_labels, parse_changes
 from kapdesk.store import StoreError
-from kapdesk.ui.forms import FormDialog, open_form
+from kapdesk.ui.forms import ALERT_READ_S, FormDialog, open_form
 from kapdesk.ui.session_forms import (
     CautionDialog,
     CorrectDialog,
@@ -39,13 +39,6 @@ else:
 
 Refused = (ValidationError, StoreError)
 F = TypeVar("F", bound=FormDialog)
-
-
-# A warning must have been on screen this long (s) before a key confirms it: an alert on
-# the banner before Ctrl+K acknowledges it, a dose above the usual range before Enter
-# records it. A double press, or one as a new alert came up, acknowledged an alert nobody
-# saw, and recorded a dose nobody was warned of (QA).
-ALERT_READ_S = 1.0
 
 
 class FormActs(Base):
@@ -378,10 +371,11 @@ class EndActs(Base):
         self.side.show_panel(self.discharge)
         self.discharge.focus_first()
 
-    def _show_discharge_items(self) -> None:
+    def _show_discharge_items(self, *, keep_error: bool = False) -> None:
         self.discharge.show_items(
             self.service.discharge_items(self.discharge.confirmed_items()),
             open_alerts=len(self.service.open_alerts()),
+            keep_error=keep_error,
         )
 
     def cancel_end(self) -> None:
