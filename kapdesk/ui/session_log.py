@@ -48,6 +48,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapdesk.clinical.instants import to_micros
+from kapdesk.session.readings import position_of
 from kapdesk.session.wording import LogEntry, correctors
 
 KIND_MARK = {"observation": "", "vitals": "", "dose": "Dose: ", "scale_score": "", "event": ""}
@@ -150,7 +151,7 @@ class SessionLogModel(QStandardItemModel):
         # Minus each row's instant in microseconds, ascending: machine integers, not an
         # int object each (22,000 rows at six hours, issue 10).
         self._keys = array("q")
-        self._at: dict[str, int] = {}
+        self._hashes = array("q")  # each id's hash(): where to find a row (position_of)
         self._shown: OrderedDict[str, LogEntry] = OrderedDict()
         # How often each entry's words changed, and every row's (restate, reset): a row's
         # height is kept by these, so the view's measuring needs no entry (revision).
@@ -205,7 +206,7 @@ class SessionLogModel(QStandardItemModel):
         keys = keys[order]
         self._keys = array("q", keys.tobytes())
         self._ids = ids[order].tolist()
-        self._at = dict(zip(self._ids, keys.tolist(), strict=True))
+        self._hashes = array("q", map(hash, self._ids))
         self._shown.clear()
         self._revisions.clear()
         self._generation += 1
@@ -266,13 +267,9 @@ class SessionLogModel(QStandardItemModel):
 
     def row_of(self, entry_id: object) -> int:
         """The row showing the entry with this id (ValueError if none does)."""
-        entry_key = str(entry_id)
-        key = self._at.get(entry_key)
-        if key is None:
+        row = position_of(str(entry_id), self._ids, self._hashes)
+        if row is None:
             raise ValueError("no such entry in the log")
-        row = bisect.bisect_left(self._keys, key)
-        while self._ids[row] != entry_key:  # rows of the same instant: a few at most
-            row += 1
         return row
 
     def put(self, entry: LogEntry, *, quietly: bool = False) -> int:
@@ -280,10 +277,10 @@ class SessionLogModel(QStandardItemModel):
         entry whose time was corrected moves to its new place. ``quietly``: a changed
         row out of view is not announced (the view lays out again instead)."""
         key, entry_key = -to_micros(entry.at), str(entry.id)  # as text, as a reading's
-        if entry_key in self._at:
+        row = position_of(entry_key, self._ids, self._hashes)
+        if row is not None:
             self._revisions[entry_key] = self._revisions.get(entry_key, 0) + 1
-            row = self.row_of(entry_key)
-            if self._at[entry_key] == key:
+            if self._keys[row] == key:
                 self._remember(entry)
                 if not quietly and row < self._window:
                     self.dataChanged.emit(self.index(row, 0), self.index(row, 0))
@@ -293,7 +290,7 @@ class SessionLogModel(QStandardItemModel):
         row = bisect.bisect_left(self._keys, key)
         self._keys.insert(row, key)
         self._ids.insert(row, entry_key)
-        self._at[entry_key] = key
+        self._hashes.insert(row, hash(entry_key))
         self._remember(entry)
         if row < self._window or self._window == len(self._ids) - 1:
             self._window += 1  # among the rows the view holds (or it holds them all)
@@ -310,7 +307,7 @@ class SessionLogModel(QStandardItemModel):
     def _remove(self, row: int) -> None:
         entry_id = self._ids.pop(row)
         del self._keys[row]
-        del self._at[entry_id]
+        del self._hashes[row]
         self._shown.pop(entry_id, None)
         if row < self._window:
             self._window -= 1

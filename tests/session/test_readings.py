@@ -203,3 +203,17 @@ def test_a_reading_moved_by_a_correction_no_longer_counts_for_its_old_check(
     assert recorded.first_in("bp", met.at - second, met.at + second) is None
     moved = met.at + dt.timedelta(minutes=30)
     assert recorded.first_in("bp", moved - second, moved + second) == moved
+
+
+def test_an_entry_is_found_by_its_id_alone_even_when_two_ids_share_a_hash():
+    from array import array
+
+    ids = ["a-1", "b-2", "c-3"]
+    hashes = array("q", map(hash, ids))
+    assert [readings_module.position_of(i, ids, hashes) for i in ids] == [0, 1, 2]
+    assert readings_module.position_of("d-4", ids, hashes) is None
+    hashes[0] = hashes[2]  # two ids of one hash (as two of 2**64 may): the id decides
+    assert readings_module.position_of("c-3", ids, hashes) == 2
+    assert readings_module.position_of("a-1", ids, hashes) is None  # stored under another
+    assert readings_module.position_of("a-1", [], array("q")) is None
+    hashes.append(1)  # nothing still views the array: it can grow
