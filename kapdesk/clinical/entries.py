@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from kapdesk.clinical.scales import check_answers
 from kapdesk.clinical.vitals import ValidationError
 
 # Generous: a long reflection pasted in one go still fits, a runaway paste does not.
@@ -270,13 +271,14 @@ class ScaleScore:
 
 
 def validate_scale_score(scale_id: Any, answers: Sequence[Any], total: Any = None) -> ScaleScore:
-    """A scale score as items and total; the scale definitions themselves come later."""
+    """A scale score as items and total; a known scale's answers within its levels."""
     sid = clean_text(scale_id, "Scale", limit=40).strip()
     items: list[int] = []
     for index, answer in enumerate(answers, start=1):
         if isinstance(answer, bool) or not isinstance(answer, int):
             raise ValidationError("answers", f"Item {index} must be a whole number.")
         items.append(answer)
+    check_answers(sid, items)
     if total is None:
         if not items:
             raise ValidationError("answers", "A score needs item answers or a total.")

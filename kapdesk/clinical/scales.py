@@ -5,6 +5,7 @@ CADSS item text is not shipped: its licence is not confirmed (CLINICAL.md).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kapdesk.clinical.vitals import ValidationError
@@ -34,8 +35,14 @@ class Scale:
         )
 
     def label(self, value: int) -> str:
+        """The level as the log reads it. A value the scale does not have (a record from
+        before check_answers, or altered) is said, not raised: a session holding one
+        could not be opened or reported (issue 10 QA)."""
         sign = "+" if self.id == "rass" and value > 0 else ""
-        return f"{self.name} {sign}{value}: {self.level(value).text}"
+        known = next((level for level in self.levels if level.value == value), None)
+        if known is None:
+            return f"{self.name} {sign}{value}: not a level of {self.name}; correct this entry"
+        return f"{self.name} {sign}{value}: {known.text}"
 
 
 # One chord per level: Alt+digit for MOAA/S; Ctrl+digit for RASS 0..+4 and
@@ -84,3 +91,24 @@ SCALES = {scale.id: scale for scale in (MOAAS, RASS)}
 # stored as a score: 1 = yes, in this order.
 REMS_CHECK_ID = "rems"
 REMS_QUESTIONS = ("Sedation", "Dissociation", "Respiratory depression")
+
+
+def check_answers(scale_id: str, answers: Sequence[int]) -> None:
+    """Refuse answers a known scale cannot have, before anything is stored: a level the
+    scale does not have, or a REMS check not of three yes/no answers. A correction to
+    MOAA/S 9 was stored, then refused only when drawn, and its session could no longer
+    be opened or reported (issue 10 QA). Other ids (none are written today) pass."""
+    scale = SCALES.get(scale_id)
+    if scale is not None:
+        if len(answers) != 1:
+            raise ValidationError("answers", f"A {scale.name} score is one level.")
+        scale.level(answers[0])
+    elif scale_id == REMS_CHECK_ID and (
+        len(answers) != len(REMS_QUESTIONS) or any(a not in (0, 1) for a in answers)
+    ):
+        raise ValidationError(
+            "answers",
+            "A REMS check is three yes/no answers (1 yes, 0 no): "
+            + ", ".join(REMS_QUESTIONS).lower()
+            + ".",
+        )

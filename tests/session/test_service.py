@@ -342,3 +342,39 @@ def test_a_typed_reading_at_the_edge_of_the_plausible_is_stored_only_when_confir
     # A device's reading is stored as sent: nobody is there to answer.
     live.record_vitals({"systolic": 260, "diastolic": 100}, source="monitor")
     assert len(live.state.readings()) == 2
+
+
+@pytest.mark.parametrize(
+    ("scale", "level", "changes"),
+    [
+        ("moaas", 4, {"answers": [7], "total": 7}),
+        ("moaas", 4, {"answers": [-1], "total": -1}),
+        ("rass", 0, {"answers": [5], "total": 5}),
+        ("rass", 0, {"answers": [1, 2], "total": 3}),
+    ],
+)
+def test_a_refused_scale_correction_stores_nothing(live, store, scale, level, changes):
+    """QA: MOAA/S 4 corrected to 7 was refused on screen but stored, and a session holding
+    a level its scale does not have could no longer be opened or reported."""
+    entry = live.record_scale(scale, level)
+    with pytest.raises(ValidationError, match=r"no level|one level"):
+        live.correct("scale_score", entry.id, changes, "misheard")
+    stored = store.entry("scale_score", entry.id)
+    assert stored.corrections == ()
+    assert stored.current["answers"] == [level]
+
+
+def test_a_refused_rems_check_correction_stores_nothing(live, store):
+    entry = live.record_rems_check(sedation=False, dissociation=True, respiratory=False)
+    with pytest.raises(ValidationError, match="three yes/no answers"):
+        live.correct("scale_score", entry.id, {"answers": [0, 2, 0], "total": 2}, "typo")
+    assert store.entry("scale_score", entry.id).corrections == ()
+    live.correct("scale_score", entry.id, {"answers": [0, 0, 0], "total": 0}, "no dissociation")
+    assert store.entry("scale_score", entry.id).current["answers"] == [0, 0, 0]
+
+
+def test_a_level_a_scale_does_not_have_is_said_not_raised():
+    from kapdesk.clinical.scales import MOAAS
+
+    assert MOAAS.label(9) == "MOAA/S 9: not a level of MOAA/S; correct this entry"
+    assert MOAAS.label(4).startswith("MOAA/S 4: lethargic")
