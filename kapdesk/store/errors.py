@@ -120,3 +120,24 @@ class BackupError(StoreError):
 
 class ExportRefused(StoreError):
     """A report or export that would replace a file, or has nowhere to go: nothing written."""
+
+
+DAMAGED_PAGE = (
+    "Part of the record's database file is damaged and cannot be read. Note entries on "
+    "paper; keep the data folder as it is and do not start kapdesk on it again; run "
+    "“kapdesk verify”, and restore the latest backup into a new folder."
+)
+DAMAGED_WHILE_OPEN = "kapdesk stopped. " + DAMAGED_PAGE
+
+
+def is_damage(exc: BaseException) -> bool:
+    """Whether ``exc`` (SQLAlchemy's, or the database driver's own) says a page of the
+    database file is damaged: opening reads only the pages it needs (issue 10), so a
+    damaged page elsewhere is met later, by whatever first reads it."""
+    original = getattr(exc, "orig", None) or exc
+    name = getattr(original, "sqlite_errorname", "")
+    message = str(original)
+    return name in {"SQLITE_CORRUPT", "SQLITE_NOTADB"} or (
+        type(original).__name__ == "DatabaseError"
+        and ("malformed" in message or "not a database" in message)
+    )

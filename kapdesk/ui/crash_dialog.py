@@ -17,10 +17,11 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from kapdesk.local.logs import LOG_FILE, safe_traceback
+from kapdesk.store.errors import DAMAGED_PAGE, is_damage
 
 
 class CrashReporter(QObject):
-    crashed = Signal(str)
+    crashed = Signal(str, bool)  # the traceback; whether a damaged page of the record
 
     def __init__(self, log_folder: Path) -> None:
         super().__init__()
@@ -37,16 +38,19 @@ class CrashReporter(QObject):
         def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
             logged(kind, exc, tb)
             if not issubclass(kind, KeyboardInterrupt):
-                self.crashed.emit(safe_traceback(kind, exc, tb))
+                self.crashed.emit(safe_traceback(kind, exc, tb), is_damage(exc))
 
         def thread_hook(args: threading.ExceptHookArgs) -> None:
             logged_thread(args)
-            self.crashed.emit(safe_traceback(args.exc_type, args.exc_value, args.exc_traceback))
+            self.crashed.emit(
+                safe_traceback(args.exc_type, args.exc_value, args.exc_traceback),
+                args.exc_value is not None and is_damage(args.exc_value),
+            )
 
         sys.excepthook = hook
         threading.excepthook = thread_hook
 
-    def _show(self, details: str) -> None:
+    def _show(self, details: str, damaged: bool = False) -> None:
         if details in self.shown:
             return  # once per error a run: a repeating error must not bury the screen
         self.shown.add(details)
@@ -54,8 +58,12 @@ class CrashReporter(QObject):
         box.setIcon(QMessageBox.Icon.Warning)
         box.setWindowTitle("kapdesk: unexpected error")
         box.setText(
-            "kapdesk met an unexpected error. Entries already saved are safe. If something "
-            "you just entered is not in the log, enter it again."
+            # "Enter it again" cannot help with a damaged page (tamper QA: opening a patient
+            # stored on one said only "unexpected error").
+            DAMAGED_PAGE
+            if damaged
+            else "kapdesk met an unexpected error. Entries already saved are safe. If "
+            "something you just entered is not in the log, enter it again."
         )
         box.setInformativeText(
             f"Where it happened is logged in {self.log_path} (no patient details). The "

@@ -23,7 +23,12 @@ from kapdesk.local.passphrase import PASSPHRASE_VARIABLE, from_environment
 from kapdesk.local.paths import Paths
 from kapdesk.local.settings import Settings
 from kapdesk.store import RecordStore, StoreError
-from kapdesk.store.errors import PassphraseUnavailableError, RecordIncompleteError
+from kapdesk.store.errors import (
+    DAMAGED_WHILE_OPEN,
+    PassphraseUnavailableError,
+    RecordIncompleteError,
+    is_damage,
+)
 from kapdesk.store.folder import check_folder, holds_record
 from kapdesk.store.vault import PassphraseRequest
 from kapdesk.ui.crash_dialog import CrashReporter
@@ -215,10 +220,18 @@ def run_app(paths: Paths, *, login_name: str) -> int:
     except OSError:
         log.warning("the log folder cannot be used; logging to stderr only")
     with store:
-        if not sign_in_at_start(store, clock):
-            log.info("nobody signed in: the user chose to stop")
-            return EXIT_REFUSED
-        window = MainWindow(store, settings, clock)
+        try:
+            if not sign_in_at_start(store, clock):
+                log.info("nobody signed in: the user chose to stop")
+                return EXIT_REFUSED
+            window = MainWindow(store, settings, clock)
+        except Exception as exc:
+            if not is_damage(exc):
+                raise
+            # Before the event loop runs the crash window never showed: the only word was
+            # a line on stderr, and no window at all (tamper QA, a damaged early page).
+            log.error("a damaged page met at start-up: %s", type(exc).__name__)
+            return refuse(DAMAGED_WHILE_OPEN)
         # The check of every page, off the GUI thread, soon after opening and then every
         # few hours: opening itself reads only what it needs (issue 10).
         window.watch_integrity(IntegrityWatch(store.integrity_check))

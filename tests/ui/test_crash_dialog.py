@@ -57,3 +57,25 @@ def test_an_error_in_another_thread_reaches_the_window_too(qtbot, tmp_path, monk
     qtbot.addWidget(reporter.box)
     assert PATIENT not in reporter.box.detailedText()
     reporter.box.close()
+
+
+def test_a_damaged_page_met_while_open_says_what_to_do(qtbot, tmp_path, monkeypatch):
+    """Entering it again cannot help when a page of the record is damaged (tamper QA:
+    opening a patient stored on one said only "unexpected error")."""
+    import sqlcipher3
+    from sqlalchemy.exc import DatabaseError
+
+    monkeypatch.setattr(sys, "excepthook", lambda *args: None)
+    reporter = CrashReporter(tmp_path / "logs")
+    reporter.install()
+    try:
+        raise DatabaseError(
+            "SELECT 1", {}, sqlcipher3.dbapi2.DatabaseError("database disk image is malformed")
+        )
+    except DatabaseError:
+        sys.excepthook(*sys.exc_info())
+    qtbot.waitUntil(lambda: reporter.box is not None)
+    qtbot.addWidget(reporter.box)
+    assert reporter.box.text().startswith("Part of the record's database file is damaged")
+    assert "kapdesk verify" in reporter.box.text()
+    assert "enter it again" not in reporter.box.text()

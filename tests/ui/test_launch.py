@@ -279,3 +279,36 @@ def test_the_first_window_paints_before_numpy_pyqtgraph_or_the_icon_load(tmp_pat
     line = next((x for x in done.stdout.splitlines() if x.startswith("LOADED ")), None)
     assert line is not None, done.stderr[-2000:]
     assert json.loads(line[len("LOADED ") :]) == []
+
+
+def test_a_damaged_page_met_at_start_up_is_said_in_a_window(qtbot, store, data_dir, monkeypatch):
+    """Opening reads only the pages it needs (issue 10): the page of the accounts, read
+    first by the sign-in, was met damaged before the event loop ran, and the only word
+    was a line on stderr, with no window (tamper QA)."""
+    from sqlalchemy import text
+
+    from kapdesk.store.engine import DATABASE_FILE
+
+    with store.engine.connect() as connection:
+        roots = connection.execute(  # the table's and its indexes'
+            text(
+                "SELECT rootpage FROM sqlite_master"
+                " WHERE tbl_name = 'clinician_accounts' AND rootpage > 0"  # not its triggers
+            )
+        ).scalars()
+        pages = [int(root) for root in roots]
+        page_size = int(connection.execute(text("PRAGMA page_size")).scalar_one())
+    store.close()
+    with (data_dir / DATABASE_FILE).open("r+b") as database:
+        for page in pages:
+            database.seek((page - 1) * page_size + 500)
+            database.write(bytes(16))
+    shown: list[str] = []
+    monkeypatch.setattr(
+        launch.QMessageBox, "warning", lambda parent, title, text: shown.append(text)
+    )
+    paths = Paths(data=data_dir, logs=data_dir.parent / "logs", chosen=True)
+    assert launch.run_app(paths, login_name="dr.test") == 2
+    assert len(shown) == 1
+    assert shown[0].startswith("kapdesk stopped. Part of the record's database file is damaged")
+    assert "kapdesk verify" in shown[0]
