@@ -155,10 +155,9 @@ def _written_whole(target: Path) -> None:
     if not whole:
         with contextlib.suppress(OSError):
             target.unlink()
-        raise OSError(
-            errno.ENOSPC,
-            f"{target} could not be written whole (is the disk full?); nothing was saved",
-        )
+        # The reason only: who catches it names the file and says nothing was saved (the
+        # sentence said both twice, QA).
+        raise OSError(errno.ENOSPC, "it was written only in part: is the disk full?")
 
 
 def _begun(painter: QPainter, target: Path | None) -> None:

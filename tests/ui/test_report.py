@@ -136,7 +136,9 @@ def test_a_report_the_disk_could_not_hold_is_not_called_written(
     monkeypatch.setattr(report, "render", lambda *_a, **_k: 1)  # as if nothing reached disk
     target = tmp_path / "report.pdf"
     workspace.save_report(target=target)
-    assert "could not be written whole (is the disk full?)" in workspace.message.text()
+    said = workspace.message.text()
+    assert "(it was written only in part: is the disk full?); nothing was saved." in said
+    assert said.count("nothing was saved") == 1  # it was said twice (QA)
     assert not target.exists()
 
     def full(_descriptor):
