@@ -147,6 +147,7 @@ class Context:
     baseline: tuple[float, float] | None  # pre-dose (systolic, diastolic)
     previous: VitalsReading | None  # the reading before this one, for "sustained"
     thresholds: AlertThresholds
+    dosed: bool | None = None  # taken after the first dose; None: not known
 
 
 @dataclass(frozen=True)
@@ -155,8 +156,21 @@ class Rule:
     level: Level
     applies: Callable[[Context], bool]
     reason: Callable[[Context], str]
-    action: str
+    action: str | Callable[[Context], str]
     source: str
+
+
+CAUTION_BEFORE_DOSING = "Before dosing: weigh benefit and risk, consider delaying."
+CAUTION_AFTER_DOSING = "Keep checking as scheduled; recheck sooner if it keeps rising."
+
+
+def _caution_action(c: Context) -> str:
+    """What the label's caution asks, for when the reading was taken: both halves in one
+    line were cut at 1024x600 after the first, and a glance after dosing read only the
+    advice for before it (QA)."""
+    if c.dosed is None:
+        return f"{CAUTION_BEFORE_DOSING} During a session: keep checking as scheduled."
+    return CAUTION_AFTER_DOSING if c.dosed else CAUTION_BEFORE_DOSING
 
 
 def _bp(c: Context) -> str:
@@ -265,8 +279,7 @@ RULES: tuple[Rule, ...] = (
         lambda c: _crossed(
             c, c.thresholds.caution_systolic, c.thresholds.caution_diastolic, "above"
         ),
-        "Before dosing: weigh benefit and risk, consider delaying. During a session: keep "
-        "checking as scheduled.",
+        _caution_action,
         "CLINICAL.md, Default thresholds: pre-dose caution (SPRAVATO label)",
     ),
     Rule(
@@ -390,9 +403,11 @@ def evaluate(
     baseline: tuple[float, float] | None = None,
     previous: VitalsReading | None = None,
     thresholds: AlertThresholds | None = None,
+    dosed: bool | None = None,
 ) -> list[Alert]:
-    """Every rule the reading meets, most severe first."""
-    context = Context(reading, baseline, previous, thresholds or AlertThresholds())
+    """Every rule the reading meets, most severe first; ``dosed``: whether the reading
+    was taken after the first dose (the advice differs), None if not known."""
+    context = Context(reading, baseline, previous, thresholds or AlertThresholds(), dosed)
     raised = [rule for rule in RULES if rule.applies(context)]
     hidden = {name for rule in raised for name in SUPERSEDES.get(rule.rule, ())}
     alerts = [
@@ -401,7 +416,7 @@ def evaluate(
             level=rule.level,
             reading=describe_vitals(reading.as_dict()),
             reason=rule.reason(context),
-            action=rule.action,
+            action=rule.action if isinstance(rule.action, str) else rule.action(context),
             source=rule.source,
         )
         for rule in raised
@@ -417,7 +432,7 @@ def pre_dose_caution(
     with_bp = [r for r in readings if r.systolic is not None]
     if not with_bp:
         return None
-    for alert in evaluate(with_bp[-1], thresholds=thresholds):
+    for alert in evaluate(with_bp[-1], thresholds=thresholds, dosed=False):
         if alert.rule in ("bp_caution", "bp_urgent"):
             return alert
     return None

@@ -97,8 +97,13 @@ def evaluate_reading(
     """What the rules say of one reading, with the baseline and the reading before it."""
     before = state.reading_before(stored)
     previous = before.reading if before is not None else None
+    first_dose = state.first_dose_at
     return evaluate(
-        stored.reading, baseline=state.baseline(), previous=previous, thresholds=thresholds
+        stored.reading,
+        baseline=state.baseline(),
+        previous=previous,
+        thresholds=thresholds,
+        dosed=first_dose is not None and stored.at >= first_dose,
     )
 
 

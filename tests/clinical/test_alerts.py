@@ -173,3 +173,18 @@ def test_a_low_bp_alert_says_which_value_is_low_and_what_to_do():
     assert [
         a.rule for a in evaluate(VitalsReading(systolic=98, diastolic=60), thresholds=stricter)
     ] == ["bp_low"]
+
+
+def test_a_caution_says_only_the_advice_for_when_the_reading_was_taken():
+    """Both halves in one line were cut at 1024x600 after the first ("Before dosing: weigh
+    benefit and risk, consider delaying. During a session: ..."), and a glance at T+64
+    read only the advice for before dosing (QA)."""
+    reading = VitalsReading(systolic=164, diastolic=100)
+    (before,) = evaluate(reading, dosed=False)
+    (after,) = evaluate(reading, baseline=(150, 92), dosed=True)
+    assert before.action == "Before dosing: weigh benefit and risk, consider delaying."
+    assert after.action == "Keep checking as scheduled; recheck sooner if it keeps rising."
+    assert pre_dose_caution([reading]).action == before.action
+    (unknown,) = evaluate(reading)
+    assert "Before dosing" in unknown.action
+    assert "During a session" in unknown.action

@@ -378,3 +378,13 @@ def test_a_level_a_scale_does_not_have_is_said_not_raised():
 
     assert MOAAS.label(9) == "MOAA/S 9: not a level of MOAA/S; correct this entry"
     assert MOAAS.label(4).startswith("MOAA/S 4: lethargic")
+
+
+def test_a_caution_after_the_first_dose_gives_the_advice_for_during_the_session(live, clock):
+    live.record_vitals_line("128/82")
+    live.record_dose(drug="esketamine", route="intranasal", mg=56, device_count=2)
+    clock.advance(minutes=40)
+    live.record_vitals_line("150/92")
+    (alert,) = live.open_alerts()
+    assert alert.rule == "bp_caution"
+    assert alert.action == "Keep checking as scheduled; recheck sooner if it keeps rising."
