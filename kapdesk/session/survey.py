@@ -88,7 +88,7 @@ class SurveyRun:
             and not self.urgent_alerts
             and score(step.instrument, self.answers[step.instrument.id]).urgent
         ):
-            self.store(step.instrument)
+            self.store(step.instrument, early=True)
 
     def answer_of(self, step: Step) -> Answer | None:
         return self.answers.get(step.instrument.id, {}).get(step.question.id)
@@ -99,7 +99,10 @@ class SurveyRun:
         if next_step is None or next_step.instrument.id != step.instrument.id:
             self.store(step.instrument)
 
-    def store(self, instrument: Instrument) -> ScoreResult | None:
+    def store(self, instrument: Instrument, *, early: bool = False) -> ScoreResult | None:
+        """The instrument's answers as a response; ``early``: stored at its urgent answer,
+        before the patient finished it. Each response says which it is ("stage"): one
+        stored early and again as finished read as two administrations of the form (QA)."""
         answers = self.answers.get(instrument.id)
         if not answers or all(v is None for v in answers.values()):
             return None
@@ -109,8 +112,13 @@ class SurveyRun:
         # One alert a sitting: a changed answer that still meets the rule is the same
         # finding, already in front of the clinician.
         raise_alert = result.urgent and not self.urgent_alerts
+        payload = self_report_payload(self.survey, instrument, result)
+        if early:
+            payload["stage"] = "early"
+        elif instrument.id in self.stored:
+            payload["stage"] = "again"  # replaces this sitting's earlier response
         alert = self.service.record_self_report(
-            self_report_payload(self.survey, instrument, result),
+            payload,
             urgent_alert_payload(instrument, result) if raise_alert else None,
         )
         self.stored[instrument.id] = dict(answers)

@@ -265,5 +265,16 @@ def describe_event(kind: str, payload: Mapping[str, Any], who: str) -> str:
     if kind == "self_report":
         # The summary was written with the answers (session/survey.py): the score and its
         # band, why it was not scored, or the reflection's answers in short.
-        return f"Patient's survey, {payload['name']}: {payload['summary']}"
+        return f"Patient's survey, {survey_form(payload)}: {payload['summary']}"
     return kind
+
+
+def survey_form(payload: Mapping[str, Any]) -> str:
+    """A response's form, and where it stands in its sitting: an urgent answer is stored
+    at once, and the form again once finished (session/survey.py)."""
+    stage = payload.get("stage")
+    if stage == "early":
+        return f"{payload['name']} so far (stored at once for its urgent answer)"
+    if stage == "again":
+        return f"{payload['name']} as finished (replaces the one stored earlier)"
+    return str(payload["name"])

@@ -45,7 +45,7 @@ from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.entries import StoredDose, StoredVitals
 from kapdesk.session.rems_form import FormField, rems_csv, rems_form
 from kapdesk.session.service import SessionService
-from kapdesk.session.wording import LogEntry, correctors
+from kapdesk.session.wording import LogEntry, correctors, survey_form
 
 INK = QColor("#111111")
 GREY = QColor("#666666")
@@ -394,7 +394,7 @@ def _survey_html(service: SessionService) -> str:
     if not responses:
         return ""
     rows = "".join(
-        f"<tr><td>{service.local_clock(e.at)}</td><td>{_e(e.payload['name'])}</td>"
+        f"<tr><td>{service.local_clock(e.at)}</td><td>{_e(survey_form(e.payload))}</td>"
         f"<td>{_e(e.payload['summary'])}</td></tr>"
         for e in responses
     )

@@ -88,3 +88,20 @@ def test_item_9_is_stored_with_its_alert_the_moment_it_is_answered(ended, data_d
     responses = [r["payload"]["answers"].get("9") for r in self_reports(ended)]
     assert responses == [1, 0]  # the first answer stays in the record
     assert len(ended.open_alerts()) == 1
+
+
+def test_a_form_stored_at_its_urgent_answer_and_again_when_finished_says_which_is_which(
+    ended, data_dir
+):
+    """QA: the log, the report and the export each held two "PHQ-9: 9 (mild); item 9
+    answered above 0" six seconds apart, which read as two administrations."""
+    run = _run(ended, data_dir)
+    phq9 = [s for s in run.steps if s.instrument.id == "phq9"]
+    for step in phq9:
+        run.answer(step, 1)  # "Several days" each, item 9 too; then the difficulty
+        run.leaving(step, None if step is phq9[-1] else phq9[phq9.index(step) + 1])
+    stages = [r["payload"].get("stage") for r in self_reports(ended)]
+    assert stages == ["early", "again"]
+    said = [e.text for e in ended.log() if e.text.startswith("Patient's survey")]
+    assert said[-1].startswith("Patient's survey, PHQ-9 so far (stored at once for its urgent")
+    assert said[0].startswith("Patient's survey, PHQ-9 as finished (replaces the one stored")
