@@ -324,6 +324,7 @@ class PatientSurveyWindow(QWidget):
         # 600 px screen, nor five in one column under a two-line question.
         count = len(question.choices)
         columns = self._columns = -(-count // MAX_ROWS)
+        rows = -(-count // columns)
         for n, choice in enumerate(question.choices):
             button = QPushButton(choice.text)
             button.setCheckable(True)
@@ -332,8 +333,10 @@ class PatientSurveyWindow(QWidget):
             button.setAccessibleName(choice.text)
             button.clicked.connect(lambda _c=False, v=choice.value: self.choose(v))
             button.installEventFilter(self)
-            # Read across, then down, as the scale runs (0-10: 0 1 2 on the first row).
-            self.choices.addWidget(button, n // columns, n % columns)
+            # Down each column, then the next, as the scale runs: Down is the next answer
+            # wherever it is. Laid across, a five-answer scale in two columns put "0 1" on
+            # a row, and Down went 0, 2, 4: three Downs answered "Extremely" (QA).
+            self.choices.addWidget(button, n % rows, n // rows)
             button.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
             self.choice_buttons.append(button)
         for column in range(4):  # columns of equal width, whatever their words
@@ -402,12 +405,13 @@ class PatientSurveyWindow(QWidget):
                 return True  # nothing chosen yet: an Enter answers nothing
         if watched in self.choice_buttons:
             at = self.choice_buttons.index(watched)  # type: ignore[arg-type]
-            columns = self._columns
+            # Every arrow one step along the scale, Down and Right the next answer: in a
+            # scale's columns (above) Down is the one below, and Right "one more" as ever.
             moves = {
                 Qt.Key.Key_Right: 1,
                 Qt.Key.Key_Left: -1,
-                Qt.Key.Key_Down: columns,
-                Qt.Key.Key_Up: -columns,
+                Qt.Key.Key_Down: 1,
+                Qt.Key.Key_Up: -1,
             }
             if key in moves:
                 target = at + moves[key]

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QAbstractButton, QApplication, QLabel, QLineEdit
 
 from kapdesk.local.demo import DEMO_NAME, create_demo
 from kapdesk.local.settings import Settings
+from kapdesk.session.service import SessionService
 from kapdesk.ui.main_window import MainWindow
 from kapdesk.ui.patient_mode import PatientSurveyWindow
 from kapdesk.ui.survey_flow import HandOverDialog, UrgentFindingDialog
@@ -267,3 +268,42 @@ def test_the_return_message_says_how_the_patient_is_now(qtbot, running, passphra
     said = window.workspace.message_text()
     assert "How much distress" in said
     assert "“Not safe at all”" in said
+
+
+def test_down_steps_to_the_next_answer_of_a_scale_laid_in_two_columns(
+    qtbot, store, clock, data_dir
+):
+    """PCL-5's five answers sit in two columns; laid across the rows, Down went 0, 2, 4, and
+    three Downs answered "Extremely" for a patient who meant "Quite a bit" (QA)."""
+    from kapdesk.clinical.self_report import Survey
+    from kapdesk.session.survey import SurveyRun, clinic_surveys
+
+    patient = store.add_patient("Survey Patient")
+    session = store.start_session(patient, protocol="IM injection", zone_name="Europe/London")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    files = clinic_surveys(data_dir)
+    run = SurveyRun(service, Survey("pcl", "PCL-5", ("pcl5",)), files.instruments)
+    window = PatientSurveyWindow(run, confirm=lambda _secret: True, secret_name="passphrase")
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None)
+    key(Qt.Key.Key_Return)  # Begin
+    buttons = window.choice_buttons
+    assert [b.text() for b in buttons][:2] == ["Not at all", "A little bit"]
+    assert buttons[1].y() > buttons[0].y()  # the next answer is below, not beside
+    assert buttons[1].x() == buttons[0].x()
+    key(Qt.Key.Key_Down)  # to the answers: the first
+    for _ in range(3):
+        key(Qt.Key.Key_Down)
+    assert QApplication.focusWidget() is buttons[3]  # "Quite a bit", the fourth
+    key(Qt.Key.Key_Up)  # one step back along the scale, as Left
+    key(Qt.Key.Key_Left)
+    assert QApplication.focusWidget() is buttons[1]
+    key(Qt.Key.Key_Right)
+    key(Qt.Key.Key_Down)
+    assert QApplication.focusWidget() is buttons[3]
+    key(Qt.Key.Key_Return)
+    assert run.answer_of(run.steps[0]) == 3
+    window._release()  # as the clinician's return does: the patient cannot close it
