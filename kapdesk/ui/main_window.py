@@ -893,18 +893,32 @@ class MainWindow(QMainWindow):
             self._exported,
         )
 
+    def _job_done(self, sentence: str, *, failed: bool) -> None:
+        """A record job's verdict. On a session screen the last act's sentence above the
+        entry lines goes ("REMS form saved" stood over a failed export's), and a failure
+        takes its place, where the clinician looks: it was only in the status bar (QA)."""
+        if self.workspace is not None:
+            self.workspace.say(sentence if failed else "")
+            if failed:
+                self.show_verdict("")
+                return
+        self.show_verdict(sentence)
+
     def _exported(self, info: ExportInfo | None, error: Exception | None) -> None:
         if info is None:
-            self.show_verdict(
+            self._job_done(
                 str(error)
                 if isinstance(error, StoreError)
-                else "The export could not be written; the files it had begun were removed."
+                else "The export could not be written; the files it had begun were removed.",
+                failed=True,
             )
             return
         self.store.note_export(info)
         # Short: a long verdict wraps and takes the session screen's height (QA); the
         # whole path is in its tooltip.
-        self.show_verdict(f"Exported {info.total:,} rows as plain-text CSV: {info.folder.name}.")
+        self._job_done(
+            f"Exported {info.total:,} rows as plain-text CSV: {info.folder.name}.", failed=False
+        )
         self.verdict.setToolTip(
             f"{info.folder}\nThe files are plain text: keep them where only you can, and "
             "delete them when no longer needed."
@@ -912,14 +926,15 @@ class MainWindow(QMainWindow):
 
     def _backed_up(self, info: BackupInfo | None, error: Exception | None) -> None:
         if info is None:
-            self.show_verdict(
+            self._job_done(
                 str(error)
                 if isinstance(error, StoreError)
-                else "The backup could not be written; the record is unchanged."
+                else "The backup could not be written; the record is unchanged.",
+                failed=True,
             )
             return
         self.store.note_backup(info)
-        self.show_verdict(f"Backup written: {info.path} ({info.size:,} bytes).")
+        self._job_done(f"Backup written: {info.path} ({info.size:,} bytes).", failed=False)
 
     def stop_background(self) -> None:
         """The page check and a verification under way end with the window."""

@@ -245,3 +245,26 @@ def test_a_failed_verification_says_what_failed_where_the_keyboard_reaches(
     window._verified(VerifyReport([Check("SQLite integrity check", [], "ok")]), None)
     assert window.verdict.text() == "The record is intact."
     assert window.verify_box is box  # none opened for an intact record
+
+
+def test_a_failed_export_takes_the_place_of_the_session_screens_last_sentence(
+    qtbot, store, data_dir, clock, many_patients, tmp_path
+):
+    """QA: a CSV export refused by a read-only folder was said only in the status bar,
+    under "REMS form saved: ..." from the act before, which still stood above the entry
+    lines of the session screen."""
+    session = store.start_session(many_patients[0], protocol="IM injection", zone_name="UTC")
+    window = _window(qtbot, store, data_dir, clock)
+    window.open_session(session)
+    workspace = window.workspace
+    assert workspace is not None
+    workspace.say("REMS form saved: /tmp/rems.pdf.")
+    not_a_folder = tmp_path / "notes.txt"
+    not_a_folder.write_text("x")
+    window.export_csv(folder=not_a_folder)
+    qtbot.waitUntil(lambda: not window.record_job.running, timeout=20_000)
+    said = workspace.message_text()
+    assert "REMS form saved" not in said
+    assert "nothing was written" in said or "removed" in said, said
+    assert not list(tmp_path.glob("**/kapdesk-export-*"))
+    window.close_workspace()
