@@ -15,6 +15,8 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
+    QDialog,
+    QDialogButtonBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -117,6 +119,56 @@ class CorrectNoteDialog(FormDialog):
         return self.text.toPlainText()
 
 
+def note_whole(note: EntryView, names: Mapping[uuid.UUID, str], zone: ZoneInfo) -> str:
+    """A course note as it stands, then each correction (when, who, why, what it said
+    after), then the note as first written: the list shows two lines of each, and a
+    corrected note's original was cut off with no way to read it (QA)."""
+
+    def when(at: object) -> str:
+        return f"{at.astimezone(zone):%a %d %b %Y %H:%M}"  # type: ignore[attr-defined]
+
+    current = note.current
+    parts = [
+        f"{when(current['written_at'])} · {COURSE_NOTE_KINDS[current['kind']]} · "
+        f"{names.get(note.recorded_by, '?')}",
+        str(current["text"]),
+    ]
+    for number, correction in enumerate(note.corrections, start=1):
+        parts.append(
+            f"Correction {number}, {when(correction.recorded_at)} by "
+            f"{names.get(correction.recorded_by, '?')}. Reason: {correction.reason}"
+        )
+    if note.corrections:
+        parts.append(f"First written ({when(note.recorded_at)}):")
+        parts.append(str(note.original["text"]))
+    return "\n\n".join(parts)
+
+
+class NoteReader(QDialog):
+    """One course note, whole and read only; Enter or Esc closes it."""
+
+    def __init__(self, text: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Course note")
+        layout = QVBoxLayout(self)
+        self.text = QPlainTextEdit(text)
+        self.text.setReadOnly(True)
+        self.text.setAccessibleName("The note, whole (Page Down scrolls)")
+        self.text.setTabChangesFocus(True)
+        layout.addWidget(self.text)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.reject)
+        buttons.button(QDialogButtonBox.StandardButton.Close).setText("Close (Esc)")
+        layout.addWidget(buttons)
+        self.resize(760, 420)
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.reject()
+            return
+        super().keyPressEvent(event)
+
+
 class CoursePage(QWidget):
     closed = Signal()
     session_opened = Signal(object)  # session id: Enter on a session in the chart
@@ -154,7 +206,8 @@ class CoursePage(QWidget):
         outer.addWidget(self.chart, 3)
         row = QHBoxLayout()
         self.notes_title = notes_title = QLabel(
-            "Notes (Ctrl+Shift+O adds one; Ctrl+E corrects the selected; Esc: back)"
+            "Notes (Enter reads the selected whole; Ctrl+Shift+O adds one; Ctrl+E corrects "
+            "it; Esc: back)"
         )
         notes_title.setObjectName("hint")
         notes_title.setWordWrap(True)
@@ -168,6 +221,8 @@ class CoursePage(QWidget):
         self.note_list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.note_list.setSpacing(2)
         self.note_list.setMinimumHeight(72)
+        self.note_list.activated.connect(lambda _index: self.read_note())
+        self.reader: NoteReader | None = None
         outer.addWidget(self.note_list, 1)
         QWidget.setTabOrder(self.chart, self.note_list)
         self.sessions: list[CourseSession] = []
@@ -234,6 +289,20 @@ class CoursePage(QWidget):
         if not index.isValid():
             return None
         return self.note_views.get(index.data(ID_ROLE))  # None for the "no goals" line
+
+    def read_note(self) -> None:
+        """The selected note whole, with its corrections and its first wording."""
+        note = self.selected_note()
+        if note is None:
+            return
+        self.reader = NoteReader(note_whole(note, self.store.clinician_names(), self.zone), self)
+        self.reader.finished.connect(lambda _r: self._back_to_notes())
+        self.reader.open()
+        self.reader.text.setFocus()
+
+    def _back_to_notes(self) -> None:
+        self.window().activateWindow()  # a closed dialog leaves no window active
+        self.note_list.setFocus()
 
     def focus_chart(self) -> None:
         self.chart.setFocus(Qt.FocusReason.OtherFocusReason)

@@ -121,6 +121,22 @@ def test_a_course_note_is_added_and_corrected_by_keys(window, store, clock):
     assert "(corrected by " in shown
     assert "wrong word" in shown
     assert "First written: Named the fear of falling." in shown
+    # The list shows two lines of a note: Enter reads it whole, the first wording too
+    # (QA: cut off, with no way to read it).
+    page.note_list.setFocus()
+    key(Qt.Key.Key_Return)
+    reader = page.reader
+    assert reader is not None
+    assert reader.isVisible()
+    whole = reader.text.toPlainText()
+    assert whole.index("Named the fear of heights.\nIt eased.") < whole.index("Correction 1")
+    assert "by dr.test. Reason: wrong word" in whole
+    first = "First written (Mon 02 Mar 2026 09:00):\n\nNamed the fear of falling.\nIt eased."
+    assert whole.endswith(first)
+    assert reader.text.hasFocus()
+    key(Qt.Key.Key_Return)
+    assert not reader.isVisible()
+    assert page.note_list.hasFocus()
     key(Qt.Key.Key_Escape, widget=page)
     assert window.course is None
     assert window.pages.currentWidget() is window.patients_page
