@@ -171,6 +171,13 @@ def validate_dose(
 # esketamine is 56 mg (2 devices) or 84 mg (3 devices) a session.
 IV_USUAL_MG_PER_KG = (0.5, 1.0)
 ESKETAMINE_USUAL_MAX_MG = 84.0
+# Not in CLINICAL.md, which gives a usual range for IV only: where kapdesk asks before it
+# stores an IM or sublingual dose, above what KAP gives by that route (IM ~0.5-1.5 mg/kg;
+# lozenges ~100-300 mg). A slip of a digit, 600 for 60 mg IM, was stored without a word
+# (QA). Asked once, never refused; a clinical lead should confirm these figures.
+ASK_ABOVE_MG_PER_KG = {Route.IM: 2.0, Route.SUBLINGUAL: 5.0}
+# With no weight recorded: the same at a 75 kg adult; IV its usual 1 mg/kg at 100 kg.
+ASK_ABOVE_MG = {Route.IV: 100.0, Route.IM: 150.0, Route.SUBLINGUAL: 400.0}
 
 
 class UnusualDose(ValidationError):
@@ -202,6 +209,26 @@ def unusual_dose(entry: DoseEntry, weight_kg: float | None, given_mg: float) -> 
                 f"{entry.mg:g} mg{before} makes {total:g} mg of esketamine this session, above "
                 f"the usual {ESKETAMINE_USUAL_MAX_MG:g} mg (3 devices)."
             )
+        return None
+    route = {Route.IV: "IV infusion", Route.IM: "IM injection"}.get(
+        entry.route, "sublingual lozenge"
+    )
+    total = given_mg + entry.mg
+    made = f"{entry.mg:g} mg{before} makes {total:g} mg," if given_mg else f"{entry.mg:g} mg is"
+    per_kg_limit = ASK_ABOVE_MG_PER_KG.get(entry.route)
+    if per_kg_limit is not None and weight_kg:
+        if total / weight_kg > per_kg_limit:
+            return (
+                f"{made} {total / weight_kg:.2f} mg/kg at {weight_kg:g} kg: above "
+                f"{per_kg_limit:g} mg/kg, more than KAP gives by {route}."
+            )
+        return None
+    limit = ASK_ABOVE_MG.get(entry.route)
+    if not weight_kg and limit is not None and total > limit:
+        return (
+            f"{made} above {limit:g} mg, more than KAP gives by {route} (no weight is "
+            "recorded to judge it by)."
+        )
     return None
 
 

@@ -130,7 +130,7 @@ def test_a_dose_above_the_usual_range_says_what_it_is():
         "680 mg is 10.00 mg/kg at 68 kg, above the usual 0.5–1 mg/kg for an IV infusion."
     )
     assert unusual_dose(validate_dose("ketamine", "iv", "68"), 68, 0) is None  # 1 mg/kg
-    assert unusual_dose(iv, None, 0) is None  # no weight: nothing to compare with
+    assert unusual_dose(validate_dose("ketamine", "iv", "80"), None, 0) is None  # no weight
     nasal = validate_dose("esketamine", "intranasal", "28", device_count=1)
     assert unusual_dose(nasal, 70, 56) is None  # the third device: 84 mg
     assert unusual_dose(nasal, 70, 84) == (
@@ -151,3 +151,29 @@ def test_a_date_of_birth_written_as_asked_but_not_a_day_says_so():
     with pytest.raises(ValidationError) as refused:
         validate_patient("A", "9/3/1984", today=dt.date(2026, 11, 26))
     assert "must be written YYYY-MM-DD" in refused.value.message
+
+
+def test_an_im_or_sublingual_dose_far_above_what_kap_gives_is_asked_about():
+    """QA: 600 mg IM (60 meant) at 80 kg, 7.5 mg/kg, was stored without a word: only IV
+    and intranasal esketamine were judged."""
+    from kapdesk.clinical.entries import unusual_dose
+
+    im = validate_dose("ketamine", "im", "600")
+    assert unusual_dose(im, 80, 0) == (
+        "600 mg is 7.50 mg/kg at 80 kg: above 2 mg/kg, more than KAP gives by IM injection."
+    )
+    assert unusual_dose(validate_dose("ketamine", "im", "60"), 80, 0) is None  # 0.75 mg/kg
+    assert unusual_dose(validate_dose("ketamine", "im", "60"), 80, 100) is None  # 2 mg/kg
+    assert unusual_dose(validate_dose("ketamine", "im", "60"), 80, 120) == (
+        "60 mg with the 120 mg already given makes 180 mg, 2.25 mg/kg at 80 kg: above 2 mg/kg, "
+        "more than KAP gives by IM injection."
+    )
+    assert unusual_dose(im, None, 0) == (
+        "600 mg is above 150 mg, more than KAP gives by IM injection (no weight is recorded "
+        "to judge it by)."
+    )
+    lozenge = validate_dose("ketamine", "sublingual", "300")
+    assert unusual_dose(lozenge, 70, 0) is None  # 4.3 mg/kg: a usual lozenge dose
+    assert unusual_dose(validate_dose("ketamine", "sublingual", "900"), 70, 0) is not None
+    iv = validate_dose("ketamine", "iv", "680")
+    assert "above 100 mg, more than KAP gives by IV infusion" in unusual_dose(iv, None, 0)
