@@ -388,3 +388,15 @@ def test_a_caution_after_the_first_dose_gives_the_advice_for_during_the_session(
     (alert,) = live.open_alerts()
     assert alert.rule == "bp_caution"
     assert alert.action == "Keep checking as scheduled; recheck sooner if it keeps rising."
+
+
+def test_an_im_dose_ten_times_too_large_is_asked_about_before_it_is_stored(store, clock):
+    """QA: 600 mg IM (60 meant) went in without a word: only IV and esketamine were judged."""
+    from kapdesk.clinical.entries import UnusualDose
+
+    service = ready_to_dose(store, clock)  # 70 kg
+    with pytest.raises(UnusualDose, match=r"600 mg is 8\.57 mg/kg at 70 kg: above 2 mg/kg"):
+        service.record_dose(drug="ketamine", route="im", mg=600)
+    assert service.state.doses() == []
+    service.record_dose(drug="ketamine", route="im", mg=60)  # 0.86 mg/kg: not asked
+    assert [d.content.mg for d in service.state.doses()] == [60]
