@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import secrets
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING
@@ -270,8 +271,12 @@ class SurveyFlow:
         self.window.show()
         self.window.activateWindow()
         self.window.raise_()
-        workspace.say(stored_sentence(run))
-        workspace.refocus()
+        sentence = stored_sentence(run)
+        if not workspace.show_words(
+            workspace.service.local_clock(workspace.service.now()), html.escape(sentence)
+        ):
+            workspace.say(sentence)
+            workspace.refocus()
         pending = {a.id: a for a in workspace.service.open_alerts()}
         for alert_id in run.urgent_alerts:
             alert = pending.get(alert_id)

@@ -314,6 +314,17 @@ class FormActs(Base):
             or self.entry_dialog
         )
 
+    def show_words(self, when: str, words_html: str) -> bool:
+        """Words to read in the chart's place until Esc or Enter, as an entry whole: the
+        patient's survey on the clinician's return. In the message line they went at the
+        next key, "Not safe at all" with them (QA). False if a form holds that place."""
+        dialog = EntryDialog(when, words_html, self)
+        dialog.typed.connect(self._begin_observation)
+        opened = self._open(dialog, lambda _d: None, closed=self.refocus)
+        if opened is not None:
+            self.entry_dialog = opened
+        return opened is not None
+
     def open_correct(self) -> None:
         self._act()
         entry = self.selected_entry()

@@ -168,7 +168,16 @@ def test_a_survey_by_keys_is_stored_and_item_9_waits_for_the_clinician(
     assert any(json.dumps(a["payload"]).find(str(alerts[-1]["id"])) >= 0 for a in acks), (
         "the item 9 alert is acknowledged by the clinician"
     )
-    assert "PHQ-9 9 (mild)" in window.workspace.message_text()
+    # What the survey stored stays in the chart's place until Esc: in the message line
+    # it went at the next key (QA).
+    shown = window.workspace.entry_dialog
+    assert shown is not None
+    assert shown.isVisible()
+    assert "PHQ-9 9 (mild)" in shown.words.text()
+    assert shown.area.hasFocus()
+    key(Qt.Key.Key_Escape)  # read: back to the session
+    assert not shown.isVisible()
+    assert window.workspace.observation.line.hasFocus()
     kinds = [e["kind"] for e in store.session_events(session)]
     # The time the screen was the patient's is in the log, from hand-over to return.
     assert kinds.index("survey_handover") < kinds.index("self_report")
@@ -265,9 +274,12 @@ def test_the_return_message_says_how_the_patient_is_now(qtbot, running, passphra
     type_text(PASSPHRASE)
     key(Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: window.isVisible())
-    said = window.workspace.message_text()
+    said = window.workspace.entry_dialog.words.text()
     assert "How much distress" in said
     assert "“Not safe at all”" in said
+    key(Qt.Key.Key_Down)  # the arrows read it; it stays
+    assert window.workspace.entry_dialog.isVisible()
+    assert window.workspace.message_text() == ""  # said once, in the chart's place
 
 
 def test_down_steps_to_the_next_answer_of_a_scale_laid_in_two_columns(

@@ -12,6 +12,7 @@ import textwrap
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
 
 from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
@@ -333,3 +334,29 @@ def test_the_end_summary_follows_a_correction_made_after_the_end(qtbot, window, 
     service.correct("vitals", reading.id, {"systolic": 185, "diastolic": 112}, "misread")
     assert "highest BP 185/112" in panel.items_text()
     assert "highest BP 150/92" not in panel.items_text()
+
+
+def test_words_shown_in_the_charts_place_on_the_end_screen_stay_until_esc(
+    qtbot, window, store, clock
+):
+    """The patient's survey comes after the end, as a rule: what it stored is shown in the
+    chart's place of the end screen too, and Esc gives the end screen back."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    window.open_workspace(session)
+    workspace = window.workspace
+    service = workspace.service
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    service.end(override_reason="Escort waiting; stable")
+    assert workspace.show_words("10:05", "Reflection: “Not safe at all”")
+    shown = workspace.entry_dialog
+    assert shown.isVisible()
+    assert "Not safe at all" in shown.words.text()
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Down)  # reading it
+    assert shown.isVisible()
+    QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
+    assert not shown.isVisible()
+    assert workspace.discharge.isVisible()  # the end screen, as it was
+    window.close_workspace()
