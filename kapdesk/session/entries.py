@@ -234,6 +234,11 @@ def parse_changes(kind: str, changed: Mapping[str, str]) -> dict[str, Any]:
         try:
             out["answers"] = [int(a) for a in out["answers"].split(",") if a.strip()]
         except ValueError:
-            raise ValidationError("answers", "Answers must be whole numbers, e.g. 5.") from None
+            # "e.g. 5" was said of a REMS check too, whose answers are 1 or 0 (QA).
+            raise ValidationError(
+                "answers",
+                "Answers must be whole numbers: a MOAA/S or RASS level (e.g. 4), or a REMS "
+                "check's three answers, 1 yes and 0 no (e.g. 1, 0, 0).",
+            ) from None
         out["total"] = None  # recomputed from the corrected answers
     return out

@@ -80,7 +80,11 @@ def quit_question(
                 "To end one, keep working, resume it and press Ctrl+Shift+E."
             )
     if unsaved:
-        said.append(f"Typed but not saved (press Enter to save it): “{unsaved}”.")
+        # Not "press Enter to save it": a reading already refused is not saved by Enter (QA).
+        said.append(
+            f"Typed but not saved: “{unsaved}”; Enter in its line saves it, or says what to "
+            "put right."
+        )
     if under_way:
         said.append(f"{under_way} is under way.")
         informed.append(

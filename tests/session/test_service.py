@@ -400,3 +400,12 @@ def test_an_im_dose_ten_times_too_large_is_asked_about_before_it_is_stored(store
     assert service.state.doses() == []
     service.record_dose(drug="ketamine", route="im", mg=60)  # 0.86 mg/kg: not asked
     assert [d.content.mg for d in service.state.doses()] == [60]
+
+
+def test_a_correction_typed_in_words_says_what_each_scale_takes():
+    """QA: "e.g. 5" was said of a REMS check, whose answers are 1 or 0."""
+    from kapdesk.session.entries import parse_changes
+
+    with pytest.raises(ValidationError) as refused:
+        parse_changes("scale_score", {"answers": "six"})
+    assert "a REMS check's three answers, 1 yes and 0 no (e.g. 1, 0, 0)" in str(refused.value)

@@ -853,7 +853,7 @@ def test_13_quitting_mid_session_asks_and_names_the_session(qtbot, window, store
     assert "Ada Example" in box.text()
     assert "SPRAVATO REMS" in box.text()
     assert "Not acknowledged: URGENT alert, BP 186/112 is at or above" in box.text()
-    assert "Typed but not saved (press Enter to save it): “says she feels sick”." in box.text()
+    assert "Typed but not saved: “says she feels sick”; Enter in its line saves it" in box.text()
     assert box.defaultButton().text() == "Keep working (Esc)"
     assert [b.text() for b in box.buttons()][1] == "&Quit, leaving it open (Alt+Q)"
     key(box, Qt.Key.Key_Escape)
