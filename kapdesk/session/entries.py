@@ -188,11 +188,12 @@ def editable(entry: Stored) -> dict[str, str]:
     if isinstance(content, Score):
         return {"answers": ", ".join(str(a) for a in content.answers)}
     assert isinstance(content, Dose)
-    return {
-        "mg": text(content.mg),
-        "lot_number": text(content.lot_number),
-        "device_count": text(content.device_count),
-    }
+    fields = {"mg": text(content.mg), "lot_number": text(content.lot_number)}
+    if content.route is Route.INTRANASAL or content.device_count is not None:
+        # Devices only where a dose has them: an IM dose's correction offered "Devices
+        # (intranasal)" (QA).
+        fields["device_count"] = text(content.device_count)
+    return fields
 
 
 # What the correction form calls each field (vitals: their sentence labels and units).

@@ -409,3 +409,15 @@ def test_a_correction_typed_in_words_says_what_each_scale_takes():
     with pytest.raises(ValidationError) as refused:
         parse_changes("scale_score", {"answers": "six"})
     assert "a REMS check's three answers, 1 yes and 0 no (e.g. 1, 0, 0)" in str(refused.value)
+
+
+def test_an_im_dose_is_corrected_without_a_devices_field(store, clock):
+    """QA: an IM dose's correction offered "Devices (intranasal)"."""
+    from kapdesk.session.entries import editable
+
+    service = ready_to_dose(store, clock)
+    service.record_dose(drug="ketamine", route="im", mg=60)
+    service.record_dose(drug="esketamine", route="intranasal", mg=28, device_count=1)
+    im, nasal = service.state.doses()
+    assert list(editable(im)) == ["mg", "lot_number"]
+    assert list(editable(nasal)) == ["mg", "lot_number", "device_count"]
