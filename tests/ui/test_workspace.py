@@ -314,16 +314,21 @@ def test_vitals_by_field_and_the_map_line(qtbot, window, store, clock):
     window.close_workspace()
 
 
-def test_the_end_summary_follows_a_correction_made_after_the_end(qtbot, window, store, clock):
-    """QA: after 150/92 was corrected to 185/112 the summary still said highest BP 150/92."""
+def _screened_session(window, store):
+    """A new patient's IM session, screened, on screen."""
     patient = store.add_patient("Ada Example")
     session = store.start_session(patient, protocol="IM", zone_name="UTC")
     window.open_workspace(session)
-    workspace = window.workspace
-    service = workspace.service
-    service.record_screening(
+    window.workspace.service.record_screening(
         dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
     )
+    return window.workspace
+
+
+def test_the_end_summary_follows_a_correction_made_after_the_end(qtbot, window, store, clock):
+    """QA: after 150/92 was corrected to 185/112 the summary still said highest BP 150/92."""
+    workspace = _screened_session(window, store)
+    service = workspace.service
     reading = service.record_vitals_line("150/92 80 97").entry
     clock.advance(minutes=5)
     service.end(override_reason="Escort waiting; stable")
@@ -341,14 +346,8 @@ def test_words_shown_in_the_charts_place_on_the_end_screen_stay_until_esc(
 ):
     """The patient's survey comes after the end, as a rule: what it stored is shown in the
     chart's place of the end screen too, and Esc gives the end screen back."""
-    patient = store.add_patient("Ada Example")
-    session = store.start_session(patient, protocol="IM", zone_name="UTC")
-    window.open_workspace(session)
-    workspace = window.workspace
+    workspace = _screened_session(window, store)
     service = workspace.service
-    service.record_screening(
-        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
-    )
     service.end(override_reason="Escort waiting; stable")
     assert workspace.show_words("10:05", "Reflection: “Not safe at all”")
     shown = workspace.entry_dialog
