@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -142,6 +142,30 @@ def mean_arterial(systolic: Any, diastolic: Any) -> Any:
     """MAP = diastolic + (systolic - diastolic) / 3 (CLINICAL.md, ACC/AHA section): of one
     reading, or of columns of them at once (numpy arrays; NaN where one is missing)."""
     return diastolic + (systolic - diastolic) / 3
+
+
+def highest_pressures(
+    pressures: Sequence[tuple[int | None, int | None]],
+) -> tuple[int | None, int | None]:
+    """Where among ``pressures`` (systolic, diastolic) the highest blood pressure is,
+    ranked by systolic then diastolic; and where the highest diastolic is (by diastolic,
+    then systolic) when it is higher than that reading's, else None: 150/112 is urgent by
+    its diastolic alone beside 165/100 (QA). Places in ``pressures``, the first of equals;
+    a reading without a systolic has no blood pressure. The one rule for the end summary,
+    the patients page and the course of treatment."""
+    highest: tuple[int, int] | None = None  # (systolic, diastolic or 0)
+    by_diastolic: tuple[int, int] | None = None  # (diastolic, systolic)
+    highest_at = diastolic_at = None
+    for index, (systolic, diastolic) in enumerate(pressures):
+        if systolic is None:
+            continue
+        if highest is None or (systolic, diastolic or 0) > highest:
+            highest, highest_at = (systolic, diastolic or 0), index
+        if diastolic is not None and (by_diastolic is None or (diastolic, systolic) > by_diastolic):
+            by_diastolic, diastolic_at = (diastolic, systolic), index
+    if highest is None or by_diastolic is None or by_diastolic[0] <= highest[1]:
+        diastolic_at = None
+    return highest_at, diastolic_at
 
 
 @functools.cache

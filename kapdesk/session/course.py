@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from kapdesk.clinical.course import CourseSession
+from kapdesk.clinical.vitals import highest_pressures
 from kapdesk.store import RecordStore
 from kapdesk.store.course_record import SessionRows
 from kapdesk.store.views import EntryView
@@ -46,13 +47,13 @@ def _course_session(number: int, rows: SessionRows, weight_kg: float | None) -> 
     pre_s = round(sum(s for s, _d in pre) / len(pre)) if pre else None
     pre_d_values = [d for _s, d in pre if d is not None]
     pre_d = round(sum(pre_d_values) / len(pre_d_values)) if pre_d_values else None
-    peak = max(((s, d or 0) for _at, s, d in rows.readings), default=None)
-    by_diastolic = max(((d, s) for _at, s, d in rows.readings if d is not None), default=None)
-    highest_diastolic = (
-        (by_diastolic[1], by_diastolic[0])
-        if by_diastolic is not None and peak is not None and by_diastolic[0] > peak[1]
-        else None
-    )
+    pressures = [(s, d) for _at, s, d in rows.readings]
+    peak_at, diastolic_at = highest_pressures(pressures)
+    peak = None if peak_at is None else pressures[peak_at]
+    highest_diastolic = None
+    if diastolic_at is not None:
+        systolic, diastolic = pressures[diastolic_at]
+        highest_diastolic = (systolic, diastolic or 0)  # never None: it ranks by it
     alerts, urgent, overrides = _counts(rows.events)
     scores, item9 = _scores(rows.events)
     return CourseSession(

@@ -14,7 +14,7 @@ from kapdesk.clinical.protocols import Protocol
 from kapdesk.clinical.scales import MOAAS, RASS, REMS_CHECK_ID, SCALES
 from kapdesk.clinical.schedule import RECHECK_EARLY
 from kapdesk.clinical.screening import MEDICINES
-from kapdesk.clinical.vitals import ValidationError, VitalsReading
+from kapdesk.clinical.vitals import ValidationError, VitalsReading, highest_pressures
 from kapdesk.session.alerting import rechecks
 from kapdesk.session.dosing import screening
 from kapdesk.session.entries import StoredVitals
@@ -236,16 +236,11 @@ def _mapping(value: Any) -> Mapping[str, Any]:
 def summary(state: SessionState, now: dt.datetime) -> SessionSummary:
     doses = state.doses()
     readings = state.readings()
-    highest_at = readings.highest_bp()
+    highest_at, diastolic_at = highest_pressures(
+        list(zip(readings.column("systolic"), readings.column("diastolic"), strict=True))
+    )
     highest = None if highest_at is None else readings[highest_at]
-    diastolic_at = readings.highest_diastolic()
     by_diastolic = None if diastolic_at is None else readings[diastolic_at]
-    if (
-        highest is None
-        or by_diastolic is None
-        or (by_diastolic.reading.diastolic or 0) <= (highest.reading.diastolic or 0)
-    ):
-        by_diastolic = None
 
     def figures(stored: StoredVitals | None) -> tuple[int, int, str] | None:
         if stored is None:

@@ -199,23 +199,6 @@ class Readings(Sequence[StoredVitals]):
     def last_with_bp(self) -> int | None:
         return next((i for i in range(len(self._ids) - 1, -1, -1) if self._has_bp(i)), None)
 
-    def highest_bp(self) -> int | None:
-        """The index of the highest blood pressure, by systolic then diastolic."""
-        with_bp = list(self.with_bp())
-        if not with_bp:
-            return None
-        systolic, diastolic = self._values[0], self._values[1]
-        return max(with_bp, key=lambda i: (systolic[i], diastolic[i]))
-
-    def highest_diastolic(self) -> int | None:
-        """The index of the highest diastolic, then systolic: a reading urgent by its
-        diastolic alone (150/112) is not the highest by systolic (QA)."""
-        systolic, diastolic = self._values[0], self._values[1]
-        with_diastolic = [i for i in self.with_bp() if diastolic[i] is not None]
-        if not with_diastolic:
-            return None
-        return max(with_diastolic, key=lambda i: (diastolic[i], systolic[i] or 0))
-
     def item_times(self) -> dict[str, array[int]]:
         """For the due checks: when each item ("bp", "hr", ...) was taken, once a reading
         (systolic and diastolic are both "bp", as in VitalsReading.items: counted twice,

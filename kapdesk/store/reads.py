@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session as OrmSession
 
 from kapdesk.clinical.accounts import signature
+from kapdesk.clinical.vitals import highest_pressures
 from kapdesk.store import models as m
 from kapdesk.store.errors import NotFoundError
 from kapdesk.store.types import UTCDateTime, UUIDText, from_utc_text
@@ -47,7 +48,8 @@ class SessionFigures:
 
     doses: list[tuple[str, float]] = dataclasses.field(default_factory=list)
     highest_bp: tuple[int, int | None] | None = None
-    highest_diastolic: tuple[int, int] | None = None  # by diastolic: see highest_words
+    # The reading highest by diastolic, when higher than highest_bp's (highest_pressures).
+    highest_diastolic: tuple[int, int] | None = None
     overridden: bool = False  # ended with discharge criteria unmet, by an override
 
 
@@ -258,24 +260,21 @@ class RecordReads:
                 current = self.entry("dose", uuid.UUID(entry_id)).current
                 drug, mg = current["drug"], current["mg"]
             figures.setdefault(uuid.UUID(session), SessionFigures()).doses.append((drug, mg))
+        pressures: dict[uuid.UUID, list[tuple[int, int | None]]] = {}
         for session, entry_id, systolic, diastolic in readings:
             if entry_id in corrected:
                 current = self.entry("vitals", uuid.UUID(entry_id)).current
                 systolic, diastolic = current["systolic"], current["diastolic"]
                 if systolic is None:
                     continue
-            found = figures.setdefault(uuid.UUID(session), SessionFigures())
-            # As the report ranks them: systolic, then diastolic.
-            if found.highest_bp is None or (systolic, diastolic or 0) > (
-                found.highest_bp[0],
-                found.highest_bp[1] or 0,
-            ):
-                found.highest_bp = (systolic, diastolic)
-            if diastolic is not None and (
-                found.highest_diastolic is None
-                or (diastolic, systolic) > found.highest_diastolic[::-1]
-            ):
-                found.highest_diastolic = (systolic, diastolic)
+            pressures.setdefault(uuid.UUID(session), []).append((systolic, diastolic))
+        for session_id, taken in pressures.items():
+            found = figures.setdefault(session_id, SessionFigures())
+            highest_at, diastolic_at = highest_pressures(taken)
+            found.highest_bp = None if highest_at is None else taken[highest_at]
+            if diastolic_at is not None:
+                systolic, diastolic = taken[diastolic_at]
+                found.highest_diastolic = (systolic, diastolic or 0)  # ranked by it: never 0
         return figures
 
     def readings_count(self, session_id: uuid.UUID) -> int:

@@ -327,7 +327,7 @@ class MainWindow(QMainWindow):
                     systolic, diastolic = found.highest_bp
                     parts.append(f"highest BP {systolic}/{diastolic or '–'}")
                     by_diastolic = found.highest_diastolic
-                    if by_diastolic is not None and by_diastolic[1] > (diastolic or 0):
+                    if by_diastolic is not None:
                         # 150/112 is urgent by its diastolic (QA: unsaid beside 165/100)
                         parts.append(f"highest diastolic {by_diastolic[0]}/{by_diastolic[1]}")
                 ended = session["ended_at"]

@@ -152,3 +152,15 @@ def test_a_reading_at_the_edge_of_the_plausible_is_asked_about():
         {"spo2": 85},
     ):
         assert unusual_reading(validate_vitals(ordinary)) is None, ordinary
+
+
+def test_the_highest_pressure_and_a_higher_diastolic_elsewhere():
+    from kapdesk.clinical.vitals import highest_pressures
+
+    assert highest_pressures([]) == (None, None)
+    assert highest_pressures([(None, None), (128, 82)]) == (1, None)
+    # 150/112 is urgent by its diastolic alone beside 165/100 (QA): both are said.
+    assert highest_pressures([(165, 100), (150, 112), (120, 80)]) == (0, 1)
+    assert highest_pressures([(165, 100), (150, 100)]) == (0, None)  # not higher: once
+    assert highest_pressures([(140, 90), (140, 95)]) == (1, None)  # systolic, then diastolic
+    assert highest_pressures([(140, 90), (140, 90)]) == (0, None)  # the first of equals
