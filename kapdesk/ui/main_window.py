@@ -755,10 +755,11 @@ class MainWindow(QMainWindow):
         )
         if service is None and not elsewhere and not self.record_job.running:
             return
-        unsaved = ""
+        unsaved, refused = "", False
         if workspace is not None and service is not None:
-            lines = (workspace.observation.line.text(), workspace.vitals.line.text())
-            unsaved = " / ".join(text.strip() for text in lines if text.strip())
+            typed = [e for e in (workspace.observation, workspace.vitals) if e.line.text().strip()]
+            unsaved = " / ".join(e.line.text().strip() for e in typed)
+            refused = any(e.error.isVisible() for e in typed)
         box, leave = quit_question(
             self,
             service,
@@ -766,6 +767,7 @@ class MainWindow(QMainWindow):
             unsaved,
             not_shown=elsewhere,
             not_shown_count=len(others),
+            refused=refused,
         )
 
         def answered() -> None:

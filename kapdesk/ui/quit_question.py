@@ -36,10 +36,12 @@ def quit_question(
     *,
     not_shown: str = "",
     not_shown_count: int = 0,
+    refused: bool = False,
 ) -> tuple[QMessageBox, QAbstractButton]:
     """The question, and its button that quits (leaving the session open). ``under_way``:
     a verification or backup running now ("Backing up the record"), which quitting stops.
-    ``unsaved``: text typed in an entry line and not yet entered, which quitting loses.
+    ``unsaved``: text typed in an entry line and not yet entered, which quitting loses;
+    ``refused``: its line says why it was refused.
     ``not_shown``: the sessions not on screen and not ended (``not_shown_count`` of
     them), as a sentence."""
     left_open = (service is not None) + not_shown_count  # sessions quitting leaves open
@@ -80,10 +82,12 @@ def quit_question(
                 "To end one, keep working, resume it and press Ctrl+Shift+E."
             )
     if unsaved:
-        # Not "press Enter to save it": a reading already refused is not saved by Enter (QA).
+        # A reading already refused is not saved by Enter: "press Enter to save it" was
+        # said of one (QA).
         said.append(
-            f"Typed but not saved: “{unsaved}”; Enter in its line saves it, or says what to "
-            "put right."
+            f"Typed but refused, so not saved: “{unsaved}”; its line says what to put right."
+            if refused
+            else f"Typed but not saved (press Enter in its line to save it): “{unsaved}”."
         )
     if under_way:
         said.append(f"{under_way} is under way.")

@@ -140,10 +140,16 @@ class EntryDialog(FormDialog):
 
     typed = Signal(str)
 
-    def __init__(self, when: str, words_html: str, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        when: str,
+        words_html: str,
+        parent: QWidget | None = None,
+        what: str = "the entry in full",
+    ) -> None:
         # The time in the heading and no field labels: at 1024x600 and 125 % text the
         # chart's place has room for a few lines, and they are the entry's.
-        super().__init__(f"{when} — the entry in full", parent, scrolling=True, ok_text="Close")
+        super().__init__(f"{when} — {what}", parent, scrolling=True, ok_text="Close")
         self.buttons.button(QDialogButtonBox.StandardButton.Cancel).hide()
         self.words = QLabel(words_html)
         self.words.setTextFormat(Qt.TextFormat.RichText)

@@ -271,9 +271,13 @@ class SurveyFlow:
         self.window.show()
         self.window.activateWindow()
         self.window.raise_()
+        if workspace.summary is not None and not workspace.review:
+            workspace.show_end_summary()  # the survey is done: said so there too
         sentence = stored_sentence(run)
         if not workspace.show_words(
-            workspace.service.local_clock(workspace.service.now()), html.escape(sentence)
+            workspace.service.local_clock(workspace.service.now()),
+            "the patient's survey, as stored (Esc: back)",
+            html.escape(sentence),
         ):
             workspace.say(sentence)
             workspace.refocus()
@@ -337,8 +341,10 @@ def hand_over_facts(service: SessionService) -> str:
     if earlier:
         at = service.local_clock(earlier[-1].at)
         lines.append(
+            # The course counts a session's highest score (session/course.py): "the latest"
+            # said a better repeat replaces a worse one (QA).
             f"This session already has the patient's survey from {at}: a new one is added "
-            "beside it, and the course shows the latest."
+            "beside it, and the course shows the session's highest score."
         )
     return "\n".join(lines)
 

@@ -314,11 +314,11 @@ class FormActs(Base):
             or self.entry_dialog
         )
 
-    def show_words(self, when: str, words_html: str) -> bool:
+    def show_words(self, when: str, what: str, words_html: str) -> bool:
         """Words to read in the chart's place until Esc or Enter, as an entry whole: the
         patient's survey on the clinician's return. In the message line they went at the
         next key, "Not safe at all" with them (QA). False if a form holds that place."""
-        dialog = EntryDialog(when, words_html, self)
+        dialog = EntryDialog(when, words_html, self, what=what)
         dialog.typed.connect(self._begin_observation)
         opened = self._open(dialog, lambda _d: None, closed=self.refocus)
         if opened is not None:
@@ -437,10 +437,18 @@ class EndActs(Base):
             if summary.unmet
             else ""
         )
+        # Offered as done once it is (QA: offered still after the patient had done it).
+        surveys = self.service.state.events_of("survey_return")
+        survey = (
+            f"The patient's survey: done, back at {self.service.local_clock(surveys[-1].at)} "
+            "(Ctrl+Shift+S for another)."
+            if surveys
+            else "The patient's survey: Ctrl+Shift+S."
+        )
         self.discharge.show_summary(
             f"{unmet}Duration {format_elapsed(summary.duration)} · {summary.doses} dose(s), "
             f"{summary.total_mg:g} mg in all · {summary.readings} vitals reading(s) · "
-            f"highest BP {highest}.{still} The patient's survey: Ctrl+Shift+S."
+            f"highest BP {highest}.{still} {survey}"
         )
 
     def _show_review(self) -> None:

@@ -853,12 +853,26 @@ def test_13_quitting_mid_session_asks_and_names_the_session(qtbot, window, store
     assert "Ada Example" in box.text()
     assert "SPRAVATO REMS" in box.text()
     assert "Not acknowledged: URGENT alert, BP 186/112 is at or above" in box.text()
-    assert "Typed but not saved: “says she feels sick”; Enter in its line saves it" in box.text()
+    assert "Typed but not saved (press Enter in its line to save it): “says she feels sick”." in (
+        box.text()
+    )
     assert box.defaultButton().text() == "Keep working (Esc)"
     assert [b.text() for b in box.buttons()][1] == "&Quit, leaving it open (Alt+Q)"
     key(box, Qt.Key.Key_Escape)
     assert window.isVisible()
     assert window.workspace is workspace
+    # A reading refused is not saved by Enter: the question does not promise it (QA).
+    workspace.observation.line.clear()
+    workspace.vitals.line.setText("90/145")
+    key(workspace.vitals.line, Qt.Key.Key_Return)
+    assert workspace.vitals.error.isVisible()
+    press(window, Qt.Key.Key_Q, CTRL)
+    assert "Typed but refused, so not saved: “90/145”; its line says what to put right." in (
+        window.quit_box.text()
+    )
+    assert "press Enter" not in window.quit_box.text()
+    key(window.quit_box, Qt.Key.Key_Escape)
+    workspace.vitals.line.clear()
     # Another session never ended: both are left open, and the question says "them"
     # (second QA pass: "it").
     store.start_session(store.add_patient("Ben Other"), protocol="IM injection", zone_name="UTC")

@@ -349,7 +349,7 @@ def test_words_shown_in_the_charts_place_on_the_end_screen_stay_until_esc(
     workspace = _screened_session(window, store)
     service = workspace.service
     service.end(override_reason="Escort waiting; stable")
-    assert workspace.show_words("10:05", "Reflection: “Not safe at all”")
+    assert workspace.show_words("10:05", "the patient's survey", "Reflection: “Not safe at all”")
     shown = workspace.entry_dialog
     assert shown.isVisible()
     assert "Not safe at all" in shown.words.text()
@@ -358,4 +358,9 @@ def test_words_shown_in_the_charts_place_on_the_end_screen_stay_until_esc(
     QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
     assert not shown.isVisible()
     assert workspace.discharge.isVisible()  # the end screen, as it was
+    assert "The patient's survey: Ctrl+Shift+S." in workspace.discharge.items_text()
+    service.note_survey("survey_return", {"minutes": 4})  # as the survey's return does
+    workspace.show_end_summary()
+    said = workspace.discharge.items_text()
+    assert "The patient's survey: done, back at 09:00 (Ctrl+Shift+S for another)." in said
     window.close_workspace()
