@@ -34,9 +34,9 @@ from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.chart_series import ChartData, chart_data, scale_points
 from kapdesk.session.discharge import SessionSummary
 from kapdesk.session.dosing import DoseGate
-from kapdesk.session.entries import Dose, Stored, StoredVitals, typed
+from kapdesk.session.entries import FIELD_LABELS, Dose, Stored, StoredVitals, typed
 from kapdesk.session.events import SessionEvents
-from kapdesk.session.state import SessionState
+from kapdesk.session.state import ENTRY_KINDS, SessionState
 from kapdesk.session.wording import SYSTEM_TAG, LogEntry, event_entry, event_instant, log_entry
 from kapdesk.store import RecordStore
 from kapdesk.store.errors import ImmutableError
@@ -124,6 +124,39 @@ class SessionService:
 
     def local_clock(self, at: dt.datetime) -> str:
         return self.state.local_clock(at)
+
+    def corrections_of(self, kind: str, entry_id: uuid.UUID) -> list[str]:
+        """Each correction of an entry, oldest first: when, by whom, what it set and why.
+        The log shows the first wording struck through and the reasons; an entry corrected
+        twice lost its middle version and both times there (QA: 600, then 60, then 990 mg
+        read "600 struck, 990", the 60 that stood between said nowhere)."""
+        if kind not in ENTRY_KINDS:
+            return []
+        names = self.store.clinician_names()
+        said = []
+        for correction in self.store.entry(kind, entry_id).corrections:
+            changed = ", ".join(
+                f"{FIELD_LABELS.get(name, name)} {self._value_words(value)}"
+                for name, value in correction.changes.items()
+                if name in FIELD_LABELS or name.endswith("_at")
+            )
+            said.append(
+                f"{self.local_clock(correction.recorded_at)} by "
+                f"{names.get(correction.recorded_by, '?')}: {changed or 'changed'}; reason: "
+                f"{correction.reason}"
+            )
+        return said
+
+    def _value_words(self, value: Any) -> str:
+        if value is None:
+            return "none"
+        if isinstance(value, dt.datetime):
+            return f"taken at {self.local_clock(value)}"
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value) or "none"
+        if isinstance(value, float):
+            return f"{value:g}"
+        return str(value)
 
     def log(self) -> list[LogEntry]:
         """Every entry and kapdesk's own lines, newest first by clinical time (the log

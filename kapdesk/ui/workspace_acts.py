@@ -303,6 +303,14 @@ class FormActs(Base):
             # What to do, whole: at 1024x600 the banner keeps two sentences of it and
             # points here (QA: the emergency signs were reachable by no key).
             words += "<br><br><b>What to do:</b> " + html.escape(alert.action)
+        if entry.original is not None:
+            # Every correction, with its time: the log shows the first wording and the
+            # reasons, not what an entry corrected twice said in between (QA).
+            said = self.service.corrections_of(entry.kind, entry.id)
+            if said:
+                words += "<br><br><b>Corrections:</b><br>" + "<br>".join(
+                    html.escape(line) for line in said
+                )
         dialog = EntryDialog(f"{entry.clock}  {entry.t_plus}", words, self)
         dialog.typed.connect(self._begin_observation)
         self.entry_dialog = (

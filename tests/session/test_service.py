@@ -421,3 +421,20 @@ def test_an_im_dose_is_corrected_without_a_devices_field(store, clock):
     im, nasal = service.state.doses()
     assert list(editable(im)) == ["mg", "lot_number"]
     assert list(editable(nasal)) == ["mg", "lot_number", "device_count"]
+
+
+def test_each_correction_of_an_entry_corrected_twice_is_said_with_its_time(store, clock):
+    """QA: 600, corrected to 60, then to 990 mg read "600 struck, 990": the 60 that stood
+    between, and when each correction was made, were said nowhere."""
+    service = ready_to_dose(store, clock)
+    service.record_dose(drug="ketamine", route="im", mg=60, unusual_confirmed=True)
+    (dose,) = service.state.doses()
+    clock.advance(minutes=3)
+    service.correct("dose", dose.id, {"mg": 50}, "drawn up 50")
+    clock.advance(minutes=4)
+    service.correct("dose", dose.id, {"mg": 55}, "second look at the syringe")
+    assert service.corrections_of("dose", dose.id) == [
+        "09:03 by dr.test: Dose (mg) 50; reason: drawn up 50",
+        "09:07 by dr.test: Dose (mg) 55; reason: second look at the syringe",
+    ]
+    assert service.corrections_of("event", dose.id) == []

@@ -364,3 +364,22 @@ def test_words_shown_in_the_charts_place_on_the_end_screen_stay_until_esc(
     said = workspace.discharge.items_text()
     assert "The patient's survey: done, back at 09:00 (Ctrl+Shift+S for another)." in said
     window.close_workspace()
+
+
+def test_an_entry_in_full_lists_each_correction_with_its_time(qtbot, window, store, clock):
+    workspace = _screened_session(window, store)
+    service = workspace.service
+    entry = service.record_observation("calm, eyes open")
+    clock.advance(minutes=2)
+    service.correct("observation", entry.id, {"text": "calm, eyes closed"}, "misheard")
+    clock.advance(minutes=3)
+    service.correct("observation", entry.id, {"text": "restless, eyes closed"}, "looked again")
+    workspace.log_view.setFocus()
+    row = workspace.log_model.row_of(entry.id)
+    workspace.log_view.setCurrentIndex(workspace.log_model.index(row, 0))
+    workspace.open_entry()
+    words = workspace.entry_dialog.words.text()
+    assert "Corrections:" in words
+    assert "09:02 by dr.test: Text calm, eyes closed; reason: misheard" in words
+    assert "09:05 by dr.test: Text restless, eyes closed; reason: looked again" in words
+    window.close_workspace()
