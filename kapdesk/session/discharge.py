@@ -157,7 +157,14 @@ def discharge_payload(
         "criteria": len(items),  # none: no protocol, so nothing was checked
         "unmet": unmet,
         "confirmed": sorted(confirmed),
-        "override_reason": clean_text(reason, "The reason", limit=2000) if reason else None,
+        # An override only where something was unmet: a reason typed with every criterion
+        # met (or none, without a protocol) was stored as one, and the log, the patients
+        # page and the course said "ended by override" of a session that met them all. It
+        # is kept as the clinician's note on the end.
+        "override_reason": clean_text(reason, "The reason", limit=2000)
+        if reason and unmet
+        else None,
+        "note": clean_text(reason, "The note", limit=2000) if reason and not unmet else None,
         "ready_to_leave_minutes": minutes,
         "rems": rems,
     }

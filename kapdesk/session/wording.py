@@ -250,9 +250,10 @@ def describe_event(kind: str, payload: Mapping[str, Any], who: str) -> str:
                 f"Session ended by {who} with criteria unmet ({', '.join(payload['unmet'])}): "
                 f"{payload['override_reason']}"
             )
+        note = f" Note: {payload['note']}" if payload.get("note") else ""
         if payload.get("criteria") == 0:
-            return f"Session ended by {who}; it had no protocol, so no discharge criteria."
-        return f"Discharge criteria met; session ended by {who}."
+            return f"Session ended by {who}; it had no protocol, so no discharge criteria.{note}"
+        return f"Discharge criteria met; session ended by {who}.{note}"
     if kind == "intention":
         return f"Intention (the patient's words): {payload['text']}"
     if kind == "survey_handover":

@@ -513,6 +513,8 @@ def _discharge_html(service: SessionService) -> str:
         lines.append(f"Confirmed by the clinician: {_e('; '.join(confirmed))}.")
     if payload.get("override_reason"):
         lines.append(f"<b>Ended with criteria unmet.</b> Reason: {_e(payload['override_reason'])}")
+    if payload.get("note"):
+        lines.append(f"The clinician's note on the end: {_e(payload['note'])}")
     if payload.get("ready_to_leave_minutes") is not None:
         lines.append(f"Ready to leave after {payload['ready_to_leave_minutes']} minutes.")
     return "<h2>Discharge</h2>" + "".join(f"<p>{line}</p>" for line in lines)

@@ -438,3 +438,20 @@ def test_each_correction_of_an_entry_corrected_twice_is_said_with_its_time(store
         "09:07 by dr.test: Dose (mg) 55; reason: second look at the syringe",
     ]
     assert service.corrections_of("event", dose.id) == []
+
+
+def test_a_reason_typed_with_nothing_unmet_is_a_note_not_an_override(store, clock):
+    """A reason given when no criterion was unmet (here no protocol, so none) was stored as
+    an override: the log said "criteria unmet ()", and the patients page and the course
+    counted an override that never was."""
+    service = ready_to_dose(store, clock)  # no protocol loaded: no discharge criteria
+    service.end(override_reason="escort waiting in the car")
+    [discharge] = service.state.events_of("discharge")
+    assert discharge.payload["override_reason"] is None
+    assert discharge.payload["note"] == "escort waiting in the car"
+    said = [e.text for e in service.log() if e.text.startswith("Session ended")]
+    assert said == [
+        "Session ended by dr.test; it had no protocol, so no discharge criteria. Note: escort "
+        "waiting in the car"
+    ]
+    assert not store.session_figures(service.state.row["patient_id"])[service.id].overridden
