@@ -192,6 +192,12 @@ class FormDialog(QDialog):
         if asked is None:
             self._discard_asked = now
         sentence = self.DISCARD_QUESTION
+        warning = self.error.text() if self.error.isVisible() else ""
+        if warning and warning == self.warning_said and warning != sentence:
+            # A warning stands ("Enter again records it"): said with the question, not
+            # replaced by "Enter saves it", which hid that Enter would record the dose
+            # past the warning (QA).
+            sentence = f"{warning} Not recorded yet; Esc again throws it away."
         self.error.setText(sentence)
         self.error.show()
         self.warning_said = sentence

@@ -508,6 +508,11 @@ def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store, cl
     key(dose.mg, Qt.Key.Key_Return)
     assert "Enter again records it" in workspace.message_text()
     key(dose.mg, Qt.Key.Key_Escape)  # the 30 typed: Esc asks first
+    # The warning stays said with the question: "Enter saves it" hid that Enter would
+    # record the dose past it (QA).
+    for said in (dose.error.text(), workspace.message_text()):
+        assert said.startswith("30 mg with the 100 mg already given makes 130 mg")
+        assert said.endswith("Enter again records it. Not recorded yet; Esc again throws it away.")
     clock.advance(seconds=2)
     key(dose.mg, Qt.Key.Key_Escape)
     assert not dose.isVisible()
