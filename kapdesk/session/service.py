@@ -136,7 +136,8 @@ class SessionService:
         said = []
         for correction in self.store.entry(kind, entry_id).corrections:
             changed = ", ".join(
-                f"{FIELD_LABELS.get(name, name)} {self._value_words(value)}"
+                f"{FIELD_LABELS.get(name) or name.replace('_', ' ').capitalize()}: "
+                f"{self._value_words(value)}"
                 for name, value in correction.changes.items()
                 if name in FIELD_LABELS or name.endswith("_at")
             )
@@ -151,7 +152,7 @@ class SessionService:
         if value is None:
             return "none"
         if isinstance(value, dt.datetime):
-            return f"taken at {self.local_clock(value)}"
+            return self.local_clock(value)
         if isinstance(value, list | tuple):
             return ", ".join(str(v) for v in value) or "none"
         if isinstance(value, float):

@@ -755,11 +755,13 @@ class MainWindow(QMainWindow):
         )
         if service is None and not elsewhere and not self.record_job.running:
             return
-        unsaved, refused = "", False
+        unsaved: list[tuple[str, bool]] = []
         if workspace is not None and service is not None:
-            typed = [e for e in (workspace.observation, workspace.vitals) if e.line.text().strip()]
-            unsaved = " / ".join(e.line.text().strip() for e in typed)
-            refused = any(e.error.isVisible() for e in typed)
+            unsaved = [
+                (entry.line.text().strip(), entry.error.isVisible())
+                for entry in (workspace.observation, workspace.vitals)
+                if entry.line.text().strip()
+            ]
         box, leave = quit_question(
             self,
             service,
@@ -767,7 +769,6 @@ class MainWindow(QMainWindow):
             unsaved,
             not_shown=elsewhere,
             not_shown_count=len(others),
-            refused=refused,
         )
 
         def answered() -> None:

@@ -32,16 +32,15 @@ def quit_question(
     parent: QWidget,
     service: SessionService | None,
     under_way: str = "",
-    unsaved: str = "",
+    unsaved: Sequence[tuple[str, bool]] = (),
     *,
     not_shown: str = "",
     not_shown_count: int = 0,
-    refused: bool = False,
 ) -> tuple[QMessageBox, QAbstractButton]:
     """The question, and its button that quits (leaving the session open). ``under_way``:
     a verification or backup running now ("Backing up the record"), which quitting stops.
-    ``unsaved``: text typed in an entry line and not yet entered, which quitting loses;
-    ``refused``: its line says why it was refused.
+    ``unsaved``: the text typed in each entry line and not yet entered, which quitting
+    loses, and whether its line was refused (it says why).
     ``not_shown``: the sessions not on screen and not ended (``not_shown_count`` of
     them), as a sentence."""
     left_open = (service is not None) + not_shown_count  # sessions quitting leaves open
@@ -81,13 +80,13 @@ def quit_question(
                 else "Quitting leaves them open: kapdesk offers them again when it starts. "
                 "To end one, keep working, resume it and press Ctrl+Shift+E."
             )
-    if unsaved:
+    for text, refused in unsaved:
         # A reading already refused is not saved by Enter: "press Enter to save it" was
-        # said of one (QA).
+        # said of one (QA), and "refused" of an observation typed beside one (QA again).
         said.append(
-            f"Typed but refused, so not saved: “{unsaved}”; its line says what to put right."
+            f"Typed but refused, so not saved: “{text}”; its line says what to put right."
             if refused
-            else f"Typed but not saved (press Enter in its line to save it): “{unsaved}”."
+            else f"Typed but not saved (press Enter in its line to save it): “{text}”."
         )
     if under_way:
         said.append(f"{under_way} is under way.")

@@ -434,8 +434,8 @@ def test_each_correction_of_an_entry_corrected_twice_is_said_with_its_time(store
     clock.advance(minutes=4)
     service.correct("dose", dose.id, {"mg": 55}, "second look at the syringe")
     assert service.corrections_of("dose", dose.id) == [
-        "09:03 by dr.test: Dose (mg) 50; reason: drawn up 50",
-        "09:07 by dr.test: Dose (mg) 55; reason: second look at the syringe",
+        "09:03 by dr.test: Dose (mg): 50; reason: drawn up 50",
+        "09:07 by dr.test: Dose (mg): 55; reason: second look at the syringe",
     ]
     assert service.corrections_of("event", dose.id) == []
 

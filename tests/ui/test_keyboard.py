@@ -877,6 +877,14 @@ def test_13_quitting_mid_session_asks_and_names_the_session(qtbot, window, store
     )
     assert "press Enter" not in window.quit_box.text()
     key(window.quit_box, Qt.Key.Key_Escape)
+    # An observation typed beside it is not called refused (QA): each line its sentence.
+    workspace.observation.line.setText("hands relaxed")
+    press(window, Qt.Key.Key_Q, CTRL)
+    said = window.quit_box.text()
+    assert "Typed but not saved (press Enter in its line to save it): “hands relaxed”." in said
+    assert "Typed but refused, so not saved: “90/145”" in said
+    key(window.quit_box, Qt.Key.Key_Escape)
+    workspace.observation.line.clear()
     workspace.vitals.line.clear()
     # Another session never ended: both are left open, and the question says "them"
     # (second QA pass: "it").

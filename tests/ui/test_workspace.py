@@ -380,6 +380,6 @@ def test_an_entry_in_full_lists_each_correction_with_its_time(qtbot, window, sto
     workspace.open_entry()
     words = workspace.entry_dialog.words.text()
     assert "Corrections:" in words
-    assert "09:02 by dr.test: Text calm, eyes closed; reason: misheard" in words
-    assert "09:05 by dr.test: Text restless, eyes closed; reason: looked again" in words
+    assert "09:02 by dr.test: Text: calm, eyes closed; reason: misheard" in words
+    assert "09:05 by dr.test: Text: restless, eyes closed; reason: looked again" in words
     window.close_workspace()
