@@ -277,7 +277,7 @@ class SurveyFlow:
         if not workspace.show_words(
             workspace.service.local_clock(workspace.service.now()),
             "the patient's survey, as stored (Esc: back)",
-            html.escape(sentence),
+            stored_html(run),
         ):
             workspace.say(sentence)
             workspace.refocus()
@@ -364,6 +364,48 @@ def reflection_words(instrument: Instrument, answers: Mapping[str, object]) -> s
         chosen = next((c.text for c in question.choices if c.value == value), str(value))
         said.append(f"{question.text.rstrip('?')}: “{chosen}”")
     return "the reflection" + (f" ({'; '.join(said)})" if said else "")
+
+
+def stored_html(run: SurveyRun) -> str:
+    """What the survey stored, whole, to read in the chart's place on the clinician's
+    return: each form with its score, and each of the reflection's answers on its own
+    line, how the patient is now (SAID_ON_RETURN) in bold first. The one-line sentence
+    gave three of its answers (QA: intensity, tone and the patient's words missing). The
+    scores first, a line each: at 1024x600 the reflection's answers fill the view."""
+    scores, parts = [], []
+    for instrument_id in run.survey.instruments:
+        instrument = run.instruments[instrument_id]
+        answers = run.stored.get(instrument_id)
+        if answers is None:
+            continue
+        if instrument.scored:
+            result = score(instrument, answers)
+            scored = (
+                f"{result.total} ({result.band})"
+                if result.total is not None
+                else f"not scored ({len(result.missing)} unanswered)"
+            )
+            scores.append(f"<b>{html.escape(instrument.name)}</b>: {html.escape(scored)}")
+            continue
+        lines = []
+        ordered = sorted(
+            instrument.questions, key=lambda q: q.id not in SAID_ON_RETURN
+        )  # stable: the rest in the form's order
+        for question in ordered:
+            value = answers.get(question.id)
+            if value is None:
+                continue
+            chosen = next((c.text for c in question.choices if c.value == value), str(value))
+            line = f"{html.escape(question.text)} “{html.escape(chosen)}”"
+            lines.append(f"<b>{line}</b>" if question.id in SAID_ON_RETURN else line)
+        parts.append(
+            f"<b>{html.escape(instrument.name)}</b><br>"
+            + ("<br>".join(lines) if lines else "nothing answered")
+        )
+    if not scores and not parts:
+        return "Nothing was answered, so nothing was stored."
+    blocks = (["<br>".join(scores)] if scores else []) + parts
+    return "<br><br>".join(blocks)
 
 
 def stored_sentence(run: SurveyRun) -> str:

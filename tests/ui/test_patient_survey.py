@@ -173,7 +173,9 @@ def test_a_survey_by_keys_is_stored_and_item_9_waits_for_the_clinician(
     shown = window.workspace.entry_dialog
     assert shown is not None
     assert shown.isVisible()
-    assert "PHQ-9 9 (mild)" in shown.words.text()
+    assert "<b>PHQ-9</b>: 9 (mild)" in shown.words.text()
+    # Every answer of the reflection, the patient's own words too (QA: three were said).
+    assert "I felt held, and I saw my mother&#x27;s kitchen." in shown.words.text()
     assert shown.area.hasFocus()
     key(Qt.Key.Key_Escape)  # read: back to the session
     assert not shown.isVisible()
@@ -276,7 +278,8 @@ def test_the_return_message_says_how_the_patient_is_now(qtbot, running, passphra
     qtbot.waitUntil(lambda: window.isVisible())
     said = window.workspace.entry_dialog.words.text()
     assert "How much distress" in said
-    assert "“Not safe at all”" in said
+    # How the patient is now, in bold.
+    assert "<b>How safe did you feel during the session? “Not safe at all”</b>" in said
     key(Qt.Key.Key_Down)  # the arrows read it; it stays
     assert window.workspace.entry_dialog.isVisible()
     assert window.workspace.message_text() == ""  # said once, in the chart's place
