@@ -607,6 +607,10 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             self.log_view.setFocus()
         elif self.form is not None:
             self.form.focus_first()
+        elif self.service.ended_at is not None:
+            # The log, as at the end (_show_ended): the end summary takes no keys, and the
+            # keyboard fell to the banner's button, where Enter did nothing (Xvfb QA).
+            self.log_view.setFocus()
         elif self.end_panel_shown():
             self.discharge.focus_first()
         else:

@@ -348,7 +348,9 @@ def test_words_shown_in_the_charts_place_on_the_end_screen_stay_until_esc(
     chart's place of the end screen too, and Esc gives the end screen back."""
     workspace = _screened_session(window, store)
     service = workspace.service
+    service.record_vitals_line("186/112 90 96")  # an alert left open: the banner's button
     service.end(override_reason="Escort waiting; stable")
+    assert workspace.banner.isVisible()
     assert workspace.show_words("10:05", "the patient's survey", "Reflection: “Not safe at all”")
     shown = workspace.entry_dialog
     assert shown.isVisible()
@@ -358,6 +360,7 @@ def test_words_shown_in_the_charts_place_on_the_end_screen_stay_until_esc(
     QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Escape)
     assert not shown.isVisible()
     assert workspace.discharge.isVisible()  # the end screen, as it was
+    assert workspace.log_view.hasFocus()  # the keyboard where the end put it
     assert "The patient's survey: Ctrl+Shift+S." in workspace.discharge.items_text()
     service.note_survey("survey_return", {"minutes": 4})  # as the survey's return does
     workspace.show_end_summary()
