@@ -17,7 +17,14 @@ from typing import Any
 from kapdesk.clinical.alerts import AlertThresholds
 from kapdesk.clinical.discharge import DischargeItem
 from kapdesk.clinical.elapsed import describe_gap
-from kapdesk.clinical.entries import UnusualDose, clean_text, unusual_dose, validate_dose
+from kapdesk.clinical.entries import (
+    ROUTE_LABELS,
+    Route,
+    UnusualDose,
+    clean_text,
+    unusual_dose,
+    validate_dose,
+)
 from kapdesk.clinical.instants import to_micros
 from kapdesk.clinical.notation import parse_vitals_line
 from kapdesk.clinical.protocols import Protocol
@@ -135,11 +142,13 @@ class SessionService:
         names = self.store.clinician_names()
         said = []
         for correction in self.store.entry(kind, entry_id).corrections:
+            # Every field it set (a dose's drug and route too), but a score's total, which
+            # follows from its answers.
             changed = ", ".join(
                 f"{FIELD_LABELS.get(name) or name.replace('_', ' ').capitalize()}: "
-                f"{self._value_words(value)}"
+                f"{self._value_words(name, value)}"
                 for name, value in correction.changes.items()
-                if name in FIELD_LABELS or name.endswith("_at")
+                if name != "total"
             )
             said.append(
                 f"{self.local_clock(correction.recorded_at)} by "
@@ -148,9 +157,11 @@ class SessionService:
             )
         return said
 
-    def _value_words(self, value: Any) -> str:
+    def _value_words(self, name: str, value: Any) -> str:
         if value is None:
             return "none"
+        if name == "route":
+            return ROUTE_LABELS[Route(value)]
         if isinstance(value, dt.datetime):
             return self.local_clock(value)
         if isinstance(value, list | tuple):

@@ -7,6 +7,7 @@ Enter on a session opens it (read only once ended); Esc goes back to the patient
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from zoneinfo import ZoneInfo
@@ -119,27 +120,31 @@ class CorrectNoteDialog(FormDialog):
         return self.text.toPlainText()
 
 
+def _when(at: dt.datetime, zone: ZoneInfo) -> str:
+    return f"{at.astimezone(zone):%a %d %b %Y %H:%M}"
+
+
 def note_whole(note: EntryView, names: Mapping[uuid.UUID, str], zone: ZoneInfo) -> str:
-    """A course note as it stands, then each correction (when, who, why, what it said
-    after), then the note as first written: the list shows two lines of each, and a
-    corrected note's original was cut off with no way to read it (QA)."""
-
-    def when(at: object) -> str:
-        return f"{at.astimezone(zone):%a %d %b %Y %H:%M}"  # type: ignore[attr-defined]
-
+    """A course note as it stands, then each correction (when, who, why, and what the
+    note then said, but for the last: that is the note above), then the note as first
+    written: the list shows two lines of each, and a corrected note's original was cut
+    off with no way to read it (QA); a wording between two corrections was said nowhere."""
     current = note.current
     parts = [
-        f"{when(current['written_at'])} · {COURSE_NOTE_KINDS[current['kind']]} · "
+        f"{_when(current['written_at'], zone)} · {COURSE_NOTE_KINDS[current['kind']]} · "
         f"{names.get(note.recorded_by, '?')}",
         str(current["text"]),
     ]
+    last = len(note.corrections)
     for number, correction in enumerate(note.corrections, start=1):
         parts.append(
-            f"Correction {number}, {when(correction.recorded_at)} by "
+            f"Correction {number}, {_when(correction.recorded_at, zone)} by "
             f"{names.get(correction.recorded_by, '?')}. Reason: {correction.reason}"
         )
+        if number < last and "text" in correction.changes:
+            parts.append(f"It then read:\n{correction.changes['text']}")
     if note.corrections:
-        parts.append(f"First written ({when(note.recorded_at)}):")
+        parts.append(f"First written ({_when(note.recorded_at, zone)}):")
         parts.append(str(note.original["text"]))
     return "\n\n".join(parts)
 
@@ -262,7 +267,7 @@ class CoursePage(QWidget):
             where = f" (session {numbers[about]})" if about in numbers else ""
             who = names.get(note.recorded_by, "?")
             text = (
-                f"{current['written_at'].astimezone(self.zone):%a %d %b %Y %H:%M} · "
+                f"{_when(current['written_at'], self.zone)} · "
                 f"{COURSE_NOTE_KINDS[current['kind']]}{where} · {who}\n{current['text']}"
             )
             if note.is_corrected:

@@ -120,7 +120,6 @@ class PatientSurveyWindow(QWidget):
         self.failed_attempts = 0
         self.index = -1  # -1: the welcome page; len(steps): the thank-you page
         self.choice_buttons: list[QPushButton] = []
-        self._columns = 1
 
         outer = QVBoxLayout(self)
         outer.setContentsMargins(48, 16, 48, 20)
@@ -323,7 +322,7 @@ class PatientSurveyWindow(QWidget):
         # At most four rows, in columns beyond that: 0-10 in eleven rows would not fit a
         # 600 px screen, nor five in one column under a two-line question.
         count = len(question.choices)
-        columns = self._columns = -(-count // MAX_ROWS)
+        columns = -(-count // MAX_ROWS)
         rows = -(-count // columns)
         for n, choice in enumerate(question.choices):
             button = QPushButton(choice.text)

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from kapdesk.clinical.self_report import Instrument, score
+from kapdesk.clinical.self_report import Answer, Instrument, score
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.survey import DEFAULT_SURVEY, SurveyFiles, SurveyRun
 from kapdesk.ui.fit import grow_to_fit
@@ -366,6 +366,14 @@ def reflection_words(instrument: Instrument, answers: Mapping[str, object]) -> s
     return "the reflection" + (f" ({'; '.join(said)})" if said else "")
 
 
+def _score_words(instrument: Instrument, answers: Mapping[str, Answer | None]) -> str:
+    """A form's score as said on return: "9 (mild)", or why it has none."""
+    result = score(instrument, answers)
+    if result.total is None:
+        return f"not scored ({len(result.missing)} unanswered)"
+    return f"{result.total} ({result.band})"
+
+
 def stored_html(run: SurveyRun) -> str:
     """What the survey stored, whole, to read in the chart's place on the clinician's
     return: each form with its score, and each of the reflection's answers on its own
@@ -379,13 +387,8 @@ def stored_html(run: SurveyRun) -> str:
         if answers is None:
             continue
         if instrument.scored:
-            result = score(instrument, answers)
-            scored = (
-                f"{result.total} ({result.band})"
-                if result.total is not None
-                else f"not scored ({len(result.missing)} unanswered)"
-            )
-            scores.append(f"<b>{html.escape(instrument.name)}</b>: {html.escape(scored)}")
+            scored = html.escape(_score_words(instrument, answers))
+            scores.append(f"<b>{html.escape(instrument.name)}</b>: {scored}")
             continue
         lines = []
         ordered = sorted(
@@ -416,12 +419,7 @@ def stored_sentence(run: SurveyRun) -> str:
         if instrument_id not in run.stored:
             continue
         if instrument.scored:
-            result = score(instrument, run.stored[instrument_id])
-            parts.append(
-                f"{instrument.name} {result.total} ({result.band})"
-                if result.total is not None
-                else f"{instrument.name} not scored ({len(result.missing)} unanswered)"
-            )
+            parts.append(f"{instrument.name} {_score_words(instrument, run.stored[instrument_id])}")
         else:
             parts.append(reflection_words(instrument, run.stored[instrument_id]))
     if not parts:

@@ -438,6 +438,12 @@ def test_each_correction_of_an_entry_corrected_twice_is_said_with_its_time(store
         "09:07 by dr.test: Dose (mg): 55; reason: second look at the syringe",
     ]
     assert service.corrections_of("event", dose.id) == []
+    # Every field a correction set: a dose's route was left out of the list (review).
+    clock.advance(minutes=1)
+    service.correct("dose", dose.id, {"route": "iv"}, "it was the drip")
+    assert service.corrections_of("dose", dose.id)[-1] == (
+        "09:08 by dr.test: Route: IV infusion; reason: it was the drip"
+    )
 
 
 def test_a_reason_typed_with_nothing_unmet_is_a_note_not_an_override(store, clock):

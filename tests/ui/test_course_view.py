@@ -133,6 +133,7 @@ def test_a_course_note_is_added_and_corrected_by_keys(window, store, clock):
     assert "by dr.test. Reason: wrong word" in whole
     first = "First written (Mon 02 Mar 2026 09:00):\n\nNamed the fear of falling.\nIt eased."
     assert whole.endswith(first)
+    assert "It then read" not in whole  # one correction: its wording is the note above
     assert reader.text.hasFocus()
     key(Qt.Key.Key_Return)
     assert not reader.isVisible()
@@ -140,3 +141,45 @@ def test_a_course_note_is_added_and_corrected_by_keys(window, store, clock):
     key(Qt.Key.Key_Escape, widget=page)
     assert window.course is None
     assert window.pages.currentWidget() is window.patients_page
+
+
+def test_a_note_corrected_twice_reads_whole_with_the_wording_between():
+    """QA: a note's wording between two corrections was said nowhere."""
+    import datetime as dt
+    import uuid
+    from zoneinfo import ZoneInfo
+
+    from kapdesk.store.views import CorrectionView, EntryView
+    from kapdesk.ui.course_page import note_whole
+
+    who = uuid.uuid4()
+    at = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+    def corrected(minutes, text, reason):
+        return CorrectionView(
+            uuid.uuid4(), {"text": text}, reason, at + dt.timedelta(minutes=minutes), who
+        )
+
+    first = {"kind": "integration", "written_at": at, "text": "tearful at the end"}
+    note = EntryView(
+        "course_note",
+        uuid.uuid4(),
+        first,
+        {**first, "text": "calm at the end, after a cry"},
+        (
+            corrected(5, "calm at the end", "misread my notes"),
+            corrected(9, "calm at the end, after a cry", "added"),
+        ),
+        at,
+        who,
+    )
+    whole = note_whole(note, {who: "Ana Ruiz, MD"}, ZoneInfo("UTC"))
+    assert whole.split("\n\n") == [
+        "Mon 02 Mar 2026 09:00 · Integration note · Ana Ruiz, MD",
+        "calm at the end, after a cry",
+        "Correction 1, Mon 02 Mar 2026 09:05 by Ana Ruiz, MD. Reason: misread my notes",
+        "It then read:\ncalm at the end",
+        "Correction 2, Mon 02 Mar 2026 09:09 by Ana Ruiz, MD. Reason: added",
+        "First written (Mon 02 Mar 2026 09:00):",
+        "tearful at the end",
+    ]
