@@ -452,6 +452,10 @@ class PatientSurveyWindow(QWidget):
         self.progress.setText("")
         if self.panel is not None:
             self.panel.reset(self.panel.current)  # accounts may have changed since
+        # Where the button leads: once the last answer is in, the questions are over (QA:
+        # "Back to the questions" after "You have finished").
+        finished = self.index >= len(self.run.steps)
+        self.cancel_unlock.setText("Back" if finished else "Back to the questions")
         self.pages.setCurrentWidget(self.unlock_page)
         self.secret.setFocus()
 

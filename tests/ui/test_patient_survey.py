@@ -136,6 +136,8 @@ def test_a_survey_by_keys_is_stored_and_item_9_waits_for_the_clinician(
     # The clinician: a wrong passphrase keeps the survey up; the right one brings kapdesk back.
     patient.clinician_button.click()
     assert isinstance(QApplication.focusWidget(), QLineEdit)
+    # The questions are over: the way back says where it leads (QA).
+    assert patient.cancel_unlock.text() == "Back"
     type_text("not the passphrase")
     key(Qt.Key.Key_Return)
     assert "still open" in patient.unlock_error.text()
@@ -236,6 +238,7 @@ def test_a_keyring_record_comes_back_with_the_code_chosen_at_hand_over(qtbot, ru
     patient = window.surveys.patient_window
     assert patient is not None
     patient.clinician_button.click()
+    assert patient.cancel_unlock.text() == "Back to the questions"  # none answered yet
     type_text(PASSPHRASE)  # the record has no passphrase to give: only the code works
     key(Qt.Key.Key_Return)
     assert patient.isVisible()
