@@ -37,6 +37,59 @@ def clean_entry_time(value: Any, now: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
+_CLOCK_TIME = re.compile(r"^([01]?[0-9]|2[0-3])[:.h]([0-5][0-9])$")
+
+
+def instant_of_clock(
+    text_: str,
+    *,
+    now: dt.datetime,
+    zone: dt.tzinfo,
+    earliest: dt.datetime,
+    ended: dt.datetime | None = None,
+) -> dt.datetime:
+    """The instant a clock time typed in the clinic (``10:05``) names: the latest one at or
+    before now (FUTURE_TOLERANCE ahead is drift, as for any entry time), in the session's
+    ``zone``, so a session running past midnight takes 23:55 as the evening before.
+    Refused with a sentence if it is not a time of day, has not come yet, is before
+    ``earliest`` (the session's start) or after ``ended`` (its end, if it has ended)."""
+    match = _CLOCK_TIME.match(text_.strip())
+    if match is None:
+        raise ValidationError(
+            "time", f"“{text_.strip()}” is not a time of day: write the clock time as 10:05."
+        )
+    clock = f"{int(match.group(1)):02d}:{match.group(2)}"
+    local = (now + FUTURE_TOLERANCE).astimezone(zone)
+    at = local.replace(hour=int(match.group(1)), minute=int(match.group(2)), second=0)
+    at = at.replace(microsecond=0)
+    later_today = at > local  # wall times compared
+    if later_today:  # the latest such time of day so far
+        at -= dt.timedelta(days=1)
+    began = earliest.astimezone(zone).strftime("%H:%M")
+    last = now if ended is None else ended
+    until = last.astimezone(zone).strftime("%H:%M")
+    if ended is not None and at > ended:
+        raise ValidationError(
+            "time",
+            f"{clock} is after this session ended, at {until}: give a time from {began} "
+            f"to {until}.",
+        )
+    if at < earliest and at > earliest - dt.timedelta(minutes=1):
+        at = earliest  # the minute the session began: its first instant
+    if at < earliest:
+        if later_today:
+            here = now.astimezone(zone).strftime("%H:%M")
+            raise ValidationError(
+                "time", f"{clock} has not come yet (it is {here} now): give the time it was taken."
+            )
+        raise ValidationError(
+            "time",
+            f"{clock} is before this session began, at {began}: give a time from {began} "
+            f"to {until}.",
+        )
+    return at.astimezone(dt.UTC)
+
+
 class Drug(StrEnum):
     KETAMINE = "ketamine"
     ESKETAMINE = "esketamine"

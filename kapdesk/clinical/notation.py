@@ -5,7 +5,8 @@ respiratory rate and temperature are always labelled (``rr``, ``t``) because
 a bare number could be either. A number without a label is read only after a
 blood pressure: alone, "132" is a systolic missing its diastolic far more often
 than a heart rate, and "120 80" is a blood pressure typed with a space (issue 9).
-Without a BP every value is labelled: ``hr 72``, ``p 72``, ``spo2 97``. Parsing only
+Without a BP every value is labelled: ``hr 72``, ``p 72``, ``spo2 97``. A reading taken
+earlier than it is typed gives its clock time: ``132/84 76 at 10:05``. Parsing only
 splits the line; the values then pass through validate_vitals like any other reading.
 """
 
@@ -62,6 +63,38 @@ def parse_vitals_line(line: str) -> dict[str, str]:
     return values
 
 
+_AT_WORDS = frozenset({"at", "@"})
+_BARE_CLOCK = re.compile(r"^[0-9]{1,2}:[0-9]{2}$")
+
+
+def split_clock_time(line: str) -> tuple[str, str | None]:
+    """A reading taken earlier than it is typed names its clock time on the line:
+    ``132/84 76 at 10:05`` (or ``@10:05``, or ``10:05`` alone, its colon saying what it
+    is). Returns the line without it, and the time as typed (None: taken now); raises
+    ValidationError for "at" without a time, or two times."""
+    tokens = line.split()
+    rest: list[str] = []
+    found: list[str] = []
+    index = 0
+    while index < len(tokens):
+        token = tokens[index]
+        word = token.lower()
+        if word in _AT_WORDS:
+            if index + 1 >= len(tokens):
+                raise ValidationError("line", f"“{token}” needs the time after it: at 10:05.")
+            found.append(tokens[index + 1])
+            index += 2
+            continue
+        if word.startswith("@") or _BARE_CLOCK.match(token):
+            found.append(token.removeprefix("@"))
+        else:
+            rest.append(token)
+        index += 1
+    if len(found) > 1:
+        raise ValidationError("line", f"The line gives two times ({found[0]} and {found[1]}).")
+    return " ".join(rest), (found[0] if found else None)
+
+
 def reads_as_vitals(text: str) -> bool:
     """Whether ``text`` is written in the vitals notation (``120/80 76 97``, ``BP 150/90 HR
     88``, ``spo2 91``), with or without plausible values: typed into the observation line
@@ -70,7 +103,7 @@ def reads_as_vitals(text: str) -> bool:
     if tokens and tokens[0].lower().rstrip(":=") in {"bp", "b/p"}:
         tokens = tokens[1:]
     try:
-        return bool(parse_vitals_line(" ".join(tokens)))
+        return bool(parse_vitals_line(split_clock_time(" ".join(tokens))[0]))
     except ValidationError:
         return False
 

@@ -22,11 +22,12 @@ from kapdesk.clinical.entries import (
     Route,
     UnusualDose,
     clean_text,
+    instant_of_clock,
     unusual_dose,
     validate_dose,
 )
 from kapdesk.clinical.instants import to_micros
-from kapdesk.clinical.notation import parse_vitals_line
+from kapdesk.clinical.notation import parse_vitals_line, split_clock_time
 from kapdesk.clinical.protocols import Protocol
 from kapdesk.clinical.scales import REMS_CHECK_ID, SCALES
 from kapdesk.clinical.schedule import CheckStatus, State
@@ -282,22 +283,46 @@ class SessionService:
     def record_vitals_line(
         self, line: str, *, source: str = "manual", unusual_confirmed: bool = False
     ) -> Outcome:
-        """Store a reading typed as ``132/84 76 97``, apply the alert rules, tell the views."""
+        """Store a reading typed as ``132/84 76 97`` (``at 10:05``: taken then, not now),
+        apply the alert rules, tell the views."""
+        rest, clock = split_clock_time(line)
+        values = parse_vitals_line(rest)
         return self.record_vitals(
-            parse_vitals_line(line), source=source, unusual_confirmed=unusual_confirmed
+            values,
+            source=source,
+            unusual_confirmed=unusual_confirmed,
+            taken_at=None if clock is None else self.instant_of(clock),
+        )
+
+    def instant_of(self, clock: str) -> dt.datetime:
+        """The instant a clock time typed for this session names (``10:05``): within the
+        session, in its zone; ValidationError otherwise (clinical/entries.instant_of_clock)."""
+        return instant_of_clock(
+            clock,
+            now=self._now(),
+            zone=self.state.zone,
+            earliest=self.started_at,
+            ended=self.ended_at,
         )
 
     def record_vitals(
-        self, values: Mapping[str, Any], *, source: str = "manual", unusual_confirmed: bool = False
+        self,
+        values: Mapping[str, Any],
+        *,
+        source: str = "manual",
+        unusual_confirmed: bool = False,
+        taken_at: dt.datetime | None = None,
     ) -> Outcome:
         """A typed reading at the edge of the plausible (clinical/vitals.unusual_reading)
-        raises UnusualReading unless ``unusual_confirmed``; a device's is stored as sent."""
+        raises UnusualReading unless ``unusual_confirmed``; a device's is stored as sent.
+        ``taken_at``: when it was taken, if before now (the reading after it, and the
+        alerts, are looked at again)."""
         self._refuse_if_ended()
         if source == "manual" and not unusual_confirmed:
             unusual = unusual_reading(validate_vitals(values))
             if unusual is not None:
                 raise UnusualReading("systolic", unusual)
-        entry_id = self.store.add_vitals(self.id, values, source=source)
+        entry_id = self.store.add_vitals(self.id, values, source=source, taken_at=taken_at)
         entry = self._added("vitals", entry_id)
         stored = self.state.entry("vitals", entry_id)
         assert isinstance(stored, StoredVitals)

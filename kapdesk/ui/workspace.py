@@ -48,7 +48,7 @@ from kapdesk.widgets.clock_display import MIN_CLOCK_PX
 from kapdesk.widgets.observation_entry import ObservationEntry
 from kapdesk.widgets.scale_strip import ScaleStrip
 from kapdesk.widgets.session_header import SessionHeader
-from kapdesk.widgets.vitals_entry import VitalsEntry
+from kapdesk.widgets.vitals_entry import TAKEN_AT, VitalsEntry
 
 Refused = (ValidationError, StoreError)
 # Below these (the workspace's own size, in px) the screen is a small laptop's: the banner
@@ -446,10 +446,16 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         )
 
     def store_vitals_fields(self, values: dict[str, str]) -> None:
-        self._store_vitals(
-            tuple(sorted(values.items())),
-            lambda confirmed: self.service.record_vitals(values, unusual_confirmed=confirmed),
-        )
+        reading = {name: text for name, text in values.items() if name != TAKEN_AT}
+        clock = values.get(TAKEN_AT)
+
+        def record(confirmed: bool) -> object:
+            taken_at = None if clock is None else self.service.instant_of(clock)
+            return self.service.record_vitals(
+                reading, unusual_confirmed=confirmed, taken_at=taken_at
+            )
+
+        self._store_vitals(tuple(sorted(values.items())), record)
 
     def _store_vitals(self, typed: object, record: Callable[[bool], object]) -> None:
         """``record(confirmed)``. A reading at the edge of the plausible (300/20 typed for

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -18,6 +19,9 @@ from kapdesk.clinical.vitals import VITAL_RANGES
 from kapdesk.widgets.entry_line import EntryLine
 
 FIELDS = tuple((name, rng.caption) for name, rng in VITAL_RANGES.items())
+# The boxes' clock time, when a reading was taken before it is typed (empty: now); the
+# line takes "at 10:05" (clinical/notation.split_clock_time).
+TAKEN_AT = "taken_at"
 
 
 class VitalsEntry(QWidget):
@@ -35,7 +39,10 @@ class VitalsEntry(QWidget):
         self.line.setAccessibleName("Vitals")
         # "e.g.": bare, in the dark theme it was taken for a reading already there (QA).
         self.line.setPlaceholderText("e.g. 132/84 76 97")
-        self.line.setToolTip("132/84 76 97, then rr 14 and t 36.8 if taken; hr 72 alone")
+        self.line.setToolTip(
+            "132/84 76 97, then rr 14 and t 36.8 if taken; hr 72 alone; at 10:05 if taken "
+            "before now"
+        )
         label.setBuddy(self.line)
         self.toggle = QPushButton("&Fields")
         self.toggle.setCheckable(True)
@@ -56,6 +63,15 @@ class VitalsEntry(QWidget):
             grid.addWidget(QLabel(caption), 0, column)
             grid.addWidget(edit, 1, column)
             self.fields[name] = edit
+        self.time = EntryLine()
+        self.time.setAccessibleName("Time taken")
+        self.time.setPlaceholderText("now")
+        self.time.setToolTip("The clock time the reading was taken, if before now: 10:05")
+        self.time.setMaximumWidth(110)
+        self.time.returnPressed.connect(self._submit_fields)
+        self.time.textEdited.connect(self._edited)
+        grid.addWidget(QLabel("Time"), 0, len(FIELDS))
+        grid.addWidget(self.time, 1, len(FIELDS))
         self.fields_box.hide()
         layout.addWidget(self.fields_box)
         self.error = QLabel()
@@ -87,6 +103,18 @@ class VitalsEntry(QWidget):
         self.fields_box.hide()
 
     def _show_fields(self, visible: bool) -> None:
+        if visible:
+            # A whole time in view (at 1024x600 "14:57" showed as ":57"), in the font the
+            # theme gave the box, known once it is styled.
+            self.time.ensurePolished()
+            margins = self.time.textMargins()
+            self.time.setMinimumWidth(
+                self.time.fontMetrics().horizontalAdvance("00:00 ")
+                + margins.left()
+                + margins.right()
+                + 2 * self.time.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth)
+                + 16  # the style sheets' padding (6 px a side) and a little room
+            )
         self.fields_box.setVisible(visible)
         (self.fields["systolic"] if visible else self.line).setFocus()
 
@@ -97,11 +125,13 @@ class VitalsEntry(QWidget):
     def _submit_fields(self) -> None:
         values = {name: edit.text() for name, edit in self.fields.items() if edit.text().strip()}
         if values:
+            if self.time.text().strip():
+                values[TAKEN_AT] = self.time.text()
             self.fields_submitted.emit(values)
 
     def accept_entry(self) -> None:
         self.line.clear()
-        for edit in self.fields.values():
+        for edit in (*self.fields.values(), self.time):
             edit.clear()
         self.error.hide()
 

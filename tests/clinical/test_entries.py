@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -10,6 +11,7 @@ from kapdesk.clinical.entries import (
     Route,
     clean_tags,
     clean_text,
+    instant_of_clock,
     validate_dose,
     validate_patient,
     validate_scale_score,
@@ -177,3 +179,63 @@ def test_an_im_or_sublingual_dose_far_above_what_kap_gives_is_asked_about():
     assert unusual_dose(validate_dose("ketamine", "sublingual", "900"), 70, 0) is not None
     iv = validate_dose("ketamine", "iv", "680")
     assert "above 100 mg, more than KAP gives by IV infusion" in unusual_dose(iv, None, 0)
+
+
+# A clock time typed for a reading taken earlier (instant_of_clock): the session's zone,
+# its start and end, and the night a session runs past midnight.
+LONDON = ZoneInfo("Europe/London")
+
+
+def _utc(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text).replace(tzinfo=dt.UTC)
+
+
+def test_a_clock_time_is_the_latest_such_time_of_the_session():
+    now = _utc("2026-11-27 10:08:30")  # London is on UTC in November
+    start = _utc("2026-11-27 09:00:37")
+    at = instant_of_clock("10:05", now=now, zone=LONDON, earliest=start)
+    assert at == _utc("2026-11-27 10:05:00")
+    assert instant_of_clock("9.30", now=now, zone=LONDON, earliest=start) == _utc(
+        "2026-11-27 09:30:00"
+    )
+    # The minute the session began is its first instant, not "before it began".
+    assert instant_of_clock("09:00", now=now, zone=LONDON, earliest=start) == start
+    # Summer time: the clinic's clock, not UTC.
+    summer = instant_of_clock(
+        "10:05",
+        now=_utc("2026-07-01 09:10:00"),
+        zone=LONDON,
+        earliest=_utc("2026-07-01 08:00:00"),
+    )
+    assert summer == _utc("2026-07-01 09:05:00")
+    # Past midnight: 23:55 is the evening before.
+    late = instant_of_clock(
+        "23:55",
+        now=_utc("2026-11-28 00:05:00"),
+        zone=LONDON,
+        earliest=_utc("2026-11-27 21:00:00"),
+    )
+    assert late == _utc("2026-11-27 23:55:00")
+
+
+def test_a_clock_time_outside_the_session_is_refused_with_the_times_it_may_be():
+    now = _utc("2026-11-27 10:08:30")
+    start = _utc("2026-11-27 09:00:37")
+    with pytest.raises(ValidationError, match="10:15 has not come yet \\(it is 10:08 now\\)"):
+        instant_of_clock("10:15", now=now, zone=LONDON, earliest=start)
+    with pytest.raises(
+        ValidationError,
+        match="08:45 is before this session began, at 09:00: give a time from 09:00 to 10:08",
+    ):
+        instant_of_clock("8:45", now=now, zone=LONDON, earliest=start)
+    with pytest.raises(ValidationError, match="after this session ended, at 09:40"):
+        instant_of_clock(
+            "09:50", now=now, zone=LONDON, earliest=start, ended=_utc("2026-11-27 09:40:00")
+        )
+    # Two minutes ahead of the clock are its drift, as for any entry.
+    assert instant_of_clock("10:10", now=now, zone=LONDON, earliest=start) == _utc(
+        "2026-11-27 10:10:00"
+    )
+    for typed in ("25:00", "10:61", "1005", "ten", ""):
+        with pytest.raises(ValidationError, match="is not a time of day"):
+            instant_of_clock(typed, now=now, zone=LONDON, earliest=start)

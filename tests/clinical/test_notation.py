@@ -5,7 +5,7 @@ import datetime as dt
 import pytest
 
 from kapdesk.clinical.elapsed import describe_gap, format_elapsed, format_t_plus
-from kapdesk.clinical.notation import parse_vitals_line, reads_as_vitals
+from kapdesk.clinical.notation import parse_vitals_line, reads_as_vitals, split_clock_time
 from kapdesk.clinical.vitals import ValidationError, validate_vitals
 
 
@@ -107,7 +107,9 @@ def test_t_plus_and_gap_text():
         ("BP 150/90 HR 88", True),
         ("spo2 91", True),
         ("hr 72", True),
+        ("132/84 76 at 10:05", True),  # with the time it was taken
         ("calm, eyes closed", False),
+        ("woke at 10:05", False),
         ("she said 120/80 was normal for her", False),
         ("BP up", False),
         ("Slept 20 minutes", False),
@@ -115,3 +117,26 @@ def test_t_plus_and_gap_text():
 )
 def test_a_line_in_the_vitals_notation_is_told_from_words(text, reading):
     assert reads_as_vitals(text) is reading
+
+
+@pytest.mark.parametrize(
+    ("line", "rest", "clock"),
+    [
+        ("132/84 76 97", "132/84 76 97", None),
+        ("132/84 76 97 at 10:05", "132/84 76 97", "10:05"),
+        ("132/84 AT 9.05", "132/84", "9.05"),
+        ("@10:05 132/84 76", "132/84 76", "10:05"),
+        ("132/84 @ 10:05", "132/84", "10:05"),
+        ("10:05 132/84 76", "132/84 76", "10:05"),  # as on paper: the time first
+        ("132/84 t 36.8", "132/84 t 36.8", None),  # a decimal is a temperature's
+    ],
+)
+def test_a_reading_taken_earlier_gives_its_clock_time_on_the_line(line, rest, clock):
+    assert split_clock_time(line) == (rest, clock)
+
+
+def test_a_time_is_given_once_and_after_at():
+    with pytest.raises(ValidationError, match="needs the time after it"):
+        split_clock_time("132/84 at")
+    with pytest.raises(ValidationError, match="two times \\(10:05 and 10:06\\)"):
+        split_clock_time("10:05 132/84 @10:06")

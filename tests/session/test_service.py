@@ -461,3 +461,42 @@ def test_a_reason_typed_with_nothing_unmet_is_a_note_not_an_override(store, cloc
         "waiting in the car"
     ]
     assert not store.session_figures(service.state.row["patient_id"])[service.id].overridden
+
+
+def test_a_reading_typed_with_the_time_it_was_taken_goes_to_its_place(live, clock):
+    """A cuff reading taken at 10:20 and typed at 10:30 (Xvfb QA: no way to give its time
+    from the keyboard): stored at 10:20, before the 10:25 reading, in the log and the
+    chart, recorded now and by whom; a time outside the session stores nothing."""
+    clock.advance(minutes=25)  # 10:25 in Berlin
+    live.record_vitals_line("124/80 70")
+    clock.advance(minutes=5)
+    late = live.record_vitals_line("132/84 76 97 at 10:20").entry
+    assert late.clock == "10:20"
+    stored = live.state.entry("vitals", late.id)
+    assert stored.at == live.started_at + dt.timedelta(minutes=20)
+    assert live.chart().systolic.tolist() == [132, 124]
+    assert [e.text.split()[1] for e in entries(live) if e.kind == "vitals"] == [
+        "124/80",
+        "132/84",
+    ]
+    view = live.store.entry("vitals", late.id)
+    assert view.recorded_at == live.started_at + dt.timedelta(minutes=30)
+    for line, said in (
+        ("128/82 at 10:45", "10:45 has not come yet \\(it is 10:30 now\\)"),
+        ("128/82 @9:50", "09:50 is before this session began, at 10:00"),
+        ("128/82 at", "needs the time after it"),
+        ("128/82 at 10:20 at 10:21", "two times"),
+        ("128/82 at noon", "is not a time of day"),
+    ):
+        with pytest.raises(ValidationError, match=said):
+            live.record_vitals_line(line)
+    assert len(live.state.readings()) == 2
+
+
+def test_an_urgent_reading_typed_late_raises_its_alert(live, clock):
+    clock.advance(minutes=25)
+    live.record_vitals_line("124/80 70")
+    clock.advance(minutes=5)
+    outcome = live.record_vitals_line("186/104 90 at 10:22")
+    assert any("186/104" in a.text for a in outcome.alerts), outcome.alerts
+    assert any(a.reading.startswith("BP 186/104") for a in live.open_alerts())
