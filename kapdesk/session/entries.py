@@ -208,6 +208,17 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
+# A correction's clock time (``10:05``), made an instant of the session by the service: for
+# the kinds whose time a correction may move. A dose's stays as given: the first is T0.
+CLOCK_TIME = "clock_time"
+TIMED_KINDS = ("vitals", "observation", "scale_score")
+TIME_LABELS = {
+    "vitals": "Time taken (HH:MM)",
+    "observation": "Time observed (HH:MM)",
+    "scale_score": "Time scored (HH:MM)",
+}
+
+
 def field_labels(entry: Stored) -> dict[str, str]:
     """What the correction form calls each of ``entry``'s fields: a score's says what its
     numbers are (QA: a REMS check read "Score 1, 1, 0", nothing saying which was which)."""

@@ -42,7 +42,16 @@ from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.chart_series import ChartData, chart_data, scale_points
 from kapdesk.session.discharge import SessionSummary
 from kapdesk.session.dosing import DoseGate
-from kapdesk.session.entries import FIELD_LABELS, Dose, Stored, StoredVitals, typed
+from kapdesk.session.entries import (
+    CLOCK_TIME,
+    FIELD_LABELS,
+    TIME_FIELD,
+    TIMED_KINDS,
+    Dose,
+    Stored,
+    StoredVitals,
+    typed,
+)
 from kapdesk.session.events import SessionEvents
 from kapdesk.session.state import ENTRY_KINDS, SessionState
 from kapdesk.session.wording import SYSTEM_TAG, LogEntry, event_entry, event_instant, log_entry
@@ -526,6 +535,12 @@ class SessionService:
         """A correction (the original stays readable), and for a reading the alerts again.
         A dose corrected to above the usual range is refused once, as a new one is (second
         QA pass: 680 mg corrected to 900 went in without a word)."""
+        if CLOCK_TIME in changes:  # typed as 10:05: the instant it names in this session
+            if kind not in TIMED_KINDS:
+                raise ValidationError("time", "A dose's time is not corrected: it sets T0.")
+            clock = str(changes[CLOCK_TIME])
+            changes = {k: v for k, v in changes.items() if k != CLOCK_TIME}
+            changes[TIME_FIELD[kind]] = self.instant_of(clock)
         # Judged again only when the amount, drug or route changes: a lot number put right
         # on a dose recorded past the warning is not warned of a second time.
         judged = kind == "dose" and not {"mg", "drug", "route"}.isdisjoint(changes)

@@ -16,7 +16,14 @@ from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.entries import Drug, UnusualDose, validate_dose
 from kapdesk.clinical.screening import CONTRAINDICATIONS
 from kapdesk.clinical.vitals import ValidationError
-from kapdesk.session.entries import editable, field_labels, parse_changes
+from kapdesk.session.entries import (
+    CLOCK_TIME,
+    TIME_LABELS,
+    TIMED_KINDS,
+    editable,
+    field_labels,
+    parse_changes,
+)
 from kapdesk.store import StoreError
 from kapdesk.ui.forms import ALERT_READ_S, FormDialog, open_form
 from kapdesk.ui.session_forms import (
@@ -348,12 +355,18 @@ class FormActs(Base):
             return
         stored = self.service.entry(entry.kind, entry.id)
         fields = editable(stored)
+        labels = field_labels(stored)
+        if entry.kind in TIMED_KINDS:
+            # The time it was taken, last (QA: a reading typed late, or given the wrong
+            # time, could not be put right). A dose's stays: the first one is T0.
+            fields[CLOCK_TIME] = self.service.local_clock(stored.at)
+            labels[CLOCK_TIME] = TIME_LABELS[entry.kind]
         self.correct_dialog = (
             self._open(
                 CorrectDialog(
                     f"{entry.clock}  {entry.t_plus}  {entry.text}",
                     fields,
-                    field_labels(stored),
+                    labels,
                     self,
                 ),
                 lambda d: self._warned_once(

@@ -350,6 +350,44 @@ def test_a_reading_taken_before_now_is_typed_with_its_time(qtbot, window, store,
     window.close_workspace()
 
 
+def test_a_correction_puts_an_entry_at_the_time_it_was_taken(qtbot, window, store, clock):
+    """Ctrl+E on a reading typed at the wrong time: its last field is the time taken;
+    09:20 moves it below the 09:25 reading, with the reason; a time outside the session
+    is refused in the form and nothing changes (QA: no time could be corrected)."""
+    workspace = _screened_session(window, store)  # began 09:00 (UTC)
+    clock.advance(minutes=25)
+    workspace.service.record_vitals_line("124/80 70")
+    clock.advance(minutes=5)
+    late = workspace.service.record_vitals_line("132/84 76").entry  # taken at 09:20
+    workspace.log_view.setFocus()
+    workspace.log_view.setCurrentIndex(
+        workspace.log_model.index(workspace.log_model.row_of(late.id), 0)
+    )
+    press(window, Qt.Key.Key_E, CTRL)
+    correct = workspace.correct_dialog
+    time_box = correct.edits["clock_time"]
+    assert time_box.text() == "09:30"
+    assert list(correct.edits)[-1] == "clock_time"  # last: the values come first
+    time_box.selectAll()
+    qtbot.keyClicks(time_box, "9:45")
+    qtbot.keyClicks(correct.reason, "Typed late")
+    qtbot.keyClick(correct.reason, Qt.Key.Key_Return)
+    assert "09:45 has not come yet (it is 09:30 now)" in correct.error.text()
+    assert workspace.service.state.entry("vitals", late.id).at == late.at  # unchanged
+    time_box.selectAll()
+    qtbot.keyClicks(time_box, "9:20")
+    with qtbot.waitSignal(correct.accepted):
+        qtbot.keyClick(correct.reason, Qt.Key.Key_Return)
+    moved = workspace.log_model.entry_at(workspace.log_model.row_of(late.id))
+    assert moved.clock == "09:20"
+    rows = [workspace.log_model.entry_at(r) for r in range(workspace.log_model.rowCount())]
+    assert [e.clock for e in rows if e.kind == "vitals"] == ["09:25", "09:20"]
+    assert workspace.service.chart().systolic.tolist() == [132, 124]
+    said = workspace.service.corrections_of("vitals", late.id)
+    assert any("Taken at: 09:20" in line and "Typed late" in line for line in said), said
+    window.close_workspace()
+
+
 def _screened_session(window, store):
     """A new patient's IM session, screened, on screen."""
     patient = store.add_patient("Ada Example")
