@@ -500,3 +500,18 @@ def test_an_urgent_reading_typed_late_raises_its_alert(live, clock):
     outcome = live.record_vitals_line("186/104 90 at 10:22")
     assert any("186/104" in a.text for a in outcome.alerts), outcome.alerts
     assert any(a.reading.startswith("BP 186/104") for a in live.open_alerts())
+
+
+def test_an_observation_and_a_score_are_moved_to_the_time_given_in_a_correction(live, clock):
+    clock.advance(minutes=30)  # 10:30 in Berlin
+    note = live.record_observation("eyes closed")
+    live.record_scale("moaas", 4)
+    score = next(e for e in entries(live) if e.kind == "scale_score")
+    live.correct("observation", note.id, {"clock_time": "10:12"}, "written late")
+    live.correct("scale_score", score.id, {"clock_time": "10:15"}, "scored at 10:15")
+    assert [(e.kind, e.clock) for e in entries(live)] == [
+        ("scale_score", "10:15"),
+        ("observation", "10:12"),
+    ]
+    with pytest.raises(ValidationError, match="A dose's time is not corrected"):
+        live.correct("dose", note.id, {"clock_time": "10:10"}, "no")
