@@ -51,6 +51,10 @@ from kapdesk.widgets.session_header import SessionHeader
 from kapdesk.widgets.vitals_entry import TAKEN_AT, VitalsEntry
 
 Refused = (ValidationError, StoreError)
+ENDED_ALERT_ACTION = (
+    "The session ended before this alert was acknowledged: once read, Ctrl+K records that it "
+    "was seen."
+)
 # Below these (the workspace's own size, in px) the screen is a small laptop's: the banner
 # keeps its detail to the first thing to do and the log takes half the width.
 SHORT_PX = 640
@@ -396,9 +400,12 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         # head the banner, and its figures must not be taken for the current BP (QA).
         taken = first.taken_at or first.at
         reading = f"Taken {self.service.local_clock(taken)}: {first.reading}"
-        self.banner.show_alert(
-            first.level.value, reading, first.reason, first.action, len(pending) - 1
-        )
+        action = first.action
+        if self.service.ended_at is not None:
+            # The advice stored when it was raised ("recheck in 5 minutes", "keep checking
+            # as scheduled") is past once the session has ended (QA).
+            action = ENDED_ALERT_ACTION
+        self.banner.show_alert(first.level.value, reading, first.reason, action, len(pending) - 1)
 
     def say(self, sentence: str) -> None:
         """A refusal or a notice, shown above the entry lines until the next act."""

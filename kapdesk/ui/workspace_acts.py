@@ -537,6 +537,7 @@ class EndActs(Base):
             line.setPlaceholderText("session ended")
         self.fit_tag_row()  # no tag keys' row where nothing can be entered
         self.tick()
+        self._show_alerts(self.service.open_alerts())  # their advice is past (workspace.py)
         # The log, not the Back button: a stray Enter must not leave the session's record.
         self.focus_log()
         self.ended.emit()

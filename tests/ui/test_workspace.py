@@ -415,6 +415,22 @@ def test_the_end_summary_follows_a_correction_made_after_the_end(qtbot, window, 
     assert "highest BP 150/92" not in panel.items_text()
 
 
+def test_an_alert_left_open_at_the_end_no_longer_says_to_recheck(qtbot, window, store, clock):
+    """QA: after the end the banner still said "Recheck in 5 minutes" of an urgent
+    reading: the patient has gone. It says the alert was never acknowledged, and how."""
+    workspace = _screened_session(window, store)
+    service = workspace.service
+    service.record_vitals_line("186/104 90 97")
+    assert "Recheck in 5 minutes" in workspace.banner.detail.text()
+    clock.advance(minutes=5)
+    service.end(override_reason="Escort waiting; stable")
+    detail = workspace.banner.detail.text()
+    assert "Recheck" not in detail
+    assert "Taken 09:00: BP 186/104" in detail
+    assert "ended before this alert was acknowledged" in detail
+    assert workspace.banner.headline.text().startswith("!! URGENT: BP 186/104")
+
+
 def test_words_shown_in_the_charts_place_on_the_end_screen_stay_until_esc(
     qtbot, window, store, clock
 ):
