@@ -199,6 +199,7 @@ def _login_name() -> str:
 def _open(paths: Paths, *, create: bool = False, accept_loss: str | None = None):  # type: ignore[no-untyped-def]
     from kapdesk.local.passphrase import from_terminal
     from kapdesk.store import RecordStore
+    from kapdesk.store.opening import older_log_sentence
 
     store = RecordStore.open(
         paths.data,
@@ -213,6 +214,8 @@ def _open(paths: Paths, *, create: bool = False, accept_loss: str | None = None)
     except BaseException:
         store.close()
         raise
+    if store.older_log is not None and accept_loss is None:
+        print(older_log_sentence(store.older_log), file=sys.stderr)
     return store
 
 
@@ -553,12 +556,22 @@ def _export(paths: Paths, target: str, *, patient: str | None, session: str | No
 
 
 def _accept_loss(paths: Paths, reason: str) -> int:
+    from kapdesk.store.opening import older_log_sentence
+
     with _open(paths, accept_loss=reason) as store:
         report = store.verify()
-    print(
-        f"Opened the record in {paths.data} as it is. The loss and your reason are written "
-        "in its audit trail; copies of the damaged write-ahead log or the replaced anchor "
-        "were kept beside it (names ending in .damaged-… or .replaced-…)."
-    )
+        kept = (store.accepted_loss or {}).get("kept", [])
+    if store.older_log is not None:
+        print(older_log_sentence(store.older_log))
+    else:
+        print(
+            f"Opened the record in {paths.data} as it is. The loss and your reason are "
+            "written in its audit trail"
+            + (
+                "; what opening folded in or replaced was kept first: " + ", ".join(kept) + "."
+                if kept
+                else "."
+            )
+        )
     print(report.render())
     return EXIT_OK if report.ok else EXIT_FAILED_CHECK

@@ -45,9 +45,11 @@ SQLITE_PLAIN_HEADER = b"SQLite format 3\x00"
 ANCHOR_META = "anchor"
 
 
-def connect(path: Path, key: bytes, mode: str) -> Any:
-    """A raw SQLCipher connection keyed with the raw 256-bit key; mode is ro, rw or rwc."""
-    uri = f"file:{quote(str(path))}?mode={mode}"
+def connect(path: Path, key: bytes, mode: str, *, without_log: bool = False) -> Any:
+    """A raw SQLCipher connection keyed with the raw 256-bit key; mode is ro, rw or rwc.
+    ``without_log``: the database file alone, read only, its write-ahead log unread
+    (SQLite's ``immutable``): what it holds before the log is folded in."""
+    uri = f"file:{quote(str(path))}?mode={mode}" + ("&immutable=1" if without_log else "")
     connection = sqlcipher3.connect(uri, uri=True, check_same_thread=False)
     # SQLCipher's own logging goes to stderr by default; kapdesk reports in sentences.
     connection.execute("PRAGMA cipher_log_level = NONE")
@@ -103,23 +105,29 @@ def check_file_shape(path: Path) -> None:
 
 
 def preflight(
-    path: Path, key: bytes, *, anchor_seq: int | None = None, full_check: bool = False
+    path: Path,
+    key: bytes,
+    *,
+    anchor_seq: int | None = None,
+    full_check: bool = False,
+    without_log: bool = False,
 ) -> Preflight:
     """Read-only checks of an existing database; raises a StoreError naming the problem.
 
     Also reads what opening compares with the anchor: the newest audit event, and the
     hash of event ``anchor_seq`` if the record holds it. ``full_check``: also read and
     check every page (a restore does; an ordinary open leaves it to the background check).
+    ``without_log``: the database file as it is without its write-ahead log (connect).
     """
     check_file_shape(path)
     with read_only_companions(path):
-        return _read_only_checks(path, key, anchor_seq, full_check)
+        return _read_only_checks(path, key, anchor_seq, full_check, without_log)
 
 
 def _read_only_checks(
-    path: Path, key: bytes, anchor_seq: int | None, full_check: bool
+    path: Path, key: bytes, anchor_seq: int | None, full_check: bool, without_log: bool
 ) -> Preflight:
-    connection = connect(path, key, "ro")
+    connection = connect(path, key, "ro", without_log=without_log)
     try:
         try:
             tables = {

@@ -19,9 +19,14 @@ from typing import Any
 
 from kapdesk import __version__
 from kapdesk.store import migrate, wal
-from kapdesk.store.anchor import Anchor, Anchors, compare_anchor
+from kapdesk.store.anchor import Anchor, AnchorReading, Anchors, compare_anchor
 from kapdesk.store.engine import DATABASE_FILE, Preflight, preflight
-from kapdesk.store.errors import DamagedDatabaseError, NewerVersionError, StoreError
+from kapdesk.store.errors import (
+    DamagedDatabaseError,
+    NewerVersionError,
+    NotADatabaseError,
+    StoreError,
+)
 from kapdesk.store.fileio import ensure_private, fsync_directory
 from kapdesk.store.folder import WAL_SUFFIX
 from kapdesk.store.vault import KeyVault
@@ -39,6 +44,12 @@ class Examination:
     problems: tuple[str, ...] = ()  # each a sentence: acknowledged entries may be missing
     missing_events: int | None = 0  # None: cannot be counted
     finding: dict[str, Any] = field(default_factory=dict)
+    # The write-ahead log beside the database is older than it (a copy put back): the
+    # database alone reaches the anchor, and folding the log in would undo this many
+    # audit events and their entries (None: it would damage the file). ``check`` is then
+    # the database's without the log.
+    older_log_undoes: int | None = 0
+    older_log: bool = False
 
 
 def examine(folder: Path, key: bytes, vault: KeyVault, anchors: Anchors) -> Examination:
@@ -59,7 +70,14 @@ def examine(folder: Path, key: bytes, vault: KeyVault, anchors: Anchors) -> Exam
         ) from None
     reading = anchors.read()
     anchor = reading.anchor
-    check = preflight(database, key, anchor_seq=anchor.seq if anchor else None)
+    try:
+        check = preflight(database, key, anchor_seq=anchor.seq if anchor else None)
+    except (NotADatabaseError, DamagedDatabaseError):
+        # Read through a log put back from before, a database can look damaged.
+        alone = _complete_without_log(database, key, reading, log_state)
+        if alone is None:
+            raise
+        return _older_log(log_state, alone, anchor, undoes=None)
     if check.revision is None or check.database_id != vault.database_id:
         raise StoreError(
             f"{database.name} and the key file in its folder belong to different records. "
@@ -87,6 +105,10 @@ def examine(folder: Path, key: bytes, vault: KeyVault, anchors: Anchors) -> Exam
         hash_at_anchor=check.anchor_event_hash,
         anchored=check.anchored,
     )
+    if anchor_problem and not log_state.damaged:
+        alone = _complete_without_log(database, key, reading, log_state)
+        if alone is not None and alone.head_seq > check.head_seq:
+            return _older_log(log_state, alone, anchor, undoes=alone.head_seq - check.head_seq)
     if anchor_problem:
         problems.append(anchor_problem)
         finding["anchor"] = {
@@ -94,6 +116,42 @@ def examine(folder: Path, key: bytes, vault: KeyVault, anchors: Anchors) -> Exam
             "missing_events": missing,
         }
     return Examination(log_state, check, anchor, tuple(problems), missing, finding)
+
+
+def _complete_without_log(
+    database: Path, key: bytes, reading: AnchorReading, log_state: wal.WalState
+) -> Preflight | None:
+    """The database file's checks without its write-ahead log, if the log holds anything
+    SQLite would fold in and the file alone reaches the anchor exactly (its newest event
+    is the one the anchor names, with that hash); else None. Then the log is older than
+    the database: a copy of it put back by a backup or sync tool, or by hand (QA: kapdesk
+    reported the newest entries missing, and accepting the loss folded the old log in,
+    over entries that were there)."""
+    anchor = reading.anchor
+    if anchor is None or reading.damaged or not log_state.replayed_commits:
+        return None
+    try:
+        alone = preflight(database, key, anchor_seq=anchor.seq, without_log=True)
+    except StoreError:
+        return None
+    problem, _missing = compare_anchor(
+        anchor,
+        damaged=reading.damaged,
+        beside_missing=reading.beside_missing,
+        head_seq=alone.head_seq,
+        hash_at_anchor=alone.anchor_event_hash,
+        anchored=alone.anchored,
+    )
+    return alone if problem is None and alone.head_seq == anchor.seq else None
+
+
+def _older_log(
+    log_state: wal.WalState, alone: Preflight, anchor: Anchor | None, *, undoes: int | None
+) -> Examination:
+    finding = {"record_events": alone.head_seq, "older_log_frames": log_state.frames}
+    return Examination(
+        log_state, alone, anchor, (), 0, finding, older_log_undoes=undoes, older_log=True
+    )
 
 
 def _wal_sentence(state: wal.WalState) -> str:
@@ -125,23 +183,51 @@ def incomplete_sentence(folder: Path, problems: tuple[str, ...]) -> str:
 
 def keep_evidence(
     folder: Path, found: Examination, anchors: Anchors, now: Callable[[], dt.datetime]
-) -> None:
-    """Before an accepted loss is opened, keep copies of what opening would fold or replace."""
+) -> list[str]:
+    """Before an accepted loss is opened, keep copies of what opening would fold or replace;
+    the names they were kept under. A log SQLite would fold in is kept with the database
+    as it is before that (QA: the message said the log was kept when only the anchor was,
+    and folding a log cannot be undone without the database it was folded into)."""
     suffix = stamp(now)
+    kept: list[str] = []
+    database = folder / DATABASE_FILE
     log_file = folder / f"{DATABASE_FILE}{WAL_SUFFIX}"
-    if found.wal.damaged and log_file.exists():
-        kept = folder / f"{log_file.name}.damaged-{suffix}"
-        shutil.copyfile(log_file, kept)
-        ensure_private(kept)
-        with kept.open("rb+") as handle:
-            os.fsync(handle.fileno())
+    if log_file.exists() and (found.wal.damaged or found.wal.replayed_commits):
+        copies = [(log_file, folder / f"{log_file.name}.damaged-{suffix}")]
+        if found.wal.replayed_commits:
+            copies.append((database, folder / f"{database.name}.before-loss-{suffix}"))
+        needed = sum(source.stat().st_size for source, _ in copies)
+        free = shutil.disk_usage(folder).free
+        if free < needed + SPARE_BYTES:
+            raise StoreError(
+                f"Opening this record as it is folds its write-ahead log into the database "
+                f"for good, so kapdesk first keeps a copy of both, which needs "
+                f"{_mb(needed + SPARE_BYTES)} free in {folder}; there is {_mb(free)}. Free "
+                "some space (or copy the whole folder elsewhere and free it here), then try "
+                "again. Nothing was changed."
+            )
+        for source, target in copies:
+            shutil.copyfile(source, target)
+            ensure_private(target)
+            with target.open("rb+") as handle:
+                os.fsync(handle.fileno())
+            kept.append(target.name)
     if "anchor" in found.finding:
         for anchor_file in anchors.files():
             if anchor_file.exists():
-                kept = anchor_file.path.with_name(f"{anchor_file.path.name}.replaced-{suffix}")
-                anchor_file.path.rename(kept)
+                target = anchor_file.path.with_name(f"{anchor_file.path.name}.replaced-{suffix}")
+                anchor_file.path.rename(target)
+                kept.append(str(target) if target.parent != folder else target.name)
     fsync_directory(folder)
     log.warning("opening a record with an accepted loss; evidence kept beside it")
+    return kept
+
+
+SPARE_BYTES = 64 * 1024 * 1024  # room left to write once the copies are made
+
+
+def _mb(count: int) -> str:
+    return f"{count / 1_000_000:,.0f} MB"
 
 
 def stamp(now: Callable[[], dt.datetime]) -> str:

@@ -35,7 +35,13 @@ from kapdesk.store.errors import (
     SchemaAlteredError,
     StoreError,
 )
-from kapdesk.store.examine import examine, incomplete_sentence, keep_evidence, stamp
+from kapdesk.store.examine import (
+    Examination,
+    examine,
+    incomplete_sentence,
+    keep_evidence,
+    stamp,
+)
 from kapdesk.store.fileio import ensure_private, fsync_directory
 from kapdesk.store.folder import (
     check_folder,
@@ -66,6 +72,9 @@ class OpenedRecord:
     # What a person accepted as lost when opening (kapdesk accept-loss), to be audited.
     accepted_loss: dict[str, Any] | None = None
     read_only: bool = False
+    # A write-ahead log older than the database, set aside before opening: what it was
+    # kept as, and what folding it in would have undone (audited).
+    older_log: dict[str, Any] | None = None
 
     def close(self) -> None:
         try:
@@ -161,6 +170,16 @@ def _open_locked(
     anchor = Anchors(folder, key, vault.database_id, mirror)
 
     found = examine(folder, key, vault, anchor)
+    older_log = None
+    if found.older_log:
+        # Proven older than the database, which is complete without it: kept beside it
+        # under another name, never folded in, and the record opened as it is.
+        older_log = _set_older_log_aside(folder, found, now)
+        found = examine(folder, key, vault, anchor)
+        if found.older_log or found.problems:  # the database alone was checked: not met
+            raise RecordIncompleteError(
+                incomplete_sentence(folder, found.problems), found.finding, found.problems
+            )
     check_space(folder, found.wal.replayed_bytes)
     if found.check.facts_covered and not found.check.anchored:
         # Opening would cover the record's facts afresh and so hide that one was removed.
@@ -182,7 +201,7 @@ def _open_locked(
         raise RecordIncompleteError(
             incomplete_sentence(folder, found.problems), found.finding, found.problems
         )
-    if accept_loss is not None and not found.problems:
+    if accept_loss is not None and not found.problems and older_log is None:
         raise StoreError(
             "The record has no missing or damaged entries to accept: open it as usual. "
             "Nothing was changed."
@@ -190,7 +209,7 @@ def _open_locked(
     accepted = None
     if found.problems:
         accepted = {**found.finding, "reason": accept_loss}
-        keep_evidence(folder, found, anchor, now)
+        accepted["kept"] = keep_evidence(folder, found, anchor, now)
     engine = make_engine(database, key)
     check = found.check
     try:
@@ -202,7 +221,9 @@ def _open_locked(
         raise
     log.info("record opened in %.0f ms", (time.perf_counter() - started) * 1000)
     migrated = check.revision if check.revision != migrate.head_revision() else None
-    return OpenedRecord(folder, vault, key, engine, lock, anchor, migrated, accepted)
+    return OpenedRecord(
+        folder, vault, key, engine, lock, anchor, migrated, accepted, older_log=older_log
+    )
 
 
 def _migrate(
@@ -338,6 +359,44 @@ def _remove_empty(folder: Path) -> None:
         folder.rmdir()
     except OSError:
         pass  # something else is in it now: leave it
+
+
+def older_log_sentence(older: dict[str, Any]) -> str:
+    """What opening did with a write-ahead log older than the database, for the clinician."""
+    undoes = older.get("events_it_would_undo")
+    harm = (
+        f"folding it in would have undone the newest {undoes} audit events and their entries"
+        if undoes
+        else "folding it in would have damaged the database"
+    )
+    return (
+        f"The record's write-ahead log ({DATABASE_FILE}-wal) was older than the database "
+        f"beside it, an earlier copy put back (by a backup or sync tool, or by hand): {harm}. "
+        f"It was set aside, kept as {', '.join(older.get('kept_as', []))}; the record is "
+        "complete without it and was opened as it is, and this is written in its audit trail."
+    )
+
+
+def _set_older_log_aside(
+    folder: Path, found: Examination, now: Callable[[], dt.datetime]
+) -> dict[str, Any]:
+    """Rename the database's older write-ahead log (and its index) aside, and say so."""
+    suffix = stamp(now)
+    kept: list[str] = []
+    for companion in (f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm"):
+        path = folder / companion
+        if path.exists():
+            target = path.with_name(f"{companion}.older-{suffix}")
+            path.rename(target)
+            kept.append(target.name)
+    fsync_directory(folder)
+    log.warning("a write-ahead log older than the database was set aside as %s", kept)
+    return {
+        "kept_as": kept,
+        "frames": found.wal.frames,
+        "events_it_would_undo": found.older_log_undoes,
+        "record_events": found.check.head_seq,
+    }
 
 
 def _set_aside(path: Path, now: Callable[[], dt.datetime]) -> None:

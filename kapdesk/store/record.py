@@ -117,6 +117,8 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
         try:
             store = cls(opened, clock, login_name)
             store.record_event("unlock", {"method": opened.vault.method, "kapdesk": __version__})
+            if opened.older_log is not None:
+                store.record_event("older_log_set_aside", opened.older_log)
             if opened.accepted_loss is not None:
                 store.record_event("loss_accepted", opened.accepted_loss)
             store._cover_record_facts(opened.migrated_from)
@@ -138,6 +140,12 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
     @property
     def database_id(self) -> str:
         return self._opened.vault.database_id
+
+    @property
+    def older_log(self) -> dict[str, Any] | None:
+        """A write-ahead log older than the database, set aside at this open (what it
+        was kept as), if one was."""
+        return self._opened.older_log
 
     @property
     def accepted_loss(self) -> dict[str, Any] | None:

@@ -134,6 +134,10 @@ class MainWindow(QMainWindow):
             problems.append("Survey files skipped: " + " ".join(self.surveys.files.problems))
         if settings.problem:
             problems.append(settings.problem)
+        if store.older_log is not None:
+            from kapdesk.store.opening import older_log_sentence
+
+            problems.append(older_log_sentence(store.older_log))
         if store.accepted_loss is not None:
             missing = store.accepted_loss.get("anchor", {}).get("missing_events")
             problems.append(

@@ -184,3 +184,60 @@ def test_accept_loss_on_a_complete_record_is_refused(passphrase_store, data_dir)
     with pytest.raises(Exception, match="no missing or damaged entries"):
         _open(data_dir, accept_loss="just in case")
     assert file_hashes(data_dir) == before
+
+
+def _older_log_put_back(data_dir) -> tuple[object, list, bytes]:
+    """A log left by a crash, copied aside (as a backup or sync tool does file by file);
+    the record then opened, written to and closed (the log folded in); the old copy put
+    back beside the newer database (Xvfb QA)."""
+    session, entries = crash_with_entries(data_dir)
+    old_log = wal_path(data_dir).read_bytes()
+    with _open(data_dir) as store:
+        entries += [store.add_observation(session, f"later {i}") for i in range(30)]
+    assert not wal_path(data_dir).exists() or wal_path(data_dir).stat().st_size == 0
+    wal_path(data_dir).write_bytes(old_log)
+    return session, entries, old_log
+
+
+def test_a_log_older_than_the_database_is_set_aside_and_nothing_is_lost(data_dir):
+    """QA: kapdesk said the newest 31 audit events were missing, and accepting the loss
+    folded the old log in over the 30 entries written since: the database alone was
+    complete all along. Now the old log is kept aside under another name, the record
+    opens with every entry, and the audit trail and the window say what was done."""
+    session, entries, old_log = _older_log_put_back(data_dir)
+    with _open(data_dir) as store:
+        assert [v.id for v in store.entries("observation", session)] == entries
+        kept = sorted(data_dir.glob("kapdesk.db-wal.older-*"))
+        assert len(kept) == 1
+        assert kept[0].read_bytes() == old_log
+        assert store.older_log is not None
+        assert store.older_log["events_it_would_undo"] >= 30
+        with store.engine.connect() as conn:
+            details = conn.execute(
+                text("SELECT details FROM audit_events WHERE action = 'older_log_set_aside'")
+            ).scalar_one()
+        assert kept[0].name in details
+        assert store.verify().ok
+    from kapdesk.store.opening import older_log_sentence
+
+    said = older_log_sentence(store.older_log)
+    assert "older than the database" in said
+    assert kept[0].name in said
+    assert "complete without it" in said
+
+
+def test_accept_loss_with_a_log_older_than_the_database_loses_nothing(
+    data_dir, capsys, monkeypatch
+):
+    session, entries, _old_log = _older_log_put_back(data_dir)
+    monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
+    code = main(["--data-dir", str(data_dir), "accept-loss", "--reason", "log put back"])
+    assert code == 0
+    assert "older than the database" in capsys.readouterr().out
+    with _open(data_dir) as store:
+        assert [v.id for v in store.entries("observation", session)] == entries
+        with store.engine.connect() as conn:
+            accepted = conn.execute(
+                text("SELECT count(*) FROM audit_events WHERE action = 'loss_accepted'")
+            ).scalar_one()
+        assert accepted == 0  # nothing was lost, so no loss was accepted
