@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 
-from kapdesk.clinical.vitals import VITAL_RANGES, ValidationError
+from kapdesk.clinical.vitals import VITAL_RANGES, ValidationError, validate_vitals
 
 _BP = re.compile(r"^(\S+)/(\S+)$")
 _LABELS = {alias: name for name, rng in VITAL_RANGES.items() for alias in rng.aliases}
@@ -106,6 +106,31 @@ def reads_as_vitals(text: str) -> bool:
         return bool(parse_vitals_line(split_clock_time(" ".join(tokens))[0]))
     except ValidationError:
         return False
+
+
+def leading_reading(text: str) -> tuple[str, str] | None:
+    """A note that begins with a reading (``186/114 98 headache``): the reading, and the
+    words after it; None if it does not. Stored as words the reading is never charted
+    or checked against the alert levels (QA: an urgent 186/114 went in as a note). The
+    start counts as a reading if it holds a blood pressure, or its values are plausible
+    (``p 5 minutes later`` is words)."""
+    if reads_as_vitals(text):
+        return None  # all of it is the reading
+    tokens = text.split()
+    start = 1 if tokens and tokens[0].lower().rstrip(":=") in {"bp", "b/p"} else 0
+    for end in range(len(tokens) - 1, start, -1):
+        head = " ".join(tokens[start:end])
+        try:
+            values = parse_vitals_line(split_clock_time(head)[0])
+        except ValidationError:
+            continue
+        if "systolic" not in values:
+            try:
+                validate_vitals(values)
+            except ValidationError:
+                continue
+        return head, " ".join(tokens[end:])
+    return None
 
 
 def _unlabelled(tokens: list[str], index: int) -> str:

@@ -19,7 +19,7 @@ from PySide6.QtGui import QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from kapdesk.clinical.elapsed import format_elapsed
-from kapdesk.clinical.notation import reads_as_vitals
+from kapdesk.clinical.notation import leading_reading, reads_as_vitals
 from kapdesk.clinical.vitals import UnusualReading, ValidationError
 from kapdesk.local.memory import keep_collections_short
 from kapdesk.session.alerting import StoredAlert
@@ -438,6 +438,19 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             # One line at 1024x600: with a refusal under the Vitals line too, two lines
             # here left the chart 50 px (second QA pass).
             self.say("That is a reading, not a note: it is in the Vitals line now; Enter there.")
+            return
+        split = leading_reading(text)
+        if split is not None:
+            # A reading with words after it ("186/114 98 headache") went in as a note: no
+            # chart, no alert (Xvfb QA). The reading to its line, the words stay here.
+            reading, words = split
+            self.vitals.line.setText(reading)
+            self.observation.line.setText(words)
+            self.vitals.line.setFocus()
+            self.say(
+                f"“{reading}” is a reading: it is in the Vitals line now, Enter there; the "
+                "words after it stay in the Observation line."
+            )
             return
         try:
             self.service.record_observation(text, tags)

@@ -5,7 +5,12 @@ import datetime as dt
 import pytest
 
 from kapdesk.clinical.elapsed import describe_gap, format_elapsed, format_t_plus
-from kapdesk.clinical.notation import parse_vitals_line, reads_as_vitals, split_clock_time
+from kapdesk.clinical.notation import (
+    leading_reading,
+    parse_vitals_line,
+    reads_as_vitals,
+    split_clock_time,
+)
 from kapdesk.clinical.vitals import ValidationError, validate_vitals
 
 
@@ -140,3 +145,21 @@ def test_a_time_is_given_once_and_after_at():
         split_clock_time("132/84 at")
     with pytest.raises(ValidationError, match="two times \\(10:05 and 10:06\\)"):
         split_clock_time("10:05 132/84 @10:06")
+
+
+@pytest.mark.parametrize(
+    ("text", "split"),
+    [
+        ("186/114 98 headache", ("186/114 98", "headache")),
+        ("BP 132/84 76 anxious, hands shaking", ("132/84 76", "anxious, hands shaking")),
+        ("hr 128 feels her heart racing", ("hr 128", "feels her heart racing")),
+        ("120/80 76 at 10:05 dizzy", ("120/80 76 at 10:05", "dizzy")),
+        ("p 5 minutes later she sat up", None),  # a pulse of 5 is no reading: words
+        ("t 2 hours after the dose", None),
+        ("she said 120/80 was normal", None),
+        ("120/80 76", None),  # the whole line is a reading: reads_as_vitals
+        ("calm", None),
+    ],
+)
+def test_a_note_that_begins_with_a_reading_is_told(text, split):
+    assert leading_reading(text) == split

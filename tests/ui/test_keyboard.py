@@ -1558,6 +1558,33 @@ def test_a_reading_typed_as_an_observation_goes_to_the_vitals_line(qtbot, window
     assert len(store.entries("observation", session)) == notes_before + 1
 
 
+def test_a_reading_with_words_after_it_is_split_between_the_two_lines(qtbot, window, store, clock):
+    """Xvfb QA: "186/114 98 headache" typed into the observation line went in as a note:
+    no chart, no urgent alert. The reading goes to the Vitals line, the words stay;
+    Enter in each stores each, and the urgent reading is alerted on."""
+    workspace, _patient = started(qtbot, window, store, "SPRAVATO REMS")
+    session = workspace.service.id
+    notes_before = len(store.entries("observation", session))
+    workspace.observation.line.setFocus()
+    qtbot.keyClicks(workspace.observation.line, "186/114 98 headache, behind the eyes")
+    key(workspace.observation.line, Qt.Key.Key_Return)
+    assert len(store.entries("observation", session)) == notes_before
+    assert focused() is workspace.vitals.line
+    assert workspace.vitals.line.text() == "186/114 98"
+    assert workspace.observation.line.text() == "headache, behind the eyes"
+    assert "“186/114 98” is a reading" in workspace.message_text()
+    key(workspace.vitals.line, Qt.Key.Key_Return)
+    assert workspace.banner.headline.text().startswith("!! URGENT: BP 186/114")
+    workspace.observation.line.setFocus()
+    key(workspace.observation.line, Qt.Key.Key_Return)
+    notes = store.entries("observation", session)
+    assert notes[-1].current["text"] == "headache, behind the eyes"
+    # Words that only begin like a label are words.
+    qtbot.keyClicks(workspace.observation.line, "p 5 minutes later she sat up")
+    key(workspace.observation.line, Qt.Key.Key_Return)
+    assert store.entries("observation", session)[-1].current["text"].startswith("p 5 minutes")
+
+
 def test_down_from_the_search_goes_to_the_first_match(qtbot, window, store):
     """QA: Ctrl+F, a name, Down did nothing, and the Enter after it only moved to the
     list. Down now goes to the first match, and Tab from there to their sessions."""
