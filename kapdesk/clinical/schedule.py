@@ -239,13 +239,21 @@ def _satisfied(
     return latest
 
 
+def missed_before_dose(status: CheckStatus) -> bool:
+    """A pre-dose check not met before the first dose: overdue for good, nothing done now
+    can meet it."""
+    return status.occurrence.due_at is None and status.state is State.OVERDUE
+
+
 def next_check(statuses: Sequence[CheckStatus]) -> CheckStatus | None:
-    """What to show in the header: the most pressing check not yet done."""
+    """What to show in the header: the most pressing check not yet done. A pre-dose check
+    missed comes last: it stood first for the rest of the session and hid every check
+    that could still be met, the recheck after an urgent reading among them (Xvfb QA)."""
     for state in (State.OVERDUE, State.DUE, State.UPCOMING):
         for status in statuses:
-            if status.state is state:
+            if status.state is state and not missed_before_dose(status):
                 return status
-    return None
+    return next((s for s in statuses if missed_before_dose(s)), None)
 
 
 def _minutes(value: float) -> dt.timedelta:

@@ -11,6 +11,7 @@ from kapdesk.clinical.schedule import (
     SessionTimes,
     State,
     check_statuses,
+    missed_before_dose,
     next_check,
 )
 from kapdesk.session.alerting import rechecks
@@ -39,11 +40,13 @@ def next_check_text(
         return (f"No monitoring protocol named “{state.protocol}” is loaded.", None)
     found = statuses(state, protocol, now)
     status = next_check(found)
-    overdue = sum(1 for s in found if s.state is State.OVERDUE)
+    overdue = sum(1 for s in found if s.state is State.OVERDUE and not missed_before_dose(s))
     if status is None:
         return ("No checks pending.", None)
     label = status.occurrence.label
     due = status.occurrence.due_at
+    if missed_before_dose(status):
+        return (f"Missed before the dose: {label}", State.OVERDUE)
     if status.state is State.OVERDUE:
         late = "" if due is None else f" by {format_elapsed(now - due)}"
         more = f" ({overdue} overdue)" if overdue > 1 else ""

@@ -423,3 +423,24 @@ def test_discharge_waits_for_the_recheck_an_urgent_reading_calls_for(monitor, cl
     vitals(monitor, "130/82 76 98")
     assert bp_item().met
     assert bp_item().detail == "Latest 130/82; baseline 128/82."
+
+
+def test_a_pre_dose_check_missed_no_longer_hides_the_urgent_recheck(monitor, clock):
+    """Xvfb QA: a pre-dose reading without its SpO2, then the dose: "OVERDUE: Pre-dose BP
+    and SpO2" headed the header for the rest of the session, and the recheck after an
+    urgent reading was never named. The missed check is said once nothing else is."""
+    monitor.record_screening(NO, NO_MEDS, "")
+    vitals(monitor, "128/82 76")  # no SpO2
+    clock.advance(minutes=2)
+    dose(monitor)
+    text, state = monitor.next_check()
+    assert text == "Next: 40-minute BP, SpO2, sedation and dissociation in 00:40:00"
+    assert state is State.UPCOMING
+    clock.advance(minutes=20)
+    vitals(monitor, "182/112 96")
+    text, _state = monitor.next_check()
+    assert text.startswith("Next: Recheck after an urgent reading in 00:05:00")
+    clock.advance(minutes=12)  # the recheck missed too: it, not the pre-dose check
+    assert monitor.next_check()[0] == "OVERDUE by 00:07:00: Recheck after an urgent reading"
+    missed = [s for s in monitor.statuses() if s.occurrence.due_at is None]
+    assert [s.state for s in missed] == [State.OVERDUE]  # still counted as not done
