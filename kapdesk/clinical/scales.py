@@ -45,8 +45,10 @@ class Scale:
         return f"{self.name} {sign}{value}: {known.text}"
 
 
-# One chord per level: Alt+digit for MOAA/S; Ctrl+digit for RASS 0..+4 and
-# Ctrl+Alt+digit for RASS -1..-5 (no Shift+digit: it differs between keyboard layouts).
+# One chord per level: Alt+digit for MOAA/S; Ctrl+digit for RASS +1..+4 and Ctrl+Alt+digit
+# for RASS 0..-5 (no Shift+digit: it differs between keyboard layouts). Not Ctrl+0: it is
+# every program's "normal text size", and after Ctrl+- it recorded "RASS 0: alert and
+# calm", which meets a discharge criterion (Xvfb QA); it is the text size here too.
 MOAAS = Scale(
     id="moaas",
     name="MOAA/S",
@@ -69,7 +71,7 @@ RASS = Scale(
     name="RASS",
     resolved=0,
     levels=tuple(
-        ScaleLevel(value, text, f"Ctrl+{value}" if value >= 0 else f"Ctrl+Alt+{-value}")
+        ScaleLevel(value, text, f"Ctrl+{value}" if value > 0 else f"Ctrl+Alt+{-value}")
         for value, text in (
             (4, "combative"),
             (3, "very agitated"),

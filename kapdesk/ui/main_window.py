@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
         view.addAction(make_action(self, "&Dark or light theme", "", self.toggle_theme))
         view.addAction(make_action(self, "&Larger text", "Ctrl+=", lambda: self.scale_text(1)))
         view.addAction(make_action(self, "&Smaller text", "Ctrl+-", lambda: self.scale_text(-1)))
+        view.addAction(make_action(self, "&Normal text size", "Ctrl+0", lambda: self.scale_text(0)))
         view.addAction(
             make_action(
                 self, "Show or hide &mean arterial pressure", "Ctrl+Shift+M", self.toggle_map
@@ -974,10 +975,13 @@ class MainWindow(QMainWindow):
             self.workspace.chart.show_mean_arterial(shown)
 
     def scale_text(self, step: int) -> None:
-        """One step up or down TEXT_LEVELS (125 % is one of them); the session screen is
-        restyled in place, so an open form or the end panel keeps what it holds."""
+        """One step up or down TEXT_LEVELS (125 % is one of them), or 0: back to 100 %; the
+        session screen is restyled in place, so an open form or the end panel keeps what it
+        holds."""
         now = self.settings.get("font_scale")
-        if step > 0:
+        if step == 0:
+            scale = 1.0  # Ctrl+0, as everywhere
+        elif step > 0:
             scale = next((v for v in TEXT_LEVELS if v > now + 0.001), TEXT_LEVELS[-1])
         else:
             scale = next((v for v in reversed(TEXT_LEVELS) if v < now - 0.001), TEXT_LEVELS[0])

@@ -1019,6 +1019,11 @@ def test_a_larger_text_keeps_the_end_panel_and_what_is_ticked_in_it(qtbot, windo
     assert first.isChecked()
     press(window, Qt.Key.Key_Minus, CTRL)
     assert window.settings.get("font_scale") == 1.1
+    # Ctrl+0 is the normal size, as everywhere; it records no RASS 0 (Xvfb QA: it did,
+    # and that met the discharge criterion for sedation).
+    press(window, Qt.Key.Key_0, CTRL)
+    assert window.settings.get("font_scale") == 1.0
+    assert not store.entries("scale_score", workspace.service.id)
     # A theme change would redraw the screen: refused while the panel is open, and said.
     window.toggle_theme()  # View > Dark or light theme
     assert window.settings.get("theme") == "dark"

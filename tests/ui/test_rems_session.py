@@ -129,7 +129,7 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     # At 90 minutes sedation and dissociation have resolved, but discharge is blocked.
     clock.advance(minutes=39)  # T+90
     press(window, Qt.Key.Key_5, ALT)
-    press(window, Qt.Key.Key_0, CTRL)  # RASS 0
+    press(window, Qt.Key.Key_0, CTRL | ALT)  # RASS 0
     press(window, Qt.Key.Key_J, CTRL)
     # Nothing ticked records all three absent: said first, Enter again records it (QA).
     qtbot.keyClick(workspace.rems_dialog.answers[0], Qt.Key.Key_Return)
