@@ -325,3 +325,31 @@ def test_down_steps_to_the_next_answer_of_a_scale_laid_in_two_columns(
     key(Qt.Key.Key_Return)
     assert run.answer_of(run.steps[0]) == 3
     window._release()  # as the clinician's return does: the patient cannot close it
+
+
+def test_an_alert_acknowledged_on_return_after_the_end_leaves_the_summary(
+    qtbot, running, passphrase_store
+):
+    """Xvfb QA: after the end, the survey's item 9 alert acknowledged on return, the end
+    summary still said "1 alert not acknowledged: Ctrl+K", and Ctrl+K said none waited."""
+    window, _session = running
+    service = window.workspace.service
+    for alert in service.open_alerts():
+        service.acknowledge_alert(alert.id)
+    service.end(override_reason="Escort waiting; stable")
+    patient = hand_over(qtbot, window)
+    answer_everything(patient, item9_down=1)
+    patient.clinician_button.click()
+    type_text(PASSPHRASE)
+    key(Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: window.isVisible())
+    urgent = window.surveys.urgent
+    panel = window.workspace.discharge
+    assert "1 alert not acknowledged" in panel.items_text()  # the item 9 alert, waiting
+    key(Qt.Key.Key_Tab, widget=urgent)
+    key(Qt.Key.Key_Return, widget=urgent.acknowledge)
+    assert service.open_alerts() == []
+    assert "not acknowledged" not in panel.items_text()
+    key(Qt.Key.Key_Escape)  # the survey's words read: the end panel again
+    assert window.workspace.side.showing() is panel
+    assert "not acknowledged" not in panel.items_text()
