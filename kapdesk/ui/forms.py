@@ -75,6 +75,7 @@ class FormDialog(QDialog):
     )
     asked_aloud = Signal(str)
     question_withdrawn = Signal()
+    refused = Signal(str)  # a save refused, with the sentence said in the form
 
     def __init__(
         self,
@@ -223,6 +224,7 @@ class FormDialog(QDialog):
         except (ValidationError, StoreError) as exc:
             self.error.setText(str(exc))
             self.error.show()
+            self.refused.emit(str(exc))
             field = self.field_widgets.get(getattr(exc, "field", ""))
             if field is not None:
                 self.focus(field)  # the keyboard to what the sentence is about

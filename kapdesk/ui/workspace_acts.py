@@ -75,6 +75,18 @@ class FormActs(Base):
         form.question_withdrawn.connect(
             lambda: self.say("") if self.message_text() == form.DISCARD_QUESTION else None
         )
+        # Refused for another reason ("70000 mg is outside 0-1000"), the form's earlier
+        # warning goes from the line below: "700 mg ... Enter again records it" stood
+        # beside the new refusal (Xvfb QA).
+        form.refused.connect(
+            lambda said: (
+                self.say("")
+                if form.warning_said
+                and said != form.warning_said
+                and self.message_text() == form.warning_said
+                else None
+            )
+        )
         self.shortcuts_first.watch(form)
         # Released before ``saved`` runs, so a form may open the next one (caution → dose).
         form.accepted.connect(lambda: self._release(form))

@@ -464,6 +464,17 @@ def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store, cl
     key(dose.mg, Qt.Key.Key_Return)
     assert dose.isVisible()
     assert workspace.service.state.doses() == []
+    # Changed to an amount refused outright: the warning under the entry lines goes too
+    # (Xvfb QA: "700 mg ... Enter again records it" stood beside "outside 0-1000 mg").
+    dose.mg.selectAll()
+    qtbot.keyClicks(dose.mg, "70000")
+    key(dose.mg, Qt.Key.Key_Return)
+    assert "1000" in dose.error.text()
+    assert "Enter again" not in workspace.message_text()
+    dose.mg.selectAll()
+    qtbot.keyClicks(dose.mg, "700")
+    key(dose.mg, Qt.Key.Key_Return)
+    assert "Enter again records it" in dose.error.text()
     # Nor is the same amount typed again once the sentence went with the edit.
     clock.advance(seconds=5)
     key(dose.mg, Qt.Key.Key_Backspace)
