@@ -20,11 +20,13 @@ class PatientDialog(FormDialog):
         self.record_number = QLineEdit()
         self.record_number.setPlaceholderText("optional")
         self.weight = QLineEdit()
-        self.weight.setPlaceholderText("kg, for mg/kg")
+        self.weight.setPlaceholderText("for mg/kg")
         self.form.addRow("&Name", self.name)
         self.form.addRow("Date of &birth (optional)", self.date_of_birth)
         self.form.addRow("Clinic &record number (optional)", self.record_number)
-        self.form.addRow("&Weight (optional)", self.weight)
+        # The unit in the label, not only in the hint: typing hides the hint, and 154 meant
+        # as pounds went in as kilograms, doubling every mg/kg limit (Xvfb QA).
+        self.form.addRow("&Weight in kg (optional)", self.weight)
         self.first_field = self.name
         # QA: a refused date of birth left the keyboard in Weight.
         self.field_widgets = {

@@ -49,6 +49,8 @@ def test_a_whole_session_from_the_keyboard(qtbot, window, store, data_dir, clock
     assert dialog is not None
     assert dialog.isVisible()
     qtbot.keyClicks(dialog.name, "Ada Example")
+    # The unit stays in view once typed (the hint goes): pounds are not taken for kg.
+    assert dialog.form.labelForField(dialog.weight).text() == "&Weight in kg (optional)"
     qtbot.keyClicks(dialog.weight, "70")
     with qtbot.waitSignal(dialog.accepted):
         qtbot.keyClick(dialog.weight, Qt.Key.Key_Return)
