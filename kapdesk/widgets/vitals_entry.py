@@ -115,6 +115,10 @@ class VitalsEntry(QWidget):
                 + 2 * self.time.style().pixelMetric(QStyle.PixelMetric.PM_DefaultFrameWidth)
                 + 16  # the style sheets' padding (6 px a side) and a little room
             )
+        if not visible:
+            # A refusal of the boxes' values goes with them: it stood under the empty line
+            # after Esc (Xvfb QA). What was typed in them stays, for when they open again.
+            self.error.hide()
         self.fields_box.setVisible(visible)
         (self.fields["systolic"] if visible else self.line).setFocus()
 

@@ -88,6 +88,21 @@ def test_the_vitals_fields_are_the_vital_signs_kapdesk_records(qtbot):
     assert submitted.args == [{"systolic": "132", "diastolic": "84", "heart_rate": "76"}]
 
 
+def test_a_refusal_of_the_boxes_goes_when_esc_closes_them(qtbot):
+    """Xvfb QA: "Diastolic 120 must be below systolic 80" stayed under the empty vitals
+    line after Esc closed the boxes it was about; what was typed in them stays."""
+    entry = VitalsEntry()
+    qtbot.addWidget(entry)
+    entry.show()
+    entry.toggle.click()
+    entry.fields["systolic"].setText("80")
+    entry.show_error("Diastolic 120 must be below systolic 80.")
+    qtbot.keyClick(entry.fields["systolic"], Qt.Key.Key_Escape)
+    assert entry.fields_box.isHidden()
+    assert entry.error.isHidden()
+    assert entry.fields["systolic"].text() == "80"
+
+
 def test_the_sedation_strip_writes_each_score_in_its_row(qtbot):
     chart = BPChart()
     qtbot.addWidget(chart)
