@@ -6,7 +6,10 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
+    QAbstractSpinBox,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -72,6 +75,8 @@ class SettingsDialog(FormDialog):
             if self.first_field is None:
                 self.first_field = focusable  # the keyboard starts at the first setting
             self._read[setting.key] = read
+        for box in self.findChildren(QAbstractSpinBox):
+            box.installEventFilter(self)  # a value past its bounds is said (eventFilter)
 
     def _thresholds(self, overrides: dict[str, int]) -> None:
         heading = QLabel(
@@ -88,7 +93,9 @@ class SettingsDialog(FormDialog):
             box.setRange(low, high)
             box.setValue(overrides.get(name, DEFAULT_THRESHOLDS[name]))
             box.setAccessibleName(THRESHOLD_LABELS[name])
-            self.form.addRow(wrapping_label(THRESHOLD_LABELS[name], box), box)
+            # The bounds in view: a value past them cannot be typed (Xvfb QA).
+            label = f"{THRESHOLD_LABELS[name]}, {low}–{high}"
+            self.form.addRow(wrapping_label(label, box), box)
             boxes[name] = box
 
         def read() -> dict[str, int]:
@@ -102,8 +109,46 @@ class SettingsDialog(FormDialog):
 
         self._read["alert_thresholds"] = read
 
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """A number box holding what it cannot take (it stops a digit past its bounds: 260
+        for at most 200 showed "26") went back to its old value on Enter, and the form
+        closed as if saved (Xvfb QA). Enter is refused in words instead; leaving the box
+        says what it went back to."""
+        if isinstance(watched, QAbstractSpinBox) and not watched.hasAcceptableInput():
+            kind = event.type()
+            enter = kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
+            if enter and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                self._out_of_bounds(watched, "nothing was saved. Enter a value in that range")
+                return True
+            if kind == QEvent.Type.FocusOut:
+                self._out_of_bounds(watched, f"it is back to {_shown(watched)}")
+        return super().eventFilter(watched, event)
+
+    def _out_of_bounds(self, box: QAbstractSpinBox, then: str) -> None:
+        low, high = _bounds(box)
+        self.error.setText(
+            f"{box.accessibleName() or 'A number'}: {box.text() or 'nothing'} is not between "
+            f"{low} and {high}, so {then}; Esc keeps the settings as they were."
+        )
+        self.error.show()
+
     def values(self) -> dict[str, Any]:
         return {key: read() for key, read in self._read.items()}
+
+
+def _shown(box: QAbstractSpinBox) -> str:
+    """The value a box holds, as it shows it."""
+    if isinstance(box, QSpinBox):
+        return str(box.value())
+    assert isinstance(box, QDoubleSpinBox)
+    return f"{box.value():g}"
+
+
+def _bounds(box: QAbstractSpinBox) -> tuple[str, str]:
+    if isinstance(box, QSpinBox):
+        return str(box.minimum()), str(box.maximum())
+    assert isinstance(box, QDoubleSpinBox)
+    return f"{box.minimum():g}", f"{box.maximum():g}"
 
 
 def _control(constraint: object, value: Any, protocols: list[str]) -> tuple[QWidget, Any]:

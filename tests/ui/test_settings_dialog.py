@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QWidget
+from PySide6.QtCore import QEvent, Qt
+from PySide6.QtGui import QFocusEvent
+from PySide6.QtWidgets import QApplication, QWidget
 
 from kapdesk.local.settings import SETTINGS, Settings
 from kapdesk.ui.settings_dialog import SettingsDialog
@@ -53,6 +54,32 @@ def test_a_value_outside_its_bounds_cannot_be_typed(qtbot, data_dir):
     box.selectAll()
     qtbot.keyClicks(box, "250")
     assert box.value() <= 200  # the form offers only what clinical bounds allow
+
+
+def test_a_value_the_box_stopped_half_typed_is_refused_in_words(qtbot, window, data_dir):
+    """Xvfb QA: 260 typed showed "26", and Enter closed the form with the old 180 kept,
+    as if saved. Now the bounds are beside the box and Enter says what is wrong."""
+    press(window, Qt.Key.Key_Comma, CTRL)
+    dialog = window.settings_dialog
+    box = control(dialog, "Urgent at or above, systolic (mmHg)")
+    assert "150–200" in dialog.form.labelForField(box).text()
+    box.selectAll()
+    qtbot.keyClicks(box, "260")
+    assert box.text() == "26"
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert dialog.isVisible()
+    assert "26 is not between 150 and 200, so nothing was saved" in dialog.error.text()
+    assert Settings(data_dir).get("alert_thresholds") == {}
+    # Left half typed (Tab, as the window manager delivers it): it goes back, and says so.
+    QApplication.sendEvent(box, QFocusEvent(QEvent.Type.FocusOut, Qt.FocusReason.TabFocusReason))
+    assert "26 is not between 150 and 200, so it is back to 180" in dialog.error.text()
+    assert box.value() == 180
+    box.setFocus()
+    box.selectAll()
+    qtbot.keyClicks(box, "190")
+    with qtbot.waitSignal(dialog.accepted):
+        qtbot.keyClick(box, Qt.Key.Key_Return)
+    assert Settings(data_dir).get("alert_thresholds") == {"urgent_systolic": 190}
 
 
 def control(dialog, name):
