@@ -51,12 +51,18 @@ class CrashReporter(QObject):
         threading.excepthook = thread_hook
 
     def _show(self, details: str, damaged: bool = False) -> None:
-        if details in self.shown:
-            return  # once per error a run: a repeating error must not bury the screen
-        self.shown.add(details)
+        # Once per error a run: a repeating error must not bury the screen. Damage once
+        # in all: met from two places, the same sentence came twice (Xvfb QA).
+        seen = DAMAGED_PAGE if damaged else details
+        if seen in self.shown:
+            return
+        self.shown.add(seen)
         box = QMessageBox()
         box.setIcon(QMessageBox.Icon.Warning)
-        box.setWindowTitle("kapdesk: unexpected error")
+        # Not "unexpected": the sentence says what it is and what to do (Xvfb QA).
+        box.setWindowTitle(
+            "kapdesk: part of the record is damaged" if damaged else "kapdesk: unexpected error"
+        )
         box.setText(
             # "Enter it again" cannot help with a damaged page (tamper QA: opening a patient
             # stored on one said only "unexpected error").

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 import threading
 
+from PySide6.QtWidgets import QApplication
+
 from kapdesk.ui.crash_dialog import CrashReporter
 
 PATIENT = "-".join(["Zyxwvut", "Testpatient"])  # made at run time: never in the source
@@ -79,3 +81,14 @@ def test_a_damaged_page_met_while_open_says_what_to_do(qtbot, tmp_path, monkeypa
     assert reporter.box.text().startswith("Part of the record's database file is damaged")
     assert "kapdesk verify" in reporter.box.text()
     assert "enter it again" not in reporter.box.text()
+    assert reporter.box.windowTitle() == "kapdesk: part of the record is damaged"
+    # Met again elsewhere (another traceback): said once (Xvfb QA: it came twice).
+    first = reporter.box
+    try:
+        raise DatabaseError(
+            "SELECT 2", {}, sqlcipher3.dbapi2.DatabaseError("database disk image is malformed")
+        )
+    except DatabaseError:
+        sys.excepthook(*sys.exc_info())
+    QApplication.processEvents()
+    assert reporter.box is first
