@@ -75,3 +75,34 @@ def test_a_folder_of_another_user(record, capsys):
         assert os.stat(record).st_uid == 65534  # not taken over
     finally:
         os.chown(record, 0, 0)
+
+
+@pytest.mark.parametrize(
+    ("value", "said"),
+    [
+        ("", "is set but empty"),
+        ("walrus\udcff quinoa bramble", "not text in UTF-8"),  # a byte 0xff, as os gives it
+    ],
+)
+@pytest.mark.parametrize("verb", [["verify"], ["export", "out"]])
+def test_a_passphrase_variable_that_cannot_be_one(
+    tmp_path, capsys, monkeypatch, value, said, verb
+):
+    """Tamper QA: a passphrase of bytes that are not UTF-8 crashed ("unexpected error"),
+    and an empty one read "does not unlock this record"."""
+    import keyring
+    import keyring.backends.fail
+
+    keyring.set_keyring(keyring.backends.fail.Keyring())  # a headless machine: passphrase only
+    assert main(["--data-dir", str(tmp_path / "pp"), "demo"]) == 0
+    record = tmp_path / "pp"
+    monkeypatch.setenv("KAPDESK_PASSPHRASE", value)
+    before = record_hashes(record)
+    argv = ["--data-dir", str(record), *verb]
+    if verb[0] == "export":
+        argv[-1] = str(tmp_path / "out")
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert said in err
+    assert "unexpected" not in err
+    assert record_hashes(record) == before

@@ -6,6 +6,7 @@ import os
 import sys
 from getpass import getpass
 
+from kapdesk.store.errors import StoreError
 from kapdesk.store.passphrases import passphrase_weakness
 from kapdesk.store.vault import PassphraseRequest
 
@@ -16,7 +17,24 @@ def from_environment(request: PassphraseRequest) -> str | None:
     """$KAPDESK_PASSPHRASE once; after a refusal there is nothing else to offer."""
     if request.error is not None:
         return None
-    return os.environ.get(PASSPHRASE_VARIABLE)
+    value = os.environ.get(PASSPHRASE_VARIABLE)
+    if value is None:
+        return None
+    # Said as what it is, not "does not unlock" or a crash (tamper QA).
+    if not value:
+        raise StoreError(
+            f"{PASSPHRASE_VARIABLE} is set but empty, so there is no passphrase to try. Set "
+            "it to the record's passphrase, or unset it to be asked; nothing was changed."
+        )
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise StoreError(
+            f"{PASSPHRASE_VARIABLE} holds bytes that are not text in UTF-8, so it cannot be "
+            "the record's passphrase. Set it again from a UTF-8 terminal, or unset it to be "
+            "asked; nothing was changed."
+        ) from None
+    return value
 
 
 def from_terminal(request: PassphraseRequest) -> str | None:
