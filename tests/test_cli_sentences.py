@@ -85,9 +85,7 @@ def test_a_folder_of_another_user(record, capsys):
     ],
 )
 @pytest.mark.parametrize("verb", [["verify"], ["export", "out"]])
-def test_a_passphrase_variable_that_cannot_be_one(
-    tmp_path, capsys, monkeypatch, value, said, verb
-):
+def test_a_passphrase_variable_that_cannot_be_one(tmp_path, capsys, monkeypatch, value, said, verb):
     """Tamper QA: a passphrase of bytes that are not UTF-8 crashed ("unexpected error"),
     and an empty one read "does not unlock this record"."""
     import keyring
