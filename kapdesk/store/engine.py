@@ -135,11 +135,18 @@ def _read_only_checks(
                 for row in connection.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }
         except sqlcipher3.DatabaseError:
-            # The key itself was proven by the key file, so the file is at fault.
+            # The key itself was proven by the key file, so the file is at fault; the log
+            # named only if there is one (QA: it was named beside a database alone).
+            log_file = Path(f"{path}-wal")
+            which = (
+                f"it, or the write-ahead log {log_file.name} beside it,"
+                if not without_log and log_file.exists() and log_file.stat().st_size
+                else "it"
+            )
             raise NotADatabaseError(
-                f"{path.name} cannot be read with this record's key: it, or the write-ahead "
-                f"log {path.name}-wal beside it, is damaged or belongs to another record. "
-                "Restore the record from a backup; nothing was changed."
+                f"{path.name} cannot be read with this record's key: {which} is damaged, cut "
+                "short, or belongs to another record. Restore the record from a backup; "
+                "nothing was changed."
             ) from None
         if full_check:
             problems = quick_check(connection)
