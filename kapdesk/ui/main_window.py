@@ -760,11 +760,14 @@ class MainWindow(QMainWindow):
         )
         if service is None and not elsewhere and not self.record_job.running:
             return
-        unsaved: list[tuple[str, bool]] = []
+        unsaved: list[tuple[str, str, bool]] = []
         if workspace is not None and service is not None:
             unsaved = [
-                (entry.line.text().strip(), entry.error.isVisible())
-                for entry in (workspace.observation, workspace.vitals)
+                (name, entry.line.text().strip(), entry.error.isVisible())
+                for name, entry in (
+                    ("Observation", workspace.observation),
+                    ("Vitals", workspace.vitals),
+                )
                 if entry.line.text().strip()
             ]
         box, leave = quit_question(

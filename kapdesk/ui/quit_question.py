@@ -32,15 +32,15 @@ def quit_question(
     parent: QWidget,
     service: SessionService | None,
     under_way: str = "",
-    unsaved: Sequence[tuple[str, bool]] = (),
+    unsaved: Sequence[tuple[str, str, bool]] = (),
     *,
     not_shown: str = "",
     not_shown_count: int = 0,
 ) -> tuple[QMessageBox, QAbstractButton]:
     """The question, and its button that quits (leaving the session open). ``under_way``:
     a verification or backup running now ("Backing up the record"), which quitting stops.
-    ``unsaved``: the text typed in each entry line and not yet entered, which quitting
-    loses, and whether its line was refused (it says why).
+    ``unsaved``: each entry line's name, the text typed in it and not yet entered, which
+    quitting loses, and whether it was refused (the line says why).
     ``not_shown``: the sessions not on screen and not ended (``not_shown_count`` of
     them), as a sentence."""
     left_open = (service is not None) + not_shown_count  # sessions quitting leaves open
@@ -80,13 +80,16 @@ def quit_question(
                 else "Quitting leaves them open: kapdesk offers them again when it starts. "
                 "To end one, keep working, resume it and press Ctrl+Shift+E."
             )
-    for text, refused in unsaved:
+    for line, text, refused in unsaved:
         # A reading already refused is not saved by Enter: "press Enter to save it" was
         # said of one (QA), and "refused" of an observation typed beside one (QA again).
+        # Each named by its line: two read alike, "Typed but not saved", with no way to
+        # tell which was which (Xvfb QA).
         said.append(
-            f"Typed but refused, so not saved: “{text}”; its line says what to put right."
+            f"In the {line} line, typed but refused, so not saved: “{text}”; the line says "
+            "what to put right."
             if refused
-            else f"Typed but not saved (press Enter in its line to save it): “{text}”."
+            else f"In the {line} line, typed but not saved (Enter there saves it): “{text}”."
         )
     if under_way:
         said.append(f"{under_way} is under way.")
