@@ -118,8 +118,9 @@ def check_space(folder: Path, log_bytes: int = 0) -> None:
     if free < needed:
         raise DiskFullError(
             f"The disk holding {folder} is full: {_mib(free)} free, and kapdesk needs at "
-            f"least {_mib(needed)} to open the record and save entries. Free some space and "
-            "start again. The record is intact; nothing was changed."
+            f"least {_mib(needed)} to open the record and save entries. Free some space on "
+            "that disk and start again; the record was not opened, and nothing in it was "
+            "changed."
         )
 
 
