@@ -28,10 +28,14 @@ FIRST_CHECK_MS = 10 * 1000
 CHECK_EVERY_MS = 4 * 60 * 60 * 1000
 
 # Short, so they fit a 1024x600 window whole; SQLite's own words go to the log (issue 10 QA).
+# Entries are still taken, so the alert rules keep working in a live session; the damaged
+# page itself is never rewritten (SQLCipher refuses a page that fails its check, and the
+# write that needs it fails, said). The sentence says so: "note further entries on paper"
+# beside entries still taken read as a contradiction (Xvfb QA).
 DAMAGE_SENTENCE = (
-    "The regular check found DAMAGE in the record's database file. Note further entries "
-    "on paper; keep the data folder as it is, run “kapdesk verify”, and restore the "
-    "latest backup into a new folder."
+    "The regular check found DAMAGE in the record's database file. Entries are still "
+    "taken and checked, but note them on paper too; afterwards keep the data folder as it "
+    "is, run “kapdesk verify”, and restore the latest backup into a new folder."
 )
 UNCHECKED_SENTENCE = (
     "The regular check could not read the record's database file. Note further entries "

@@ -90,7 +90,7 @@ def test_a_failed_page_check_stays_in_the_window(qtbot, store, data_dir, clock):
     sentence = window.integrity_alarm.text()
     assert "found DAMAGE" in sentence
     assert "page 7" not in sentence  # SQLite's words go to the log, not to the clinician
-    assert "Note further entries on paper" in sentence
+    assert "Entries are still taken and checked, but note them on paper too" in sentence
     assert "keep the data folder as it is" in sentence
     assert "restore the latest backup" in sentence
     window.resize(1024, 544)  # whole on a small clinic laptop
