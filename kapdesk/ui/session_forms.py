@@ -195,7 +195,16 @@ class CorrectDialog(FormDialog):
         for name, value in fields.items():
             edit = QLineEdit(value)
             edit.setAccessibleName(labels[name])
-            self.form.addRow(labels[name], edit)
+            if name == "text":
+                # An observation's words on a line of their own, the form's whole width, as
+                # the reason's: beside "Tags (separated by commas)" at 1024x600 the box
+                # showed a dozen letters of them (Xvfb QA).
+                label = QLabel(labels[name])
+                label.setBuddy(edit)
+                self.form.addRow(label)
+                self.form.addRow(edit)
+            else:
+                self.form.addRow(labels[name], edit)
             self.edits[name] = edit
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason")

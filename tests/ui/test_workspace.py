@@ -390,6 +390,25 @@ def test_a_correction_puts_an_entry_at_the_time_it_was_taken(qtbot, window, stor
     window.close_workspace()
 
 
+def test_an_observations_words_have_the_correction_forms_whole_width(qtbot, window, store):
+    """Xvfb QA: at 1024x600, beside "Tags (separated by commas)", the Text box showed a
+    dozen letters of the words being corrected."""
+    workspace = _screened_session(window, store)
+    window.resize(1024, 600)
+    entry = workspace.service.record_observation("restless, picking at the blanket", ["anxious"])
+    workspace.log_view.setFocus()
+    workspace.log_view.setCurrentIndex(
+        workspace.log_model.index(workspace.log_model.row_of(entry.id), 0)
+    )
+    press(window, Qt.Key.Key_E, CTRL)
+    correct = workspace.correct_dialog
+    QApplication.processEvents()
+    text, reason = correct.edits["text"], correct.reason
+    assert text.width() >= reason.width() - 2  # as wide as the reason's line
+    correct.reject()
+    window.close_workspace()
+
+
 def _screened_session(window, store):
     """A new patient's IM session, screened, on screen."""
     patient = store.add_patient("Ada Example")
