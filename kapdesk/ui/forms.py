@@ -248,6 +248,9 @@ class FormDialog(QDialog):
             for widget in (self.area.widget() if self.area else self).findChildren(QWidget)
             if widget.focusPolicy() & Qt.FocusPolicy.TabFocus
             and not self.buttons.isAncestorOf(widget)
+            # Not a drop-down list's popup, a window of its own: Qt warned "must be in the
+            # same window" on stderr, and the order after the last field was not set (QA).
+            and widget.window() is ok.window()
         ]
         if fields:
             QWidget.setTabOrder(fields[-1], ok)

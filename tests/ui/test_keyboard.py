@@ -1778,3 +1778,44 @@ def test_an_alt_chord_nothing_took_types_nothing_into_an_entry_line(qtbot, windo
         QApplication.sendEvent(line, altgr)
         assert line.text() == "@"
         line.clear()
+
+
+def test_tab_from_a_windowed_forms_drop_down_goes_to_save(qtbot):
+    """QA: "QWidget::setTabOrder: 'first' and 'second' must be in the same window" on
+    stderr as the survey's hand-over opened: a drop-down list's popup, a window of its
+    own, was taken for the form's last field, and Tab after the real one was not set."""
+    from PySide6.QtCore import qInstallMessageHandler
+    from PySide6.QtWidgets import QComboBox
+
+    from kapdesk.ui.forms import FormDialog
+
+    class Choose(FormDialog):
+        def __init__(self) -> None:
+            super().__init__("Choose")
+            self.choice = QComboBox()
+            self.choice.addItems(["one", "two"])
+            self.form.addRow("Choice", self.choice)
+            self.first_field = self.choice
+
+        def save(self) -> object:
+            return self.choice.currentText()
+
+    warned: list[str] = []
+    previous = qInstallMessageHandler(
+        lambda _mode, _context, message: (
+            warned.append(message) if "setTabOrder" in message else None
+        )
+    )
+    try:
+        dialog = Choose()
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitExposed(dialog)
+    finally:
+        qInstallMessageHandler(previous)
+    assert warned == []
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    following = dialog.choice.nextInFocusChain()
+    while not following.focusPolicy() & Qt.FocusPolicy.TabFocus:
+        following = following.nextInFocusChain()
+    assert following is ok
