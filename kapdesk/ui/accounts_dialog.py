@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from kapdesk.clinical.accounts import MIN_PASSPHRASE_CHARS, MIN_PIN_DIGITS, ROLES
+from kapdesk.clinical.accounts import MIN_PASSPHRASE_CHARS, MIN_PIN_DIGITS, ROLES, clean_account
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store import RecordStore
 from kapdesk.store.accounts import Account
@@ -132,6 +132,12 @@ class AccountForm(FormDialog):
         return self.roles[at]
 
     def add_to(self, store: RecordStore) -> uuid.UUID:
+        # What is wrong is said in the form's order: an empty name before a role not
+        # chosen (Xvfb QA: the role was asked for first).
+        at = self.role.currentIndex()
+        clean_account(
+            self.name.text(), self.credentials.text() or None, self.roles[at] if at >= 0 else None
+        )
         return store.create_account(
             self.name.text(),
             credentials=self.credentials.text() or None,

@@ -30,3 +30,21 @@ def test_a_pin_field_left_empty_is_named_and_gets_the_keyboard(qtbot, store):
     form._try_save()
     assert form.error.text().startswith("The two differ")
     assert store.account_names() == {}
+
+
+def test_an_empty_name_is_said_before_a_role_not_chosen(qtbot, store):
+    """Xvfb QA: with nothing filled in, the form asked for the role first, the name being
+    the first field."""
+    form = AccountForm()
+    qtbot.addWidget(form)
+    form.show()
+    qtbot.waitExposed(form)
+    form.save = lambda: form.add_to(store)
+    form._try_save()
+    assert "role" not in form.error.text().lower()
+    assert "name" in form.error.text().lower()
+    assert form.focusWidget() is form.name
+    form.name.setText("Ana Ruiz")
+    form._try_save()
+    assert form.error.text().startswith("Choose a role")
+    assert store.account_names() == {}
