@@ -10,7 +10,6 @@ from PySide6.QtCore import QStringListModel, QTimer
 from PySide6.QtGui import QShowEvent
 from PySide6.QtWidgets import (
     QCheckBox,
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -28,6 +27,7 @@ from kapdesk.store import RecordStore
 from kapdesk.store.accounts import Account
 from kapdesk.ui.fit import grow_to_fit
 from kapdesk.ui.forms import FormDialog, open_form
+from kapdesk.widgets.list_combo import ListCombo
 
 SECRET_HINT = (
     f"A PIN of {MIN_PIN_DIGITS} or more digits (not a run like 123456, not one digit "
@@ -88,7 +88,7 @@ class AccountForm(FormDialog):
         self.credentials = QLineEdit()
         self.credentials.setAccessibleName("Credentials")
         self.credentials.setPlaceholderText("MD, RN, LMFT … (optional)")
-        self.role = QComboBox()
+        self.role = ListCombo()
         self.role.setAccessibleName("Role")
         self.roles = list(ROLES)
         self.role.addItems(list(ROLES.values()))

@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QResizeEvent, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
     QDialogButtonBox,
     QHBoxLayout,
@@ -39,6 +38,7 @@ from kapdesk.ui.patients_page import ID_ROLE, RowsModel
 from kapdesk.widgets.chart_colours import DIM, ChartColours
 from kapdesk.widgets.course_chart import CourseChart
 from kapdesk.widgets.elided_label import ElidedLabel
+from kapdesk.widgets.list_combo import ListCombo
 
 CHART_MIN_PX = 400
 SHORT_PAGE_PX = 640
@@ -63,14 +63,14 @@ class NoteDialog(FormDialog):
         parent: QWidget | None = None,
     ) -> None:
         super().__init__("Add a course note", parent, ok_text="Save")
-        self.kind = QComboBox()
+        self.kind = ListCombo()
         self.kind.setAccessibleName("Kind of note")
         self.kinds = list(COURSE_NOTE_KINDS)
         for kind in self.kinds:
             self.kind.addItem(COURSE_NOTE_KINDS[kind])
         self.kind.setCurrentIndex(self.kinds.index("integration"))
         self.form.addRow("&Kind", self.kind)
-        self.session = QComboBox()
+        self.session = ListCombo()
         self.session.setAccessibleName("About the session")
         self.session_ids: list[uuid.UUID | None] = [None]
         self.session.addItem("Not about one session")

@@ -8,6 +8,7 @@ from kapdesk.clinical.vitals import ValidationError
 from kapdesk.session.protocols import NO_PROTOCOL
 from kapdesk.ui.fit import grow_to_fit
 from kapdesk.ui.forms import FormDialog
+from kapdesk.widgets.list_combo import ListCombo
 
 
 class PatientDialog(FormDialog):
@@ -79,7 +80,7 @@ class NewSessionDialog(FormDialog):
             self.running.setAccessibleName(f"Start anyway, leaving {them} running")
             self.form.addRow(self.running)
             self.field_widgets["running"] = self.running
-        self.protocol = QComboBox()  # not editable: no typed text can become a protocol
+        self.protocol = ListCombo()  # not editable: no typed text can become a protocol
         self.protocol.setAccessibleName("Protocol")
         self.protocol.addItems([*protocols, NO_PROTOCOL])
         # Without the patient's last protocol or a clinic default, nothing is chosen for

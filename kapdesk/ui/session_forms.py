@@ -10,7 +10,6 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
@@ -24,6 +23,7 @@ from kapdesk.clinical.scales import REMS_QUESTIONS
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.session.dosing import DoseDefaults, device_count
 from kapdesk.ui.forms import FormDialog
+from kapdesk.widgets.list_combo import ListCombo
 from kapdesk.widgets.wrapped_label import WrappedLabel
 from kapdesk.widgets.wrapping_check import WrappingCheck
 
@@ -35,11 +35,11 @@ class DoseDialog(FormDialog):
         super().__init__("Record a dose", parent, scrolling=True)
         self.weight_kg = weight_kg
         self.protocol_route = defaults.protocol_route
-        self.drug = QComboBox()
+        self.drug = ListCombo()
         self.drug.setAccessibleName("Drug")
         for drug in Drug:
             self.drug.addItem(drug.value.capitalize(), drug.value)
-        self.route = QComboBox()
+        self.route = ListCombo()
         self.route.setAccessibleName("Route")
         for route, label in ROUTE_LABELS.items():
             self.route.addItem(label, route.value)

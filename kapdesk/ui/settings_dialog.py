@@ -11,7 +11,6 @@ from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
     QCheckBox,
-    QComboBox,
     QDoubleSpinBox,
     QFormLayout,
     QLabel,
@@ -33,6 +32,7 @@ from kapdesk.local.settings import (
     ZoneName,
 )
 from kapdesk.ui.forms import FormDialog, wrapping_label
+from kapdesk.widgets.list_combo import ListCombo
 from kapdesk.widgets.wrapping_check import WrappingCheck
 
 DEFAULT_THRESHOLDS = dataclasses.asdict(AlertThresholds())
@@ -153,7 +153,7 @@ def _bounds(box: QAbstractSpinBox) -> tuple[str, str]:
 
 def _control(constraint: object, value: Any, protocols: list[str]) -> tuple[QWidget, Any]:
     if isinstance(constraint, Choice):
-        combo = QComboBox()
+        combo = ListCombo()
         combo.addItems(list(constraint.options))
         combo.setCurrentText(str(value))
         return combo, combo.currentText
@@ -176,7 +176,7 @@ def _control(constraint: object, value: Any, protocols: list[str]) -> tuple[QWid
     if isinstance(constraint, ProtocolName):
         # Chosen from the loaded protocols: a typed name could name none of them.
         names = sorted(protocols)
-        protocol = QComboBox()
+        protocol = ListCombo()
         protocol.addItem("(none: ask each time)", "")  # whole in a narrow field (QA)
         for name in names:
             protocol.addItem(name, name)

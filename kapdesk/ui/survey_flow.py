@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
     QFormLayout,
     QLabel,
@@ -36,6 +35,7 @@ from kapdesk.ui.fit import grow_to_fit
 from kapdesk.ui.forms import FormDialog, open_form
 from kapdesk.ui.patient_mode import PatientSurveyWindow
 from kapdesk.ui.unlock_panel import UnlockPanel
+from kapdesk.widgets.list_combo import ListCombo
 
 if TYPE_CHECKING:
     from kapdesk.session.service import SessionService
@@ -69,7 +69,7 @@ class HandOverDialog(FormDialog):
         outer.insertWidget(1, facts)  # above the form: a wrapped form row overlapped the next
         # Label beside field: wrapped above it, the label was drawn over the text before.
         self.form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
-        self.survey = QComboBox()
+        self.survey = ListCombo()
         self.survey.setAccessibleName("Survey")
         self.ids = sorted(files.surveys, key=lambda i: (i != DEFAULT_SURVEY, i))
         for survey_id in self.ids:

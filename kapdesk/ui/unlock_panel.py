@@ -16,7 +16,6 @@ import uuid
 
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
-    QComboBox,
     QDialog,
     QFormLayout,
     QLabel,
@@ -29,6 +28,7 @@ from kapdesk.clinical.accounts import secret_kind
 from kapdesk.session.unlocking import UnlockAttempts
 from kapdesk.store import RecordStore
 from kapdesk.ui.fit import grow_to_fit
+from kapdesk.widgets.list_combo import ListCombo
 
 REFRESH_MS = 500
 
@@ -60,7 +60,7 @@ class UnlockPanel(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
-        self.who = QComboBox()
+        self.who = ListCombo()
         self.who.setAccessibleName("Clinician")
         form.addRow("&Clinician", self.who)
         self.secret = QLineEdit()
