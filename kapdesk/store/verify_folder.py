@@ -19,7 +19,7 @@ from kapdesk.store import wal
 from kapdesk.store.anchor import Anchors, compare_anchor
 from kapdesk.store.backup import read_manifest
 from kapdesk.store.engine import ANCHOR_META, DATABASE_FILE, make_engine, read_only_companions
-from kapdesk.store.errors import BackupError, DiskFullError
+from kapdesk.store.errors import BackupError, DiskFullError, StoreError
 from kapdesk.store.examine import examine
 from kapdesk.store.folder import check_folder, folder_error
 from kapdesk.store.lock import DataFolderLock
@@ -190,6 +190,17 @@ def verify_folder(
         anchors = Anchors(folder, key, vault.database_id, mirror)
         database = folder / DATABASE_FILE
         found = examine(folder, key, vault, anchors)
+        if found.older_log:
+            # Read through it, the record looked damaged and cut short (tamper QA).
+            undoes = found.older_log_undoes
+            raise StoreError(
+                f"The write-ahead log beside the record ({DATABASE_FILE}-wal) is older than "
+                "the database, an earlier copy put back: read with it, the record would "
+                + (f"lose its newest {undoes} audit events" if undoes else "look damaged")
+                + ". The database alone is complete. kapdesk sets the old log aside the next "
+                "time it opens the record (start kapdesk, or run “kapdesk backup”); verify "
+                "again then. Nothing was changed."
+            )
         with read_only_companions(database):
             engine = make_engine(database, key, read_only=True)
             try:

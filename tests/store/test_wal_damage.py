@@ -241,3 +241,16 @@ def test_accept_loss_with_a_log_older_than_the_database_loses_nothing(
                 text("SELECT count(*) FROM audit_events WHERE action = 'loss_accepted'")
             ).scalar_one()
         assert accepted == 0  # nothing was lost, so no loss was accepted
+
+
+def test_verify_says_a_log_older_than_the_database_is_set_aside_at_the_next_open(
+    data_dir, capsys, monkeypatch
+):
+    _older_log_put_back(data_dir)
+    before = record_hashes(data_dir)
+    monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
+    assert main(["--data-dir", str(data_dir), "verify"]) == 2
+    err = capsys.readouterr().err
+    assert "older than the database" in err
+    assert "The database alone is complete" in err
+    assert record_hashes(data_dir) == before
