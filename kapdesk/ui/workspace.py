@@ -403,7 +403,8 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         taken = first.taken_at or first.at
         reading = f"Taken {self.service.local_clock(taken)}: {first.reading}"
         action = first.action
-        if self.service.ended_at is not None:
+        ended = self.service.ended_at
+        if ended is not None and first.at < ended:  # raised after it (a survey's): as said
             # The advice stored when it was raised ("recheck in 5 minutes", "keep checking
             # as scheduled") is past once the session has ended (QA).
             action = ENDED_ALERT_ACTION
