@@ -22,6 +22,7 @@ from kapdesk.clinical.entries import ROUTE_LABELS, Drug, Route, route_in_sentenc
 from kapdesk.clinical.scales import REMS_QUESTIONS
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.session.dosing import DoseDefaults, device_count
+from kapdesk.session.entries import CLOCK_TIME
 from kapdesk.ui.forms import FormDialog
 from kapdesk.widgets.list_combo import ListCombo
 from kapdesk.widgets.wrapped_label import WrappedLabel
@@ -217,6 +218,11 @@ class CorrectDialog(FormDialog):
         self.form.addRow(self.reason)
         self._initial = dict(fields)
         self.first_field = next(iter(self.edits.values()), self.reason)
+        # A refusal takes the keyboard to what it is about: a time refused left it in the
+        # reason, the time out of view at 1024x600 (Xvfb QA).
+        self.field_widgets = dict(self.edits)
+        if CLOCK_TIME in self.edits:
+            self.field_widgets["time"] = self.edits[CLOCK_TIME]
 
     def focus_first(self) -> None:
         super().focus_first()

@@ -10,12 +10,14 @@ from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QDoubleSpinBox,
     QFormLayout,
     QLabel,
     QLineEdit,
     QSpinBox,
+    QVBoxLayout,
     QWidget,
 )
 
@@ -47,6 +49,12 @@ class SettingsDialog(FormDialog):
         protocols: list[str] | None = None,
     ) -> None:
         super().__init__("Settings", parent, scrolling=True)
+        # A refusal over the buttons, always in view: at the foot of some twenty rows it
+        # was out of sight, and the form seemed to ignore Enter (Xvfb QA). A window of its
+        # own may grow for it; the session screen's forms keep theirs in their rows.
+        outer = self.layout()
+        assert isinstance(outer, QVBoxLayout)
+        outer.insertWidget(outer.indexOf(self.buttons), self.error)
         self.setMinimumWidth(720)
         self.resize(760, 540)
         # Each label over its value: beside them, at text 125 % the labels took over half
@@ -76,6 +84,7 @@ class SettingsDialog(FormDialog):
                 self.first_field = focusable  # the keyboard starts at the first setting
             self._read[setting.key] = read
         for box in self.findChildren(QAbstractSpinBox):
+            box.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not taken by the wheel
             box.installEventFilter(self)  # a value past its bounds is said (eventFilter)
 
     def _thresholds(self, overrides: dict[str, int]) -> None:
@@ -114,6 +123,12 @@ class SettingsDialog(FormDialog):
         for at most 200 showed "26") went back to its old value on Enter, and the form
         closed as if saved (Xvfb QA). Enter is refused in words instead; leaving the box
         says what it went back to."""
+        if isinstance(watched, QAbstractSpinBox) and event.type() == QEvent.Type.Wheel:
+            # The wheel scrolls the settings, never a threshold under the pointer (Xvfb
+            # QA: scrolling the form changed "Caution above, diastolic" from 90 to 75).
+            if self.area is not None:
+                QApplication.sendEvent(self.area.verticalScrollBar(), event)
+            return True
         if isinstance(watched, QAbstractSpinBox) and not watched.hasAcceptableInput():
             kind = event.type()
             enter = kind == QEvent.Type.KeyPress and isinstance(event, QKeyEvent)
@@ -131,6 +146,8 @@ class SettingsDialog(FormDialog):
             f"{low} and {high}, so {then}; Esc keeps the settings as they were."
         )
         self.error.show()
+        if self.area is not None:
+            self.area.ensureWidgetVisible(box)
 
     def values(self) -> dict[str, Any]:
         return {key: read() for key, read in self._read.items()}

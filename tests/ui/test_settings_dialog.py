@@ -69,6 +69,9 @@ def test_a_value_the_box_stopped_half_typed_is_refused_in_words(qtbot, window, d
     qtbot.keyClick(box, Qt.Key.Key_Return)
     assert dialog.isVisible()
     assert "26 is not between 150 and 200, so nothing was saved" in dialog.error.text()
+    # Over the buttons, in view, not at the foot of the rows (Xvfb QA: out of sight).
+    assert not dialog.area.isAncestorOf(dialog.error)
+    assert dialog.error.isVisible()
     assert Settings(data_dir).get("alert_thresholds") == {}
     # Left half typed (Tab, as the window manager delivers it): it goes back, and says so.
     QApplication.sendEvent(box, QFocusEvent(QEvent.Type.FocusOut, Qt.FocusReason.TabFocusReason))
@@ -91,3 +94,35 @@ def _screening_keys():
     from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
 
     return CONTRAINDICATIONS, MEDICINES
+
+
+def test_the_wheel_scrolls_the_settings_and_changes_no_threshold(qtbot, data_dir):
+    """Xvfb QA: scrolling the form with the pointer over a box changed "Caution above,
+    diastolic" from 90 to 75."""
+    from PySide6.QtCore import QPoint, QPointF
+    from PySide6.QtGui import QWheelEvent
+
+    dialog = SettingsDialog(Settings(data_dir))
+    qtbot.addWidget(dialog)
+    dialog.resize(760, 400)
+    dialog.show()
+    qtbot.waitExposed(dialog)
+    box = control(dialog, "Caution above, diastolic (mmHg)")
+    before = box.value()
+    bar = dialog.area.verticalScrollBar()
+    bar.setValue(0)
+    at = QPointF(box.rect().center())
+    for _ in range(3):
+        wheel = QWheelEvent(
+            at,
+            QPointF(box.mapToGlobal(at.toPoint())),
+            QPoint(0, 0),
+            QPoint(0, -120),  # toward the user: down the page, or a step down in a box
+            Qt.MouseButton.NoButton,
+            Qt.KeyboardModifier.NoModifier,
+            Qt.ScrollPhase.NoScrollPhase,
+            False,
+        )
+        QApplication.sendEvent(box, wheel)
+    assert box.value() == before
+    assert bar.value() > 0  # the form scrolled instead

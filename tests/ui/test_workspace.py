@@ -375,6 +375,7 @@ def test_a_correction_puts_an_entry_at_the_time_it_was_taken(qtbot, window, stor
     qtbot.keyClicks(correct.reason, "Typed late")
     qtbot.keyClick(correct.reason, Qt.Key.Key_Return)
     assert "09:45 has not come yet (it is 09:30 now)" in correct.error.text()
+    assert correct.focusWidget() is time_box  # the keyboard to what was refused (Xvfb QA)
     assert workspace.service.state.entry("vitals", late.id).at == late.at  # unchanged
     time_box.selectAll()
     qtbot.keyClicks(time_box, "9:20")
