@@ -75,6 +75,7 @@ class Outcome:
 
     entry: LogEntry
     alerts: tuple[LogEntry, ...] = ()
+    notice: str = ""  # what else changed, to be said (the pre-dose baseline moved)
 
 
 class SessionService:
@@ -305,14 +306,44 @@ class SessionService:
 
     def instant_of(self, clock: str) -> dt.datetime:
         """The instant a clock time typed for this session names (``10:05``): within the
-        session, in its zone; ValidationError otherwise (clinical/entries.instant_of_clock)."""
-        return instant_of_clock(
+        session, in its zone; ValidationError otherwise (clinical/entries.instant_of_clock).
+        Not the minute of the first dose: a reading then is before or after it, and which
+        decides the pre-dose baseline (Xvfb QA: 15:51 for a dose at 15:51:29 made a
+        post-dose reading part of the baseline, unsaid)."""
+        at = instant_of_clock(
             clock,
             now=self._now(),
             zone=self.state.zone,
             earliest=self.started_at,
             ended=self.ended_at,
         )
+        dosed = self.first_dose_at
+        if dosed is not None and at <= dosed < at + dt.timedelta(minutes=1):
+            minute = at.astimezone(self.state.zone)
+            before = (minute - dt.timedelta(minutes=1)).strftime("%H:%M")
+            after = (minute + dt.timedelta(minutes=1)).strftime("%H:%M")
+            raise ValidationError(
+                "time",
+                f"{minute:%H:%M} is the minute of the first dose (given at "
+                f"{dosed.astimezone(self.state.zone):%H:%M:%S}): give {before} for before "
+                f"it, {after} for after it.",
+            )
+        return at
+
+    def _baseline_words(self) -> str | None:
+        baseline = self.state.baseline()
+        return None if baseline is None else f"{baseline[0]:.0f}/{baseline[1]:.0f}"
+
+    def _baseline_notice(self, before: str | None) -> str:
+        """Said when an entry's time or values moved the pre-dose baseline: it decides the
+        notable-rise alerts and a discharge criterion (Xvfb QA: it moved unsaid)."""
+        after = self._baseline_words()
+        if before == after or self.first_dose_at is None:
+            return ""
+        if after is None:
+            return f"There is no pre-dose blood pressure now (the baseline was {before})."
+        was = f" (was {before})" if before is not None else ""
+        return f"The pre-dose baseline is now {after}{was}."
 
     def record_vitals(
         self,
@@ -331,6 +362,7 @@ class SessionService:
             unusual = unusual_reading(validate_vitals(values))
             if unusual is not None:
                 raise UnusualReading("systolic", unusual)
+        baseline = self._baseline_words() if taken_at is not None else None
         entry_id = self.store.add_vitals(self.id, values, source=source, taken_at=taken_at)
         entry = self._added("vitals", entry_id)
         stored = self.state.entry("vitals", entry_id)
@@ -349,7 +381,8 @@ class SessionService:
         self._chart_changed(stored)
         if raised:
             self.events.alerts_changed.emit(self.open_alerts())
-        return Outcome(entry, tuple(raised))
+        notice = self._baseline_notice(baseline) if taken_at is not None else ""
+        return Outcome(entry, tuple(raised), notice)
 
     def record_dose(self, *, unusual_confirmed: bool = False, **values: Any) -> LogEntry:
         """A dose, through the dosing gate; the session's first dose sets T0. One above
@@ -549,6 +582,7 @@ class SessionService:
             if judged
             else None
         )
+        baseline = self._baseline_words()
         with self.store.grouped():  # the correction and its warning line: both or neither
             self.store.correct(kind, entry_id, changes, reason=reason)
             warned = self._warning_overruled(entry_id, unusual)
@@ -564,7 +598,7 @@ class SessionService:
                 self.events.alerts_changed.emit(self.open_alerts())
         if kind in ("vitals", "dose", "scale_score"):
             self._chart_changed()
-        return Outcome(entry, tuple(changed))
+        return Outcome(entry, tuple(changed), self._baseline_notice(baseline))
 
     def end(
         self,

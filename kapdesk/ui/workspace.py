@@ -496,7 +496,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         confirmed = asked and self.service.monotonic() - warned[2] >= ALERT_READ_S
         self._act()
         try:
-            record(confirmed)
+            outcome = record(confirmed)
         except UnusualReading as exc:
             if not asked:
                 self._vitals_warned = (typed, str(exc), self.service.monotonic())
@@ -507,6 +507,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             return
         self._vitals_warned = None
         self.vitals.accept_entry()
+        self.say(getattr(outcome, "notice", ""))  # the pre-dose baseline moved, if it did
         back, self._return_focus = self._return_focus, None
         if back is not None and shiboken6.isValid(back) and back.isVisible() and back.isEnabled():
             back.setFocus()  # back to the form or panel the reading interrupted

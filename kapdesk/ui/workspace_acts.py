@@ -393,11 +393,17 @@ class FormActs(Base):
                     ),
                 ),
                 # Saved: the selection goes, so a later Ctrl+E does not reopen this entry
-                # (issue 10 QA).
-                saved=lambda _outcome: self.log_view.clearSelection(),
+                # (issue 10 QA); a baseline moved by it is said (Xvfb QA).
+                saved=self._corrected,
             )
             or self.correct_dialog
         )
+
+    def _corrected(self, outcome: object) -> None:
+        self.log_view.clearSelection()
+        notice = getattr(outcome, "notice", "")
+        if notice:
+            self.say(notice)
 
 
 class EndActs(Base):

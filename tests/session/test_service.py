@@ -515,3 +515,22 @@ def test_an_observation_and_a_score_are_moved_to_the_time_given_in_a_correction(
     ]
     with pytest.raises(ValidationError, match="A dose's time is not corrected"):
         live.correct("dose", note.id, {"clock_time": "10:10"}, "no")
+
+
+def test_a_time_in_the_minute_of_the_first_dose_is_refused_and_a_moved_baseline_said(live, clock):
+    """Xvfb QA: a reading moved to 15:51, the minute of a dose at 15:51:29, became a
+    pre-dose reading and moved the baseline, without a word."""
+    clock.advance(minutes=10)  # 10:10 in Berlin
+    live.record_vitals_line("128/82 72")
+    clock.advance(minutes=5, seconds=29)
+    live.record_dose(drug="esketamine", route="intranasal", mg=56, device_count=2)
+    clock.advance(minutes=10)
+    with pytest.raises(ValidationError, match="10:15 is the minute of the first dose") as no:
+        live.record_vitals_line("140/90 at 10:15")
+    assert "give 10:14 for before it, 10:16 for after it" in str(no.value)
+    late = live.record_vitals_line("132/84 76 at 10:12")  # before the dose: a baseline
+    assert late.notice == "The pre-dose baseline is now 130/83 (was 128/82)."
+    after = live.record_vitals_line("150/95 at 10:20")
+    assert after.notice == ""  # after the dose: the baseline stands
+    moved = live.correct("vitals", after.entry.id, {"clock_time": "10:13"}, "taken before")
+    assert moved.notice == "The pre-dose baseline is now 137/87 (was 130/83)."

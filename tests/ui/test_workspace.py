@@ -410,6 +410,29 @@ def test_an_observations_words_have_the_correction_forms_whole_width(qtbot, wind
     window.close_workspace()
 
 
+def test_a_correction_that_moves_the_pre_dose_baseline_says_so(qtbot, window, store, clock):
+    workspace = _screened_session(window, store)  # 09:00, UTC
+    service = workspace.service
+    service.record_vitals_line("128/82 72")
+    clock.advance(minutes=5)
+    service.record_dose(drug="ketamine", route="im", mg=50)
+    clock.advance(minutes=10)
+    later = service.record_vitals_line("150/95 80").entry
+    workspace.log_view.setFocus()
+    workspace.log_view.setCurrentIndex(
+        workspace.log_model.index(workspace.log_model.row_of(later.id), 0)
+    )
+    press(window, Qt.Key.Key_E, CTRL)
+    correct = workspace.correct_dialog
+    correct.edits["clock_time"].selectAll()
+    qtbot.keyClicks(correct.edits["clock_time"], "09:03")
+    qtbot.keyClicks(correct.reason, "taken before the dose")
+    with qtbot.waitSignal(correct.accepted):
+        qtbot.keyClick(correct.reason, Qt.Key.Key_Return)
+    assert workspace.message_text() == "The pre-dose baseline is now 139/88 (was 128/82)."
+    window.close_workspace()
+
+
 def _screened_session(window, store):
     """A new patient's IM session, screened, on screen."""
     patient = store.add_patient("Ada Example")
