@@ -363,7 +363,13 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
     def _show(self, entry: LogEntry) -> None:
         row = self.log_model.put(entry)
         self.log_model.reveal(row)
-        self.log_view.scrollTo(self.log_model.index(row, 0))
+        if row == 0:
+            self.log_view.scrollTo(self.log_model.index(row, 0))
+        else:
+            # Entered with an earlier time: the newest entries stay in view (Xvfb QA: the
+            # log stayed at the late reading, the newest alert out of sight); the entry
+            # line says where it went (_store_vitals).
+            self.log_view.scrollToTop()
         chosen = self.log_view.currentIndex()
         if chosen.isValid() and not self.log_view.shows_row(chosen.row()):
             # The entry chosen in the log has gone out of view: Ctrl+E would have corrected
@@ -507,7 +513,11 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             return
         self._vitals_warned = None
         self.vitals.accept_entry()
-        self.say(getattr(outcome, "notice", ""))  # the pre-dose baseline moved, if it did
+        said = [getattr(outcome, "notice", "")]  # the pre-dose baseline moved, if it did
+        entry = getattr(outcome, "entry", None)
+        if isinstance(entry, LogEntry) and self.log_model.row_of(entry.id) > 0:
+            said.insert(0, f"Stored as taken at {entry.clock}, below the newer entries.")
+        self.say(" ".join(filter(None, said)))
         back, self._return_focus = self._return_focus, None
         if back is not None and shiboken6.isValid(back) and back.isVisible() and back.isEnabled():
             back.setFocus()  # back to the form or panel the reading interrupted

@@ -331,8 +331,14 @@ def test_a_reading_taken_before_now_is_typed_with_its_time(qtbot, window, store,
     assert "09:35 has not come yet (it is 09:30 now)" in workspace.vitals.error.text()
     assert workspace.vitals.line.text() == "132/84 76 at 09:35"  # kept, to put right
     assert len(workspace.service.state.readings()) == 1
+    for n in range(30):  # a log longer than its view
+        workspace.service.record_observation(f"settling, breath {n}")
+    QApplication.processEvents()
     type_into(qtbot, workspace.vitals.line, "132/84 76 at 09:20")
     assert workspace.vitals.error.isHidden()
+    # Said where it went; the newest entries stay in view (Xvfb QA).
+    assert workspace.message_text() == "Stored as taken at 09:20, below the newer entries."
+    assert workspace.log_view.verticalScrollBar().value() == 0
     rows = [workspace.log_model.entry_at(r) for r in range(workspace.log_model.rowCount())]
     readings = [(e.clock, e.text) for e in rows if e.kind == "vitals"]
     assert readings == [("09:25", "BP 124/80  HR 70"), ("09:20", "BP 132/84  HR 76")]
