@@ -515,7 +515,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.vitals.accept_entry()
         said = [getattr(outcome, "notice", "")]  # the pre-dose baseline moved, if it did
         entry = getattr(outcome, "entry", None)
-        if isinstance(entry, LogEntry) and self.log_model.row_of(entry.id) > 0:
+        if isinstance(entry, LogEntry) and entry.at < self.log_model.entry_at(0).at:
             said.insert(0, f"Stored as taken at {entry.clock}, below the newer entries.")
         self.say(" ".join(filter(None, said)))
         back, self._return_focus = self._return_focus, None
