@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
+import shiboken6
 from PySide6.QtCore import QTimer
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
@@ -779,12 +780,25 @@ class MainWindow(QMainWindow):
             not_shown_count=len(others),
         )
 
+        # Where the keyboard was: Keep working goes back there (Xvfb QA: a reading being
+        # typed in the Vitals line was left for the Observation line).
+        came_from = QApplication.focusWidget()
+
         def answered() -> None:
             if box.clickedButton() is leave:
                 self._quit_confirmed = True
                 self.close()
             elif workspace is not None and self.workspace is workspace:
-                workspace.refocus()
+                if (
+                    came_from is not None
+                    and shiboken6.isValid(came_from)
+                    and workspace.isAncestorOf(came_from)
+                    and came_from.isVisible()
+                    and came_from.isEnabled()
+                ):
+                    came_from.setFocus()
+                else:
+                    workspace.refocus()
 
         box.finished.connect(lambda _result: answered())
         self.quit_box = box

@@ -883,6 +883,7 @@ def test_13_quitting_mid_session_asks_and_names_the_session(qtbot, window, store
     workspace.vitals.line.setText("90/145")
     key(workspace.vitals.line, Qt.Key.Key_Return)
     assert workspace.vitals.error.isVisible()
+    workspace.vitals.line.setFocus()
     press(window, Qt.Key.Key_Q, CTRL)
     assert (
         "In the Vitals line, typed but refused, so not saved: “90/145”; the line says what "
@@ -890,6 +891,9 @@ def test_13_quitting_mid_session_asks_and_names_the_session(qtbot, window, store
     )
     assert "Enter there" not in window.quit_box.text()
     key(window.quit_box, Qt.Key.Key_Escape)
+    # Keep working: back to the line the reading is in, not the Observation line (Xvfb QA).
+    window.activateWindow()  # as the window manager does when the box closes
+    qtbot.waitUntil(lambda: focused() is workspace.vitals.line)
     # An observation typed beside it is not called refused (QA): each line its sentence.
     workspace.observation.line.setText("hands relaxed")
     press(window, Qt.Key.Key_Q, CTRL)
