@@ -89,7 +89,7 @@ def test_a_full_disk_at_open_says_so_and_keeps_the_record(small_disk):
     assert "is full" in sentence
     assert "MB free" in sentence
     assert "needs at least" in sentence
-    assert "The record is intact" in sentence
+    assert "the record was not opened, and nothing in it was changed" in sentence
     assert "damaged" not in sentence
     assert file_hashes(folder) == before
     filler.unlink()
