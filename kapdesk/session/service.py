@@ -78,6 +78,18 @@ class Outcome:
     notice: str = ""  # what else changed, to be said (the pre-dose baseline moved)
 
 
+# What a check's needs are called in a sentence.
+ITEM_WORDS = {
+    "bp": "blood pressure",
+    "hr": "heart rate",
+    "spo2": "SpO2",
+    "rr": "respiratory rate",
+    "temp": "temperature",
+    **{scale_id: scale.name for scale_id, scale in SCALES.items()},
+    REMS_CHECK_ID: "REMS check",
+}
+
+
 class SessionService:
     def __init__(
         self,
@@ -392,8 +404,20 @@ class SessionService:
         gate = self.dose_gate()
         if not gate.allowed:
             raise ValidationError("dose", gate.message)
-        unusual = self._unusual_dose(values, confirmed=unusual_confirmed)
         first = self.first_dose_at is None
+        above = self._unusual_dose(values, confirmed=True)
+        # The protocol's pre-dose check not met (a BP without its SpO2): said before the
+        # first dose, as a dose above the usual range is, and kept with the dose if given
+        # past it. Met no longer once the dose is in, it went unsaid (Xvfb QA).
+        unmet = self._pre_dose_unmet() if first else None
+        unusual = " ".join(filter(None, (above, unmet))) or None
+        if unusual is not None and not unusual_confirmed:
+            ask = (
+                "Check the amount: Enter again records it."
+                if above
+                else "Enter again records the dose without it."
+            )
+            raise UnusualDose("mg" if above else "dose", f"{unusual} {ask}")
         # The warning overruled stays in the record, by whom: in the dose's transaction,
         # so that no crash between two saves leaves the dose without it.
         with self.store.grouped():
@@ -408,6 +432,28 @@ class SessionService:
         self._chart_changed()
         self.events.session_changed.emit(None)
         return entry
+
+    def _pre_dose_unmet(self) -> str | None:
+        """What the protocol's pre-dose check still lacks, as a sentence; None if met (or
+        no protocol has one)."""
+        if self.protocol is None:
+            return None
+        start = self.started_at - dt.timedelta(hours=2)  # as the check counts them
+        for status in self.statuses():
+            check = status.occurrence
+            if check.due_at is not None or status.state is State.DONE:
+                continue
+            missing = [
+                ITEM_WORDS.get(need, need)
+                for need in sorted(check.needs)
+                if self.state.recorded.first_in(need, start, None) is None
+            ]
+            if missing:
+                return (
+                    f"The protocol's pre-dose check ({check.label}) is not met: no "
+                    f"{' and no '.join(missing)} recorded before this first dose."
+                )
+        return None
 
     def _unusual_dose(
         self,
