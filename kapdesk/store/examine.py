@@ -97,14 +97,7 @@ def examine(folder: Path, key: bytes, vault: KeyVault, anchors: Anchors) -> Exam
             "acknowledged_after_damage": log_state.acknowledged_after_break,
             "header_damaged": log_state.header_damaged,
         }
-    anchor_problem, missing = compare_anchor(
-        anchor,
-        damaged=reading.damaged,
-        beside_missing=reading.beside_missing,
-        head_seq=check.head_seq,
-        hash_at_anchor=check.anchor_event_hash,
-        anchored=check.anchored,
-    )
+    anchor_problem, missing = _against_anchor(reading, check)
     if anchor_problem and not log_state.damaged:
         alone = _complete_without_log(database, key, reading, log_state)
         if alone is not None and alone.head_seq > check.head_seq:
@@ -134,15 +127,20 @@ def _complete_without_log(
         alone = preflight(database, key, anchor_seq=anchor.seq, without_log=True)
     except StoreError:
         return None
-    problem, _missing = compare_anchor(
-        anchor,
+    problem, _missing = _against_anchor(reading, alone)
+    return alone if problem is None and alone.head_seq == anchor.seq else None
+
+
+def _against_anchor(reading: AnchorReading, check: Preflight) -> tuple[str | None, int | None]:
+    """compare_anchor of what ``check`` read, against the anchor as ``reading`` found it."""
+    return compare_anchor(
+        reading.anchor,
         damaged=reading.damaged,
         beside_missing=reading.beside_missing,
-        head_seq=alone.head_seq,
-        hash_at_anchor=alone.anchor_event_hash,
-        anchored=alone.anchored,
+        head_seq=check.head_seq,
+        hash_at_anchor=check.anchor_event_hash,
+        anchored=check.anchored,
     )
-    return alone if problem is None and alone.head_seq == anchor.seq else None
 
 
 def _older_log(
