@@ -93,8 +93,13 @@ class ChartData:
         self._micros.append(to_micros(at))
 
     def fits(self, stored: StoredVitals) -> bool:
-        """Whether ``stored`` can be appended: it is the newest, and T0 has not moved."""
-        origin = self._state.first_dose_at or self._state.started_at
+        """Whether ``stored`` can be appended: it is the newest, T0 has not moved, and it
+        does not join the pre-dose baseline (a reading typed late with a time before the
+        dose, the newest all the same: the chart kept the old baseline, Xvfb QA)."""
+        dosed = self._state.first_dose_at
+        origin = dosed or self._state.started_at
+        if dosed is not None and stored.at < dosed:
+            return False
         return origin == self.origin and (
             not self._micros or to_micros(stored.at) >= self._micros[-1]
         )

@@ -330,8 +330,12 @@ class SessionService:
             ended=self.ended_at,
         )
         dosed = self.first_dose_at
-        if dosed is not None and at <= dosed < at + dt.timedelta(minutes=1):
-            minute = at.astimezone(self.state.zone)
+        # The minute typed, not the instant: in the minute the session began it is the
+        # start itself, and 16:19 for a session begun at 16:19:42 and a dose at 16:20:03
+        # was refused as the dose's minute, leaving no time before the dose (Xvfb QA).
+        typed = at.replace(second=0, microsecond=0)
+        if dosed is not None and typed <= dosed < typed + dt.timedelta(minutes=1):
+            minute = typed.astimezone(self.state.zone)
             before = (minute - dt.timedelta(minutes=1)).strftime("%H:%M")
             after = (minute + dt.timedelta(minutes=1)).strftime("%H:%M")
             raise ValidationError(

@@ -528,9 +528,36 @@ def test_a_time_in_the_minute_of_the_first_dose_is_refused_and_a_moved_baseline_
     with pytest.raises(ValidationError, match="10:15 is the minute of the first dose") as no:
         live.record_vitals_line("140/90 at 10:15")
     assert "give 10:14 for before it, 10:16 for after it" in str(no.value)
+    live.chart()  # the chart's data made: a newest reading is appended to it
     late = live.record_vitals_line("132/84 76 at 10:12")  # before the dose: a baseline
     assert late.notice == "The pre-dose baseline is now 130/83 (was 128/82)."
+    # The newest reading all the same: the chart's baseline is worked out again (QA).
+    assert live.chart().baseline == pytest.approx((130, 83))
     after = live.record_vitals_line("150/95 at 10:20")
     assert after.notice == ""  # after the dose: the baseline stands
     moved = live.correct("vitals", after.entry.id, {"clock_time": "10:13"}, "taken before")
     assert moved.notice == "The pre-dose baseline is now 137/87 (was 130/83)."
+
+
+def test_a_session_begun_the_minute_before_the_dose_takes_a_reading_before_it(store, clock):
+    """Xvfb QA: begun at 10:00:42 (Berlin), dosed at 10:01:03: 10:00 was refused as the
+    dose's minute and 09:59 as before the session, so no reading could go before the
+    dose. And the chart kept the old baseline after one did (the reading was the newest:
+    it was appended, the baseline not worked out again)."""
+    clock.advance(seconds=42)
+    patient = store.add_patient("Ada Example", weight_kg=70)
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="Europe/Berlin")
+    live = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    live.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    start = live.started_at
+    clock.advance(seconds=5)
+    live.record_vitals_line("128/82 72")
+    live.chart()  # the chart's data made: later readings are appended to it
+    clock.advance(seconds=16)  # 10:01:03
+    live.record_dose(drug="esketamine", route="intranasal", mg=56, device_count=2)
+    late = live.record_vitals_line("136/86 74 at 10:00")
+    assert live.state.entry("vitals", late.entry.id).at == start  # the session's first instant
+    assert late.notice == "The pre-dose baseline is now 132/84 (was 128/82)."
+    assert live.chart().baseline == pytest.approx((132, 84))
