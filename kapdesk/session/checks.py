@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from kapdesk.clinical.elapsed import format_elapsed
-from kapdesk.clinical.protocols import Protocol
+from kapdesk.clinical.protocols import DischargeRules, Protocol
 from kapdesk.clinical.schedule import (
     CheckStatus,
     SessionTimes,
@@ -24,21 +24,27 @@ def session_times(state: SessionState) -> SessionTimes:
     return SessionTimes(state.started_at, state.first_dose_at, start, stop, state.ended_at)
 
 
+# No protocol, or one not loaded: no scheduled checks, but the recheck an urgent reading
+# calls for is kapdesk's own rule, and it is said (Xvfb QA: a no-protocol session's banner
+# said "Recheck in 5 minutes" and the header never named it).
+RECHECKS_ONLY = Protocol(name="", route="", checks=(), discharge=DischargeRules())
+
+
 def statuses(state: SessionState, protocol: Protocol | None, now: dt.datetime) -> list[CheckStatus]:
-    if protocol is None:
-        return []
-    return check_statuses(protocol, session_times(state), state.recorded, now, rechecks(state))
+    return check_statuses(
+        protocol or RECHECKS_ONLY, session_times(state), state.recorded, now, rechecks(state)
+    )
 
 
 def next_check_text(
     state: SessionState, protocol: Protocol | None, now: dt.datetime
 ) -> tuple[str, State | None]:
     """The header line: what is due next and in how long, or what is overdue."""
-    if protocol is None and state.protocol == NO_PROTOCOL:
-        return ("No protocol: no scheduled checks; monitoring as you decide.", None)
-    if protocol is None:
-        return (f"No monitoring protocol named “{state.protocol}” is loaded.", None)
     found = statuses(state, protocol, now)
+    if protocol is None and next_check(found) is None:
+        if state.protocol == NO_PROTOCOL:
+            return ("No protocol: no scheduled checks; monitoring as you decide.", None)
+        return (f"No monitoring protocol named “{state.protocol}” is loaded.", None)
     status = next_check(found)
     overdue = sum(1 for s in found if s.state is State.OVERDUE and not missed_before_dose(s))
     if status is None:

@@ -459,3 +459,26 @@ def test_a_pre_dose_check_missed_no_longer_hides_the_urgent_recheck(monitor, clo
     assert monitor.next_check()[0] == "OVERDUE by 00:07:00: Recheck after an urgent reading"
     missed = [s for s in monitor.statuses() if s.occurrence.due_at is None]
     assert [s.state for s in missed] == [State.OVERDUE]  # still counted as not done
+
+
+def test_a_session_without_a_protocol_still_names_the_recheck_an_urgent_reading_needs(store, clock):
+    """Xvfb QA: with no protocol the banner said "Recheck in 5 minutes", and the header
+    (and the lock screen, which says the same) kept "no scheduled checks"."""
+    from kapdesk.session.protocols import NO_PROTOCOL
+
+    patient = store.add_patient("Ada Example", weight_kg=70)
+    session = store.start_session(patient, protocol=NO_PROTOCOL, zone_name="UTC")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    assert service.next_check() == (
+        "No protocol: no scheduled checks; monitoring as you decide.",
+        None,
+    )
+    vitals(service, "186/112 88 96")
+    assert service.next_check()[0].startswith("Next: Recheck after an urgent reading in 00:05:00")
+    clock.advance(minutes=12)
+    assert service.next_check() == (
+        "OVERDUE by 00:07:00: Recheck after an urgent reading",
+        State.OVERDUE,
+    )
+    vitals(service, "150/92 80 97")  # the recheck
+    assert service.next_check()[0].startswith("No protocol: no scheduled checks")
