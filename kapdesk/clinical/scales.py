@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from kapdesk.clinical.alerts import EMERGENCY_SIGNS
 from kapdesk.clinical.vitals import ValidationError
 
 
@@ -114,3 +115,44 @@ def check_answers(scale_id: str, answers: Sequence[int]) -> None:
             + ", ".join(REMS_QUESTIONS).lower()
             + ".",
         )
+
+
+# A score that is an emergency sign (CLINICAL.md, "Default thresholds": "reduced
+# consciousness" and "shortness of breath" mean emergency care regardless of numbers):
+# MOAA/S 1 or 0 (responds only to a painful squeeze, or not at all), RASS -4 or -5 (deep
+# sedation, unarousable), and respiratory depression seen at a REMS check. Lighter
+# sedation is charted and weighed at discharge, never alerted on here: that threshold is
+# a clinical lead's.
+MOAAS_EMERGENCY_AT_MOST = 1
+RASS_EMERGENCY_AT_MOST = -4
+_EMERGENCY_SIGNS = "Emergency care regardless of numbers for: " + ", ".join(EMERGENCY_SIGNS) + "."
+
+
+def emergency_sign(scale_id: str, answers: Sequence[int]) -> dict[str, str] | None:
+    """The urgent alert a score calls for (rule, level, reading, reason, action), or None."""
+    if scale_id == REMS_CHECK_ID:
+        if len(answers) == len(REMS_QUESTIONS) and answers[2] == 1:
+            return {
+                "rule": "rems_respiratory_depression",
+                "level": "urgent",
+                "reading": "REMS check: respiratory depression yes",
+                "reason": "Respiratory depression seen at the REMS check",
+                "action": "Stay with the patient; check breathing and SpO2 now and escalate "
+                "per clinic protocol. " + _EMERGENCY_SIGNS,
+            }
+        return None
+    scale = SCALES.get(scale_id)
+    if scale is None or len(answers) != 1:
+        return None
+    value = answers[0]
+    limit = {"moaas": MOAAS_EMERGENCY_AT_MOST, "rass": RASS_EMERGENCY_AT_MOST}.get(scale_id)
+    if limit is None or value > limit:
+        return None
+    return {
+        "rule": f"{scale_id}_reduced_consciousness",
+        "level": "urgent",
+        "reading": scale.label(value),
+        "reason": f"{scale.label(value)}: reduced consciousness",
+        "action": "Stay with the patient; check the airway, breathing and SpO2 now and "
+        "escalate per clinic protocol. " + _EMERGENCY_SIGNS,
+    }

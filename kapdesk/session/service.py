@@ -29,7 +29,7 @@ from kapdesk.clinical.entries import (
 from kapdesk.clinical.instants import to_micros
 from kapdesk.clinical.notation import parse_vitals_line, split_clock_time
 from kapdesk.clinical.protocols import Protocol
-from kapdesk.clinical.scales import REMS_CHECK_ID, SCALES
+from kapdesk.clinical.scales import REMS_CHECK_ID, SCALES, emergency_sign
 from kapdesk.clinical.schedule import CheckStatus, State
 from kapdesk.clinical.vitals import (
     UnusualReading,
@@ -753,6 +753,14 @@ class SessionService:
         entry_id = self.store.add_scale_score(self.id, scale_id, answers)
         entry = self._added("scale_score", entry_id)
         self._chart_changed(scores_only=True)
+        # A score that is an emergency sign (MOAA/S 1 or 0, RASS -4 or -5, respiratory
+        # depression at a REMS check) raises an urgent alert, as a reading does (Xvfb QA:
+        # MOAA/S 0 went in with one key and nothing else happened).
+        sign = emergency_sign(scale_id, answers)
+        if sign is not None:
+            payload = {**sign, "source": "the clinician's score", "taken_at": entry.at.isoformat()}
+            self._store_event("alert", payload)
+            self.events.alerts_changed.emit(self.open_alerts())
         return entry
 
     def _warning_overruled(self, dose_id: uuid.UUID, warning: str | None) -> uuid.UUID | None:

@@ -482,3 +482,27 @@ def test_a_session_without_a_protocol_still_names_the_recheck_an_urgent_reading_
     )
     vitals(service, "150/92 80 97")  # the recheck
     assert service.next_check()[0].startswith("No protocol: no scheduled checks")
+
+
+def test_a_score_that_is_an_emergency_sign_raises_an_urgent_alert(monitor, clock):
+    """Xvfb QA: MOAA/S 0 went in with one key, and a REMS check with respiratory
+    depression, and nothing else happened. CLINICAL.md: reduced consciousness and
+    shortness of breath mean emergency care regardless of numbers."""
+    monitor.record_scale("moaas", 3)  # sedated, responds to a loud voice: charted only
+    monitor.record_scale("rass", -3)
+    assert monitor.open_alerts() == []
+    monitor.record_scale("moaas", 1)
+    [alert] = monitor.open_alerts()
+    assert alert.level is Level.URGENT
+    assert alert.reason.startswith("MOAA/S 1: responds only after painful trapezius squeeze")
+    assert "check the airway, breathing and SpO2 now" in alert.action
+    clock.advance(seconds=5)
+    monitor.acknowledge_alert(alert.id)
+    monitor.record_rems_check(sedation=True, dissociation=False, respiratory=True)
+    [breathing] = monitor.open_alerts()
+    assert breathing.reason == "Respiratory depression seen at the REMS check"
+    monitor.acknowledge_alert(breathing.id)
+    monitor.record_scale("rass", -5)
+    assert [a.reading for a in monitor.open_alerts()] == ["RASS -5: unarousable"]
+    lines = [e.text for e in monitor.log() if e.kind == "event"]
+    assert any(t.startswith("URGENT alert: MOAA/S 1") for t in lines), lines
