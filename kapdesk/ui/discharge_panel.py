@@ -77,12 +77,10 @@ class DischargePanel(QFrame):
         self.override = QLineEdit()
         self.override.setAccessibleName("Reason to end with criteria unmet")
         self.override.setPlaceholderText("required only to end with criteria unmet")
-        form.addRow(
-            wrapping_label(
-                "If there were no minimum time, ready to leave after (minutes)", self.ready_minutes
-            ),
-            self.ready_minutes,
+        self.ready_label = wrapping_label(
+            "If there were no minimum time, ready to leave after (minutes)", self.ready_minutes
         )
+        form.addRow(self.ready_label, self.ready_minutes)
         form.addRow(
             wrapping_label("Reason to end with criteria unmet", self.override), self.override
         )
@@ -121,6 +119,14 @@ class DischargePanel(QFrame):
         chain.append(self.confirm)
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
+
+    def ask_ready_minutes(self, asked: bool) -> None:
+        """The REMS form's "ready to leave" question, for an esketamine session only (Xvfb
+        QA: it was asked at the end of IM and no-protocol sessions)."""
+        self.ready_label.setVisible(asked)
+        self.ready_minutes.setVisible(asked)
+        if not asked:
+            self.ready_minutes.clear()
 
     def first_field(self) -> QWidget:
         """Where the keyboard starts: the criteria, from their top."""

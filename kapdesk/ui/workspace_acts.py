@@ -417,6 +417,11 @@ class EndActs(Base):
             self.say(f"Finish or cancel “{self.form.windowTitle()}” first (Esc cancels it).")
             self.form.focus_first()
             return
+        service = self.service
+        self.discharge.ask_ready_minutes(
+            any(dose.content.drug == "esketamine" for dose in service.state.doses())
+            or (service.protocol is not None and service.protocol.route == "intranasal")
+        )
         self._show_discharge_items()
         self.side.show_panel(self.discharge)
         self.discharge.focus_first()

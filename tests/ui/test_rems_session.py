@@ -161,6 +161,7 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     press(window, Qt.Key.Key_E, CTRL | SHIFT)
     assert "NOT MET" not in panel.items.text()
     assert "All criteria met." in panel.items.text()
+    assert panel.ready_minutes.isVisible()  # an esketamine session: the REMS form asks it
     qtbot.keyClicks(panel.ready_minutes, "95")
     qtbot.keyClick(panel.confirm, Qt.Key.Key_Space)
     assert workspace.service.ended_at == clock.now_utc()
