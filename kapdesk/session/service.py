@@ -48,6 +48,7 @@ from kapdesk.session.entries import (
     TIME_FIELD,
     TIMED_KINDS,
     Dose,
+    Score,
     Stored,
     StoredVitals,
     typed,
@@ -646,6 +647,14 @@ class SessionService:
             changed = self._reconcile_alerts()
             if changed:
                 self.events.alerts_changed.emit(self.open_alerts())
+        if kind == "scale_score" and isinstance(stored.content, Score):
+            # Corrected to an emergency sign (MOAA/S 4 to 1): alerted on as a new score is,
+            # once a score; one corrected away from it keeps its alert, acknowledged by a
+            # person, not withdrawn.
+            raised = self._emergency_alert(
+                stored.content.scale_id, list(stored.content.answers), entry
+            )
+            changed = [raised] if raised is not None else []
         if kind in ("vitals", "dose", "scale_score"):
             self._chart_changed()
         return Outcome(entry, tuple(changed), self._baseline_notice(baseline))
@@ -756,12 +765,28 @@ class SessionService:
         # A score that is an emergency sign (MOAA/S 1 or 0, RASS -4 or -5, respiratory
         # depression at a REMS check) raises an urgent alert, as a reading does (Xvfb QA:
         # MOAA/S 0 went in with one key and nothing else happened).
-        sign = emergency_sign(scale_id, answers)
-        if sign is not None:
-            payload = {**sign, "source": "the clinician's score", "taken_at": entry.at.isoformat()}
-            self._store_event("alert", payload)
-            self.events.alerts_changed.emit(self.open_alerts())
+        self._emergency_alert(scale_id, answers, entry)
         return entry
+
+    def _emergency_alert(
+        self, scale_id: str, answers: list[int], entry: LogEntry
+    ) -> LogEntry | None:
+        """The urgent alert a score that is an emergency sign raises (once a score)."""
+        sign = emergency_sign(scale_id, answers)
+        if sign is None:
+            return None
+        score_id = str(entry.id)
+        if any(e.payload.get("score_id") == score_id for e in self.state.events_of("alert")):
+            return None
+        payload = {
+            **sign,
+            "source": "the clinician's score",
+            "taken_at": entry.at.isoformat(),
+            "score_id": score_id,
+        }
+        raised = self._store_event("alert", payload)
+        self.events.alerts_changed.emit(self.open_alerts())
+        return raised
 
     def _warning_overruled(self, dose_id: uuid.UUID, warning: str | None) -> uuid.UUID | None:
         """Store the line saying a dose went in past the warning (None: it was not)."""

@@ -506,3 +506,21 @@ def test_a_score_that_is_an_emergency_sign_raises_an_urgent_alert(monitor, clock
     assert [a.reading for a in monitor.open_alerts()] == ["RASS -5: unarousable"]
     lines = [e.text for e in monitor.log() if e.kind == "event"]
     assert any(t.startswith("URGENT alert: MOAA/S 1") for t in lines), lines
+
+
+def test_a_score_corrected_to_an_emergency_sign_raises_its_alert_once(monitor, clock):
+    monitor.record_scale("moaas", 4)
+    score = next(e for e in monitor.log() if e.kind == "scale_score")
+    assert monitor.open_alerts() == []
+    outcome = monitor.correct(
+        "scale_score", score.id, {"answers": [1], "total": None}, "misread: squeeze only"
+    )
+    [alert] = monitor.open_alerts()
+    assert alert.reason.startswith("MOAA/S 1")
+    assert [a.text for a in outcome.alerts] == [
+        e.text for e in monitor.log() if e.kind == "event" and e.id == alert.id
+    ]
+    clock.advance(seconds=5)
+    monitor.acknowledge_alert(alert.id)
+    monitor.correct("scale_score", score.id, {"answers": [0], "total": None}, "no response")
+    assert monitor.open_alerts() == []  # the same score: alerted on once
