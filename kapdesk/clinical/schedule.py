@@ -16,8 +16,19 @@ from enum import StrEnum
 
 from kapdesk.clinical.instants import from_micros, to_micros
 from kapdesk.clinical.protocols import CheckRule, Protocol
+from kapdesk.clinical.scales import REMS_CHECK_ID, SCALES
 from kapdesk.clinical.vitals import VitalsReading
 
+# What a check's needs are called in a sentence (its vitals items and scales).
+ITEM_WORDS = {
+    "bp": "blood pressure",
+    "hr": "heart rate",
+    "spo2": "SpO2",
+    "rr": "respiratory rate",
+    "temp": "temperature",
+    **{scale_id: scale.name for scale_id, scale in SCALES.items()},
+    REMS_CHECK_ID: "REMS check",
+}
 EARLY = dt.timedelta(minutes=5)  # a reading up to 5 minutes early counts for the check
 GRACE = dt.timedelta(minutes=5)  # a check is overdue 5 minutes after its time
 RECHECK_EARLY = dt.timedelta(minutes=2)
@@ -226,10 +237,7 @@ def _satisfied(
     occurrence: Occurrence, times: SessionTimes, recorded: RecordedTimes
 ) -> dt.datetime | None:
     """When the last needed item was recorded inside the occurrence's window, if all were."""
-    if occurrence.due_at is None:
-        start, end = times.started_at - dt.timedelta(hours=2), times.first_dose_at
-    else:
-        start, end = occurrence.due_at - occurrence.early, occurrence.due_at + occurrence.window
+    start, end = _window(occurrence, times)
     latest: dt.datetime | None = None
     for need in occurrence.needs:
         first = recorded.first_in(need, start, end)
@@ -237,6 +245,25 @@ def _satisfied(
             return None
         latest = first if latest is None else max(latest, first)
     return latest
+
+
+def _window(occurrence: Occurrence, times: SessionTimes) -> tuple[dt.datetime, dt.datetime | None]:
+    """Where a recorded item counts for ``occurrence``: a pre-dose check's from two hours
+    before the start until the first dose; any other's around its time."""
+    if occurrence.due_at is None:
+        return times.started_at - dt.timedelta(hours=2), times.first_dose_at
+    return occurrence.due_at - occurrence.early, occurrence.due_at + occurrence.window
+
+
+def unmet_needs(occurrence: Occurrence, times: SessionTimes, recorded: RecordedTimes) -> list[str]:
+    """The items ``occurrence`` needs that were not recorded in its window, in a sentence's
+    words ("SpO2"), sorted."""
+    start, end = _window(occurrence, times)
+    return [
+        ITEM_WORDS.get(need, need)
+        for need in sorted(occurrence.needs)
+        if recorded.first_in(need, start, end) is None
+    ]
 
 
 def missed_before_dose(status: CheckStatus) -> bool:

@@ -30,7 +30,7 @@ from kapdesk.clinical.instants import to_micros
 from kapdesk.clinical.notation import parse_vitals_line, split_clock_time
 from kapdesk.clinical.protocols import Protocol
 from kapdesk.clinical.scales import REMS_CHECK_ID, SCALES, emergency_sign
-from kapdesk.clinical.schedule import CheckStatus, State
+from kapdesk.clinical.schedule import CheckStatus, State, unmet_needs
 from kapdesk.clinical.vitals import (
     UnusualReading,
     ValidationError,
@@ -77,18 +77,6 @@ class Outcome:
     entry: LogEntry
     alerts: tuple[LogEntry, ...] = ()
     notice: str = ""  # what else changed, to be said (the pre-dose baseline moved)
-
-
-# What a check's needs are called in a sentence.
-ITEM_WORDS = {
-    "bp": "blood pressure",
-    "hr": "heart rate",
-    "spo2": "SpO2",
-    "rr": "respiratory rate",
-    "temp": "temperature",
-    **{scale_id: scale.name for scale_id, scale in SCALES.items()},
-    REMS_CHECK_ID: "REMS check",
-}
 
 
 class SessionService:
@@ -443,16 +431,12 @@ class SessionService:
         no protocol has one)."""
         if self.protocol is None:
             return None
-        start = self.started_at - dt.timedelta(hours=2)  # as the check counts them
+        times = checks.session_times(self.state)
         for status in self.statuses():
             check = status.occurrence
             if check.due_at is not None or status.state is State.DONE:
                 continue
-            missing = [
-                ITEM_WORDS.get(need, need)
-                for need in sorted(check.needs)
-                if self.state.recorded.first_in(need, start, None) is None
-            ]
+            missing = unmet_needs(check, times, self.state.recorded)
             if missing:
                 return (
                     f"The protocol's pre-dose check ({check.label}) is not met: no "
