@@ -618,9 +618,15 @@ class SessionService:
             else None
         )
         baseline = self._baseline_words()
-        with self.store.grouped():  # the correction and its warning line: both or neither
+        sign = self._corrected_sign(kind, entry_id, changes)
+        # The correction, its warning line and its alert: all or none.
+        with self.store.grouped():
             self.store.correct(kind, entry_id, changes, reason=reason)
             warned = self._warning_overruled(entry_id, unusual)
+            alert_id = None
+            if sign is not None:
+                scored_at = changes.get("scored_at") or self.state.entry(kind, entry_id).at
+                alert_id = self._store_sign(sign, entry_id, scored_at)
         if warned is not None:
             self._event_added(warned)
         stored = self.state.reload(kind, entry_id)
@@ -631,14 +637,9 @@ class SessionService:
             changed = self._reconcile_alerts()
             if changed:
                 self.events.alerts_changed.emit(self.open_alerts())
-        if kind == "scale_score" and isinstance(stored.content, Score):
-            # Corrected to an emergency sign (MOAA/S 4 to 1): alerted on as a new score is,
-            # once a score; one corrected away from it keeps its alert, acknowledged by a
-            # person, not withdrawn.
-            raised = self._emergency_alert(
-                stored.content.scale_id, list(stored.content.answers), entry
-            )
-            changed = [raised] if raised is not None else []
+        if alert_id is not None:
+            changed = [self._event_added(alert_id)]
+            self.events.alerts_changed.emit(self.open_alerts())
         if kind in ("vitals", "dose", "scale_score"):
             self._chart_changed()
         return Outcome(entry, tuple(changed), self._baseline_notice(baseline))
@@ -743,34 +744,49 @@ class SessionService:
         return entry
 
     def _score(self, scale_id: str, answers: list[int]) -> LogEntry:
-        entry_id = self.store.add_scale_score(self.id, scale_id, answers)
-        entry = self._added("scale_score", entry_id)
-        self._chart_changed(scores_only=True)
         # A score that is an emergency sign (MOAA/S 1 or 0, RASS -4 or -5, respiratory
         # depression at a REMS check) raises an urgent alert, as a reading does (Xvfb QA:
-        # MOAA/S 0 went in with one key and nothing else happened).
-        self._emergency_alert(scale_id, answers, entry)
+        # MOAA/S 0 went in with one key and nothing else happened); in the score's
+        # transaction, so no crash between two saves leaves the score without it.
+        sign = emergency_sign(scale_id, answers)
+        with self.store.grouped():
+            entry_id = self.store.add_scale_score(self.id, scale_id, answers)
+            alert_id = None if sign is None else self._store_sign(sign, entry_id, None)
+        entry = self._added("scale_score", entry_id)
+        self._chart_changed(scores_only=True)
+        if alert_id is not None:
+            self._event_added(alert_id)
+            self.events.alerts_changed.emit(self.open_alerts())
         return entry
 
-    def _emergency_alert(
-        self, scale_id: str, answers: list[int], entry: LogEntry
-    ) -> LogEntry | None:
-        """The urgent alert a score that is an emergency sign raises (once a score)."""
-        sign = emergency_sign(scale_id, answers)
-        if sign is None:
+    def _corrected_sign(
+        self, kind: str, entry_id: uuid.UUID, changes: Mapping[str, Any]
+    ) -> dict[str, str] | None:
+        """The emergency sign a score's correction makes of it (MOAA/S 4 corrected to 1),
+        unless the score raised its alert already: alerted on once a score; one corrected
+        away from a sign keeps its alert, acknowledged by a person, not withdrawn."""
+        if kind != "scale_score" or "answers" not in changes:
             return None
-        score_id = str(entry.id)
-        if any(e.payload.get("score_id") == score_id for e in self.state.events_of("alert")):
-            return None
-        payload = {
-            **sign,
-            "source": "the clinician's score",
-            "taken_at": entry.at.isoformat(),
-            "score_id": score_id,
-        }
-        raised = self._store_event("alert", payload)
-        self.events.alerts_changed.emit(self.open_alerts())
-        return raised
+        score = self.state.entry(kind, entry_id).content
+        assert isinstance(score, Score)
+        try:
+            answers = [int(answer) for answer in changes["answers"]]
+        except (TypeError, ValueError):
+            return None  # refused by the store's check, with its sentence
+        sign = emergency_sign(score.scale_id, answers)
+        alerted = any(
+            e.payload.get("score_id") == str(entry_id) for e in self.state.events_of("alert")
+        )
+        return None if alerted else sign
+
+    def _store_sign(
+        self, sign: Mapping[str, str], score_id: uuid.UUID, scored_at: dt.datetime | None
+    ) -> uuid.UUID:
+        payload: dict[str, Any] = {**sign, "source": "the clinician's score"}
+        payload["score_id"] = str(score_id)
+        if scored_at is not None:  # a correction's: when the score was taken
+            payload["taken_at"] = scored_at.isoformat()
+        return self.store.add_session_event(self.id, "alert", payload)
 
     def _warning_overruled(self, dose_id: uuid.UUID, warning: str | None) -> uuid.UUID | None:
         """Store the line saying a dose went in past the warning (None: it was not)."""

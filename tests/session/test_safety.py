@@ -524,3 +524,20 @@ def test_a_score_corrected_to_an_emergency_sign_raises_its_alert_once(monitor, c
     monitor.acknowledge_alert(alert.id)
     monitor.correct("scale_score", score.id, {"answers": [0], "total": None}, "no response")
     assert monitor.open_alerts() == []  # the same score: alerted on once
+
+
+def test_a_score_and_its_emergency_alert_are_saved_together_or_not_at_all(monitor, monkeypatch):
+    """Saved in two steps, a failure (a crash, a full disk) between them left MOAA/S 0 in
+    the record with no alert, and nothing raises one later."""
+    from kapdesk.store.errors import StoreError
+
+    def fails(*_args, **_kwargs):
+        raise StoreError("Not saved: the disk is full.")
+
+    monkeypatch.setattr(monitor.store, "add_session_event", fails)
+    with pytest.raises(StoreError):
+        monitor.record_scale("moaas", 0)
+    monkeypatch.undo()
+    assert monitor.store.entries("scale_score", monitor.id) == []
+    monitor.record_scale("moaas", 0)
+    assert [a.rule for a in monitor.open_alerts()] == ["moaas_reduced_consciousness"]
