@@ -305,6 +305,21 @@ class SessionService:
             taken_at=None if clock is None else self.instant_of(clock),
         )
 
+    def record_vitals_fields(
+        self,
+        values: Mapping[str, Any],
+        clock: str | None = None,
+        *,
+        unusual_confirmed: bool = False,
+    ) -> Outcome:
+        """A reading typed value by value; ``clock``: the time it was taken (``10:05``),
+        if before now, as ``at 10:05`` on the line."""
+        return self.record_vitals(
+            values,
+            unusual_confirmed=unusual_confirmed,
+            taken_at=None if clock is None else self.instant_of(clock),
+        )
+
     def instant_of(self, clock: str) -> dt.datetime:
         """The instant a clock time typed for this session names (``10:05``): within the
         session, in its zone; ValidationError otherwise (clinical/entries.instant_of_clock).

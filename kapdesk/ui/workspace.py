@@ -25,7 +25,7 @@ from kapdesk.local.memory import keep_collections_short
 from kapdesk.session.alerting import StoredAlert
 from kapdesk.session.discharge import SessionSummary
 from kapdesk.session.protocols import NO_PROTOCOL
-from kapdesk.session.service import SessionService
+from kapdesk.session.service import Outcome, SessionService
 from kapdesk.session.wording import LogEntry
 from kapdesk.store import StoreError
 from kapdesk.ui.actions import ShortcutsFirst, session_actions
@@ -476,17 +476,14 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
 
     def store_vitals_fields(self, values: dict[str, str]) -> None:
         reading = {name: text for name, text in values.items() if name != TAKEN_AT}
-        clock = values.get(TAKEN_AT)
+        self._store_vitals(
+            tuple(sorted(values.items())),
+            lambda confirmed: self.service.record_vitals_fields(
+                reading, values.get(TAKEN_AT), unusual_confirmed=confirmed
+            ),
+        )
 
-        def record(confirmed: bool) -> object:
-            taken_at = None if clock is None else self.service.instant_of(clock)
-            return self.service.record_vitals(
-                reading, unusual_confirmed=confirmed, taken_at=taken_at
-            )
-
-        self._store_vitals(tuple(sorted(values.items())), record)
-
-    def _store_vitals(self, typed: object, record: Callable[[bool], object]) -> None:
+    def _store_vitals(self, typed: object, record: Callable[[bool], Outcome]) -> None:
         """``record(confirmed)``. A reading at the edge of the plausible (300/20 typed for
         130/80, QA) is asked about under the line; the same reading entered again, the
         sentence still there (nothing edited since) and on screen for ALERT_READ_S, is
@@ -513,9 +510,9 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             return
         self._vitals_warned = None
         self.vitals.accept_entry()
-        said = [getattr(outcome, "notice", "")]  # the pre-dose baseline moved, if it did
-        entry = getattr(outcome, "entry", None)
-        if isinstance(entry, LogEntry) and entry.at < self.log_model.entry_at(0).at:
+        said = [outcome.notice]  # the pre-dose baseline moved, if it did
+        entry = outcome.entry
+        if entry.at < self.log_model.entry_at(0).at:
             said.insert(0, f"Stored as taken at {entry.clock}, below the newer entries.")
         self.say(" ".join(filter(None, said)))
         back, self._return_focus = self._return_focus, None

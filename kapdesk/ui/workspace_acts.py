@@ -24,6 +24,7 @@ from kapdesk.session.entries import (
     field_labels,
     parse_changes,
 )
+from kapdesk.session.service import Outcome
 from kapdesk.store import StoreError
 from kapdesk.ui.forms import ALERT_READ_S, FormDialog, open_form
 from kapdesk.ui.session_forms import (
@@ -401,9 +402,8 @@ class FormActs(Base):
 
     def _corrected(self, outcome: object) -> None:
         self.log_view.clearSelection()
-        notice = getattr(outcome, "notice", "")
-        if notice:
-            self.say(notice)
+        if isinstance(outcome, Outcome) and outcome.notice:
+            self.say(outcome.notice)
 
 
 class EndActs(Base):
