@@ -28,7 +28,7 @@ from kapdesk.store.errors import (
     StoreError,
 )
 from kapdesk.store.fileio import ensure_private, fsync_directory
-from kapdesk.store.folder import WAL_SUFFIX
+from kapdesk.store.folder import WAL_SUFFIX, size_text
 from kapdesk.store.vault import KeyVault
 
 log = logging.getLogger(__name__)
@@ -200,9 +200,9 @@ def keep_evidence(
             raise StoreError(
                 f"Opening this record as it is folds its write-ahead log into the database "
                 f"for good, so kapdesk first keeps a copy of both, which needs "
-                f"{_mb(needed + SPARE_BYTES)} free in {folder}; there is {_mb(free)}. Free "
-                "some space (or copy the whole folder elsewhere and free it here), then try "
-                "again. Nothing was changed."
+                f"{size_text(needed + SPARE_BYTES)} free in {folder}; there is "
+                f"{size_text(free)}. Free some space (or copy the whole folder elsewhere and "
+                "free it here), then try again. Nothing was changed."
             )
         for source, target in copies:
             shutil.copyfile(source, target)
@@ -222,10 +222,6 @@ def keep_evidence(
 
 
 SPARE_BYTES = 64 * 1024 * 1024  # room left to write once the copies are made
-
-
-def _mb(count: int) -> str:
-    return f"{count / 1_000_000:,.0f} MB"
 
 
 def stamp(now: Callable[[], dt.datetime]) -> str:

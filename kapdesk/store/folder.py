@@ -117,12 +117,12 @@ def check_space(folder: Path, log_bytes: int = 0) -> None:
     free = shutil.disk_usage(folder).free
     if free < needed:
         raise DiskFullError(
-            f"The disk holding {folder} is full: {_mib(free)} free, and kapdesk needs at "
-            f"least {_mib(needed)} to open the record and save entries. Free some space on "
+            f"The disk holding {folder} is full: {size_text(free)} free, and kapdesk needs at "
+            f"least {size_text(needed)} to open the record and save entries. Free some space on "
             "that disk and start again; the record was not opened, and nothing in it was "
             "changed."
         )
 
 
-def _mib(size: int) -> str:
+def size_text(size: int) -> str:
     return f"{size / (1 << 20):.1f} MB"
