@@ -138,9 +138,19 @@ def _unlabelled(tokens: list[str], index: int) -> str:
     token = tokens[index]
     following = tokens[index + 1] if index + 1 < len(tokens) else None
     if following is not None and _looks_numeric(following):
+        if _in_range("systolic", token) and _in_range("diastolic", following):
+            advice = f"For a blood pressure write {token}/{following}."
+        else:
+            # Not offered as a pressure it cannot be ("1208 76": "write 1208/76", QA).
+            field = "diastolic" if _in_range("systolic", token) else "systolic"
+            rng = VITAL_RANGES[field]
+            advice = (
+                f"{token}/{following} is not a blood pressure ({field} {rng.low:g}–{rng.high:g}"
+                " mmHg): write it as systolic/diastolic, e.g. 132/84."
+            )
         return (
-            f"“{token} {following}” has no label and no blood pressure before it. For a blood "
-            f"pressure write {token}/{following}. {LABEL_HINT}"
+            f"“{token} {following}” has no label and no blood pressure before it. {advice} "
+            f"{LABEL_HINT}"
         )
     return (
         f"The number {token} has no label and no blood pressure before it: is it a systolic "
@@ -153,6 +163,14 @@ def _put(values: dict[str, str], field: str, raw: str) -> None:
     if field in values:
         raise ValidationError("line", f"The line gives {field.replace('_', ' ')} twice. {HINT}")
     values[field] = raw
+
+
+def _in_range(field: str, token: str) -> bool:
+    rng = VITAL_RANGES[field]
+    try:
+        return rng.low <= float(token.replace(",", ".")) <= rng.high
+    except ValueError:
+        return False
 
 
 def _looks_numeric(token: str) -> bool:

@@ -77,6 +77,22 @@ def test_a_bare_number_counts_only_after_a_blood_pressure(line, words):
     assert "label each value" in str(caught.value)
 
 
+@pytest.mark.parametrize(
+    ("line", "words"),
+    [
+        ("1208 76 97", r"1208/76 is not a blood pressure \(systolic 50–300 mmHg\)"),
+        ("120 8", r"120/8 is not a blood pressure \(diastolic 20–200 mmHg\)"),
+    ],
+)
+def test_two_bare_numbers_are_not_offered_as_a_pressure_they_cannot_be(line, words):
+    """A slash missed and a digit too many ("1208 76") was answered "For a blood pressure
+    write 1208/76", a pressure refused the moment it is written."""
+    with pytest.raises(ValidationError, match=words) as caught:
+        parse_vitals_line(line)
+    assert "write 1208/76" not in str(caught.value)
+    assert "e.g. 132/84" in str(caught.value)
+
+
 def test_parsed_values_still_pass_the_range_check():
     with pytest.raises(ValidationError, match="Systolic pressure 1320"):
         validate_vitals(parse_vitals_line("1320/84 76"))
