@@ -58,6 +58,10 @@ def next_check_text(
         more = f" ({overdue} overdue)" if overdue > 1 else ""
         return (f"OVERDUE{late}: {label}{more}", State.OVERDUE)
     if status.state is State.DUE:
+        if due is not None and now < due:
+            # Within the minutes before its time, when a reading already counts: "Due now"
+            # read as late, minutes early (QA).
+            return (f"Due at {state.local_clock(due)}, a reading now counts: {label}", State.DUE)
         return (f"Due now: {label}", State.DUE)
     assert due is not None
     counts = ""

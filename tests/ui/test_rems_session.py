@@ -3,6 +3,8 @@ the dosing gate, checks falling due, an urgent reading, sedation scores, dischar
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -75,9 +77,17 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     # The 40-minute check falls due at 35 minutes (five early) and is overdue after 45.
     clock.advance(minutes=30)  # T+35
     workspace.tick()
-    assert workspace.header.check_text() == "Due now: 40-minute BP, SpO2, sedation and dissociation"
+    # Five minutes before its time: due, and said with its time, not as "Due now" (read as
+    # late, minutes early).
+    due_at = workspace.service.state.local_clock(clock.now_utc() + dt.timedelta(minutes=5))
+    assert workspace.header.check_text() == (
+        f"Due at {due_at}, a reading now counts: 40-minute BP, SpO2, sedation and dissociation"
+    )
     assert workspace.header.check_state() == "due"
-    clock.advance(minutes=11)  # T+46
+    clock.advance(minutes=5)  # T+40: its time
+    workspace.tick()
+    assert workspace.header.check_text() == "Due now: 40-minute BP, SpO2, sedation and dissociation"
+    clock.advance(minutes=6)  # T+46
     workspace.tick()
     assert workspace.header.check_text().startswith("OVERDUE by 00:06:00: 40-minute")
     assert workspace.header.check_state() == "overdue"
