@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, QEvent, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QGraphicsItem
 
@@ -36,6 +36,26 @@ def _drawn_once(item: QGraphicsItem) -> None:
     item.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
 
+def place_items_promptly(view: pg.ViewBox) -> None:
+    """Map ``view``'s items to its size and range as soon as either changes.
+
+    pyqtgraph does it as the next paint begins (ViewBox.prepareForPaint): every item then
+    moves while the plot is being painted, which asks for another paint at once. Each
+    session screen shown painted its chart and strip twice, ~10 ms a paint (issue 10)."""
+    view.sigResized.connect(lambda *_: view.updateMatrix())
+    view.sigRangeChanged.connect(lambda *_: view.updateMatrix())
+
+
+def changes_before_shown(plot: pg.PlotWidget) -> None:
+    """Let the plot's scene pass on what changed while the plot was hidden (queued by Qt
+    until the event loop turns), as the plot is shown: passed on after its first paint,
+    the changes painted the whole plot again (a screen made ahead, a chart made ahead and
+    given its readings, issue 10)."""
+    scene = plot.scene()
+    if scene is not None:
+        QCoreApplication.sendPostedEvents(scene, QEvent.Type.MetaCall)
+
+
 class BPChart(pg.PlotWidget):  # type: ignore[misc]
     def __init__(
         self,
@@ -51,6 +71,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
         plot.hideButtons()
+        place_items_promptly(plot.getViewBox())
         # The grid is one line item (see _draw_grid); pyqtgraph's axis grid is re-blended
         # over the whole plot on every render and cost ~10 ms per redraw here.
         self._grid = pg.PlotDataItem(
@@ -367,6 +388,7 @@ class BPChart(pg.PlotWidget):  # type: ignore[misc]
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
         self.draw_if_hidden()
+        changes_before_shown(self)
 
     def draw_if_hidden(self) -> None:
         """Draw what was given or resized while hidden (at once, for a caller asking what

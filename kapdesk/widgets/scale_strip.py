@@ -6,9 +6,15 @@ from collections.abc import Sequence
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtGui import QFont, QResizeEvent
+from PySide6.QtGui import QFont, QResizeEvent, QShowEvent
 
-from kapdesk.widgets.bp_chart import AXIS_WIDTH, DIM, ChartColours
+from kapdesk.widgets.bp_chart import (
+    AXIS_WIDTH,
+    DIM,
+    ChartColours,
+    changes_before_shown,
+    place_items_promptly,
+)
 from kapdesk.widgets.chart_words import Words
 
 ROWS = {"moaas": (1.0, "MOAA/S"), "rass": (0.0, "RASS")}
@@ -26,6 +32,7 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
         plot = self.getPlotItem()
         plot.setMenuEnabled(False)
         plot.hideButtons()
+        place_items_promptly(plot.getViewBox())
         plot.hideAxis("bottom")
         plot.showAxis("right")
         self.setMouseEnabled(x=False, y=False)
@@ -90,6 +97,10 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
             for scale_id, words in self._rows.items()
             for minutes, figure in words.drawn
         )
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        changes_before_shown(self)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

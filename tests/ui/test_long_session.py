@@ -7,10 +7,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
+from collections import Counter
 
 import numpy as np
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
@@ -427,3 +428,40 @@ def test_a_long_session_opens_with_its_readings_drawn_once(
     assert drawn == [chart.width()]
     assert max(s for _x, s, _d in chart.bp_points()) == 190
     assert len(chart.bp_points()) < 900  # binned: two a column
+
+
+def test_a_session_screen_paints_its_chart_and_strip_once(qtbot, window, store, clock):
+    """Changes made to a chart made ahead, while hidden (its readings), reached it only
+    after the screen's first paint, and painted the whole chart and strip a second time
+    (~10 ms each at six hours, issue 10). Opened by the main window, the chart and the
+    sedation strip are painted once."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    clock.advance(minutes=20)
+    for minute in range(0, 20, 5):
+        store.add_vitals(
+            session,
+            {"systolic": 130 + minute, "diastolic": 84},
+            taken_at=T0 + dt.timedelta(minutes=minute),
+        )
+    window.make_spare_charts()  # as made while the clinician reads the patients page
+    painted: Counter[str] = Counter()
+
+    class Paints(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint and watched.objectName() in ("chart", "strip"):
+                painted[watched.objectName()] += 1
+            return False
+
+    paints = Paints()
+    QApplication.instance().installEventFilter(paints)
+    try:
+        window.open_workspace(session)
+        workspace = window.workspace
+        workspace.chart.viewport().setObjectName("chart")
+        workspace.strip.viewport().setObjectName("strip")
+        for _ in range(5):  # until nothing more is painted
+            QApplication.processEvents()
+    finally:
+        QApplication.instance().removeEventFilter(paints)
+    assert painted == {"chart": 1, "strip": 1}

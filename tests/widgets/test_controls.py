@@ -225,3 +225,55 @@ def test_dose_lines_made_ahead_are_placed_labelled_and_hidden_when_unused(qtbot)
     assert chart.dose_marks() == [0.0, 5.0, 30.0, 60.0]
     labels = [line.label.toPlainText() for line in chart._dose_lines if line.isVisible()]
     assert labels == ["dose 1", "dose 2", "dose 3", "dose 4"]
+
+
+def test_the_chart_is_painted_once_for_each_change(qtbot, qapp):
+    """pyqtgraph placed a plot's items for a new size or range as the next paint began;
+    the items moving then asked for a second paint of the whole chart at once: each
+    resize, and each reading that moved the chart's range, painted it twice (~10 ms a
+    paint with a six-hour session's readings, issue 10)."""
+    from PySide6.QtCore import QEvent, QObject
+
+    from kapdesk.ui.theme import apply_theme
+
+    apply_theme(qapp, "dark", 1.0)  # sizes as in use
+    chart = BPChart()
+    qtbot.addWidget(chart)
+    paints: list[int] = []
+
+    class Paints(QObject):
+        def eventFilter(self, watched, event):
+            if event.type() == QEvent.Type.Paint and watched is chart.viewport():
+                paints.append(1)
+            return False
+
+    def painted(change) -> int:
+        paints.clear()
+        change()
+        for _ in range(5):  # until nothing more is painted
+            qapp.processEvents()
+        return len(paints)
+
+    def readings(hours: float):
+        minutes = [m / 2 for m in range(int(hours * 120))]
+        return (
+            minutes,
+            [128.0] * len(minutes),
+            [82.0] * len(minutes),
+            [70.0] * len(minutes),
+            [97.0] * len(minutes),
+            lambda _i: "",
+        )
+
+    watching = Paints()
+    qapp.installEventFilter(watching)
+    try:
+        assert painted(lambda: (chart.resize(736, 391), chart.show())) == 1
+        assert painted(lambda: chart.resize(736, 450)) == 1
+        assert painted(lambda: chart.set_readings(*readings(5))) == 1  # the range moves on
+        chart.hide()
+        chart.set_readings(*readings(6))
+        assert painted(lambda: (chart.resize(700, 391), chart.show())) == 1
+    finally:
+        qapp.removeEventFilter(watching)
+        qapp.setStyleSheet("")
