@@ -138,6 +138,25 @@ def test_restoring_an_older_backup_says_what_it_leaves_out(tmp_path, capsys):
     assert main(["--data-dir", str(tmp_path / "new"), "verify"]) == 0
 
 
+def test_a_backup_restored_beside_the_record_in_use_leaves_that_record_whole(tmp_path, capsys):
+    """Tamper QA: the anchor's mirror outside the data folder was named by the record
+    alone, and the copy restored into a new folder moved it back: the record in use then
+    failed verify ("the newest 1 audit event ... missing"), refused backups, and offered
+    to record a loss that never happened. Each copy now has its own."""
+    live, copy = tmp_path / "live", tmp_path / "copy"
+    assert main(["--data-dir", str(live), "demo"]) == 0
+    backup = tmp_path / "live.kapbak"
+    assert main(["--data-dir", str(live), "backup", str(backup)]) == 0
+    assert main(["--data-dir", str(copy), "restore", str(backup)]) == 0
+    # The note still says how far the record had come on this computer.
+    assert "this computer had recorded up to audit event #" in capsys.readouterr().out
+    for _ in range(2):  # both used from then on, each moving its own end
+        for folder in (live, copy):
+            assert main(["--data-dir", str(folder), "demo"]) == 0
+            assert main(["--data-dir", str(folder), "verify"]) == 0
+    assert main(["--data-dir", str(live), "backup", str(tmp_path / "again.kapbak")]) == 0
+
+
 def test_export_writes_csv_into_a_new_folder_and_refuses_a_bad_id(tmp_path, capsys):
     data = tmp_path / "data"
     assert main(["--data-dir", str(data), "demo"]) == 0

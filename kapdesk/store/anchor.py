@@ -8,9 +8,11 @@ hash, authenticated with a key derived from the record key, so it cannot be
 moved back or forged without that key. A record behind its anchor is the alarm.
 
 There are two: ``kapdesk.anchor`` beside the database, and a mirror outside
-the data folder (in the user's state folder, named by the record's id), so
-that putting back an older copy of the whole folder, anchor included, is seen
-too.
+the data folder (in the user's state folder, named by the record's id and the
+folder's place), so that putting back an older copy of the whole folder, anchor
+included, is seen too. A copy of the record in another folder (a backup
+restored beside the one in use) is another record from then on, with a mirror
+of its own: one mirror for both had each look cut short as the other moved on.
 
 The anchor is written after each commit, with no fsync of its own: it is only
 ever behind the record (the commit is durable before the anchor moves), and an
@@ -167,18 +169,46 @@ class AnchorReading:
     beside_missing: bool  # no kapdesk.anchor beside the database
 
 
+def mirror_name(folder: Path, database_id: str) -> str:
+    """The mirror's file name for the record ``database_id`` in ``folder``: by the record
+    and by the folder's place, so that two copies of one record (a backup restored into a
+    new folder beside the one in use) never move each other's mirror (tamper QA: each
+    then looked cut short to the other, and accepting the "loss" would write one that
+    never happened). A folder moved elsewhere starts a mirror anew."""
+    place = hashlib.sha256(os.fsencode(str(folder.resolve()))).hexdigest()[:16]
+    return f"{database_id}.{place}.anchor"
+
+
 class Anchors:
     """The record's anchor beside the database and its mirror outside the data folder."""
 
     def __init__(
         self, folder: Path, record_key: bytes, database_id: str, mirror: Path | None = None
     ) -> None:
+        self._key, self._database_id, self._mirrors = record_key, database_id, mirror
         self.beside = AnchorFile(folder / ANCHOR_FILE, record_key, database_id)
         self.mirror = (
             None
             if mirror is None
-            else AnchorFile(mirror / f"{database_id}.anchor", record_key, database_id)
+            else AnchorFile(mirror / mirror_name(folder, database_id), record_key, database_id)
         )
+
+    def furthest_elsewhere(self) -> Anchor | None:
+        """The furthest anchor of this record's copies in other folders on this computer
+        (read only, never moved): how far the record had come here, for a restore to say
+        what it leaves out. Mirrors of the record's id alone (before kapdesk named them by
+        folder too) count as copies elsewhere."""
+        if self._mirrors is None or self.mirror is None:
+            return None
+        found: list[Anchor] = []
+        for path in sorted(self._mirrors.glob(f"{self._database_id}.*anchor")):
+            if path.name == self.mirror.path.name:
+                continue
+            with contextlib.suppress(AnchorDamagedError, OSError):
+                anchor = AnchorFile(path, self._key, self._database_id).read()
+                if anchor is not None:
+                    found.append(anchor)
+        return max(found, key=lambda a: a.seq, default=None)
 
     def files(self) -> list[AnchorFile]:
         return [f for f in (self.beside, self.mirror) if f is not None]

@@ -355,10 +355,13 @@ def _restore_locked(
         os.replace(staging, database)
         fsync_directory(folder)
         # The restored record's end, anchored: anything shorter from now on is a loss. The
-        # mirror may say this computer had got further: the restore was asked for, so it
-        # moves back too, and the caller is told how far the record had come.
+        # folder's mirror may say this computer had got further (the record restored in
+        # place): the restore was asked for, so it moves back too. The caller is told how
+        # far the record had come, here or in its copies in other folders, whose mirrors
+        # are read and left as they are.
         anchors = Anchors(folder, key, vault.database_id, mirror)
-        reached = anchors.read().anchor
+        here, elsewhere = anchors.read().anchor, anchors.furthest_elsewhere()
+        reached = max((a for a in (here, elsewhere) if a), key=lambda a: a.seq, default=None)
         try:
             if check.head_hash is not None:
                 anchors.write(check.head_seq, check.head_hash, now())
