@@ -82,15 +82,26 @@ class VerifyReport:
                 lines.append(f"         - {problem}")
             if len(check.problems) > MAX_LISTED:
                 lines.append(f"         - and {len(check.problems) - MAX_LISTED} more")
-        verdict = (
-            "The record is intact."
-            if self.ok
-            else "The record FAILED verification. Do not discard this folder: keep a copy "
-            "for inspection and restore from the latest good backup."
-        )
+        failed = {check.name for check in self.checks if not check.ok}
+        if not failed:
+            verdict = "The record is intact."
+        elif failed == {BACKUP_FILES}:
+            # The record holds; a copy of it does not (tamper QA: "restore from the latest
+            # good backup" was said of a record that was fine).
+            verdict = (
+                "The record itself is intact, but a backup file above would not restore: "
+                "keep it aside and take a new backup now."
+            )
+        else:
+            verdict = (
+                "The record FAILED verification. Do not discard this folder: keep a copy "
+                "for inspection and restore from the latest good backup."
+            )
         lines.append(verdict)
         return "\n".join(lines)
 
+
+BACKUP_FILES = "Backup files"  # those that would not restore (verify_folder.backup_check)
 
 # (what is being checked, how far, out of how much): called now and then while verify runs.
 Progress = Callable[[str, int, int], None]

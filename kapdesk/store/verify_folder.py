@@ -17,7 +17,7 @@ from sqlalchemy.exc import DBAPIError
 
 from kapdesk.store import wal
 from kapdesk.store.anchor import Anchors, compare_anchor
-from kapdesk.store.backup import read_manifest
+from kapdesk.store.backup import check_backup_whole, read_manifest
 from kapdesk.store.engine import ANCHOR_META, DATABASE_FILE, make_engine, read_only_companions
 from kapdesk.store.errors import BackupError, DiskFullError, StoreError
 from kapdesk.store.examine import examine
@@ -26,6 +26,7 @@ from kapdesk.store.lock import DataFolderLock
 from kapdesk.store.opening import unlock_existing
 from kapdesk.store.vault import PassphraseSource
 from kapdesk.store.verify import (
+    BACKUP_FILES,
     Check,
     Progress,
     VerifyReport,
@@ -112,20 +113,32 @@ def wal_check(state: wal.WalState) -> Check:
     return check
 
 
-def backup_check(conn: Connection, database_id: str, sources: Iterable[Path]) -> Check:
-    """The record holds at least what each earlier backup of it held, and the same history."""
+def backup_check(
+    conn: Connection, database_id: str, sources: Iterable[Path], named: Iterable[Path] = ()
+) -> list[Check]:
+    """The record holds at least what each earlier backup of it held, and the same history.
+
+    A backup that cannot be read is a problem too: the clinic's copy would not restore
+    (tamper QA: verify said "The record is intact", exit 0, for a backup cut in half).
+    Those ``named`` on the command line are read whole, every byte against its checksum;
+    those kept in backups/ by their manifest (reading each whole would take as long as
+    copying it)."""
     check = Check("Backups taken earlier")
     if "audit_events" not in _tables(conn):
         check.summary = "cannot be compared without the audit trail"
-        return check
+        return [check]
+    files = Check(BACKUP_FILES)
     head = _head(conn)
     compared = other = 0
-    unreadable: list[str] = []
+    whole = {path.resolve() for path in named}
     for source in sources:
         try:
-            manifest = read_manifest(source)
-        except BackupError:
-            unreadable.append(source.name)  # a fault of that file, not of the record
+            manifest = (
+                check_backup_whole(source) if source.resolve() in whole else read_manifest(source)
+            )
+        except BackupError as exc:
+            why = str(exc).replace(" Choose another backup file.", "").rstrip(".")
+            files.problems.append(f"{source}: {why}")
             continue
         if manifest.get("database_id") != database_id:
             other += 1
@@ -147,9 +160,13 @@ def backup_check(conn: Connection, database_id: str, sources: Iterable[Path]) ->
     check.summary = f"{compared} backup{'s' if compared != 1 else ''} of this record compared"
     if other:
         check.summary += f"; {other} of other records skipped"
-    if unreadable:
-        check.summary += f"; not readable as backups, skipped: {', '.join(unreadable)}"
-    return check
+    if not files.problems:
+        return [check]
+    files.summary = (
+        f"{len(files.problems)} would not restore: keep "
+        f"{'it' if len(files.problems) == 1 else 'them'} aside and take a new backup"
+    )
+    return [check, files]
 
 
 VERIFY_NEEDS_BYTES = 1 << 20  # SQLite's index of the write-ahead log (-shm), and a lock
@@ -207,17 +224,22 @@ def verify_folder(
                 report = verify_record(engine, progress)
                 report.checks.append(wal_check(found.wal))
                 kept = sorted((folder / "backups").glob("*.kapbak"))
-                outside: list[tuple[str, Callable[[Connection], Check]]] = [
-                    ("End of the record against its anchor", lambda c: anchor_check(c, anchors)),
+                outside: list[tuple[str, Callable[[Connection], list[Check]]]] = [
+                    (
+                        "End of the record against its anchor",
+                        lambda c: [anchor_check(c, anchors)],
+                    ),
                     (
                         "Backups taken earlier",
-                        lambda c: backup_check(c, vault.database_id, [*backups, *kept]),
+                        lambda c: backup_check(
+                            c, vault.database_id, [*backups, *kept], named=backups
+                        ),
                     ),
                 ]
                 for name, check in outside:
                     try:
                         with engine.connect() as conn:
-                            report.checks.append(check(conn))
+                            report.checks.extend(check(conn))
                     except DBAPIError as exc:
                         report.checks.append(unreadable_check(name, exc))
             finally:

@@ -122,10 +122,39 @@ def test_verify_says_which_backup_it_cannot_read_and_still_checks_the_record(
     with zipfile.ZipFile(odd, "w") as archive:
         for name, data in parts.items():
             archive.writestr(name, data)
-    assert main(["--data-dir", str(record), "verify", str(odd)]) == 0
-    assert "not readable as backups, skipped: odd.kapbak" in capsys.readouterr().out
+    # A backup that would not restore is not passed over (tamper QA: "The record is
+    # intact", exit 0); the record itself is still checked, and said to hold.
+    assert main(["--data-dir", str(record), "verify", str(odd)]) == 1
+    said = capsys.readouterr().out
+    assert "odd.kapbak has a damaged manifest" in said
+    assert "take a new backup" in said
     assert main(["--data-dir", str(record), "verify", str(tmp_path)]) == 2
     assert "is not a backup file" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("damage", ["cut in half", "cut by 10 bytes", "a byte changed"])
+def test_verify_fails_a_named_backup_that_would_not_restore(
+    record, tmp_path, capsys, monkeypatch, damage
+):
+    """Tamper QA: verify passed these three while restore refused each."""
+    monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
+    with RecordStore.open(record, passphrase=fixed_passphrase) as store:
+        info = store.backup(tmp_path / "b.kapbak")
+    data = bytearray(info.path.read_bytes())
+    if damage == "cut in half":
+        data = data[: len(data) // 2]
+    elif damage == "cut by 10 bytes":
+        data = data[:-10]
+    else:
+        with zipfile.ZipFile(info.path) as archive:
+            member = next(i for i in archive.infolist() if i.filename.endswith(".db"))
+        data[member.header_offset + 30 + len(member.filename) + member.compress_size // 2] ^= 0x10
+    info.path.write_bytes(bytes(data))
+    assert main(["--data-dir", str(record), "verify", str(info.path)]) == 1
+    said = capsys.readouterr().out
+    assert "b.kapbak" in said
+    assert "take a new backup" in said
+    assert "The record is intact" not in said
 
 
 def test_a_huge_log_of_zeros_is_read_without_running_out_of_memory(record):
