@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hmac
 import logging
+import os
 import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -79,6 +80,8 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
         self._opened = opened
         self._engine: Engine = opened.engine
         self._writer = connect_writer(opened.folder / DATABASE_FILE, opened.key)
+        found = os.stat(opened.folder / DATABASE_FILE)
+        self._file_identity = (found.st_dev, found.st_ino)
         self._now = clock
         self._head = self._pending_head = self._read_head()
         self.clinician_id = self._clinician_for(login_name)

@@ -12,6 +12,7 @@ import contextlib
 import datetime as dt
 import functools
 import logging
+import os
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -24,7 +25,7 @@ from kapdesk.clinical.entries import clean_entry_time
 from kapdesk.store import models as m
 from kapdesk.store.anchor import ANCHOR_FILE
 from kapdesk.store.audit import GENESIS_HASH, canonical_json, event_hash, row_digest, stored_form
-from kapdesk.store.engine import ANCHOR_META
+from kapdesk.store.engine import ANCHOR_META, DATABASE_FILE
 from kapdesk.store.errors import ImmutableError, NotFoundError, SaveFailedError, StoreError
 from kapdesk.store.opening import OpenedRecord
 from kapdesk.store.types import from_utc_text, to_utc_text
@@ -45,6 +46,8 @@ class ChainedWriter:
     _head: tuple[int, str]
     _pending_head: tuple[int, str]
     clinician_id: uuid.UUID
+    # The database file as opened (device, inode): see _still_in_place.
+    _file_identity: tuple[int, int] | None = None
 
     def _entry_time(self, value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
         return now if value is None else clean_entry_time(value, now)
@@ -195,6 +198,7 @@ class ChainedWriter:
             with self._saving_in_group(what) as cursor:
                 yield cursor
             return
+        self._still_in_place(what)
         try:
             cursor = self._writer.cursor()
             cursor.execute("BEGIN IMMEDIATE")
@@ -217,6 +221,27 @@ class ChainedWriter:
                 f"Not saved: {what} could not be written ({exc.strerror or exc}). "
                 "The record is unchanged; check the disk and enter it again."
             ) from None
+
+    def _still_in_place(self, what: str) -> None:
+        """Refuse to write once the database file is no longer where it was opened: the
+        open file keeps taking writes after its folder is deleted, renamed or moved, and
+        each entry was said stored where nobody would find it again (tamper QA: three
+        entries typed after the folder was deleted, gone at the next start)."""
+        if self._file_identity is None:
+            return
+        path = self._opened.folder / DATABASE_FILE
+        try:
+            found = os.stat(path)
+            here = (found.st_dev, found.st_ino) == self._file_identity
+        except OSError:
+            here = False
+        if not here:
+            raise SaveFailedError(
+                f"Not saved: {what} could not be written, because the record is no longer "
+                f"at {path}: the data folder was deleted, renamed or moved while kapdesk was "
+                "open. Note entries on paper; put the folder back where it was (or restore "
+                "the latest backup there), then start kapdesk again. Nothing was stored."
+            )
 
     @property
     def writes_committed(self) -> int:

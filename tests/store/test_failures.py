@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -421,3 +422,26 @@ def test_a_write_into_a_damaged_database_does_not_ask_to_enter_it_again():
     assert "database file is damaged" in sentence
     assert "kapdesk verify" in sentence
     assert "enter it again" not in sentence
+
+
+@pytest.mark.parametrize("gone", ["deleted", "renamed"])
+def test_entries_are_refused_once_the_folder_is_gone_from_under_the_open_record(
+    store, data_dir, tmp_path, gone
+):
+    """Tamper QA: with the data folder deleted (or renamed) while kapdesk ran, entries kept
+    going into the open file and were said stored; at the next start they were nowhere.
+    Each is refused with what happened and what to do; a renamed folder is not written."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    if gone == "deleted":
+        shutil.rmtree(data_dir)
+    else:
+        moved = tmp_path / "moved"
+        data_dir.rename(moved)
+        before = file_hashes(moved)
+    with pytest.raises(SaveFailedError, match=r"no longer at .*deleted, renamed or moved") as why:
+        store.add_observation(session, "typed after the folder went")
+    assert "Note entries on paper" in str(why.value)
+    assert "Nothing was stored" in str(why.value)
+    if gone == "renamed":
+        assert file_hashes(moved) == before
