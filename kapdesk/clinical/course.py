@@ -41,6 +41,9 @@ class CourseSession:
     # The reading with the highest diastolic, when it is higher than the peak's: 185/112
     # is urgent by its diastolic and went unsaid beside a peak of 192/84 (QA).
     highest_diastolic: tuple[int, int] | None = None
+    # The last BP before the first dose: what the dose was weighed on (the pre-dose
+    # caution, session/dosing.py), where the baseline above is the mean of them all.
+    last_pre_dose: tuple[int, int] | None = None
 
 
 # CLINICAL.md, "Scales": remission is PHQ-9 below 5 (GAD-7 below 5). Other instruments
@@ -124,8 +127,12 @@ def bp_baseline_flags(
     """Pre-dose baselines above the caution level, and whether the baseline is trending up."""
     baselines = _baselines(sessions)
     above: dict[uuid.UUID, str] = {}
-    for session, (systolic, diastolic) in baselines:
-        # As the pre-dose caution alert (AlertThresholds): strictly above either number.
+    for session, baseline in baselines:
+        # As the pre-dose caution (AlertThresholds, session/dosing.py): the last reading
+        # before the dose, strictly above either number. Flagged by the mean of the
+        # pre-dose readings, 152/94 then 138/86 read "145/90 was above the caution level"
+        # on a session the caution had let go ahead without a word (QA).
+        systolic, diastolic = session.last_pre_dose or baseline
         if systolic > thresholds.caution_systolic or diastolic > thresholds.caution_diastolic:
             above[session.session_id] = (
                 f"Pre-dose BP {systolic}/{diastolic} was above the caution level "

@@ -47,6 +47,9 @@ def _course_session(number: int, rows: SessionRows, weight_kg: float | None) -> 
     pre_s = round(sum(s for s, _d in pre) / len(pre)) if pre else None
     pre_d_values = [d for _s, d in pre if d is not None]
     pre_d = round(sum(pre_d_values) / len(pre_d_values)) if pre_d_values else None
+    last_pre_dose = next(
+        ((s, d) for s, d in reversed(pre) if s is not None and d is not None), None
+    )
     pressures = [(s, d) for _at, s, d in rows.readings]
     peak_at, diastolic_at = highest_pressures(pressures)
     peak = None if peak_at is None else pressures[peak_at]
@@ -76,6 +79,7 @@ def _course_session(number: int, rows: SessionRows, weight_kg: float | None) -> 
         scores=scores,
         phq9_item9=item9,
         highest_diastolic=highest_diastolic,
+        last_pre_dose=last_pre_dose,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Mapping
@@ -202,3 +203,23 @@ def test_an_empty_course_has_nothing_to_say():
     assert summary.sessions == ()
     assert summary.findings.trend_reason is None
     assert not summary.findings.above_caution
+
+
+@pytest.mark.parametrize(
+    ("baseline", "last", "flagged"),
+    [
+        ((145, 90), (138, 86), False),  # 152/94 rechecked at 138/86: the caution let it go
+        ((130, 84), (146, 92), True),  # the last reading before the dose was above
+    ],
+)
+def test_a_session_is_flagged_by_the_reading_its_dose_was_weighed_on(baseline, last, flagged):
+    """QA: 152/94 then a recheck of 138/86 let the dose go ahead without a word, and the
+    course view then said "Pre-dose BP 145/90 was above the caution level" (their mean).
+    The flag follows the pre-dose caution: the last reading before the dose."""
+    weighed = dataclasses.replace(session(1, baseline), last_pre_dose=last)
+    findings = bp_baseline_flags([weighed], DEFAULTS)
+    assert (uuid.UUID(int=1) in findings.above_caution) is flagged
+    if flagged:
+        assert findings.above_caution[uuid.UUID(int=1)].startswith(
+            f"Pre-dose BP {last[0]}/{last[1]} was above"
+        )
