@@ -129,16 +129,25 @@ def rems_form(service: SessionService) -> list[FormField]:
         ),
     ]
     checks = [s for s in state.scores() if s.content.scale_id == REMS_CHECK_ID]
+    shown = _signs_in_the_record(service)
     for index, question in enumerate(REMS_QUESTIONS):
+        sign = shown.get(question)
         if not checks:
             fields.append(
-                FormField(question, "", "no REMS check (Ctrl+J) was recorded in the session")
+                FormField(
+                    question,
+                    f"yes during the session ({sign}); no REMS check was recorded" if sign else "",
+                    "no REMS check (Ctrl+J) was recorded in the session",
+                )
             )
             continue
         answers = [c.content.answers[index] for c in checks if len(c.content.answers) > index]
-        seen = "yes" if any(answers) else "no"
+        seen = "yes" if any(answers) or sign else "no"
+        why = f" ({sign})" if sign and not any(answers) else ""
         last = "yes" if answers and answers[-1] else "no"
-        fields.append(FormField(question, f"{seen} during the session; at the last check: {last}"))
+        fields.append(
+            FormField(question, f"{seen} during the session{why}; at the last check: {last}")
+        )
     fields.append(
         FormField(
             "Serious adverse events",
@@ -168,3 +177,27 @@ def rems_csv(fields: list[FormField]) -> str:
     for item in fields:
         writer.writerow([item.label, item.value, item.missing])
     return out.getvalue()
+
+
+def _signs_in_the_record(service: SessionService) -> dict[str, str]:
+    """Sedation and dissociation the record shows outside the REMS checks, by question:
+    a sedation score below alert (MOAA/S under 5, RASS under 0) and an observation tagged
+    "dissociated". QA: MOAA/S 3, RASS -3 and "[dissociated] says the room is melting" were
+    in the log, and the form said "no during the session" from a REMS check with nothing
+    ticked. The first sign of each, with its time, is named."""
+    state = service.state
+    signs: dict[str, str] = {}
+    for score in state.scores():
+        scale, total = score.content.scale_id, score.content.total
+        if "Sedation" not in signs and (
+            (scale == "moaas" and total < 5) or (scale == "rass" and total < 0)
+        ):
+            name = "MOAA/S" if scale == "moaas" else "RASS"
+            signs["Sedation"] = f"{name} {total} at {state.local_clock(score.at)}"
+    for observation in state.observations():
+        if "dissociated" in observation.content.tags:
+            signs["Dissociation"] = (
+                f"observation tagged dissociated at {state.local_clock(observation.at)}"
+            )
+            break
+    return signs

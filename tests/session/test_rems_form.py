@@ -52,3 +52,26 @@ def test_a_running_session_is_not_said_to_have_ended(store, clock):
     )
     assert fields["BP before the end"].missing.startswith("the session has not ended (latest")
     assert "has not ended" in fields["Ready to leave without the 2-hour minimum (minutes)"].missing
+
+
+def test_sedation_and_dissociation_in_the_log_are_yes_on_the_form(store, clock):
+    """QA: MOAA/S 3, RASS -3 and an observation tagged dissociated were in the log, and the
+    form said "no during the session" from a REMS check with nothing ticked. The form says
+    yes, and which entry showed it."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    at = service.state.local_clock(clock.now_utc())
+    service.record_scale("moaas", 3)
+    service.record_scale("rass", -3)
+    service.record_observation("says the room is melting", tags=["dissociated"])
+    clock.advance(minutes=30)
+    service.record_rems_check(sedation=False, dissociation=False, respiratory=False)
+    fields = {f.label: f for f in rems_form(service)}
+    assert fields["Sedation"].value == (
+        f"yes during the session (MOAA/S 3 at {at}); at the last check: no"
+    )
+    assert fields["Dissociation"].value == (
+        f"yes during the session (observation tagged dissociated at {at}); at the last check: no"
+    )
+    assert fields["Respiratory depression"].value == "no during the session; at the last check: no"
