@@ -437,6 +437,8 @@ def _report(paths: Paths, session: str, target: Path, *, rems: bool = False) -> 
         service = SessionService(
             store, session_id, protocol=protocol, clock=lambda: dt.datetime.now(dt.UTC)
         )
+        if rems and not service.esketamine_session():
+            raise ExportRefused(service.NOT_REMS.replace(" (Ctrl+Shift+P)", " (kapdesk report)"))
         try:
             saved = save_document(service, target, rems=rems)
         except OSError as exc:

@@ -118,6 +118,22 @@ class SessionService:
     def protocol_name(self) -> str:
         return self.state.protocol
 
+    def esketamine_session(self) -> bool:
+        """An esketamine (SPRAVATO) session: a dose of it given, or a protocol for it (an
+        intranasal route, or the REMS protocol named). What the REMS form and its "ready
+        to leave" question are for."""
+        return (
+            any(dose.content.drug == "esketamine" for dose in self.state.doses())
+            or (self.protocol is not None and self.protocol.route == "intranasal")
+            or "REMS" in self.protocol_name
+        )
+
+    NOT_REMS = (
+        "The REMS Patient Monitoring Form is for esketamine (SPRAVATO) sessions, and this "
+        "session has no esketamine dose and no esketamine protocol; nothing was saved. The "
+        "session report (Ctrl+Shift+P) holds its record."
+    )
+
     @property
     def started_at(self) -> dt.datetime:
         return self.state.started_at

@@ -418,10 +418,7 @@ class EndActs(Base):
             self.form.focus_first()
             return
         service = self.service
-        self.discharge.ask_ready_minutes(
-            any(dose.content.drug == "esketamine" for dose in service.state.doses())
-            or (service.protocol is not None and service.protocol.route == "intranasal")
-        )
+        self.discharge.ask_ready_minutes(service.esketamine_session())
         self._show_discharge_items()
         self.side.show_panel(self.discharge)
         self.discharge.focus_first()
@@ -582,7 +579,12 @@ class ReportActs(Base):
 
     def save_rems_form(self, *, target: Path | None = None) -> None:
         """The REMS Patient Monitoring Form's fields from the record, as a PDF to print or
-        CSV, by the name chosen; what is missing is named, never left blank (issue 12)."""
+        CSV, by the name chosen; what is missing is named, never left blank (issue 12).
+        Refused, before a file is asked for, for a session that is not esketamine's (QA:
+        an IV ketamine session's form gave its ketamine lot as the REMS lot)."""
+        if not self.service.esketamine_session():
+            self.say(self.service.NOT_REMS)
+            return
         target = target or self._choose_file(
             "Save the REMS monitoring form (PDF or CSV: anyone who opens it can read it)",
             "rems",

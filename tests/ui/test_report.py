@@ -81,7 +81,24 @@ def test_saving_the_report_from_the_session_screen_is_audited(qtbot, store, cloc
 
 
 def test_the_rems_form_from_the_session_screen_as_csv_and_pdf(qtbot, store, clock, tmp_path):
-    service = _session(store, clock)
+    # An IM ketamine session has no REMS form (QA: its ketamine lot went in as the REMS
+    # lot): refused before a file is asked for.
+    ketamine = SessionWorkspace(_session(store, clock), quick_tags=[])
+    qtbot.addWidget(ketamine)
+    ketamine.save_rems_form(target=tmp_path / "ketamine.csv")
+    assert not (tmp_path / "ketamine.csv").exists()
+    assert "is for esketamine (SPRAVATO) sessions" in ketamine.message.text()
+    patient = store.add_patient("Bo Example")
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="Europe/Berlin")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    service.record_vitals_line("128/82 72 98")
+    clock.advance(minutes=5)
+    service.record_dose(
+        drug="esketamine", route="intranasal", mg=56, lot_number="LOT-4711", device_count=2
+    )
     workspace = SessionWorkspace(service, quick_tags=[])
     qtbot.addWidget(workspace)
     workspace.save_rems_form(target=tmp_path / "rems.csv")
