@@ -99,6 +99,10 @@ def _name(item: Traversable) -> str:
     return item.name
 
 
+MOST_MINUTES = 24 * 60  # a protocol's times: within a day of their anchor
+LEAST_EVERY_MINUTES = 1  # a repeating check: once a minute at the most often
+
+
 def parse_protocol(text: str, source: str = "") -> Protocol:
     data = tomllib.loads(text)
     name = _required_text(data, "name")
@@ -134,8 +138,12 @@ def _check(raw: Any) -> CheckRule:
             "from_minutes with every_minutes",
             "label",
         )
-    if every is not None and (start is None or every <= 0):
-        raise ProtocolError("every_minutes needs from_minutes and must be above 0", "every_minutes")
+    if every is not None and (start is None or every < LEAST_EVERY_MINUTES):
+        # A check every 0.00001 minutes froze the app, its memory growing by gigabytes (QA).
+        raise ProtocolError(
+            f"every_minutes needs from_minutes and must be {LEAST_EVERY_MINUTES} or more",
+            "every_minutes",
+        )
     until_event = raw.get("until")
     if until_event is not None and until_event not in ANCHORS:
         raise ProtocolError(f"until must be one of {', '.join(ANCHORS)}", "until")
@@ -190,8 +198,16 @@ def _minutes(raw: dict[str, Any], key: str) -> float | None:
     value = raw.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-        raise ProtocolError(f"{key} must be a number of minutes, 0 or more", key)
+    # A day at most, and a number (TOML allows nan and inf): "from_minutes = nan" broke
+    # every session of the protocol with an unexpected error three times a second (QA).
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= MOST_MINUTES
+    ):
+        raise ProtocolError(
+            f"{key} must be a number of minutes from 0 to {MOST_MINUTES} (a day)", key
+        )
     return float(value)
 
 

@@ -122,6 +122,22 @@ MALFORMED = [
         "line 4: check “a” needs exactly one of",
     ),
     ('route = "im"\n[[checks]]\nlabel = "a"\nvitals = ["bp"]\nat_minutes = 5\n', "name is missing"),
+    # QA: nan broke every session of the protocol; a check every 0.00001 minutes froze
+    # the app as its memory grew by gigabytes.
+    (
+        'name = "X"\nroute = "iv"\n[[checks]]\nlabel = "a"\nvitals = ["bp"]\n'
+        "from_minutes = nan\nevery_minutes = 10\n",
+        "from_minutes must be a number of minutes from 0 to 1440",
+    ),
+    (
+        'name = "X"\nroute = "iv"\n[[checks]]\nlabel = "a"\nvitals = ["bp"]\n'
+        "from_minutes = 0\nevery_minutes = 0.00001\n",
+        "every_minutes needs from_minutes and must be 1 or more",
+    ),
+    (
+        'name = "X"\nroute = "iv"\n[[checks]]\nlabel = "a"\nvitals = ["bp"]\nat_minutes = inf\n',
+        "at_minutes must be a number of minutes",
+    ),
 ]
 
 
