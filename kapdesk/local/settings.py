@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from kapdesk.clinical.alerts import AlertThresholds, threshold_problems
+from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store.fileio import write_file_atomically
 
 log = logging.getLogger(__name__)
@@ -182,18 +183,28 @@ class Settings:
         # A sentence for the window when the file could not be used in full: a clinic's
         # stricter thresholds not in force is something the clinician must see.
         self.problem: str | None = None
+        # A file kapdesk could not read is never written over: one keypress (Ctrl+= for
+        # the text size) replaced a clinic's file, thresholds and all, with one setting
+        # (tamper QA). Changes then hold until kapdesk closes.
+        self._unreadable = False
+        # Entries not used (unknown, or invalid), kept as they are when the file is written.
+        self._kept: dict[str, Any] = {}
         try:
             loaded = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             loaded = {}
         except (OSError, ValueError):
             log.warning("settings file unreadable; using defaults (file left as it is)")
-            self.problem = (
-                f"{SETTINGS_FILE} could not be read, so every setting is at its default "
-                "(including alert thresholds). Fix or remove the file; it was left as it is."
-            )
-            loaded = {}
+            loaded = None
         if not isinstance(loaded, dict):
+            # Not JSON, or JSON that is not one object of settings (a list was ignored
+            # without a word, its thresholds not in force: tamper QA).
+            self._unreadable = True
+            self.problem = (
+                f"{SETTINGS_FILE} could not be read as settings, so every setting is at its "
+                "default (including alert thresholds). Fix or remove the file; it is left as "
+                "it is, and settings changed in kapdesk hold only until it closes."
+            )
             loaded = {}
         ignored = []
         for key, value in loaded.items():
@@ -202,10 +213,12 @@ class Settings:
                 self._values[key] = value
             else:
                 ignored.append(key)
+                self._kept[key] = value
         if ignored and self.problem is None:
             self.problem = (
                 f"{SETTINGS_FILE}: these entries are unknown or invalid and the defaults are "
-                f"used instead: {', '.join(sorted(ignored))}."
+                f"used instead: {', '.join(sorted(ignored))}. They stay in the file as they "
+                "are until it is fixed."
             )
 
     def get(self, key: str) -> Any:
@@ -220,12 +233,20 @@ class Settings:
 
     def update(self, values: dict[str, Any]) -> None:
         """Check every value first; store all of them, or none with the reasons."""
-        problems = [p for k, v in values.items() if (p := SETTINGS[k].problem(v)) is not None]
+        problems = [(k, p) for k, v in values.items() if (p := SETTINGS[k].problem(v)) is not None]
         if problems:
-            raise ValueError(" ".join(problems))
+            # A ValidationError, which a form says in place: a time zone that is not one
+            # ended in "kapdesk met an unexpected error" from the settings form (QA).
+            raise ValidationError(problems[0][0], " ".join(p for _k, p in problems))
         self._values.update(values)
-        self.problem = None
-        write_file_atomically(self.path, json.dumps(self._values, indent=2).encode("utf-8"))
+        for key in values:
+            self._kept.pop(key, None)  # set now in kapdesk: the file's own entry goes
+        if self._unreadable:
+            return  # never written over; self.problem still says so
+        if not self._kept:
+            self.problem = None
+        written = {**self._kept, **self._values}
+        write_file_atomically(self.path, json.dumps(written, indent=2).encode("utf-8"))
 
 
 def local_zone_name() -> str:

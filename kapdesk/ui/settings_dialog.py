@@ -82,6 +82,7 @@ class SettingsDialog(FormDialog):
                 focusable = widget
             if self.first_field is None:
                 self.first_field = focusable  # the keyboard starts at the first setting
+            self.field_widgets[setting.key] = focusable  # a refusal takes the keyboard there
             self._read[setting.key] = read
         self._opened_with = self.values()
         for box in self.findChildren(QAbstractSpinBox):

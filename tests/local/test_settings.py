@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from kapdesk.local.settings import SETTINGS, Number, Settings
@@ -45,3 +47,38 @@ def test_the_text_size_bounds_are_declared_once():
     assert isinstance(bounds, Number)
     assert (bounds.low, bounds.high) == (0.7, 2.0)
     assert SETTINGS["font_scale"].problem(2.5) == "Text size (1.0 = normal): must be 0.7 to 2.0."
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"alert_thresholds": {"caution_systolic": 130, "caution_diastolic": 85},}',
+        '[{"alert_thresholds": {"caution_systolic": 130, "caution_diastolic": 85}}]',
+    ],
+    ids=["a trailing comma", "a list"],
+)
+def test_a_settings_file_that_cannot_be_read_is_said_and_never_written_over(tmp_path, text):
+    """Tamper QA: one Ctrl+= (the text size) replaced a clinic's unreadable settings.json,
+    thresholds and all, with {"font_scale": 1.1}; a file holding a list was ignored
+    without a word."""
+    path = tmp_path / "settings.json"
+    path.write_text(text, encoding="utf-8")
+    settings = Settings(tmp_path)
+    assert settings.problem is not None
+    assert "every setting is at its default (including alert thresholds)" in settings.problem
+    settings.set("font_scale", 1.1)
+    assert settings.get("font_scale") == 1.1  # in force until kapdesk closes
+    assert path.read_text(encoding="utf-8") == text  # the file as it was
+    assert "hold only until it closes" in settings.problem
+
+
+def test_entries_not_used_stay_in_the_file_when_a_setting_is_saved(tmp_path):
+    path = tmp_path / "settings.json"
+    path.write_text('{"font_scale": 1.2, "colour_blind": true, "lock_after_minutes": -3}')
+    settings = Settings(tmp_path)
+    assert "colour_blind, lock_after_minutes" in (settings.problem or "")
+    settings.set("font_scale", 1.1)
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved == {"font_scale": 1.1, "colour_blind": True, "lock_after_minutes": -3}
+    settings.set("lock_after_minutes", 10)  # set in kapdesk: the file's own entry goes
+    assert json.loads(path.read_text(encoding="utf-8"))["lock_after_minutes"] == 10

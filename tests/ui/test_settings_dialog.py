@@ -133,3 +133,21 @@ def test_the_wheel_scrolls_the_settings_and_changes_no_threshold(qtbot, data_dir
         QApplication.sendEvent(box, wheel)
     assert box.value() == before
     assert bar.value() > 0  # the form scrolled instead
+
+
+def test_a_time_zone_that_is_not_one_is_refused_in_the_form(qtbot, window, data_dir):
+    """QA: "Mars/Olympus" and Enter gave "kapdesk met an unexpected error"; a second Enter
+    did nothing at all. The form says why, the keyboard goes back to the zone, and nothing
+    is stored."""
+    press(window, Qt.Key.Key_Comma, CTRL)
+    dialog = window.settings_dialog
+    assert dialog is not None
+    zone = control(dialog, "Clinic time zone (empty: this computer's)")
+    zone.setFocus()
+    qtbot.keyClicks(zone, "Mars/Olympus")
+    qtbot.keyClick(zone, Qt.Key.Key_Return)
+    assert dialog.isVisible()
+    assert "“Mars/Olympus” is not a time zone name such as Europe/London" in dialog.error.text()
+    assert QApplication.focusWidget() is zone
+    assert not (data_dir / "settings.json").exists()
+    dialog.reject()
