@@ -35,7 +35,8 @@ class CourseView:
         )
         self.note_dialog: NoteDialog | None = None
         self.correct_dialog: CorrectNoteDialog | None = None
-        make_action(self.page, "&Add a course note…", "Ctrl+Shift+O", self.add_note)
+        # Ctrl+Shift+O is the main window's (add_course_note): it says where notes go when
+        # the course view is not open, and comes here when it is.
         make_action(self.page, "&Correct the selected note…", "Ctrl+E", self.correct_note)
         self.page.closed.connect(window.close_course)
         self.page.session_opened.connect(self.open_session)

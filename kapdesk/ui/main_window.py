@@ -156,6 +156,9 @@ class MainWindow(QMainWindow):
         record.addAction(
             make_action(self, "&Course of treatment", "Ctrl+Shift+C", self.show_course)
         )
+        record.addAction(
+            make_action(self, "Add a course n&ote…", "Ctrl+Shift+O", self.add_course_note)
+        )
         record.addAction(make_action(self, "&Verify the record", "Ctrl+Shift+V", self.run_verify))
         record.addAction(make_action(self, "&Back up the record…", "Ctrl+Shift+B", self.back_up))
         record.addAction(
@@ -541,6 +544,24 @@ class MainWindow(QMainWindow):
             f"during it. Resuming continues its clock and log.{also}",
             take_focus=take_focus,
         )
+
+    def add_course_note(self) -> None:
+        """A course note, in the course view; anywhere else, where to write one. QA: during
+        a session Ctrl+Shift+O did nothing, and the note typed next went into the session's
+        log as an observation, where it stays."""
+        if self.course is not None:
+            self.course.add_note()
+            return
+        where = (
+            "Course notes are written in the course view (Ctrl+Shift+C), not in a session: "
+            "nothing was added."
+        )
+        if self.workspace is not None:
+            if self.workspace.service.ended_at is None:
+                where += " The course view opens once this session has ended."
+            self.workspace.say(where)
+            return
+        self.show_verdict(where + " Choose the patient first (Ctrl+F finds one).")
 
     def show_course(self, patient_id: uuid.UUID | None = None) -> None:
         """The selected patient's (or ``patient_id``'s) course of treatment (issue 13)."""

@@ -183,3 +183,16 @@ def test_a_note_corrected_twice_reads_whole_with_the_wording_between():
         "First written (Mon 02 Mar 2026 09:00):",
         "tearful at the end",
     ]
+
+
+def test_a_course_note_asked_for_during_a_session_says_where_notes_go(window, store, clock):
+    """QA: Ctrl+Shift+O in a running session did nothing; the note typed next, and its
+    Ctrl+Enter, went into the session's log as an observation, where it stays."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    window.open_workspace(session)
+    workspace = window.workspace
+    key(Qt.Key.Key_O, CTRL_SHIFT, widget=workspace.observation.line)
+    assert window.course is None
+    assert "Course notes are written in the course view (Ctrl+Shift+C)" in workspace.message_text()
+    assert "opens once this session has ended" in workspace.message_text()
