@@ -62,6 +62,9 @@ from kapdesk.store.errors import ImmutableError
 Clock = Callable[[], dt.datetime]
 # Wall clock against monotonic: a difference beyond this is a sleep or a clock change.
 CLOCK_JUMP_THRESHOLD = dt.timedelta(seconds=90)
+# How far behind the session's start (or first dose) the clock may be before entries are
+# refused: a clock corrected by a few seconds is not a clock set back.
+CLOCK_SLACK = dt.timedelta(minutes=1)
 # How far back the dose form looks for the patient's previous dose by the protocol's route.
 PREVIOUS_SESSIONS_LOOKED_AT = 12
 
@@ -705,7 +708,7 @@ class SessionService:
         self.events.ended.emit(summary)
         return summary
 
-    def note_resumption(self) -> LogEntry:
+    def note_resumption(self) -> LogEntry | None:
         """Write the gap since the last entry into the log when a session is picked up
         again, then raise any alert a reading calls for that was never raised (kapdesk
         stopped between storing a reading and its alert; the QA of issue 11 found the
@@ -713,7 +716,17 @@ class SessionService:
         last = self.store.last_activity(self.id)
         now = self._now()
         clock = self.local_clock
-        if now - last < dt.timedelta(minutes=1):  # a restart, not a gap ("gap 0 min")
+        if last - now > CLOCK_SLACK:
+            # The last entry is dated after now: it was not "less than a minute" ago (tamper
+            # QA: said so after the clock was set back, and after an entry made while it
+            # was ahead, hiding real gaps).
+            text = (
+                f"Session resumed in kapdesk at {clock(now)}; the last entry is dated "
+                f"{clock(last)}, {describe_gap(last - now)} after the computer's time now: "
+                "its clock is behind, or was ahead when that entry was made. Check the "
+                "computer's clock."
+            )
+        elif now - last < dt.timedelta(minutes=1):  # a restart, not a gap ("gap 0 min")
             text = (
                 f"Session resumed in kapdesk at {clock(now)}, less than a minute after the "
                 "last entry."
@@ -723,7 +736,10 @@ class SessionService:
                 f"Session resumed in kapdesk at {clock(now)}; nothing was recorded between "
                 f"{clock(last)} and {clock(now)} (gap {describe_gap(now - last)})."
             )
-        note = self.record_observation(text, [SYSTEM_TAG])
+        try:
+            note: LogEntry | None = self.record_observation(text, [SYSTEM_TAG])
+        except ValidationError:
+            note = None  # the clock is before the session: the first entry says so
         self.raise_missing_alerts()
         return note
 
@@ -753,12 +769,15 @@ class SessionService:
         if abs(drift) < CLOCK_JUMP_THRESHOLD:
             return None
         direction = "ahead" if drift > dt.timedelta(0) else "back"
-        return self.record_observation(
-            f"The computer's clock moved {describe_gap(abs(drift))} {direction} of kapdesk's "
-            "timer (the laptop slept, or its clock was changed). The session clocks follow "
-            "the stored start, so they remain right.",
-            [SYSTEM_TAG],
-        )
+        try:
+            return self.record_observation(
+                f"The computer's clock moved {describe_gap(abs(drift))} {direction} of "
+                "kapdesk's timer (the laptop slept, or its clock was changed). The session "
+                "clocks follow the stored start, so they remain right.",
+                [SYSTEM_TAG],
+            )
+        except ValidationError:
+            return None  # set back before the session: the next entry is refused, and says so
 
     # ---------------------------------------------------------- internals
 
@@ -767,6 +786,26 @@ class SessionService:
             raise ImmutableError(
                 f"This session ended at {self.local_clock(self.ended_at)}; nothing more can be "
                 "added to it. To change an entry, correct it; for a new session, start one."
+            )
+        self._refuse_if_clock_behind()
+
+    def _refuse_if_clock_behind(self) -> None:
+        """Nothing new is stored at a time before the session began, or before its first
+        dose once that is in: the computer's clock has been set back. Tamper QA: resumed
+        after a crash with the clock two hours behind, a reading went in at T-119 as a
+        pre-dose reading, moved the baseline, and the banner advised on dosing a patient
+        already dosed; the report kept it so."""
+        now = self._now()
+        floor, what = self.started_at, "this session began"
+        if self.first_dose_at is not None and self.first_dose_at > floor:
+            floor, what = self.first_dose_at, "the first dose was given"
+        if now < floor - CLOCK_SLACK:
+            clock = self.local_clock
+            raise ValidationError(
+                "clock",
+                f"The computer's clock says {clock(now)}, before {what} ({clock(floor)}): it "
+                "has been set back. Set the computer's clock right, then enter it again; "
+                "nothing was stored. Meanwhile note entries on paper with their times.",
             )
 
     def _added(self, kind: str, entry_id: uuid.UUID) -> LogEntry:

@@ -561,3 +561,38 @@ def test_a_session_begun_the_minute_before_the_dose_takes_a_reading_before_it(st
     assert live.state.entry("vitals", late.entry.id).at == start  # the session's first instant
     assert late.notice == "The pre-dose baseline is now 132/84 (was 128/82)."
     assert live.chart().baseline == pytest.approx((132, 84))
+
+
+def test_nothing_is_stored_before_the_session_or_its_first_dose_when_the_clock_is_set_back(
+    store, clock
+):
+    """Tamper QA: resumed after a crash with the clock two hours behind, a reading went in
+    at T-119 as a pre-dose reading, moved the baseline, and the banner advised on dosing a
+    patient already dosed. The resume note said "less than a minute after the last entry"."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    service.record_vitals_line("131/83 70 98")
+    clock.advance(minutes=1)
+    service.record_dose(drug="ketamine", route="im", mg=50)
+    clock.advance(minutes=20)
+    service.record_vitals_line("140/88 80 97")
+    clock.jump(hours=-2)  # the crash, and the computer's clock set back
+    resumed = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    assert resumed.note_resumption() is None  # it would be dated before the session
+    before = len(resumed.state.readings())
+    with pytest.raises(ValidationError, match=r"clock says .*before the first dose was given"):
+        resumed.record_vitals_line("142/91 88 95")
+    assert len(resumed.state.readings()) == before
+    assert resumed.state.baseline() == (131, 83)
+    # Set a little behind the last entry, but after the dose: stored, and the resume note
+    # says the last entry is dated after now, not "less than a minute" before.
+    clock.jump(hours=2, minutes=-10)
+    again = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    note = again.note_resumption()
+    assert note is not None
+    assert "the last entry is dated" in note.text
+    assert "10 min after the computer's time now" in note.text
