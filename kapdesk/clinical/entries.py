@@ -185,8 +185,11 @@ def validate_dose(
         raise ValidationError("route", f"Route must be one of: {', '.join(Route)}.") from None
     dose_mg = _number(mg, "mg", "Dose")
     if not 0 < dose_mg <= MAX_DOSE_MG:
+        # "Dose 0 mg is outside 0–1000 mg" contradicted itself (QA): more than 0, at most.
         raise ValidationError(
-            "mg", f"Dose {dose_mg:g} mg is outside 0–{MAX_DOSE_MG:g} mg; check the amount."
+            "mg",
+            f"Dose {dose_mg:g} mg: a dose is more than 0 and at most {MAX_DOSE_MG:g} mg; "
+            "check the amount.",
         )
     devices: int | None = None
     if device_count not in (None, ""):
@@ -373,13 +376,15 @@ def validate_scale_score(scale_id: Any, answers: Sequence[Any], total: Any = Non
 
 
 def _number(value: Any, field: str, label: str) -> float:
+    # What to type, not only what is wrong ("Dose must be a number.", QA).
+    wrong = f"{label} must be a number: type digits only, such as 50 or 0.5."
     if isinstance(value, bool):
-        raise ValidationError(field, f"{label} must be a number.")
+        raise ValidationError(field, wrong)
     if isinstance(value, str):
         try:
             value = float(value.strip().replace(",", "."))
         except ValueError:
-            raise ValidationError(field, f"{label} must be a number.") from None
+            raise ValidationError(field, wrong) from None
     if not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValidationError(field, f"{label} must be a number.")
+        raise ValidationError(field, wrong)
     return float(value)

@@ -117,7 +117,9 @@ class DoseDialog(FormDialog):
         except ValueError:
             self.per_kg.setText("")
             return
-        if self.weight_kg:
+        if mg <= 0:
+            self.per_kg.setText("")  # "-0.07 mg/kg" of a dose that cannot be (QA)
+        elif self.weight_kg:
             self.per_kg.setText(f"{mg / self.weight_kg:.2f} mg/kg at {self.weight_kg:g} kg")
         else:
             self.per_kg.setText("No weight recorded: mg/kg not shown")

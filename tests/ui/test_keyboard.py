@@ -308,7 +308,7 @@ def test_an_empty_dose_is_asked_for_before_the_lot(qtbot, window, store):
     dose.mg.setFocus()
     key(dose.mg, Qt.Key.Key_Return)
     assert dose.isVisible()
-    assert dose.error.text() == "Dose must be a number."
+    assert dose.error.text() == "Dose must be a number: type digits only, such as 50 or 0.5."
     assert "lot" not in workspace.message_text().lower()
     assert focused() is dose.mg
     qtbot.keyClicks(focused(), "56")

@@ -238,7 +238,7 @@ def test_a_dose_refused_by_validation_keeps_the_dialog_open(qtbot, window, store
     qtbot.keyClicks(dose.mg, "5000")
     qtbot.keyClick(dose.mg, Qt.Key.Key_Return)
     assert dose.isVisible()
-    assert "outside 0–1000 mg" in dose.error.text()
+    assert "a dose is more than 0 and at most 1000 mg" in dose.error.text()
     assert store.entries("dose", session) == []
     dose.reject()
 
