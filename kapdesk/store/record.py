@@ -264,11 +264,27 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
     ) -> ExportInfo:
         """The record (or a patient's, or a session's) as CSV files in a new ``folder``,
         and the audit event that says who exported what, when, and where to."""
+        self.note_export_begun(folder, patient_id=patient_id, session_id=session_id)
         info = self.write_csv(
             folder, patient_id=patient_id, session_id=session_id, progress=progress
         )
         self.note_export(info, patient_id=patient_id, session_id=session_id)
         return info
+
+    def note_export_begun(
+        self,
+        folder: Path,
+        *,
+        patient_id: uuid.UUID | None = None,
+        session_id: uuid.UUID | None = None,
+    ) -> None:
+        """In the audit trail before a file is written: an export stopped part way (the
+        process killed) left plain-text files of patients and none in the trail, whose
+        "export" event comes once all are written (tamper QA)."""
+        self.record_event(
+            "export_begun",
+            {"format": "csv", **_scope(patient_id, session_id), "folder": str(folder)},
+        )
 
     def write_csv(
         self,
@@ -293,16 +309,14 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
         patient_id: uuid.UUID | None = None,
         session_id: uuid.UUID | None = None,
     ) -> None:
-        scope = (
-            {"session_id": str(session_id)}
-            if session_id is not None
-            else {"patient_id": str(patient_id)}
-            if patient_id is not None
-            else {"whole_record": True}
-        )
         self.record_event(
             "export",
-            {"format": "csv", **scope, "folder": str(info.folder), "rows": info.rows},
+            {
+                "format": "csv",
+                **_scope(patient_id, session_id),
+                "folder": str(info.folder),
+                "rows": info.rows,
+            },
         )
 
     def record_event(self, action: str, details: Mapping[str, Any] | None = None) -> None:
@@ -395,6 +409,15 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
             m.Clinician, login_name=login_name, display_name=login_name, created_at=self._now()
         )
         return self._append("clinician", clinician)
+
+
+def _scope(patient_id: uuid.UUID | None, session_id: uuid.UUID | None) -> dict[str, Any]:
+    """What an export holds, for its audit events."""
+    if session_id is not None:
+        return {"session_id": str(session_id)}
+    if patient_id is not None:
+        return {"patient_id": str(patient_id)}
+    return {"whole_record": True}
 
 
 def _open_failed(folder: Path, exc: SaveFailedError) -> StoreError:

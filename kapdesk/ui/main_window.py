@@ -933,6 +933,11 @@ class MainWindow(QMainWindow):
         target = folder / f"kapdesk-export-{self.clock():%Y-%m-%d-%H%M%S}"
         if self._record_job_busy():  # one started while the place was being chosen
             return
+        try:
+            self.store.note_export_begun(target)
+        except StoreError as exc:
+            self.show_verdict(str(exc))  # not in the trail: not begun
+            return
         self.record_job.start(
             self.EXPORT_TITLE,
             lambda progress, _stop: self.store.write_csv(target, progress=progress),

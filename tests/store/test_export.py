@@ -140,3 +140,28 @@ def test_an_export_onto_a_full_disk_says_so_and_leaves_nothing(
         store.export_csv(target)
     assert "Check the space" in str(caught.value)
     assert not target.exists()
+
+
+def test_an_export_is_in_the_audit_trail_before_its_first_file_is_written(
+    store, recorded, tmp_path, monkeypatch
+):
+    """Tamper QA: an export killed part way left plain-text files of patients, and nothing
+    in the audit trail said an export had been made: its event came once all were
+    written."""
+    from kapdesk.store import export_csv as module
+
+    real = module.export_csv
+
+    def killed(*args, **kwargs):
+        real(*args, **kwargs)
+        raise KeyboardInterrupt  # the process stopped before the last event
+
+    monkeypatch.setattr(module, "export_csv", killed)
+    with pytest.raises(KeyboardInterrupt):
+        store.export_csv(tmp_path / "export")
+    with store.engine.connect() as conn:
+        action, details = conn.exec_driver_sql(
+            "SELECT action, details FROM audit_events ORDER BY seq DESC LIMIT 1"
+        ).one()
+    assert action == "export_begun"
+    assert str(tmp_path / "export") in details
