@@ -887,7 +887,13 @@ class MainWindow(QMainWindow):
             return
         default = Path.home() / f"kapdesk-{self.clock():%Y-%m-%d-%H%M}.kapbak"
         chosen, _filter = QFileDialog.getSaveFileName(
-            self, "Back up the record", str(default), "kapdesk backups (*.kapbak)"
+            self,
+            "Back up the record",
+            str(default),
+            "kapdesk backups (*.kapbak)",
+            # A backup never replaces a file (refused, with a sentence): the dialog's own
+            # "Do you want to replace it?" offered what would not happen (tamper QA).
+            options=QFileDialog.Option.DontConfirmOverwrite,
         )
         if not chosen:
             return
