@@ -59,12 +59,32 @@ def instant_of_clock(
             "time", f"“{text_.strip()}” is not a time of day: write the clock time as 10:05."
         )
     clock = f"{int(match.group(1)):02d}:{match.group(2)}"
-    local = (now + FUTURE_TOLERANCE).astimezone(zone)
-    at = local.replace(hour=int(match.group(1)), minute=int(match.group(2)), second=0)
-    at = at.replace(microsecond=0)
-    later_today = at > local  # wall times compared
-    if later_today:  # the latest such time of day so far
-        at -= dt.timedelta(days=1)
+    hour, minute = int(match.group(1)), int(match.group(2))
+    latest = now + FUTURE_TOLERANCE
+    local = latest.astimezone(zone)
+    # Each instant this clock time named today and yesterday: twice in the hour the
+    # clocks go back (tamper QA: at 01:20 winter time, 01:40 summer time, forty minutes
+    # before and within the session, was refused as not come yet), never in the hour
+    # they skip. The latest so far is the one meant.
+    named: list[tuple[dt.datetime, bool]] = []
+    for days_back in (0, 1):
+        day = local.date() - dt.timedelta(days=days_back)
+        for fold in (0, 1):
+            wall = dt.datetime.combine(day, dt.time(hour, minute), tzinfo=zone).replace(fold=fold)
+            instant = wall.astimezone(dt.UTC)
+            shown = instant.astimezone(zone)
+            if (shown.hour, shown.minute) == (hour, minute):  # not in a skipped hour
+                named.append((instant, days_back == 0))
+    past = [(instant, today) for instant, today in named if instant <= latest]
+    later_today = any(today and instant > latest for instant, today in named) and not any(
+        today for _instant, today in past
+    )
+    if not past:  # only ever later (the day's first minutes of a zone's first day)
+        here = now.astimezone(zone).strftime("%H:%M")
+        raise ValidationError(
+            "time", f"{clock} has not come yet (it is {here} now): give the time it was taken."
+        )
+    at = max(instant for instant, _today in past)
     began = earliest.astimezone(zone).strftime("%H:%M")
     last = now if ended is None else ended
     until = last.astimezone(zone).strftime("%H:%M")

@@ -218,6 +218,29 @@ def test_a_clock_time_is_the_latest_such_time_of_the_session():
     assert late == _utc("2026-11-27 23:55:00")
 
 
+def test_a_clock_time_in_the_hour_the_clocks_go_back_is_the_latest_it_named():
+    """Tamper QA: the session began at 01:30 summer time (00:30 UTC) on the night the
+    clocks go back; at 01:20 winter time, "at 01:40" (summer time, forty minutes before)
+    was refused as not come yet."""
+    start = _utc("2026-10-25 00:30:00")  # 01:30 BST
+    now = _utc("2026-10-25 01:20:00")  # 01:20 GMT
+    assert instant_of_clock("01:40", now=now, zone=LONDON, earliest=start) == _utc(
+        "2026-10-25 00:40:00"
+    )
+    # A time named twice: the later of the two that have come.
+    assert instant_of_clock("01:10", now=now, zone=LONDON, earliest=start) == _utc(
+        "2026-10-25 01:10:00"
+    )
+    # The hour the clocks skip names nothing today: 01:30 is yesterday's, before the session.
+    with pytest.raises(ValidationError, match="before this session began"):
+        instant_of_clock(
+            "01:30",
+            now=_utc("2026-03-29 01:45:00"),
+            zone=LONDON,
+            earliest=_utc("2026-03-29 00:50:00"),
+        )
+
+
 def test_a_clock_time_outside_the_session_is_refused_with_the_times_it_may_be():
     now = _utc("2026-11-27 10:08:30")
     start = _utc("2026-11-27 09:00:37")
