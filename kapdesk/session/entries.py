@@ -208,6 +208,15 @@ FIELD_LABELS: dict[str, str] = {
 }
 
 
+# A patient's details, as the correction form names them (main_window.correct_patient).
+PATIENT_LABELS: dict[str, str] = {
+    "display_name": "Name",
+    "date_of_birth": "Date of birth (YYYY-MM-DD)",
+    "record_number": "Record number",
+    "weight_kg": "Weight in kg",
+}
+
+
 # A correction's clock time (``10:05``), made an instant of the session by the service: for
 # the kinds whose time a correction may move. A dose's stays as given: the first is T0.
 CLOCK_TIME = "clock_time"

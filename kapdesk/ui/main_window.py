@@ -159,6 +159,11 @@ class MainWindow(QMainWindow):
         record.addAction(
             make_action(self, "Add a course n&ote…", "Ctrl+Shift+O", self.add_course_note)
         )
+        # On the patients page only (a session's Ctrl+E corrects its entries): not in the
+        # menu, whose copy of the key would make Ctrl+E ambiguous on a session screen.
+        make_action(
+            self.patients_page, "Correct the patient's details…", "Ctrl+E", self.correct_patient
+        )
         record.addAction(make_action(self, "&Verify the record", "Ctrl+Shift+V", self.run_verify))
         record.addAction(make_action(self, "&Back up the record…", "Ctrl+Shift+B", self.back_up))
         record.addAction(
@@ -320,6 +325,7 @@ class MainWindow(QMainWindow):
                 f"{current['weight_kg']:g} kg" if current.get("weight_kg") else "",
             ]
             details = " · ".join(p for p in parts if p) or "No date of birth, number or weight."
+            details += " (Ctrl+E corrects them)"
             figures = self.store.session_figures(patient)
             for session in self.store.sessions(patient):
                 zone = ZoneInfo(session["zone_name"])
@@ -413,6 +419,44 @@ class MainWindow(QMainWindow):
             ),
             saved=lambda patient: self.refresh_patients(select=patient),
             closed=self.patients_page.patient_list.setFocus,
+        )
+
+    def correct_patient(self) -> None:
+        """The selected patient's name, date of birth, record number or weight corrected,
+        with a reason; the details first written stay in the record. QA: there was no way,
+        and a weight typed wrong gave every dose's mg/kg from it for good."""
+        from kapdesk.session.entries import PATIENT_LABELS
+        from kapdesk.ui.session_forms import CorrectDialog
+
+        patient = self.patients_page.selected_patient()
+        if patient is None:
+            self.show_verdict("Choose a patient first (Ctrl+F finds one), then Ctrl+E.")
+            return
+        current = self.store.entry("patient", patient).current
+        fields = {
+            name: ""
+            if current[name] is None
+            else f"{current[name]:g}"
+            if isinstance(current[name], float)
+            else str(current[name])
+            for name in PATIENT_LABELS
+        }
+        dialog = CorrectDialog(
+            f"The details of {current['display_name']}", fields, PATIENT_LABELS, self
+        )
+        dialog.setWindowTitle("Correct a patient's details")
+        self.patient_dialog = open_form(
+            dialog,
+            lambda d: self.store.correct("patient", patient, d.changes(), reason=d.reason.text()),
+            saved=lambda _id: self._patient_corrected(patient),
+            closed=self.patients_page.patient_list.setFocus,
+        )
+
+    def _patient_corrected(self, patient: uuid.UUID) -> None:
+        self.refresh_patients(select=patient)
+        self.statusBar().showMessage(
+            "The patient's details are corrected; what was first written stays in the record.",
+            8000,
         )
 
     # ------------------------------------------------------------ sessions

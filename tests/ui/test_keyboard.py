@@ -1825,3 +1825,32 @@ def test_tab_from_a_windowed_forms_drop_down_goes_to_save(qtbot):
     while not following.focusPolicy() & Qt.FocusPolicy.TabFocus:
         following = following.nextInFocusChain()
     assert following is ok
+
+
+def test_a_patients_details_are_corrected_from_the_patients_page(qtbot, window, store):
+    """QA: nothing in the app corrected a patient's details, and a weight typed wrong (154,
+    meant as pounds) gave every dose's mg/kg from it for good. Ctrl+E on the patients page
+    corrects them with a reason; what was first written stays in the record."""
+    patient = store.add_patient("Ada Exmaple", weight_kg=154)
+    window.refresh_patients(select=patient)
+    window.patients_page.patient_list.setFocus()
+    assert "Ctrl+E corrects them" in window.patients_page.patient_details.text()
+    press(window, Qt.Key.Key_E, CTRL)
+    dialog = window.patient_dialog
+    assert dialog is not None
+    assert dialog.isVisible()
+    name, weight = dialog.edits["display_name"], dialog.edits["weight_kg"]
+    assert (name.text(), weight.text()) == ("Ada Exmaple", "154")
+    name.setFocus()
+    name.selectAll()
+    qtbot.keyClicks(name, "Ada Example")
+    weight.selectAll()
+    qtbot.keyClicks(weight, "70")
+    qtbot.keyClicks(dialog.reason, "typed in pounds; name misspelt")
+    with qtbot.waitSignal(dialog.accepted):
+        qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
+    view = store.entry("patient", patient)
+    assert (view.current["display_name"], view.current["weight_kg"]) == ("Ada Example", 70)
+    assert view.original["weight_kg"] == 154  # the first entry stays readable
+    assert "70 kg" in window.patients_page.patient_details.text()
+    assert window.focusWidget() is window.patients_page.patient_list
