@@ -22,6 +22,7 @@ import contextlib
 import logging
 import stat
 import threading
+import unicodedata
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -327,8 +328,36 @@ def connect_writer(path: Path, key: bytes) -> Any:
     return _configured(connect(path, key, "rw"), WRITE_PRAGMAS)
 
 
+# Letters with no decomposition that a clinician types without their mark.
+_PLAIN_LETTERS = str.maketrans(
+    {
+        "ł": "l",
+        "Ł": "l",
+        "ø": "o",
+        "Ø": "o",
+        "đ": "d",
+        "Đ": "d",
+        "ħ": "h",
+        "ı": "i",
+        "æ": "ae",
+        "Æ": "ae",
+        "œ": "oe",
+        "Œ": "oe",
+        "þ": "th",
+        "Þ": "th",
+    }
+)
+
+
+def fold(value: str) -> str:
+    """``value`` as a search compares it: case and accents ignored ("Zoë Łukasiewicz-Ngô"
+    is found by "zoe", "lukas" and "ngo": QA, only "zo" found it)."""
+    plain = unicodedata.normalize("NFKD", value.translate(_PLAIN_LETTERS))
+    return "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+
+
 def _fold(value: object) -> str | None:
-    return None if value is None else str(value).casefold()
+    return None if value is None else fold(str(value))
 
 
 def make_engine(path: Path, key: bytes, *, create: bool = False, read_only: bool = False) -> Engine:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session as OrmSession
 from kapdesk.clinical.accounts import signature
 from kapdesk.clinical.vitals import highest_pressures
 from kapdesk.store import models as m
+from kapdesk.store.engine import fold
 from kapdesk.store.errors import NotFoundError
 from kapdesk.store.types import UTCDateTime, UUIDText, from_utc_text
 from kapdesk.store.views import CORRECTABLE, EntryView, build_views
@@ -176,7 +177,7 @@ class RecordReads:
         The match runs in SQLite over the patients table (thousands of short rows), so
         only the patients shown are read into Python.
         """
-        needle = words.strip().casefold()
+        needle = fold(words.strip())
         if not needle:
             return self.recent_patients(limit)
         pattern = "%" + needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
@@ -196,6 +197,19 @@ class RecordReads:
             ).scalars()
             return self._patient_views([uuid.UUID(i) for i in ids])
 
+    def same_patients(self, name: str, date_of_birth: str | None) -> list[EntryView]:
+        """Patients already in the record with this name (case and accents aside) and this
+        date of birth (or none, as none given): a second record for one person is asked
+        about before it is made (QA: two identical patients were added without a word)."""
+        wanted = fold(name.strip())
+        born = (date_of_birth or "").strip()
+        return [
+            view
+            for view in self.find_patients(name)
+            if fold(str(view.current["display_name"])) == wanted
+            and str(view.current.get("date_of_birth") or "") == born
+        ]
+
     def record_number_taken(self, number: str) -> bool:
         """Whether a patient's current record number (corrections applied) is ``number``,
         ignoring case."""
@@ -206,7 +220,7 @@ class RecordReads:
                     f"SELECT 1 FROM patients AS p WHERE {current} IS NOT NULL"
                     f" AND kapdesk_fold({current}) = :number LIMIT 1"
                 ),
-                {"number": number.strip().casefold()},
+                {"number": fold(number.strip())},
             ).first()
         return found is not None
 

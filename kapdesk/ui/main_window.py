@@ -23,6 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapdesk import __version__
+from kapdesk.clinical.vitals import ValidationError
 from kapdesk.local.memory import forget_module_sources, give_back_memory
 from kapdesk.local.settings import Settings, alert_thresholds, local_zone_name
 from kapdesk.session.protocols import clinic_protocols, default_protocol, start_session
@@ -102,6 +103,7 @@ class MainWindow(QMainWindow):
         self._closing = False
         self.chart_pool: ChartPool | None = None  # made with the first warm-up
         self.patient_dialog: PatientDialog | None = None
+        self.patient_correction: QDialog | None = None
         self.accounts_dialog: QDialog | None = None
         self.session_dialog: NewSessionDialog | None = None
         self.settings_dialog: SettingsDialog | None = None
@@ -409,14 +411,35 @@ class MainWindow(QMainWindow):
     def add_patient(self) -> None:
         if not self._leave_ended_session():
             return
-        self.patient_dialog = open_form(
-            PatientDialog(self),
-            lambda d: self.store.add_patient(
-                d.name.text(),
-                date_of_birth=d.date_of_birth.text() or None,
+        asked: list[object] = [None]  # the name and date of birth already asked about
+
+        def save(d: PatientDialog) -> uuid.UUID:
+            name, born = d.name.text(), d.date_of_birth.text() or None
+            key = (name.strip().casefold(), born)
+            same = self.store.same_patients(name, born) if name.strip() else []
+            if same and asked[0] != key:
+                asked[0] = key
+                number = same[0].current.get("record_number")
+                raise ValidationError(
+                    "name",
+                    f"{same[0].current['display_name']}"
+                    + (f", born {born}," if born else "")
+                    + " is already in the record"
+                    + (f" (record number {number})" if number else "")
+                    + ": adding them again makes a second record of one person, which "
+                    "cannot be removed. Esc goes back to find them (Ctrl+F); to add this "
+                    "patient anyway, press Enter again.",
+                )
+            return self.store.add_patient(
+                name,
+                date_of_birth=born,
                 record_number=d.record_number.text() or None,
                 weight_kg=d.weight.text() or None,
-            ),
+            )
+
+        self.patient_dialog = open_form(
+            PatientDialog(self),
+            save,
             saved=lambda patient: self.refresh_patients(select=patient),
             closed=self.patients_page.patient_list.setFocus,
         )
@@ -445,7 +468,7 @@ class MainWindow(QMainWindow):
             f"The details of {current['display_name']}", fields, PATIENT_LABELS, self
         )
         dialog.setWindowTitle("Correct a patient's details")
-        self.patient_dialog = open_form(
+        self.patient_correction = open_form(
             dialog,
             lambda d: self.store.correct("patient", patient, d.changes(), reason=d.reason.text()),
             saved=lambda _id: self._patient_corrected(patient),

@@ -1836,7 +1836,7 @@ def test_a_patients_details_are_corrected_from_the_patients_page(qtbot, window, 
     window.patients_page.patient_list.setFocus()
     assert "Ctrl+E corrects them" in window.patients_page.patient_details.text()
     press(window, Qt.Key.Key_E, CTRL)
-    dialog = window.patient_dialog
+    dialog = window.patient_correction
     assert dialog is not None
     assert dialog.isVisible()
     name, weight = dialog.edits["display_name"], dialog.edits["weight_kg"]
@@ -1854,3 +1854,30 @@ def test_a_patients_details_are_corrected_from_the_patients_page(qtbot, window, 
     assert view.original["weight_kg"] == 154  # the first entry stays readable
     assert "70 kg" in window.patients_page.patient_details.text()
     assert window.focusWidget() is window.patients_page.patient_list
+
+
+def test_a_name_is_found_without_its_accents(qtbot, window, store):
+    """QA: "lukas", "zoe" and "ngo" found nothing for "Zoë Łukasiewicz-Ngô"."""
+    patient = store.add_patient("Zoë Łukasiewicz-Ngô")
+    store.add_patient("Ben Other")
+    for typed in ("zoe", "lukas", "NGO", "Łukasiewicz"):
+        assert [v.id for v in store.find_patients(typed)] == [patient], typed
+
+
+def test_a_second_record_of_one_patient_is_asked_about_once(qtbot, window, store):
+    """QA: the same name and date of birth were added twice without a word, leaving two
+    identical rows the append-only record keeps for good."""
+    first = store.add_patient("Zoë Lukasiewicz", date_of_birth="1990-02-14", record_number="R-7")
+    window.refresh_patients()
+    press(window, Qt.Key.Key_N, CTRL)
+    dialog = window.patient_dialog
+    qtbot.keyClicks(dialog.name, "Zoe Lukasiewicz")
+    qtbot.keyClicks(dialog.date_of_birth, "1990-02-14")
+    qtbot.keyClick(dialog.date_of_birth, Qt.Key.Key_Return)
+    assert dialog.isVisible()
+    assert "is already in the record (record number R-7)" in dialog.error.text()
+    assert "press Enter again" in dialog.error.text()
+    assert [v.id for v in store.patients()] == [first]
+    with qtbot.waitSignal(dialog.accepted):
+        qtbot.keyClick(dialog.date_of_birth, Qt.Key.Key_Return)  # asked, and answered
+    assert len(store.patients()) == 2
