@@ -352,6 +352,8 @@ _PLAIN_LETTERS = str.maketrans(
 def fold(value: str) -> str:
     """``value`` as a search compares it: case and accents ignored ("Zoë Łukasiewicz-Ngô"
     is found by "zoe", "lukas" and "ngo": QA, only "zo" found it)."""
+    if value.isascii():
+        return value.casefold()  # most names: run for every patient on each search
     plain = unicodedata.normalize("NFKD", value.translate(_PLAIN_LETTERS))
     return "".join(c for c in plain if not unicodedata.combining(c)).casefold()
 
