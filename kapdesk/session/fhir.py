@@ -122,7 +122,7 @@ def _session_resources(service: SessionService) -> Iterable[dict[str, Any]]:
     for reading in state.readings():
         yield from _vitals(reading, context)
     for dose in state.doses():
-        yield _dose(dose, patient, encounter_id)
+        yield _dose(dose, patient, encounter_id, service.state.stops.get(dose.id))
     for score in state.scores():
         yield _score(service, score, context)
     for observation in sorted(state.observations(), key=lambda o: o.at):
@@ -194,7 +194,12 @@ def _vitals(reading: StoredVitals, context: dict[str, Any]) -> Iterable[dict[str
         }
 
 
-def _dose(dose: StoredDose, patient: dict[str, str], encounter_id: str) -> dict[str, Any]:
+def _dose(
+    dose: StoredDose,
+    patient: dict[str, str],
+    encounter_id: str,
+    stopped: dt.datetime | None = None,
+) -> dict[str, Any]:
     content = dose.content
     notes = [f"lot {content.lot_number}"] if content.lot_number else []
     if content.device_count:
@@ -206,7 +211,12 @@ def _dose(dose: StoredDose, patient: dict[str, str], encounter_id: str) -> dict[
         "medicationCodeableConcept": {"text": content.drug},
         "subject": patient,
         "context": _ref(encounter_id),
-        "effectiveDateTime": _instant(dose.at),
+        # An IV infusion stopped: its start and end (QA: its length was lost).
+        **(
+            {"effectivePeriod": {"start": _instant(dose.at), "end": _instant(stopped)}}
+            if stopped is not None
+            else {"effectiveDateTime": _instant(dose.at)}
+        ),
         "dosage": {
             "route": {"text": ROUTE_LABELS[content.route]},
             "dose": {"value": content.mg, "unit": "mg", "system": UCUM, "code": "mg"},

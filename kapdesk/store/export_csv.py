@@ -1,7 +1,7 @@
 """The record as CSV files, for a researcher or the clinic's EHR (issue 12).
 
 One file per kind, written into a new folder the clinician chose: ``patients.csv``,
-``sessions.csv``, ``doses.csv``, ``vitals.csv``, ``observations.csv``,
+``sessions.csv``, ``doses.csv``, ``infusion_stops.csv``, ``vitals.csv``, ``observations.csv``,
 ``scale_scores.csv``, ``events.csv``, ``course_notes.csv``, ``corrections.csv``. Rows are
 as they were recorded; a correction is a row of ``corrections.csv`` that names the entry it corrects
 (``target_kind``, ``target_id``) and the corrected values, and every corrected row says
@@ -105,6 +105,19 @@ TABLES: tuple[Table, ...] = (
         ),
         times=("given_at", "recorded_at"),
         kind="dose",
+    ),
+    # When each IV infusion stopped: its length was in the report only (QA).
+    Table(
+        "infusion_stops.csv",
+        "infusion_stops",
+        (
+            ("id", "stop id"),
+            ("session_id", "sessions.csv id"),
+            ("dose_id", "doses.csv id of the infusion (its given_at is the start)"),
+            ("stopped_at", "when the infusion stopped"),
+            *RECORDED,
+        ),
+        times=("stopped_at", "recorded_at"),
     ),
     Table(
         "vitals.csv",

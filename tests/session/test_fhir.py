@@ -119,3 +119,33 @@ def test_a_corrected_reading_is_sent_as_corrected_and_says_so(store, clock):
     assert "misread the cuff" in panel["note"][0]["text"]
     Bundle.model_validate(bundle)
     assert check_vital_signs(bundle) == []
+
+
+def test_a_stopped_infusion_keeps_its_length_in_the_fhir_and_csv_exports(store, clock, tmp_path):
+    """QA: Ctrl+I logged "stopped 17:47" and the report showed it, but neither the CSV
+    nor the FHIR export held the stop: the infusion's length was lost."""
+    from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
+
+    patient = store.add_patient("Ada Example", weight_kg=70)
+    session = store.start_session(patient, protocol="IV", zone_name="UTC")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    service.record_vitals_line("124/80 70 98")
+    clock.advance(minutes=2)
+    service.record_dose(drug="ketamine", route="iv", mg=35)
+    clock.advance(minutes=40)
+    service.stop_infusion()
+    bundle = fhir.session_bundle(service)
+    Bundle.model_validate(copy.deepcopy(bundle))
+    [given] = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "MedicationAdministration"
+    ]
+    period = given["effectivePeriod"]
+    assert (period["start"], period["end"]) == ("2026-03-02T09:02:00Z", "2026-03-02T09:42:00Z")
+    store.export_csv(tmp_path / "export", session_id=session)
+    text = (tmp_path / "export" / "infusion_stops.csv").read_text(encoding="utf-8")
+    assert "2026-03-02T09:42:00" in text
