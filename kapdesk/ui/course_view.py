@@ -52,11 +52,15 @@ class CourseView:
             kind, session_id, text = dialog.values()
             return store.add_course_note(page.patient_id, kind, text, session_id=session_id)
 
+        saved: list[object] = []
         self.note_dialog = open_form(
             NoteDialog(page.sessions, page.chart.selected_session(), self.window),
             save,
-            saved=self._note_saved,
-            closed=lambda: self._back(page.focus_chart),
+            saved=lambda note_id: (saved.append(note_id), self._note_saved(note_id)),
+            # Saved: the keyboard on the new note, which the caption says Enter reads (QA:
+            # it went to the chart, where Enter opened the session instead). Cancelled: back
+            # to the chart, where the clinician was.
+            closed=lambda: self._back(page.note_list.setFocus if saved else page.focus_chart),
         )
 
     def _note_saved(self, note_id: object) -> None:

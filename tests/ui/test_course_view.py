@@ -102,6 +102,9 @@ def test_a_course_note_is_added_and_corrected_by_keys(window, store, clock):
     assert page.selected_note().current["text"].startswith("Named the fear")  # in view
     assert "Integration note (session 8)" in added
     assert "Named the fear of falling.\nIt eased." in added
+    # The keyboard on the new note, which Enter reads (QA: it went to the chart, where
+    # Enter opened the session instead).
+    assert window.focusWidget() is page.note_list
 
     page.note_list.setFocus()
     page.note_list.setCurrentIndex(page.notes.index(rows.index(added), 0))
