@@ -197,7 +197,7 @@ class SurveyFlow:
         # without, the record's passphrase, or a code chosen now for a keyring record.
         accounts = store.has_accounts()
         needs_code = store.key_method != "passphrase" and not accounts
-        before = hand_over_facts(workspace.service)
+        before = hand_over_facts(workspace.service, workspace.ticked_checklist())
 
         def hand_over(dialog: HandOverDialog) -> object:
             code = dialog.return_code()
@@ -302,9 +302,11 @@ class SurveyFlow:
         workspace.refocus()
 
 
-def hand_over_facts(service: SessionService) -> str:
+def hand_over_facts(service: SessionService, ticked: frozenset[str] = frozenset()) -> str:
     """Which session the answers are filed with; for a running one, what the clinician
-    leaves while the screen is the patient's; and an earlier survey in it (QA)."""
+    leaves while the screen is the patient's; and an earlier survey in it (QA).
+    ``ticked``: the checklist items ticked in the end panel, met (QA: "5 discharge criteria
+    not yet met" counted three the clinician had ticked)."""
     zone = service.state.zone
     day = service.started_at.astimezone(zone)
     lines = []
@@ -317,7 +319,7 @@ def hand_over_facts(service: SessionService) -> str:
         if pending:
             reason = pending[0].reason.rstrip(".")
             lines.append(f"{len(pending)} alert(s) not yet acknowledged, the first: {reason}.")
-        unmet = [item.label for item in service.discharge_items() if not item.met]
+        unmet = [item.label for item in service.discharge_items(ticked) if not item.met]
         if unmet:
             lines.append(f"{len(unmet)} discharge criteria not yet met (Ctrl+Shift+E lists them).")
     else:

@@ -206,6 +206,10 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             self._discharge = panel
         return self._discharge
 
+    def ticked_checklist(self) -> frozenset[str]:
+        """The discharge checklist's items ticked in the end panel (none if never shown)."""
+        return frozenset() if self._discharge is None else self._discharge.confirmed_items()
+
     def end_panel_shown(self) -> bool:
         return self._discharge is not None and self.side.showing() is self._discharge
 

@@ -359,3 +359,20 @@ def test_an_alert_acknowledged_on_return_after_the_end_leaves_the_summary(
     key(Qt.Key.Key_Escape)  # the survey's words read: the end panel again
     assert window.workspace.side.showing() is panel
     assert "not acknowledged" not in panel.items_text()
+
+
+def test_the_hand_over_counts_the_checklist_items_ticked_as_met(store, clock, data_dir):
+    """QA: with three checklist items ticked in the end panel, the hand-over still said
+    "5 discharge criteria not yet met"."""
+    from kapdesk.session.protocols import clinic_protocols
+    from kapdesk.session.service import SessionService
+    from kapdesk.ui.survey_flow import hand_over_facts
+
+    protocol = clinic_protocols(data_dir).protocols["IM injection"]
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM injection", zone_name="UTC")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=protocol)
+    unticked = hand_over_facts(service)
+    ticked = hand_over_facts(service, frozenset(protocol.discharge.checklist))
+    count = int(unticked.split(" discharge criteria not yet met")[0].split()[-1])
+    assert f"{count - 3} discharge criteria not yet met" in ticked
