@@ -60,7 +60,16 @@ def evaluate_discharge(
         items.append(_sedation(facts))
     if rules.dissociation_resolved:
         if facts.dissociation_present is None:
-            items.append(DischargeItem("Dissociation resolved", False, "No REMS check recorded."))
+            # Said for any drug: "No REMS check recorded" read as an esketamine rule in an
+            # IV ketamine session (QA). The check's questions are asked with Ctrl+J.
+            items.append(
+                DischargeItem(
+                    "Dissociation resolved",
+                    False,
+                    "Not checked yet: Ctrl+J asks whether dissociation (and sedation, and "
+                    "slowed breathing) is present.",
+                )
+            )
         else:
             items.append(
                 DischargeItem(
