@@ -138,20 +138,23 @@ def route_in_sentence(route: Route) -> str:
     return label if label[:2].isupper() else label.lower()
 
 
-def clean_text(value: Any, label: str = "Note", *, limit: int = MAX_TEXT_CHARS) -> str:
-    """Free text, verbatim; refused only when empty or over the limit."""
+def clean_text(
+    value: Any, label: str = "Note", *, limit: int = MAX_TEXT_CHARS, field: str = "text"
+) -> str:
+    """Free text, verbatim; refused only when empty or over the limit. ``field``: the form
+    field a refusal is about (where the keyboard goes)."""
     if not isinstance(value, str):
-        raise ValidationError("text", f"{label} must be text.")
+        raise ValidationError(field, f"{label} must be text.")
     if not value.strip():
-        raise ValidationError("text", f"{label} is empty; type something before saving.")
+        raise ValidationError(field, f"{label} is empty; type something before saving.")
     if len(value) > limit:
         raise ValidationError(
-            "text",
+            field,
             f"{label} is {len(value):,} characters, over the {limit:,} limit; "
             "split it into shorter entries.",
         )
     if "\x00" in value:
-        raise ValidationError("text", f"{label} contains a NUL character; remove it and save.")
+        raise ValidationError(field, f"{label} contains a NUL character; remove it and save.")
     return value
 
 

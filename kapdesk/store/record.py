@@ -236,7 +236,9 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
         """Append a correction to an entry; the entry itself stays as first written."""
         if kind not in CORRECTABLE:
             raise ValidationError("kind", f"Entries of kind “{kind}” cannot be corrected.")
-        reason_text = clean_text(reason, "The reason for the correction", limit=2000)
+        reason_text = clean_text(
+            reason, "The reason for the correction", limit=2000, field="reason"
+        )
         current = self.entry(kind, entry_id).current
         stored_changes = CORRECTABLE[kind].clean_changes(current, changes, now=self._now())
         number = stored_changes.get("record_number") if kind == "patient" else None

@@ -114,6 +114,9 @@ class CorrectNoteDialog(FormDialog):
         self.form.addRow("Reason", self.reason)
         self.buttons.button(self.buttons.StandardButton.Ok).setText("Save (Ctrl+Enter)")
         self.first_field = self.text
+        # A refusal takes the keyboard to what it is about (QA: "the reason is empty" left
+        # it in the note's text).
+        self.field_widgets = {"text": self.text, "reason": self.reason}
         save_on_ctrl_enter(self)
 
     def corrected(self) -> str:

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from kapdesk.clinical.entries import ROUTE_LABELS, Drug, Route, route_in_sentence
-from kapdesk.clinical.scales import REMS_QUESTIONS
+from kapdesk.clinical.scales import REMS_QUESTIONS, SCALES
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.session.dosing import DoseDefaults, device_count
 from kapdesk.session.entries import CLOCK_TIME
@@ -222,9 +222,14 @@ class CorrectDialog(FormDialog):
         self.first_field = next(iter(self.edits.values()), self.reason)
         # A refusal takes the keyboard to what it is about: a time refused left it in the
         # reason, the time out of view at 1024x600 (Xvfb QA).
-        self.field_widgets = dict(self.edits)
+        self.field_widgets = {**self.edits, "reason": self.reason}
         if CLOCK_TIME in self.edits:
             self.field_widgets["time"] = self.edits[CLOCK_TIME]
+        if "answers" in self.edits:
+            # A level the scale does not have is refused by the scale's name ("MOAA/S has
+            # no level 7"): the keyboard to the score, not left in the reason (QA).
+            for scale_id in SCALES:
+                self.field_widgets[scale_id] = self.edits["answers"]
 
     def focus_first(self) -> None:
         super().focus_first()

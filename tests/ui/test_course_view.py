@@ -199,3 +199,19 @@ def test_a_course_note_asked_for_during_a_session_says_where_notes_go(window, st
     assert window.course is None
     assert "Course notes are written in the course view (Ctrl+Shift+C)" in workspace.message_text()
     assert "opens once this session has ended" in workspace.message_text()
+
+
+def test_a_note_correction_without_a_reason_takes_the_keyboard_to_the_reason(window, store, clock):
+    """QA: "The reason for the correction is empty" left the keyboard in the note's text."""
+    page, _sessions = _course_page(window, store, clock)
+    key(Qt.Key.Key_O, CTRL_SHIFT)
+    dialog = window.course.note_dialog
+    QTest.keyClicks(dialog.text, "A note to correct.")
+    key(Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier, widget=dialog.text)
+    key(Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    correct = window.course.correct_dialog
+    correct.text.setFocus()
+    key(Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier, widget=correct.text)
+    assert "reason for the correction is empty" in correct.error.text()
+    assert correct.focusWidget() is correct.reason
+    correct.reject()

@@ -527,3 +527,23 @@ def test_an_entry_in_full_lists_each_correction_with_its_time(qtbot, window, sto
     assert "09:02 by dr.test: Text: calm, eyes closed; reason: misheard" in words
     assert "09:05 by dr.test: Text: restless, eyes closed; reason: looked again" in words
     window.close_workspace()
+
+
+def test_a_refused_score_correction_takes_the_keyboard_to_the_score(qtbot, window, store):
+    """QA: "MOAA/S has no level 7" left the keyboard in the reason."""
+    workspace = _screened_session(window, store)
+    score = workspace.service.record_scale("moaas", 4)
+    workspace.log_view.setFocus()
+    workspace.log_view.setCurrentIndex(
+        workspace.log_model.index(workspace.log_model.row_of(score.id), 0)
+    )
+    press(window, Qt.Key.Key_E, CTRL)
+    correct = workspace.correct_dialog
+    answers = correct.edits["answers"]
+    answers.selectAll()
+    qtbot.keyClicks(answers, "7")
+    qtbot.keyClicks(correct.reason, "misheard")
+    qtbot.keyClick(correct.reason, Qt.Key.Key_Return)
+    assert "MOAA/S has no level 7" in correct.error.text()
+    assert correct.focusWidget() is answers
+    correct.reject()
