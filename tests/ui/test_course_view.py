@@ -203,7 +203,7 @@ def test_a_course_note_asked_for_during_a_session_says_where_notes_go(window, st
 
 def test_a_note_correction_without_a_reason_takes_the_keyboard_to_the_reason(window, store, clock):
     """QA: "The reason for the correction is empty" left the keyboard in the note's text."""
-    page, _sessions = _course_page(window, store, clock)
+    _page, _sessions = _course_page(window, store, clock)
     key(Qt.Key.Key_O, CTRL_SHIFT)
     dialog = window.course.note_dialog
     QTest.keyClicks(dialog.text, "A note to correct.")

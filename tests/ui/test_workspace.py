@@ -542,6 +542,7 @@ def test_a_refused_score_correction_takes_the_keyboard_to_the_score(qtbot, windo
     answers = correct.edits["answers"]
     answers.selectAll()
     qtbot.keyClicks(answers, "7")
+    correct.reason.setFocus()  # the reason typed last, Enter pressed there
     qtbot.keyClicks(correct.reason, "misheard")
     qtbot.keyClick(correct.reason, Qt.Key.Key_Return)
     assert "MOAA/S has no level 7" in correct.error.text()
