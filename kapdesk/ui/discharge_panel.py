@@ -145,6 +145,13 @@ class DischargePanel(QFrame):
         self.override.setFocus()
         self.scroller.ensureWidgetVisible(self.override)
 
+    def focus_ready_minutes(self) -> None:
+        """The "ready to leave" minutes refused: the keyboard there, in view (QA: it stayed
+        in the reason, out of view at 1024x600, and what was typed went in unseen)."""
+        self.ready_minutes.setFocus()
+        self.ready_minutes.selectAll()
+        self.scroller.ensureWidgetVisible(self.ready_minutes)
+
     def keyPressEvent(self, event: QKeyEvent) -> None:
         # Enter anywhere in the panel (a ticked box, a field) presses End, as it says;
         # End refuses, in view, while something is unmet without a reason.

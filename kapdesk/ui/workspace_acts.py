@@ -459,6 +459,8 @@ class EndActs(Base):
                 self.discharge.focus_override()
             else:
                 self.discharge.show_error(str(exc))
+                if isinstance(exc, ValidationError) and exc.field == "ready_to_leave_minutes":
+                    self.discharge.focus_ready_minutes()
 
     def show_end_summary(self) -> None:
         """What the ended session holds, and the alerts still open: the banner counts them
