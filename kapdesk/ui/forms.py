@@ -237,6 +237,34 @@ class FormDialog(QDialog):
             return
         self.accept()
 
+    def focusNextPrevChild(self, next: bool) -> bool:
+        """Shown in place of the chart, Tab and Shift+Tab go round the form's own fields
+        and buttons: they went on to the entry lines and the log behind it, then to a stop
+        where nothing showed the keyboard and typing did nothing (QA). As a window of its
+        own, as Qt does."""
+        if self.isWindow():
+            return super().focusNextPrevChild(next)
+        chain: list[QWidget] = []
+        widget = self.nextInFocusChain()
+        while widget is not self and widget is not None and len(chain) < 500:
+            if (
+                self.isAncestorOf(widget)
+                and widget.isVisible()
+                and widget.isEnabled()
+                and widget.focusPolicy() & Qt.FocusPolicy.TabFocus
+                and widget.focusProxy() is None
+            ):
+                chain.append(widget)
+            widget = widget.nextInFocusChain()
+        if not chain:
+            return super().focusNextPrevChild(next)
+        current = QApplication.focusWidget()
+        at = chain.index(current) if current in chain else -1 if next else 0
+        chain[(at + (1 if next else -1)) % len(chain)].setFocus(
+            Qt.FocusReason.TabFocusReason if next else Qt.FocusReason.BacktabFocusReason
+        )
+        return True
+
     def _buttons_after_fields(self) -> None:
         """Tab goes from the last field to Save, then Cancel. A subclass adds its fields
         after the buttons are made, so Tab left a form in the session screen from its

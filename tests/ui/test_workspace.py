@@ -548,3 +548,26 @@ def test_a_refused_score_correction_takes_the_keyboard_to_the_score(qtbot, windo
     assert "MOAA/S has no level 7" in correct.error.text()
     assert correct.focusWidget() is answers
     correct.reject()
+
+
+def test_tab_goes_round_a_form_shown_in_place_of_the_chart(qtbot, window, store):
+    """QA: in the correction form, Tab went Reason, Save, Cancel, then on to the entry
+    lines and the log behind the form, and to a stop where nothing showed the keyboard."""
+    workspace = _screened_session(window, store)
+    entry = workspace.service.record_observation("said the room was warm")
+    workspace.log_view.setFocus()
+    workspace.log_view.setCurrentIndex(
+        workspace.log_model.index(workspace.log_model.row_of(entry.id), 0)
+    )
+    press(window, Qt.Key.Key_E, CTRL)
+    correct = workspace.correct_dialog
+    assert not correct.isWindow()  # in place of the chart
+    seen = []
+    for _ in range(12):
+        focused = QApplication.focusWidget()
+        assert focused is not None
+        assert correct.isAncestorOf(focused), f"Tab left the form for {focused!r}"
+        seen.append(focused)
+        qtbot.keyClick(focused, Qt.Key.Key_Tab)
+    assert correct.reason in seen
+    correct.reject()
