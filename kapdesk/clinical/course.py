@@ -134,8 +134,11 @@ def bp_baseline_flags(
         # on a session the caution had let go ahead without a word (QA).
         systolic, diastolic = session.last_pre_dose or baseline
         if systolic > thresholds.caution_systolic or diastolic > thresholds.caution_diastolic:
+            # Named as the last before the dose: beside "BP pre-dose 146/92" (the mean),
+            # "Pre-dose BP 148/93" read as a second, different pre-dose figure.
+            which = "Last BP before the dose" if session.last_pre_dose else "Pre-dose BP"
             above[session.session_id] = (
-                f"Pre-dose BP {systolic}/{diastolic} was above the caution level "
+                f"{which} {systolic}/{diastolic} was above the caution level "
                 f"{thresholds.caution_systolic}/{thresholds.caution_diastolic}."
             )
     reason = _trend_reason(baselines)

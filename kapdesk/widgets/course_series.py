@@ -125,7 +125,9 @@ def bp_text(session: CourseSession) -> str:
         return f"{systolic}/{diastolic}" if diastolic is not None else f"{systolic} systolic"
 
     pre = pair(session.pre_dose_systolic, session.pre_dose_diastolic)
-    text = f"BP pre-dose {pre}, peak {pair(session.peak_systolic, session.peak_diastolic)}"
+    # "mean": the baseline of all the pre-dose readings (a flag names the last one).
+    mean = " mean" if session.last_pre_dose else ""
+    text = f"BP pre-dose{mean} {pre}, peak {pair(session.peak_systolic, session.peak_diastolic)}"
     if session.highest_diastolic is not None:
         text += f", highest diastolic {pair(*session.highest_diastolic)}"
     return text

@@ -221,5 +221,5 @@ def test_a_session_is_flagged_by_the_reading_its_dose_was_weighed_on(baseline, l
     assert (uuid.UUID(int=1) in findings.above_caution) is flagged
     if flagged:
         assert findings.above_caution[uuid.UUID(int=1)].startswith(
-            f"Pre-dose BP {last[0]}/{last[1]} was above"
+            f"Last BP before the dose {last[0]}/{last[1]} was above"
         )
