@@ -64,6 +64,11 @@ def wrapping_label(text: str, buddy: QWidget) -> QLabel:
     return label
 
 
+# Widgets walked along the window's focus chain looking for a form's own (a session
+# screen has a few hundred).
+FOCUS_CHAIN_STEPS = 5_000
+
+
 class FormDialog(QDialog):
     """A form whose OK calls ``save``; a refusal is shown here and the form stays open."""
 
@@ -246,7 +251,11 @@ class FormDialog(QDialog):
             return super().focusNextPrevChild(next)
         chain: list[QWidget] = []
         widget = self.nextInFocusChain()
-        while widget is not self and widget is not None and len(chain) < 500:
+        # The window's focus chain is a ring; a form reparented into the side panel may
+        # not be on it, so the walk is bounded (an unbounded one hung the app).
+        for _step in range(FOCUS_CHAIN_STEPS):
+            if widget is self or widget is None:
+                break
             if (
                 self.isAncestorOf(widget)
                 and widget.isVisible()

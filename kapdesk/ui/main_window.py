@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -43,6 +44,8 @@ from kapdesk.ui.settings_dialog import SettingsDialog
 from kapdesk.ui.survey_flow import SurveyFlow
 from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
 from kapdesk.widgets.clock_display import MIN_CLOCK_PX
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     # The session screen and the course view draw with pyqtgraph and numpy: imported when
@@ -756,10 +759,17 @@ class MainWindow(QMainWindow):
         if workspace is None:
             return
         self.workspace = None
-        self.session_menu.clear()
         workspace.release()
         self.pages.setCurrentWidget(self.patients_page)
         self.pages.removeWidget(workspace)
+        # After the screen is gone: emptying the menu failed on a real display (QA, a
+        # RuntimeError not reproduced here), and failing first left the clinician on the
+        # ended session's screen, Esc doing nothing. The session's actions go with its
+        # screen in any case (they are its children).
+        try:
+            self.session_menu.clear()
+        except RuntimeError as exc:
+            log.error("the session menu could not be emptied (%s)", type(exc).__name__)
         # Once it is gone and nothing here still refers to it: a long session's readings
         # go with it.
         workspace.destroyed.connect(lambda: QTimer.singleShot(0, self.give_back_memory_now))

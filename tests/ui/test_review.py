@@ -40,7 +40,9 @@ def test_a_finished_session_opens_read_only_by_keys(qtbot, store, data_dir, cloc
     sessions = page.session_list
     rows = [sessions.model().index(r, 0).data() for r in range(sessions.model().rowCount())]
     assert len(rows) == 2
-    assert page.patient_details.text() == "Born 1985-06-15 · record number DEMO-0001 · 70 kg"
+    assert page.patient_details.text() == (
+        "Born 1985-06-15 · record number DEMO-0001 · 70 kg (Ctrl+E corrects them)"
+    )
     # Each at a glance: date, protocol, dose, highest BP, when it ended.
     assert all("SPRAVATO REMS · esketamine 56 mg · highest BP " in row for row in rows), rows
     assert all(" · ended " in row for row in rows), rows
