@@ -233,6 +233,10 @@ class FormDialog(QDialog):
             field = self.field_widgets.get(getattr(exc, "field", ""))
             if field is not None:
                 self.focus(field)  # the keyboard to what the sentence is about
+                if isinstance(field, QLineEdit):
+                    # Selected, so what is typed replaces it (QA: "7" refused, then "3"
+                    # typed made "73").
+                    field.selectAll()
             if self.isWindow() and self.area is None:
                 grow_to_fit(self)  # the whole sentence, not its first lines
             if self.area is not None:
@@ -258,6 +262,7 @@ class FormDialog(QDialog):
                 break
             if (
                 self.isAncestorOf(widget)
+                and not isinstance(widget, QScrollArea)  # the form's scroller: no field
                 and widget.isVisible()
                 and widget.isEnabled()
                 and widget.focusPolicy() & Qt.FocusPolicy.TabFocus

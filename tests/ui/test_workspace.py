@@ -12,7 +12,7 @@ import textwrap
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QAbstractButton, QApplication, QLineEdit
 
 from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
@@ -547,6 +547,7 @@ def test_a_refused_score_correction_takes_the_keyboard_to_the_score(qtbot, windo
     qtbot.keyClick(correct.reason, Qt.Key.Key_Return)
     assert "MOAA/S has no level 7" in correct.error.text()
     assert correct.focusWidget() is answers
+    assert answers.selectedText() == "7"  # replaced by what is typed next (Xvfb QA: "73")
     correct.reject()
 
 
@@ -567,6 +568,9 @@ def test_tab_goes_round_a_form_shown_in_place_of_the_chart(qtbot, window, store)
         focused = QApplication.focusWidget()
         assert focused is not None
         assert correct.isAncestorOf(focused), f"Tab left the form for {focused!r}"
+        # A field or a button, where the keyboard shows: the form's scroller was a stop
+        # where nothing showed it and typing did nothing (Xvfb QA).
+        assert isinstance(focused, QLineEdit | QAbstractButton), f"Tab stopped at {focused!r}"
         seen.append(focused)
         qtbot.keyClick(focused, Qt.Key.Key_Tab)
     assert correct.reason in seen
