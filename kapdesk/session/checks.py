@@ -13,6 +13,7 @@ from kapdesk.clinical.schedule import (
     check_statuses,
     missed_before_dose,
     next_check,
+    unmet_needs,
 )
 from kapdesk.session.alerting import rechecks
 from kapdesk.session.protocols import NO_PROTOCOL
@@ -53,6 +54,12 @@ def next_check_text(
     due = status.occurrence.due_at
     if missed_before_dose(status):
         return (f"Missed before the dose: {label}", State.OVERDUE)
+    if status.state in (State.DUE, State.OVERDUE):
+        # Part of it done: what is still needed is said (Xvfb QA: after the reading, "BP
+        # and SpO2 every 15 minutes" stayed due for its MOAA/S, and nothing said so).
+        missing = unmet_needs(status.occurrence, session_times(state), state.recorded)
+        if missing and len(missing) < len(status.occurrence.needs):
+            label += f" (still needed: {', '.join(missing)})"
     if status.state is State.OVERDUE:
         late = "" if due is None else f" by {format_elapsed(now - due)}"
         more = f" ({overdue} overdue)" if overdue > 1 else ""

@@ -541,3 +541,29 @@ def test_a_score_and_its_emergency_alert_are_saved_together_or_not_at_all(monito
     assert monitor.store.entries("scale_score", monitor.id) == []
     monitor.record_scale("moaas", 0)
     assert [a.rule for a in monitor.open_alerts()] == ["moaas_reduced_consciousness"]
+
+
+def test_a_check_partly_done_says_what_is_still_needed(store, clock, data_dir):
+    """Xvfb QA: after the reading, "BP and SpO2 every 15 minutes" stayed due, for the
+    MOAA/S its protocol also asks, and nothing said so: a tired clinician retakes the BP."""
+    from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
+    from kapdesk.session.protocols import clinic_protocols
+    from kapdesk.session.service import SessionService
+
+    protocol = clinic_protocols(data_dir).protocols["IM injection"]
+    patient = store.add_patient("Ada Example", weight_kg=70)
+    session = store.start_session(patient, protocol="IM injection", zone_name="UTC")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=protocol)
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    service.record_vitals_line("124/80 70 98")
+    clock.advance(minutes=1)
+    service.record_dose(drug="ketamine", route="im", mg=50)
+    clock.advance(minutes=15)
+    service.record_vitals_line("136/84 74 98")
+    text, state = service.next_check()
+    assert state is State.DUE
+    assert text.endswith("BP and SpO2 every 15 minutes (still needed: MOAA/S)")
+    service.record_scale("moaas", 5)
+    assert "still needed" not in service.next_check()[0]
