@@ -745,7 +745,7 @@ class MainWindow(QMainWindow):
         """``workspace``, a page of the window already, on screen with its menu."""
         self.workspace = workspace
         self.pages.setCurrentWidget(workspace)
-        self.session_menu.clear()
+        self._empty_session_menu()
         for action in workspace.actions_by_name.values():
             self.session_menu.addAction(action)
         scales = self.session_menu.addMenu("Sedation &scales")
@@ -767,7 +767,7 @@ class MainWindow(QMainWindow):
         # ended session's screen, Esc doing nothing. The session's actions go with its
         # screen in any case (they are its children).
         try:
-            self.session_menu.clear()
+            self._empty_session_menu()
         except RuntimeError as exc:
             log.error("the session menu could not be emptied (%s)", type(exc).__name__)
         # Once it is gone and nothing here still refers to it: a long session's readings
@@ -795,6 +795,18 @@ class MainWindow(QMainWindow):
             self.show_course(patient)
             if self.course is not None:
                 self.course.page.chart.select_session(session)  # where the clinician was
+
+    def _empty_session_menu(self) -> None:
+        """The Session menu emptied action by action, without QMenu.clear(): PySide6's
+        clear() also detaches the Python side of the actions in the menu (its own glue),
+        the session screen's among them; a RuntimeError met there leaving a session on a
+        real display (Xvfb QA, not reproduced since) is not risked. Its scales submenu,
+        the menu's own, goes."""
+        for action in self.session_menu.actions():
+            submenu = action.menu()
+            self.session_menu.removeAction(action)
+            if submenu is not None:
+                submenu.deleteLater()
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)

@@ -18,6 +18,7 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
+from kapdesk.clinical.alerts import CAUTION_BEFORE_DOSING
 from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.notation import leading_reading, reads_as_vitals
 from kapdesk.clinical.vitals import UnusualReading, ValidationError
@@ -54,6 +55,10 @@ Refused = (ValidationError, StoreError)
 ENDED_ALERT_ACTION = (
     "The session ended before this alert was acknowledged: once read, Ctrl+K records that it "
     "was seen."
+)
+DOSED_SINCE_ACTION = (
+    "Taken before the dose, which has since been given: keep checking as scheduled; Ctrl+K "
+    "records that this was seen."
 )
 # Below these (the workspace's own size, in px) the screen is a small laptop's: the banner
 # keeps its detail to the first thing to do and the log takes half the width.
@@ -294,11 +299,17 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         events = self.service.events
         events.entry_added.connect(self._show)
         events.entry_changed.connect(self._replace)
-        events.log_restated.connect(lambda _none: self.log_model.restate())
+        events.log_restated.connect(lambda _none: self._first_dose_in())
         events.chart_changed.connect(lambda _none: self._chart_changed())
         events.alerts_changed.connect(self._show_alerts)
         events.session_changed.connect(lambda _none: self.tick())
         events.ended.connect(lambda _summary: self._show_ended())
+
+    def _first_dose_in(self) -> None:
+        """The first dose set T0: the log's times restated, and the banner's advice for a
+        reading taken before it (it is past: _show_alerts)."""
+        self.log_model.restate()
+        self._show_alerts(self.service.open_alerts())
 
     def release(self) -> None:
         """Stop the timer and stop listening: the workspace is closing."""
@@ -418,6 +429,14 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             # The advice stored when it was raised ("recheck in 5 minutes", "keep checking
             # as scheduled") is past once the session has ended (QA).
             action = ENDED_ALERT_ACTION
+        elif (
+            action == CAUTION_BEFORE_DOSING
+            and self.service.first_dose_at is not None
+            and taken < self.service.first_dose_at
+        ):
+            # A pre-dose reading's advice is past once the dose is in (Xvfb QA: "Before
+            # dosing: weigh benefit and risk, consider delaying" stood after the dose).
+            action = DOSED_SINCE_ACTION
         self.banner.show_alert(first.level.value, reading, first.reason, action, len(pending) - 1)
 
     def say(self, sentence: str) -> None:

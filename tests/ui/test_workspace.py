@@ -575,3 +575,37 @@ def test_tab_goes_round_a_form_shown_in_place_of_the_chart(qtbot, window, store)
         qtbot.keyClick(focused, Qt.Key.Key_Tab)
     assert correct.reason in seen
     correct.reject()
+
+
+def test_a_pre_dose_caution_left_open_does_not_advise_on_dosing_after_the_dose(
+    qtbot, window, store, clock
+):
+    """Xvfb QA: 152/94 then a recheck of 138/86 cleared the dose; after the dose the
+    banner still advised "Before dosing: weigh benefit and risk, consider delaying"."""
+    workspace = _screened_session(window, store)
+    type_into(qtbot, workspace.vitals.line, "152/94 80 98")
+    assert "Before dosing" in workspace.banner.detail.text()
+    clock.advance(minutes=5)
+    type_into(qtbot, workspace.vitals.line, "138/86 78 98")
+    clock.advance(minutes=1)
+    workspace.service.record_dose(drug="ketamine", route="im", mg=50)
+    clock.advance(minutes=1)
+    type_into(qtbot, workspace.observation.line, "settling")
+    detail = workspace.banner.detail.text()
+    assert "Before dosing" not in detail
+    assert "Taken before the dose, which has since been given" in detail
+
+
+def test_leaving_a_session_empties_its_menu_and_the_next_fills_it_once(qtbot, window, store):
+    """The Session menu is emptied when a session screen goes (without QMenu.clear(), see
+    main_window._empty_session_menu), and the next screen's actions fill it once."""
+    workspace = _screened_session(window, store)
+    dose = workspace.actions_by_name["dose"]
+    assert dose in window.session_menu.actions()
+    window.close_workspace()
+    assert window.session_menu.actions() == []
+    patient = store.add_patient("Bo Example")
+    window.open_workspace(store.start_session(patient, protocol="IM", zone_name="UTC"))
+    names = [a.text() for a in window.session_menu.actions()]
+    assert names.count("Record a &dose…") == 1
+    assert names.count("Sedation &scales") == 1
