@@ -19,6 +19,7 @@ shortly after opening and every few hours, with a standing sentence if it fails.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import stat
 import threading
@@ -328,6 +329,9 @@ def connect_writer(path: Path, key: bytes) -> Any:
     return _configured(connect(path, key, "rw"), WRITE_PRAGMAS)
 
 
+# Names and record numbers folded lately: a search folds every patient's (issue 10: 2,001
+# patients, the search 64 ms before accents were folded, 89 ms after, uncached).
+FOLDS_KEPT = 16_384
 # Letters with no decomposition that a clinician types without their mark.
 _PLAIN_LETTERS = str.maketrans(
     {
@@ -349,6 +353,7 @@ _PLAIN_LETTERS = str.maketrans(
 )
 
 
+@functools.lru_cache(maxsize=FOLDS_KEPT)
 def fold(value: str) -> str:
     """``value`` as a search compares it: case and accents ignored ("Zoë Łukasiewicz-Ngô"
     is found by "zoe", "lukas" and "ngo": QA, only "zo" found it)."""
