@@ -438,7 +438,7 @@ def _report(paths: Paths, session: str, target: Path, *, rems: bool = False) -> 
             store, session_id, protocol=protocol, clock=lambda: dt.datetime.now(dt.UTC)
         )
         if rems and not service.esketamine_session():
-            raise ExportRefused(service.NOT_REMS.replace(" (Ctrl+Shift+P)", " (kapdesk report)"))
+            raise ExportRefused(f"{service.NOT_REMS} (kapdesk report SESSION FILE.pdf).")
         try:
             saved = save_document(service, target, rems=rems)
         except OSError as exc:

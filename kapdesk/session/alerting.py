@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kapdesk.clinical.alerts import (
+    CAUTION_BEFORE_DOSING,
     RECHECK_MINUTES,
     SUPERSEDES,
     Alert,
@@ -57,6 +58,31 @@ def _stored(
         acknowledged_by=None if ack is None else state.clinician_name(ack.recorded_by),
         withdrawn=str(event.id) in cleared,
     )
+
+
+# What an alert advises once its stored advice is past.
+ENDED_ALERT_ACTION = (
+    "The session ended before this alert was acknowledged: once read, Ctrl+K records that it "
+    "was seen."
+)
+DOSED_SINCE_ACTION = (
+    "Taken before the dose, which has since been given: keep checking as scheduled; Ctrl+K "
+    "records that this was seen."
+)
+
+
+def advice_now(state: SessionState, alert: StoredAlert) -> str:
+    """The advice an open alert gives now. The one stored when it was raised is past once
+    the session has ended ("recheck in 5 minutes", QA), unless raised after the end (a
+    survey's); and a pre-dose caution's "Before dosing: ... consider delaying" is past once
+    the dose is in (Xvfb QA: it stood after the dose)."""
+    ended, first = state.ended_at, state.first_dose_at
+    if ended is not None and alert.at < ended:
+        return ENDED_ALERT_ACTION
+    taken = alert.taken_at or alert.at
+    if alert.action == CAUTION_BEFORE_DOSING and first is not None and taken < first:
+        return DOSED_SINCE_ACTION
+    return alert.action
 
 
 def alerts(state: SessionState) -> list[StoredAlert]:

@@ -174,12 +174,14 @@ def from_row(kind: str, row: Any) -> Stored:
     return entry
 
 
+def _as_text(value: Any) -> str:
+    """A stored value as a correction form shows it."""
+    return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def editable(entry: Stored) -> dict[str, str]:
     """The fields a correction may change, as the text a form shows."""
-
-    def text(value: Any) -> str:
-        return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
-
+    text = _as_text
     content = entry.content
     if isinstance(content, Vitals):
         return {name: text(getattr(content.reading, name)) for name in VITAL_RANGES}
@@ -215,6 +217,12 @@ PATIENT_LABELS: dict[str, str] = {
     "record_number": "Record number",
     "weight_kg": "Weight in kg",
 }
+
+
+def patient_editable(current: Mapping[str, Any]) -> dict[str, str]:
+    """A patient's details (``current``, corrections applied) as the correction form shows
+    them."""
+    return {name: _as_text(current[name]) for name in PATIENT_LABELS}
 
 
 # A correction's clock time (``10:05``), made an instant of the session by the service: for

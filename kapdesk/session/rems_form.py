@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kapdesk.clinical.scales import REMS_CHECK_ID, REMS_QUESTIONS
+from kapdesk.clinical.scales import REMS_CHECK_ID, REMS_QUESTIONS, SCALES
 from kapdesk.clinical.screening import MEDICINES
 from kapdesk.session.service import SessionService
 
@@ -181,19 +181,20 @@ def rems_csv(fields: list[FormField]) -> str:
 
 def _signs_in_the_record(service: SessionService) -> dict[str, str]:
     """Sedation and dissociation the record shows outside the REMS checks, by question:
-    a sedation score below alert (MOAA/S under 5, RASS under 0) and an observation tagged
+    a sedation score below its resolved level (MOAA/S under 5, RASS under 0) and an
+    observation tagged
     "dissociated". QA: MOAA/S 3, RASS -3 and "[dissociated] says the room is melting" were
     in the log, and the form said "no during the session" from a REMS check with nothing
     ticked. The first sign of each, with its time, is named."""
     state = service.state
     signs: dict[str, str] = {}
     for score in state.scores():
-        scale, total = score.content.scale_id, score.content.total
-        if "Sedation" not in signs and (
-            (scale == "moaas" and total < 5) or (scale == "rass" and total < 0)
-        ):
-            name = "MOAA/S" if scale == "moaas" else "RASS"
-            signs["Sedation"] = f"{name} {total} at {state.local_clock(score.at)}"
+        scale = SCALES.get(score.content.scale_id)
+        # Below the level at which sedation counts as resolved (discharge's rule).
+        if scale is not None and score.content.total < scale.resolved:
+            total = score.content.total
+            signs["Sedation"] = f"{scale.name} {total} at {state.local_clock(score.at)}"
+            break
     for observation in state.observations():
         if "dissociated" in observation.content.tags:
             signs["Dissociation"] = (

@@ -134,7 +134,7 @@ class SessionService:
     NOT_REMS = (
         "The REMS Patient Monitoring Form is for esketamine (SPRAVATO) sessions, and this "
         "session has no esketamine dose and no esketamine protocol; nothing was saved. The "
-        "session report (Ctrl+Shift+P) holds its record."
+        "session report holds its record"  # each caller says how to make one
     )
 
     @property

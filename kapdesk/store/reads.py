@@ -210,6 +210,25 @@ class RecordReads:
             and str(view.current.get("date_of_birth") or "") == born
         ]
 
+    def same_patient_question(self, name: str, date_of_birth: str | None) -> str | None:
+        """The question to ask before a second record of one person is made (same_patients),
+        or None if there is none like it."""
+        same = self.same_patients(name, date_of_birth) if name.strip() else []
+        if not same:
+            return None
+        current = same[0].current
+        number = current.get("record_number")
+        return (
+            f"{current['display_name']}"
+            + (f", born {date_of_birth.strip()}," if date_of_birth else "")
+            + " is already in the record"
+            + (f" (record number {number})" if number else "")
+            + (f", with {len(same) - 1} more like it" if len(same) > 1 else "")
+            + ": adding them again makes a second record of one person, which cannot be "
+            "removed. Esc goes back to find them (Ctrl+F); to add this patient anyway, press "
+            "Enter again."
+        )
+
     def record_number_taken(self, number: str) -> bool:
         """Whether a patient's current record number (corrections applied) is ``number``,
         ignoring case."""

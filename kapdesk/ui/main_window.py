@@ -419,20 +419,10 @@ class MainWindow(QMainWindow):
         def save(d: PatientDialog) -> uuid.UUID:
             name, born = d.name.text(), d.date_of_birth.text() or None
             key = (name.strip().casefold(), born)
-            same = self.store.same_patients(name, born) if name.strip() else []
-            if same and asked[0] != key:
+            question = self.store.same_patient_question(name, born)
+            if question is not None and asked[0] != key:
                 asked[0] = key
-                number = same[0].current.get("record_number")
-                raise ValidationError(
-                    "name",
-                    f"{same[0].current['display_name']}"
-                    + (f", born {born}," if born else "")
-                    + " is already in the record"
-                    + (f" (record number {number})" if number else "")
-                    + ": adding them again makes a second record of one person, which "
-                    "cannot be removed. Esc goes back to find them (Ctrl+F); to add this "
-                    "patient anyway, press Enter again.",
-                )
+                raise ValidationError("name", question)
             return self.store.add_patient(
                 name,
                 date_of_birth=born,
@@ -451,7 +441,7 @@ class MainWindow(QMainWindow):
         """The selected patient's name, date of birth, record number or weight corrected,
         with a reason; the details first written stay in the record. QA: there was no way,
         and a weight typed wrong gave every dose's mg/kg from it for good."""
-        from kapdesk.session.entries import PATIENT_LABELS
+        from kapdesk.session.entries import PATIENT_LABELS, patient_editable
         from kapdesk.ui.session_forms import CorrectDialog
 
         patient = self.patients_page.selected_patient()
@@ -459,16 +449,11 @@ class MainWindow(QMainWindow):
             self.show_verdict("Choose a patient first (Ctrl+F finds one), then Ctrl+E.")
             return
         current = self.store.entry("patient", patient).current
-        fields = {
-            name: ""
-            if current[name] is None
-            else f"{current[name]:g}"
-            if isinstance(current[name], float)
-            else str(current[name])
-            for name in PATIENT_LABELS
-        }
         dialog = CorrectDialog(
-            f"The details of {current['display_name']}", fields, PATIENT_LABELS, self
+            f"The details of {current['display_name']}",
+            patient_editable(current),
+            PATIENT_LABELS,
+            self,
         )
         dialog.setWindowTitle("Correct a patient's details")
         self.patient_correction = open_form(

@@ -18,12 +18,11 @@ from PySide6.QtCore import QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from kapdesk.clinical.alerts import CAUTION_BEFORE_DOSING
 from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.notation import leading_reading, reads_as_vitals
 from kapdesk.clinical.vitals import UnusualReading, ValidationError
 from kapdesk.local.memory import keep_collections_short
-from kapdesk.session.alerting import StoredAlert
+from kapdesk.session.alerting import StoredAlert, advice_now
 from kapdesk.session.discharge import SessionSummary
 from kapdesk.session.protocols import NO_PROTOCOL
 from kapdesk.session.service import Outcome, SessionService
@@ -52,14 +51,6 @@ from kapdesk.widgets.session_header import SessionHeader
 from kapdesk.widgets.vitals_entry import TAKEN_AT, VitalsEntry
 
 Refused = (ValidationError, StoreError)
-ENDED_ALERT_ACTION = (
-    "The session ended before this alert was acknowledged: once read, Ctrl+K records that it "
-    "was seen."
-)
-DOSED_SINCE_ACTION = (
-    "Taken before the dose, which has since been given: keep checking as scheduled; Ctrl+K "
-    "records that this was seen."
-)
 # Below these (the workspace's own size, in px) the screen is a small laptop's: the banner
 # keeps its detail to the first thing to do and the log takes half the width.
 SHORT_PX = 640
@@ -423,20 +414,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         # head the banner, and its figures must not be taken for the current BP (QA).
         taken = first.taken_at or first.at
         reading = f"Taken {self.service.local_clock(taken)}: {first.reading}"
-        action = first.action
-        ended = self.service.ended_at
-        if ended is not None and first.at < ended:  # raised after it (a survey's): as said
-            # The advice stored when it was raised ("recheck in 5 minutes", "keep checking
-            # as scheduled") is past once the session has ended (QA).
-            action = ENDED_ALERT_ACTION
-        elif (
-            action == CAUTION_BEFORE_DOSING
-            and self.service.first_dose_at is not None
-            and taken < self.service.first_dose_at
-        ):
-            # A pre-dose reading's advice is past once the dose is in (Xvfb QA: "Before
-            # dosing: weigh benefit and risk, consider delaying" stood after the dose).
-            action = DOSED_SINCE_ACTION
+        action = advice_now(self.service.state, first)
         self.banner.show_alert(first.level.value, reading, first.reason, action, len(pending) - 1)
 
     def say(self, sentence: str) -> None:

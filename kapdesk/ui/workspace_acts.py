@@ -585,7 +585,7 @@ class ReportActs(Base):
         Refused, before a file is asked for, for a session that is not esketamine's (QA:
         an IV ketamine session's form gave its ketamine lot as the REMS lot)."""
         if not self.service.esketamine_session():
-            self.say(self.service.NOT_REMS)
+            self.say(f"{self.service.NOT_REMS} (Ctrl+Shift+P).")
             return
         target = target or self._choose_file(
             "Save the REMS monitoring form (PDF or CSV: anyone who opens it can read it)",
