@@ -801,11 +801,15 @@ class SessionService:
             floor, what = self.first_dose_at, "the first dose was given"
         if now < floor - CLOCK_SLACK:
             clock = self.local_clock
+            # Which clock was wrong cannot be told from here: set back now (a restart
+            # after a crash), or ahead then and set right since, which refused every
+            # entry until the clock caught up, and the sentence said only "set back".
             raise ValidationError(
                 "clock",
-                f"The computer's clock says {clock(now)}, before {what} ({clock(floor)}): it "
-                "has been set back. Set the computer's clock right, then enter it again; "
-                "nothing was stored. Meanwhile note entries on paper with their times.",
+                f"The computer's clock says {clock(now)}, before {what} ({clock(floor)}); "
+                "nothing was stored. If the clock is behind, set it right and enter this "
+                f"again. If it is right, it was ahead then: this session takes entries again "
+                f"from {clock(floor)}. Meanwhile note entries on paper with their times.",
             )
 
     def _added(self, kind: str, entry_id: uuid.UUID) -> LogEntry:

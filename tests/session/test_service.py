@@ -586,6 +586,13 @@ def test_nothing_is_stored_before_the_session_or_its_first_dose_when_the_clock_i
     before = len(resumed.state.readings())
     with pytest.raises(ValidationError, match=r"clock says .*before the first dose was given"):
         resumed.record_vitals_line("142/91 88 95")
+    # Either clock may be the wrong one: set back now, or ahead at the dose and right now.
+    # The sentence says what to do in both, and when entries are taken again.
+    with pytest.raises(ValidationError) as refused:
+        resumed.record_observation("resting")
+    said = str(refused.value)
+    assert "If the clock is behind, set it right" in said
+    assert f"takes entries again from {resumed.local_clock(resumed.first_dose_at)}" in said
     assert len(resumed.state.readings()) == before
     assert resumed.state.baseline() == (131, 83)
     # Set a little behind the last entry, but after the dose: stored, and the resume note
