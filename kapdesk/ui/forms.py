@@ -239,6 +239,8 @@ class FormDialog(QDialog):
                     field.selectAll()
             if self.isWindow() and self.area is None:
                 grow_to_fit(self)  # the whole sentence, not its first lines
+            elif self.isWindow():
+                self._grow_for_rows()
             if self.area is not None:
                 # Once laid out, so its place is known; after a field a subclass gives
                 # the keys to (the reason, just above it).
@@ -297,6 +299,33 @@ class FormDialog(QDialog):
         if fields:
             QWidget.setTabOrder(fields[-1], ok)
         QWidget.setTabOrder(ok, cancel)
+
+    def _grow_for_rows(self) -> None:
+        """A form of its own window taller by what its rows now need, as far as the screen
+        has room: the refusal under the rows made them scroll in a window with room to
+        spare (Xvfb QA, 1366x768: the patient's name went out of view above the fields)."""
+        area, inner = self.area, self.area.widget() if self.area is not None else None
+        if area is None or inner is None:
+            return
+        layout = inner.layout()
+        width = area.viewport().width()
+        if layout is not None and layout.hasHeightForWidth():
+            wanted = layout.totalHeightForWidth(width)
+        else:
+            wanted = inner.sizeHint().height()
+        short = wanted - area.viewport().height()
+        screen = self.screen()
+        if short <= 0 or screen is None:
+            return
+        room = screen.availableGeometry()
+        frame = self.frameGeometry().height() - self.height()
+        height = min(self.height() + short, room.height() - frame)
+        if height <= self.height():
+            return
+        self.resize(self.width(), height)
+        overhang = self.frameGeometry().bottom() - room.bottom()
+        if overhang > 0:  # kept whole on the screen: up by what went under its edge
+            self.move(self.x(), max(room.top(), self.y() - overhang))
 
     def _show_refusal(self) -> None:
         """The refusal in view under the rows, with the field the keyboard is in: both

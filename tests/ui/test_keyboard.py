@@ -4,7 +4,7 @@ by the keys a clinician presses, checked by what the screen and the record then 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QDialogButtonBox, QLabel
 
@@ -1860,6 +1860,34 @@ def test_a_patients_details_are_corrected_from_the_patients_page(qtbot, window, 
     assert view.original["weight_kg"] == 154  # the first entry stays readable
     assert "70 kg" in window.patients_page.patient_details.text()
     assert window.focusWidget() is window.patients_page.patient_list
+
+
+def test_a_refused_correction_keeps_every_field_in_view(qtbot, themed_small, store):
+    """Xvfb QA, 1366x768: a refusal under the correction's fields made them scroll inside a
+    window with room to spare, and the patient's name went out of view above them. The
+    window grows as far as the screen has room; the fields and the sentence stay in view."""
+    window = themed_small
+    patient = store.add_patient("Ada Example", weight_kg=70)
+    window.refresh_patients(select=patient)
+    window.patients_page.patient_list.setFocus()
+    press(window, Qt.Key.Key_E, CTRL)
+    dialog = window.patient_correction
+    weight = dialog.edits["weight_kg"]
+    weight.setFocus()
+    weight.selectAll()
+    qtbot.keyClicks(weight, "seventy")
+    qtbot.keyClicks(dialog.reason, "typo")
+    qtbot.keyClick(dialog.reason, Qt.Key.Key_Return)
+    QApplication.processEvents()  # the refusal is scrolled into view at the loop's turn
+    assert dialog.isVisible()
+    assert "Weight must be a number" in dialog.error.text()
+    viewport = dialog.area.viewport()
+    for shown in (dialog.edits["display_name"], weight, dialog.error):
+        top = shown.mapTo(viewport, QPoint(0, 0)).y()
+        assert top >= 0, shown
+        assert top + shown.height() <= viewport.height(), shown
+    assert store.entry("patient", patient).current["weight_kg"] == 70  # nothing stored
+    dialog.reject()
 
 
 def test_a_name_is_found_without_its_accents(qtbot, window, store):
