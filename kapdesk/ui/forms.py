@@ -336,8 +336,14 @@ class FormDialog(QDialog):
             return
         room = self.area.viewport().height()
         inner = self.area.widget()
-        error_bottom = self.error.y() + self.error.height()
         focused = QApplication.focusWidget()
+        if inner is None or not inner.isAncestorOf(self.error):
+            # The sentence outside the rows (the settings keep theirs over the buttons):
+            # only the field it is about brought into view.
+            if focused is not None and inner is not None and inner.isAncestorOf(focused):
+                self.area.ensureWidgetVisible(focused)
+            return
+        error_bottom = self.error.y() + self.error.height()
         if focused is not None and inner is not None and inner.isAncestorOf(focused):
             field_top = focused.mapTo(inner, QPoint(0, 0)).y()
             bar = self.area.verticalScrollBar()

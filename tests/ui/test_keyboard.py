@@ -1337,6 +1337,31 @@ def test_the_settings_form_starts_at_its_first_setting(qtbot, window):
     dialog.reject()
 
 
+def test_a_refused_setting_stays_in_view_with_its_sentence(qtbot, themed_small):
+    """QA: a time zone refused left the settings scrolled so that the sentence, over the
+    buttons, was in view and the zone it was about was not."""
+    window = themed_small
+    press(window, Qt.Key.Key_Comma, CTRL)
+    dialog = window.settings_dialog
+    dialog.setMaximumHeight(544)  # a 600 px screen's room: the window cannot grow for it
+    zone = dialog.field_widgets["clinic_zone"]
+    zone.setFocus()
+    zone.selectAll()
+    qtbot.keyClicks(zone, "Mars/Olympus")
+    qtbot.keyClick(zone, Qt.Key.Key_Return)
+    QApplication.processEvents()  # brought into view at the loop's turn
+    assert dialog.isVisible()
+    assert "is not a time zone name" in dialog.error.text()
+    assert focused() is zone
+    viewport = dialog.area.viewport()
+    top = zone.mapTo(viewport, QPoint(0, 0)).y()
+    assert top >= 0
+    assert top + zone.height() <= viewport.height()
+    assert dialog.error.isVisible()
+    assert window.settings.get("clinic_zone") != "Mars/Olympus"
+    dialog.reject()
+
+
 def test_leaving_a_menu_with_esc_gives_the_keyboard_back(qtbot, window, store):
     workspace, _ = started(qtbot, window, store, "IM injection")
     press(window, Qt.Key.Key_V, ALT)
