@@ -50,6 +50,10 @@ class Examination:
     # the database's without the log.
     older_log_undoes: int | None = 0
     older_log: bool = False
+    # The log is another copy's of the same record (its audit trail parts from this
+    # database's): folded in, it would put that copy's entries in place of this one's
+    # newest (tamper QA: accepting "the loss" dropped three entries saved and closed).
+    older_log_diverges: bool = False
 
 
 def examine(folder: Path, key: bytes, vault: KeyVault, anchors: Anchors) -> Examination:
@@ -99,9 +103,13 @@ def examine(folder: Path, key: bytes, vault: KeyVault, anchors: Anchors) -> Exam
         }
     anchor_problem, missing = _against_anchor(reading, check)
     if anchor_problem and not log_state.damaged:
+        # The database alone reaches its anchor exactly, and read with the log it does
+        # not: the log is not this database's (an earlier copy's, cut shorter; or another
+        # copy's, whose trail parts from this one's). Either way set aside, never folded.
         alone = _complete_without_log(database, key, reading, log_state)
-        if alone is not None and alone.head_seq > check.head_seq:
-            return _older_log(log_state, alone, anchor, undoes=alone.head_seq - check.head_seq)
+        if alone is not None:
+            undoes = max(0, alone.head_seq - check.head_seq)
+            return _older_log(log_state, alone, anchor, undoes=undoes, diverges=not undoes)
     if anchor_problem:
         problems.append(anchor_problem)
         finding["anchor"] = {
@@ -144,11 +152,24 @@ def _against_anchor(reading: AnchorReading, check: Preflight) -> tuple[str | Non
 
 
 def _older_log(
-    log_state: wal.WalState, alone: Preflight, anchor: Anchor | None, *, undoes: int | None
+    log_state: wal.WalState,
+    alone: Preflight,
+    anchor: Anchor | None,
+    *,
+    undoes: int | None,
+    diverges: bool = False,
 ) -> Examination:
     finding = {"record_events": alone.head_seq, "older_log_frames": log_state.frames}
     return Examination(
-        log_state, alone, anchor, (), 0, finding, older_log_undoes=undoes, older_log=True
+        log_state,
+        alone,
+        anchor,
+        (),
+        0,
+        finding,
+        older_log_undoes=undoes,
+        older_log=True,
+        older_log_diverges=diverges,
     )
 
 

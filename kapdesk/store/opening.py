@@ -364,14 +364,19 @@ def _remove_empty(folder: Path) -> None:
 def older_log_sentence(older: dict[str, Any]) -> str:
     """What opening did with a write-ahead log older than the database, for the clinician."""
     undoes = older.get("events_it_would_undo")
-    harm = (
-        f"folding it in would have undone the newest {undoes} audit events and their entries"
-        if undoes
-        else "folding it in would have damaged the database"
-    )
+    if older.get("diverges"):
+        what = "was another copy's of this record, not this database's"
+        harm = "folding it in would have put that copy's entries in place of this record's newest"
+    else:
+        what = "was older than the database beside it, an earlier copy"
+        harm = (
+            f"folding it in would have undone the newest {undoes} audit events and their entries"
+            if undoes
+            else "folding it in would have damaged the database"
+        )
     return (
-        f"The record's write-ahead log ({DATABASE_FILE}-wal) was older than the database "
-        f"beside it, an earlier copy put back (by a backup or sync tool, or by hand): {harm}. "
+        f"The record's write-ahead log ({DATABASE_FILE}-wal) {what}, put back (by a backup "
+        f"or sync tool, or by hand): {harm}. "
         f"It was set aside, kept as {', '.join(older.get('kept_as', []))}; the record is "
         "complete without it and was opened as it is, and this is written in its audit trail."
     )
@@ -395,6 +400,7 @@ def _set_older_log_aside(
         "kept_as": kept,
         "frames": found.wal.frames,
         "events_it_would_undo": found.older_log_undoes,
+        "diverges": found.older_log_diverges,
         "record_events": found.check.head_seq,
     }
 

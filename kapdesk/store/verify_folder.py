@@ -210,11 +210,19 @@ def verify_folder(
         if found.older_log:
             # Read through it, the record looked damaged and cut short (tamper QA).
             undoes = found.older_log_undoes
+            if found.older_log_diverges:
+                what = "is another copy's of this record, put back: read with it, the record"
+                harm = " would hold that copy's entries in place of its own newest"
+            else:
+                what = "is older than the database, an earlier copy put back: read with it"
+                harm = (
+                    f", the record would lose its newest {undoes} audit events"
+                    if undoes
+                    else ", the record would look damaged"
+                )
             raise StoreError(
-                f"The write-ahead log beside the record ({DATABASE_FILE}-wal) is older than "
-                "the database, an earlier copy put back: read with it, the record would "
-                + (f"lose its newest {undoes} audit events" if undoes else "look damaged")
-                + ". The database alone is complete. kapdesk sets the old log aside the next "
+                f"The write-ahead log beside the record ({DATABASE_FILE}-wal) {what}{harm}. "
+                "The database alone is complete. kapdesk sets the log aside the next "
                 "time it opens the record (start kapdesk, or run “kapdesk backup”); verify "
                 "again then. Nothing was changed."
             )

@@ -254,3 +254,55 @@ def test_verify_says_a_log_older_than_the_database_is_set_aside_at_the_next_open
     assert "older than the database" in err
     assert "The database alone is complete" in err
     assert record_hashes(data_dir) == before
+
+
+ANOTHER_COPY_WRITER = """
+import os, sys, uuid
+from kapdesk.store import RecordStore
+store = RecordStore.open(sys.argv[1], passphrase=lambda r: sys.argv[2], use_keyring=False)
+for i in range(20):
+    store.add_observation(uuid.UUID(sys.argv[3]), "another copy %d" % i)
+os.kill(os.getpid(), 9)
+"""
+
+
+def test_another_copys_log_is_set_aside_and_this_records_entries_stay(data_dir, tmp_path):
+    """Tamper QA: two copies of one record; one killed with 20 entries in its log, the
+    other written to (3 entries) and closed. The first's log put beside the second was
+    blamed on the database ("the database was replaced by a different copy"), and
+    accepting "the loss" folded it in: the 3 entries were gone from the record. The
+    database alone reaches its anchor: the log is set aside, as an older one is."""
+    import shutil
+    import subprocess
+    import sys
+
+    with _open(data_dir, create=True) as store:
+        patient = store.add_patient("Ada Example")
+        session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    other = tmp_path / "other copy"
+    shutil.copytree(data_dir, other)
+    killed = subprocess.run(
+        [sys.executable, "-c", ANOTHER_COPY_WRITER, str(other), PASSPHRASE, str(session)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert killed.returncode == -9, killed.stderr
+    with _open(data_dir) as store:
+        ours = [store.add_observation(session, f"ours {i}") for i in range(3)]
+    stray = wal_path(other).read_bytes()
+    wal_path(data_dir).write_bytes(stray)
+    with pytest.raises(Exception, match="another copy's of this record"):
+        verify_folder(data_dir, fixed_passphrase)
+    with _open(data_dir) as store:
+        assert [v.id for v in store.entries("observation", session)] == ours
+        kept = sorted(data_dir.glob("kapdesk.db-wal.older-*"))
+        assert [k.read_bytes() for k in kept] == [stray]
+        assert store.older_log is not None
+        assert store.older_log["diverges"] is True
+        assert store.verify().ok
+    from kapdesk.store.opening import older_log_sentence
+
+    said = older_log_sentence(store.older_log)
+    assert "another copy's of this record" in said
+    assert kept[0].name in said
