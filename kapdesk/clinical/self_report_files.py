@@ -39,8 +39,40 @@ class SurveyLoad:
 def load_instruments(folders: Iterable[Traversable]) -> InstrumentLoad:
     """Every *.toml in the folders, in order; a later file with the same id replaces one."""
     result = InstrumentLoad()
-    _load(folders, parse_instrument, result.instruments, result.problems)
+    _load(folders, parse_instrument, result.instruments, result.problems, _keeps_urgent_rule)
     return result
+
+
+def _keeps_urgent_rule(earlier: Instrument, later: Instrument) -> None:
+    """A file replacing an instrument with an urgent rule (PHQ-9 item 9, CLINICAL.md
+    "Scales") keeps the rule: on the same item, at the same answer or a lower one, with the
+    item's answers valued as before (a translation may reword them). Tamper QA: a clinic's
+    phq9.toml without [urgent] switched the item 9 alert off without a word; reversed
+    answer values ("Not at all" = 3) scored every total upside down."""
+    rule = earlier.urgent
+    if rule is None:
+        return
+    kept = later.urgent
+    if kept is None:
+        raise InstrumentFileError(
+            f"it has no [urgent] table, and the {earlier.name} it replaces alerts the "
+            f"clinician on item {rule.item}; keep that rule",
+            "urgent",
+        )
+    if kept.item != rule.item or kept.above > rule.above:
+        raise InstrumentFileError(
+            f"[urgent] must stay on item {rule.item}, above {rule.above} or lower, as in the "
+            f"{earlier.name} it replaces",
+            "urgent",
+        )
+    before = {q.id: [c.value for c in q.choices] for q in earlier.questions if q.scored}
+    after = {q.id: [c.value for c in q.choices] for q in later.questions if q.scored}
+    if after != before:
+        raise InstrumentFileError(
+            f"its scored items and their answer values must be those of the {earlier.name} "
+            "it replaces, in the same order (the wording may differ)",
+            "choices",
+        )
 
 
 def load_surveys(
@@ -57,6 +89,7 @@ def _load(
     parse: Callable[[str, str], Loaded],
     loaded: dict[str, Loaded],
     problems: list[str],
+    may_replace: Callable[[Loaded, Loaded], None] | None = None,
 ) -> None:
     for folder in folders:
         if not folder.is_dir():
@@ -71,7 +104,10 @@ def _load(
                         "the file name must be lower-case letters, digits and _ (it becomes the id)"
                     )
                 text = path.read_text(encoding="utf-8")
-                loaded[file_id] = parse(text, file_id)
+                parsed = parse(text, file_id)
+                if may_replace is not None and file_id in loaded:
+                    may_replace(loaded[file_id], parsed)  # raises what it may not change
+                loaded[file_id] = parsed
             except (OSError, UnicodeDecodeError) as exc:
                 problems.append(f"{path.name}: cannot be read ({exc}); skipped.{kept}")
             except tomllib.TOMLDecodeError as exc:

@@ -447,6 +447,44 @@ def test_a_clinic_file_replaces_the_shipped_instrument_of_the_same_id(tmp_path):
     assert "page the on-call prescriber now" in fired.urgent_message
 
 
+def _without_urgent(text: str) -> str:
+    head, _urgent, tail = text.partition("[urgent]")
+    rest = tail.split("\n[", 1)
+    return head + ("[" + rest[1] if len(rest) > 1 else "")
+
+
+PHQ9 = (INSTRUMENTS / "phq9.toml").read_text(encoding="utf-8")
+WEAKENED = [
+    (_without_urgent(PHQ9), "it has no [urgent] table"),
+    (PHQ9.replace('item = "9"', 'item = "1"'), "[urgent] must stay on item 9"),
+    (PHQ9.replace("above = 0", "above = 2"), "[urgent] must stay on item 9, above 0 or lower"),
+    (  # reversed: "Not at all" scored 3
+        PHQ9.replace("value = 0,", "value = @,")
+        .replace("value = 3,", "value = 0,")
+        .replace("value = @,", "value = 3,")
+        .replace("value = 1,", "value = @,")
+        .replace("value = 2,", "value = 1,")
+        .replace("value = @,", "value = 2,"),
+        "answer values must be those of the PHQ-9",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "words"), WEAKENED)
+def test_a_clinic_file_cannot_switch_the_item_9_alert_off(tmp_path, text, words):
+    """Tamper QA: a clinic's phq9.toml without [urgent] switched the item 9 alert off
+    without a word. It is refused by name, and the shipped PHQ-9 stays in use."""
+    assert text != PHQ9
+    (tmp_path / "phq9.toml").write_text(text, encoding="utf-8")
+    result = load_instruments([INSTRUMENTS, tmp_path])
+    [problem] = result.problems
+    assert problem.startswith("phq9.toml")
+    assert words in problem
+    assert problem.endswith("The earlier phq9 stays in use.")
+    fired = score(result.instruments["phq9"], {"9": 1})
+    assert fired.urgent_message is not None
+
+
 def test_a_broken_clinic_file_leaves_the_shipped_one_in_use(tmp_path):
     ours = (INSTRUMENTS / "phq9.toml").read_text(encoding="utf-8")
     (tmp_path / "phq9.toml").write_text(ours.replace("high = 4\n", "high = 3\n"), encoding="utf-8")
