@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -138,11 +139,36 @@ def route_in_sentence(route: Route) -> str:
     return label if label[:2].isupper() else label.lower()
 
 
+# Characters never kept in an entry: control characters other than tab and line breaks
+# (ESC, BEL, DEL, C1), and the bidirectional embeddings, overrides and isolates, which
+# show text in another order than it is stored ("emanltR" for "Rtlname", tamper QA). The
+# marks (LRM, RLM) and the joiners a script or an emoji needs stay.
+_REFUSED_CHARACTERS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+
+
+def _shows_something(value: str) -> bool:
+    """Whether any character of ``value`` is drawn: not only spaces and characters that
+    take no room (zero-width spaces, joiners, marks; tamper QA: a patient named by three
+    zero-width spaces was saved as a blank row)."""
+    return any(
+        not character.isspace() and unicodedata.category(character) not in ("Cf", "Cc")
+        for character in value
+    )
+
+
 def clean_text(
-    value: Any, label: str = "Note", *, limit: int = MAX_TEXT_CHARS, field: str = "text"
+    value: Any,
+    label: str = "Note",
+    *,
+    limit: int = MAX_TEXT_CHARS,
+    field: str = "text",
+    one_line: bool = False,
 ) -> str:
-    """Free text, verbatim; refused only when empty or over the limit. ``field``: the form
-    field a refusal is about (where the keyboard goes)."""
+    """Free text, verbatim; refused when empty, nothing in it visible, over the limit, or
+    holding a character that is not shown or changes how the rest reads (a line break too,
+    ``one_line``: names, numbers, tags). ``field``: the form field a refusal is about
+    (where the keyboard goes)."""
     if not isinstance(value, str):
         raise ValidationError(field, f"{label} must be text.")
     if not value.strip():
@@ -155,13 +181,28 @@ def clean_text(
         )
     if "\x00" in value:
         raise ValidationError(field, f"{label} contains a NUL character; remove it and save.")
+    if one_line and _LINE_BREAKS.search(value):
+        raise ValidationError(field, f"{label} must be one line; remove the line break and save.")
+    refused = _REFUSED_CHARACTERS.search(value)
+    if refused is not None:
+        raise ValidationError(
+            field,
+            f"{label} contains a control character (U+{ord(refused.group()):04X}) that is not "
+            "shown, or changes the order the text is shown in; retype it without it and save.",
+        )
+    if not _shows_something(value):
+        raise ValidationError(
+            field,
+            f"{label} shows nothing: it holds only spaces or invisible characters; type "
+            "something before saving.",
+        )
     return value
 
 
 def clean_optional_text(value: Any, label: str, *, limit: int = MAX_SHORT_TEXT_CHARS) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    return clean_text(value, label, limit=limit).strip()
+    return clean_text(value, label, limit=limit, one_line=True).strip()
 
 
 def clean_tags(tags: Sequence[Any] | None) -> tuple[str, ...]:
@@ -171,7 +212,7 @@ def clean_tags(tags: Sequence[Any] | None) -> tuple[str, ...]:
         raise ValidationError("tags", "Tags must be a list of words, not one string.")
     cleaned: list[str] = []
     for tag in tags:
-        text = clean_text(tag, "A tag", limit=60).strip()
+        text = clean_text(tag, "A tag", limit=60, one_line=True).strip()
         if text not in cleaned:
             cleaned.append(text)
     if len(cleaned) > MAX_TAGS:
@@ -327,7 +368,12 @@ def validate_patient(
     *,
     today: dt.date,
 ) -> PatientDetails:
-    name = clean_text(display_name, "The patient's name", limit=MAX_SHORT_TEXT_CHARS).strip()
+    name = clean_text(
+        display_name,
+        "The patient's name",
+        limit=MAX_SHORT_TEXT_CHARS,
+        one_line=True,
+    ).strip()
     dob: dt.date | None = None
     if date_of_birth not in (None, ""):
         if isinstance(date_of_birth, dt.datetime) or not isinstance(date_of_birth, dt.date | str):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -116,6 +117,39 @@ def test_bad_patient_details_are_refused(kwargs, field):
     with pytest.raises(ValidationError) as caught:
         validate_patient(**kwargs, today=TODAY)
     assert caught.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("\u200b\u200b\u200b", "shows nothing"),  # three zero-width spaces: a blank row
+        ("\u2060\ufeff \u200d", "shows nothing"),
+        ("Zyxwvut\u202eemanltR", "control character (U+202E)"),  # shown reversed
+        ("Ada\x1b[31m Example", "control character (U+001B)"),
+        ("Ada\x07Example", "control character (U+0007)"),
+        ("Ada\nExample", "must be one line"),
+        ("Ada\u2028Example", "must be one line"),
+    ],
+)
+def test_a_name_that_would_not_show_as_typed_is_refused(name, words):
+    """Tamper QA: names of zero-width spaces were saved as blank rows; a right-to-left
+    override showed a name reversed; escape and bell characters and line breaks went in."""
+    with pytest.raises(ValidationError, match=re.escape(words)):
+        validate_patient(name, today=TODAY)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Resting.\n\tBreathing slow,\r\nsettled.",  # a note's lines and tabs
+        "مريم الحسن",  # Arabic: the bidirectional algorithm places it, no override needed
+        "\u200fמרים\u200f",  # right-to-left marks stay
+        "👩\u200d⚕️ came in",  # a joined emoji
+        "क्\u200dष",  # a joiner a script needs
+    ],
+)
+def test_text_a_clinician_may_type_is_kept_as_typed(text):
+    assert clean_text(text, "The note") == text
 
 
 def test_scale_total_must_match_items():
