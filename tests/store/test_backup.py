@@ -133,6 +133,35 @@ def test_the_cli_warns_and_offers_portable_backups(store, data_dir, tmp_path, ca
     assert "restores on any computer" in capsys.readouterr().out
 
 
+def test_a_backup_onto_a_read_only_disk_says_so(store, tmp_path, monkeypatch):
+    """Tamper QA: onto a write-protected USB stick, the clean-up's unlink of a copy never
+    made raised "read-only file system" itself, and the sentence became "kapdesk met an
+    unexpected error". The disk refuses every write, as a read-only mount does."""
+    import errno
+    from pathlib import Path
+
+    from kapdesk.store import backup
+
+    def read_only(*_args, **_kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(backup, "_copy_database", read_only)
+    (tmp_path / "stick").mkdir()
+    target = tmp_path / "stick" / "clinic.kapbak"
+    unlink = Path.unlink
+
+    def unlink_on_the_stick(path, *args, **kwargs):
+        if path.parent == target.parent:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return unlink(path, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "unlink", unlink_on_the_stick)
+    with pytest.raises(BackupError, match="Read-only file system") as caught:
+        store.backup(target)
+    assert "Check the space and permissions there" in str(caught.value)
+    assert not target.exists()
+
+
 def test_a_backup_onto_a_full_disk_says_so_and_leaves_nothing(store, tmp_path, monkeypatch):
     """SQLite's own "database or disk is full", from the copy, ended in an unexpected
     error (tamper QA: a backup onto a full 3 MB disk)."""
