@@ -24,6 +24,8 @@ from typing import Any
 from sqlalchemy import Engine, text
 
 from kapdesk import __version__
+from kapdesk.clinical.entries import clean_text
+from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store import migrate
 from kapdesk.store.anchor import ANCHOR_FILE, Anchors
 from kapdesk.store.engine import DATABASE_FILE, Preflight, make_engine
@@ -151,6 +153,13 @@ def _open_locked(
 ) -> OpenedRecord:
     database = folder / DATABASE_FILE
     started = time.perf_counter()
+    if accept_loss is not None:
+        # The audit trail's one word on why entries were given up: never empty (tamper
+        # QA: `accept-loss --reason ""` went ahead, and the trail said "reason": "").
+        try:
+            accept_loss = clean_text(accept_loss, "The reason for accepting the loss", limit=2000)
+        except ValidationError as exc:
+            raise StoreError(f"{exc} Nothing was changed.") from None
     if not database.exists() and not KeyVault.exists(folder):
         if not create:  # the folder was emptied after check_folder looked
             raise NoRecordError(f"There is no kapdesk record in {folder}; nothing was created.")

@@ -178,6 +178,19 @@ def test_accepting_the_loss_keeps_the_damaged_log_and_records_the_reason(data_di
         assert store.verify().ok
 
 
+@pytest.mark.parametrize("reason", ["", "   ", "\u200b"])
+def test_accepting_a_loss_needs_a_reason(data_dir, reason):
+    """Tamper QA: `accept-loss --reason ""` went ahead, and the audit trail's one word on
+    why entries were given up was "reason": ""."""
+    crash_with_entries(data_dir)
+    _flip_middle(data_dir)
+    before = file_hashes(data_dir)
+    with pytest.raises(Exception, match="The reason for accepting the loss") as refused:
+        _open(data_dir, accept_loss=reason)
+    assert "Nothing was changed" in str(refused.value)
+    assert file_hashes(data_dir) == before
+
+
 def test_accept_loss_on_a_complete_record_is_refused(passphrase_store, data_dir):
     passphrase_store.close()
     before = file_hashes(data_dir)
