@@ -174,6 +174,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(str(exc), file=sys.stderr)
         log.info("%s refused: %s", args.verb, type(exc).__name__)
         return EXIT_ERROR
+    except Exception as exc:
+        from kapdesk.store.errors import DAMAGED_PAGE, is_damage
+
+        if not is_damage(exc):
+            raise
+        # A damaged page is met by whatever first reads it (opening reads few): an export
+        # or report reaching it said "kapdesk met an unexpected error" (tamper QA).
+        print(DAMAGED_PAGE, file=sys.stderr)
+        log.error("%s met a damaged page: %s", args.verb, type(exc).__name__)
+        return EXIT_ERROR
     raise AssertionError(f"unhandled verb {args.verb}")
 
 

@@ -238,6 +238,37 @@ def test_verify_reports_a_damaged_page_wherever_it_is(store, data_dir, clock, tm
     assert all("backup" in refusal for refusal in refusals), refusals
 
 
+def test_an_export_meeting_a_damaged_page_says_what_to_do(
+    store, data_dir, clock, tmp_path, capsys, monkeypatch
+):
+    """Tamper QA: `kapdesk export` (and report, backup) reaching a damaged data page ended
+    in "kapdesk met an unexpected error ... Entries already saved are safe", exit 1. The
+    damage is said, with what to do, whichever page it is in."""
+    from kapdesk.cli import main
+    from kapdesk.local.demo import create_demo
+    from kapdesk.store.errors import DAMAGED_PAGE
+
+    create_demo(store, clock.now_utc())
+    store.close()
+    monkeypatch.setenv("KAPDESK_PASSPHRASE", PASSPHRASE)
+    pages = (data_dir / DATABASE_FILE).stat().st_size // PAGE_SIZE
+    damage_said = 0
+    for page in range(2, pages, 4):
+        copy = tmp_path / f"page{page}"
+        shutil.copytree(data_dir, copy)
+        with (copy / DATABASE_FILE).open("r+b") as database:
+            database.seek(page * PAGE_SIZE + 144)
+            database.write(b"\xde\xad\xbe\xef")
+        code = main(["--data-dir", str(copy), "export", str(tmp_path / f"export{page}")])
+        said = capsys.readouterr().err
+        if code == 0:
+            continue  # a page the export does not read (an index, free space)
+        assert code == 2, (page, said)
+        assert said.strip(), page  # a sentence, never a traceback
+        damage_said += DAMAGED_PAGE in said
+    assert damage_said >= 1
+
+
 def test_a_database_this_user_cannot_read_is_named_with_what_to_do(store, data_dir, monkeypatch):
     """chmod 000 on kapdesk.db gave an unexpected error (tamper QA; a test run as root
     cannot take its own read permission away, so the denial is made here)."""
