@@ -19,6 +19,7 @@ from typing import Any
 from kapdesk.clinical.scales import REMS_CHECK_ID, REMS_QUESTIONS, SCALES
 from kapdesk.clinical.screening import MEDICINES
 from kapdesk.session.service import SessionService
+from kapdesk.store.export_csv import spreadsheet_safe
 
 REMS_MINIMUM_MINUTES = 120  # CLINICAL.md: total minutes from the first device >= 120
 
@@ -175,7 +176,7 @@ def rems_csv(fields: list[FormField]) -> str:
     writer = csv.writer(out)
     writer.writerow(["field", "value", "missing"])
     for item in fields:
-        writer.writerow([item.label, item.value, item.missing])
+        writer.writerow([spreadsheet_safe(text) for text in (item.label, item.value, item.missing)])
     return out.getvalue()
 
 

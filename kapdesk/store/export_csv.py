@@ -7,7 +7,9 @@ as they were recorded; a correction is a row of ``corrections.csv`` that names t
 (``target_kind``, ``target_id``) and the corrected values, and every corrected row says
 how often it was corrected (``corrections``). Times are given twice: in UTC (ISO 8601,
 ``…Z``) and in the session's clinic time zone (ISO 8601 with its offset). COLUMNS says
-what each column holds; the README lists it too.
+what each column holds; the README lists it too. A text cell a spreadsheet would read as
+a formula (it begins with =, +, -, @, a tab or a carriage return) is written with a
+leading ' (tamper QA: a patient named =HYPERLINK(...) went out as a live link).
 
 Streamed: rows go from the database to the file in batches, so exporting ten clinic years
 never holds a table in memory. The files are plain text by their nature, so they are
@@ -380,6 +382,16 @@ def _correction_counts(raw: Any) -> dict[str, int]:
 _ZONES: dict[str, ZoneInfo] = {}
 
 
+# What a spreadsheet reads as the start of a formula (OWASP, "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_safe(value: str) -> str:
+    """``value`` as a CSV text cell a spreadsheet shows and never runs: a leading ' when it
+    begins as a formula would."""
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
+
+
 def _format(
     table: Table, row: Sequence[Any], names: dict[str, str], corrected: dict[str, int]
 ) -> list[Any]:
@@ -396,6 +408,8 @@ def _format(
                 instant = from_utc_text(value)
                 local = instant.astimezone(zone).isoformat() if zone is not None else ""
                 out += [value, local]
+        elif isinstance(value, str):
+            out.append(spreadsheet_safe(value))
         else:
             out.append("" if value is None else value)
         if column == "recorded_by":

