@@ -168,7 +168,10 @@ def _open_locked(
         )
     vault, key = unlock_existing(folder, passphrase)
     if not database.exists():
-        if mirror is not None and (mirror / f"{vault.database_id}.anchor").exists():
+        # A mirror of this record under any folder's name (anchor.mirror_name), or the
+        # name mirrors had before: looking for the old name alone, the guard never met a
+        # mirror written since, and an empty record was made under a used id (tamper QA).
+        if mirror is not None and any(mirror.glob(f"{vault.database_id}.*anchor")):
             raise MissingFileError(
                 f"The database file {DATABASE_FILE} is missing from {folder}, though this "
                 "computer has written to this record before. Restore the record from a "

@@ -374,6 +374,23 @@ def test_missing_key_file_or_database_is_never_recreated(store, data_dir):
     assert file_hashes(data_dir) == before
 
 
+def test_a_used_record_is_never_made_anew_after_its_files_go(data_dir, tmp_path):
+    """Tamper QA: with kapdesk.db and kapdesk.anchor gone and a leftover of an interrupted
+    creation, opening made a new empty record under the used id: the guard looked for
+    this computer's mirror by the name mirrors had before they were named by folder."""
+    mirror = tmp_path / "mirror"
+    with RecordStore.open(data_dir, create=True, anchor_mirror=mirror) as store:
+        store.add_patient("Ada Example")
+    (data_dir / DATABASE_FILE).unlink()
+    (data_dir / "kapdesk.anchor").unlink()
+    (data_dir / ".kapdesk.db.creating").write_text("")
+    before = file_hashes(data_dir)
+    with pytest.raises(MissingFileError, match="this computer has written to this record"):
+        RecordStore.open(data_dir, anchor_mirror=mirror)
+    assert file_hashes(data_dir) == before
+    assert not (data_dir / DATABASE_FILE).exists()
+
+
 def test_a_damaged_key_file(store, data_dir):
     store.close()
     vault = json.loads((data_dir / "vault.json").read_text())
