@@ -86,6 +86,9 @@ def load_protocols(folders: Iterable[Traversable]) -> LoadResult:
             except tomllib.TOMLDecodeError as exc:
                 result.problems.append(f"{path.name}, {_toml_position(exc)}; skipped.")
                 continue
+            except RecursionError:  # arrays or tables nested thousands deep (tamper QA)
+                result.problems.append(f"{path.name}: nested too deeply to read; skipped.")
+                continue
             except ProtocolError as exc:
                 line = _line_of(text, exc.key)
                 where = f"{path.name}, line {line}" if line else path.name

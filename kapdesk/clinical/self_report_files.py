@@ -112,6 +112,8 @@ def _load(
                 problems.append(f"{path.name}: cannot be read ({exc}); skipped.{kept}")
             except tomllib.TOMLDecodeError as exc:
                 problems.append(f"{path.name}, {_toml_position(exc)}; skipped.{kept}")
+            except RecursionError:  # arrays or tables nested thousands deep (tamper QA)
+                problems.append(f"{path.name}: nested too deeply to read; skipped.{kept}")
             except InstrumentFileError as exc:
                 line = _line_of(text, exc.key, exc.value)
                 where = f"{path.name}, line {line}" if line else path.name

@@ -193,7 +193,9 @@ class Settings:
             loaded = json.loads(self.path.read_text(encoding="utf-8"))
         except FileNotFoundError:
             loaded = {}
-        except (OSError, ValueError):
+        except (OSError, ValueError, RecursionError):
+            # RecursionError: JSON nested past Python's depth (tamper QA: 100,000 levels
+            # closed the app after the PIN with "an unexpected error").
             log.warning("settings file unreadable; using defaults (file left as it is)")
             loaded = None
         if not isinstance(loaded, dict):

@@ -138,6 +138,7 @@ MALFORMED = [
         'name = "X"\nroute = "iv"\n[[checks]]\nlabel = "a"\nvitals = ["bp"]\nat_minutes = inf\n',
         "at_minutes must be a number of minutes",
     ),
+    ('name = "X"\nroute = "iv"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
 ]
 
 

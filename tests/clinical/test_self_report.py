@@ -416,6 +416,7 @@ BROKEN = [
     ),
     (SMALL.replace('name = "Small"\n', ""), "name is missing"),
     (SMALL.replace("score_range = [0, 6]\n", ""), "bands need a score_range"),
+    ("x = " + "[" * 5000 + "]" * 5000 + "\n" + SMALL, "nested too deeply"),
 ]
 
 

@@ -54,8 +54,9 @@ def test_the_text_size_bounds_are_declared_once():
     [
         '{"alert_thresholds": {"caution_systolic": 130, "caution_diastolic": 85},}',
         '[{"alert_thresholds": {"caution_systolic": 130, "caution_diastolic": 85}}]',
+        "[" * 100_000 + "]" * 100_000,  # past Python's depth: the app closed after the PIN
     ],
-    ids=["a trailing comma", "a list"],
+    ids=["a trailing comma", "a list", "nested 100,000 deep"],
 )
 def test_a_settings_file_that_cannot_be_read_is_said_and_never_written_over(tmp_path, text):
     """Tamper QA: one Ctrl+= (the text size) replaced a clinic's unreadable settings.json,
