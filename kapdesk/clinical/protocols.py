@@ -178,9 +178,29 @@ def _discharge(raw: Any) -> DischargeRules:
         minimum_minutes_after_infusion_stop=_minutes(raw, "minimum_minutes_after_infusion_stop"),
         sedation_resolved=raw.get("sedation_resolved", True),
         dissociation_resolved=raw.get("dissociation_resolved", True),
-        bp_margin_over_baseline=_minutes(raw, "bp_margin_over_baseline") or 20,
+        bp_margin_over_baseline=_bp_margin(raw),
         checklist=tuple(checklist),
     )
+
+
+# The most a discharge BP may stand over the pre-dose baseline and count as settled: a
+# notable rise is +40 systolic (CLINICAL.md, "Blood pressure"), so more than that would
+# pass a reading the alerts call a rise. Tamper QA: 200 was taken (and its error said
+# "minutes"), which switched the criterion off; 0 was taken as the default 20.
+MOST_BP_MARGIN = 40
+DEFAULT_BP_MARGIN = 20
+
+
+def _bp_margin(raw: dict[str, Any]) -> float:
+    key = "bp_margin_over_baseline"
+    value = raw.get(key, DEFAULT_BP_MARGIN)
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not 0 <= value <= MOST_BP_MARGIN
+    ):
+        raise ProtocolError(f"{key} must be a number of mmHg from 0 to {MOST_BP_MARGIN}", key)
+    return float(value)
 
 
 def _required_text(raw: dict[str, Any], key: str) -> str:

@@ -281,10 +281,15 @@ def compare_anchor(
         when = anchor.written_at.strftime("%Y-%m-%d %H:%M UTC")
         return (
             f"The record ends at audit event #{head_seq}, but kapdesk had written up to "
-            f"event #{anchor.seq} (at {when}): the newest {missing} audit event"
-            f"{'s' if missing != 1 else ''}, and the entries they record, are missing. The "
-            "write-ahead log may have been cut short, entries deleted, or an older copy of "
-            "the database (or of the whole data folder) put in place",
+            f"event #{anchor.seq} (at {when}): "
+            + (
+                "the newest audit event, and what it records, are missing. "
+                if missing == 1
+                else f"the newest {missing} audit events, and the entries they record, are "
+                "missing. "
+            )
+            + "The write-ahead log may have been cut short, entries deleted, or an older copy "
+            "of the database (or of the whole data folder) put in place",
             missing,
         )
     if hash_at_anchor != anchor.hash:

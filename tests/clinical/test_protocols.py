@@ -139,6 +139,16 @@ MALFORMED = [
         "at_minutes must be a number of minutes",
     ),
     ('name = "X"\nroute = "iv"\nx = ' + "[" * 5000 + "]" * 5000 + "\n", "nested too deeply"),
+    (
+        'name = "X"\nroute = "iv"\n[[checks]]\nlabel = "a"\nvitals = ["bp"]\nat_minutes = 0\n'
+        "[discharge]\nbp_margin_over_baseline = 200\n",
+        "bp_margin_over_baseline must be a number of mmHg from 0 to 40",
+    ),
+    (
+        'name = "X"\nroute = "iv"\n[[checks]]\nlabel = "a"\nvitals = ["bp"]\nat_minutes = 0\n'
+        "[discharge]\nbp_margin_over_baseline = nan\n",
+        "bp_margin_over_baseline must be a number of mmHg",
+    ),
 ]
 
 

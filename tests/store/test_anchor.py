@@ -271,3 +271,19 @@ def test_a_record_with_its_anchor_entry_removed_is_refused(store, data_dir):
     with pytest.raises(SchemaAlteredError, match="anchor entry is gone"):
         RecordStore.open(data_dir)
     assert record_hashes(data_dir) == before
+
+
+def test_one_missing_audit_event_is_said_in_the_singular():
+    """Tamper QA: "the newest 1 audit event, and the entries they record, are missing"."""
+    import datetime as dt
+
+    from kapdesk.store.anchor import Anchor, compare_anchor
+
+    anchor = Anchor(seq=8, hash="ab" * 32, written_at=dt.datetime(2026, 3, 2, 9, tzinfo=dt.UTC))
+    said, missing = compare_anchor(
+        anchor, damaged=None, beside_missing=False, head_seq=7, hash_at_anchor=None, anchored=True
+    )
+    assert missing == 1
+    assert said is not None
+    assert "the newest audit event, and what it records, are missing" in said
+    assert "1 audit event" not in said
