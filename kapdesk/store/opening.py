@@ -215,8 +215,10 @@ def _open_locked(
         )
     if accept_loss is not None and not found.problems and older_log is None:
         raise StoreError(
-            "The record has no missing or damaged entries to accept: open it as usual. "
-            "Nothing was changed."
+            "The record has no missing or damaged entries to accept: its end and its "
+            "write-ahead log are whole, so open it as usual. If “kapdesk verify” finds a "
+            "damaged page, accepting a loss cannot mend it: restore the latest backup into "
+            "a new folder. Nothing was changed."
         )
     accepted = None
     if found.problems:
