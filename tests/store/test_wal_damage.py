@@ -194,9 +194,11 @@ def test_accepting_a_loss_needs_a_reason(data_dir, reason):
 def test_accept_loss_on_a_complete_record_is_refused(passphrase_store, data_dir):
     passphrase_store.close()
     before = file_hashes(data_dir)
-    with pytest.raises(Exception, match="no missing or damaged entries"):
+    with pytest.raises(Exception, match="no missing or damaged entries") as refused:
         _open(data_dir, accept_loss="just in case")
     assert file_hashes(data_dir) == before
+    # Tamper QA: said of a record with a damaged page, which accepting cannot mend.
+    assert "damaged page, accepting a loss cannot mend it" in str(refused.value)
 
 
 def _older_log_put_back(data_dir) -> tuple[object, list, bytes]:
