@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QLabel,
     QMainWindow,
+    QMenu,
     QMessageBox,
     QStackedWidget,
 )
@@ -176,8 +177,9 @@ class MainWindow(QMainWindow):
         )
         record.addAction(make_action(self, "Se&ttings…", "Ctrl+,", self.open_settings))
         record.addAction(make_action(self, "&Quit", "Ctrl+Q", self.close))
-        self.session_menu = self.menuBar().addMenu("&Session")
+        self.session_menu = self.menuBar().addMenu("&Session")  # each screen's: _new_session_menu
         view = self.menuBar().addMenu("&View")
+        self._view_menu = view
         # No key of its own: Ctrl+Shift+L, one modifier from the lock's Ctrl+Alt+L, flooded
         # a dim room with the light theme at a slip (QA). Alt+V, D reaches it.
         view.addAction(make_action(self, "&Dark or light theme", "", self.toggle_theme))
@@ -730,12 +732,16 @@ class MainWindow(QMainWindow):
         """``workspace``, a page of the window already, on screen with its menu."""
         self.workspace = workspace
         self.pages.setCurrentWidget(workspace)
-        self._empty_session_menu()
-        for action in workspace.actions_by_name.values():
-            self.session_menu.addAction(action)
-        scales = self.session_menu.addMenu("Sedation &scales")
-        for action in workspace.scale_actions:
-            scales.addAction(action)
+        try:
+            menu = self._new_session_menu()
+            for action in workspace.actions_by_name.values():
+                menu.addAction(action)
+            scales = menu.addMenu("Sedation &scales")
+            for action in workspace.scale_actions:
+                scales.addAction(action)
+        except RuntimeError as exc:
+            # The screen is shown whatever the menu meets: its keys are its own actions.
+            log.error("the session menu could not be filled (%s)", type(exc).__name__)
         if not workspace.review:
             workspace.focus_observation()
 
@@ -747,14 +753,11 @@ class MainWindow(QMainWindow):
         workspace.release()
         self.pages.setCurrentWidget(self.patients_page)
         self.pages.removeWidget(workspace)
-        # After the screen is gone: emptying the menu failed on a real display (QA, a
-        # RuntimeError not reproduced here), and failing first left the clinician on the
-        # ended session's screen, Esc doing nothing. The session's actions go with its
-        # screen in any case (they are its children).
+        # After the screen is gone, and never in its way (_new_session_menu).
         try:
-            self._empty_session_menu()
+            self._new_session_menu()
         except RuntimeError as exc:
-            log.error("the session menu could not be emptied (%s)", type(exc).__name__)
+            log.error("the session menu could not be replaced (%s)", type(exc).__name__)
         # Once it is gone and nothing here still refers to it: a long session's readings
         # go with it.
         workspace.destroyed.connect(lambda: QTimer.singleShot(0, self.give_back_memory_now))
@@ -781,17 +784,23 @@ class MainWindow(QMainWindow):
             if self.course is not None:
                 self.course.page.chart.select_session(session)  # where the clinician was
 
-    def _empty_session_menu(self) -> None:
-        """The Session menu emptied action by action, without QMenu.clear(): PySide6's
-        clear() also detaches the Python side of the actions in the menu (its own glue),
-        the session screen's among them; a RuntimeError met there leaving a session on a
-        real display (Xvfb QA, not reproduced since) is not risked. Its scales submenu,
-        the menu's own, goes."""
-        for action in self.session_menu.actions():
-            submenu = action.menu()
-            self.session_menu.removeAction(action)
-            if submenu is not None:
-                submenu.deleteLater()
+    def _new_session_menu(self) -> QMenu:
+        """A new, empty Session menu in the old one's place, which goes whole (its scales
+        submenu with it). Xvfb QA: one menu kept for every screen and emptied between
+        them, by QMenu.clear() and then action by action, came to raise RuntimeError on a
+        real display when read, once a session had been shown; each session opened after
+        met "an unexpected error", and the menu held only "Sedation scales"."""
+        old = self.session_menu
+        menu = QMenu("&Session", self.menuBar())
+        self.menuBar().insertMenu(self._view_menu.menuAction(), menu)
+        menu.aboutToHide.connect(lambda: QTimer.singleShot(0, self._after_menu))
+        self.session_menu = menu
+        try:
+            self.menuBar().removeAction(old.menuAction())
+            old.deleteLater()
+        except RuntimeError as exc:  # gone already: nothing of it to take away
+            log.error("the old session menu was gone (%s)", type(exc).__name__)
+        return menu
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
