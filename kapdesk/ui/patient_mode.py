@@ -290,9 +290,28 @@ class PatientSurveyWindow(QWidget):
             self.text_answer.setFocus()
         else:
             self.next_button.hide()
-            self.hint.setText("An arrow key goes to the answers, Enter chooses; or touch one.")
-            self.choices_box.setFocus()
+            kept = self._kept_button()
+            if kept is None:
+                self.hint.setText("An arrow key goes to the answers, Enter chooses; or touch one.")
+                self.choices_box.setFocus()
+            else:
+                # Back on a question answered before: the answer given has the keyboard,
+                # so Enter keeps it. QA: Enter there did nothing, and the patient's next
+                # Down and Enter stored another answer than the one they had chosen.
+                self.hint.setText(
+                    "Your answer is marked: Enter keeps it; an arrow key goes to another."
+                )
+                kept.setFocus()
         self.scroller.verticalScrollBar().setValue(0)
+
+    def _kept_button(self) -> QPushButton | None:
+        """The answer given to the question shown, if it was answered before."""
+        if not 0 <= self.index < len(self.run.steps):
+            return None
+        chosen = self.run.answer_of(self.run.steps[self.index])
+        if chosen is None:
+            return None
+        return next((b for b in self.choice_buttons if b.property("value") == chosen), None)
 
     def _show_message(self, text: str, button: str | None) -> None:
         self.message.setText(text)
@@ -401,6 +420,9 @@ class PatientSurveyWindow(QWidget):
                 target.setFocus()
                 return True
             if key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+                kept = self._kept_button()
+                if kept is not None:
+                    kept.click()  # the answer given before, kept
                 return True  # nothing chosen yet: an Enter answers nothing
         if watched in self.choice_buttons:
             at = self.choice_buttons.index(watched)  # type: ignore[arg-type]

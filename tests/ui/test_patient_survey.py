@@ -327,6 +327,44 @@ def test_down_steps_to_the_next_answer_of_a_scale_laid_in_two_columns(
     window._release()  # as the clinician's return does: the patient cannot close it
 
 
+def test_going_back_keeps_the_answer_given_unless_the_patient_changes_it(
+    qtbot, store, clock, data_dir
+):
+    """Xvfb QA: back on a question answered "Mostly safe", Enter did nothing, so the
+    patient pressed Down and Enter as before, and "Completely safe" was stored. The
+    answer given has the keyboard when its question comes back: Enter keeps it."""
+    from kapdesk.clinical.self_report import Survey
+    from kapdesk.session.survey import SurveyRun, clinic_surveys
+
+    patient = store.add_patient("Survey Patient")
+    session = store.start_session(patient, protocol="IM injection", zone_name="Europe/London")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    files = clinic_surveys(data_dir)
+    run = SurveyRun(service, Survey("pcl", "PCL-5", ("pcl5",)), files.instruments)
+    window = PatientSurveyWindow(run, confirm=lambda _secret: True, secret_name="passphrase")
+    qtbot.addWidget(window)
+    window.show()
+    window.activateWindow()
+    qtbot.waitExposed(window)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None)
+    key(Qt.Key.Key_Return)  # Begin
+    key(Qt.Key.Key_Down)  # the first answer
+    key(Qt.Key.Key_Down)  # "A little bit"
+    key(Qt.Key.Key_Return)
+    assert (window.index, run.answer_of(run.steps[0])) == (1, 1)
+    key(Qt.Key.Key_Backspace)  # back to the first question
+    assert window.index == 0
+    assert QApplication.focusWidget() is window.choice_buttons[1]  # the answer given
+    assert "Enter keeps it" in window.hint.text()
+    key(Qt.Key.Key_Return)
+    assert (window.index, run.answer_of(run.steps[0])) == (1, 1)  # kept, and on
+    key(Qt.Key.Key_Backspace)
+    key(Qt.Key.Key_Down)  # from the answer given: the next one
+    key(Qt.Key.Key_Return)
+    assert (window.index, run.answer_of(run.steps[0])) == (1, 2)  # changed, as chosen
+    window._release()  # as the clinician's return does: the patient cannot close it
+
+
 def test_an_alert_acknowledged_on_return_after_the_end_leaves_the_summary(
     qtbot, running, passphrase_store, clock
 ):
