@@ -42,7 +42,10 @@ def _course_session(number: int, rows: SessionRows, weight_kg: float | None) -> 
     first_dose = session["first_dose_at"]
     drugs = [drug for _at, drug, _mg in rows.doses]
     total_mg = sum(mg for _at, _drug, mg in rows.doses) if rows.doses else None
-    # As SessionState.baseline(): the mean of the BP readings before the first dose.
+    # The mean of every BP reading before the first dose, as the course's rising-baseline
+    # rule reads it across sessions (clinical/course.py). The session screen's own baseline
+    # leaves an urgent pre-dose reading out (SessionState.baseline); here the last reading
+    # before the dose is named besides (last_pre_dose).
     pre = [(s, d) for at, s, d in rows.readings if first_dose is not None and at < first_dose]
     pre_s = round(sum(s for s, _d in pre) / len(pre)) if pre else None
     pre_d_values = [d for _s, d in pre if d is not None]

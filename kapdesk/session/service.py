@@ -97,6 +97,7 @@ class SessionService:
         self.state = SessionState(store, session_id)
         self.protocol = protocol
         self.thresholds = thresholds or AlertThresholds()
+        self.state.urgent_bp = (self.thresholds.urgent_systolic, self.thresholds.urgent_diastolic)
         self.events = SessionEvents()
         self._now = clock
         self.monotonic = monotonic  # seconds: the wall clock's check, the views' short waits

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
+from kapdesk.clinical.alerts import AlertThresholds
 from kapdesk.clinical.entries import Route
 from kapdesk.clinical.instants import to_micros
 from kapdesk.clinical.schedule import RecordedTimes
@@ -57,6 +58,12 @@ class SessionState:
     def __init__(self, store: RecordStore, session_id: uuid.UUID) -> None:
         self.store = store
         self.id = session_id
+        # The urgent BP (systolic, diastolic) a pre-dose reading is left out of the baseline
+        # at: CLINICAL.md's default, the clinic's once the service sets its thresholds.
+        self.urgent_bp: tuple[int, int] = (
+            AlertThresholds.urgent_systolic,
+            AlertThresholds.urgent_diastolic,
+        )
         # Every kind but the readings: a few hundred entries in the longest session.
         self._entries: dict[str, dict[uuid.UUID, Stored]] = {
             kind: {} for kind in ENTRY_KINDS if kind != "vitals"
@@ -263,7 +270,12 @@ class SessionState:
         return [readings.reading_at(i) for i in range(end)]
 
     def baseline(self) -> tuple[float, float] | None:
-        """The pre-dose baseline: the mean of the BP readings before the first dose."""
+        """The pre-dose baseline: the mean of the BP readings before the first dose,
+        leaving out those at the urgent level (``urgent_bp``) when any other was taken. An
+        urgent pre-dose reading calls for a recheck; it is not the patient's baseline. Xvfb
+        QA: 182/112 and a mistyped 300/20 before 138/86 made the baseline 207/73, and 179/95
+        after the dose, +41 over the reading the clinician dosed on, raised no rise alert;
+        the discharge criterion then counted 150/92 as "within 20 of baseline"."""
         if self.first_dose_at is None:
             return None
         readings = self._readings
@@ -271,9 +283,14 @@ class SessionState:
         if not pre:
             return None
         systolic, diastolic = readings.column("systolic"), readings.column("diastolic")
+        urgent_systolic, urgent_diastolic = self.urgent_bp
+        settled = [
+            i for i in pre if systolic[i] < urgent_systolic and diastolic[i] < urgent_diastolic
+        ]
+        used = settled or pre
         return (
-            sum(systolic[i] for i in pre) / len(pre),
-            sum(diastolic[i] for i in pre) / len(pre),
+            sum(systolic[i] for i in used) / len(used),
+            sum(diastolic[i] for i in used) / len(used),
         )
 
     # -------------------------------------------------------------- infusions

@@ -603,3 +603,31 @@ def test_nothing_is_stored_before_the_session_or_its_first_dose_when_the_clock_i
     assert note is not None
     assert "the last entry is dated" in note.text
     assert "10 min after the computer's time now" in note.text
+
+
+def test_an_urgent_pre_dose_reading_is_rechecked_not_taken_into_the_baseline(live, clock):
+    """Xvfb QA: 182/112 and a mistyped 300/20 before a settled 138/86 made the baseline
+    207/73; 179/95 after the dose, +41 over the reading dosed on, raised no rise alert,
+    and 150/92 met the discharge criterion "within 20 mmHg of baseline"."""
+    live.record_vitals_line("182/112 88 97")
+    live.record_vitals_line("300/20 76 97", unusual_confirmed=True)  # Enter again
+    clock.advance(minutes=6)  # the urgent readings' recheck
+    live.record_vitals_line("138/86 72 98")
+    clock.advance(minutes=1)
+    live.record_dose(drug="ketamine", route="im", mg=50)
+    assert live.state.baseline() == (138, 86)
+    clock.advance(minutes=20)
+    live.record_vitals_line("179/95 80 96")
+    rules = {a.rule for a in live.alerts() if a.taken_at == clock.now_utc()}
+    assert "bp_rise" in rules  # +41 systolic over 138
+
+
+def test_the_baseline_of_urgent_readings_only_is_their_mean(live, clock):
+    """With nothing but urgent readings before the dose there is still a baseline."""
+    live.record_vitals_line("184/112 88 97")
+    clock.advance(minutes=6)
+    live.record_vitals_line("182/110 86 97")
+    live.acknowledge_dose_caution("rechecked twice; the prescriber agrees to proceed")
+    clock.advance(minutes=1)
+    live.record_dose(drug="ketamine", route="im", mg=50)
+    assert live.state.baseline() == (183, 111)
