@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kapdesk.clinical.alerts import Alert, AlertThresholds, pre_dose_caution
+from kapdesk.clinical.alerts import Alert, AlertThresholds, Level, pre_dose_caution
 from kapdesk.clinical.entries import (
     ESKETAMINE_MG_PER_DEVICE,
     Drug,
@@ -19,8 +19,10 @@ from kapdesk.clinical.entries import (
     route_in_sentence,
 )
 from kapdesk.clinical.protocols import Protocol
+from kapdesk.clinical.schedule import RECHECK_EARLY
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.clinical.vitals import ValidationError
+from kapdesk.session.alerting import alerts, rechecks
 from kapdesk.session.entries import Dose
 from kapdesk.session.state import SessionState
 
@@ -76,10 +78,44 @@ def dose_gate(state: SessionState, thresholds: AlertThresholds) -> DoseGate:
     readings = state.pre_dose_values()
     if not any(r.has_bp for r in readings):
         return DoseGate(False, "Record a pre-dose blood pressure first (Ctrl+B).")
-    caution = pre_dose_caution(readings, thresholds)
+    caution = pre_dose_caution(readings, thresholds) or _urgent_not_rechecked(state)
     if caution is not None and not state.events_of("dose_caution_ack"):
         return DoseGate(False, f"{caution.reason} {LABEL_GUIDANCE}", caution)
     return DoseGate(True, "")
+
+
+def _urgent_not_rechecked(state: SessionState) -> Alert | None:
+    """The newest urgent pre-dose reading, if the recheck it calls for (CLINICAL.md: two
+    readings 5 minutes apart) has not been taken. Xvfb QA: 182/112, then 138/86 a minute
+    later, and the first dose went in without a word while the header still said "Recheck
+    after an urgent reading ... a reading from 21:05 counts"."""
+    due = rechecks(state)
+    if not due:
+        return None
+    opens = due[-1] - RECHECK_EARLY
+    readings = state.readings()
+    last = readings.last_with_bp()
+    if last is not None and readings[last].at >= opens:
+        return None
+    standing = [
+        a
+        for a in alerts(state)
+        if a.level is Level.URGENT and not a.withdrawn and a.taken_at is not None
+    ]
+    if not standing:
+        return None
+    urgent = max(standing, key=lambda a: a.taken_at or opens)
+    return Alert(
+        rule=urgent.rule,
+        level=Level.URGENT,
+        reading=urgent.reading,
+        reason=(
+            f"{urgent.reason} Its recheck, a reading from {state.local_clock(opens)}, is not "
+            "taken yet."
+        ),
+        action=urgent.action,
+        source="CLINICAL.md, urgent: two readings 5 minutes apart",
+    )
 
 
 def caution_ack_payload(gate: DoseGate, reason: str) -> dict[str, Any]:

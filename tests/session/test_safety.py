@@ -90,6 +90,36 @@ def test_a_high_pre_dose_bp_needs_an_acknowledged_reason(monitor):
     dose(monitor)
 
 
+def test_an_urgent_pre_dose_reading_not_yet_rechecked_needs_a_reason_to_dose(monitor, clock):
+    """Xvfb QA: 182/112, then 138/86 a minute later, and the first dose went in without a
+    word while the header said "Recheck after an urgent reading ... a reading from 21:05
+    counts". Until the recheck is taken, dosing needs a reason, as a high BP does."""
+    monitor.record_screening(NO, NO_MEDS, "")
+    vitals(monitor, "182/112 88 97")
+    recheck_from = monitor.local_clock(clock.now_utc() + dt.timedelta(minutes=3))
+    clock.advance(minutes=1)
+    vitals(monitor, "138/86 72 98")
+    gate = monitor.dose_gate()
+    assert not gate.allowed
+    assert f"Its recheck, a reading from {recheck_from}, is not taken yet." in gate.message
+    with pytest.raises(ValidationError, match="Its recheck"):
+        dose(monitor)
+    clock.advance(minutes=4)  # the recheck, 5 minutes after the urgent reading
+    vitals(monitor, "136/84 70 98")
+    assert monitor.dose_gate().allowed
+    dose(monitor)
+
+
+def test_a_reason_given_doses_before_an_urgent_recheck(monitor, clock):
+    monitor.record_screening(NO, NO_MEDS, "")
+    vitals(monitor, "182/112 88 97")
+    clock.advance(minutes=1)
+    vitals(monitor, "138/86 72 98")
+    monitor.acknowledge_dose_caution("Settled at once on rest; the prescriber is here")
+    assert monitor.dose_gate().allowed
+    dose(monitor)
+
+
 def test_a_caution_weighed_before_dosing_leaves_an_urgent_alert_on_the_banner(monitor):
     monitor.record_screening(NO, NO_MEDS, "")
     vitals(monitor, "146/92 80 98")
