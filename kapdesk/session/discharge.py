@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kapdesk.clinical.alerts import AlertThresholds, evaluate, pre_dose_caution
+from kapdesk.clinical.alerts import RECHECK_MINUTES, AlertThresholds, evaluate, pre_dose_caution
 from kapdesk.clinical.discharge import DischargeFacts, DischargeItem, evaluate_discharge
 from kapdesk.clinical.entries import clean_text
 from kapdesk.clinical.protocols import Protocol
@@ -217,6 +217,15 @@ def rems_summary(
     screened = screening(state) or {}
     pre_readings: list[VitalsReading] = [r.reading for r in pre]
     caution = pre_dose_caution(pre_readings, thresholds)
+    # An urgent pre-dose reading not rechecked before the dose (CLINICAL.md: two readings
+    # 5 minutes apart) leaves the vitals not acceptable, whatever came a minute after it.
+    # Xvfb QA: "yes" with 182/112 taken a minute before the dose.
+    recheck = dt.timedelta(minutes=RECHECK_MINUTES) - RECHECK_EARLY
+    unrechecked = any(
+        any(a.rule == "bp_urgent" for a in evaluate(r.reading, thresholds=thresholds))
+        and not any(later.at >= r.at + recheck for later in pre)
+        for r in pre
+    )
     last_alerts = evaluate(bp[-1].reading, thresholds=thresholds) if bp else []
     return {
         "minutes_first_dose_to_end": None
@@ -225,7 +234,7 @@ def rems_summary(
         "bp_pre_dose": text(pre[-1] if pre else None),
         "bp_at_40_minutes": text(near_40),
         "bp_before_end": text(bp[-1] if bp else None),
-        "vitals_acceptable_before_dosing": bool(pre) and caution is None,
+        "vitals_acceptable_before_dosing": bool(pre) and caution is None and not unrechecked,
         "vitals_acceptable_before_end": bool(bp) and not last_alerts,
         "lot_numbers": sorted(
             {d.content.lot_number for d in state.doses() if d.content.lot_number}

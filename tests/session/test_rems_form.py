@@ -81,3 +81,24 @@ def test_the_rems_csv_never_hands_a_spreadsheet_a_formula():
     """As the CSV export (tamper QA): a patient named =HYPERLINK(...) went out live."""
     rows = list(csv.reader(io.StringIO(rems_csv([FormField("Patient", "=1+1", "")]))))
     assert rows[1] == ["Patient", "'=1+1", ""]
+
+
+def test_an_urgent_reading_not_rechecked_before_the_dose_is_not_acceptable(store, clock):
+    """Xvfb QA: the form said "Vitals acceptable before administration: yes" with 182/112
+    taken a minute before the dose (and 138/86 a minute after it)."""
+    from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
+
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    service.record_vitals_line("182/112 88 97")
+    clock.advance(minutes=1)
+    service.record_vitals_line("138/86 72 98")
+    service.acknowledge_dose_caution("settled on rest; the prescriber is here")
+    clock.advance(minutes=1)
+    service.record_dose(drug="esketamine", route="intranasal", mg=56, device_count=2)
+    fields = {f.label: f for f in rems_form(service)}
+    assert fields["Vitals acceptable before administration"].shown == "no"
