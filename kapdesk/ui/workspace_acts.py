@@ -91,6 +91,7 @@ class FormActs(Base):
         self.shortcuts_first.watch(form)
         # Released before ``saved`` runs, so a form may open the next one (caution → dose).
         form.accepted.connect(lambda: self._release(form))
+        form.accepted.connect(lambda: self._withdraw_warning(form))
         form.rejected.connect(lambda: self._release(form))
         form.rejected.connect(lambda: self._cancelled(form))
         return open_form(form, save, saved=saved, closed=closed or self.refocus, host=self.side)
@@ -98,6 +99,13 @@ class FormActs(Base):
     def _release(self, form: FormDialog) -> None:
         if self.form is form:
             self.form = None
+
+    def _withdraw_warning(self, form: FormDialog) -> None:
+        """A form's warning said above the entry lines goes once the form is saved, before
+        what the save says: "Nothing is ticked: this records sedation ... all absent" stood
+        there four minutes after sedation was ticked and saved (Xvfb QA)."""
+        if form.warning_said and self.message_text() == form.warning_said:
+            self.say("")
 
     def _cancelled(self, form: FormDialog) -> None:
         """A form's warning said above the entry lines goes with the form: "Enter again

@@ -1140,6 +1140,25 @@ def test_enter_saves_a_form_after_tab_has_been_past_its_buttons(qtbot, window, s
     assert workspace.service.screening()["intention"] == "to feel less stuck"
 
 
+def test_a_forms_warning_goes_once_the_form_is_saved(qtbot, window, store, clock):
+    """Xvfb QA: after Ctrl+J, Enter (nothing ticked: warned), 1, Enter (sedation ticked and
+    saved), "Nothing is ticked: this records sedation ... all absent" stood above the entry
+    lines for minutes, contradicting the entry saved."""
+    workspace, _ = started(qtbot, window, store, "SPRAVATO REMS")
+    workspace.open_rems_check()
+    form = workspace.rems_dialog
+    assert form is not None
+    key(focused(), Qt.Key.Key_Return)
+    assert workspace.message_text().startswith("Nothing is ticked")
+    clock.advance(seconds=2)
+    key(focused(), Qt.Key.Key_1)  # sedation present
+    key(focused(), Qt.Key.Key_Return)
+    assert not form.isVisible()
+    [check] = workspace.service.state.scores()[-1:]
+    assert check.content.answers[0] == 1
+    assert not workspace.message_text().startswith("Nothing is ticked")
+
+
 def test_ctrl_e_from_a_text_field_reaches_the_correction(qtbot, window, store):
     """On X11 a line edit claims Ctrl+E (end of line) before the window's shortcuts. The
     offscreen platform has no such binding, so the guard is shown with Ctrl+Z, which a
