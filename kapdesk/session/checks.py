@@ -55,11 +55,13 @@ def next_check_text(
     if missed_before_dose(status):
         return (f"Missed before the dose: {label}", State.OVERDUE)
     if status.state in (State.DUE, State.OVERDUE):
-        # Part of it done: what is still needed is said (Xvfb QA: after the reading, "BP
-        # and SpO2 every 15 minutes" stayed due for its MOAA/S, and nothing said so).
+        # Part of it done: what is still needed leads (Xvfb QA: after the reading, "BP
+        # and SpO2 every 15 minutes" stayed due for its MOAA/S, and nothing said so; then
+        # "OVERDUE ...: BP and SpO2 every 30 minutes (still needed: MOAA/S)" read, from
+        # across the room, as if the BP just entered had not counted).
         missing = unmet_needs(status.occurrence, session_times(state), state.recorded)
         if missing and len(missing) < len(status.occurrence.needs):
-            label += f" (still needed: {', '.join(missing)})"
+            label = f"{', '.join(missing)} still needed for “{label}” (the rest is in)"
     if status.state is State.OVERDUE:
         late = "" if due is None else f" by {format_elapsed(now - due)}"
         more = f" ({overdue} overdue)" if overdue > 1 else ""

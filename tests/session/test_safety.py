@@ -594,6 +594,6 @@ def test_a_check_partly_done_says_what_is_still_needed(store, clock, data_dir):
     service.record_vitals_line("136/84 74 98")
     text, state = service.next_check()
     assert state is State.DUE
-    assert text.endswith("BP and SpO2 every 15 minutes (still needed: MOAA/S)")
+    assert text.endswith("MOAA/S still needed for “BP and SpO2 every 15 minutes” (the rest is in)")
     service.record_scale("moaas", 5)
     assert "still needed" not in service.next_check()[0]
