@@ -52,9 +52,18 @@ def save_on_ctrl_enter(dialog: FormDialog) -> None:
         shortcut.activated.connect(dialog._try_save)
 
 
+# Esc's question in a note's form names the key its button names (Xvfb QA: "Enter saves
+# it" under a button saying Ctrl+Enter, in a field where Enter makes a new line).
+NOTE_DISCARD_QUESTION = (
+    "What you wrote here is not saved yet. Ctrl+Enter saves it; Esc again throws it away."
+)
+
+
 class NoteDialog(FormDialog):
     """A course note: its kind, the session it is about (if one), and the text. Ctrl+Enter
     saves, since Enter makes a new line in a note."""
+
+    DISCARD_QUESTION = NOTE_DISCARD_QUESTION
 
     def __init__(
         self,
@@ -100,6 +109,8 @@ class NoteDialog(FormDialog):
 
 class CorrectNoteDialog(FormDialog):
     """The corrected text (its lines kept) and the reason; Ctrl+Enter saves."""
+
+    DISCARD_QUESTION = NOTE_DISCARD_QUESTION
 
     def __init__(self, note: EntryView, parent: QWidget | None = None) -> None:
         super().__init__("Correct a course note", parent, ok_text="Save")

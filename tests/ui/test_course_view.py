@@ -95,6 +95,10 @@ def test_a_course_note_is_added_and_corrected_by_keys(window, store, clock):
     key(Qt.Key.Key_Return, widget=dialog.text)  # a new line, not saved
     assert dialog.isVisible()
     QTest.keyClicks(dialog.text, "It eased.")
+    # Esc asks first, naming the key the button names (Xvfb QA: "Enter saves it").
+    key(Qt.Key.Key_Escape, widget=dialog.text)
+    assert dialog.isVisible()
+    assert "Ctrl+Enter saves it" in dialog.error.text()
     key(Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier, widget=dialog.text)
     assert not dialog.isVisible()
     rows = [page.notes.index(r, 0).data() for r in range(page.notes.rowCount())]
