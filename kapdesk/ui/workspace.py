@@ -51,6 +51,8 @@ from kapdesk.widgets.session_header import SessionHeader
 from kapdesk.widgets.vitals_entry import TAKEN_AT, VitalsEntry
 
 Refused = (ValidationError, StoreError)
+# Ctrl+I's second press records the infusion's stop within this long of the first.
+STOP_CONFIRM_S = 10.0
 # Below these (the workspace's own size, in px) the screen is a small laptop's: the banner
 # keeps its detail to the first thing to do and the log takes half the width.
 SHORT_PX = 640
@@ -111,6 +113,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self._end_panel_minute = -1  # the minute the end panel's criteria were last said
         # The unusual reading last asked about: as typed, the sentence, when (_store_vitals).
         self._vitals_warned: tuple[object, str, float] | None = None
+        self._stop_asked: float | None = None  # when Ctrl+I asked to stop the infusion
         self.summary: SessionSummary | None = None
         self.form: FormDialog | None = None  # the one form open in the chart's place
         self._return_focus: QWidget | None = None
@@ -655,9 +658,23 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             self.focus_observation()
 
     def stop_infusion(self) -> None:
-        """Ctrl+I. Said once done: only the dose's line in the log changed, and the press
-        seemed to do nothing (QA)."""
+        """Ctrl+I, twice: the first asks, the second within STOP_CONFIRM_S records the stop.
+        A stop is not corrected afterwards, and one key beside Ctrl+U and Ctrl+O recorded
+        it at a slip (Xvfb QA). Said once done: only the dose's line in the log changed,
+        and the press seemed to do nothing (QA)."""
         self._act()
+        if not self.service.running_infusions():
+            self.say("No IV infusion is running.")
+            return
+        now = self.service.monotonic()
+        asked, self._stop_asked = self._stop_asked, None
+        if asked is None or now - asked > STOP_CONFIRM_S:
+            self._stop_asked = now
+            self.say(
+                "Stop the IV infusion now? Ctrl+I again records it stopped; otherwise it "
+                "stays running."
+            )
+            return
         try:
             entry = self.service.stop_infusion()
         except Refused as exc:

@@ -577,10 +577,19 @@ def test_a_dose_corrected_above_the_usual_range_is_warned_of_too(qtbot, window, 
 
 
 def test_ctrl_i_says_the_infusion_is_stopped(qtbot, window, store, clock):
-    """QA: Ctrl+I stopped the infusion without a word; only the dose's line changed."""
+    """QA: Ctrl+I stopped the infusion without a word; only the dose's line changed. Xvfb
+    QA: one key, a slip beside Ctrl+U and Ctrl+O, recorded a stop that cannot be
+    corrected; the first press asks, the second records it."""
     workspace, _ = started(qtbot, window, store, "IV infusion")
     workspace.service.record_dose(drug="ketamine", route="iv", mg=35)
     clock.advance(minutes=40)
+    press(window, Qt.Key.Key_I, CTRL)
+    assert workspace.message_text().startswith("Stop the IV infusion now? Ctrl+I again")
+    assert len(workspace.service.running_infusions()) == 1  # still running
+    clock.advance(seconds=11)  # too long after: asked again, not recorded
+    press(window, Qt.Key.Key_I, CTRL)
+    assert len(workspace.service.running_infusions()) == 1
+    clock.advance(seconds=2)
     press(window, Qt.Key.Key_I, CTRL)
     said = workspace.message_text()
     assert said.startswith("IV infusion stopped. The dose's line in the log: Ketamine 35 mg")
@@ -963,6 +972,7 @@ def test_quitting_with_an_infusion_running_says_so(qtbot, window, store):
     assert "An IV infusion is running; its stop is recorded with Ctrl+I." in box.text()
     key(box, Qt.Key.Key_Escape)
     press(window, Qt.Key.Key_I, CTRL)
+    press(window, Qt.Key.Key_I, CTRL)  # asked, then recorded
     press(window, Qt.Key.Key_Q, CTRL)
     assert "IV infusion" not in window.quit_box.text().replace("(IV infusion)", "")
     key(window.quit_box, Qt.Key.Key_Escape)
