@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 import shiboken6
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QCloseEvent, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
@@ -47,6 +47,8 @@ from kapdesk.ui.theme import apply_theme, chart_colours, scaled_px
 from kapdesk.widgets.clock_display import MIN_CLOCK_PX
 
 log = logging.getLogger(__name__)
+
+SESSION_MENU, VIEW_MENU = "sessionMenu", "viewMenu"
 
 if TYPE_CHECKING:
     # The session screen and the course view draw with pyqtgraph and numpy: imported when
@@ -177,9 +179,11 @@ class MainWindow(QMainWindow):
         )
         record.addAction(make_action(self, "Se&ttings…", "Ctrl+,", self.open_settings))
         record.addAction(make_action(self, "&Quit", "Ctrl+Q", self.close))
-        self.session_menu = self.menuBar().addMenu("&Session")  # each screen's: _new_session_menu
+        # The Session and View menus are found by name when needed, never kept (see
+        # _new_session_menu).
+        self.menuBar().addMenu("&Session").setObjectName(SESSION_MENU)
         view = self.menuBar().addMenu("&View")
-        self._view_menu = view
+        view.setObjectName(VIEW_MENU)
         # No key of its own: Ctrl+Shift+L, one modifier from the lock's Ctrl+Alt+L, flooded
         # a dim room with the light theme at a slip (QA). Alt+V, D reaches it.
         view.addAction(make_action(self, "&Dark or light theme", "", self.toggle_theme))
@@ -205,7 +209,7 @@ class MainWindow(QMainWindow):
         people.addAction(
             make_action(self, "Clinicians' &accounts…", "Ctrl+Shift+A", self.show_accounts)
         )
-        for menu in (record, self.session_menu, view, people):
+        for menu in (record, self.session_menu, view, people):  # the Session menu's: below
             menu.aboutToHide.connect(lambda: QTimer.singleShot(0, self._after_menu))
 
         self.patients_page.add_patient_requested.connect(self.add_patient)
@@ -784,22 +788,33 @@ class MainWindow(QMainWindow):
             if self.course is not None:
                 self.course.page.chart.select_session(session)  # where the clinician was
 
+    @property
+    def session_menu(self) -> QMenu:
+        """The Session menu in the menu bar now, found there afresh."""
+        return self._menu(SESSION_MENU)
+
+    def _menu(self, name: str) -> QMenu:
+        found = self.menuBar().findChild(QMenu, name, Qt.FindChildOption.FindDirectChildrenOnly)
+        if found is None:
+            raise RuntimeError(f"no {name} in the menu bar")
+        return found
+
     def _new_session_menu(self) -> QMenu:
         """A new, empty Session menu in the old one's place, which goes whole (its scales
-        submenu with it). Xvfb QA: one menu kept for every screen and emptied between
-        them, by QMenu.clear() and then action by action, came to raise RuntimeError on a
-        real display when read, once a session had been shown; each session opened after
-        met "an unexpected error", and the menu held only "Sedation scales"."""
+        submenu with it). Both it and the View menu it goes before are found by name each
+        time, never held: on a real display, after the patient's survey was handed over and
+        back, closing the panel of its answers left Python's handles on the menu bar's
+        menus dead though the menus were there (Xvfb QA, reproduced: "Internal C++ object
+        (QMenu) already deleted"), and every session screen opened after met "an unexpected
+        error" with a Session menu holding only "Sedation scales"."""
         old = self.session_menu
+        old.setObjectName("")  # going: never found again before it is deleted
         menu = QMenu("&Session", self.menuBar())
-        self.menuBar().insertMenu(self._view_menu.menuAction(), menu)
+        menu.setObjectName(SESSION_MENU)
+        self.menuBar().insertMenu(self._menu(VIEW_MENU).menuAction(), menu)
         menu.aboutToHide.connect(lambda: QTimer.singleShot(0, self._after_menu))
-        self.session_menu = menu
-        try:
-            self.menuBar().removeAction(old.menuAction())
-            old.deleteLater()
-        except RuntimeError as exc:  # gone already: nothing of it to take away
-            log.error("the old session menu was gone (%s)", type(exc).__name__)
+        self.menuBar().removeAction(old.menuAction())
+        old.deleteLater()
         return menu
 
     def showEvent(self, event: QShowEvent) -> None:
