@@ -19,6 +19,7 @@ from kapdesk.clinical.alerts import (
     Level,
     evaluate,
 )
+from kapdesk.clinical.schedule import RECHECK_EARLY
 from kapdesk.session.entries import StoredVitals
 from kapdesk.session.state import SessionEvent, SessionState
 
@@ -115,6 +116,21 @@ def rechecks(state: SessionState) -> list[dt.datetime]:
         if a.level is Level.URGENT and not a.withdrawn and a.taken_at is not None
     }
     return sorted(times)
+
+
+def recheck_opens(state: SessionState) -> dt.datetime | None:
+    """When the newest urgent reading's recheck may be taken (RECHECK_EARLY before it is
+    due), if no BP has been taken since then; None if no recheck is pending. The dose gate
+    and the discharge criterion both wait on it."""
+    due = rechecks(state)
+    if not due:
+        return None
+    opens = due[-1] - RECHECK_EARLY
+    readings = state.readings()
+    last = readings.last_with_bp()
+    if last is not None and readings[last].at >= opens:
+        return None
+    return opens
 
 
 def evaluate_reading(

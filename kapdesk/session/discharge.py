@@ -15,7 +15,7 @@ from kapdesk.clinical.scales import MOAAS, RASS, REMS_CHECK_ID, SCALES
 from kapdesk.clinical.schedule import RECHECK_EARLY
 from kapdesk.clinical.screening import MEDICINES
 from kapdesk.clinical.vitals import ValidationError, VitalsReading, highest_pressures
-from kapdesk.session.alerting import rechecks
+from kapdesk.session.alerting import recheck_opens
 from kapdesk.session.dosing import screening
 from kapdesk.session.entries import StoredVitals
 from kapdesk.session.state import SessionState
@@ -113,10 +113,7 @@ def discharge_items(
         # The pre-dose reading says nothing of the patient now (Xvfb QA: "met" on it).
         last_bp = None
     # The recheck an urgent reading calls for, if no BP has been taken since it opened.
-    due = rechecks(state)
-    opens = due[-1] - RECHECK_EARLY if due else None
-    if opens is not None and last is not None and readings[last].at >= opens:
-        opens = None
+    opens = recheck_opens(state)
     rems = latest[REMS_CHECK_ID]
     moaas, rass = latest["moaas"], latest["rass"]
     _start, stop = state.infusion_times()

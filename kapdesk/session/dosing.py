@@ -19,10 +19,9 @@ from kapdesk.clinical.entries import (
     route_in_sentence,
 )
 from kapdesk.clinical.protocols import Protocol
-from kapdesk.clinical.schedule import RECHECK_EARLY
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.clinical.vitals import ValidationError
-from kapdesk.session.alerting import alerts, rechecks
+from kapdesk.session.alerting import alerts, recheck_opens
 from kapdesk.session.entries import Dose
 from kapdesk.session.state import SessionState
 
@@ -89,22 +88,13 @@ def _urgent_not_rechecked(state: SessionState) -> Alert | None:
     readings 5 minutes apart) has not been taken. Xvfb QA: 182/112, then 138/86 a minute
     later, and the first dose went in without a word while the header still said "Recheck
     after an urgent reading ... a reading from 21:05 counts"."""
-    due = rechecks(state)
-    if not due:
+    opens = recheck_opens(state)
+    if opens is None:
         return None
-    opens = due[-1] - RECHECK_EARLY
-    readings = state.readings()
-    last = readings.last_with_bp()
-    if last is not None and readings[last].at >= opens:
-        return None
-    standing = [
-        a
-        for a in alerts(state)
-        if a.level is Level.URGENT and not a.withdrawn and a.taken_at is not None
-    ]
+    standing = [a for a in alerts(state) if a.level is Level.URGENT and not a.withdrawn]
     if not standing:
         return None
-    urgent = max(standing, key=lambda a: a.taken_at or opens)
+    urgent = max(standing, key=lambda a: a.taken_at or a.at)  # the newest reading's
     return Alert(
         rule=urgent.rule,
         level=Level.URGENT,

@@ -183,10 +183,9 @@ def rems_csv(fields: list[FormField]) -> str:
 def _signs_in_the_record(service: SessionService) -> dict[str, str]:
     """Sedation and dissociation the record shows outside the REMS checks, by question:
     a sedation score below its resolved level (MOAA/S under 5, RASS under 0) and an
-    observation tagged
-    "dissociated". QA: MOAA/S 3, RASS -3 and "[dissociated] says the room is melting" were
-    in the log, and the form said "no during the session" from a REMS check with nothing
-    ticked. The first sign of each, with its time, is named."""
+    observation tagged "dissociated". QA: MOAA/S 3, RASS -3 and "[dissociated] says the
+    room is melting" were in the log, and the form said "no during the session" from a
+    REMS check with nothing ticked. The first sign of each, with its time, is named."""
     state = service.state
     signs: dict[str, str] = {}
     for score in state.scores():

@@ -94,10 +94,9 @@ class SessionService:
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.store = store
-        self.state = SessionState(store, session_id)
-        self.protocol = protocol
         self.thresholds = thresholds or AlertThresholds()
-        self.state.urgent_bp = (self.thresholds.urgent_systolic, self.thresholds.urgent_diastolic)
+        self.state = SessionState(store, session_id, self.thresholds)
+        self.protocol = protocol
         self.events = SessionEvents()
         self._now = clock
         self.monotonic = monotonic  # seconds: the wall clock's check, the views' short waits

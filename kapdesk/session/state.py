@@ -55,15 +55,18 @@ MANY_READINGS = 1000
 
 
 class SessionState:
-    def __init__(self, store: RecordStore, session_id: uuid.UUID) -> None:
+    def __init__(
+        self,
+        store: RecordStore,
+        session_id: uuid.UUID,
+        thresholds: AlertThresholds | None = None,
+    ) -> None:
         self.store = store
         self.id = session_id
         # The urgent BP (systolic, diastolic) a pre-dose reading is left out of the baseline
-        # at: CLINICAL.md's default, the clinic's once the service sets its thresholds.
-        self.urgent_bp: tuple[int, int] = (
-            AlertThresholds.urgent_systolic,
-            AlertThresholds.urgent_diastolic,
-        )
+        # at: the clinic's thresholds, CLINICAL.md's by default.
+        limits = thresholds or AlertThresholds()
+        self.urgent_bp = (limits.urgent_systolic, limits.urgent_diastolic)
         # Every kind but the readings: a few hundred entries in the longest session.
         self._entries: dict[str, dict[uuid.UUID, Stored]] = {
             kind: {} for kind in ENTRY_KINDS if kind != "vitals"

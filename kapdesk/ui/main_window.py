@@ -209,7 +209,8 @@ class MainWindow(QMainWindow):
         people.addAction(
             make_action(self, "Clinicians' &accounts…", "Ctrl+Shift+A", self.show_accounts)
         )
-        for menu in (record, self.session_menu, view, people):  # the Session menu's: below
+        # Each later Session menu is connected as it is made (_new_session_menu).
+        for menu in (record, self.session_menu, view, people):
             menu.aboutToHide.connect(lambda: QTimer.singleShot(0, self._after_menu))
 
         self.patients_page.add_patient_requested.connect(self.add_patient)

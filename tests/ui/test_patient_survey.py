@@ -288,11 +288,8 @@ def test_the_return_message_says_how_the_patient_is_now(qtbot, running, passphra
     assert window.workspace.message_text() == ""  # said once, in the chart's place
 
 
-def test_down_steps_to_the_next_answer_of_a_scale_laid_in_two_columns(
-    qtbot, store, clock, data_dir
-):
-    """PCL-5's five answers sit in two columns; laid across the rows, Down went 0, 2, 4, and
-    three Downs answered "Extremely" for a patient who meant "Quite a bit" (QA)."""
+def pcl5_begun(qtbot, store, clock, data_dir):
+    """A PCL-5 survey on the patient's screen, begun: its first question shown."""
     from kapdesk.clinical.self_report import Survey
     from kapdesk.session.survey import SurveyRun, clinic_surveys
 
@@ -308,6 +305,15 @@ def test_down_steps_to_the_next_answer_of_a_scale_laid_in_two_columns(
     qtbot.waitExposed(window)
     qtbot.waitUntil(lambda: QApplication.focusWidget() is not None)
     key(Qt.Key.Key_Return)  # Begin
+    return window, run
+
+
+def test_down_steps_to_the_next_answer_of_a_scale_laid_in_two_columns(
+    qtbot, store, clock, data_dir
+):
+    """PCL-5's five answers sit in two columns; laid across the rows, Down went 0, 2, 4, and
+    three Downs answered "Extremely" for a patient who meant "Quite a bit" (QA)."""
+    window, run = pcl5_begun(qtbot, store, clock, data_dir)
     buttons = window.choice_buttons
     assert [b.text() for b in buttons][:2] == ["Not at all", "A little bit"]
     assert buttons[1].y() > buttons[0].y()  # the next answer is below, not beside
@@ -333,21 +339,7 @@ def test_going_back_keeps_the_answer_given_unless_the_patient_changes_it(
     """Xvfb QA: back on a question answered "Mostly safe", Enter did nothing, so the
     patient pressed Down and Enter as before, and "Completely safe" was stored. The
     answer given has the keyboard when its question comes back: Enter keeps it."""
-    from kapdesk.clinical.self_report import Survey
-    from kapdesk.session.survey import SurveyRun, clinic_surveys
-
-    patient = store.add_patient("Survey Patient")
-    session = store.start_session(patient, protocol="IM injection", zone_name="Europe/London")
-    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
-    files = clinic_surveys(data_dir)
-    run = SurveyRun(service, Survey("pcl", "PCL-5", ("pcl5",)), files.instruments)
-    window = PatientSurveyWindow(run, confirm=lambda _secret: True, secret_name="passphrase")
-    qtbot.addWidget(window)
-    window.show()
-    window.activateWindow()
-    qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: QApplication.focusWidget() is not None)
-    key(Qt.Key.Key_Return)  # Begin
+    window, run = pcl5_begun(qtbot, store, clock, data_dir)
     key(Qt.Key.Key_Down)  # the first answer
     key(Qt.Key.Key_Down)  # "A little bit"
     key(Qt.Key.Key_Return)
