@@ -54,6 +54,7 @@ URGENT = QColor("#b3261e")
 HEART = QColor("#1f5fa8")
 DOSE = QColor("#6a3fa0")
 BAND = QColor(0, 120, 60, 40)
+MOST_MINUTE_TICKS = 16  # labels on the chart's time axis: a six-hour session's every 30
 STYLE = """
 body { font-family: 'DejaVu Sans', 'Helvetica', sans-serif; font-size: 9pt; color: #111; }
 h1 { font-size: 15pt; margin: 0; } h2 { font-size: 11.5pt; margin-top: 10pt; }
@@ -575,8 +576,8 @@ def draw_chart(painter: QPainter, service: SessionService, rect: QRectF) -> None
     thin = max(1.0, unit * 0.12)
     painter.setPen(QPen(GREY, thin))
     painter.drawRect(plot)
-    # Axes: mmHg (and /min) every 20, minutes from the first dose every 15 or 30.
-    step = 15 if high_x - low_x <= 180 else 30 if high_x - low_x <= 480 else 60
+    # Axes: mmHg (and /min) every 20, minutes from the first dose every 5 to 120.
+    step = minute_step(high_x - low_x)
     for value in range(int(low_y), int(top_y) + 1, 20):
         painter.setPen(QPen(QColor("#dddddd"), thin))
         painter.drawLine(QPointF(plot.left(), y(value)), QPointF(plot.right(), y(value)))
@@ -644,6 +645,13 @@ def draw_chart(painter: QPainter, service: SessionService, rect: QRectF) -> None
             painter.setBrush(HEART)
             painter.drawEllipse(QPointF(x(minute), y(heart)), size * 0.45, size * 0.45)
     painter.restore()
+
+
+def minute_step(span: float) -> int:
+    """Minutes between the time axis's labels: the shortest of 5, 10, 15, 30, 60 and 120
+    giving at most MOST_MINUTE_TICKS of them over ``span`` minutes. A fixed 15 left a
+    session ended a few minutes after its dose with the one label "0" (QA)."""
+    return next((s for s in (5, 10, 15, 30, 60) if span / s <= MOST_MINUTE_TICKS), 120)
 
 
 def _triangle(cx: float, cy: float, size: float, *, down: bool) -> QPainterPath:

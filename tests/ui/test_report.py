@@ -192,3 +192,37 @@ def test_the_report_writes_t_plus_and_counts_alerts_as_the_log_and_course_page_d
     assert f"{standing} alert(s), {len(withdrawn)} more withdrawn by a correction" in page
     course = course_sessions(store, store.session(service.id)["patient_id"])
     assert course[-1].alerts == standing
+
+
+def _chart_minute_labels(path) -> list[int]:
+    """The first page's time-axis labels: whole numbers on one line just above the
+    axis's caption."""
+    reader = pypdf.PdfReader(str(path))
+    found: list[tuple[str, float]] = []
+    reader.pages[0].extract_text(
+        visitor_text=lambda text, _cm, tm, _font, _size: found.append((text.strip(), tm[5]))
+    )
+    caption = next(y for t, y in found if t.replace("\t", " ").startswith("minutes from the"))
+    # Qt's PDF counts down the page: the labels' line is above the caption, a smaller y.
+    above = [(t, y) for t, y in found if t.lstrip("-").isdigit() and 0 < caption - y < 100]
+    line = max(y for _t, y in above)
+    return sorted(int(t) for t, y in above if abs(y - line) < 1)
+
+
+def test_a_short_session_s_chart_has_a_time_axis_to_read(qapp, store, clock, tmp_path):
+    """Ended twelve minutes after the dose (an adverse event): the axis said only "0"."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    service.record_vitals_line("128/82 72 98")
+    clock.advance(minutes=6)
+    service.record_dose(drug="ketamine", route="im", mg=50, lot_number="LOT-1")
+    for _ in range(3):
+        clock.advance(minutes=4)
+        service.record_vitals_line("142/90 80 97")
+    write_pdf(service, report_facts(service, "dr.test"), tmp_path / "short.pdf")
+    labels = _chart_minute_labels(tmp_path / "short.pdf")
+    assert labels == [-5, 0, 5, 10], labels
