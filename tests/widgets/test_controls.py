@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import pyqtgraph as pg
+import pytest
 from PySide6.QtCore import Qt
 
 from kapdesk.clinical.alerts import AlertThresholds
@@ -134,10 +135,12 @@ def test_the_sedation_strip_writes_each_score_in_its_row(qtbot):
     assert len(strip.shown()) == 5  # the one at 120 min is off to the right, not hidden
 
 
-def test_a_chart_kept_up_to_date_looks_like_one_drawn_afresh(qtbot):
+@pytest.mark.parametrize("floor", [None, 25.0])
+def test_a_chart_kept_up_to_date_looks_like_one_drawn_afresh(qtbot, floor):
     """The grid, axes, thresholds, doses and baseline are kept as drawn between repaints:
-    after the time axis grows, a dose is added and the baseline moves, the chart must be
-    pixel for pixel what a new chart given the same readings draws."""
+    after the time axis grows, a dose is added and the baseline moves (and a diastolic
+    under the floor rescales the mmHg axis), the chart must be pixel for pixel what a new
+    chart given the same readings draws."""
 
     def drawn(n, doses, baseline, chart=None):
         if chart is None:
@@ -149,6 +152,8 @@ def test_a_chart_kept_up_to_date_looks_like_one_drawn_afresh(qtbot):
         minutes = [-10.0 + 5 * i for i in range(n)]
         systolic = [130.0 + (i * 7) % 30 for i in range(n)]
         diastolic = [80.0 + (i * 3) % 12 for i in range(n)]
+        if floor is not None and n > 6:
+            diastolic[-1] = floor
         rates = [70.0 + i % 9 for i in range(n)]
         chart.set_readings(minutes, systolic, diastolic, rates, systolic, list(map(str, minutes)))
         chart.set_doses(doses)
