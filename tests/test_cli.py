@@ -254,3 +254,18 @@ def test_a_backup_and_an_export_are_signed_by_the_clinician_named(tmp_path, caps
     assert events["backup"][0] == str(ana)
     assert events["export"][0] == str(ana)
     assert json.loads(events["unlock_refused"][1])["where"] == "command_line"
+
+
+def test_a_check_copy_that_cannot_be_written_is_said_on_stderr(tmp_path, capsys, monkeypatch):
+    """Tamper QA: a state folder the anchor's copy could not be written in was said only
+    in the log; the command still does its work."""
+    data = tmp_path / "data"
+    assert main(["--data-dir", str(data), "demo"]) == 0
+    blocked = tmp_path / "state"
+    blocked.write_text("")  # a file where the folder should be: refused even to root
+    monkeypatch.setenv("XDG_STATE_HOME", str(blocked))
+    capsys.readouterr()
+    assert main(["--data-dir", str(data), "backup", str(tmp_path / "b.kapbak")]) == 0
+    said = capsys.readouterr()
+    assert "could not write the record's check copy" in said.err
+    assert "Backup written" in said.out

@@ -81,7 +81,10 @@ class AnchorFile:
         use does not authenticate, or the file is not a plain file of anchor size."""
         try:
             fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | _NONBLOCK)
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
+            # Not there, or its folder is not a folder (a file where the state folder
+            # should be): no anchor can be there, as when the folder was deleted. It was
+            # said to be "damaged, altered or copied", and the record refused (QA).
             return None
         except OSError as exc:
             if exc.errno == errno.ELOOP:
@@ -192,6 +195,8 @@ class Anchors:
             if mirror is None
             else AnchorFile(mirror / mirror_name(folder, database_id), record_key, database_id)
         )
+        # Where the mirror could not be written at the last write, and why; None once it was.
+        self.mirror_problem: str | None = None
 
     def furthest_elsewhere(self) -> Anchor | None:
         """The furthest anchor of this record's copies in other folders on this computer
@@ -236,6 +241,9 @@ class Anchors:
                 self.mirror.write(seq, event_hash, at)
             except OSError as exc:
                 log.warning("the anchor's mirror could not be written (%s)", exc.strerror)
+                self.mirror_problem = f"{self.mirror.path.parent} ({exc.strerror or exc})"
+            else:
+                self.mirror_problem = None
 
     def close(self) -> None:
         for anchor_file in self.files():

@@ -156,6 +156,22 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
         return self._opened.accepted_loss
 
     @property
+    def anchor_mirror_problem(self) -> str | None:
+        """A sentence when the anchor's copy outside the data folder could not be written
+        at the last write: that copy is what tells an older copy of the record put back
+        in the data folder, with its own anchor, from the record as it was (tamper QA: a
+        read-only state folder was said only in the log)."""
+        where = self._opened.anchor.mirror_problem
+        if where is None:
+            return None
+        return (
+            f"kapdesk could not write the record's check copy in {where}: if this record "
+            "were replaced by an older copy of itself, kapdesk could not tell. Entries are "
+            "stored as usual. Have that folder made writable for this user, then restart "
+            "kapdesk."
+        )
+
+    @property
     def key_method(self) -> str:
         """How the record key is kept: "keyring" or "passphrase"."""
         return self._opened.vault.method

@@ -268,3 +268,34 @@ def test_a_failed_export_takes_the_place_of_the_session_screens_last_sentence(
     assert "nothing was written" in said or "removed" in said, said
     assert not list(tmp_path.glob("**/kapdesk-export-*"))
     window.close_workspace()
+
+
+def test_a_check_copy_that_cannot_be_written_is_said_in_the_window(
+    qtbot, data_dir, clock, tmp_path
+):
+    """The anchor's copy outside the data folder tells an older copy of the record put
+    back from the record as it was; a state folder it could not be written in was said
+    only in the log (tamper QA)."""
+    state = tmp_path / "state"
+    state.write_text("")  # a file where the folder should be: refused even to root
+    store = RecordStore.open(
+        data_dir,
+        clock=clock.now_utc,
+        login_name="dr.test",
+        create=True,
+        anchor_mirror=state / "anchors",
+    )
+    try:
+        store.add_patient("Ada Example")
+        window = _window(qtbot, store, data_dir, clock)
+        said = window.verdict.text()
+        assert "could not write the record's check copy" in said
+        assert str(state / "anchors") in said
+        assert "Entries are stored as usual" in said
+        assert window.statusBar().isVisible()
+        state.unlink()  # put right: the next write makes the copy, and nothing is said
+        store.add_patient("Ben Example")
+        assert store.anchor_mirror_problem is None
+        assert list((state / "anchors").glob("*anchor"))
+    finally:
+        store.close()
