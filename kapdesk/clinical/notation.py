@@ -133,6 +133,23 @@ def leading_reading(text: str) -> tuple[str, str] | None:
     return None
 
 
+# A blood pressure among words: "pt hypertensive 186/114, headache", "186 / 114".
+_PRESSURE = re.compile(r"(?<![\d/.,])(\d{2,3})\s*/\s*(\d{2,3})(?![\d/]|[.,]\d)")
+
+
+def pressure_within(text: str) -> tuple[int, int] | None:
+    """The first blood pressure written among a note's words, within the plausible
+    ranges (VITAL_RANGES) and systolic above diastolic, so a date ("27/11") or a pain
+    score ("7/10") is not one; None if there is none."""
+    low_s, high_s = VITAL_RANGES["systolic"].low, VITAL_RANGES["systolic"].high
+    low_d, high_d = VITAL_RANGES["diastolic"].low, VITAL_RANGES["diastolic"].high
+    for found in _PRESSURE.finditer(text):
+        systolic, diastolic = int(found.group(1)), int(found.group(2))
+        if low_s <= systolic <= high_s and low_d <= diastolic <= high_d and systolic > diastolic:
+            return systolic, diastolic
+    return None
+
+
 def _unlabelled(tokens: list[str], index: int) -> str:
     """The refusal of a number with no label and no blood pressure before it."""
     token = tokens[index]

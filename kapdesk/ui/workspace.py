@@ -19,7 +19,7 @@ from PySide6.QtGui import QKeySequence, QResizeEvent
 from PySide6.QtWidgets import QApplication, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from kapdesk.clinical.elapsed import format_elapsed
-from kapdesk.clinical.notation import leading_reading, reads_as_vitals
+from kapdesk.clinical.notation import leading_reading, pressure_within, reads_as_vitals
 from kapdesk.clinical.vitals import UnusualReading, ValidationError
 from kapdesk.local.memory import keep_collections_short
 from kapdesk.session.alerting import StoredAlert, advice_now
@@ -114,6 +114,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         # The unusual reading last asked about: as typed, the sentence, when (_store_vitals).
         self._vitals_warned: tuple[object, str, float] | None = None
         self._stop_asked: float | None = None  # when Ctrl+I asked to stop the infusion
+        self._pressure_asked: str | None = None  # the note asked about (store_observation)
         self.summary: SessionSummary | None = None
         self.form: FormDialog | None = None  # the one form open in the chart's place
         self._return_focus: QWidget | None = None
@@ -442,9 +443,11 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
 
     def store_observation(self, text: str, tags: list[str]) -> None:
         self._act()
-        if not tags and reads_as_vitals(text):
+        if reads_as_vitals(text):
             # A reading typed into the observation line was stored as words: never
-            # checked, charted or alerted on (QA: "120/80 76 120", an SpO2 of 120).
+            # checked, charted or alerted on (QA: "120/80 76 120", an SpO2 of 120); with
+            # a tag key on too (tamper QA: "[anxious] 186/114 98", no alert). The tags
+            # stay on for the note.
             self.vitals.line.setText(text.strip())
             self.observation.line.clear()
             self.vitals.line.setFocus()
@@ -465,11 +468,29 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
                 "words after it stay in the Observation line."
             )
             return
+        pressure = pressure_within(text)
+        limits = self.service.thresholds
+        if (
+            pressure is not None
+            and (pressure[0] >= limits.caution_systolic or pressure[1] >= limits.caution_diastolic)
+            and self._pressure_asked != text
+        ):
+            # Among words a blood pressure is not charted or checked against the alert
+            # levels (tamper QA: "pt hypertensive 186/114, headache" raised nothing).
+            # Asked once: a pressure the patient reports from home is a note.
+            self._pressure_asked = text
+            self.observation.show_error(
+                f"A blood pressure ({pressure[0]}/{pressure[1]}) in a note is not charted or "
+                "checked against the alert levels: type it in the Vitals line. Enter again "
+                "keeps it as a note."
+            )
+            return
         try:
             self.service.record_observation(text, tags)
         except Refused as exc:
             self.observation.show_error(str(exc))
             return
+        self._pressure_asked = None
         self.observation.accept_entry()
 
     def store_vitals_line(self, line: str) -> None:

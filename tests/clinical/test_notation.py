@@ -8,6 +8,7 @@ from kapdesk.clinical.elapsed import describe_gap, format_elapsed, format_t_plus
 from kapdesk.clinical.notation import (
     leading_reading,
     parse_vitals_line,
+    pressure_within,
     reads_as_vitals,
     split_clock_time,
 )
@@ -179,3 +180,19 @@ def test_a_time_is_given_once_and_after_at():
 )
 def test_a_note_that_begins_with_a_reading_is_told(text, split):
     assert leading_reading(text) == split
+
+
+@pytest.mark.parametrize(
+    ("text", "pressure"),
+    [
+        ("pt hypertensive 186/114, headache", (186, 114)),
+        ("186 / 114 at home", (186, 114)),
+        ("on 27/11 she felt better", None),  # a date
+        ("headache 7/10", None),  # a pain score
+        ("dose 1.5/0.5", None),
+        ("BP 186 over 114", None),  # words: not caught
+        ("120/80/70", None),
+    ],
+)
+def test_a_blood_pressure_among_words_is_found(text, pressure):
+    assert pressure_within(text) == pressure

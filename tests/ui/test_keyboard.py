@@ -1639,8 +1639,52 @@ def test_a_reading_typed_as_an_observation_goes_to_the_vitals_line(qtbot, window
     assert len(store.entries("vitals", session)) == readings_before + 1
     workspace.observation.line.setFocus()
     qtbot.keyClicks(workspace.observation.line, "BP felt high to her, 150/90 she said")
+    key(workspace.observation.line, Qt.Key.Key_Return)  # a pressure among words: asked once
+    assert len(store.entries("observation", session)) == notes_before
     key(workspace.observation.line, Qt.Key.Key_Return)
     assert len(store.entries("observation", session)) == notes_before + 1
+
+
+def test_a_reading_with_a_tag_on_or_among_words_is_not_filed_as_a_note_unasked(
+    qtbot, window, store, clock
+):
+    """Tamper QA: an urgent 186/114 typed with a tag key on ("[anxious] 186/114 98"), or
+    inside a sentence, went in as a note: not charted, no alert, "No checks pending"."""
+    workspace, _patient = started(qtbot, window, store, "SPRAVATO REMS")
+    session = workspace.service.id
+    notes_before = len(store.entries("observation", session))
+    line = workspace.observation.line
+    line.setFocus()
+    key(line, Qt.Key.Key_F3)  # anxious
+    qtbot.keyClicks(line, "186/114 98")
+    key(line, Qt.Key.Key_Return)
+    assert focused() is workspace.vitals.line
+    assert workspace.vitals.line.text() == "186/114 98"
+    assert workspace.observation.tag_buttons["anxious"].isChecked()  # kept for the note
+    key(workspace.vitals.line, Qt.Key.Key_Return)
+    assert workspace.banner.headline.text().startswith("!! URGENT: BP 186/114")
+    workspace.acknowledge_alert()
+    line.setFocus()
+    for note in ("pt hypertensive 186 / 114, headache", "she says her 7/10 headache is better"):
+        line.clear()
+        qtbot.keyClicks(line, note)
+        key(line, Qt.Key.Key_Return)
+    # The first was asked about, and stays; the pain score is words.
+    notes = store.entries("observation", session)
+    assert [n.current["text"] for n in notes[notes_before:]] == [
+        "she says her 7/10 headache is better"
+    ]
+    line.clear()
+    qtbot.keyClicks(line, "pt hypertensive 186 / 114, headache")
+    key(line, Qt.Key.Key_Return)
+    error = workspace.observation.error
+    assert error.isVisible()
+    assert error.text().startswith("A blood pressure (186/114) in a note is not charted")
+    assert "Vitals line" in error.text()
+    key(line, Qt.Key.Key_Return)  # Enter again: the note as it is
+    notes = store.entries("observation", session)
+    assert notes[-1].current["text"] == "pt hypertensive 186 / 114, headache"
+    assert not error.isVisible()
 
 
 def test_a_reading_with_words_after_it_is_split_between_the_two_lines(qtbot, window, store, clock):
