@@ -141,7 +141,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     _acting["name"] = args.clinician
     # Logs live inside a chosen data folder; nothing may create a mistyped folder just to
     # log into it. The app asks before it creates a record, and logs to the file from then.
-    _start_logging(paths.logs, to_file=not paths.chosen or paths.data.is_dir())
+    _start_logging(paths.logs, to_file=not paths.chosen or _may_log_in(paths.data))
     log.info("kapdesk %s starting (%s)", __version__, args.verb or "app")
     if args.verb is None:
         return _run_app(paths)
@@ -185,6 +185,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s met a damaged page: %s", args.verb, type(exc).__name__)
         return EXIT_ERROR
     raise AssertionError(f"unhandled verb {args.verb}")
+
+
+def _may_log_in(data: Path) -> bool:
+    """Whether a chosen data folder may take the log: it exists and holds a record or
+    nothing but kapdesk's own files. A folder of other files is refused a record with a
+    sentence (store/folder.py); a logs folder made in it first (in /, say) was a change
+    made all the same (tamper QA)."""
+    if not data.is_dir():
+        return False
+    from kapdesk.store.folder import others_files  # a chosen folder only
+
+    try:
+        return not others_files(data)
+    except OSError:
+        return False
 
 
 def _start_logging(folder: Path, *, to_file: bool) -> None:
@@ -390,6 +405,17 @@ def _demo(paths: Paths) -> int:
                 "data folder to see them."
             )
             return EXIT_OK
+        patients = store.patient_count()
+        if patients:
+            # Entries are never taken out: demo patients added to a clinic's record stay
+            # among its patients for good (tamper QA).
+            raise ValidationError(
+                "demo",
+                f"{paths.data} holds a clinic's record ({patients} "
+                f"{'patient' if patients == 1 else 'patients'}). Demo patients go only into "
+                "a new record, since nothing is ever taken out of one: try kapdesk with a new "
+                "folder (--data-dir). Nothing was added.",
+            )
         now = dt.datetime.now(dt.UTC)
         with store.grouped():
             course = create_demo_course(store, now)

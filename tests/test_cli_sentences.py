@@ -104,3 +104,36 @@ def test_a_passphrase_variable_that_cannot_be_one(tmp_path, capsys, monkeypatch,
     assert said in err
     assert "unexpected" not in err
     assert record_hashes(record) == before
+
+
+def test_a_folder_of_other_files_is_left_as_it_was(tmp_path, capsys):
+    """Tamper QA: "demo" into a shared folder (or /) made it private and put a record
+    and a logs folder among its files."""
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    (shared / "rota.txt").write_text("Monday: Dana")
+    shared.chmod(0o775)
+    assert main(["--data-dir", str(shared), "demo"]) == 2
+    err = capsys.readouterr().err
+    assert "already holds other files (rota.txt)" in err
+    assert "nothing was changed" in err
+    assert [p.name for p in shared.iterdir()] == ["rota.txt"]  # no logs folder either
+    assert shared.stat().st_mode & 0o777 == 0o775
+
+
+def test_demo_patients_never_go_into_a_clinic_s_record(tmp_path, capsys):
+    """Tamper QA: "demo" on a record holding a real patient added two demo patients and
+    a session never ended, for good (entries are never taken out)."""
+    from kapdesk.store import RecordStore
+
+    data = tmp_path / "data"
+    with RecordStore.open(data, passphrase=lambda _r: PASSPHRASE, create=True) as store:
+        store.add_patient("Real Person")
+    assert main(["--data-dir", str(data), "demo"]) == 2
+    err = capsys.readouterr().err
+    assert "holds a clinic's record (1 patient)" in err
+    assert "Nothing was added" in err
+    with RecordStore.open(data, passphrase=lambda _r: PASSPHRASE) as store:
+        assert [p.current["display_name"] for p in store.patients()] == ["Real Person"]
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT count(*) FROM sessions").scalar_one() == 0

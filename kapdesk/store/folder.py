@@ -31,6 +31,14 @@ def prepare_folder(folder: Path) -> None:
 RECORD_PARTS = (f"{DATABASE_FILE}-wal", f"{DATABASE_FILE}-shm", "kapdesk.anchor")
 
 
+# What may be in a data folder before its record is made: what kapdesk itself puts there
+# (logs, settings, the lock, backups before an upgrade) and the clinic's own protocols,
+# instruments and surveys (README). Hidden files (.DS_Store) are the system's.
+OWN_NAMES = frozenset(
+    {"logs", "settings.json", "protocols", "instruments", "surveys", "backups", "kapdesk.lock"}
+)
+
+
 def holds_record(folder: Path) -> bool:
     return (folder / DATABASE_FILE).exists() or KeyVault.exists(folder)
 
@@ -65,6 +73,18 @@ def check_folder(folder: Path, *, create: bool) -> None:
                 "aside (they may be needed to recover a record) or choose an empty folder; "
                 "nothing was changed."
             )
+        others = others_files(folder) if create and folder.is_dir() else []
+        if others:
+            # kapdesk makes its folder private (0700) and writes its files into it: made in
+            # a shared folder, or in /, it locked others out of theirs (tamper QA).
+            shown = ", ".join(others[:3]) + (
+                f" and {len(others) - 3} more" if len(others) > 3 else ""
+            )
+            raise FolderUnusableError(
+                f"{folder} already holds other files ({shown}) and no kapdesk record. A "
+                "record is kept in a folder of its own: choose a new or empty folder with "
+                "--data-dir (or $KAPDESK_HOME); nothing was changed."
+            )
         if not create and not holds_record(folder):
             raise NoRecordError(
                 f"There is no kapdesk record in {folder}. Check the folder name (--data-dir "
@@ -73,6 +93,18 @@ def check_folder(folder: Path, *, create: bool) -> None:
             )
     except OSError as exc:
         raise folder_error(folder, exc) from None
+
+
+def others_files(folder: Path) -> list[str]:
+    """The names in ``folder``, holding no record, that are not kapdesk's (OWN_NAMES) nor
+    hidden, sorted; empty if the folder holds a record."""
+    if holds_record(folder):
+        return []
+    return sorted(
+        name
+        for name in os.listdir(folder)
+        if not name.startswith(".") and name.casefold() not in OWN_NAMES
+    )
 
 
 def folder_error(folder: Path, exc: OSError) -> StoreError:

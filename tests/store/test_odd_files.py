@@ -96,6 +96,29 @@ def test_pieces_of_a_record_without_its_database_are_never_built_over(data_dir, 
     assert record_hashes(data_dir) == before
 
 
+def test_a_record_is_made_only_in_a_folder_of_its_own(data_dir):
+    """Tamper QA: made in a shared folder (or in /) a record went in among the folder's
+    files, and the folder was made private (0700), locking others out of theirs."""
+    data_dir.mkdir()
+    (data_dir / "rota.txt").write_text("Monday: Dana")
+    (data_dir / "scans").mkdir()
+    data_dir.chmod(0o775)
+    before = record_hashes(data_dir)
+    with pytest.raises(StoreError, match=r"already holds other files \(rota\.txt, scans\)"):
+        RecordStore.open(data_dir, passphrase=fixed_passphrase, create=True)
+    assert record_hashes(data_dir) == before
+    assert sorted(p.name for p in data_dir.iterdir()) == ["rota.txt", "scans"]
+    assert data_dir.stat().st_mode & 0o777 == 0o775
+    # What a clinic puts there first (its protocols), and the system's hidden files, are
+    # a folder of kapdesk's own.
+    for name in ("rota.txt", "scans"):
+        shutil.rmtree(data_dir / name) if name == "scans" else (data_dir / name).unlink()
+    (data_dir / "protocols").mkdir()
+    (data_dir / ".DS_Store").write_bytes(b"\0")
+    RecordStore.open(data_dir, passphrase=fixed_passphrase, create=True).close()
+    assert (data_dir / "kapdesk.db").exists()
+
+
 def test_a_backup_is_never_restored_over_pieces_of_a_record(record, tmp_path):
     with RecordStore.open(record, passphrase=fixed_passphrase) as store:
         info = store.backup(tmp_path / "b.kapbak")
