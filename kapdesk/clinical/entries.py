@@ -444,14 +444,34 @@ def validate_scale_score(scale_id: Any, answers: Sequence[Any], total: Any = Non
     return ScaleScore(scale_id=sid, answers=tuple(items), total=total)
 
 
+# Thousands written the English way ("1,000", "12,500"), or a comma and a point both.
+_THOUSANDS = re.compile(r"^[+-]?[1-9]\d{0,2}(,\d{3})+$|,.*\.|\..*,")
+
+
 def _number(value: Any, field: str, label: str) -> float:
     # What to type, not only what is wrong ("Dose must be a number.", QA).
     wrong = f"{label} must be a number: type digits only, such as 50 or 0.5."
     if isinstance(value, bool):
         raise ValidationError(field, wrong)
     if isinstance(value, str):
+        typed = value.strip()
+        if _THOUSANDS.search(typed):
+            # "1,000" read as 1 with the comma as a decimal point (tamper QA): a dose a
+            # thousand times smaller than meant. A decimal comma ("0,5") is still read.
+            if "." in typed:
+                raise ValidationError(
+                    field,
+                    f"{label} “{typed}” has a comma and a point: type digits with one point "
+                    "for a fraction, such as 0.5.",
+                )
+            whole, fraction = typed.replace(",", ""), format(float(typed.replace(",", ".")), "g")
+            raise ValidationError(
+                field,
+                f"{label} “{typed}” could be read two ways: type {whole}, or {fraction} if "
+                "the comma was a decimal point.",
+            )
         try:
-            value = float(value.strip().replace(",", "."))
+            value = float(typed.replace(",", "."))
         except ValueError:
             raise ValidationError(field, wrong) from None
     if not isinstance(value, int | float) or not math.isfinite(value):

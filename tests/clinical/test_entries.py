@@ -62,6 +62,25 @@ def test_an_intranasal_dose_with_devices():
     )
 
 
+@pytest.mark.parametrize(("typed", "mg"), [("0,5", 0.5), ("12,5", 12.5), ("0,125", 0.125)])
+def test_a_decimal_comma_is_read_as_a_point(typed, mg):
+    assert validate_dose("ketamine", "im", typed, "LOT-7").mg == mg
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [
+        ("1,000", "type 1000, or 1 if the comma was a decimal point"),
+        ("12,500", "type 12500, or 12.5 if"),
+        ("1,000.5", "has a comma and a point"),
+    ],
+)
+def test_thousands_written_with_a_comma_are_never_read_as_a_fraction(typed, words):
+    """Tamper QA: "1,000" was stored as a 1 mg dose, the comma read as a decimal point."""
+    with pytest.raises(ValidationError, match=re.escape(words)):
+        validate_dose("ketamine", "iv", typed, "LOT-7")
+
+
 def test_an_esketamine_dose_and_its_devices_must_agree():
     """QA: 56 mg with 3 devices was stored silently, and offered again next session."""
     with pytest.raises(ValidationError) as caught:
