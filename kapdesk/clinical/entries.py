@@ -8,6 +8,7 @@ inner whitespace, no normalisation, any Unicode.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 import re
 import unicodedata
@@ -25,6 +26,33 @@ MAX_SHORT_TEXT_CHARS = 200
 MAX_TAGS = 32
 # An entry time further ahead of the clock than this is a typing error, not clock drift.
 FUTURE_TOLERANCE = dt.timedelta(minutes=2)
+
+
+@functools.cache
+def _zone_names() -> frozenset[str]:
+    import zoneinfo  # the first session or setting checked reads the list (~40 ms)
+
+    return frozenset(
+        name
+        for name in zoneinfo.available_timezones()
+        if name not in {"localtime", "Factory"} and not name.startswith(("posix/", "right/"))
+    )
+
+
+def zone_name_problem(value: str) -> str | None:
+    """None if ``value`` is a time zone name of the IANA database (Europe/London, UTC);
+    else the sentence. Names this computer's zone files also answer to are refused
+    (tamper QA): "localtime" is whatever a computer is set to, "right/Europe/London"
+    counts leap seconds and showed a session's times off, "Factory" is no place."""
+    import zoneinfo
+
+    names = _zone_names()
+    try:
+        zoneinfo.ZoneInfo(value)
+        known = value in names or not names  # no list to ask (no tzdata): the file will do
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        known = False
+    return None if known else f"“{value}” is not a time zone name such as Europe/London"
 
 
 def clean_entry_time(value: Any, now: dt.datetime) -> dt.datetime:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import json
 import logging
-import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from kapdesk.clinical.alerts import AlertThresholds, threshold_problems
+from kapdesk.clinical.entries import zone_name_problem
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store.fileio import write_file_atomically
 
@@ -94,11 +94,7 @@ class ZoneName:
             return None
         if not isinstance(value, str):
             return "must be a time zone name such as Europe/London"
-        try:
-            zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-            return f"“{value}” is not a time zone name such as Europe/London"
-        return None
+        return zone_name_problem(value)
 
 
 @dataclass(frozen=True)
@@ -256,9 +252,11 @@ def local_zone_name() -> str:
     try:
         import tzlocal
 
-        return str(tzlocal.get_localzone_name() or "UTC")
+        name = str(tzlocal.get_localzone_name() or "UTC")
     except Exception:  # noqa: BLE001 - any failure means "cannot tell"
         return "UTC"
+    # A name only this computer's zone files know would be refused to a new session.
+    return name if zone_name_problem(name) is None else "UTC"
 
 
 def alert_thresholds(settings: Settings) -> AlertThresholds:

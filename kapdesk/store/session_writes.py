@@ -7,7 +7,6 @@ import datetime as dt
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session as OrmSession
@@ -17,6 +16,7 @@ from kapdesk.clinical.entries import (
     clean_text,
     validate_dose,
     validate_scale_score,
+    zone_name_problem,
 )
 from kapdesk.clinical.vitals import ValidationError, validate_vitals
 from kapdesk.store import models as m
@@ -72,12 +72,11 @@ class SessionWrites(ChainedWriter):
         """A new session; ``first_event`` (such as why it has no protocol) is stored in the
         same transaction, so the session never exists without it."""
         now = self._now()
-        try:
-            ZoneInfo(zone_name)
-        except (ZoneInfoNotFoundError, ValueError):
+        problem = zone_name_problem(zone_name) if isinstance(zone_name, str) else "no name"
+        if problem is not None:
             raise ValidationError(
                 "zone_name", f"“{zone_name}” is not a time zone name such as Europe/London."
-            ) from None
+            )
         # An unknown patient_id is refused by the foreign key, as NotFoundError.
         session = new_row(
             m.Session,

@@ -83,3 +83,13 @@ def test_entries_not_used_stay_in_the_file_when_a_setting_is_saved(tmp_path):
     assert saved == {"font_scale": 1.1, "colour_blind": True, "lock_after_minutes": -3}
     settings.set("lock_after_minutes", 10)  # set in kapdesk: the file's own entry goes
     assert json.loads(path.read_text(encoding="utf-8"))["lock_after_minutes"] == 10
+
+
+@pytest.mark.parametrize("name", ["right/Europe/London", "posix/Europe/London", "localtime"])
+def test_a_zone_only_this_computer_s_files_know_is_refused(tmp_path, name):
+    """Tamper QA: "right/Europe/London" (leap seconds counted) was taken as the clinic's
+    zone and a session's, and showed its times off; "localtime" is whatever a computer is
+    set to."""
+    with pytest.raises(ValueError, match="is not a time zone name such as Europe/London"):
+        Settings(tmp_path).set("clinic_zone", name)
+    Settings(tmp_path).set("clinic_zone", "Europe/London")

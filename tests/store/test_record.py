@@ -276,3 +276,11 @@ def test_a_patients_sessions_at_a_glance_count_corrections(store, clock):
     )
     assert store.session_figures(patient)[first].overridden
     assert not store.session_figures(other)[elsewhere].overridden
+
+
+@pytest.mark.parametrize("name", ["right/Europe/London", "Factory", "Mars/Olympus"])
+def test_a_session_is_started_only_in_a_time_zone_of_the_database(store, name):
+    patient = store.add_patient("Ada Example")
+    with pytest.raises(ValidationError, match="is not a time zone name"):
+        store.start_session(patient, protocol="IM", zone_name=name)
+    assert store.start_session(patient, protocol="IM", zone_name="Europe/London")
