@@ -138,6 +138,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     install_exception_hook()
     args = build_parser().parse_args(argv)
     paths = resolve(args.data_dir)
+    unreadable = _not_text([*vars(args).values(), str(paths.data)])
+    if unreadable is not None:
+        # A name with bytes that are not UTF-8 met the audit trail, or SQLite's file name,
+        # as "kapdesk met an unexpected error", after a key file was written (tamper QA).
+        print(
+            f"“{unreadable}” holds bytes that are not text (UTF-8), which kapdesk cannot "
+            "store or name: give a folder or file name of letters, digits and ordinary "
+            "punctuation. Nothing was changed.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
     _acting["name"] = args.clinician
     # Logs live inside a chosen data folder; nothing may create a mistyped folder just to
     # log into it. The app asks before it creates a record, and logs to the file from then.
@@ -185,6 +196,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s met a damaged page: %s", args.verb, type(exc).__name__)
         return EXIT_ERROR
     raise AssertionError(f"unhandled verb {args.verb}")
+
+
+def _not_text(values: Sequence[object]) -> str | None:
+    """The first of ``values`` that is text no UTF-8 can hold (a file name's stray bytes,
+    kept by Python as lone surrogates), as it can be printed; None if all can be."""
+    for value in values:
+        if isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return None
 
 
 def _may_log_in(data: Path) -> bool:

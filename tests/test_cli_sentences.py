@@ -137,3 +137,23 @@ def test_demo_patients_never_go_into_a_clinic_s_record(tmp_path, capsys):
         assert [p.current["display_name"] for p in store.patients()] == ["Real Person"]
         with store.engine.connect() as conn:
             assert conn.exec_driver_sql("SELECT count(*) FROM sessions").scalar_one() == 0
+
+
+def test_a_name_with_bytes_that_are_not_text_is_refused_before_anything_is_made(
+    record, tmp_path, capsys
+):
+    """Tamper QA: a folder name with a stray byte (\\xff) met the audit trail as "an
+    unexpected error"; as the data folder, it left a key file behind."""
+    stray = os.fsdecode(b"\xff")
+    for argv in (
+        ["--data-dir", str(record), "export", str(tmp_path / f"out_{stray}")],
+        ["--data-dir", str(tmp_path / f"new_{stray}"), "demo"],
+    ):
+        before = record_hashes(record)
+        assert main(argv) == 2
+        err = capsys.readouterr().err
+        assert "holds bytes that are not text (UTF-8)" in err
+        assert "\\udcff" in err  # the name, as it can be printed
+        assert "unexpected" not in err
+        assert record_hashes(record) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]

@@ -171,7 +171,11 @@ def route_in_sentence(route: Route) -> str:
 # (ESC, BEL, DEL, C1), and the bidirectional embeddings, overrides and isolates, which
 # show text in another order than it is stored ("emanltR" for "Rtlname", tamper QA). The
 # marks (LRM, RLM) and the joiners a script or an emoji needs stay.
-_REFUSED_CHARACTERS = re.compile("[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+# A lone surrogate (U+D800-DFFF) is half a character: it cannot be stored as UTF-8, and
+# met the store as "an unexpected error" (tamper QA, through the command line).
+_REFUSED_CHARACTERS = re.compile(
+    "[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 
 
@@ -213,10 +217,14 @@ def clean_text(
         raise ValidationError(field, f"{label} must be one line; remove the line break and save.")
     refused = _REFUSED_CHARACTERS.search(value)
     if refused is not None:
+        code = ord(refused.group())
         raise ValidationError(
             field,
-            f"{label} contains a control character (U+{ord(refused.group()):04X}) that is not "
-            "shown, or changes the order the text is shown in; retype it without it and save.",
+            f"{label} contains half a character (U+{code:04X}) that cannot be stored; retype "
+            "it and save."
+            if 0xD800 <= code <= 0xDFFF
+            else f"{label} contains a control character (U+{code:04X}) that is not shown, or "
+            "changes the order the text is shown in; retype it without it and save.",
         )
     if not _shows_something(value):
         raise ValidationError(

@@ -148,6 +148,7 @@ def test_bad_patient_details_are_refused(kwargs, field):
         ("Ada\x07Example", "control character (U+0007)"),
         ("Ada\nExample", "must be one line"),
         ("Ada\u2028Example", "must be one line"),
+        ("Ada\ud800", "half a character (U+D800)"),  # from the command line: not storable
     ],
 )
 def test_a_name_that_would_not_show_as_typed_is_refused(name, words):
