@@ -275,7 +275,12 @@ def compare_anchor(
             "record, so kapdesk cannot tell whether the newest entries are all there",
             None,
         )
-    if anchored and beside_missing and head_seq > 0:
+    # The copy outside the data folder naming the record's newest event exactly proves
+    # the record whole: kapdesk.anchor alone missing sent the clinician to restore a
+    # backup, which would have lost every entry since (tamper QA); the next write makes
+    # the file again.
+    proven = anchor is not None and anchor.seq == head_seq and hash_at_anchor == anchor.hash
+    if anchored and beside_missing and head_seq > 0 and not proven:
         return (
             f"The anchor file {ANCHOR_FILE}, which records where the record ended when "
             "kapdesk last wrote, is missing, so kapdesk cannot tell whether the newest "

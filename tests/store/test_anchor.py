@@ -287,3 +287,24 @@ def test_one_missing_audit_event_is_said_in_the_singular():
     assert said is not None
     assert "the newest audit event, and what it records, are missing" in said
     assert "1 audit event" not in said
+
+
+def test_an_anchor_file_gone_is_made_again_when_its_copy_proves_the_record_whole(
+    data_dir, tmp_path
+):
+    """Tamper QA: with kapdesk.anchor gone and its copy outside the data folder naming the
+    record's newest event, kapdesk refused the record and advised restoring the latest
+    backup, which would have lost every entry made since."""
+    mirror = tmp_path / "mirror"
+    with RecordStore.open(data_dir, create=True, anchor_mirror=mirror) as store:
+        store.add_patient("Ada Example")
+    (data_dir / ANCHOR_FILE).unlink()
+    with RecordStore.open(data_dir, anchor_mirror=mirror) as store:
+        assert [p.current["display_name"] for p in store.patients()] == ["Ada Example"]
+        store.add_patient("Ben Example")
+        assert store.verify().ok
+    assert (data_dir / ANCHOR_FILE).exists()
+    # Without a copy that proves it, the file gone is still refused.
+    (data_dir / ANCHOR_FILE).unlink()
+    with pytest.raises(RecordIncompleteError, match=r"kapdesk\.anchor.*is missing"):
+        RecordStore.open(data_dir, anchor_mirror=tmp_path / "elsewhere")
