@@ -31,6 +31,11 @@ class DischargeFacts:
     # From when a BP reading counts as the recheck an urgent reading calls for (CLINICAL.md:
     # "two readings 5 min apart"), while none has been taken since; None: none is due.
     recheck_from: dt.datetime | None = None
+    # The latest REMS check's answer on respiratory depression (None: never checked), and
+    # the latest SpO2 and respiratory rate taken since the first dose, with when.
+    respiratory_depression: bool | None = None
+    latest_spo2: tuple[float, dt.datetime] | None = None
+    latest_rr: tuple[float, dt.datetime] | None = None
 
 
 @dataclass(frozen=True)
@@ -79,11 +84,47 @@ def evaluate_discharge(
                     + ("present." if facts.dissociation_present else "absent."),
                 )
             )
+    items.append(_breathing(facts, limits))
     items.append(_blood_pressure(rules, facts, limits))
     for label in rules.checklist:
         met = label in facts.confirmed
         items.append(DischargeItem(label, met, "Confirmed." if met else "Not yet confirmed."))
     return items
+
+
+def _breathing(facts: DischargeFacts, limits: AlertThresholds) -> DischargeItem:
+    """CLINICAL.md (REMS): observe "until sedation, dissociation and respiratory depression
+    have resolved". Met on what was seen since the first dose: the latest check says no
+    respiratory depression, and the latest SpO2 and respiratory rate taken are not below
+    their caution levels (a patient at SpO2 86 % and RR 7 read as fit to leave, QA). With
+    nothing seen, not met: resolution is a finding, not an absence of one."""
+    label = (
+        f"Breathing resolved (no respiratory depression; SpO2 {limits.spo2_caution} % or "
+        f"more, RR {limits.respiratory_rate_caution}/min or more)"
+    )
+    seen, wrong = [], []
+    if facts.respiratory_depression is not None:
+        words = f"check{_when(facts.dissociation_checked_at, facts)}: respiratory depression " + (
+            "present" if facts.respiratory_depression else "absent"
+        )
+        (wrong if facts.respiratory_depression else seen).append(words)
+    for taken, name, unit, caution in (
+        (facts.latest_spo2, "SpO2", " %", limits.spo2_caution),
+        (facts.latest_rr, "RR", "/min", limits.respiratory_rate_caution),
+    ):
+        if taken is not None:
+            value, at = taken
+            words = f"{name} {value:g}{unit}{_when(at, facts)}"
+            (wrong if value < caution else seen).append(words)
+    if wrong:
+        return DischargeItem(label, False, "Latest " + "; ".join(wrong) + ".")
+    if not seen:
+        return DischargeItem(
+            label,
+            False,
+            "Not seen since the first dose: take SpO2 (Ctrl+B) or answer the check (Ctrl+J).",
+        )
+    return DischargeItem(label, True, "Latest " + "; ".join(seen) + ".")
 
 
 def _when(at: dt.datetime | None, facts: DischargeFacts) -> str:

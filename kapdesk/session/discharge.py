@@ -129,8 +129,29 @@ def discharge_items(
         baseline=state.baseline(),
         confirmed=confirmed,
         recheck_from=opens,
+        respiratory_depression=None if rems is None else bool(rems[2]),
+        latest_spo2=_latest_since(state, "spo2", first),
+        latest_rr=_latest_since(state, "respiratory_rate", first),
     )
     return evaluate_discharge(protocol.discharge, facts, thresholds)
+
+
+def _latest_since(
+    state: SessionState, column: str, since: dt.datetime | None
+) -> tuple[float, dt.datetime] | None:
+    """The latest value of a reading's ``column`` taken at or after ``since`` (the first
+    dose), with when; None if none was, or there is no dose yet."""
+    if since is None:
+        return None
+    readings = state.readings()
+    values = readings.column(column)
+    for index in range(len(values) - 1, -1, -1):
+        value = values[index]
+        if value is None or value != value:  # not taken (None, or NaN as read)
+            continue
+        at = readings[index].at
+        return (float(value), at) if at >= since else None
+    return None
 
 
 def discharge_payload(

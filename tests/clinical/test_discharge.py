@@ -22,6 +22,8 @@ def ready(**changes) -> DischargeFacts:
         "latest_moaas": 5,
         "latest_rass": 0,
         "dissociation_present": False,
+        "respiratory_depression": False,
+        "latest_spo2": (97.0, T0 + dt.timedelta(minutes=110)),
         "latest_bp": (136, 84),
         "baseline": (128.0, 82.0),
         "confirmed": frozenset(REMS.checklist),
@@ -148,3 +150,30 @@ def test_the_dissociation_check_says_when_it_was_made():
     recent = evaluate_discharge(REMS, ready(dissociation_checked_at=T0 + dt.timedelta(minutes=95)))
     [item] = [i for i in recent if i.label == "Dissociation resolved"]
     assert item.detail == "Latest check at T+95: dissociation absent."
+
+
+BREATHING = "Breathing resolved (no respiratory depression; SpO2 92 % or more, RR 10/min or more)"
+
+
+@pytest.mark.parametrize(
+    ("changes", "words"),
+    [
+        ({"latest_spo2": (86.0, T0 + dt.timedelta(minutes=118))}, "Latest SpO2 86 % at T+118"),
+        ({"latest_rr": (7.0, T0 + dt.timedelta(minutes=118))}, "Latest RR 7/min at T+118"),
+        ({"respiratory_depression": True}, "respiratory depression present"),
+        (
+            {"respiratory_depression": None, "latest_spo2": None},
+            "Not seen since the first dose: take SpO2 (Ctrl+B) or answer the check (Ctrl+J).",
+        ),
+    ],
+)
+def test_breathing_must_be_seen_resolved_before_leaving(changes, words):
+    """CLINICAL.md (REMS): observe until sedation, dissociation and respiratory depression
+    have resolved. QA: SpO2 86 % and RR 7/min, the time up, read as ready to leave."""
+    for rules in (REMS, IV):
+        items = evaluate_discharge(rules, ready(**changes, confirmed=frozenset(rules.checklist)))
+        [breathing] = [i for i in items if i.label == BREATHING]
+        assert not breathing.met
+        assert words in breathing.detail
+    met = evaluate_discharge(REMS, ready(respiratory_depression=None))
+    assert [i.detail for i in met if i.label == BREATHING] == ["Latest SpO2 97 % at T+110."]
