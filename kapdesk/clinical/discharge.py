@@ -102,7 +102,8 @@ def _breathing(facts: DischargeFacts, limits: AlertThresholds) -> DischargeItem:
         f"Breathing resolved (no respiratory depression; SpO2 {limits.spo2_caution} % or "
         f"more, RR {limits.respiratory_rate_caution}/min or more)"
     )
-    seen, wrong = [], []
+    seen: list[str] = []
+    wrong: list[str] = []
     if facts.respiratory_depression is not None:
         words = f"check{_when(facts.dissociation_checked_at, facts)}: respiratory depression " + (
             "present" if facts.respiratory_depression else "absent"
