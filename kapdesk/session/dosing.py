@@ -25,6 +25,10 @@ from kapdesk.session.alerting import alerts, recheck_opens
 from kapdesk.session.entries import Dose
 from kapdesk.session.state import SessionState
 
+FURTHER_DOSE_GUIDANCE = (
+    "Another dose is recorded only with the reason to give it now: type it, and the dose "
+    "form opens."
+)
 LABEL_GUIDANCE = (
     "SPRAVATO label, as a general guide: if blood pressure is above 140 systolic or 90 "
     "diastolic before dosing, weigh benefit and risk and consider delaying the session."
@@ -71,7 +75,10 @@ def screening_payload(
 def dose_gate(state: SessionState, thresholds: AlertThresholds) -> DoseGate:
     """Whether the next dose may be recorded, and what must happen first if not."""
     if state.first_dose_at is not None:
-        return DoseGate(True, "")
+        urgent = _urgent_since_last_dose(state)
+        if urgent is None:
+            return DoseGate(True, "")
+        return DoseGate(False, f"{urgent.reason} {FURTHER_DOSE_GUIDANCE}", urgent)
     if screening(state) is None:
         return DoseGate(False, "Record the screening first (Ctrl+G).")
     readings = state.pre_dose_values()
@@ -81,6 +88,35 @@ def dose_gate(state: SessionState, thresholds: AlertThresholds) -> DoseGate:
     if caution is not None and not state.events_of("dose_caution_ack"):
         return DoseGate(False, f"{caution.reason} {LABEL_GUIDANCE}", caution)
     return DoseGate(True, "")
+
+
+def _urgent_since_last_dose(state: SessionState) -> Alert | None:
+    """The newest URGENT finding on a reading taken since the last dose was given, unless
+    a reason to dose again was recorded after it was raised. Xvfb QA: BP 205/125, SpO2 85 %
+    and RR 6 standing, and Ctrl+D, Enter recorded a second 36 mg infusion without a word,
+    the amount filled in."""
+    doses = state.doses()
+    if not doses:
+        return None
+    last_given = doses[-1].at
+    found = [
+        a
+        for a in alerts(state)
+        if a.level is Level.URGENT and not a.withdrawn and (a.taken_at or a.at) >= last_given
+    ]
+    if not found:
+        return None
+    urgent = max(found, key=lambda a: a.at)
+    if any(ack.at >= urgent.at for ack in state.events_of("dose_caution_ack")):
+        return None
+    return Alert(
+        rule=urgent.rule,
+        level=Level.URGENT,
+        reading=urgent.reading,
+        reason=f"URGENT since the last dose: {urgent.reading}: {urgent.reason}.",
+        action=urgent.action,
+        source="an urgent finding after a dose",
+    )
 
 
 def _urgent_not_rechecked(state: SessionState) -> Alert | None:
@@ -108,11 +144,16 @@ def _urgent_not_rechecked(state: SessionState) -> Alert | None:
     )
 
 
-def caution_ack_payload(gate: DoseGate, reason: str) -> dict[str, Any]:
+def caution_ack_payload(gate: DoseGate, reason: str, *, further: bool = False) -> dict[str, Any]:
+    """What is stored when the clinician gives the reason to dose past ``gate``'s caution;
+    ``further``: a dose after the first, past an urgent finding since the last."""
     if gate.caution is None:
         raise ValidationError("reason", "There is no pre-dose caution to acknowledge.")
     text = clean_text(reason, "The reason to dose", limit=2000)
-    return {"reason": text, "reading": gate.caution.reading}
+    payload: dict[str, Any] = {"reason": text, "reading": gate.caution.reading}
+    if further:
+        payload["further_dose"] = True
+    return payload
 
 
 # What each route is given as in KAP practice (CLINICAL.md, "Who uses it, where"): SPRAVATO

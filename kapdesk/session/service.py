@@ -593,10 +593,13 @@ class SessionService:
         of the pre-dose readings, acknowledged with it in one transaction: they stayed on
         the banner for a second Ctrl+K, and ended the session "not acknowledged" (QA)."""
         self._refuse_if_ended()
-        payload = dosing.caution_ack_payload(self.dose_gate(), reason)
-        # Asked only before the first dose: every reading is a pre-dose one. Their BP
-        # cautions are what was weighed; any other alert waits for its own Ctrl+K.
-        covered = [alert for alert in self.open_alerts() if alert.rule == "bp_caution"]
+        further = self.first_dose_at is not None
+        payload = dosing.caution_ack_payload(self.dose_gate(), reason, further=further)
+        # Before the first dose every reading is a pre-dose one: their BP cautions are what
+        # was weighed. Any other alert, and any after a dose, waits for its own Ctrl+K.
+        covered = [
+            alert for alert in self.open_alerts() if alert.rule == "bp_caution" and not further
+        ]
         with self.store.grouped():
             caution_ack = self.store.add_session_event(self.id, "dose_caution_ack", payload)
             acks = [

@@ -222,6 +222,8 @@ def describe_event(kind: str, payload: Mapping[str, Any], who: str) -> str:
     if kind == "alert_cleared":
         return f"Alert withdrawn: {payload['reason']}"
     if kind == "dose_caution_ack":
+        if payload.get("further_dose"):
+            return f"Further dose despite {payload['reading']}, by {who}: {payload['reason']}"
         return f"Pre-dose caution acknowledged by {who}: {payload['reason']}"
     if kind == "dose_above_usual":
         return f"Recorded by {who} past the warning: {payload['warning']}"

@@ -332,8 +332,15 @@ class IntentionDialog(FormDialog):
 class CautionDialog(FormDialog):
     """The label's pre-dose guidance, acknowledged with a reason before a dose can be given."""
 
-    def __init__(self, message: str, parent: QWidget | None = None) -> None:
-        super().__init__("Blood pressure above the pre-dose caution", parent, scrolling=True)
+    def __init__(
+        self, message: str, parent: QWidget | None = None, *, further: bool = False
+    ) -> None:
+        title = (
+            "An urgent finding since the last dose"
+            if further
+            else "Blood pressure above the pre-dose caution"
+        )
+        super().__init__(title, parent, scrolling=True)
         text = WrappedLabel(message)
         self.form.addRow(text)
         self.reason = QLineEdit()

@@ -209,7 +209,9 @@ class FormActs(Base):
         if not gate.allowed and gate.caution is not None:
             self.caution_dialog = (
                 self._open(
-                    CautionDialog(gate.message, self),
+                    CautionDialog(
+                        gate.message, self, further=self.service.first_dose_at is not None
+                    ),
                     lambda d: self.service.acknowledge_dose_caution(d.reason.text()),
                     saved=lambda _entry: self.open_dose_dialog(),
                 )

@@ -597,3 +597,38 @@ def test_a_check_partly_done_says_what_is_still_needed(store, clock, data_dir):
     assert text.endswith("MOAA/S still needed for “BP and SpO2 every 15 minutes” (the rest is in)")
     service.record_scale("moaas", 5)
     assert "still needed" not in service.next_check()[0]
+
+
+def device(monitor):
+    return monitor.record_dose(
+        drug="esketamine", route="intranasal", mg=28, device_count=1, lot_number="L1"
+    )
+
+
+def test_a_further_dose_after_an_urgent_finding_needs_a_reason(monitor, clock):
+    """Xvfb QA: BP 205/125, SpO2 85 % and RR 6 standing after the first dose, and Ctrl+D,
+    Enter recorded a second dose at once, its amount filled in."""
+    monitor.record_screening(NO, NO_MEDS, "")
+    vitals(monitor, "128/82 72 98")
+    device(monitor)
+    clock.advance(minutes=5)
+    device(monitor)  # nothing urgent since the first: the second device goes in
+    clock.advance(minutes=10)
+    vitals(monitor, "205/125 110 85")
+    monitor.acknowledge_alert()  # seen, and still a reason to hold the next dose
+    gate = monitor.dose_gate()
+    assert not gate.allowed
+    assert gate.message.startswith("URGENT since the last dose: BP 205/125")
+    assert "Another dose is recorded only with the reason to give it now" in gate.message
+    with pytest.raises(ValidationError, match="URGENT since the last dose"):
+        device(monitor)
+    open_before = [a.id for a in monitor.open_alerts()]
+    monitor.acknowledge_dose_caution("Prescriber at the bedside: BP rechecked 150/92")
+    assert [a.id for a in monitor.open_alerts()] == open_before  # each alert its own Ctrl+K
+    [line] = [e for e in monitor.log() if e.text.startswith("Further dose despite")]
+    assert line.text.endswith("Prescriber at the bedside: BP rechecked 150/92")
+    device(monitor)
+    # A new urgent reading after that dose asks again.
+    clock.advance(minutes=5)
+    vitals(monitor, "188/112 100 96")
+    assert not monitor.dose_gate().allowed

@@ -7,7 +7,7 @@ import datetime as dt
 
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QLabel
 
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
 from kapdesk.local.settings import Settings
@@ -419,3 +419,38 @@ def test_a_rems_check_saying_no_respiratory_depression_after_slow_breathing_asks
     qtbot.keyClick(rems.answers[0], Qt.Key.Key_1)
     with qtbot.waitSignal(rems.accepted):
         qtbot.keyClick(rems.answers[0], Qt.Key.Key_Return)
+
+
+def test_a_further_dose_after_an_urgent_reading_asks_for_the_reason_first(
+    qtbot, window, store, clock
+):
+    """Xvfb QA: urgent readings standing after the first dose, and Ctrl+D, Enter recorded
+    another dose, its amount filled in, without a word."""
+    workspace = start_rems_session(qtbot, window, store)
+    workspace.screening_dialog.reject()  # recorded below, as the form would
+    service = workspace.service
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    service.record_vitals_line("128/82 72 98")
+    service.record_dose(
+        drug="esketamine", route="intranasal", mg=28, device_count=1, lot_number="L1"
+    )
+    clock.advance(minutes=5)
+    type_into(qtbot, workspace.vitals.line, "205/125 110 85")
+    press(window, Qt.Key.Key_D, CTRL)
+    caution = workspace.caution_dialog
+    assert caution is not None
+    assert caution.isVisible()
+    assert workspace.dose_dialog is None
+    words = " ".join(label.text() for label in caution.findChildren(QLabel))
+    assert "An urgent finding since the last dose" in words
+    assert "URGENT since the last dose: BP 205/125" in words
+    qtbot.keyClick(caution.reason, Qt.Key.Key_Return)  # Enter alone records nothing
+    assert "empty" in caution.error.text()
+    assert len(store.entries("dose", service.id)) == 1
+    qtbot.keyClicks(caution.reason, "Prescriber present; rechecked 150/92")
+    with qtbot.waitSignal(caution.accepted):
+        qtbot.keyClick(caution.reason, Qt.Key.Key_Return)
+    assert workspace.dose_dialog is not None  # the dose form follows
+    workspace.dose_dialog.reject()
