@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from kapdesk.clinical.alerts import AlertThresholds
-from kapdesk.clinical.elapsed import format_t_plus
+from kapdesk.clinical.elapsed import format_t_plus, minute_up
 from kapdesk.clinical.protocols import DischargeRules
 from kapdesk.clinical.scales import MOAAS, RASS
 
@@ -183,7 +183,9 @@ def _blood_pressure(
     if facts.recheck_from is not None:
         # Xvfb QA: met on a latest 132/84 while the recheck after an urgent 185/112 was
         # still counting down in the header.
-        opens = format_t_plus(facts.recheck_from, facts.first_dose_at)
+        opens = format_t_plus(
+            minute_up(facts.recheck_from, facts.first_dose_at), facts.first_dose_at
+        )
         return DischargeItem(
             label,
             False,

@@ -28,6 +28,18 @@ def format_t_plus(at: dt.datetime, first_dose_at: dt.datetime | None) -> str:
     return f"T−{whole}" if seconds < 0 else f"T+{whole}"
 
 
+def minute_up(at: dt.datetime, origin: dt.datetime | None = None) -> dt.datetime:
+    """``at``, or the next whole minute after it: of the clock, or counted from ``origin``
+    (the first dose, for a T+). Where a reading counts from a moment with seconds,
+    "from 23:26" said of 23:26:44 turned away the readings taken at 23:26 (Xvfb QA)."""
+    start = origin if origin is not None else at.replace(second=0, microsecond=0)
+    passed = at - start
+    whole = dt.timedelta(minutes=1)
+    if passed % whole:
+        return start + (passed // whole + 1) * whole
+    return at
+
+
 def describe_gap(delta: dt.timedelta) -> str:
     minutes = round(delta.total_seconds() / 60)
     if minutes < 60:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from kapdesk.clinical.elapsed import format_elapsed
+from kapdesk.clinical.elapsed import format_elapsed, minute_up
 from kapdesk.clinical.protocols import DischargeRules, Protocol
 from kapdesk.clinical.schedule import (
     CheckStatus,
@@ -77,6 +77,6 @@ def next_check_text(
     if status.occurrence.recheck:
         # A reading taken meanwhile is not the recheck, and nothing said so: the countdown
         # ran on past the readings entered after the urgent one (Xvfb QA).
-        opens = state.local_clock(due - status.occurrence.early)
+        opens = state.local_clock(minute_up(due - status.occurrence.early))
         counts = f"; a reading from {opens} counts"
     return (f"Next: {label} in {format_elapsed(due - now)}{counts}", State.UPCOMING)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from kapdesk.clinical.alerts import Alert, AlertThresholds, Level, pre_dose_caution
+from kapdesk.clinical.elapsed import minute_up
 from kapdesk.clinical.entries import (
     ESKETAMINE_MG_PER_DEVICE,
     Drug,
@@ -131,14 +132,12 @@ def _urgent_not_rechecked(state: SessionState) -> Alert | None:
     if not standing:
         return None
     urgent = max(standing, key=lambda a: a.taken_at or a.at)  # the newest reading's
+    counts = state.local_clock(minute_up(opens))
     return Alert(
         rule=urgent.rule,
         level=Level.URGENT,
         reading=urgent.reading,
-        reason=(
-            f"{urgent.reason} Its recheck, a reading from {state.local_clock(opens)}, is not "
-            "taken yet."
-        ),
+        reason=f"{urgent.reason} Its recheck, a reading from {counts}, is not taken yet.",
         action=urgent.action,
         source="CLINICAL.md, urgent: two readings 5 minutes apart",
     )

@@ -632,3 +632,18 @@ def test_a_further_dose_after_an_urgent_finding_needs_a_reason(monitor, clock):
     clock.advance(minutes=5)
     vitals(monitor, "188/112 100 96")
     assert not monitor.dose_gate().allowed
+
+
+def test_the_minute_a_recheck_counts_from_is_never_before_it_opens(monitor, clock):
+    """Xvfb QA: "a reading from 23:26 counts" of a recheck opening at 23:26:44; readings
+    at 23:26 were turned away while the header said they counted."""
+    monitor.record_screening(NO, NO_MEDS, "")
+    clock.advance(seconds=44)
+    vitals(monitor, "186/112 80 97")  # 09:00:44: its recheck opens at 09:03:44
+    assert monitor.next_check()[0].endswith("; a reading from 09:04 counts")
+    clock.advance(minutes=2, seconds=36)  # 09:03:20: in the minute "09:03", too early
+    vitals(monitor, "150/92 80 97")
+    assert monitor.next_check()[0].endswith("; a reading from 09:04 counts")
+    clock.advance(seconds=40)  # 09:04:00: the minute the header named
+    vitals(monitor, "148/90 80 97")
+    assert "Recheck" not in monitor.next_check()[0]
