@@ -53,6 +53,13 @@ from kapdesk.widgets.vitals_entry import TAKEN_AT, VitalsEntry
 Refused = (ValidationError, StoreError)
 # Ctrl+I's second press records the infusion's stop within this long of the first.
 STOP_CONFIRM_S = 10.0
+STOP_QUESTION = (
+    f"Stop the IV infusion now? Ctrl+I again within {STOP_CONFIRM_S:g} seconds records it "
+    "stopped; otherwise it stays running."
+)
+# Said in the question's place once its seconds are up: the question stood on, and a
+# Ctrl+I a minute later only asked again, recording nothing (Xvfb QA).
+STOP_LAPSED = "Not stopped: the IV infusion is still running. Ctrl+I twice stops it."
 # Below these (the workspace's own size, in px) the screen is a small laptop's: the banner
 # keeps its detail to the first thing to do and the log takes half the width.
 SHORT_PX = 640
@@ -330,6 +337,11 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             return
         running = service.running_infusions()
         self.header.set_status("IV infusion running (Ctrl+I stops it)" if running else "")
+        asked = self._stop_asked
+        if asked is not None and service.monotonic() - asked > STOP_CONFIRM_S:
+            self._stop_asked = None
+            if self.message_text() == STOP_QUESTION:
+                self.say(STOP_LAPSED)
         text, state = service.next_check()
         self.header.set_check(text, None if state is None else str(state))
         if self._discharge is not None and self.end_panel_shown():
@@ -691,10 +703,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         asked, self._stop_asked = self._stop_asked, None
         if asked is None or now - asked > STOP_CONFIRM_S:
             self._stop_asked = now
-            self.say(
-                "Stop the IV infusion now? Ctrl+I again records it stopped; otherwise it "
-                "stays running."
-            )
+            self.say(STOP_QUESTION)
             return
         try:
             entry = self.service.stop_infusion()

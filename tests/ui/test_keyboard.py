@@ -584,10 +584,16 @@ def test_ctrl_i_says_the_infusion_is_stopped(qtbot, window, store, clock):
     workspace.service.record_dose(drug="ketamine", route="iv", mg=35)
     clock.advance(minutes=40)
     press(window, Qt.Key.Key_I, CTRL)
-    assert workspace.message_text().startswith("Stop the IV infusion now? Ctrl+I again")
+    assert workspace.message_text().startswith(
+        "Stop the IV infusion now? Ctrl+I again within 10 seconds"
+    )
     assert len(workspace.service.running_infusions()) == 1  # still running
-    clock.advance(seconds=11)  # too long after: asked again, not recorded
-    press(window, Qt.Key.Key_I, CTRL)
+    clock.advance(seconds=11)  # too long after: the question goes, and says so
+    workspace.tick()
+    assert workspace.message_text() == (
+        "Not stopped: the IV infusion is still running. Ctrl+I twice stops it."
+    )
+    press(window, Qt.Key.Key_I, CTRL)  # asked again, not recorded
     assert len(workspace.service.running_infusions()) == 1
     clock.advance(seconds=2)
     press(window, Qt.Key.Key_I, CTRL)
