@@ -264,8 +264,9 @@ def _open(paths: Paths, *, create: bool = False, accept_loss: str | None = None)
         raise
     if store.older_log is not None and accept_loss is None:
         print(older_log_sentence(store.older_log), file=sys.stderr)
-    if store.anchor_mirror_problem is not None:
-        print(store.anchor_mirror_problem, file=sys.stderr)
+    for problem in (store.clock_behind, store.anchor_mirror_problem):
+        if problem is not None:
+            print(problem, file=sys.stderr)
     return store
 
 

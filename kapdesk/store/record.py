@@ -43,6 +43,7 @@ from kapdesk.store.errors import (
 from kapdesk.store.opening import OpenedRecord, open_record
 from kapdesk.store.reads import RecordReads
 from kapdesk.store.session_writes import SessionWrites
+from kapdesk.store.types import from_utc_text
 from kapdesk.store.vault import PassphraseSource, no_passphrase
 from kapdesk.store.verify import (
     Progress,
@@ -68,6 +69,11 @@ def system_clock() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# How far this computer's clock may be behind the record's newest event at opening before
+# it is said (clock_behind): more than a clock set right by the network moves it.
+CLOCK_BEHIND = dt.timedelta(minutes=5)
+
+
 class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
     """The clinical record of one data folder, unlocked and locked to this process.
 
@@ -84,6 +90,10 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
         self._file_identity = (found.st_dev, found.st_ino)
         self._now = clock
         self._head = self._pending_head = self._read_head()
+        # When the record was last written, and this computer's time, before this open
+        # writes anything (clock_behind).
+        self._last_written = self._newest_event_at()
+        self._opened_at = clock()
         self.clinician_id = self._clinician_for(login_name)
 
     @classmethod
@@ -154,6 +164,29 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
     def accepted_loss(self) -> dict[str, Any] | None:
         """What a person accepted as missing when this record was opened, if anything."""
         return self._opened.accepted_loss
+
+    def _newest_event_at(self) -> dt.datetime | None:
+        with self._engine.connect() as conn:
+            found = conn.exec_driver_sql(
+                "SELECT at FROM audit_events ORDER BY seq DESC LIMIT 1"
+            ).scalar()
+        return None if found is None else from_utc_text(found)
+
+    @property
+    def clock_behind(self) -> str | None:
+        """A sentence when this computer's clock, at opening, was behind the record's
+        newest event by more than CLOCK_BEHIND: what is entered now would be dated before
+        what was entered then, and the audit trail would run backwards (tamper QA: a clock
+        three days behind went unnoticed, and verify called the record intact)."""
+        last = self._last_written
+        if last is None or self._opened_at >= last - CLOCK_BEHIND:
+            return None
+        return (
+            f"This computer's clock says {self._opened_at:%Y-%m-%d %H:%M} UTC, but the record "
+            f"was last written at {last:%Y-%m-%d %H:%M} UTC: the clock is behind, and what "
+            "is entered now would be dated before what was entered then. Set this "
+            "computer's date and time right, then start kapdesk again."
+        )
 
     @property
     def anchor_mirror_problem(self) -> str | None:

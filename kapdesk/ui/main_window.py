@@ -147,6 +147,8 @@ class MainWindow(QMainWindow):
             from kapdesk.store.opening import older_log_sentence
 
             problems.append(older_log_sentence(store.older_log))
+        if store.clock_behind is not None:
+            problems.append(store.clock_behind)
         if store.anchor_mirror_problem is not None:
             problems.append(store.anchor_mirror_problem)
         if store.accepted_loss is not None:

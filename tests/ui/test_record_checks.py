@@ -299,3 +299,32 @@ def test_a_check_copy_that_cannot_be_written_is_said_in_the_window(
         assert list((state / "anchors").glob("*anchor"))
     finally:
         store.close()
+
+
+def test_a_clock_behind_the_record_is_said_when_it_opens(qtbot, data_dir, clock, tmp_path):
+    """Tamper QA: opened with the clock three days behind, new entries were dated before
+    the ones already made, the audit trail ran backwards, and nothing said so."""
+    import datetime as dt
+
+    from kapdesk.local.clock import FakeClock
+
+    with RecordStore.open(data_dir, clock=clock.now_utc, create=True) as store:
+        store.add_patient("Ada Example")
+        assert store.clock_behind is None
+    behind = FakeClock(clock.now_utc() - dt.timedelta(days=3))
+    with RecordStore.open(data_dir, clock=behind.now_utc) as store:
+        said = store.clock_behind
+        assert said is not None
+        assert "clock says 2026-02-27 09:00 UTC" in said
+        assert "last written at 2026-03-02 09:00 UTC" in said
+        assert "Set this computer's date and time right" in said
+        window = _window(qtbot, store, data_dir, behind)
+        assert said in window.verdict.text()
+        window.close()
+    # A clock a little behind (set right by the network since) is not.
+    other = tmp_path / "other"
+    with RecordStore.open(other, clock=clock.now_utc, create=True) as store:
+        store.add_patient("Ada Example")
+    slightly = FakeClock(clock.now_utc() - dt.timedelta(minutes=2))
+    with RecordStore.open(other, clock=slightly.now_utc) as store:
+        assert store.clock_behind is None
