@@ -88,6 +88,12 @@ class ClockSource(Protocol):
     def monotonic(self) -> float: ...
 
 
+NO_PATIENT_FOR_NOTE = (
+    "A course note is written in a patient's course view: choose the patient (Ctrl+F "
+    "finds one), then Ctrl+Shift+O. Nothing was added."
+)
+
+
 class MainWindow(QMainWindow):
     def __init__(self, store: RecordStore, settings: Settings, clock: ClockSource) -> None:
         super().__init__()
@@ -627,7 +633,18 @@ class MainWindow(QMainWindow):
                 where += " The course view opens once this session has ended."
             self.workspace.say(where)
             return
-        self.show_verdict(where + " Choose the patient first (Ctrl+F finds one).")
+        patient = self.patients_page.selected_patient()
+        if patient is not None:
+            # The patient chosen on the patients page: their course, the note begun (Xvfb
+            # QA: "not in a session ... choose the patient first" was said with no session
+            # open and a patient chosen, and stood on after the note was saved).
+            if self.verdict.text() == NO_PATIENT_FOR_NOTE:
+                self.show_verdict("")
+            self.show_course(patient)
+            if self.course is not None:
+                self.course.add_note()
+            return
+        self.show_verdict(NO_PATIENT_FOR_NOTE)
 
     def show_course(self, patient_id: uuid.UUID | None = None) -> None:
         """The selected patient's (or ``patient_id``'s) course of treatment (issue 13)."""

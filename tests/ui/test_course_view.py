@@ -219,3 +219,23 @@ def test_a_note_correction_without_a_reason_takes_the_keyboard_to_the_reason(win
     assert "reason for the correction is empty" in correct.error.text()
     assert correct.focusWidget() is correct.reason
     correct.reject()
+
+
+def test_a_course_note_from_the_patients_page_opens_the_chosen_patient_s_course(
+    window, store, clock
+):
+    """Xvfb QA: Ctrl+Shift+O on the patients page, a patient chosen, said "not in a session
+    ... choose the patient first", and the sentence stood on after a note was saved."""
+    window.patients_page.patient_list.setFocus()  # no patient yet, none chosen
+    key(Qt.Key.Key_O, CTRL_SHIFT, widget=window.patients_page.patient_list)
+    assert window.course is None
+    assert window.verdict.text().startswith("A course note is written in a patient's course")
+    patient = create_demo_course(store, clock.now_utc())[0]
+    patient = store.session(patient)["patient_id"]
+    window.refresh_patients(select=patient)
+    key(Qt.Key.Key_O, CTRL_SHIFT, widget=window.patients_page.patient_list)
+    assert window.course is not None
+    assert isinstance(window.course.note_dialog, NoteDialog)
+    assert window.course.note_dialog.text.hasFocus()
+    assert window.verdict.text() == ""
+    window.course.note_dialog.reject()
