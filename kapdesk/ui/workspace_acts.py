@@ -333,6 +333,13 @@ class FormActs(Base):
             # What to do, whole: at 1024x600 the banner keeps two sentences of it and
             # points here (QA: the emergency signs were reachable by no key).
             words += "<br><br><b>What to do:</b> " + html.escape(alert.action)
+        others = [a for a in self.service.open_alerts() if alert is not None and a.id != alert.id]
+        if alert is not None and others:
+            # The banner says "(+7 more)"; they were to be found only by scrolling the log
+            # (Xvfb QA). Most severe first, as the banner takes them.
+            words += "<br><br><b>Also not yet acknowledged:</b><br>" + "<br>".join(
+                html.escape(f"{a.level.upper()}: {a.reading}: {a.reason}") for a in others
+            )
         if entry.original is not None:
             # Every correction, with its time: the log shows the first wording and the
             # reasons, not what an entry corrected twice said in between (QA).

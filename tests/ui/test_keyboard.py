@@ -2021,3 +2021,23 @@ def test_a_second_record_of_one_patient_is_asked_about_once(qtbot, window, store
     assert len(store.patients()) == 2
     # A third: the question says there are two already (Xvfb QA: it named only the first).
     assert "with 1 more like it" in store.same_patient_question("Zoe Lukasiewicz", "1990-02-14")
+
+
+def test_the_banner_s_alert_read_whole_lists_the_others_not_yet_acknowledged(
+    qtbot, window, store, clock
+):
+    """Xvfb QA: the banner said "(+3 more)", and Ctrl+Shift+K showed only its own alert;
+    the others were found only by scrolling the log."""
+    workspace, _ = started(qtbot, window, store, "IV infusion")
+    workspace.store_vitals_line("205/125 150 85 rr 6")
+    pending = workspace.service.open_alerts()
+    assert len(pending) >= 3
+    press(window, Qt.Key.Key_K, CTRL | SHIFT)
+    panel = workspace.entry_dialog
+    assert panel is not None
+    words = panel.words.text()
+    assert "Also not yet acknowledged:" in words
+    for other in pending[1:]:
+        assert f"{other.level.upper()}: {other.reading}" in words
+    assert words.count(pending[0].reason) == 1  # its own alert is not listed again
+    key(QApplication.focusWidget(), Qt.Key.Key_Escape)
