@@ -276,6 +276,7 @@ def _sign_in(store, name: str | None) -> None:  # type: ignore[no-untyped-def]
     import os
 
     from kapdesk.clinical.accounts import secret_kind
+    from kapdesk.session.unlocking import wait_after
     from kapdesk.store.errors import StoreError
 
     if name is None:
@@ -301,6 +302,17 @@ def _sign_in(store, name: str | None) -> None:  # type: ignore[no-untyped-def]
     secret = os.environ.get(CLINICIAN_SECRET)
     if secret is None:
         secret = getpass.getpass(f"PIN or passphrase of {account.signature}: ")
+    # The lock screen's growing wait after refused PINs, counted from the audit trail as
+    # there: a loop of commands tried six PINs in eight seconds (tamper QA).
+    refusals = store.unlock_refusals()
+    wait = wait_after(refusals)
+    if wait:
+        print(
+            f"{refusals} PINs or passphrases refused in a row: waiting {wait} s before this "
+            "one is checked.",
+            file=sys.stderr,
+        )
+        _pause(wait)
     if not store.check_secret(account.clinician_id, secret):
         store.note_unlock_refused(account.clinician_id, "command_line")
         raise StoreError(
@@ -310,6 +322,12 @@ def _sign_in(store, name: str | None) -> None:  # type: ignore[no-untyped-def]
     store.sign_in(account.clinician_id, secret_kind(secret), {"where": "command_line"})
 
 
+def _pause(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds)
+
+
 def _verify(paths: Paths, backups: list[Path]) -> int:
     from kapdesk.local.passphrase import from_terminal
     from kapdesk.store.errors import BackupError
@@ -317,7 +335,15 @@ def _verify(paths: Paths, backups: list[Path]) -> int:
 
     for backup in backups:
         if not backup.is_file():
-            raise BackupError(f"{backup} is not a backup file; nothing was verified.")
+            # "not a backup file" of a name that is not there read as if it were (QA).
+            what = "is not a backup file" if backup.exists() else "does not exist"
+            raise BackupError(f"{backup} {what}; nothing was verified.")
+    if _acting["name"] is not None:
+        # Read-only, it signs nobody in: a wrong PIN with --clinician went unsaid (QA).
+        print(
+            "verify reads the record without signing anyone in: --clinician is not used.",
+            file=sys.stderr,
+        )
     print(f"Verifying the record in {paths.data} (read-only: the record is not changed)")
     report = verify_folder(
         paths.data, from_terminal, backups, mirror=paths.anchors, progress=ProgressLine("verify")

@@ -269,3 +269,29 @@ def test_a_check_copy_that_cannot_be_written_is_said_on_stderr(tmp_path, capsys,
     said = capsys.readouterr()
     assert "could not write the record's check copy" in said.err
     assert "Backup written" in said.out
+
+
+def test_pins_refused_in_a_row_make_the_command_line_wait_as_the_lock_screen_does(
+    tmp_path, capsys, monkeypatch
+):
+    """Tamper QA: six wrong PINs through the command line took eight seconds, and the
+    right one was taken at once: the lock screen's growing wait did not apply."""
+    from kapdesk import cli
+    from kapdesk.store import RecordStore
+
+    data = tmp_path / "data"
+    with RecordStore.open(data, create=True) as store:
+        store.create_account("Ana Ruiz", credentials="MD", role="prescriber", secret="482916")
+    waited: list[float] = []
+    monkeypatch.setattr(cli, "_pause", waited.append)
+    args = ["--data-dir", str(data), "--clinician", "Ana Ruiz", "backup"]
+    monkeypatch.setenv("KAPDESK_CLINICIAN_SECRET", "000000")
+    for attempt in range(6):
+        assert main([*args, str(tmp_path / f"{attempt}.kapbak")]) == 2
+    assert waited == [2, 4]  # none after the first three, then 2, 4, 8 ... as on screen
+    assert "5 PINs or passphrases refused in a row: waiting 4 s" in capsys.readouterr().err
+    monkeypatch.setenv("KAPDESK_CLINICIAN_SECRET", "482916")
+    assert main([*args, str(tmp_path / "right.kapbak")]) == 0  # the right PIN, after its wait
+    assert waited == [2, 4, 8]
+    assert main([*args, str(tmp_path / "next.kapbak")]) == 0  # signed in: the count is over
+    assert waited == [2, 4, 8]

@@ -157,3 +157,14 @@ def test_a_name_with_bytes_that_are_not_text_is_refused_before_anything_is_made(
         assert "unexpected" not in err
         assert record_hashes(record) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
+
+
+def test_verify_says_what_it_does_not_use_and_what_is_not_there(record, tmp_path, capsys):
+    """Tamper QA: verify with --clinician and a wrong PIN exited 0 without a word, and a
+    backup named that does not exist was "not a backup file"."""
+    argv = ["--data-dir", str(record), "--clinician", "Nobody", "verify"]
+    assert main(argv) == 0
+    assert "signing anyone in: --clinician is not used" in capsys.readouterr().err
+    missing = tmp_path / "nonexist.kapbak"
+    assert main(["--data-dir", str(record), "verify", str(missing)]) == 2
+    assert f"{missing} does not exist; nothing was verified" in capsys.readouterr().err
