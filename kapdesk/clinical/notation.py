@@ -13,10 +13,11 @@ splits the line; the values then pass through validate_vitals like any other rea
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from kapdesk.clinical.vitals import VITAL_RANGES, ValidationError, validate_vitals
 
-_BP = re.compile(r"^(\S+)/(\S+)$")
+_BP = re.compile(r"^([^\s/]+)/([^\s/]+)$")
 _LABELS = {alias: name for name, rng in VITAL_RANGES.items() for alias in rng.aliases}
 _BARE_ORDER = ("heart_rate", "spo2")
 HINT = "Write it as 132/84 76 97, with rr 14 and t 36.8 if taken."
@@ -25,6 +26,7 @@ LABEL_HINT = "Without a blood pressure, label each value: hr 72 (or p 72), spo2 
 
 def parse_vitals_line(line: str) -> dict[str, str]:
     """Split a typed line into named raw values; raises ValidationError on a malformed line."""
+    line = _plain_digits(line)
     # A comma between digits is a decimal comma (36,8); elsewhere it separates values.
     tokens = re.sub(r",(?!\d)", " ", line).replace("%", " ").split()
     if not tokens:
@@ -47,6 +49,11 @@ def parse_vitals_line(line: str) -> dict[str, str]:
             _put(values, label, tokens[index])
             if label in bare:
                 bare.remove(label)
+        elif token.count("/") > 1:
+            # "120/80/70" was read as a systolic "120/80", and called not a number (QA).
+            raise ValidationError(
+                "line", f"“{token}” has more than one slash: a blood pressure is 120/80. {HINT}"
+            )
         elif _looks_numeric(token):
             if "systolic" not in values:
                 raise ValidationError("line", _unlabelled(tokens, index))
@@ -61,6 +68,17 @@ def parse_vitals_line(line: str) -> dict[str, str]:
             raise ValidationError("line", f"“{token}” is not part of a reading. {HINT}")
         index += 1
     return values
+
+
+def _plain_digits(line: str) -> str:
+    """Digits of any script as 0-9, and full-width forms as plain ("１２０／８０" is
+    120/80): the blood pressure in them was stored, an SpO2 so typed refused (tamper QA)."""
+    line = unicodedata.normalize("NFKC", line)
+    if line.isascii():
+        return line
+    return "".join(
+        str(unicodedata.decimal(c)) if c.isdecimal() and not c.isascii() else c for c in line
+    )
 
 
 _AT_WORDS = frozenset({"at", "@"})

@@ -196,3 +196,25 @@ def test_a_note_that_begins_with_a_reading_is_told(text, split):
 )
 def test_a_blood_pressure_among_words_is_found(text, pressure):
     assert pressure_within(text) == pressure
+
+
+@pytest.mark.parametrize(
+    ("line", "values"),
+    [
+        ("１２０／８０", {"systolic": "120", "diastolic": "80"}),
+        (
+            "120/80 76 ９７",
+            {"systolic": "120", "diastolic": "80", "heart_rate": "76", "spo2": "97"},
+        ),
+        ("١٢٠/٨٠ hr ７６", {"systolic": "120", "diastolic": "80", "heart_rate": "76"}),
+    ],
+)
+def test_digits_of_any_script_are_read_as_digits(line, values):
+    """Tamper QA: "１２０/８０" was stored, "120/80 76 ９７" refused."""
+    assert parse_vitals_line(line) == values
+
+
+def test_a_reading_with_two_slashes_says_so():
+    """QA: "120/80/70" was 'Systolic pressure “120/80” is not a number'."""
+    with pytest.raises(ValidationError, match="“120/80/70” has more than one slash"):
+        parse_vitals_line("120/80/70")
