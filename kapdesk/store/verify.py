@@ -195,7 +195,7 @@ def _sqlite_integrity(conn: Connection) -> Check:
     except DBAPIError as exc:
         rows = [_driver_message(exc)]
     if rows != ["ok"]:
-        check.problems = [str(r) for r in rows]
+        check.problems = _first_of([str(r) for r in rows])
         check.summary = "the database structure is damaged"
     else:
         check.summary = "ok"
@@ -208,9 +208,21 @@ def _cipher_integrity(conn: Connection) -> Check:
         rows = [r[0] for r in conn.exec_driver_sql("PRAGMA cipher_integrity_check").fetchall()]
     except DBAPIError as exc:
         rows = [_driver_message(exc)]
-    check.problems = [str(r) for r in rows]
+    check.problems = _first_of([str(r) for r in rows])
     check.summary = "every page authenticates" if not rows else "pages fail authentication"
     return check
+
+
+SHOWN_PROBLEMS = 10
+
+
+def _first_of(problems: list[str]) -> list[str]:
+    """SQLite's own lines, the first SHOWN_PROBLEMS and a count of the rest: a damaged
+    page printed a hundred "Tree 29 page ..." lines, burying the verdict (tamper QA)."""
+    if len(problems) <= SHOWN_PROBLEMS:
+        return problems
+    rest = len(problems) - SHOWN_PROBLEMS
+    return [*problems[:SHOWN_PROBLEMS], f"… and {rest} more of SQLite's lines like these"]
 
 
 def _structure(
@@ -377,9 +389,12 @@ def _audit_and_records(conn: Connection, tables: set[str], progress: Progress) -
         event = dict(zip(EVENT_FIELDS, row, strict=False))
         seq = event["seq"]
         if seq != expected_seq:
-            chain.problems.append(
-                f"events #{expected_seq}–#{seq - 1} are missing: audit history was deleted"
+            gone = (
+                f"event #{expected_seq} is"
+                if seq - 1 == expected_seq
+                else f"events #{expected_seq}–#{seq - 1} are"
             )
+            chain.problems.append(f"{gone} missing: audit history was deleted")
         elif event["prev_hash"] != previous_hash:
             chain.problems.append(f"{_event_label(event)} does not follow the event before it")
         if event_hash(event) != row[-1]:

@@ -87,7 +87,9 @@ def test_deleting_an_audit_event_is_named(populated):
     seq = _seq_of(store, "create", "patient")
     _tamper(store, f"DELETE FROM audit_events WHERE seq = {seq}")
     rendered = _problems(store)
-    assert f"events #{seq}–#{seq} are missing" in rendered
+    assert f"event #{seq} is missing: audit history was deleted" in rendered  # one: singular
+    _tamper(store, f"DELETE FROM audit_events WHERE seq = {seq + 1}")
+    assert f"events #{seq}–#{seq + 1} are missing" in _problems(store)
 
 
 def test_the_cli_exits_nonzero_and_names_the_problem(populated, data_dir, capsys):
@@ -126,3 +128,14 @@ def test_every_kind_of_entry_has_words_for_the_verify_report():
     from kapdesk.store.verify import KIND_LABELS
 
     assert set(ENTITY_TABLES) <= set(KIND_LABELS)
+
+
+def test_sqlite_s_own_lines_are_cut_to_the_first_ten():
+    """Tamper QA: a damaged page printed a hundred "Tree 29 page ..." lines."""
+    from kapdesk.store.verify import _first_of
+
+    lines = [f"Tree 29 page {n} cell 0: invalid page number" for n in range(120)]
+    shown = _first_of(lines)
+    assert shown[:10] == lines[:10]
+    assert shown[10:] == ["… and 110 more of SQLite's lines like these"]
+    assert _first_of(lines[:3]) == lines[:3]

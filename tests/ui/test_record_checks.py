@@ -231,7 +231,7 @@ def test_a_failed_verification_says_what_failed_where_the_keyboard_reaches(
     report = VerifyReport(
         [
             Check("SQLite integrity check", [], "ok"),
-            Check("Audit chain", ["events #200–#200 are missing: audit history was deleted"]),
+            Check("Audit chain", ["event #200 is missing: audit history was deleted"]),
         ]
     )
     window._verified(report, None)
