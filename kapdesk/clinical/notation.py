@@ -39,6 +39,11 @@ def parse_vitals_line(line: str) -> dict[str, str]:
         lowered = token.lower().rstrip(":=")
         label = _LABELS.get(lowered)
         match = _BP.match(token)
+        if lowered in {"bp", "b/p"} and index + 1 < len(tokens) and _BP.match(tokens[index + 1]):
+            # "BP 120/80": moved here from the Observation line as a reading, and then
+            # refused here as "“BP” is not part of a reading" (Xvfb QA).
+            index += 1
+            continue
         if match:
             _put(values, "systolic", match.group(1))
             _put(values, "diastolic", match.group(2))

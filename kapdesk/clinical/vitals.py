@@ -61,7 +61,17 @@ VITAL_RANGES: dict[str, VitalRange] = {
             ("hr", "p", "pulse"),
         ),
         VitalRange(
-            "spo2", "SpO2", "%", 50, 100, True, "SpO2", "SpO2", "%", "spo2", ("spo2", "sat")
+            "spo2",
+            "SpO2",
+            "%",
+            50,
+            100,
+            True,
+            "SpO2",
+            "SpO2",
+            "%",
+            "spo2",
+            ("spo2", "sat", "sats", "o2"),
         ),
         VitalRange(
             "respiratory_rate",

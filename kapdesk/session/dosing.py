@@ -110,11 +110,14 @@ def _urgent_since_last_dose(state: SessionState) -> Alert | None:
     urgent = max(found, key=lambda a: a.at)
     if any(ack.at >= urgent.at for ack in state.events_of("dose_caution_ack")):
         return None
+    # Every urgent finding, not the newest alone (Xvfb QA: BP 205/125 went unnamed beside
+    # SpO2 85 %), each sentence ending once.
+    findings = "; ".join(dict.fromkeys(a.reason.rstrip(". ") for a in found))
     return Alert(
         rule=urgent.rule,
         level=Level.URGENT,
         reading=urgent.reading,
-        reason=f"URGENT since the last dose: {urgent.reading}: {urgent.reason}.",
+        reason=f"URGENT since the last dose: {urgent.reading}: {findings}.",
         action=urgent.action,
         source="an urgent finding after a dose",
     )

@@ -725,6 +725,8 @@ class MainWindow(QMainWindow):
         review: bool = False,
     ) -> None:
         self.review_ahead.discard()
+        if self.verdict.text() == NO_PATIENT_FOR_NOTE:
+            self.show_verdict("")  # the patients page's: it stood through a session (QA)
         workspace = self.make_workspace(session_id, service, review=review)
         self.pages.addWidget(workspace)
         self._show_workspace(workspace)

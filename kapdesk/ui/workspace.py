@@ -447,6 +447,9 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         """Each act clears the last act's sentences: the message, and a refusal under an
         entry line (a refused "88" stayed through the end of the session, issue 9 QA)."""
         self.say("")
+        # Ctrl+I's question goes with what it asked: a note typed in between, then Ctrl+I,
+        # stopped the infusion with no question on screen (Xvfb QA).
+        self._stop_asked = None
         for entry in (self.observation, self.vitals):
             if entry.error.isVisible():
                 entry.error.hide()
@@ -695,12 +698,12 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         A stop is not corrected afterwards, and one key beside Ctrl+U and Ctrl+O recorded
         it at a slip (Xvfb QA). Said once done: only the dose's line in the log changed,
         and the press seemed to do nothing (QA)."""
+        asked = self._stop_asked  # any other act in between took the question back
         self._act()
         if not self.service.running_infusions():
             self.say("No IV infusion is running.")
             return
         now = self.service.monotonic()
-        asked, self._stop_asked = self._stop_asked, None
         if asked is None or now - asked > STOP_CONFIRM_S:
             self._stop_asked = now
             self.say(STOP_QUESTION)

@@ -6,7 +6,7 @@ never by colour alone. Silent: no sound.
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout
 
 
@@ -34,6 +34,10 @@ class AlertBanner(QFrame):
         self.acknowledge.setAccessibleName("Acknowledge the alert")
         self.acknowledge.setToolTip("Record that you have seen this alert (Ctrl+K)")
         self.acknowledge.clicked.connect(self.acknowledge_requested.emit)
+        # Ctrl+K from the keyboard; never in the Tab order: Shift+Tab from the Observation
+        # line put it under the keyboard, and the space in a note typed next acknowledged
+        # an URGENT alert in the clinician's name (Xvfb QA).
+        self.acknowledge.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         layout.addWidget(self.acknowledge)
         self._detail = ""
         self._compact = False

@@ -218,3 +218,17 @@ def test_a_reading_with_two_slashes_says_so():
     """QA: "120/80/70" was 'Systolic pressure “120/80” is not a number'."""
     with pytest.raises(ValidationError, match="“120/80/70” has more than one slash"):
         parse_vitals_line("120/80/70")
+
+
+@pytest.mark.parametrize(
+    ("line", "values"),
+    [
+        ("BP 120/80", {"systolic": "120", "diastolic": "80"}),
+        ("bp 150/90 hr 88", {"systolic": "150", "diastolic": "90", "heart_rate": "88"}),
+        ("sats 88", {"spo2": "88"}),
+    ],
+)
+def test_a_reading_may_be_labelled_as_clinicians_say_it(line, values):
+    """Xvfb QA: "BP 120/80" moved from the Observation line to the Vitals line was refused
+    there ("“BP” is not part of a reading"), and so was "sats 88% on room air"."""
+    assert parse_vitals_line(line) == values

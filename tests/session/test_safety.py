@@ -619,6 +619,10 @@ def test_a_further_dose_after_an_urgent_finding_needs_a_reason(monitor, clock):
     gate = monitor.dose_gate()
     assert not gate.allowed
     assert gate.message.startswith("URGENT since the last dose: BP 205/125")
+    # Each urgent finding named, each sentence ending once (Xvfb QA: "below 90%..").
+    assert "at or above" in gate.message
+    assert "SpO2 85% is below 90%" in gate.message
+    assert ".." not in gate.message
     assert "Another dose is recorded only with the reason to give it now" in gate.message
     with pytest.raises(ValidationError, match="URGENT since the last dose"):
         device(monitor)

@@ -239,3 +239,14 @@ def test_a_course_note_from_the_patients_page_opens_the_chosen_patient_s_course(
     assert window.course.note_dialog.text.hasFocus()
     assert window.verdict.text() == ""
     window.course.note_dialog.reject()
+
+
+def test_the_patients_page_s_note_sentence_goes_when_a_session_opens(window, store, clock):
+    """Xvfb QA: it stood at the foot of the session screen through dozens of entries."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    window.patients_page.search.setText("zzzq")  # nobody chosen
+    key(Qt.Key.Key_O, CTRL_SHIFT, widget=window.patients_page.search)
+    assert window.verdict.text().startswith("A course note is written")
+    window.open_workspace(session)
+    assert window.verdict.text() == ""

@@ -2041,3 +2041,29 @@ def test_the_banner_s_alert_read_whole_lists_the_others_not_yet_acknowledged(
         assert f"{other.level.upper()}: {other.reading}" in words
     assert words.count(pending[0].reason) == 1  # its own alert is not listed again
     key(QApplication.focusWidget(), Qt.Key.Key_Escape)
+
+
+def test_typing_never_acknowledges_an_alert(qtbot, window, store, clock):
+    """Xvfb QA: Shift+Tab from the Observation line put the banner's Acknowledge button
+    under the keyboard, and the space in "pt ok" acknowledged an URGENT alert."""
+    workspace, _ = started(qtbot, window, store, "IV infusion")
+    workspace.store_vitals_line("128/80 72 97 rr 6")
+    assert workspace.service.open_alerts()
+    line = workspace.observation.line
+    line.setFocus()
+    key(line, Qt.Key.Key_Backtab)
+    assert focused() is not workspace.banner.acknowledge
+    qtbot.keyClicks(focused(), "pt ok")
+    assert workspace.service.open_alerts()  # still waiting for Ctrl+K
+
+
+def test_ctrl_i_asks_again_after_anything_else_is_done(qtbot, window, store, clock):
+    """Xvfb QA: Ctrl+I, a note typed and saved (the question gone), Ctrl+I: the infusion
+    was recorded stopped with no question on screen."""
+    workspace, _ = started(qtbot, window, store, "IV infusion")
+    workspace.service.record_dose(drug="ketamine", route="iv", mg=35)
+    press(window, Qt.Key.Key_I, CTRL)
+    type_into(qtbot, workspace.observation.line, "pt calm")
+    press(window, Qt.Key.Key_I, CTRL)
+    assert len(workspace.service.running_infusions()) == 1  # asked again, not stopped
+    assert workspace.message_text().startswith("Stop the IV infusion now?")
