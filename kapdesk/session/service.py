@@ -423,14 +423,26 @@ class SessionService:
         notice = self._baseline_notice(baseline) if taken_at is not None else ""
         return Outcome(entry, tuple(raised), notice)
 
-    def record_dose(self, *, unusual_confirmed: bool = False, **values: Any) -> LogEntry:
+    def record_dose(
+        self,
+        *,
+        unusual_confirmed: bool = False,
+        caution_reason: str | None = None,
+        **values: Any,
+    ) -> LogEntry:
         """A dose, through the dosing gate; the session's first dose sets T0. One above
         the usual range (clinical/entries.unusual_dose) raises UnusualDose unless
-        ``unusual_confirmed``: the clinician has seen that sentence and records it."""
+        ``unusual_confirmed``: the clinician has seen that sentence and records it.
+        ``caution_reason``: the reason to dose past the gate's caution, stored with it."""
         self._refuse_if_ended()
         gate = self.dose_gate()
+        caution = None
         if not gate.allowed:
-            raise ValidationError("dose", gate.message)
+            if gate.caution is None or caution_reason is None:
+                raise ValidationError("dose", gate.message)
+            caution = dosing.caution_ack_payload(
+                gate, caution_reason, further=self.first_dose_at is not None
+            )
         first = self.first_dose_at is None
         above = self._unusual_dose(values, confirmed=True)
         # The protocol's pre-dose check not met (a BP without its SpO2): said before the
@@ -447,9 +459,17 @@ class SessionService:
             raise UnusualDose("mg" if above else "dose", f"{unusual} {ask}")
         # The warning overruled stays in the record, by whom: in the dose's transaction,
         # so that no crash between two saves leaves the dose without it.
+        # The reason to dose past a caution goes in with the dose it let through, never
+        # alone: given, and the dose form then closed, it stood in the log as a "Further
+        # dose despite ..." no dose followed, and the course counted an override (Xvfb QA).
         with self.store.grouped():
+            acks = [] if caution is None else self._store_dose_caution(caution)
             entry_id = self.store.add_dose(self.id, **values)
             warned = self._warning_overruled(entry_id, unusual)
+        for ack in acks:
+            self._event_added(ack)
+        if acks[1:]:
+            self.events.alerts_changed.emit(self.open_alerts())
         self.state.reload_session()
         entry = self._added("dose", entry_id)
         if warned is not None:
@@ -595,25 +615,33 @@ class SessionService:
         self._refuse_if_ended()
         further = self.first_dose_at is not None
         payload = dosing.caution_ack_payload(self.dose_gate(), reason, further=further)
-        # Before the first dose every reading is a pre-dose one: their BP cautions are what
-        # was weighed. Any other alert, and any after a dose, waits for its own Ctrl+K.
-        covered = [
-            alert for alert in self.open_alerts() if alert.rule == "bp_caution" and not further
-        ]
         with self.store.grouped():
-            caution_ack = self.store.add_session_event(self.id, "dose_caution_ack", payload)
-            acks = [
-                self.store.add_session_event(
-                    self.id, "alert_ack", {"alert_id": str(alert.id), "with_dose_caution": True}
-                )
-                for alert in covered
-            ]
+            caution_ack, *acks = self._store_dose_caution(payload)
         entry = self._event_added(caution_ack)
         for ack in acks:
             self._event_added(ack)
         if acks:
             self.events.alerts_changed.emit(self.open_alerts())
         return entry
+
+    def _store_dose_caution(self, payload: Mapping[str, Any]) -> list[uuid.UUID]:
+        """The reason to dose past the caution, and the alerts it covers acknowledged with
+        it: before the first dose every reading is a pre-dose one, and their BP cautions
+        are what was weighed; any other alert, and any after a dose, waits for its own
+        Ctrl+K. Inside the caller's transaction; the ids, the reason's first."""
+        covered = (
+            []
+            if payload.get("further_dose")
+            else [alert for alert in self.open_alerts() if alert.rule == "bp_caution"]
+        )
+        ids = [self.store.add_session_event(self.id, "dose_caution_ack", payload)]
+        ids += [
+            self.store.add_session_event(
+                self.id, "alert_ack", {"alert_id": str(alert.id), "with_dose_caution": True}
+            )
+            for alert in covered
+        ]
+        return ids
 
     def acknowledge_alert(self, alert_id: uuid.UUID | None = None) -> LogEntry | None:
         """Record that the alert (by default the one in the banner) was seen, by whom."""

@@ -16,6 +16,7 @@ from kapdesk.clinical.elapsed import format_elapsed
 from kapdesk.clinical.entries import Drug, UnusualDose, validate_dose
 from kapdesk.clinical.screening import CONTRAINDICATIONS
 from kapdesk.clinical.vitals import ValidationError
+from kapdesk.session import dosing
 from kapdesk.session.entries import (
     CLOCK_TIME,
     TIME_LABELS,
@@ -204,21 +205,35 @@ class FormActs(Base):
         )
 
     def open_dose_dialog(self) -> None:
+        """The dose form; past a caution, its reason first, kept to go in with the dose
+        (never alone: the form closed after it left a caution weighed for no dose)."""
+        self._dose_form()
+
+    def _dose_form(self, caution_reason: str | None = None) -> None:
+        """(A separate method: Ctrl+D's action passes its "checked" flag to its slot.) The
+        reason given for this caution is kept, unstored, for the next Ctrl+D too: the dose
+        form closed, it is not asked twice."""
         self._act()
         gate = self.service.dose_gate()
-        if not gate.allowed and gate.caution is not None:
+        caution = gate.caution if not gate.allowed else None
+        if caution is None:
+            self._caution_reason = None
+        elif caution_reason is not None:
+            self._caution_reason = caution_reason
+        elif self._caution_reason is None or self._caution_for != caution.reading:
+            self._caution_reason = None
+            further = self.service.first_dose_at is not None
             self.caution_dialog = (
                 self._open(
-                    CautionDialog(
-                        gate.message, self, further=self.service.first_dose_at is not None
-                    ),
-                    lambda d: self.service.acknowledge_dose_caution(d.reason.text()),
-                    saved=lambda _entry: self.open_dose_dialog(),
+                    CautionDialog(gate.message, self, further=further),
+                    lambda d: dosing.caution_ack_payload(gate, d.reason.text())["reason"],
+                    saved=self._dose_form,
                 )
                 or self.caution_dialog
             )
             return
-        if not gate.allowed:
+        self._caution_for = None if caution is None else caution.reading
+        if not gate.allowed and caution is None:
             self.say(gate.message)
             return
         self.dose_dialog = (
@@ -244,7 +259,9 @@ class FormActs(Base):
         saved = self._warned_once(
             form,
             values,
-            lambda confirmed: self.service.record_dose(**values, unusual_confirmed=confirmed),
+            lambda confirmed: self.service.record_dose(
+                **values, unusual_confirmed=confirmed, caution_reason=self._caution_reason
+            ),
         )
         if said and said == form.warning_said and self.message_text() == said:
             # Answered by typing the lot: "Enter again records the dose without it" stood
