@@ -24,6 +24,7 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -71,6 +72,32 @@ class BackupInfo:
     portable: bool  # restorable on another computer (with the passphrase)
 
 
+# A backup's own unfinished files (".NAME.kapbak.partial", ".NAME.kapbak.db.partial" and
+# the latter's -wal, -shm and -journal) left by a backup stopped hard (killed, a power cut),
+# and older than this: no backup under way is that slow to touch them.
+_STALE_PARTIAL = re.compile(r"^\..+\.kapbak(\.db)?\.partial(-wal|-shm|-journal)?$")
+STALE_PARTIAL_AGE = dt.timedelta(hours=1)
+
+
+def _remove_stale_partials(folder: Path) -> None:
+    """Remove the unfinished files of backups stopped hard in ``folder`` (encrypted, but
+    100 MB or more each on a clinic's stick, tamper QA), only kapdesk's own by their
+    names, and only those untouched for STALE_PARTIAL_AGE by the file system's clock."""
+    now = dt.datetime.now(dt.UTC)
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    for name in names:
+        if not _STALE_PARTIAL.match(name):
+            continue
+        path = folder / name
+        with contextlib.suppress(OSError):
+            changed = dt.datetime.fromtimestamp(path.lstat().st_mtime, dt.UTC)
+            if now - changed > STALE_PARTIAL_AGE and is_plain_file(path):
+                path.unlink()
+
+
 def write_backup(
     engine: Engine,
     key: bytes,
@@ -102,6 +129,7 @@ def write_backup(
         )
     copy = target.with_name(f".{target.name}.db.partial")
     partial = target.with_name(f".{target.name}.partial")
+    _remove_stale_partials(target.parent)
     try:
         events, head_hash = _copy_database(engine, key, copy, progress)
         manifest = {

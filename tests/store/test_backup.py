@@ -179,3 +179,28 @@ def test_a_backup_onto_a_full_disk_says_so_and_leaves_nothing(store, tmp_path, m
         store.backup(target)
     assert "Check the space" in str(caught.value)
     assert list(target.parent.iterdir()) == []  # no backup, no partial copy
+
+
+def test_a_backup_stopped_hard_leaves_nothing_behind_for_long(store, tmp_path):
+    """Tamper QA: killed backups left hidden .partial files of 100 MB or more, removed
+    only by a later backup of the same name; the app names each backup anew."""
+    import os
+    import time
+
+    folder = tmp_path / "stick"
+    folder.mkdir()
+    stale = [
+        ".kapdesk-2026-11-27-1010.kapbak.partial",
+        ".kapdesk-2026-11-27-1010.kapbak.db.partial",
+        ".kapdesk-2026-11-27-1010.kapbak.db.partial-journal",
+    ]
+    fresh = ".kapdesk-2026-11-27-1200.kapbak.db.partial"  # a backup under way elsewhere
+    others = ["notes.txt", ".download.partial", "kapdesk-old.kapbak.partial"]
+    for name in [*stale, fresh, *others]:
+        (folder / name).write_bytes(b"x")
+    two_hours_ago = time.time() - 7200
+    for name in [*stale, *others]:
+        os.utime(folder / name, (two_hours_ago, two_hours_ago))
+    store.backup(folder / "today.kapbak")
+    left = sorted(p.name for p in folder.iterdir())
+    assert left == sorted([fresh, *others, "today.kapbak"])
