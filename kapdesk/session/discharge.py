@@ -83,16 +83,10 @@ def sedation_not_resolved(state: SessionState) -> list[str]:
 def breathing_slow(state: SessionState, thresholds: AlertThresholds) -> str | None:
     """The latest respiratory rate, if below the caution level ("RR 6/min at 10:27"): what
     a REMS check saying "respiratory depression absent" would contradict."""
-    readings = state.readings()
-    rates = readings.column("respiratory_rate")
-    for index in range(len(rates) - 1, -1, -1):
-        rate = rates[index]
-        if rate is None or rate != rate:  # not taken (None, or NaN as read)
-            continue
-        if rate < thresholds.respiratory_rate_caution:
-            return f"RR {rate:g}/min at {state.local_clock(readings[index].at)}"
+    latest = _latest_taken(state, "respiratory_rate")
+    if latest is None or latest[0] >= thresholds.respiratory_rate_caution:
         return None
-    return None
+    return f"RR {latest[0]:g}/min at {state.local_clock(latest[1])}"
 
 
 def discharge_items(
@@ -141,16 +135,19 @@ def _latest_since(
 ) -> tuple[float, dt.datetime] | None:
     """The latest value of a reading's ``column`` taken at or after ``since`` (the first
     dose), with when; None if none was, or there is no dose yet."""
-    if since is None:
-        return None
+    latest = None if since is None else _latest_taken(state, column)
+    return latest if latest is not None and since is not None and latest[1] >= since else None
+
+
+def _latest_taken(state: SessionState, column: str) -> tuple[float, dt.datetime] | None:
+    """The latest value of a reading's ``column`` that was taken, with when; None if none
+    was. From the columns, newest first: the panel asks at every reading."""
     readings = state.readings()
     values = readings.column(column)
     for index in range(len(values) - 1, -1, -1):
         value = values[index]
-        if value is None or value != value:  # not taken (None, or NaN as read)
-            continue
-        at = readings[index].at
-        return (float(value), at) if at >= since else None
+        if value is not None and value == value:  # taken (not None, nor NaN as read)
+            return float(value), readings[index].at
     return None
 
 

@@ -22,7 +22,7 @@ from kapdesk.clinical.entries import (
 from kapdesk.clinical.protocols import Protocol
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.clinical.vitals import ValidationError
-from kapdesk.session.alerting import alerts, recheck_opens
+from kapdesk.session.alerting import StoredAlert, alerts, recheck_opens
 from kapdesk.session.entries import Dose
 from kapdesk.session.state import SessionState
 
@@ -100,11 +100,7 @@ def _urgent_since_last_dose(state: SessionState) -> Alert | None:
     if not doses:
         return None
     last_given = doses[-1].at
-    found = [
-        a
-        for a in alerts(state)
-        if a.level is Level.URGENT and not a.withdrawn and (a.taken_at or a.at) >= last_given
-    ]
+    found = [a for a in _urgent_standing(state) if (a.taken_at or a.at) >= last_given]
     if not found:
         return None
     urgent = max(found, key=lambda a: a.at)
@@ -113,13 +109,10 @@ def _urgent_since_last_dose(state: SessionState) -> Alert | None:
     # Every urgent finding, not the newest alone (Xvfb QA: BP 205/125 went unnamed beside
     # SpO2 85 %), each sentence ending once.
     findings = "; ".join(dict.fromkeys(a.reason.rstrip(". ") for a in found))
-    return Alert(
-        rule=urgent.rule,
-        level=Level.URGENT,
-        reading=urgent.reading,
-        reason=f"URGENT since the last dose: {urgent.reading}: {findings}.",
-        action=urgent.action,
-        source="an urgent finding after a dose",
+    return _restated(
+        urgent,
+        f"URGENT since the last dose: {urgent.reading}: {findings}.",
+        "an urgent finding after a dose",
     )
 
 
@@ -131,18 +124,31 @@ def _urgent_not_rechecked(state: SessionState) -> Alert | None:
     opens = recheck_opens(state)
     if opens is None:
         return None
-    standing = [a for a in alerts(state) if a.level is Level.URGENT and not a.withdrawn]
+    standing = _urgent_standing(state)
     if not standing:
         return None
     urgent = max(standing, key=lambda a: a.taken_at or a.at)  # the newest reading's
     counts = state.local_clock(minute_up(opens))
+    return _restated(
+        urgent,
+        f"{urgent.reason} Its recheck, a reading from {counts}, is not taken yet.",
+        "CLINICAL.md, urgent: two readings 5 minutes apart",
+    )
+
+
+def _urgent_standing(state: SessionState) -> list[StoredAlert]:
+    return [a for a in alerts(state) if a.level is Level.URGENT and not a.withdrawn]
+
+
+def _restated(urgent: StoredAlert, reason: str, source: str) -> Alert:
+    """A stored URGENT alert as the dose gate's caution, in the gate's words."""
     return Alert(
         rule=urgent.rule,
         level=Level.URGENT,
         reading=urgent.reading,
-        reason=f"{urgent.reason} Its recheck, a reading from {counts}, is not taken yet.",
+        reason=reason,
         action=urgent.action,
-        source="CLINICAL.md, urgent: two readings 5 minutes apart",
+        source=source,
     )
 
 

@@ -122,8 +122,9 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self._vitals_warned: tuple[object, str, float] | None = None
         self._stop_asked: float | None = None  # when Ctrl+I asked to stop the infusion
         self._pressure_asked: str | None = None  # the note asked about (store_observation)
-        self._caution_reason: str | None = None  # to go in with the dose (open_dose_dialog)
-        self._caution_for: str | None = None  # ... the reading of the caution it weighed
+        # The reason given to dose past a caution, by the caution's reading: it goes in with
+        # the dose (open_dose_dialog).
+        self._caution_given: tuple[str, str] | None = None
         self.summary: SessionSummary | None = None
         self.form: FormDialog | None = None  # the one form open in the chart's place
         self._return_focus: QWidget | None = None

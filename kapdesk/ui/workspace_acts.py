@@ -215,27 +215,26 @@ class FormActs(Base):
         form closed, it is not asked twice."""
         self._act()
         gate = self.service.dose_gate()
-        caution = gate.caution if not gate.allowed else None
+        caution = None if gate.allowed else gate.caution
         if caution is None:
-            self._caution_reason = None
-        elif caution_reason is not None:
-            self._caution_reason = caution_reason
-        elif self._caution_reason is None or self._caution_for != caution.reading:
-            self._caution_reason = None
-            further = self.service.first_dose_at is not None
-            self.caution_dialog = (
-                self._open(
-                    CautionDialog(gate.message, self, further=further),
-                    lambda d: dosing.caution_ack_payload(gate, d.reason.text())["reason"],
-                    saved=self._dose_form,
+            self._caution_given = None
+            if not gate.allowed:
+                self.say(gate.message)
+                return
+        else:
+            if caution_reason is not None:
+                self._caution_given = (caution.reading, caution_reason)
+            if self._caution_given is None or self._caution_given[0] != caution.reading:
+                further = self.service.first_dose_at is not None
+                self.caution_dialog = (
+                    self._open(
+                        CautionDialog(gate.message, self, further=further),
+                        lambda d: dosing.caution_ack_payload(gate, d.reason.text())["reason"],
+                        saved=self._dose_form,
+                    )
+                    or self.caution_dialog
                 )
-                or self.caution_dialog
-            )
-            return
-        self._caution_for = None if caution is None else caution.reading
-        if not gate.allowed and caution is None:
-            self.say(gate.message)
-            return
+                return
         self.dose_dialog = (
             self._open(
                 DoseDialog(self.service.weight_kg, self.service.dose_defaults(), self),
@@ -260,7 +259,9 @@ class FormActs(Base):
             form,
             values,
             lambda confirmed: self.service.record_dose(
-                **values, unusual_confirmed=confirmed, caution_reason=self._caution_reason
+                **values,
+                unusual_confirmed=confirmed,
+                caution_reason=None if self._caution_given is None else self._caution_given[1],
             ),
         )
         if said and said == form.warning_said and self.message_text() == said:
