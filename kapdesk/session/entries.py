@@ -16,6 +16,7 @@ from kapdesk.clinical.entries import Route
 from kapdesk.clinical.scales import REMS_CHECK_ID, REMS_QUESTIONS, SCALES
 from kapdesk.clinical.vitals import VITAL_RANGES, ValidationError, VitalsReading
 from kapdesk.store.views import CORRECTABLE, EntryView
+from kapdesk.store.views import ENTERED_IN_ERROR as ENTERED_IN_ERROR  # for the UI
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +32,7 @@ class Dose:
     mg: float
     lot_number: str | None
     device_count: int | None
+    entered_in_error: bool = False  # never given: see store/views.py, ENTERED_IN_ERROR
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +110,7 @@ def _dose(values: Mapping[str, Any]) -> Dose:
         mg=float(values["mg"]),
         lot_number=values["lot_number"],
         device_count=values["device_count"],
+        entered_in_error=bool(values.get(ENTERED_IN_ERROR, False)),
     )
 
 
@@ -207,6 +210,7 @@ FIELD_LABELS: dict[str, str] = {
     "mg": "Dose (mg)",
     "lot_number": "Lot number",
     "device_count": "Devices (intranasal)",
+    ENTERED_IN_ERROR: "Entered in error",
 }
 
 

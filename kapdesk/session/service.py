@@ -44,6 +44,7 @@ from kapdesk.session.discharge import SessionSummary
 from kapdesk.session.dosing import DoseGate
 from kapdesk.session.entries import (
     CLOCK_TIME,
+    ENTERED_IN_ERROR,
     FIELD_LABELS,
     TIME_FIELD,
     TIMED_KINDS,
@@ -67,6 +68,11 @@ CLOCK_JUMP_THRESHOLD = dt.timedelta(seconds=90)
 CLOCK_SLACK = dt.timedelta(minutes=1)
 # How far back the dose form looks for the patient's previous dose by the protocol's route.
 PREVIOUS_SESSIONS_LOOKED_AT = 12
+# A dose marked entered in error is kept as it was (store/views.py, ENTERED_IN_ERROR).
+DOSE_IN_ERROR_KEPT = (
+    "This dose is marked entered in error and stays as it is. A dose given is recorded "
+    "anew (Ctrl+D)."
+)
 
 
 def _first(row: tuple[int, object]) -> int:
@@ -189,6 +195,8 @@ class SessionService:
         return said
 
     def _value_words(self, name: str, value: Any) -> str:
+        if name == ENTERED_IN_ERROR:
+            return "never given"
         if value is None:
             return "none"
         if name == "route":
@@ -274,7 +282,8 @@ class SessionService:
             if any(route is None or d.route == route for d in previous):
                 break
             views = self.store.entries("dose", session["id"])
-            previous += [typed("dose", v).content for v in reversed(views)]  # type: ignore[misc]
+            given = [typed("dose", v).content for v in reversed(views)]
+            previous += [d for d in given if isinstance(d, Dose) and not d.entered_in_error]
         return dosing.dose_defaults(self.protocol, previous)
 
     def running_infusions(self) -> list[uuid.UUID]:
@@ -668,6 +677,10 @@ class SessionService:
         """A correction (the original stays readable), and for a reading the alerts again.
         A dose corrected to above the usual range is refused once, as a new one is (second
         QA pass: 680 mg corrected to 900 went in without a word)."""
+        if kind == "dose" and self.state.kind_of(entry_id) == "dose":
+            marked = self.state.entry(kind, entry_id).content
+            if isinstance(marked, Dose) and marked.entered_in_error:
+                raise ValidationError("changes", DOSE_IN_ERROR_KEPT)
         if CLOCK_TIME in changes:  # typed as 10:05: the instant it names in this session
             if kind not in TIMED_KINDS:
                 raise ValidationError("time", "A dose's time is not corrected: it sets T0.")
@@ -683,6 +696,7 @@ class SessionService:
             else None
         )
         baseline = self._baseline_words()
+        t0 = self.first_dose_at
         sign = self._corrected_sign(kind, entry_id, changes)
         # The correction, its warning line and its alert: all or none.
         with self.store.grouped():
@@ -707,6 +721,11 @@ class SessionService:
             self.events.alerts_changed.emit(self.open_alerts())
         if kind in ("vitals", "dose", "scale_score"):
             self._chart_changed()
+        if self.first_dose_at != t0:
+            # The first dose marked entered in error: T0 is the next dose given, or none
+            # yet; every line's T+, the clocks and the checks are reckoned from it again.
+            self._restate_times()
+            self.events.session_changed.emit(None)
         return Outcome(entry, tuple(changed), self._baseline_notice(baseline))
 
     def end(

@@ -127,7 +127,16 @@ class SessionState:
 
     @property
     def first_dose_at(self) -> dt.datetime | None:
-        return self.row["first_dose_at"]  # type: ignore[no-any-return]
+        """T0: the first dose given. The record sets it once, at the first dose recorded;
+        should that dose be marked entered in error, the first dose given since is T0
+        (None before one): the minimum observation after dosing ran from a dose never
+        given, up to the real dose's wait too short."""
+        first: dt.datetime | None = self.row["first_dose_at"]
+        doses: list[StoredDose] = list(self._entries["dose"].values())  # type: ignore[arg-type]
+        if first is None or not any(dose.content.entered_in_error for dose in doses):
+            return first
+        given = self.doses()
+        return given[0].at if given else None
 
     @property
     def ended_at(self) -> dt.datetime | None:
@@ -257,7 +266,10 @@ class SessionState:
         return self._readings[at] if at < len(self._readings) else None
 
     def doses(self) -> list[StoredDose]:
-        return sorted(self._entries["dose"].values(), key=_at)  # type: ignore[arg-type]
+        """The doses given, in the order given: not those marked entered in error, which
+        the log alone shows (struck through)."""
+        doses: list[StoredDose] = list(self._entries["dose"].values())  # type: ignore[arg-type]
+        return sorted((d for d in doses if not d.content.entered_in_error), key=_at)
 
     def observations(self) -> list[StoredObservation]:
         return list(self._entries["observation"].values())  # type: ignore[arg-type]

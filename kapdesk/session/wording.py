@@ -195,6 +195,9 @@ def describe_dose(
         parts.append(f"{dose.device_count} device{'s' * (dose.device_count > 1)}")
     if dose.lot_number:
         parts.append(f"lot {dose.lot_number}")
+    if dose.entered_in_error:
+        # First, in words: struck-through text alone is easy to miss across the room.
+        return "ENTERED IN ERROR, not given: " + " · ".join(parts)
     if dose.route is Route.IV:
         parts.append(f"stopped {local_clock(stopped)}" if stopped else "infusion running")
     return " · ".join(parts)

@@ -19,7 +19,7 @@ from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store import models as m
 from kapdesk.store.reads import corrected_doses_and_readings
 from kapdesk.store.types import from_utc_text
-from kapdesk.store.views import EntryView, build_views
+from kapdesk.store.views import ENTERED_IN_ERROR, EntryView, build_views
 from kapdesk.store.writing import ChainedWriter, new_row
 
 # "course" starts a new course of treatment: the sessions and scores before it belong to
@@ -138,8 +138,16 @@ class CourseRecord(ChainedWriter):
             given_at = from_utc_text(given)
             if entry_id in corrected:
                 current = self.entry("dose", uuid.UUID(entry_id)).current
+                if current.get(ENTERED_IN_ERROR):
+                    # Never given; the session's T0, set at the first dose recorded, is
+                    # the first dose given (SessionState.first_dose_at).
+                    by_id[sid].session["first_dose_at"] = None
+                    continue
                 given_at, drug, mg = current["given_at"], current["drug"], current["mg"]
             by_id[sid].doses.append((given_at, drug, mg))
+        for rows in by_id.values():
+            if rows.session["first_dose_at"] is None and rows.doses:
+                rows.session["first_dose_at"] = min(at for at, _drug, _mg in rows.doses)
         for sid, entry_id, taken, systolic, diastolic in readings:
             taken_at = from_utc_text(taken)
             if entry_id in corrected:

@@ -22,7 +22,7 @@ from kapdesk.store import models as m
 from kapdesk.store.engine import fold
 from kapdesk.store.errors import NotFoundError
 from kapdesk.store.types import UTCDateTime, UUIDText, from_utc_text
-from kapdesk.store.views import CORRECTABLE, EntryView, build_views
+from kapdesk.store.views import CORRECTABLE, ENTERED_IN_ERROR, EntryView, build_views
 
 # How many patients the patients page lists at once; the search reaches all of them.
 PATIENTS_SHOWN = 50
@@ -291,6 +291,8 @@ class RecordReads:
         for session, entry_id, drug, mg in doses:
             if entry_id in corrected:
                 current = self.entry("dose", uuid.UUID(entry_id)).current
+                if current.get(ENTERED_IN_ERROR):
+                    continue  # never given
                 drug, mg = current["drug"], current["mg"]
             figures.setdefault(uuid.UUID(session), SessionFigures()).doses.append((drug, mg))
         pressures: dict[uuid.UUID, list[tuple[int, int | None]]] = {}

@@ -62,10 +62,15 @@ class KindSpec:
     time_fields: tuple[str, ...] = ()
     list_fields: tuple[str, ...] = ()
     fixed: tuple[str, ...] = ()  # shown with the entry, never corrected (a reading's source)
+    # Set by a correction only, never on the row, with the value every entry starts with:
+    # a dose entered in error (ENTERED_IN_ERROR).
+    marks: tuple[tuple[str, Any], ...] = ()
 
     def values(self, row: Any) -> dict[str, Any]:
-        out: dict[str, Any] = {}
+        out: dict[str, Any] = dict(self.marks)
         for name in (*self.fields, *self.fixed):
+            if name in out:
+                continue
             value = getattr(row, name)
             if name in self.list_fields:
                 value = json.loads(value)
@@ -83,6 +88,20 @@ class KindSpec:
             raise ValidationError(unknown[0], f"“{unknown[0]}” cannot be corrected on this entry.")
         if not changes:
             raise ValidationError("changes", "Nothing to correct: change at least one value.")
+        if current.get(ENTERED_IN_ERROR):
+            raise ValidationError(
+                "changes",
+                "This entry is marked entered in error; it is kept as it was and cannot be "
+                "corrected. Record what was given as a new entry.",
+            )
+        if ENTERED_IN_ERROR in changes:
+            if changes[ENTERED_IN_ERROR] is not True or len(changes) > 1:
+                raise ValidationError(
+                    ENTERED_IN_ERROR,
+                    "An entry is marked entered in error alone, with no other change; "
+                    "the mark cannot be taken back.",
+                )
+            return {ENTERED_IN_ERROR: True}
         merged = {**current, **changes}
         clean = self.validate(merged, now)
         for name in self.time_fields:
@@ -125,6 +144,12 @@ def _observation(merged: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
     if not (tags and isinstance(text, str) and not text.strip()):
         text = clean_text(text, "The observation")
     return {"text": text, "tags": tags}
+
+
+# A dose recorded that was never given (a wrong patient's, a slip of the keys): marked so
+# by a correction with its reason, the dose itself kept as written and shown struck
+# through, and left out of every total, T0, the dose checks and the REMS form.
+ENTERED_IN_ERROR = "entered_in_error"
 
 
 def _dose(merged: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
@@ -182,9 +207,10 @@ CORRECTABLE: dict[str, KindSpec] = {
     ),
     "dose": KindSpec(
         time_field="given_at",
-        fields=("given_at", "drug", "route", "mg", "lot_number", "device_count"),
+        fields=("given_at", "drug", "route", "mg", "lot_number", "device_count", ENTERED_IN_ERROR),
         validate=_dose,
         time_fields=("given_at",),
+        marks=((ENTERED_IN_ERROR, False),),
     ),
     "scale_score": KindSpec(
         time_field="scored_at",  # corrections re-validate answers against the total

@@ -22,7 +22,7 @@ from kapdesk.clinical.entries import ROUTE_LABELS, Drug, Route, route_in_sentenc
 from kapdesk.clinical.scales import REMS_QUESTIONS, SCALES
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.session.dosing import DoseDefaults, device_count
-from kapdesk.session.entries import CLOCK_TIME
+from kapdesk.session.entries import CLOCK_TIME, ENTERED_IN_ERROR
 from kapdesk.ui.forms import FormDialog
 from kapdesk.widgets.list_combo import ListCombo
 from kapdesk.widgets.wrapped_label import WrappedLabel
@@ -181,6 +181,13 @@ class EntryDialog(FormDialog):
         super().keyPressEvent(event)
 
 
+# A dose's correction form offers this, with Space: a dose recorded that was never given.
+DOSE_IN_ERROR = (
+    "Entered in error: this dose was never given. It stays in the log, struck through, "
+    "and leaves the totals, T0 and the dose checks."
+)
+
+
 class CorrectDialog(FormDialog):
     """New values for the fields of one entry, and the reason (required)."""
 
@@ -190,7 +197,11 @@ class CorrectDialog(FormDialog):
         fields: dict[str, str],
         labels: dict[str, str],
         parent: QWidget | None = None,
+        *,
+        in_error: str | None = None,
     ) -> None:
+        """``in_error``: the words of a box that marks the entry entered in error (a dose
+        never given) instead of changing its fields."""
         # The entry corrected stays in view above the fields, which scroll on a short
         # screen (QA: at 1024x600 it went out of view as the first field took the keys).
         super().__init__("Correct an entry", parent, scrolling=True, subject=summary)
@@ -209,6 +220,12 @@ class CorrectDialog(FormDialog):
             else:
                 self.form.addRow(labels[name], edit)
             self.edits[name] = edit
+        self.in_error: WrappingCheck | None = None
+        if in_error is not None:
+            # Ticked with Space: the fields go grey, as they are no longer what is changed.
+            self.in_error = WrappingCheck(in_error)
+            self.in_error.toggled.connect(self._in_error_toggled)
+            self.form.addRow(self.in_error)
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason")
         self.reason.setPlaceholderText("Why the entry was wrong (required)")
@@ -241,7 +258,13 @@ class CorrectDialog(FormDialog):
         if self.error.isVisible() and not self.reason.text().strip():
             self.focus(self.reason)  # the refusal is about the reason: go where it is typed
 
-    def changes(self) -> dict[str, str]:
+    def _in_error_toggled(self, ticked: bool) -> None:
+        for edit in self.edits.values():
+            edit.setEnabled(not ticked)
+
+    def changes(self) -> dict[str, Any]:
+        if self.in_error is not None and self.in_error.box.isChecked():
+            return {ENTERED_IN_ERROR: True}  # alone: see store/views.py
         return {
             name: edit.text()
             for name, edit in self.edits.items()

@@ -21,14 +21,16 @@ from kapdesk.session.entries import (
     CLOCK_TIME,
     TIME_LABELS,
     TIMED_KINDS,
+    Dose,
     editable,
     field_labels,
     parse_changes,
 )
-from kapdesk.session.service import Outcome
+from kapdesk.session.service import DOSE_IN_ERROR_KEPT, Outcome
 from kapdesk.store import StoreError
 from kapdesk.ui.forms import ALERT_READ_S, FormDialog, open_form
 from kapdesk.ui.session_forms import (
+    DOSE_IN_ERROR,
     CautionDialog,
     CorrectDialog,
     DoseDialog,
@@ -402,6 +404,9 @@ class FormActs(Base):
             self.say("kapdesk's own lines cannot be corrected; select one of your entries.")
             return
         stored = self.service.entry(entry.kind, entry.id)
+        if isinstance(stored.content, Dose) and stored.content.entered_in_error:
+            self.say(DOSE_IN_ERROR_KEPT)
+            return
         fields = editable(stored)
         labels = field_labels(stored)
         if entry.kind in TIMED_KINDS:
@@ -416,6 +421,7 @@ class FormActs(Base):
                     fields,
                     labels,
                     self,
+                    in_error=DOSE_IN_ERROR if entry.kind == "dose" else None,
                 ),
                 lambda d: self._warned_once(
                     d,

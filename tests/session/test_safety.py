@@ -651,3 +651,67 @@ def test_the_minute_a_recheck_counts_from_is_never_before_it_opens(monitor, cloc
     clock.advance(seconds=40)  # 09:04:00: the minute the header named
     vitals(monitor, "148/90 80 97")
     assert "Recheck" not in monitor.next_check()[0]
+
+
+def test_a_first_dose_entered_in_error_leaves_t0_the_totals_and_the_minimum_wait(
+    monitor, clock, store
+):
+    """QA: a dose recorded that was never given could not be taken back (a dose of 0 is
+    refused); it counted in the totals and the REMS form, and the 120 minutes before
+    discharge ran from it, ending the wait for the real dose too early."""
+    from kapdesk.session.course import course_sessions
+
+    monitor.record_screening(NO, NO_MEDS, "")
+    vitals(monitor, "128/82 72 98")
+    clock.advance(minutes=5)
+    wrong = dose(monitor).id  # Ctrl+D, Enter: recorded at 09:05, not given
+    clock.advance(minutes=15)
+    vitals(monitor, "130/84 72 98")  # before the real dose: still a pre-dose reading
+    assert monitor.first_dose_at == clock.now_utc() - dt.timedelta(minutes=15)
+
+    corrected = monitor.correct(
+        "dose", wrong, {"entered_in_error": True}, "recorded before it was given; not given"
+    ).entry
+    # Kept, struck through, and said in words in the log; not given as far as any rule goes.
+    assert corrected.text.startswith("ENTERED IN ERROR, not given: Esketamine 56 mg")
+    assert corrected.original.startswith("Esketamine 56 mg")
+    assert corrected.reasons == ("recorded before it was given; not given",)
+    assert monitor.state.doses() == []
+    assert monitor.first_dose_at is None
+    assert monitor.since_first_dose() is None
+    assert "never given" in monitor.corrections_of("dose", wrong)[0]
+    # It cannot be corrected again, nor the mark taken back.
+    with pytest.raises(ValidationError, match="marked entered in error and stays as it is"):
+        monitor.correct("dose", wrong, {"mg": 28}, "changed my mind")
+    with pytest.raises(ValidationError, match="marked entered in error and stays as it is"):
+        monitor.correct("dose", wrong, {"entered_in_error": False}, "given after all")
+
+    # The real dose: T0, and the minimum wait, from it.
+    clock.advance(minutes=5)  # 09:25
+    given = dose(monitor)
+    assert monitor.first_dose_at == given.at
+    assert [d.id for d in monitor.state.doses()] == [given.id]
+    assert monitor.log()[0].t_plus == "T+0"
+    clock.advance(minutes=105)  # 120 minutes from the wrong one, 105 from the real one
+    monitor.record_scale("moaas", 5)
+    monitor.record_scale("rass", 0)
+    monitor.record_rems_check(sedation=False, dissociation=False, respiratory=False)
+    vitals(monitor, "128/80 70 98")
+    checklist = frozenset(monitor.protocol.discharge.checklist)
+    unmet = [i.label for i in monitor.discharge_items(checklist) if not i.met]
+    assert unmet == ["At least 120 minutes since the first dose"]
+    clock.advance(minutes=15)
+    summary = monitor.end(checklist)
+    [discharge] = events(monitor, "discharge")
+    assert discharge.payload["rems"]["minutes_first_dose_to_end"] == 120
+    assert discharge.payload["rems"]["lot_numbers"] == ["L1"]
+    assert (summary.doses, summary.total_mg) == (1, 56)
+    # The course counts the dose given, once, and the readings before it as pre-dose.
+    patient = monitor.state.row["patient_id"]
+    [course] = course_sessions(store, patient, since=None, weight_kg=70)
+    assert course.dose_mg == 56
+    assert (course.pre_dose_systolic, course.pre_dose_diastolic) == (129, 83)
+    # Read back from the record, as a restart would.
+    again = SessionService(store, monitor.id, clock=clock.now_utc, protocol=monitor.protocol)
+    assert again.first_dose_at == given.at
+    assert [d.id for d in again.state.doses()] == [given.id]

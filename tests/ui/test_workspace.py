@@ -614,3 +614,54 @@ def test_leaving_a_session_empties_its_menu_and_the_next_fills_it_once(qtbot, wi
     # One Session menu in the bar, where it was: between Record and View.
     bar = [a.text() for a in window.menuBar().actions()]
     assert bar == ["&Record", "&Session", "&View", "&Clinician"]
+
+
+def test_a_dose_entered_in_error_is_marked_so_from_the_keyboard(qtbot, window, store, clock):
+    """QA: a dose recorded that was never given could not be taken back. Ctrl+E on it,
+    Tab to the box, Space, a reason, Enter: the line says so in words over the dose
+    struck through, and T0, the dose clock and the chart's dose line go with it."""
+    workspace = _screened_session(window, store)  # 09:00, UTC
+    service = workspace.service
+    service.record_vitals_line("128/82 72")
+    no_dose_clock = workspace.header.dose_clock.time.text()
+    clock.advance(minutes=5)
+    wrong = service.record_dose(drug="ketamine", route="im", mg=50)
+    clock.advance(minutes=3)
+    QApplication.processEvents()
+    assert workspace.header.dose_clock.time.text() != no_dose_clock
+    assert workspace.chart.dose_marks() == [0.0]
+    workspace.log_view.setFocus()
+    workspace.log_view.setCurrentIndex(
+        workspace.log_model.index(workspace.log_model.row_of(wrong.id), 0)
+    )
+    press(window, Qt.Key.Key_E, CTRL)
+    correct = workspace.correct_dialog
+    assert correct.focusWidget() is correct.edits["mg"]
+    for _field in correct.edits:  # past the amount and the lot number
+        qtbot.keyClick(correct.focusWidget(), Qt.Key.Key_Tab)
+    assert correct.focusWidget() is correct.in_error.box
+    assert "never given" in correct.in_error.text()
+    qtbot.keyClick(correct.in_error.box, Qt.Key.Key_Space)
+    assert not correct.edits["mg"].isEnabled()
+    qtbot.keyClick(correct.in_error.box, Qt.Key.Key_Tab)
+    assert correct.focusWidget() is correct.reason
+    qtbot.keyClicks(correct.reason, "wrong patient's syringe; not given")
+    with qtbot.waitSignal(correct.accepted):
+        qtbot.keyClick(correct.reason, Qt.Key.Key_Return)
+    QApplication.processEvents()
+    line = workspace.log_model.entry_at(workspace.log_model.row_of(wrong.id))
+    assert line.text.startswith("ENTERED IN ERROR, not given: Ketamine 50 mg")
+    assert line.original.startswith("Ketamine 50 mg")
+    assert line.reasons == ("wrong patient's syringe; not given",)
+    assert service.first_dose_at is None
+    assert workspace.header.dose_clock.time.text() == no_dose_clock
+    assert workspace.chart.dose_marks() == []
+    # Ctrl+E on it again: said, no form.
+    workspace.log_view.setFocus()
+    workspace.log_view.setCurrentIndex(
+        workspace.log_model.index(workspace.log_model.row_of(wrong.id), 0)
+    )
+    press(window, Qt.Key.Key_E, CTRL)
+    assert workspace.correct_dialog is None or not workspace.correct_dialog.isVisible()
+    assert "marked entered in error and stays as it is" in workspace.message_text()
+    window.close_workspace()
