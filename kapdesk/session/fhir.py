@@ -121,7 +121,9 @@ def _session_resources(service: SessionService) -> Iterable[dict[str, Any]]:
     context = {"subject": patient, "encounter": _ref(encounter_id)}
     for reading in state.readings():
         yield from _vitals(reading, context)
-    for dose in state.doses():
+    # Those entered in error too, as FHIR has them: a system that took the dose from an
+    # earlier export learns that it was never given.
+    for dose in state.doses(entered_in_error=True):
         yield _dose(dose, patient, encounter_id, service.state.stops.get(dose.id))
     for score in state.scores():
         yield _score(service, score, context)
@@ -207,7 +209,7 @@ def _dose(
     resource: dict[str, Any] = {
         "resourceType": "MedicationAdministration",
         "id": str(dose.id),
-        "status": "completed",
+        "status": "entered-in-error" if content.entered_in_error else "completed",
         "medicationCodeableConcept": {"text": content.drug},
         "subject": patient,
         "context": _ref(encounter_id),

@@ -265,11 +265,13 @@ class SessionState:
         at = self._readings.index_of(stored.id) + 1
         return self._readings[at] if at < len(self._readings) else None
 
-    def doses(self) -> list[StoredDose]:
-        """The doses given, in the order given: not those marked entered in error, which
-        the log alone shows (struck through)."""
+    def doses(self, *, entered_in_error: bool = False) -> list[StoredDose]:
+        """The doses given, in the order given; those marked entered in error (never
+        given: the log shows them struck through) only if asked for."""
         doses: list[StoredDose] = list(self._entries["dose"].values())  # type: ignore[arg-type]
-        return sorted((d for d in doses if not d.content.entered_in_error), key=_at)
+        return sorted(
+            (d for d in doses if entered_in_error or not d.content.entered_in_error), key=_at
+        )
 
     def observations(self) -> list[StoredObservation]:
         return list(self._entries["observation"].values())  # type: ignore[arg-type]

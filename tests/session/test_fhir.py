@@ -121,6 +121,27 @@ def test_a_corrected_reading_is_sent_as_corrected_and_says_so(store, clock):
     assert check_vital_signs(bundle) == []
 
 
+def test_a_dose_entered_in_error_is_sent_as_entered_in_error(store, clock):
+    """A system that took the dose from an earlier export learns it was never given."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    store.add_vitals(session, {"systolic": 128, "diastolic": 82})
+    wrong = store.add_dose(session, drug="ketamine", route="im", mg=50)
+    given = store.add_dose(session, drug="ketamine", route="im", mg=40)
+    store.correct("dose", wrong, {"entered_in_error": True}, reason="not given")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    bundle = fhir.session_bundle(service)
+    doses = {
+        e["resource"]["id"]: e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "MedicationAdministration"
+    }
+    assert doses[str(wrong)]["status"] == "entered-in-error"
+    assert "not given" in doses[str(wrong)]["note"][0]["text"]
+    assert doses[str(given)]["status"] == "completed"
+    Bundle.model_validate(bundle)
+
+
 def test_a_stopped_infusion_keeps_its_length_in_the_fhir_and_csv_exports(store, clock, tmp_path):
     """QA: Ctrl+I logged "stopped 17:47" and the report showed it, but neither the CSV
     nor the FHIR export held the stop: the infusion's length was lost."""
