@@ -550,6 +550,9 @@ class SessionService:
         running = self.running_infusions()
         if not running:
             raise ValidationError("dose", "No IV infusion is running.")
+        if dose_id is not None and dose_id not in running:
+            # Stopped already, or marked entered in error: never given, never running.
+            raise ValidationError("dose", "That infusion is not running.")
         dose = dose_id or running[-1]
         self.store.stop_infusion(dose)
         self.state.stops = self.store.infusion_stops(self.id)

@@ -97,6 +97,28 @@ def test_an_iv_infusion_has_a_start_and_a_stop(live, clock):
     assert live.running_infusions() == []
 
 
+def test_an_infusion_entered_in_error_is_not_running(live, clock):
+    """Never given, so never running: Ctrl+I does not stop it, and the discharge wait
+    does not run from an infusion that was not given."""
+    live.record_vitals_line("128/82")
+    dose = live.record_dose(drug="ketamine", route="iv", mg=35)
+    clock.advance(minutes=2)
+    corrected = live.correct("dose", dose.id, {"entered_in_error": True}, "pump not started")
+    assert (
+        corrected.entry.text
+        == "ENTERED IN ERROR, not given: Ketamine 35 mg, IV infusion · 0.50 mg/kg"
+    )
+    assert live.running_infusions() == []
+    assert live.state.infusion_times() == (None, None)
+    with pytest.raises(ValidationError, match="No IV infusion is running"):
+        live.stop_infusion()
+    given = live.record_dose(drug="ketamine", route="iv", mg=35)
+    assert live.running_infusions() == [given.id]
+    with pytest.raises(ValidationError, match="That infusion is not running"):
+        live.stop_infusion(dose.id)
+    assert live.stop_infusion().id == given.id
+
+
 def test_resuming_writes_the_gap_into_the_log(store, clock):
     patient = store.add_patient("Ada Example")
     session = store.start_session(patient, protocol="IM", zone_name="UTC")
