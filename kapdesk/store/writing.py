@@ -15,6 +15,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -48,6 +49,8 @@ class ChainedWriter:
     clinician_id: uuid.UUID
     # The database file as opened (device, inode): see _still_in_place.
     _file_identity: tuple[int, int] | None = None
+    # Its write-ahead log's, as found after a commit (SQLite makes it at the first write).
+    _wal_identity: tuple[int, int] | None = None
 
     def _entry_time(self, value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
         return now if value is None else clean_entry_time(value, now)
@@ -213,6 +216,7 @@ class ChainedWriter:
                     cursor.execute("ROLLBACK")
                 raise
             self._head = self._pending_head
+            self._note_wal()
             self._move_anchor()
         except sqlcipher3.Error as exc:
             raise _save_failed(what, exc) from None
@@ -242,6 +246,43 @@ class ChainedWriter:
                 "open. Note entries on paper; put the folder back where it was (or restore "
                 "the latest backup there), then start kapdesk again. Nothing was stored."
             )
+        if self._wal_identity is not None and _identity(self._wal_path()) != self._wal_identity:
+            # Its write-ahead log was deleted or replaced under it (a clean-up or sync
+            # tool): SQLite goes on writing into the deleted file, each entry said saved,
+            # and a crash loses all written since the last checkpoint (tamper QA: 97
+            # entries). What it holds goes into the database file while the deleted file
+            # is still open here; nothing more is written into it.
+            rescued = self._rescue_wal()
+            raise SaveFailedError(
+                f"Not saved: {what} could not be written, because another program removed "
+                f"the record's write-ahead log ({self._wal_path().name}) while kapdesk was "
+                "open. "
+                + (
+                    "The entries saved before are safe in the record. "
+                    if rescued
+                    else "The entries saved before may not be safe: keep this window open. "
+                )
+                + "Note this entry on paper, quit kapdesk and start it again, then enter it; "
+                "keep the data folder out of clean-up and sync tools."
+            )
+
+    def _wal_path(self) -> Path:
+        return self._opened.folder / (DATABASE_FILE + "-wal")
+
+    def _note_wal(self) -> None:
+        """After a commit: the write-ahead log it went into, to find it again (above)."""
+        if self._wal_identity is None:
+            self._wal_identity = _identity(self._wal_path())
+
+    def _rescue_wal(self) -> bool:
+        """Copy the deleted log's committed pages into the database file (a checkpoint,
+        read through the file still open here); whether all of them went in."""
+        try:
+            busy, _frames, _copied = self._writer.execute("PRAGMA wal_checkpoint(FULL)").fetchone()
+        except sqlcipher3.Error:
+            log.exception("the write-ahead log could not be checkpointed")
+            return False
+        return not busy
 
     @property
     def writes_committed(self) -> int:
@@ -314,6 +355,15 @@ def _column_sets(table: Table) -> tuple[frozenset[str], frozenset[str], tuple[st
     columns = frozenset(c.name for c in table.columns)
     required = frozenset(c.name for c in table.columns if not c.nullable and c.name != "id")
     return columns, required, tuple(c.name for c in table.columns if c.nullable)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """A file's (device, inode), None if there is none at ``path``."""
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return (found.st_dev, found.st_ino)
 
 
 @functools.cache

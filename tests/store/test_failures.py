@@ -493,3 +493,36 @@ def test_entries_are_refused_once_the_folder_is_gone_from_under_the_open_record(
     assert "Nothing was stored" in str(why.value)
     if gone == "renamed":
         assert file_hashes(moved) == before
+
+
+def test_a_write_ahead_log_deleted_under_the_open_record_is_rescued_and_writes_stop(
+    store, data_dir, tmp_path, clock
+):
+    """Tamper QA: with kapdesk.db-wal deleted while kapdesk ran (a clean-up or sync tool),
+    entries went on into the deleted file, each said saved, and a crash then lost every
+    one since the last checkpoint (97 entries). The next save finds it gone, puts what the
+    deleted file holds into the database file, and refuses with what to do."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    for minute in range(5):
+        clock.advance(minutes=1)
+        store.add_observation(session, f"note {minute}")
+    wal = data_dir / (DATABASE_FILE + "-wal")
+    assert wal.exists()
+    wal.unlink()
+    with pytest.raises(SaveFailedError, match="removed the record's write-ahead log") as why:
+        store.add_observation(session, "typed after the log went")
+    assert "The entries saved before are safe in the record" in str(why.value)
+    assert "quit kapdesk and start it again" in str(why.value)
+    with pytest.raises(SaveFailedError, match="write-ahead log"):
+        store.add_observation(session, "and again")  # still refused, not taken
+    # As after a crash now: the database file alone holds the five notes, nothing more.
+    copy = tmp_path / "after-a-crash"
+    shutil.copytree(data_dir, copy)
+    assert not (copy / (DATABASE_FILE + "-wal")).exists()
+    again = RecordStore.open(copy, clock=clock.now_utc, login_name="dr.test")
+    try:
+        notes = [v.current["text"] for v in again.entries("observation", session)]
+        assert notes == [f"note {minute}" for minute in range(5)]
+    finally:
+        again.close()
