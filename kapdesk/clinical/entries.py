@@ -18,7 +18,7 @@ from enum import StrEnum
 from typing import Any
 
 from kapdesk.clinical.scales import check_answers
-from kapdesk.clinical.vitals import ValidationError
+from kapdesk.clinical.vitals import DECIMAL, ValidationError
 
 # Generous: a long reflection pasted in one go still fits, a runaway paste does not.
 MAX_TEXT_CHARS = 20_000
@@ -506,10 +506,9 @@ def _number(value: Any, field: str, label: str) -> float:
                 f"{label} “{typed}” could be read two ways: type {whole}, or {fraction} if "
                 "the comma was a decimal point.",
             )
-        try:
-            value = float(typed.replace(",", "."))
-        except ValueError:
-            raise ValidationError(field, wrong) from None
+        if not DECIMAL.fullmatch(typed):
+            raise ValidationError(field, wrong)
+        value = float(typed.replace(",", "."))
     if not isinstance(value, int | float) or not math.isfinite(value):
         raise ValidationError(field, wrong)
     return float(value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
@@ -187,6 +188,12 @@ def _items_of(present: tuple[bool, ...]) -> frozenset[str]:
     )
 
 
+# Digits with at most one decimal point or comma: what Python's float() takes besides
+# ("50_0" as 500, "5e1" as 50, "nan", "infinity") is not a number a clinician types
+# (tamper QA: "50_0" was stored as a 500 mg dose).
+DECIMAL = re.compile(r"[+-]?(\d+([.,]\d*)?|[.,]\d+)")
+
+
 def _coerce(rng: VitalRange, value: Any) -> int | float | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
@@ -194,12 +201,11 @@ def _coerce(rng: VitalRange, value: Any) -> int | float | None:
         raise ValidationError(rng.field, f"{rng.label} must be a number.")
     if isinstance(value, str):
         text = value.strip().replace(",", ".")
-        try:
-            number = float(text)
-        except ValueError:
+        if not DECIMAL.fullmatch(text):  # "1_20" was read as 120 (tamper QA)
             raise ValidationError(
                 rng.field, f"{rng.label} “{value.strip()[:20]}” is not a number; type digits only."
-            ) from None
+            )
+        number = float(text)
     elif isinstance(value, int | float):
         number = float(value)
     else:

@@ -17,7 +17,7 @@ from kapdesk.clinical.entries import (
     validate_patient,
     validate_scale_score,
 )
-from kapdesk.clinical.vitals import ValidationError
+from kapdesk.clinical.vitals import ValidationError, validate_vitals
 
 TODAY = dt.date(2026, 3, 2)
 
@@ -79,6 +79,21 @@ def test_thousands_written_with_a_comma_are_never_read_as_a_fraction(typed, word
     """Tamper QA: "1,000" was stored as a 1 mg dose, the comma read as a decimal point."""
     with pytest.raises(ValidationError, match=re.escape(words)):
         validate_dose("ketamine", "iv", typed, "LOT-7")
+
+
+@pytest.mark.parametrize("typed", ["50_0", "5e1", "1e2", "nan", "Infinity", "0x32", "5 0"])
+def test_only_digits_and_one_decimal_mark_make_a_dose(typed):
+    """Tamper QA: "50_0" was stored as a 500 mg dose and "5e1" as 50 (Python's float())."""
+    with pytest.raises(ValidationError, match="type digits only"):
+        validate_dose("ketamine", "im", typed, "LOT-7")
+
+
+@pytest.mark.parametrize("typed", ["1_20", "12e1", "nan"])
+def test_only_digits_make_a_reading(typed):
+    """Tamper QA: a systolic of "1_20" was stored as 120."""
+    with pytest.raises(ValidationError, match="is not a number; type digits only"):
+        validate_vitals({"systolic": typed, "diastolic": "80"})
+    assert validate_vitals({"systolic": "１２０", "diastolic": "80"}).systolic == 120
 
 
 def test_an_esketamine_dose_and_its_devices_must_agree():
