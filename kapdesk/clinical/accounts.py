@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
+from kapdesk.clinical.entries import clean_text
 from kapdesk.clinical.vitals import ValidationError
 
 # The clinical roles of a KAP team; an administrator manages the accounts (and may also
@@ -42,6 +43,10 @@ def clean_account(display_name: object, credentials: object, role: object) -> Ac
     name = " ".join(display_name.split())
     if len(name) > MAX_NAME_CHARS:
         raise ValidationError("name", f"The name is over {MAX_NAME_CHARS} characters; shorten it.")
+    # Control characters, direction overrides and invisible ones refused, as in a patient's
+    # name: every line of the log is signed with it (tamper QA: "Dana Test\u200b" beside
+    # "Dana Test", and an escape sequence that cleared a terminal reading the export).
+    clean_text(name, "The name", limit=MAX_NAME_CHARS, field="name", one_line=True)
     if credentials is not None and not isinstance(credentials, str):
         raise ValidationError("credentials", "Credentials must be text, such as MD or RN.")
     cred = " ".join(credentials.split()) if credentials else None
@@ -49,6 +54,8 @@ def clean_account(display_name: object, credentials: object, role: object) -> Ac
         raise ValidationError(
             "credentials", f"Credentials are over {MAX_CREDENTIAL_CHARS} characters; shorten them."
         )
+    if cred:
+        clean_text(cred, "The credentials", field="credentials", one_line=True)
     if role not in ROLES:
         raise ValidationError("role", "Choose a role: " + ", ".join(ROLES.values()) + ".")
     return AccountDetails(name, cred or None, str(role))

@@ -177,6 +177,31 @@ _REFUSED_CHARACTERS = re.compile(
     "[\x01-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
 )
 _LINE_BREAKS = re.compile("[\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+# Shown as nothing, or as a blank, though not a space: in a name, a record number or a tag
+# they make two that look the same differ (tamper QA: "QMX\u200b-991" beside "QMX-991",
+# a second patient under a number that reads as the first's; a name of one U+3164).
+_BLANK_LOOKALIKES = frozenset(
+    "\u034f\u115f\u1160\u17b4\u17b5\u180b\u180c\u180d\u180e\u180f\u2800\u3164\uffa0"
+    + "".join(map(chr, range(0xFE00, 0xFE10)))
+)
+_JOINERS = "\u200c\u200d"  # part of how some scripts write a name (Persian, Devanagari)
+
+
+def _invisible_in_a_name(value: str) -> str | None:
+    """The first character of ``value`` that no one sees and no name needs, if any: a
+    format character (zero-width space, soft hyphen, direction marks, tags) or a blank
+    look-alike; a joiner only between two letters of a script that uses it."""
+    for at, character in enumerate(value):
+        if character in _JOINERS:
+            around = value[at - 1 : at] + value[at + 1 : at + 2]
+            if len(around) == 2 and all(c.isalpha() and not c.isascii() for c in around):
+                continue
+            return character
+        if character in _BLANK_LOOKALIKES or unicodedata.category(character) == "Cf":
+            return character
+        if 0xE0100 <= ord(character) <= 0xE01EF:  # variation selectors 17-256
+            return character
+    return None
 
 
 def _shows_something(value: str) -> bool:
@@ -231,6 +256,13 @@ def clean_text(
             field,
             f"{label} shows nothing: it holds only spaces or invisible characters; type "
             "something before saving.",
+        )
+    hidden = _invisible_in_a_name(value) if one_line else None
+    if hidden is not None:
+        raise ValidationError(
+            field,
+            f"{label} contains an invisible character (U+{ord(hidden):04X}): it would look "
+            "like another that differs; retype it without it and save.",
         )
     return value
 

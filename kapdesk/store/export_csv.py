@@ -413,7 +413,8 @@ def _format(
         else:
             out.append("" if value is None else value)
         if column == "recorded_by":
-            out.append(names.get(value, ""))
+            # A name is text as any other (tamper QA: an account named "=HYPERLINK(...)").
+            out.append(spreadsheet_safe(names.get(value, "")))
     if table.kind is not None:
         out.append(corrected.get(str(values[0]), 0))
     return out

