@@ -380,7 +380,12 @@ def _restore_locked(
                     "never overwrites one. Restore into an empty folder (use --data-dir); "
                     "nothing was changed."
                 )
-            with archive.open(DATABASE_FILE) as packed, staging.open("wb") as unpacked:
+            # Private from its first byte, as the record's files are (tamper QA: made
+            # 0644 and only then made private, and left so by a restore stopped hard).
+            with contextlib.suppress(FileNotFoundError):
+                staging.unlink()  # a restore stopped hard before: its part
+            private = os.open(staging, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with archive.open(DATABASE_FILE) as packed, open(private, "wb") as unpacked:
                 while chunk := packed.read(COPY_CHUNK):
                     unpacked.write(chunk)
                 unpacked.flush()

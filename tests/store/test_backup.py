@@ -204,3 +204,33 @@ def test_a_backup_stopped_hard_leaves_nothing_behind_for_long(store, tmp_path):
     store.backup(folder / "today.kapbak")
     left = sorted(p.name for p in folder.iterdir())
     assert left == sorted([fresh, *others, "today.kapbak"])
+
+
+def test_a_restore_unpacks_into_a_file_only_its_owner_may_read(
+    passphrase_store, tmp_path, monkeypatch
+):
+    """Tamper QA: the database was unpacked into a file others could read (0644), made
+    private only afterwards, and a restore stopped hard left it so."""
+    import os
+    import stat
+
+    from kapdesk.store import backup
+
+    _fill(passphrase_store)
+    info = passphrase_store.backup(tmp_path / "clinic.kapbak")
+    target = tmp_path / "elsewhere"
+    target.mkdir(mode=0o700)
+    # A restore stopped hard before left its part behind, readable by others.
+    (target / ".kapdesk.db.restoring").write_bytes(b"part of an earlier restore")
+    (target / ".kapdesk.db.restoring").chmod(0o644)
+    modes = []
+    real_fsync = os.fsync
+
+    def fsync(descriptor):
+        modes.append(stat.S_IMODE(os.fstat(descriptor).st_mode))
+        return real_fsync(descriptor)
+
+    monkeypatch.setattr(backup.os, "fsync", fsync)
+    restore_backup(info.path, target, fixed_passphrase)
+    assert modes and modes[0] == 0o600  # the unpacked database, as it was written
+    assert not (target / ".kapdesk.db.restoring").exists()
