@@ -125,7 +125,15 @@ def _breathing(facts: DischargeFacts, limits: AlertThresholds) -> DischargeItem:
             False,
             "Not seen since the first dose: take SpO2 (Ctrl+B) or answer the check (Ctrl+J).",
         )
-    return DischargeItem(label, True, "Latest " + "; ".join(seen) + ".")
+    # What was not taken is said beside what was: the label names an RR, and an item met
+    # with none recorded read as one seen (Xvfb QA).
+    unseen = [
+        name
+        for name, taken in (("SpO2", facts.latest_spo2), ("RR", facts.latest_rr))
+        if taken is None
+    ]
+    missing = f" {' and '.join(unseen)} not recorded since the first dose." if unseen else ""
+    return DischargeItem(label, True, "Latest " + "; ".join(seen) + "." + missing)
 
 
 def _when(at: dt.datetime | None, facts: DischargeFacts) -> str:

@@ -232,5 +232,6 @@ def test_a_restore_unpacks_into_a_file_only_its_owner_may_read(
 
     monkeypatch.setattr(backup.os, "fsync", fsync)
     restore_backup(info.path, target, fixed_passphrase)
-    assert modes and modes[0] == 0o600  # the unpacked database, as it was written
+    assert modes, "nothing was unpacked"
+    assert modes[0] == 0o600  # the unpacked database, as it was written
     assert not (target / ".kapdesk.db.restoring").exists()
