@@ -716,7 +716,20 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         except Refused as exc:
             self.say(str(exc))
             return
-        self.say(f"IV infusion stopped. The dose's line in the log: {entry.text}.")
+        still = self.service.running_infusions()
+        more = ""
+        if still:
+            # Said: the header's "IV infusion running" read as if the stop had not taken,
+            # and nothing named the one left (Xvfb QA, two infusions at once).
+            running = self.service.entry("dose", still[-1])
+            mg = getattr(running.content, "mg", 0)
+            more = (
+                f" Still running: the infusion of {mg:g} mg started "
+                f"{self.service.local_clock(running.at)}"
+                + (f" and {len(still) - 1} more" if len(still) > 1 else "")
+                + "; Ctrl+I twice stops it."
+            )
+        self.say(f"IV infusion stopped. The dose's line in the log: {entry.text}.{more}")
 
     def selected_entry(self) -> LogEntry | None:
         rows = self.log_view.selectionModel().selectedRows()

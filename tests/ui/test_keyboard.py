@@ -605,6 +605,25 @@ def test_ctrl_i_says_the_infusion_is_stopped(qtbot, window, store, clock):
     assert workspace.message_text() == "No IV infusion is running."
 
 
+def test_ctrl_i_names_an_infusion_still_running_after_a_stop(qtbot, window, store, clock):
+    """Xvfb QA: with two infusions running, Ctrl+I twice stopped the newest, and the
+    header's "IV infusion running" read as if the stop had not taken."""
+    workspace, _ = started(qtbot, window, store, "IV infusion")
+    service = workspace.service
+    service.record_dose(drug="ketamine", route="iv", mg=35)
+    clock.advance(minutes=5)
+    service.record_dose(drug="ketamine", route="iv", mg=20, unusual_confirmed=True)
+    clock.advance(minutes=30)
+    press(window, Qt.Key.Key_I, CTRL)
+    press(window, Qt.Key.Key_I, CTRL)
+    said = workspace.message_text()
+    assert said.startswith("IV infusion stopped. The dose's line in the log: Ketamine 20 mg")
+    assert said.endswith(
+        "Still running: the infusion of 35 mg started 09:00; Ctrl+I twice stops it."
+    )
+    assert len(service.running_infusions()) == 1
+
+
 def test_3_a_route_other_than_the_protocols_is_pointed_out(qtbot, window, store):
     workspace, _ = started(qtbot, window, store, "IM injection")
     press(window, Qt.Key.Key_D, CTRL)
