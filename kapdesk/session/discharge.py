@@ -106,6 +106,12 @@ def discharge_items(
     if last is not None and first is not None and readings[last].at < first:
         # The pre-dose reading says nothing of the patient now (Xvfb QA: "met" on it).
         last_bp = None
+    # The one before it, since the first dose: "consistent at a safe level" (CLINICAL.md).
+    before = None if last_bp is None or last is None else readings.last_with_bp(before=last)
+    previous_bp = None
+    if before is not None and (first is None or readings[before].at >= first):
+        values = readings.reading_at(before)
+        previous_bp = (values.systolic or 0, values.diastolic or 0, readings[before].at)
     # The recheck an urgent reading calls for, if no BP has been taken since it opened.
     opens = recheck_opens(state)
     rems = latest[REMS_CHECK_ID]
@@ -120,6 +126,7 @@ def discharge_items(
         dissociation_present=None if rems is None else bool(rems[1]),
         dissociation_checked_at=checked_at,
         latest_bp=None if last_bp is None else (last_bp.systolic or 0, last_bp.diastolic or 0),
+        previous_bp=previous_bp,
         baseline=state.baseline(),
         confirmed=confirmed,
         recheck_from=opens,

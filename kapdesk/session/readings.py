@@ -196,8 +196,10 @@ class Readings(Sequence[StoredVitals]):
         VitalsReading.has_bp, oldest first."""
         return (i for i in range(len(self._ids) if stop is None else stop) if self._has_bp(i))
 
-    def last_with_bp(self) -> int | None:
-        return next((i for i in range(len(self._ids) - 1, -1, -1) if self._has_bp(i)), None)
+    def last_with_bp(self, before: int | None = None) -> int | None:
+        """The index of the newest reading holding a BP (before index ``before``)."""
+        end = len(self._ids) if before is None else before
+        return next((i for i in range(end - 1, -1, -1) if self._has_bp(i)), None)
 
     def item_times(self) -> dict[str, array[int]]:
         """For the due checks: when each item ("bp", "hr", ...) was taken, once a reading

@@ -25,6 +25,7 @@ def ready(**changes) -> DischargeFacts:
         "respiratory_depression": False,
         "latest_spo2": (97.0, T0 + dt.timedelta(minutes=110)),
         "latest_bp": (136, 84),
+        "previous_bp": (138, 86, T0 + dt.timedelta(minutes=95)),
         "baseline": (128.0, 82.0),
         "confirmed": frozenset(REMS.checklist),
     }
@@ -67,11 +68,13 @@ SEDATION = "Sedation resolved (MOAA/S 5, RASS 0; each scale that was scored)"
         ({"dissociation_present": None}, "Dissociation resolved"),
         (
             {"latest_bp": (152, 92)},
-            "BP below caution (140/90) or within 20 mmHg of baseline; not below 90/50",
+            "BP below caution (140/90) or within 20 mmHg of baseline; not below 90/50; "
+            "the latest two readings",
         ),
         (
             {"latest_bp": None},
-            "BP below caution (140/90) or within 20 mmHg of baseline; not below 90/50",
+            "BP below caution (140/90) or within 20 mmHg of baseline; not below 90/50; "
+            "the latest two readings",
         ),
         ({"confirmed": frozenset()}, "Steady on their feet"),
     ],

@@ -157,7 +157,9 @@ def test_a_rems_session_from_screening_to_discharge(qtbot, window, store, clock)
     assert "NOT MET</b> — At least 120 minutes since the first dose: 90 of 120" in (
         panel.items.text()
     )
-    assert panel.items.text().count("NOT MET") == 1
+    # And the BP: 134/84 after 152/92 is not yet "consistent at a safe level" (CLINICAL.md).
+    assert panel.items.text().count("NOT MET") == 2
+    assert "Latest 134/84, but the one before, 152/92 at T+51" in panel.items_text()
     assert "Latest check at T+90: dissociation absent." in panel.items_text()  # how old
     qtbot.keyClick(panel.confirm, Qt.Key.Key_Space)
     assert "Not all discharge criteria are met" in panel.error.text()
