@@ -458,12 +458,15 @@ class SessionService:
         # first dose, as a dose above the usual range is, and kept with the dose if given
         # past it. Met no longer once the dose is in, it went unsaid (Xvfb QA).
         unmet = self._pre_dose_unmet() if first else None
-        unusual = " ".join(filter(None, (above, unmet))) or None
+        running = self._infusion_running(values.get("route"))
+        unusual = " ".join(filter(None, (above, unmet, running))) or None
         if unusual is not None and not unusual_confirmed:
             ask = (
                 "Check the amount: Enter again records it."
                 if above
                 else "Enter again records the dose without it."
+                if unmet
+                else "Enter again records a second infusion."
             )
             raise UnusualDose("mg" if above else "dose", f"{unusual} {ask}")
         # The warning overruled stays in the record, by whom: in the dose's transaction,
@@ -506,6 +509,22 @@ class SessionService:
                     f"{' and no '.join(missing)} recorded before this first dose."
                 )
         return None
+
+    def _infusion_running(self, route: object) -> str | None:
+        """An IV dose while an infusion runs: said once, and kept with the dose if given
+        (Xvfb QA: a second infusion went in without a word, and Ctrl+I then stopped only
+        the newest)."""
+        if str(getattr(route, "value", route)).lower() != Route.IV.value:
+            return None
+        running = self.state.running_infusions()
+        if not running:
+            return None
+        dose = self.state.entry("dose", running[-1])
+        mg = getattr(dose.content, "mg", 0)
+        return (
+            f"An IV infusion ({mg:g} mg, started {self.local_clock(dose.at)}) is still "
+            "running: stop it first (Ctrl+I twice) if this replaces it."
+        )
 
     def _unusual_dose(
         self,
@@ -714,6 +733,10 @@ class SessionService:
         stored = self.state.reload(kind, entry_id)
         entry = log_entry(self.state, stored)
         self.events.entry_changed.emit(entry)
+        if kind == "dose":  # its warning's line says what became of it
+            for warning in self.state.events_of("dose_above_usual"):
+                if warning.payload.get("dose_id") == str(entry_id):
+                    self.events.entry_changed.emit(event_entry(self.state, warning))
         changed: list[LogEntry] = []
         if kind == "vitals":
             changed = self._reconcile_alerts()

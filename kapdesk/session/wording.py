@@ -107,6 +107,8 @@ def event_entry(state: SessionState, event: SessionEvent) -> LogEntry:
                 )
     else:
         text = describe_event(event.kind, event.payload, state.clinician_name(event.recorded_by))
+    if event.kind == "dose_above_usual":
+        text += _dose_since(state, event.payload.get("dose_id"))
     at = event_instant(event)
     if event.kind == "alert":
         if event.at - at >= LATE_ALERT:
@@ -214,6 +216,21 @@ def describe_scale(scale_id: str, answers: Sequence[int]) -> str:
     if scale is None or not answers:
         return f"{scale_id}: {list(answers)}"
     return scale.label(answers[0])
+
+
+def _dose_since(state: SessionState, dose_id: object) -> str:
+    """What became of a dose recorded past a warning, if it was corrected since: read
+    quickly, "past the warning: 360 mg ..." said 360 mg was given after it had been
+    corrected to 36 (Xvfb QA)."""
+    try:
+        dose = state.entry("dose", str(dose_id))
+    except (KeyError, ValueError):
+        return ""
+    if not dose.reasons:
+        return ""
+    assert isinstance(dose.content, Dose)
+    now = describe_dose(dose.content, state.weight_kg, state.stops.get(dose.id), state.local_clock)
+    return f" (the dose, corrected, now reads: {now})"
 
 
 def describe_event(kind: str, payload: Mapping[str, Any], who: str) -> str:

@@ -97,6 +97,26 @@ def test_an_iv_infusion_has_a_start_and_a_stop(live, clock):
     assert live.running_infusions() == []
 
 
+def test_a_second_infusion_while_one_runs_is_asked_once(live, clock):
+    """Xvfb QA: a second IV dose went in without a word while the first still ran."""
+    from kapdesk.clinical.entries import UnusualDose
+
+    live.record_vitals_line("128/82")
+    first = live.record_dose(drug="ketamine", route="iv", mg=35)
+    clock.advance(minutes=10)
+    with pytest.raises(UnusualDose) as asked:
+        live.record_dose(drug="ketamine", route="iv", mg=20)
+    assert str(asked.value) == (
+        "An IV infusion (35 mg, started 10:00) is still running: stop it first (Ctrl+I "
+        "twice) if this replaces it. Enter again records a second infusion."
+    )
+    assert live.running_infusions() == [first.id]
+    second = live.record_dose(drug="ketamine", route="iv", mg=20, unusual_confirmed=True)
+    assert live.running_infusions() == [first.id, second.id]
+    assert any("past the warning: An IV infusion (35 mg" in e.text for e in live.log())
+    live.record_dose(drug="ketamine", route="im", mg=20, unusual_confirmed=False)  # not IV
+
+
 def test_an_infusion_entered_in_error_is_not_running(live, clock):
     """Never given, so never running: Ctrl+I does not stop it, and the discharge wait
     does not run from an infusion that was not given."""
@@ -218,7 +238,7 @@ def test_of_two_readings_at_one_instant_the_one_recorded_later_is_the_latest(sto
         service.record_vitals_line("176/100 80 97")
         service.record_vitals_line(f"13{index}/84 74 98")
         [bp] = [i for i in service.discharge_items() if i.label.startswith("BP below")]
-        assert bp.detail == f"Latest 13{index}/84.", index
+        assert bp.detail.startswith(f"Latest 13{index}/84, but the one before, 176/100"), index
         assert opened().state.readings()[-1].reading.systolic == 130 + index
 
 
@@ -653,3 +673,24 @@ def test_the_baseline_of_urgent_readings_only_is_their_mean(live, clock):
     clock.advance(minutes=1)
     live.record_dose(drug="ketamine", route="im", mg=50)
     assert live.state.baseline() == (183, 111)
+
+
+def test_a_warning_line_says_what_its_dose_reads_once_corrected(store, clock):
+    """Xvfb QA: 360 mg recorded past the warning, then corrected to 36: the line
+    "Recorded ... past the warning: 360 mg is 5.14 mg/kg ..." stood on in the log and the
+    report unmarked, and read quickly said 360 mg was given."""
+    service = ready_to_dose(store, clock)
+    changed = []
+    service.events.entry_changed.connect(changed.append)
+    dose = service.record_dose(drug="ketamine", route="iv", mg=360, unusual_confirmed=True)
+    [warning] = [e for e in service.log() if "past the warning" in e.text]
+    assert "(the dose, corrected" not in warning.text
+    clock.advance(minutes=1)
+    service.correct("dose", dose.id, {"mg": 36}, "typed an extra zero")
+    [warning] = [e for e in service.log() if "past the warning" in e.text]
+    assert warning.text.startswith("Recorded by dr.test past the warning: 360 mg")
+    assert warning.text.endswith(
+        "(the dose, corrected, now reads: Ketamine 36 mg, IV infusion · 0.51 mg/kg · "
+        "infusion running)"
+    )
+    assert warning.id in [e.id for e in changed]  # the log's line is told
