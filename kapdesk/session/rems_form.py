@@ -78,7 +78,19 @@ def rems_form(service: SessionService) -> list[FormField]:
     )
     fields.append(_field("Dose", dose, "no esketamine dose was recorded"))
     lots = ", ".join(figures.get("lot_numbers") or [])
-    fields.append(_field("Lot number(s)", lots, "no lot number was entered with the doses"))
+    unlotted = [d for d in esketamine if not d.content.lot_number]
+    if lots and unlotted:
+        # Xvfb QA: "LOT123" alone, the second 56 mg dose's missing lot said nowhere.
+        at = ", ".join(state.local_clock(d.at) for d in unlotted)
+        fields.append(
+            FormField(
+                "Lot number(s)",
+                f"{lots}; none entered with the dose at {at}",
+                "a dose has no lot number: add it (Ctrl+L, the dose, Ctrl+E)",
+            )
+        )
+    else:
+        fields.append(_field("Lot number(s)", lots, "no lot number was entered with the doses"))
     minutes = figures.get("minutes_first_dose_to_end")
     if minutes is None:
         fields.append(FormField("Minutes from the first device to the end", "", "no dose"))

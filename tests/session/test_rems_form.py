@@ -102,3 +102,19 @@ def test_an_urgent_reading_not_rechecked_before_the_dose_is_not_acceptable(store
     service.record_dose(drug="esketamine", route="intranasal", mg=56, device_count=2)
     fields = {f.label: f for f in rems_form(service)}
     assert fields["Vitals acceptable before administration"].shown == "no"
+
+
+def test_a_dose_without_its_lot_number_is_named_beside_the_lots_entered(store, clock):
+    """Xvfb QA: the form said "LOT123", and nothing said the second 56 mg dose had none."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+    store.add_vitals(session, {"systolic": 128, "diastolic": 82})
+    store.add_dose(
+        session, drug="esketamine", route="intranasal", mg=56, lot_number="LOT123", device_count=2
+    )
+    clock.advance(minutes=5)
+    store.add_dose(session, drug="esketamine", route="intranasal", mg=28, device_count=1)
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    fields = {f.label: f for f in rems_form(service)}
+    assert fields["Lot number(s)"].value == "LOT123; none entered with the dose at 09:05"
+    assert "add it" in fields["Lot number(s)"].missing
