@@ -137,7 +137,7 @@ class SessionWrites(ChainedWriter):
             recorded_by=self.clinician_id,
         )
         with self._saving("the dose") as cursor:
-            session = self._open_session_row(cursor, session_id)
+            session = self._open_session_row(cursor, session_id, given)
             dose_id = self._insert(cursor, "dose", dose, {})
             if session["first_dose_at"] is None:
                 self._set_session(cursor, session_id, "first_dose", "first_dose_at", given)
@@ -181,13 +181,13 @@ class SessionWrites(ChainedWriter):
         row = new_row(
             m.VitalsReading,
             session_id=session_id,
-            taken_at=self._entry_time(taken_at, now),
+            taken_at=(taken := self._entry_time(taken_at, now)),
             source=clean_text(source, "Source", limit=80).strip(),
             recorded_at=now,
             recorded_by=self.clinician_id,
             **reading.as_dict(),
         )
-        return self._append("vitals", row, session_id=session_id)
+        return self._append("vitals", row, session_id=session_id, at=taken)
 
     def add_observation(
         self,
@@ -204,13 +204,13 @@ class SessionWrites(ChainedWriter):
         row = new_row(
             m.Observation,
             session_id=session_id,
-            observed_at=self._entry_time(observed_at, now),
+            observed_at=(observed := self._entry_time(observed_at, now)),
             text=body if body == "" else clean_text(body, "The observation"),
             tags=canonical_json(list(clean)),
             recorded_at=now,
             recorded_by=self.clinician_id,
         )
-        return self._append("observation", row, session_id=session_id)
+        return self._append("observation", row, session_id=session_id, at=observed)
 
     def add_scale_score(
         self,
@@ -226,14 +226,14 @@ class SessionWrites(ChainedWriter):
         row = new_row(
             m.ScaleScore,
             session_id=session_id,
-            scored_at=self._entry_time(scored_at, now),
+            scored_at=(scored := self._entry_time(scored_at, now)),
             scale_id=score.scale_id,
             answers=canonical_json(list(score.answers)),
             total=score.total,
             recorded_at=now,
             recorded_by=self.clinician_id,
         )
-        return self._append("scale_score", row, session_id=session_id)
+        return self._append("scale_score", row, session_id=session_id, at=scored)
 
     def add_session_event(
         self,

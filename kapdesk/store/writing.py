@@ -23,6 +23,7 @@ import sqlcipher3
 from sqlalchemy import Engine, Table, text
 
 from kapdesk.clinical.entries import clean_entry_time
+from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store import models as m
 from kapdesk.store.anchor import ANCHOR_FILE
 from kapdesk.store.audit import GENESIS_HASH, canonical_json, event_hash, row_digest, stored_form
@@ -62,12 +63,13 @@ class ChainedWriter:
         *,
         session_id: uuid.UUID | None = None,
         details: dict[str, Any] | None = None,
+        at: dt.datetime | None = None,
     ) -> uuid.UUID:
-        # session_id: the session must exist and not have ended, checked inside the
-        # same transaction as the insert.
+        # session_id: the session must exist and not have ended (nor begun after ``at``,
+        # the entry's time), checked inside the same transaction as the insert.
         with self._saving(f"the {kind.replace('_', ' ')}") as cursor:
             if session_id is not None:
-                self._open_session_row(cursor, session_id)
+                self._open_session_row(cursor, session_id, at)
             return self._insert(cursor, kind, row, details or {})
 
     def _insert(self, cursor: Any, kind: str, row: NewRow, details: dict[str, Any]) -> uuid.UUID:
@@ -90,9 +92,20 @@ class ChainedWriter:
         return row_id
 
     @classmethod
-    def _open_session_row(cls, cursor: Any, session_id: uuid.UUID) -> dict[str, Any]:
-        """The session's row; refused once the session has ended."""
+    def _open_session_row(
+        cls, cursor: Any, session_id: uuid.UUID, at: dt.datetime | None = None
+    ) -> dict[str, Any]:
+        """The session's row; refused once the session has ended, or for an entry whose
+        time ``at`` is before it began: the clock-time path refused one, and a reading
+        sent thirty days back went in as pre-dose, into the baseline (tamper QA)."""
         session = cls._session_row(cursor, session_id)
+        if at is not None and at < from_utc_text(session["started_at"]):
+            began = from_utc_text(session["started_at"]).astimezone(ZoneInfo(session["zone_name"]))
+            raise ValidationError(
+                "time",
+                f"Not saved: that time is before this session began ({began:%Y-%m-%d %H:%M}, "
+                f"{session['zone_name']}); check the time and enter it again.",
+            )
         if session["ended_at"] is not None:
             ended = from_utc_text(session["ended_at"]).astimezone(ZoneInfo(session["zone_name"]))
             raise ImmutableError(

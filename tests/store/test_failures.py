@@ -526,3 +526,31 @@ def test_a_write_ahead_log_deleted_under_the_open_record_is_rescued_and_writes_s
         assert notes == [f"note {minute}" for minute in range(5)]
     finally:
         again.close()
+
+
+@pytest.mark.parametrize("kind", ["vitals", "observation", "scale_score", "dose"])
+def test_an_entry_dated_before_its_session_began_is_refused(store, clock, kind):
+    """Tamper QA: a reading sent thirty days back was stored, counted as pre-dose in the
+    baseline and alerted on; only the typed clock-time path refused such a time. A time
+    of year 1 failed with Python's own words."""
+    import datetime as dt
+
+    from kapdesk.clinical.vitals import ValidationError
+
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="Europe/Berlin")
+    clock.advance(minutes=10)
+    add = {
+        "vitals": lambda at: store.add_vitals(
+            session, {"systolic": 200, "diastolic": 120}, taken_at=at
+        ),
+        "observation": lambda at: store.add_observation(session, "late note", observed_at=at),
+        "scale_score": lambda at: store.add_scale_score(session, "moaas", [4], scored_at=at),
+        "dose": lambda at: store.add_dose(session, drug="ketamine", route="im", mg=50, given_at=at),
+    }[kind]
+    for at in (clock.now_utc() - dt.timedelta(days=30), dt.datetime(1, 1, 1, tzinfo=dt.UTC)):
+        with pytest.raises(ValidationError, match=r"before this session began \(2026-03-02 10:00"):
+            add(at)
+    assert store.entries(kind, session) == []
+    add(clock.now_utc() - dt.timedelta(minutes=5))  # after it began: taken
+    assert len(store.entries(kind, session)) == 1

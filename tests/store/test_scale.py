@@ -213,7 +213,7 @@ def test_a_sessions_readings_read_as_columns_are_each_value_as_stored(store, clo
     patient = store.add_patient("Ada Example")
     session = store.start_session(patient, protocol="IM", zone_name="UTC")
     store.add_vitals(session, {"systolic": 128, "diastolic": 82, "heart_rate": 71, "spo2": 98})
-    clock.advance(seconds=30)
+    clock.advance(minutes=6)
     store.add_vitals(session, {"heart_rate": 64, "spo2": 96}, source="Monitor, bed 3 — ü")
     store.add_vitals(
         session, {"temperature_c": 36.65, "respiratory_rate": 14}, source="Monitor, bed 3 — ü"
