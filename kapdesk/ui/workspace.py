@@ -53,6 +53,15 @@ from kapdesk.widgets.vitals_entry import TAKEN_AT, VitalsEntry
 Refused = (ValidationError, StoreError)
 # Ctrl+I's second press records the infusion's stop within this long of the first.
 STOP_CONFIRM_S = 10.0
+HELD_PREFIX = "Not recorded: “"
+
+
+def held_in_vitals(held: str) -> str:
+    """Said on leaving the Vitals line with a reading in it (Xvfb QA: Esc from "140/9" left
+    it there unrecorded, without a word)."""
+    return f"{HELD_PREFIX}{held}” is still in the Vitals line; Enter there records it."
+
+
 STOP_QUESTION = (
     f"Stop the IV infusion now? Ctrl+I again within {STOP_CONFIRM_S:g} seconds records it "
     "stopped; otherwise it stays running."
@@ -180,6 +189,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.observation.submitted.connect(self.store_observation)
         self.vitals.line_submitted.connect(self.store_vitals_line)
         self.vitals.fields_submitted.connect(self.store_vitals_fields)
+        self.vitals.line.textChanged.connect(self._vitals_line_changed)
         # Tab from the observation line reaches the log at once (it took five, issue 9).
         QWidget.setTabOrder(self.observation.line, self.log_view)
         QWidget.setTabOrder(self.log_view, self.vitals.line)
@@ -731,6 +741,13 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             )
         self.say(f"IV infusion stopped. The dose's line in the log: {entry.text}.{more}")
 
+    def _vitals_line_changed(self, text: str) -> None:
+        """The sentence that the Vitals line still holds a reading goes once it does not:
+        emptied, it stood on through a lock and back (Xvfb QA)."""
+        said = self.message_text()
+        if said.startswith(HELD_PREFIX) and said != held_in_vitals(text.strip()):
+            self.say("")
+
     def selected_entry(self) -> LogEntry | None:
         rows = self.log_view.selectionModel().selectedRows()
         if rows:
@@ -756,8 +773,6 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             self.refocus()
             if left_vitals:
                 # Xvfb QA: Esc from "140/9" left it there unrecorded, without a word.
-                self.say(
-                    f"Not recorded: “{held}” is still in the Vitals line; Enter there records it."
-                )
+                self.say(held_in_vitals(held))
             return
         super().keyPressEvent(event)

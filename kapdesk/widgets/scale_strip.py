@@ -79,7 +79,8 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
     def newest(self, *, short: bool = False) -> str:
         """The newest score of each scale, for where the strip has no room: "MOAA/S 4 at
         +40 min · RASS −1 at +38 min" (minutes on the chart's time axis), ``short`` "MOAA/S
-        4 (+40) · RASS −1 (+38)"; "" if none."""
+        4 at +40 · RASS −1 at +38"; "" if none. Never "RASS −2 (+2)": beside a signed
+        score a bracketed minute read as a score or a change (Xvfb QA)."""
         parts = []
         for scale_id, (_y, label) in ROWS.items():
             scored = [p for p in self._points if p[1] == scale_id]
@@ -87,7 +88,7 @@ class ScaleStrip(pg.PlotWidget):  # type: ignore[misc]
                 minutes, _s, value = max(scored, key=lambda p: p[0])
                 at = f"{minutes:+.0f}".replace("-", "\N{MINUS SIGN}")
                 score = score_text(scale_id, value)
-                parts.append(f"{label} {score} ({at})" if short else f"{label} {score} at {at} min")
+                parts.append(f"{label} {score} at {at}" + ("" if short else " min"))
         return " · ".join(parts)
 
     def shown(self) -> list[tuple[float, str, str]]:
