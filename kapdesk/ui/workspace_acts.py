@@ -253,9 +253,9 @@ class FormActs(Base):
         values = form.values()
         # The dose itself first: a missing lot asked about before an empty Dose took the
         # keyboard to Lot, and the amount typed next went into it (QA).
-        validate_dose(**values)
+        dose = validate_dose(**values)
         if values["drug"] == Drug.ESKETAMINE.value and not values["lot_number"]:
-            self._no_lot(form)
+            self._no_lot(form, dose.mg)
         said = self.message_text()
         saved = self._warned_once(
             form,
@@ -272,15 +272,16 @@ class FormActs(Base):
             self.say("")
         return saved
 
-    def _no_lot(self, form: DoseDialog) -> None:
+    def _no_lot(self, form: DoseDialog, mg: float) -> None:
         """An esketamine dose without its lot number: the REMS monitoring form asks for it
         (CLINICAL.md, SPRAVATO REMS), and one Enter on a form filled from the last dose
-        recorded it without, unsaid (QA). Said once, with the keyboard on Lot."""
+        recorded it without, unsaid (QA). Said once, with the keyboard on Lot, naming the
+        amount: at 1024x600 the question scrolled the Dose field out of view (Xvfb QA)."""
         self._said_once(
             form,
             "lot_number",
-            "No lot number: the REMS monitoring form asks for it. Type it here, or Enter "
-            "again records the dose without it.",
+            f"No lot number for this {mg:g} mg of esketamine: the REMS monitoring form asks "
+            "for it. Type it here, or Enter again records the dose without it.",
         )
 
     def _said_once(self, form: FormDialog, field: str, sentence: str) -> None:

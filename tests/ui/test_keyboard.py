@@ -256,7 +256,9 @@ def test_3_the_next_dose_starts_from_the_patients_previous_one(qtbot, window, st
     for _press in range(2):
         key(focused(), Qt.Key.Key_Return)
         assert dose.isVisible()
-        assert dose.error.text().startswith("No lot number: the REMS monitoring form")
+        assert dose.error.text().startswith(
+            "No lot number for this 84 mg of esketamine: the REMS monitoring form"
+        )
         assert focused() is dose.lot
     assert workspace.message_text().startswith("No lot number")  # in view at 1024x600
     qtbot.keyClicks(dose.lot, "L2")
