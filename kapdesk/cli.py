@@ -264,7 +264,7 @@ def _open(paths: Paths, *, create: bool = False, accept_loss: str | None = None)
         raise
     if store.older_log is not None and accept_loss is None:
         print(older_log_sentence(store.older_log), file=sys.stderr)
-    for problem in (store.clock_behind, store.anchor_mirror_problem):
+    for problem in (store.clock_behind, store.anchor_problem, store.anchor_mirror_problem):
         if problem is not None:
             print(problem, file=sys.stderr)
     return store

@@ -28,6 +28,7 @@ from kapdesk.clinical.entries import (
 from kapdesk.clinical.vitals import ValidationError
 from kapdesk.store import models as m
 from kapdesk.store.accounts import ClinicianAccounts
+from kapdesk.store.anchor import ANCHOR_FILE
 from kapdesk.store.audit import (
     canonical_json,
 )
@@ -186,6 +187,20 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
             f"was last written at {last:%Y-%m-%d %H:%M} UTC: the clock is behind, and what "
             "is entered now would be dated before what was entered then. Set this "
             "computer's date and time right, then start kapdesk again."
+        )
+
+    @property
+    def anchor_problem(self) -> str | None:
+        """A sentence when the anchor in the data folder could not be moved at the last
+        write: it then stays at an older event, and a copy of the record cut back to it
+        would not be noticed (tamper QA: said only in the log, and verify called it fine)."""
+        if self._anchor_stuck is None:
+            return None
+        return (
+            f"kapdesk could not update {ANCHOR_FILE} in the data folder "
+            f"({self._anchor_stuck}): entries are stored as usual, but an older copy of the "
+            "record put in its place would be harder to tell. Have the data folder's files "
+            "made writable for this user, then restart kapdesk."
         )
 
     @property

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 
 from kapdesk.store import wal
-from kapdesk.store.anchor import Anchors, compare_anchor
+from kapdesk.store.anchor import ANCHOR_FILE, Anchors, compare_anchor
 from kapdesk.store.backup import check_backup_whole, read_manifest
 from kapdesk.store.engine import ANCHOR_META, DATABASE_FILE, make_engine, read_only_companions
 from kapdesk.store.errors import BackupError, DiskFullError, StoreError
@@ -77,6 +77,17 @@ def anchor_check(conn: Connection, anchors: Anchors) -> Check:
         check.summary = "the newest entries may be missing"
     elif anchor is None:
         check.summary = "no anchor yet (record last opened by an older kapdesk)"
+    elif head - anchor.seq > 1:
+        # More than the one event a crash between a commit and the anchor's move leaves:
+        # the anchor could not be written (tamper QA: kapdesk.anchor made immutable, 36
+        # entries, and verify said "[ok] ... the anchor is at #11"). The record checks out;
+        # what the anchor is for does not, so it is said.
+        check.summary = (
+            f"the record reaches event #{head}; its anchor is {head - anchor.seq} events "
+            f"behind (#{anchor.seq}): kapdesk was stopped while saving, or could not update "
+            f"{ANCHOR_FILE} (see the log: then have the data folder's files made writable). "
+            "The next entry moves it"
+        )
     else:
         check.summary = f"the record reaches event #{head}; the anchor is at #{anchor.seq}"
     return check

@@ -315,6 +315,12 @@ class ChainedWriter:
             self._opened.anchor.write(seq, head_hash, self._now())
         except OSError as exc:
             log.warning("the anchor could not be moved (%s); the entry is saved", exc.strerror)
+            self._anchor_stuck = str(exc.strerror or exc)
+        else:
+            self._anchor_stuck = None
+
+    # Why kapdesk.anchor could not be moved at the last write (None: it was).
+    _anchor_stuck: str | None = None
 
     def _cover_record_facts(self, migrated_from: str | None) -> None:
         """Bring the record's own facts under the audit trail, and anchor it.

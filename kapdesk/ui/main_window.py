@@ -155,8 +155,9 @@ class MainWindow(QMainWindow):
             problems.append(older_log_sentence(store.older_log))
         if store.clock_behind is not None:
             problems.append(store.clock_behind)
-        if store.anchor_mirror_problem is not None:
-            problems.append(store.anchor_mirror_problem)
+        for anchor_problem in (store.anchor_problem, store.anchor_mirror_problem):
+            if anchor_problem is not None:
+                problems.append(anchor_problem)
         if store.accepted_loss is not None:
             missing = store.accepted_loss.get("anchor", {}).get("missing_events")
             problems.append(

@@ -308,3 +308,29 @@ def test_an_anchor_file_gone_is_made_again_when_its_copy_proves_the_record_whole
     (data_dir / ANCHOR_FILE).unlink()
     with pytest.raises(RecordIncompleteError, match=r"kapdesk\.anchor.*is missing"):
         RecordStore.open(data_dir, anchor_mirror=tmp_path / "elsewhere")
+
+
+def test_an_anchor_that_cannot_be_moved_is_said_and_verify_says_it_is_behind(
+    store, data_dir, monkeypatch
+):
+    """Tamper QA: with kapdesk.anchor made immutable, 36 entries each said only in the log
+    that the anchor could not be moved, and verify then said "[ok] ... the anchor is at
+    #11" of a record at #48."""
+    _fill(store, 1)
+    assert store.anchor_problem is None
+
+    def refuse(*_args, **_kwargs):
+        raise PermissionError(1, "Operation not permitted")
+
+    monkeypatch.setattr(store._opened.anchor, "write", refuse)
+    _fill(store, 4)
+    assert store.anchor_problem is not None
+    assert "could not update kapdesk.anchor in the data folder (Operation not permitted)" in (
+        store.anchor_problem
+    )
+    store.close()
+    report = _verify(data_dir)
+    assert report.ok  # the record itself checks out
+    [anchor] = [c for c in report.checks if c.name == "End of the record against its anchor"]
+    assert "events behind" in anchor.summary
+    assert "could not update kapdesk.anchor" in anchor.summary
