@@ -25,6 +25,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import zipfile
 import zlib
 from collections.abc import Callable
@@ -45,7 +46,7 @@ from kapdesk.store.fileio import (
     is_plain_file,
     write_file_atomically,
 )
-from kapdesk.store.folder import RECORD_PARTS
+from kapdesk.store.folder import MIN_FREE_BYTES, RECORD_PARTS, size_text
 from kapdesk.store.lock import LOCK_FILE, DataFolderLock
 from kapdesk.store.vault import VAULT_FILE, KeyVault, PassphraseSource, parse_vault
 
@@ -331,6 +332,7 @@ def restore_backup(
             "nothing was changed."
         )
     manifest = read_manifest(source)
+    _room_to_restore(source, folder)
     created = not folder.exists()
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -354,6 +356,29 @@ def restore_backup(
                 folder.rmdir()
         raise
     return {**manifest, "this_computer_reached": reached}
+
+
+def _room_to_restore(source: Path, folder: Path) -> None:
+    """Refuse before anything is made unless the disk holds the database unpacked and the
+    room the record then needs to open (check_space): with too little, the files were
+    written whole, then the record could not open, and the restore was said to have
+    failed, though a retry found a record there (tamper QA)."""
+    try:
+        with zipfile.ZipFile(source) as archive:
+            unpacked = archive.getinfo(DATABASE_FILE).file_size
+    except (OSError, KeyError, zipfile.BadZipFile):
+        return  # said, with what to do, where it is read
+    existing = next((p for p in (folder, *folder.parents) if p.exists()), None)
+    if existing is None:
+        return
+    needed = unpacked + MIN_FREE_BYTES + (1 << 20)  # the key file, anchor and lock besides
+    free = shutil.disk_usage(existing).free
+    if free < needed:
+        raise BackupError(
+            f"The disk holding {folder} has {size_text(free)} free, and restoring this backup "
+            f"needs {size_text(needed)}. Free some space there, or restore into a folder on "
+            "another disk; nothing was changed."
+        )
 
 
 def _restore_locked(

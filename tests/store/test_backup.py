@@ -235,3 +235,25 @@ def test_a_restore_unpacks_into_a_file_only_its_owner_may_read(
     assert modes, "nothing was unpacked"
     assert modes[0] == 0o600  # the unpacked database, as it was written
     assert not (target / ".kapdesk.db.restoring").exists()
+
+
+def test_a_restore_without_room_for_the_record_is_refused_before_anything_is_made(
+    passphrase_store, tmp_path, monkeypatch
+):
+    """Tamper QA: on a nearly full disk the files were unpacked whole, then the record
+    could not open and the restore was said to have failed; a retry found "parts of a
+    record" there."""
+    from collections import namedtuple
+
+    from kapdesk.store import backup
+
+    _fill(passphrase_store)
+    info = passphrase_store.backup(tmp_path / "clinic.kapbak")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(backup.shutil, "disk_usage", lambda _p: usage(1 << 30, 0, 300_000))
+    target = tmp_path / "elsewhere"
+    with pytest.raises(BackupError, match=r"has 0\.3 MB free, and restoring this backup needs"):
+        restore_backup(info.path, target, fixed_passphrase)
+    assert not target.exists()
+    monkeypatch.undo()
+    restore_backup(info.path, target, fixed_passphrase)  # with room, as ever
