@@ -55,6 +55,18 @@ class ShortcutsFirst(QObject):
         return False
 
 
+# The session screen's chords that mean nothing on the patients page (Ctrl+E corrects a
+# patient there): pressed there, what they are for is said (Xvfb QA: Ctrl+Shift+P with an
+# ended session chosen did nothing, without a word). tests/ui keeps it to session_actions.
+SESSION_ONLY_KEYS = frozenset(
+    {
+        "Ctrl+D", "Ctrl+B", "Ctrl+O", "Ctrl+L", "Ctrl+I", "Ctrl+Shift+E", "Ctrl+G",
+        "Ctrl+K", "Ctrl+Shift+K", "Ctrl+J", "Ctrl+Shift+I", "Ctrl+Shift+S", "Ctrl+Shift+P",
+        "Ctrl+P", "Ctrl+Shift+F",
+    }
+)  # fmt: skip
+
+
 def session_actions(workspace: SessionWorkspace) -> tuple[dict[str, QAction], list[QAction]]:
     """The workspace's actions by name, and one per sedation-scale level."""
     by_name = {

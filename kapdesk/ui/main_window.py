@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import shiboken6
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QCloseEvent, QShowEvent
+from PySide6.QtGui import QCloseEvent, QKeyEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QDialog,
@@ -33,7 +33,7 @@ from kapdesk.session.survey import clinic_surveys
 from kapdesk.store import RecordStore
 from kapdesk.store.errors import StoreError
 from kapdesk.store.reads import PATIENTS_SHOWN
-from kapdesk.ui.actions import make_action
+from kapdesk.ui.actions import SESSION_ONLY_KEYS, make_action
 from kapdesk.ui.dialogs import NewSessionDialog, PatientDialog
 from kapdesk.ui.forms import open_form
 from kapdesk.ui.locking import LOCK_KEY, LockController
@@ -88,6 +88,10 @@ class ClockSource(Protocol):
     def monotonic(self) -> float: ...
 
 
+SESSION_KEY_ELSEWHERE = (
+    " works in a session's screen: choose the session in the patient's list (Tab), Enter "
+    "opens it, then press it there. Nothing was done."
+)
 NO_PATIENT_FOR_NOTE = (
     "A course note is written in a patient's course view: choose the patient (Ctrl+F "
     "finds one), then Ctrl+Shift+O. Nothing was added."
@@ -618,6 +622,15 @@ class MainWindow(QMainWindow):
             take_focus=take_focus,
         )
 
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        """A session screen's chord on the patients page: what it is for, and how to get
+        there (Xvfb QA: Ctrl+Shift+P with an ended session chosen did nothing, unsaid)."""
+        chord = QKeySequence(event.keyCombination()).toString()
+        if self.workspace is None and self.course is None and chord in SESSION_ONLY_KEYS:
+            self.statusBar().showMessage(f"{chord}{SESSION_KEY_ELSEWHERE}")
+            return
+        super().keyPressEvent(event)
+
     def add_course_note(self) -> None:
         """A course note, in the course view; anywhere else, where to write one. QA: during
         a session Ctrl+Shift+O did nothing, and the note typed next went into the session's
@@ -760,6 +773,8 @@ class MainWindow(QMainWindow):
     def _show_workspace(self, workspace: SessionWorkspace) -> None:
         """``workspace``, a page of the window already, on screen with its menu."""
         self.workspace = workspace
+        if self.statusBar().currentMessage().endswith(SESSION_KEY_ELSEWHERE):
+            self.statusBar().clearMessage()  # answered: a session's screen is open
         self.pages.setCurrentWidget(workspace)
         try:
             menu = self._new_session_menu()

@@ -131,3 +131,29 @@ def test_a_reviewed_session_counts_the_alerts_never_acknowledged(qtbot, window, 
     alert_id = service.open_alerts()[0].id
     line = workspace.log_model.entry_at(workspace.log_model.row_of(alert_id)).text
     assert line.endswith("— NOT ACKNOWLEDGED")
+
+
+def test_a_session_key_on_the_patients_page_says_where_it_works(qtbot, store, data_dir, clock):
+    """Xvfb QA: Ctrl+Shift+P with an ended session chosen did nothing, without a word."""
+    from kapdesk.ui.actions import SESSION_ONLY_KEYS
+
+    window, finished, _running = demo_sessions(qtbot, store, data_dir, clock)
+    page = window.patients_page
+    sessions = page.session_list
+    sessions.setCurrentIndex(sessions.model().index(1, 0))
+    key(
+        sessions,
+        Qt.Key.Key_P,
+        Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier,
+    )
+    said = window.statusBar().currentMessage()
+    assert said.startswith("Ctrl+Shift+P works in a session's screen: choose the session")
+    assert said.endswith("Nothing was done.")
+    assert window.statusBar().isVisible()
+    key(sessions, Qt.Key.Key_Return)  # opened: answered, the sentence goes
+    assert window.workspace is not None
+    assert window.workspace.service.id == finished
+    assert window.statusBar().currentMessage() == ""
+    # The list is the session screen's own chords, less Ctrl+E (a patient's correction here).
+    chords = {a.shortcut().toString() for a in window.workspace.actions_by_name.values()}
+    assert chords - {"Ctrl+E"} == SESSION_ONLY_KEYS
