@@ -52,6 +52,17 @@ class Table:
     times: tuple[str, ...] = ()  # stored UTC columns, each written as _utc and _local
     session_column: str | None = "session_id"  # how rows belong to a session
     kind: str | None = None  # the correctable kind, for the "corrections" column
+    # Columns worked out from the record rather than stored in the row (DERIVED).
+    derived: tuple[tuple[str, str], ...] = ()
+
+
+# A first dose marked entered in error (never given) leaves the stored first_dose_at, which
+# is set once; T0 is then the first dose given (Xvfb QA: the export named the phantom dose).
+T0_MEANING = (
+    "T0: the first dose given (a dose marked entered in error is not); empty if none. "
+    "Written _utc and _local"
+)
+IN_ERROR_MEANING = "1 if the dose was marked entered in error (never given), else 0"
 
 
 RECORDED = (
@@ -84,12 +95,13 @@ TABLES: tuple[Table, ...] = (
             ("protocol", "monitoring protocol name"),
             ("zone_name", "the clinic's IANA time zone for the session"),
             ("started_at", "session start"),
-            ("first_dose_at", "first dose (T0); empty if none"),
+            ("first_dose_at", "the first dose recorded, set once (see t0); empty if none"),
             ("ended_at", "session end; empty if it was never ended"),
             *RECORDED,
         ),
         times=("started_at", "first_dose_at", "ended_at", "recorded_at"),
         session_column="id",
+        derived=(("t0", T0_MEANING),),
     ),
     Table(
         "doses.csv",
@@ -107,6 +119,7 @@ TABLES: tuple[Table, ...] = (
         ),
         times=("given_at", "recorded_at"),
         kind="dose",
+        derived=(("entered_in_error", IN_ERROR_MEANING),),
     ),
     # When each IV infusion stopped: its length was in the report only (QA).
     Table(
@@ -214,6 +227,9 @@ TABLES: tuple[Table, ...] = (
 )
 
 
+_SESSION_COLUMNS = [c for t in TABLES if t.file == "sessions.csv" for c, _m in t.columns]
+
+
 def column_names(table: Table) -> list[str]:
     """The header of ``table``'s file: each time twice, the clinician's name beside the id,
     and for a correctable kind how often the row was corrected."""
@@ -227,6 +243,8 @@ def column_names(table: Table) -> list[str]:
             names.append("recorded_by_name")
     if table.kind is not None:
         names.append("corrections")
+    for column, _meaning in table.derived:
+        names += [f"{column}_utc", f"{column}_local"] if column == "t0" else [column]
     return names
 
 
@@ -276,13 +294,19 @@ def export_csv(
             done = 0
             names = dict(raw.execute("SELECT id, display_name FROM clinicians").fetchall())
             corrected = _correction_counts(raw)
+            voided, t0 = _entered_in_error(raw)
             for table in TABLES:
                 count = 0
                 with _private_file(folder / table.file) as out:
                     writer = csv.writer(out)
                     writer.writerow(column_names(table))
                     for row in scope.rows(table):
-                        writer.writerow(_format(table, row, names, corrected))
+                        line = _format(table, row, names, corrected)
+                        if table.file == "doses.csv":
+                            line.append(1 if str(row[0]) in voided else 0)
+                        elif table.file == "sessions.csv":
+                            line += _t0_cells(row, t0)
+                        writer.writerow(line)
                         count += 1
                         if count % BATCH == 0:
                             report(table.file, done + count, grand)
@@ -370,6 +394,45 @@ class _Scope:
         )
         while batch := cursor.fetchmany(BATCH):
             yield from batch
+
+
+def _entered_in_error(raw: Any) -> tuple[set[str], dict[str, str | None]]:
+    """The ids of the doses marked entered in error, and for each session that had one,
+    its first dose given (UTC text, None if none was): a few rows of a large record."""
+    voided = {
+        str(target)
+        for (target,) in raw.execute(
+            "SELECT target_id FROM corrections WHERE target_kind = 'dose' "
+            "AND json_extract(changes, '$.entered_in_error') = 1"
+        ).fetchall()
+    }
+    t0: dict[str, str | None] = {}
+    for dose_id in voided:
+        found = raw.execute("SELECT session_id FROM doses WHERE id = ?", (dose_id,)).fetchone()
+        if found is None:
+            continue
+        session = str(found[0])
+        given = [
+            str(at)
+            for at, other in raw.execute(
+                "SELECT given_at, id FROM doses WHERE session_id = ?", (session,)
+            ).fetchall()
+            if str(other) not in voided
+        ]
+        t0[session] = min(given) if given else None
+    return voided, t0
+
+
+def _t0_cells(row: Sequence[Any], t0: dict[str, str | None]) -> list[str]:
+    """A sessions.csv row's t0_utc and t0_local: its first_dose_at unless that dose was
+    marked entered in error."""
+    *values, zone_name = row
+    session, first = str(values[0]), values[_SESSION_COLUMNS.index("first_dose_at")]
+    at = t0.get(session, first)
+    if at is None:
+        return ["", ""]
+    local = from_utc_text(at).astimezone(ZoneInfo(zone_name)).isoformat() if zone_name else ""
+    return [str(at), local]
 
 
 def _correction_counts(raw: Any) -> dict[str, int]:

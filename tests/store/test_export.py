@@ -115,7 +115,7 @@ def test_every_exported_column_is_documented_in_the_readme():
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     for table in TABLES:
         assert f"**{table.file}**" in readme
-        for column, meaning in table.columns:
+        for column, meaning in (*table.columns, *table.derived):
             assert f"`{column}` {meaning}" in readme, (table.file, column)
 
 
@@ -181,3 +181,31 @@ def test_a_cell_a_spreadsheet_would_run_is_exported_as_text(store, tmp_path):
     assert row["display_name"] == "'" + link
     texts = sorted(r["text"] for r in read(tmp_path / "export", "observations.csv"))
     assert texts == ["'- settled, resting", "'@SUM(1+1)|' /C calc'", "calm = settled"]
+
+
+def test_a_dose_entered_in_error_is_flagged_and_leaves_t0(store, clock, tmp_path):
+    """Xvfb QA: sessions.csv gave T0 as the never-given dose's time, and doses.csv listed
+    it with its mg and no flag: anyone summing mg or reading T0 from the export was wrong."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="Europe/Berlin")
+    store.add_vitals(session, {"systolic": 128, "diastolic": 82})
+    clock.advance(minutes=5)
+    wrong = store.add_dose(session, drug="ketamine", route="im", mg=50)
+    clock.advance(minutes=10)
+    given = store.add_dose(session, drug="ketamine", route="im", mg=40)
+    store.correct("dose", wrong, {"entered_in_error": True}, reason="not given")
+    other = store.start_session(patient, protocol="IM", zone_name="UTC")
+    store.add_vitals(other, {"systolic": 128, "diastolic": 82})
+    clock.advance(minutes=1)
+    store.add_dose(other, drug="ketamine", route="im", mg=40)
+    store.export_csv(tmp_path / "e")
+    doses = {r["id"]: r for r in read(tmp_path / "e", "doses.csv")}
+    assert doses[str(wrong)]["entered_in_error"] == "1"
+    assert doses[str(given)]["entered_in_error"] == "0"
+    sessions = {r["id"]: r for r in read(tmp_path / "e", "sessions.csv")}
+    row = sessions[str(session)]
+    assert row["first_dose_at_utc"] == doses[str(wrong)]["given_at_utc"]  # as recorded
+    assert row["t0_utc"] == doses[str(given)]["given_at_utc"]
+    assert row["t0_local"] == doses[str(given)]["given_at_local"]
+    assert row["t0_local"].endswith("+01:00")
+    assert sessions[str(other)]["t0_utc"] == sessions[str(other)]["first_dose_at_utc"]
