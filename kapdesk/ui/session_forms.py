@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QDialogButtonBox,
@@ -206,7 +206,15 @@ class CorrectDialog(FormDialog):
         # screen (QA: at 1024x600 it went out of view as the first field took the keys).
         super().__init__("Correct an entry", parent, scrolling=True, subject=summary)
         self.edits: dict[str, QLineEdit] = {}
+        self.in_error: WrappingCheck | None = None
         for name, value in fields.items():
+            if in_error is not None and self.edits and self.in_error is None:
+                # Under the amount, one Tab from it: the box is about the whole dose (Xvfb
+                # QA: Tab, Space from the amount typed the reason into the lot number).
+                self.in_error = WrappingCheck(in_error)
+                self.in_error.toggled.connect(self._in_error_toggled)
+                self.in_error.box.installEventFilter(self)
+                self.form.addRow(self.in_error)
             edit = QLineEdit(value)
             edit.setAccessibleName(labels[name])
             if name == "text":
@@ -220,12 +228,6 @@ class CorrectDialog(FormDialog):
             else:
                 self.form.addRow(labels[name], edit)
             self.edits[name] = edit
-        self.in_error: WrappingCheck | None = None
-        if in_error is not None:
-            # Ticked with Space: the fields go grey, as they are no longer what is changed.
-            self.in_error = WrappingCheck(in_error)
-            self.in_error.toggled.connect(self._in_error_toggled)
-            self.form.addRow(self.in_error)
         self.reason = QLineEdit()
         self.reason.setAccessibleName("Reason")
         self.reason.setPlaceholderText("Why the entry was wrong (required)")
@@ -259,8 +261,29 @@ class CorrectDialog(FormDialog):
             self.focus(self.reason)  # the refusal is about the reason: go where it is typed
 
     def _in_error_toggled(self, ticked: bool) -> None:
+        """Ticked: the fields go grey (they are no longer what is changed), and the keyboard
+        goes on to the reason, which is what is typed next (Xvfb QA: the reason typed on the
+        box was lost, and each space in it ticked or unticked the box)."""
         for edit in self.edits.values():
             edit.setEnabled(not ticked)
+        if ticked:
+            self.focus(self.reason)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Letters typed on the box go into the reason (its own Space still ticks it)."""
+        if (
+            self.in_error is not None
+            and watched is self.in_error.box
+            and event.type() == QEvent.Type.KeyPress
+            and isinstance(event, QKeyEvent)
+        ):
+            text = event.text()
+            plain = not event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier
+            if plain and text and text.isprintable() and text != " ":
+                self.focus(self.reason)
+                self.reason.insert(text)
+                return True
+        return super().eventFilter(watched, event)
 
     def changes(self) -> dict[str, Any]:
         if self.in_error is not None and self.in_error.box.isChecked():

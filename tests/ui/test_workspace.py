@@ -616,6 +616,30 @@ def test_leaving_a_session_empties_its_menu_and_the_next_fills_it_once(qtbot, wi
     assert bar == ["&Record", "&Session", "&View", "&Clinician"]
 
 
+def test_letters_typed_on_the_entered_in_error_box_go_into_the_reason(qtbot, window, store, clock):
+    """Xvfb QA: with the box focused, a reason typed at once lost its letters, and each
+    space ticked or unticked the box."""
+    workspace = _screened_session(window, store)
+    workspace.service.record_vitals_line("128/82 72")
+    clock.advance(minutes=5)
+    wrong = workspace.service.record_dose(drug="ketamine", route="im", mg=50)
+    workspace.log_view.setFocus()
+    workspace.log_view.setCurrentIndex(
+        workspace.log_model.index(workspace.log_model.row_of(wrong.id), 0)
+    )
+    press(window, Qt.Key.Key_E, CTRL)
+    correct = workspace.correct_dialog
+    qtbot.keyClick(correct.edits["mg"], Qt.Key.Key_Tab)
+    box = correct.in_error.box
+    assert correct.focusWidget() is box
+    qtbot.keyClicks(box, "charted")  # typed before ticking it
+    assert correct.focusWidget() is correct.reason
+    assert correct.reason.text() == "charted"
+    assert not box.isChecked()
+    correct.reject()
+    window.close_workspace()
+
+
 def test_a_dose_entered_in_error_is_marked_so_from_the_keyboard(qtbot, window, store, clock):
     """QA: a dose recorded that was never given could not be taken back. Ctrl+E on it,
     Tab to the box, Space, a reason, Enter: the line says so in words over the dose
@@ -637,15 +661,17 @@ def test_a_dose_entered_in_error_is_marked_so_from_the_keyboard(qtbot, window, s
     press(window, Qt.Key.Key_E, CTRL)
     correct = workspace.correct_dialog
     assert correct.focusWidget() is correct.edits["mg"]
-    for _field in correct.edits:  # past the amount and the lot number
-        qtbot.keyClick(correct.focusWidget(), Qt.Key.Key_Tab)
+    # One Tab from the amount: the box (Xvfb QA: it was after the lot number, and Tab,
+    # Space, then the reason went into the lot).
+    qtbot.keyClick(correct.edits["mg"], Qt.Key.Key_Tab)
     assert correct.focusWidget() is correct.in_error.box
     assert "never given" in correct.in_error.text()
     qtbot.keyClick(correct.in_error.box, Qt.Key.Key_Space)
     assert not correct.edits["mg"].isEnabled()
-    qtbot.keyClick(correct.in_error.box, Qt.Key.Key_Tab)
+    # Ticked, the keyboard is in the reason: its spaces do not untick the box.
     assert correct.focusWidget() is correct.reason
     qtbot.keyClicks(correct.reason, "wrong patient's syringe; not given")
+    assert correct.in_error.box.isChecked()
     with qtbot.waitSignal(correct.accepted):
         qtbot.keyClick(correct.reason, Qt.Key.Key_Return)
     QApplication.processEvents()
