@@ -63,8 +63,8 @@ def held_in_vitals(held: str) -> str:
 
 
 STOP_QUESTION = (
-    f"Stop the IV infusion now? Ctrl+I again within {STOP_CONFIRM_S:g} seconds records it "
-    "stopped; otherwise it stays running."
+    "Stop the IV infusion {what} now? Ctrl+I again within "
+    f"{STOP_CONFIRM_S:g} seconds records it stopped; otherwise it stays running."
 )
 # Said in the question's place once its seconds are up: the question stood on, and a
 # Ctrl+I a minute later only asked again, recording nothing (Xvfb QA).
@@ -353,7 +353,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         asked = self._stop_asked
         if asked is not None and service.monotonic() - asked > STOP_CONFIRM_S:
             self._stop_asked = None
-            if self.message_text() == STOP_QUESTION:
+            if self.message_text().startswith(STOP_QUESTION.split("{", 1)[0]):
                 self.say(STOP_LAPSED)
         text, state = service.next_check()
         self.header.set_check(text, None if state is None else str(state))
@@ -719,7 +719,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         now = self.service.monotonic()
         if asked is None or now - asked > STOP_CONFIRM_S:
             self._stop_asked = now
-            self.say(STOP_QUESTION)
+            self.say(self._stop_question())
             return
         try:
             entry = self.service.stop_infusion()
@@ -747,6 +747,25 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         said = self.message_text()
         if said.startswith(HELD_PREFIX) and said != held_in_vitals(text.strip()):
             self.say("")
+
+    def _stop_question(self) -> str:
+        """Which infusion Ctrl+I again stops (the newest), and any left running: with two
+        running the question named neither, and the older was the one meant (Xvfb QA)."""
+        running = [self.service.entry("dose", i) for i in self.service.running_infusions()]
+
+        def named(dose: Any) -> str:
+            return f"of {getattr(dose.content, 'mg', 0):g} mg started " + (
+                self.service.local_clock(dose.at)
+            )
+
+        question = STOP_QUESTION.format(what=named(running[-1]))
+        if len(running) > 1:
+            question += (
+                " Still running after it: "
+                + "; ".join(f"the infusion {named(dose)}" for dose in running[:-1])
+                + "."
+            )
+        return question
 
     def selected_entry(self) -> LogEntry | None:
         rows = self.log_view.selectionModel().selectedRows()

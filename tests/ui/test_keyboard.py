@@ -587,7 +587,7 @@ def test_ctrl_i_says_the_infusion_is_stopped(qtbot, window, store, clock):
     clock.advance(minutes=40)
     press(window, Qt.Key.Key_I, CTRL)
     assert workspace.message_text().startswith(
-        "Stop the IV infusion now? Ctrl+I again within 10 seconds"
+        "Stop the IV infusion of 35 mg started 09:00 now? Ctrl+I again within 10 seconds"
     )
     assert len(workspace.service.running_infusions()) == 1  # still running
     clock.advance(seconds=11)  # too long after: the question goes, and says so
@@ -617,6 +617,11 @@ def test_ctrl_i_names_an_infusion_still_running_after_a_stop(qtbot, window, stor
     service.record_dose(drug="ketamine", route="iv", mg=20, unusual_confirmed=True)
     clock.advance(minutes=30)
     press(window, Qt.Key.Key_I, CTRL)
+    assert workspace.message_text() == (
+        "Stop the IV infusion of 20 mg started 09:05 now? Ctrl+I again within 10 seconds "
+        "records it stopped; otherwise it stays running. Still running after it: the "
+        "infusion of 35 mg started 09:00."
+    )
     press(window, Qt.Key.Key_I, CTRL)
     said = workspace.message_text()
     assert said.startswith("IV infusion stopped. The dose's line in the log: Ketamine 20 mg")
@@ -2106,4 +2111,4 @@ def test_ctrl_i_asks_again_after_anything_else_is_done(qtbot, window, store, clo
     type_into(qtbot, workspace.observation.line, "pt calm")
     press(window, Qt.Key.Key_I, CTRL)
     assert len(workspace.service.running_infusions()) == 1  # asked again, not stopped
-    assert workspace.message_text().startswith("Stop the IV infusion now?")
+    assert workspace.message_text().startswith("Stop the IV infusion of 35 mg started")
