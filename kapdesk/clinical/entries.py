@@ -267,10 +267,12 @@ def clean_text(
     return value
 
 
-def clean_optional_text(value: Any, label: str, *, limit: int = MAX_SHORT_TEXT_CHARS) -> str | None:
+def clean_optional_text(
+    value: Any, label: str, *, limit: int = MAX_SHORT_TEXT_CHARS, field: str = "text"
+) -> str | None:
     if value is None or (isinstance(value, str) and not value.strip()):
         return None
-    return clean_text(value, label, limit=limit, one_line=True).strip()
+    return clean_text(value, label, limit=limit, one_line=True, field=field).strip()
 
 
 def clean_tags(tags: Sequence[Any] | None) -> tuple[str, ...]:
@@ -350,7 +352,7 @@ def validate_dose(
         drug=drug_value,
         route=route_value,
         mg=dose_mg,
-        lot_number=clean_optional_text(lot_number, "Lot number", limit=60),
+        lot_number=clean_optional_text(lot_number, "Lot number", limit=60, field="lot_number"),
         device_count=devices,
     )
 
@@ -478,7 +480,11 @@ def validate_patient(
     return PatientDetails(
         display_name=name,
         date_of_birth=dob,
-        record_number=clean_optional_text(record_number, "Record number", limit=60),
+        # Its own field named: a refused number took the keyboard to the name, and the
+        # number retyped there replaced the patient's name (Xvfb QA).
+        record_number=clean_optional_text(
+            record_number, "Record number", limit=60, field="record_number"
+        ),
         weight_kg=weight,
     )
 

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from kapdesk.clinical.entries import ROUTE_LABELS, Drug, Route, route_in_sentence
 from kapdesk.clinical.scales import REMS_QUESTIONS, SCALES
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
+from kapdesk.clinical.vitals import DECIMAL
 from kapdesk.session.dosing import DoseDefaults, device_count
 from kapdesk.session.entries import CLOCK_TIME, ENTERED_IN_ERROR
 from kapdesk.ui.forms import FormDialog
@@ -112,11 +113,13 @@ class DoseDialog(FormDialog):
             self.devices.setText(str(count))
 
     def _show_per_kg(self) -> None:
-        try:
-            mg = float(self.mg.text().replace(",", "."))
-        except ValueError:
+        typed = self.mg.text().strip()
+        if not DECIMAL.fullmatch(typed):
+            # Read as the dose is, or not at all: "50_0" showed 7.14 mg/kg beside its
+            # refusal, read as 500 mg (Xvfb QA).
             self.per_kg.setText("")
             return
+        mg = float(typed.replace(",", "."))
         if mg <= 0:
             self.per_kg.setText("")  # "-0.07 mg/kg" of a dose that cannot be (QA)
         elif self.weight_kg:

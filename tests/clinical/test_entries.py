@@ -357,3 +357,14 @@ def test_a_patient_that_would_look_like_another_is_refused(name, number):
 def test_a_joiner_a_script_writes_names_with_is_kept():
     persian = "\u0645\u062d\u200c\u0645\u062f"  # ZWNJ between two Arabic letters
     assert validate_patient(persian, today=dt.date(2026, 11, 28)).display_name == persian
+
+
+def test_a_refused_record_number_or_lot_is_said_of_its_own_field():
+    """Xvfb QA: a refused record number took the keyboard to the Name field, and the number
+    retyped there replaced the patient's name."""
+    with pytest.raises(ValidationError) as caught:
+        validate_patient("Ada Example", None, "QA\u2060-101", None, today=dt.date(2026, 11, 28))
+    assert caught.value.field == "record_number"
+    with pytest.raises(ValidationError) as caught:
+        validate_dose("esketamine", "intranasal", "56", "L\u200b7", "2")
+    assert caught.value.field == "lot_number"

@@ -691,3 +691,20 @@ def test_a_dose_entered_in_error_is_marked_so_from_the_keyboard(qtbot, window, s
     assert workspace.correct_dialog is None or not workspace.correct_dialog.isVisible()
     assert "marked entered in error and stays as it is" in workspace.message_text()
     window.close_workspace()
+
+
+def test_the_mg_per_kg_hint_reads_the_dose_as_the_dose_is_read(qtbot):
+    """Xvfb QA: "50_0" showed 7.14 mg/kg beside its refusal, read as 500 mg."""
+    from kapdesk.session.dosing import DoseDefaults
+    from kapdesk.ui.session_forms import DoseDialog
+
+    form = DoseDialog(70.0, DoseDefaults("ketamine", "im"))
+    qtbot.addWidget(form)
+    for typed, hint in (
+        ("50_0", ""),
+        ("5e1", ""),
+        ("35", "0.50 mg/kg at 70 kg"),
+        ("35,0", "0.50 mg/kg at 70 kg"),
+    ):
+        form.mg.setText(typed)
+        assert form.per_kg.text() == hint, typed
