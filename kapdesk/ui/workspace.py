@@ -447,7 +447,11 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.banner.show_alert(first.level.value, reading, first.reason, action, len(pending) - 1)
 
     def say(self, sentence: str) -> None:
-        """A refusal or a notice, shown above the entry lines until the next act."""
+        """A refusal or a notice, shown above the entry lines until the next act; with
+        none, that a reading waits unrecorded in the Vitals line, while it does (Xvfb QA:
+        the next note typed, or the end panel opened, took that sentence away with the
+        reading still there)."""
+        sentence = sentence or self._held_reminder()
         if sentence != self.message.text():  # most acts clear nothing: no relayout
             self.message.setText(sentence)
         if self.message.isVisible() != bool(sentence):
@@ -741,12 +745,19 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             )
         self.say(f"IV infusion stopped. The dose's line in the log: {entry.text}.{more}")
 
-    def _vitals_line_changed(self, text: str) -> None:
-        """The sentence that the Vitals line still holds a reading goes once it does not:
-        emptied, it stood on through a lock and back (Xvfb QA)."""
-        said = self.message_text()
-        if said.startswith(HELD_PREFIX) and said != held_in_vitals(text.strip()):
+    def _vitals_line_changed(self, _text: str) -> None:
+        """The sentence that the Vitals line still holds a reading follows the line: emptied,
+        it stood on through a lock and back (Xvfb QA)."""
+        if self.message_text().startswith(HELD_PREFIX):
             self.say("")
+
+    def _held_reminder(self) -> str:
+        """A reading typed in the Vitals line and left there, the keyboard elsewhere."""
+        line = getattr(self, "vitals", None)
+        if line is None or getattr(self, "review", False) or line.line.hasFocus():
+            return ""
+        held = line.line.text().strip()
+        return held_in_vitals(held) if held else ""
 
     def _stop_question(self) -> str:
         """Which infusion Ctrl+I again stops (the newest), and any left running: with two
@@ -792,6 +803,6 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             self.refocus()
             if left_vitals:
                 # Xvfb QA: Esc from "140/9" left it there unrecorded, without a word.
-                self.say(held_in_vitals(held))
+                self.say("")  # the keyboard is elsewhere now: say() reminds of it
             return
         super().keyPressEvent(event)

@@ -1344,6 +1344,13 @@ def test_esc_from_a_half_typed_reading_says_it_was_not_recorded(qtbot, window, s
         "Not recorded: “140/9” is still in the Vitals line; Enter there records it."
     )
     assert len(workspace.service.state.readings()) == readings
+    # Other acts do not take it away while the reading is there (Xvfb QA: a note typed
+    # next, or the end panel opened, cleared it with 128/82 still in the line).
+    type_into(qtbot, workspace.observation.line, "resting quietly")
+    assert workspace.message_text().startswith("Not recorded: “140/9” is still in the")
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    assert workspace.message_text().startswith("Not recorded: “140/9” is still in the")
+    key(focused(), Qt.Key.Key_Escape)
     # Emptied, the sentence goes with it (Xvfb QA: it stood on through a lock and back).
     press(window, Qt.Key.Key_B, CTRL)
     key(focused(), Qt.Key.Key_A, CTRL)
