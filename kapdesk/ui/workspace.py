@@ -343,7 +343,10 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
             "--:--:--" if since is None else format_elapsed(since),
         )
         if self.review:
-            return  # a past session's header says what it was, once (_show_review)
+            # A past session's header says what it was (_show_review); again after a
+            # correction there, which may move T0.
+            self.review_header()
+            return
         if service.ended_at is not None:
             self.header.set_status(f"Session ended at {service.local_clock(service.ended_at)}")
             self.header.set_check("", None)
@@ -644,7 +647,8 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
     def _say_read_only(self) -> None:
         self.say(
             "This session has ended and is open to read only: nothing can be entered "
-            "here. Esc goes back to the patients."
+            "here, but an entry that was wrong can be corrected (choose it, Ctrl+E). Esc "
+            "goes back to the patients."
         )
 
     def _writes(self, event: Any) -> bool:

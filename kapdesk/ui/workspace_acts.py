@@ -26,6 +26,7 @@ from kapdesk.session.entries import (
     field_labels,
     parse_changes,
 )
+from kapdesk.session.protocols import NO_PROTOCOL
 from kapdesk.session.service import DOSE_IN_ERROR_KEPT, Outcome
 from kapdesk.store import StoreError
 from kapdesk.ui.forms import ALERT_READ_S, FormDialog, open_form
@@ -544,8 +545,12 @@ class EndActs(Base):
         ended = service.ended_at
         assert ended is not None
         self.timer.stop()
+        # Reading and filing, and correcting an entry: an error found while writing up the
+        # next day could not be put right anywhere (Xvfb QA; README: "nothing can be added
+        # once it has ended; corrections still can").
         readable = {
-            self.actions_by_name[name] for name in ("log", "report", "print", "rems_form", "survey")
+            self.actions_by_name[name]
+            for name in ("log", "correct", "report", "print", "rems_form", "survey")
         }
         for action in (*self.actions_by_name.values(), *self.scale_actions):
             action.setEnabled(action in readable)
@@ -553,10 +558,19 @@ class EndActs(Base):
         # and a banner with its button took the keyboard in a read-only view (QA).
         for widget in (self.observation, self.vitals, self.observation.tags_box, self.banner):
             widget.hide()
+        self.review_header()
+        self.focus_log()
+
+    def review_header(self) -> None:
+        """A past session's span, T0 and what it holds, in the header: again after a
+        correction (the first dose marked entered in error moves T0)."""
+        service = self.service
+        ended = service.ended_at
+        assert ended is not None
         clock = service.local_clock
         started = service.started_at
         day = started.astimezone(service.state.zone)
-        protocol = self.header.protocol_label.full_text().removeprefix("Session · ")
+        protocol = "no protocol" if service.protocol_name == NO_PROTOCOL else service.protocol_name
         self.header.session_clock.set_caption(f"Duration {clock(started)}–{clock(ended)}")
         self.header.session_clock.set_time(format_elapsed(ended - started))
         first = service.first_dose_at
@@ -577,9 +591,9 @@ class EndActs(Base):
         )
         self.header.set_status(
             f"Ended — read only. {protocol}, {day:%a %d %b %Y} "
-            f"({service.state.row['zone_name']}).{never} Esc: back to the patients."
+            f"({service.state.row['zone_name']}).{never} Ctrl+E corrects the chosen entry; "
+            "Esc: back to the patients."
         )
-        self.focus_log()
 
     def _show_ended(self) -> None:
         self.summary = self.service.summary()

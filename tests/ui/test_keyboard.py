@@ -506,7 +506,9 @@ def test_a_dose_above_the_usual_range_needs_enter_twice(qtbot, window, store, cl
     # The warning overruled stays in the record, with who overruled it.
     assert workspace.log_model.entry_at(0).text == (
         "Recorded by dr.test past the warning: 30 mg with the 70 mg already given makes "
-        "100 mg, 1.43 mg/kg at 70 kg, above the usual 0.5–1 mg/kg for an IV infusion."
+        "100 mg, 1.43 mg/kg at 70 kg, above the usual 0.5–1 mg/kg for an IV infusion. An IV "
+        "infusion (70 mg, started 09:00) is still running: stop it first (Ctrl+I twice) if "
+        "this replaces it."
     )
     # The warning's "Enter again records it" is gone from above the entry lines: left
     # there, it read as if the dose had not been saved (QA).

@@ -68,14 +68,13 @@ def test_a_finished_session_opens_read_only_by_keys(qtbot, store, data_dir, cloc
     assert not workspace.observation.isVisible()
     assert not workspace.vitals.isVisible()
     enabled = [name for name, a in workspace.actions_by_name.items() if a.isEnabled()]
-    # Reading and filing only, and handing over for the patient's survey (issue 13).
-    assert enabled == ["log", "survey", "report", "print", "rems_form"]
+    # Reading, filing and correcting, and handing over for the patient's survey (issue 13).
+    assert enabled == ["log", "correct", "survey", "report", "print", "rems_form"]
     assert not any(a.isEnabled() for a in workspace.scale_actions)
     before = workspace.log_model.rowCount()
     focused = QApplication.focusWidget()
     assert focused is workspace.log_view
     key(focused, Qt.Key.Key_A)
-    key(focused, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)  # correct: off here
     assert "read only" in workspace.message_text()
     # Each key that writes says so too (Xvfb QA: Ctrl+D did nothing, without a word).
     for chord in (
@@ -157,3 +156,39 @@ def test_a_session_key_on_the_patients_page_says_where_it_works(qtbot, store, da
     # The list is the session screen's own chords, less Ctrl+E (a patient's correction here).
     chords = {a.shortcut().toString() for a in window.workspace.actions_by_name.values()}
     assert chords - {"Ctrl+E"} == SESSION_ONLY_KEYS
+
+
+def test_an_entry_of_a_past_session_is_corrected_from_its_screen(qtbot, store, data_dir, clock):
+    """Xvfb QA: a dose found the next day to have been charted in error could be marked so
+    only on the screen left open at the end; opened again from the patients page, Ctrl+E
+    said "read only", though corrections are kept open after the end."""
+    window, finished, _running = demo_sessions(qtbot, store, data_dir, clock)
+    sessions = window.patients_page.session_list
+    sessions.setCurrentIndex(sessions.model().index(1, 0))
+    key(sessions, Qt.Key.Key_Return)
+    workspace = window.workspace
+    assert workspace.review
+    assert workspace.service.id == finished
+    assert "Ctrl+E corrects the chosen entry" in workspace.header.status_text()
+    first, second = workspace.service.state.doses()  # the demo's two 28 mg devices
+    caption = workspace.header.dose_clock.caption.full_text()
+    assert caption == f"From the first dose, {workspace.service.local_clock(first.at)}"
+    log = workspace.log_view
+    log.setCurrentIndex(workspace.log_model.index(workspace.log_model.row_of(first.id), 0))
+    key(log, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    form = workspace.correct_dialog
+    assert form is not None
+    assert form.isVisible()
+    key(form.edits["mg"], Qt.Key.Key_Tab)
+    key(form.in_error.box, Qt.Key.Key_Space)
+    qtbot.keyClicks(form.reason, "charted twice; one device given")
+    with qtbot.waitSignal(form.accepted):
+        key(form.reason, Qt.Key.Key_Return)
+    assert [d.id for d in workspace.service.state.doses()] == [second.id]
+    line = workspace.log_model.entry_at(workspace.log_model.row_of(first.id))
+    assert line.text.startswith("ENTERED IN ERROR, not given: Esketamine 28 mg")
+    # T0 moved to the dose given, in the header too.
+    assert workspace.header.dose_clock.caption.full_text() == (
+        f"From the first dose, {workspace.service.local_clock(second.at)}"
+    )
+    assert workspace.review  # still the past session's screen, nothing added
