@@ -99,7 +99,7 @@ def rems_form(service: SessionService) -> list[FormField]:
             FormField(
                 "Minutes from the first device to the end",
                 "",
-                f"the session has not ended ({minutes} minutes so far)",
+                f"the session has not ended ({minutes} minute{'' if minutes == 1 else 's'} so far)",
             )
         )
     else:
