@@ -764,6 +764,44 @@ def test_7_a_reading_can_be_recorded_with_the_end_panel_open(qtbot, window, stor
     assert workspace.log_view.isVisible()
 
 
+def test_a_session_is_not_ended_over_a_reading_or_note_not_yet_recorded(qtbot, window, store):
+    """Xvfb QA: 142/88 78 98 typed in the Vitals line, Ctrl+Shift+E, the override: the
+    session ended without the reading, the lines greyed with it still there, and the REMS
+    form's last BP was the older one; a half-typed note and its tag went the same way."""
+    workspace, _ = started(qtbot, window, store, "IM injection")
+    workspace.service.record_dose(drug="ketamine", route="im", mg=50)
+    press(window, Qt.Key.Key_B, CTRL)
+    qtbot.keyClicks(focused(), "142/88 78 98")
+    workspace.observation.line.setText("chatting, wants water")
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    panel = workspace.discharge
+    waiting = (
+        "Not recorded yet: the reading “142/88 78 98” in the Vitals line (Ctrl+B, Enter) and "
+        "the observation “chatting, wants water” (Ctrl+O, Enter)."
+    )
+    assert panel.error.text().startswith(waiting)  # said as the panel opens
+    panel.override.setFocus()
+    qtbot.keyClicks(panel.override, "Patient asked to stop; prescriber agrees")
+    panel.confirm.setFocus()
+    key(panel.confirm, Qt.Key.Key_Return)
+    assert workspace.service.ended_at is None
+    assert panel.error.text().startswith("Not ended. " + waiting)
+    # Recorded, the end goes through.
+    press(window, Qt.Key.Key_B, CTRL)
+    key(focused(), Qt.Key.Key_Return)
+    press(window, Qt.Key.Key_O, CTRL)
+    key(focused(), Qt.Key.Key_Return)
+    texts = [e.text for e in workspace.service.log()]
+    assert "chatting, wants water" in texts
+    assert "BP 142/88  HR 78  SpO2 98%" in texts
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    panel.override.setFocus()
+    qtbot.keyClicks(panel.override, "Patient asked to stop; prescriber agrees")
+    panel.confirm.setFocus()
+    key(panel.confirm, Qt.Key.Key_Return)
+    assert workspace.service.ended_at is not None
+
+
 def test_8_enter_does_what_the_screen_promises(qtbot, window, store, data_dir, clock):
     workspace, _ = started(qtbot, window, store, "IM injection")
     workspace.service.record_dose(drug="ketamine", route="im", mg=50)
