@@ -50,8 +50,10 @@ class ChainedWriter:
     clinician_id: uuid.UUID
     # The database file as opened (device, inode): see _still_in_place.
     _file_identity: tuple[int, int] | None = None
-    # Its write-ahead log's, as found after a commit (SQLite makes it at the first write).
+    # Its write-ahead log's, as found after a commit (SQLite makes it at the first write),
+    # and its size then: nothing in kapdesk shrinks it while the record is open.
     _wal_identity: tuple[int, int] | None = None
+    _wal_size = 0
 
     def _entry_time(self, value: dt.datetime | None, now: dt.datetime) -> dt.datetime:
         return now if value is None else clean_entry_time(value, now)
@@ -278,6 +280,21 @@ class ChainedWriter:
                 + "Note this entry on paper, quit kapdesk and start it again, then enter it; "
                 "keep the data folder out of clean-up and sync tools."
             )
+        self._refuse_cut_wal(what)
+
+    def _refuse_cut_wal(self, what: str) -> None:
+        if self._wal_identity is None or not self._wal_cut_short():
+            return
+        # No checkpoint: what the cut log held is gone from the disk, and copying its
+        # pages into the database would write the gap into it.
+        raise SaveFailedError(
+            f"Not saved: {what} could not be written, because another program cut the "
+            f"record's write-ahead log ({self._wal_path().name}) short while kapdesk was open: "
+            "the newest entries saved before may be missing from the record. Keep this "
+            "window open and copy those entries from the log on screen onto paper; then quit "
+            "kapdesk, run kapdesk verify, and keep the data folder out of clean-up and sync "
+            "tools."
+        )
 
     def _wal_path(self) -> Path:
         return self._opened.folder / (DATABASE_FILE + "-wal")
@@ -286,6 +303,23 @@ class ChainedWriter:
         """After a commit: the write-ahead log it went into, to find it again (above)."""
         if self._wal_identity is None:
             self._wal_identity = _identity(self._wal_path())
+        with contextlib.suppress(OSError):
+            self._wal_size = os.stat(self._wal_path()).st_size
+
+    def _wal_cut_short(self) -> bool:
+        """Whether the log (the one noted) is now shorter than after the last commit, or
+        its header no longer SQLite's: cut by another program. SQLite goes on writing
+        after the cut, and its header gone, nothing in it is read again (tamper QA: the
+        log truncated to nothing, 12 entries said saved, all lost at the next start)."""
+        try:
+            with open(self._wal_path(), "rb") as log_file:
+                size = os.fstat(log_file.fileno()).st_size
+                head = log_file.read(4)
+        except OSError:
+            return False  # gone: the identity check says so
+        if size < self._wal_size:
+            return True
+        return len(head) == 4 and int.from_bytes(head, "big") not in WAL_MAGIC
 
     def _rescue_wal(self) -> bool:
         """Copy the deleted log's committed pages into the database file (a checkpoint,
@@ -374,6 +408,10 @@ def _column_sets(table: Table) -> tuple[frozenset[str], frozenset[str], tuple[st
     columns = frozenset(c.name for c in table.columns)
     required = frozenset(c.name for c in table.columns if not c.nullable and c.name != "id")
     return columns, required, tuple(c.name for c in table.columns if c.nullable)
+
+
+# The first four bytes of a write-ahead log, big-endian (sqlite.org/fileformat2.html#walformat).
+WAL_MAGIC = (0x377F0682, 0x377F0683)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

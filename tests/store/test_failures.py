@@ -554,3 +554,43 @@ def test_an_entry_dated_before_its_session_began_is_refused(store, clock, kind):
     assert store.entries(kind, session) == []
     add(clock.now_utc() - dt.timedelta(minutes=5))  # after it began: taken
     assert len(store.entries(kind, session)) == 1
+
+
+@pytest.mark.parametrize("cut", ["truncated", "header overwritten"])
+def test_a_write_ahead_log_cut_short_under_the_open_record_stops_the_writes(
+    store, data_dir, clock, cut
+):
+    """Tamper QA: with kapdesk.db-wal truncated while kapdesk ran, SQLite went on writing
+    after the cut, each entry said saved, and the log's header gone, all 12 were lost at
+    the next start. The next save finds it and refuses, without copying the gap in."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    store.add_observation(session, "before the cut")
+    wal = data_dir / (DATABASE_FILE + "-wal")
+    if cut == "truncated":
+        os.truncate(wal, 0)
+    else:
+        with open(wal, "r+b") as log_file:
+            log_file.write(b"\0" * 32)
+    with pytest.raises(SaveFailedError, match="cut the record's write-ahead log") as why:
+        store.add_observation(session, "after the cut")
+    assert "copy those entries from the log on screen onto paper" in str(why.value)
+    with pytest.raises(SaveFailedError, match="cut the record's write-ahead log"):
+        store.add_observation(session, "and again")
+
+
+def test_a_write_ahead_log_that_grows_and_is_checkpointed_is_not_taken_for_a_cut_one(
+    store, data_dir, clock
+):
+    """SQLite's own checkpoints start the log again from its beginning without shrinking
+    it: hundreds of entries, past several automatic checkpoints, all taken."""
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    wal = data_dir / (DATABASE_FILE + "-wal")
+    sizes = []
+    for index in range(600):
+        store.add_observation(session, f"note {index} " + "x" * 3000)
+        sizes.append(wal.stat().st_size)
+    assert len(store.entries("observation", session)) == 600
+    # The log was started again from its beginning at least once (it stopped growing).
+    assert sizes[-1] == sizes[-2]
