@@ -15,6 +15,7 @@ import uuid
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import DBAPIError
@@ -61,6 +62,8 @@ if TYPE_CHECKING:
     from kapdesk.store.backup import Progress as BackupProgress
     from kapdesk.store.export_csv import ExportInfo
 
+# The entries of a session, whose times lie within it.
+SESSION_KINDS = frozenset({"vitals", "observation", "dose", "scale_score"})
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
@@ -305,6 +308,7 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
         )
         current = self.entry(kind, entry_id).current
         stored_changes = CORRECTABLE[kind].clean_changes(current, changes, now=self._now())
+        self._refuse_a_time_outside_its_session(kind, entry_id, stored_changes)
         number = stored_changes.get("record_number") if kind == "patient" else None
         if number and number.strip().casefold() != str(current["record_number"] or "").casefold():
             self._refuse_a_taken_record_number(number)  # corrected to another's number
@@ -319,6 +323,38 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
             recorded_by=self.clinician_id,
         )
         return self._append("correction", row, details={"target_kind": kind})
+
+    def _refuse_a_time_outside_its_session(
+        self, kind: str, entry_id: uuid.UUID, changes: Mapping[str, Any]
+    ) -> None:
+        """A corrected time within its session, as a new entry's is, and never a dose's: it
+        sets T0 (tamper QA: corrections moved a reading, a note and a dose thirty days
+        before the session; the screens refused only the typed ones)."""
+        field = CORRECTABLE[kind].time_field
+        if kind not in SESSION_KINDS or field not in changes:
+            return
+        if kind == "dose":
+            raise ValidationError("time", "A dose's time is not corrected: it sets T0.")
+        table = m.ENTITY_TABLES[kind]
+        with OrmSession(self._engine) as orm:
+            session_id = orm.scalar(select(table.session_id).where(table.id == entry_id))  # type: ignore[attr-defined]
+        session = self.session(uuid.UUID(str(session_id)))
+        at = from_utc_text(changes[field])
+        zone = ZoneInfo(session["zone_name"])
+        if at < session["started_at"]:
+            raise ValidationError(
+                "time",
+                f"That time is before this session began "
+                f"({session['started_at'].astimezone(zone):%Y-%m-%d %H:%M}, "
+                f"{session['zone_name']}); check the time and enter it again.",
+            )
+        if session["ended_at"] is not None and at > session["ended_at"]:
+            raise ValidationError(
+                "time",
+                f"That time is after this session ended "
+                f"({session['ended_at'].astimezone(zone):%Y-%m-%d %H:%M}, "
+                f"{session['zone_name']}); check the time and enter it again.",
+            )
 
     def export_csv(
         self,

@@ -594,3 +594,37 @@ def test_a_write_ahead_log_that_grows_and_is_checkpointed_is_not_taken_for_a_cut
     assert len(store.entries("observation", session)) == 600
     # The log was started again from its beginning at least once (it stopped growing).
     assert sizes[-1] == sizes[-2]
+
+
+def test_a_correction_keeps_an_entrys_time_within_its_session_and_a_doses_as_it_was(store, clock):
+    """Tamper QA: corrections moved a reading, a note and a dose thirty days before their
+    session (the screens refused only typed times); the FHIR export then sent the dose
+    before its encounter began."""
+    import datetime as dt
+
+    from kapdesk.clinical.vitals import ValidationError
+
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    clock.advance(minutes=10)
+    reading = store.add_vitals(session, {"systolic": 128, "diastolic": 82})
+    note = store.add_observation(session, "settled")
+    dose = store.add_dose(session, drug="ketamine", route="im", mg=50)
+    month_ago = clock.now_utc() - dt.timedelta(days=30)
+    for kind, entry, field in (
+        ("vitals", reading, "taken_at"),
+        ("observation", note, "observed_at"),
+    ):
+        with pytest.raises(ValidationError, match="before this session began"):
+            store.correct(kind, entry, {field: month_ago}, reason="r")
+        store.correct(kind, entry, {field: clock.now_utc() - dt.timedelta(minutes=5)}, reason="r")
+    with pytest.raises(ValidationError, match="A dose's time is not corrected: it sets T0"):
+        store.correct(
+            "dose", dose, {"given_at": clock.now_utc() - dt.timedelta(minutes=5)}, reason="r"
+        )
+    assert store.entry("dose", dose).corrections == ()
+    clock.advance(minutes=30)
+    store.end_session(session)
+    clock.advance(minutes=30)
+    with pytest.raises(ValidationError, match="after this session ended"):
+        store.correct("vitals", reading, {"taken_at": clock.now_utc()}, reason="r")
