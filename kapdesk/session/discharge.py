@@ -248,7 +248,14 @@ def rems_summary(
         and not any(later.at >= r.at + recheck for later in pre)
         for r in pre
     )
-    last_alerts = evaluate(bp[-1].reading, thresholds=thresholds) if bp else []
+    # Before the end: the latest two readings since the dose raising no alert, and no
+    # recheck after an urgent one still due, as the discharge BP criterion asks ("until
+    # values remain consistent at a safe level"). Xvfb QA: "yes" on the form while the
+    # discharge check said not met, the recheck after 190/115 still due.
+    since_dose = [r for r in bp if first is None or r.at >= first]
+    steady = len(since_dose) >= 2 and not any(
+        evaluate(r.reading, thresholds=thresholds) for r in since_dose[-2:]
+    )
     return {
         "minutes_first_dose_to_end": None
         if first is None
@@ -257,7 +264,7 @@ def rems_summary(
         "bp_at_40_minutes": text(near_40),
         "bp_before_end": text(bp[-1] if bp else None),
         "vitals_acceptable_before_dosing": bool(pre) and caution is None and not unrechecked,
-        "vitals_acceptable_before_end": bool(bp) and not last_alerts,
+        "vitals_acceptable_before_end": steady and recheck_opens(state) is None,
         "lot_numbers": sorted(
             {d.content.lot_number for d in state.doses() if d.content.lot_number}
         ),

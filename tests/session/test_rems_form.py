@@ -118,3 +118,34 @@ def test_a_dose_without_its_lot_number_is_named_beside_the_lots_entered(store, c
     fields = {f.label: f for f in rems_form(service)}
     assert fields["Lot number(s)"].value == "LOT123; none entered with the dose at 09:05"
     assert "add it" in fields["Lot number(s)"].missing
+
+
+def test_vitals_are_not_acceptable_at_the_end_with_a_recheck_due_or_one_reading(store, clock):
+    """Xvfb QA: the form answered "yes" while the discharge check said the BP was not met,
+    the recheck after an urgent 190/115 still due."""
+    from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES
+
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="SPRAVATO REMS", zone_name="UTC")
+    service = SessionService(store, session, clock=clock.now_utc, protocol=None)
+    service.record_screening(
+        dict.fromkeys(CONTRAINDICATIONS, False), dict.fromkeys(MEDICINES, False), ""
+    )
+    service.record_vitals_line("128/82 72 98")
+    service.record_dose(
+        drug="esketamine", route="intranasal", mg=56, device_count=2, lot_number="L1"
+    )
+
+    def acceptable() -> str:
+        return {f.label: f for f in rems_form(service)}[
+            "Vitals acceptable before the session ended"
+        ].value
+
+    clock.advance(minutes=40)
+    service.record_vitals_line("130/84 74 98")
+    clock.advance(minutes=80)
+    service.record_vitals_line("190/115 80 97")  # urgent: a recheck is due
+    clock.advance(minutes=2)
+    service.record_vitals_line("132/84 74 98")  # two minutes on: not the recheck
+    service.end(override_reason="patient's ride arrived")
+    assert acceptable() == "no"
