@@ -744,6 +744,8 @@ class SessionService:
                 self.events.alerts_changed.emit(self.open_alerts())
         if alert_id is not None:
             changed = [self._event_added(alert_id)]
+            if self.ended_at is not None:
+                changed.append(self._acknowledged_after_end(alert_id))
             self.events.alerts_changed.emit(self.open_alerts())
         if kind in ("vitals", "dose", "scale_score"):
             self._chart_changed()
@@ -969,7 +971,15 @@ class SessionService:
                 # Acknowledged with the correction, by whoever made it (it is theirs).
                 carried = {"alert_id": str(raised.id), "restates": str(restated.id)}
                 lines.append(self._store_event("alert_ack", carried))
+            elif self.ended_at is not None:
+                lines.append(self._acknowledged_after_end(raised.id))
         return lines
+
+    def _acknowledged_after_end(self, alert_id: uuid.UUID) -> LogEntry:
+        """An alert a correction raises after the session ended, acknowledged with it by
+        whoever made it: nothing acknowledges on a past session's screen, and it stood
+        "NOT ACKNOWLEDGED" for good (Xvfb QA)."""
+        return self._store_event("alert_ack", {"alert_id": str(alert_id), "after_end": True})
 
     def _chart_changed(
         self, appended: StoredVitals | None = None, *, scores_only: bool = False

@@ -99,6 +99,11 @@ def event_entry(state: SessionState, event: SessionEvent) -> LogEntry:
                     f"Alert acknowledged by {who} with the pre-dose caution: "
                     f"{alert.payload['reason']}"
                 )
+            elif event.payload.get("after_end"):
+                text = (
+                    f"Alert acknowledged by {who} with the correction that raised it, made "
+                    f"after the session ended: {alert.payload['reason']}"
+                )
             elif event.payload.get("restates"):
                 # Carried over from the alert the correction restated (alerting.reconcile).
                 text = (

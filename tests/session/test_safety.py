@@ -755,3 +755,23 @@ def test_a_first_dose_entered_in_error_leaves_t0_the_totals_and_the_minimum_wait
     again = SessionService(store, monitor.id, clock=clock.now_utc, protocol=monitor.protocol)
     assert again.first_dose_at == given.at
     assert [d.id for d in again.state.doses()] == [given.id]
+
+
+def test_an_alert_a_correction_raises_after_the_end_is_acknowledged_with_it(monitor, clock):
+    """Xvfb QA: a reading of an ended session corrected into the caution range raised an
+    alert that nothing could acknowledge on the past session's screen; it stood "NOT
+    ACKNOWLEDGED" for good."""
+    monitor.record_screening(NO, NO_MEDS, "")
+    reading = monitor.record_vitals_line("128/82 72 98").entry
+    clock.advance(minutes=5)
+    monitor.end(override_reason="ended for the test")
+    clock.advance(hours=20)  # writing up the next day
+    monitor.correct("vitals", reading.id, {"systolic": 152, "diastolic": 96}, "misread")
+    [alert] = monitor.alerts()
+    assert alert.reading.startswith("BP 152/96")
+    assert alert.acknowledged_by == "dr.test"
+    assert monitor.open_alerts() == []
+    assert any(
+        e.text.startswith("Alert acknowledged by dr.test with the correction that raised it")
+        for e in monitor.log()
+    )
