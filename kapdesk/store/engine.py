@@ -75,6 +75,14 @@ class Preflight:
 
 def check_file_shape(path: Path) -> None:
     """Refuse files that cannot be a kapdesk record before SQLite touches them."""
+    if path.is_symlink():
+        # Followed, its write-ahead log would be written beside the link's target, outside
+        # the owner-only data folder and out of sight of the checks on it (tamper QA).
+        raise NotADatabaseError(
+            f"{path.name} in {path.parent} is a link to another file, not the database "
+            "itself. Put the database file itself in the data folder (or restore the record "
+            "from a backup); nothing was changed."
+        )
     if path.is_dir() or not stat.S_ISREG(path.stat().st_mode):
         kind = "a folder" if path.is_dir() else "not a plain file"
         raise NotADatabaseError(

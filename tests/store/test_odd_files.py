@@ -52,6 +52,22 @@ def test_a_file_replaced_by_a_folder_or_a_fifo(record, name, kind):
     assert record_hashes(record) == before
 
 
+def test_a_database_that_is_a_link_is_refused(record, tmp_path):
+    """Tamper QA: a kapdesk.db linked to a file elsewhere opened, and its write-ahead log
+    went beside the target, outside the owner-only folder and out of the checks' sight."""
+    target = tmp_path / "elsewhere.db"
+    (record / "kapdesk.db").rename(target)
+    (record / "kapdesk.db").symlink_to(target)
+    before = record_hashes(record)
+    with pytest.raises(StoreError, match="is a link to another file") as refused:
+        RecordStore.open(record, passphrase=fixed_passphrase)
+    assert "nothing was changed" in str(refused.value)
+    with pytest.raises(StoreError, match="is a link to another file"):
+        verify_folder(record, fixed_passphrase)
+    assert record_hashes(record) == before
+    assert not (tmp_path / "elsewhere.db-wal").exists()
+
+
 @pytest.mark.parametrize(
     ("change", "words"),
     [
