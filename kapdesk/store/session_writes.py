@@ -23,7 +23,7 @@ from kapdesk.store import models as m
 from kapdesk.store.audit import canonical_json
 from kapdesk.store.errors import ImmutableError
 from kapdesk.store.reads import get_row
-from kapdesk.store.types import to_utc_text
+from kapdesk.store.types import from_utc_text, to_utc_text
 from kapdesk.store.writing import ChainedWriter, NewRow, new_row
 
 SESSION_EVENT_KINDS = frozenset(
@@ -245,9 +245,32 @@ class SessionWrites(ChainedWriter):
     ) -> uuid.UUID:
         """Append a session event (screening, alert, acknowledgement, discharge...)."""
         now = self._now()
-        row = self._event_row(session_id, kind, payload, self._entry_time(at, now), now)
-        check = None if kind in AFTER_END_EVENT_KINDS else session_id
-        return self._append("session_event", row, session_id=check, details={"kind": kind})
+        when = self._entry_time(at, now)
+        row = self._event_row(session_id, kind, payload, when, now)
+        if kind in AFTER_END_EVENT_KINDS:
+            if at is not None:
+                self._not_before_it_began(session_id, when)
+            return self._append("session_event", row, details={"kind": kind})
+        return self._append(
+            "session_event",
+            row,
+            session_id=session_id,
+            details={"kind": kind},
+            at=None if at is None else when,
+        )
+
+    def _not_before_it_began(self, session_id: uuid.UUID, at: dt.datetime) -> None:
+        """An event given its own time, for a session that may have ended: not dated
+        before the session began (tamper QA: an alert and a discharge thirty days back)."""
+        cursor = self._writer.cursor()
+        try:
+            session = self._session_row(cursor, session_id)
+        finally:
+            cursor.close()
+        if at < from_utc_text(session["started_at"]):
+            raise ValidationError(
+                "time", "Not saved: that time is before this session began; check the time."
+            )
 
     def _event_row(
         self,

@@ -628,3 +628,21 @@ def test_a_correction_keeps_an_entrys_time_within_its_session_and_a_doses_as_it_
     clock.advance(minutes=30)
     with pytest.raises(ValidationError, match="after this session ended"):
         store.correct("vitals", reading, {"taken_at": clock.now_utc()}, reason="r")
+
+
+@pytest.mark.parametrize("kind", ["alert", "screening", "discharge", "self_report"])
+def test_a_session_event_dated_before_its_session_began_is_refused(store, clock, kind):
+    """Tamper QA: an alert, a screening, a discharge and a self-report went in dated thirty
+    days before their session: the kinds allowed after the end skipped the check."""
+    import datetime as dt
+
+    from kapdesk.clinical.vitals import ValidationError
+
+    patient = store.add_patient("Ada Example")
+    session = store.start_session(patient, protocol="IM", zone_name="UTC")
+    clock.advance(minutes=10)
+    with pytest.raises(ValidationError, match="before this session began"):
+        store.add_session_event(
+            session, kind, {"note": "x"}, at=clock.now_utc() - dt.timedelta(days=30)
+        )
+    assert store.session_events(session) == []
