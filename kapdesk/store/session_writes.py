@@ -24,6 +24,7 @@ from kapdesk.store.audit import canonical_json
 from kapdesk.store.errors import ImmutableError
 from kapdesk.store.reads import get_row
 from kapdesk.store.types import from_utc_text, to_utc_text
+from kapdesk.store.views import ENTERED_IN_ERROR
 from kapdesk.store.writing import ChainedWriter, NewRow, new_row
 
 SESSION_EVENT_KINDS = frozenset(
@@ -154,6 +155,11 @@ class SessionWrites(ChainedWriter):
             stopped = orm.scalar(select(m.InfusionStop.id).where(m.InfusionStop.dose_id == dose_id))
         if dose.route != "iv":
             raise ValidationError("dose", "Only an IV infusion has a stop time.")
+        if self.entry("dose", dose_id).current.get(ENTERED_IN_ERROR):  # type: ignore[attr-defined]
+            raise ValidationError(
+                "dose",
+                "That dose is marked entered in error: never given, it has no infusion to stop.",
+            )
         if stopped is not None:
             raise ImmutableError("This infusion is already recorded as stopped.")
         if stop < dose.given_at:

@@ -136,6 +136,8 @@ def test_an_infusion_entered_in_error_is_not_running(live, clock):
     assert live.running_infusions() == [given.id]
     with pytest.raises(ValidationError, match="That infusion is not running"):
         live.stop_infusion(dose.id)
+    with pytest.raises(ValidationError, match="marked entered in error: never given"):
+        live.store.stop_infusion(dose.id)  # the record refuses it too (tamper QA)
     assert live.stop_infusion().id == given.id
 
 
