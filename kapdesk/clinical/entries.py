@@ -438,12 +438,16 @@ def validate_patient(
     *,
     today: dt.date,
 ) -> PatientDetails:
-    name = clean_text(
-        display_name,
-        "The patient's name",
-        limit=MAX_SHORT_TEXT_CHARS,
-        one_line=True,
-    ).strip()
+    # Blanks of any kind as single spaces, as an account's name (tamper QA: a TAB and a
+    # no-break space were kept as typed, a name that reads as another's).
+    name = " ".join(
+        clean_text(
+            display_name,
+            "The patient's name",
+            limit=MAX_SHORT_TEXT_CHARS,
+            one_line=True,
+        ).split()
+    )
     dob: dt.date | None = None
     if date_of_birth not in (None, ""):
         if isinstance(date_of_birth, dt.datetime) or not isinstance(date_of_birth, dt.date | str):
@@ -482,11 +486,15 @@ def validate_patient(
         date_of_birth=dob,
         # Its own field named: a refused number took the keyboard to the name, and the
         # number retyped there replaced the patient's name (Xvfb QA).
-        record_number=clean_optional_text(
-            record_number, "Record number", limit=60, field="record_number"
+        record_number=_single_spaced(
+            clean_optional_text(record_number, "Record number", limit=60, field="record_number")
         ),
         weight_kg=weight,
     )
+
+
+def _single_spaced(text: str | None) -> str | None:
+    return None if text is None else " ".join(text.split())
 
 
 @dataclass(frozen=True)

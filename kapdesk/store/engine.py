@@ -365,10 +365,12 @@ _PLAIN_LETTERS = str.maketrans(
 def fold(value: str) -> str:
     """``value`` as a search compares it: case and accents ignored ("Zoë Łukasiewicz-Ngô"
     is found by "zoe", "lukas" and "ngo": QA, only "zo" found it)."""
+    # Any run of spaces, tabs or other blanks as one space: "QA\t77" and "QA  77" went in
+    # beside "QA 77", a second patient under a number that reads as the first's (tamper QA).
     if value.isascii():
-        return value.casefold()  # most names: run for every patient on each search
+        return " ".join(value.split()).casefold()  # most names: for every patient, per search
     plain = unicodedata.normalize("NFKD", value.translate(_PLAIN_LETTERS))
-    return "".join(c for c in plain if not unicodedata.combining(c)).casefold()
+    return " ".join("".join(c for c in plain if not unicodedata.combining(c)).split()).casefold()
 
 
 def _fold(value: object) -> str | None:

@@ -131,7 +131,9 @@ def test_bad_doses_name_the_field(args, field):
 
 def test_patient_details():
     details = validate_patient(" Ada  Example ", "1984-03-09", " MRN-1 ", "71.5", today=TODAY)
-    assert details.display_name == "Ada  Example"
+    assert details.display_name == "Ada Example"  # blanks as single spaces (tamper QA)
+    spaced = validate_patient("Ada\tEx\u00a0ample", None, "QA \t 77", None, today=TODAY)
+    assert (spaced.display_name, spaced.record_number) == ("Ada Ex ample", "QA 77")
     assert details.date_of_birth == dt.date(1984, 3, 9)
     assert details.record_number == "MRN-1"
     assert details.weight_kg == 71.5

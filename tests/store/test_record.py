@@ -167,6 +167,15 @@ def test_a_record_number_already_a_patients_is_refused(store):
     store.correct("patient", ben.id, {"record_number": "qa-77"}, reason="lower case")
 
 
+@pytest.mark.parametrize("typed", ["QA\t77", "QA  77", " QA\u00a077 "])
+def test_a_record_number_in_other_blanks_is_the_same_number(store, typed):
+    """Tamper QA: "QA\t77" and "QA  77" went in beside "QA 77"."""
+    store.add_patient("Maria Testpatient", record_number="QA 77")
+    with pytest.raises(ValidationError, match="is already another patient's"):
+        store.add_patient("Maria Testpatient", record_number=typed)
+    assert len(store.patients()) == 1
+
+
 @pytest.mark.parametrize(
     "statement",
     [
