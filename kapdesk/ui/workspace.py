@@ -760,6 +760,8 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         line = getattr(self, "vitals", None)
         if line is None or getattr(self, "review", False) or line.line.hasFocus():
             return ""
+        if getattr(self, "_discharge", None) is not None and self.end_panel_shown():
+            return ""  # the end panel says it, where End is pressed (_unrecorded)
         held = line.line.text().strip()
         return held_in_vitals(held) if held else ""
 

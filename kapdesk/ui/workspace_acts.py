@@ -467,28 +467,23 @@ class EndActs(Base):
         unrecorded = self._unrecorded()
         if unrecorded:
             self.discharge.show_error(unrecorded)
+            self.say("")  # said in the panel, not twice
         self.discharge.focus_first()
 
     def _unrecorded(self) -> str:
-        """What is typed in an entry line and not recorded, as a sentence ("" if nothing):
-        ending greys the lines, and a reading or a note left there was lost with no word
-        (Xvfb QA: 142/88 typed, Ctrl+Shift+E, ended; the REMS form's last BP was older)."""
+        """What is typed in an entry line and not recorded, as a short sentence ("" if
+        nothing): ending greys the lines, and a reading or a note left there was lost with
+        no word (Xvfb QA: 142/88 typed, Ctrl+Shift+E, ended; the REMS form's last BP was
+        older). Short: at 1024x600 a long one pushed over the criteria above it."""
         waiting = []
         reading = self.vitals.line.text().strip()
         if reading:
-            waiting.append(f"the reading “{reading}” in the Vitals line (Ctrl+B, Enter)")
-        words = self.observation.line.text().strip()
-        tags = self.observation.selected_tags()
-        if words or tags:
-            note = " ".join(filter(None, (f"[{', '.join(tags)}]" if tags else "", words)))
-            waiting.append(f"the observation “{note}” (Ctrl+O, Enter)")
+            waiting.append(f"the Vitals line holds {reading}")
+        if self.observation.line.text().strip() or self.observation.selected_tags():
+            waiting.append("the Observation line holds a note")
         if not waiting:
             return ""
-        return (
-            "Not recorded yet: "
-            + " and ".join(waiting)
-            + ". Record it, or clear the line, before ending: ending keeps nothing unrecorded."
-        )
+        return f"Not recorded: {' and '.join(waiting)}. Enter it, or clear it, before ending."
 
     def _show_discharge_items(self, *, keep_error: bool = False) -> None:
         self.discharge.show_items(
@@ -503,6 +498,7 @@ class EndActs(Base):
             return
         self.side.show_base()
         self.focus_observation()
+        self.say("")  # a reading left in the Vitals line is said again here (_held_reminder)
 
     def confirm_end(self) -> None:
         self._act()

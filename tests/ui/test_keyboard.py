@@ -776,8 +776,8 @@ def test_a_session_is_not_ended_over_a_reading_or_note_not_yet_recorded(qtbot, w
     press(window, Qt.Key.Key_E, CTRL | SHIFT)
     panel = workspace.discharge
     waiting = (
-        "Not recorded yet: the reading “142/88 78 98” in the Vitals line (Ctrl+B, Enter) and "
-        "the observation “chatting, wants water” (Ctrl+O, Enter)."
+        "Not recorded: the Vitals line holds 142/88 78 98 and the Observation line holds a "
+        "note. Enter it, or clear it, before ending."
     )
     assert panel.error.text().startswith(waiting)  # said as the panel opens
     panel.override.setFocus()
@@ -1388,9 +1388,11 @@ def test_esc_from_a_half_typed_reading_says_it_was_not_recorded(qtbot, window, s
     # next, or the end panel opened, cleared it with 128/82 still in the line).
     type_into(qtbot, workspace.observation.line, "resting quietly")
     assert workspace.message_text().startswith("Not recorded: “140/9” is still in the")
-    press(window, Qt.Key.Key_E, CTRL | SHIFT)
-    assert workspace.message_text().startswith("Not recorded: “140/9” is still in the")
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)  # said by the end panel, where End is
+    assert workspace.discharge.error.text().startswith("Not recorded: the Vitals line holds 140/9")
+    assert workspace.message_text() == ""  # not twice
     key(focused(), Qt.Key.Key_Escape)
+    assert workspace.message_text().startswith("Not recorded: “140/9” is still in the")
     # Emptied, the sentence goes with it (Xvfb QA: it stood on through a lock and back).
     press(window, Qt.Key.Key_B, CTRL)
     key(focused(), Qt.Key.Key_A, CTRL)
