@@ -19,8 +19,9 @@ from kapdesk.clinical.alerts import (
     Level,
     evaluate,
 )
+from kapdesk.clinical.scales import SCALES
 from kapdesk.clinical.schedule import RECHECK_EARLY
-from kapdesk.session.entries import StoredVitals
+from kapdesk.session.entries import Score, StoredVitals
 from kapdesk.session.state import SessionEvent, SessionState
 
 
@@ -37,6 +38,7 @@ class StoredAlert:
     taken_at: dt.datetime | None
     acknowledged_by: str | None
     withdrawn: bool
+    score_id: str | None = None  # the sedation score it is about, if one
 
 
 def _stored(
@@ -58,7 +60,28 @@ def _stored(
         else None,
         acknowledged_by=None if ack is None else state.clinician_name(ack.recorded_by),
         withdrawn=str(event.id) in cleared,
+        score_id=payload.get("score_id"),
     )
+
+
+def reading_now(state: SessionState, alert: StoredAlert) -> str:
+    """The alert's reading, and what the score it is about reads now if corrected since:
+    its alert stays, to be acknowledged by a person, and the banner quoted a MOAA/S 1 no
+    longer in the record (Xvfb QA). Worked out as shown: the alerts are kept by events,
+    and a correction is not one."""
+    return alert.reading + _score_corrected(state, alert.score_id)
+
+
+def _score_corrected(state: SessionState, score_id: str | None) -> str:
+    if not score_id or state.kind_of(score_id) != "scale_score":
+        return ""
+    score = state.entry("scale_score", score_id)
+    content = score.content
+    if not score.reasons or not isinstance(content, Score):
+        return ""
+    scale = SCALES.get(content.scale_id)
+    name = scale.name if scale is not None else content.scale_id
+    return f" (corrected since to {name} {content.total})"
 
 
 # What an alert advises once its stored advice is past.

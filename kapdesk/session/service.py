@@ -674,6 +674,10 @@ class SessionService:
         ]
         return ids
 
+    def alert_reading(self, alert: StoredAlert) -> str:
+        """What the banner quotes of an alert: its reading, and a score corrected since."""
+        return alerting.reading_now(self.state, alert)
+
     def acknowledge_alert(self, alert_id: uuid.UUID | None = None) -> LogEntry | None:
         """Record that the alert (by default the one in the banner) was seen, by whom."""
         pending = self.open_alerts()
@@ -747,6 +751,8 @@ class SessionService:
             if self.ended_at is not None:
                 changed.append(self._acknowledged_after_end(alert_id))
             self.events.alerts_changed.emit(self.open_alerts())
+        elif kind == "scale_score":
+            self.events.alerts_changed.emit(self.open_alerts())  # its alert says the new score
         if kind in ("vitals", "dose", "scale_score"):
             self._chart_changed()
         if self.first_dose_at != t0:

@@ -445,7 +445,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         # When the reading was taken: once a newer alert is acknowledged, an older one can
         # head the banner, and its figures must not be taken for the current BP (QA).
         taken = first.taken_at or first.at
-        reading = f"Taken {self.service.local_clock(taken)}: {first.reading}"
+        reading = f"Taken {self.service.local_clock(taken)}: {self.service.alert_reading(first)}"
         action = advice_now(self.service.state, first)
         self.banner.show_alert(first.level.value, reading, first.reason, action, len(pending) - 1)
 

@@ -775,3 +775,19 @@ def test_an_alert_a_correction_raises_after_the_end_is_acknowledged_with_it(moni
         e.text.startswith("Alert acknowledged by dr.test with the correction that raised it")
         for e in monitor.log()
     )
+
+
+def test_an_alert_on_a_score_corrected_since_says_what_it_reads_now(monitor, clock):
+    """Xvfb QA: Alt+1 (MOAA/S 1, urgent), then corrected to 4: the banner still quoted
+    "MOAA/S 1" with nothing saying the score had been corrected. The alert stays, to be
+    acknowledged by a person; it says what the score reads now."""
+    monitor.record_scale("moaas", 1)
+    [alert] = monitor.open_alerts()
+    assert "corrected since" not in monitor.alert_reading(alert)
+    score = next(e for e in monitor.log() if e.kind == "scale_score")
+    changed = []
+    monitor.events.alerts_changed.connect(changed.append)
+    monitor.correct("scale_score", score.id, {"answers": [4], "total": None}, "pressed 1 for 4")
+    [alert] = monitor.open_alerts()
+    assert monitor.alert_reading(alert).endswith("(corrected since to MOAA/S 4)")
+    assert changed  # the banner is told
