@@ -22,7 +22,7 @@ from kapdesk.clinical.entries import (
 from kapdesk.clinical.protocols import Protocol
 from kapdesk.clinical.screening import CONTRAINDICATIONS, MEDICINES, WHY_IT_MATTERS
 from kapdesk.clinical.vitals import ValidationError
-from kapdesk.session.alerting import StoredAlert, alerts, recheck_opens
+from kapdesk.session.alerting import StoredAlert, alerts, reading_now, recheck_opens
 from kapdesk.session.entries import Dose
 from kapdesk.session.state import SessionState
 
@@ -111,7 +111,7 @@ def _urgent_since_last_dose(state: SessionState) -> Alert | None:
     findings = "; ".join(dict.fromkeys(a.reason.rstrip(". ") for a in found))
     return _restated(
         urgent,
-        f"URGENT since the last dose: {urgent.reading}: {findings}.",
+        f"URGENT since the last dose: {reading_now(state, urgent)}: {findings}.",
         "an urgent finding after a dose",
     )
 

@@ -88,9 +88,9 @@ class ClockSource(Protocol):
     def monotonic(self) -> float: ...
 
 
+# One short line: the status bar cuts a long one (Xvfb QA: "... Nothing w").
 SESSION_KEY_ELSEWHERE = (
-    " works in a session's screen: choose the session in the patient's list (Tab), Enter "
-    "opens it, then press it there. Nothing was done."
+    " works in a session: open one first (Tab, Enter; a new one: Ctrl+Shift+N). Nothing done."
 )
 NO_PATIENT_FOR_NOTE = (
     "A course note is written in a patient's course view: choose the patient (Ctrl+F "

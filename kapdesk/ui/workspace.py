@@ -41,7 +41,14 @@ from kapdesk.ui.session_forms import (
     ScreeningDialog,
 )
 from kapdesk.ui.session_log import EntryDelegate, SessionLogModel, SessionLogView
-from kapdesk.ui.workspace_acts import ALERT_READ_S, EndActs, FormActs, ReportActs
+from kapdesk.ui.workspace_acts import (
+    ALERT_READ_S,
+    HELD_PREFIX,
+    EndActs,
+    FormActs,
+    ReportActs,
+    held_in_vitals,
+)
 from kapdesk.widgets.alert_banner import AlertBanner
 from kapdesk.widgets.bp_chart import DIM, BPChart, ChartColours, free_menus
 from kapdesk.widgets.clock_display import MIN_CLOCK_PX
@@ -53,15 +60,6 @@ from kapdesk.widgets.vitals_entry import TAKEN_AT, VitalsEntry
 Refused = (ValidationError, StoreError)
 # Ctrl+I's second press records the infusion's stop within this long of the first.
 STOP_CONFIRM_S = 10.0
-HELD_PREFIX = "Not recorded: “"
-
-
-def held_in_vitals(held: str) -> str:
-    """Said on leaving the Vitals line with a reading in it (Xvfb QA: Esc from "140/9" left
-    it there unrecorded, without a word)."""
-    return f"{HELD_PREFIX}{held}” is still in the Vitals line; Enter there records it."
-
-
 STOP_QUESTION = (
     "Stop the IV infusion {what} now? Ctrl+I again within "
     f"{STOP_CONFIRM_S:g} seconds records it stopped; otherwise it stays running."
@@ -190,6 +188,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         self.vitals.line_submitted.connect(self.store_vitals_line)
         self.vitals.fields_submitted.connect(self.store_vitals_fields)
         self.vitals.line.textChanged.connect(self._vitals_line_changed)
+        self.observation.line.textChanged.connect(lambda _text: self.refresh_unrecorded())
         # Tab from the observation line reaches the log at once (it took five, issue 9).
         QWidget.setTabOrder(self.observation.line, self.log_view)
         QWidget.setTabOrder(self.log_view, self.vitals.line)
@@ -748,12 +747,14 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
                 + "; Ctrl+I twice stops it."
             )
         self.say(f"IV infusion stopped. The dose's line in the log: {entry.text}.{more}")
+        self.refresh_unrecorded()
 
     def _vitals_line_changed(self, _text: str) -> None:
         """The sentence that the Vitals line still holds a reading follows the line: emptied,
         it stood on through a lock and back (Xvfb QA)."""
         if self.message_text().startswith(HELD_PREFIX):
             self.say("")
+        self.refresh_unrecorded()
 
     def _held_reminder(self) -> str:
         """A reading typed in the Vitals line and left there, the keyboard elsewhere."""

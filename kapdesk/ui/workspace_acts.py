@@ -449,6 +449,20 @@ class FormActs(Base):
             self.say(outcome.notice)
 
 
+HELD_PREFIX = "Not recorded: “"
+
+
+def held_in_vitals(held: str) -> str:
+    """Said on leaving the Vitals line with a reading in it (Xvfb QA: Esc from "140/9" left
+    it there unrecorded, without a word)."""
+    return f"{HELD_PREFIX}{held}” is still in the Vitals line; Enter there records it."
+
+
+# How the end panel's word on what waits begins (EndActs._unrecorded), as said or refused.
+UNRECORDED_STARTS = ("Not recorded:", "The IV infusion of", "Not ended. Not recorded:",
+                     "Not ended. The IV infusion of")  # fmt: skip
+
+
 class EndActs(Base):
     """The discharge criteria, the checklist and the override; then the summary."""
 
@@ -470,7 +484,7 @@ class EndActs(Base):
             self.say("")  # said in the panel, not twice
         self.discharge.focus_first()
 
-    def _unrecorded(self) -> str:
+    def _unrecorded(self) -> str:  # see UNRECORDED_STARTS
         """What is typed in an entry line and not recorded, as a short sentence ("" if
         nothing): ending greys the lines, and a reading or a note left there was lost with
         no word (Xvfb QA: 142/88 typed, Ctrl+Shift+E, ended; the REMS form's last BP was
@@ -479,11 +493,28 @@ class EndActs(Base):
         reading = self.vitals.line.text().strip()
         if reading:
             waiting.append(f"the Vitals line holds {reading}")
-        if self.observation.line.text().strip() or self.observation.selected_tags():
+        tags = self.observation.selected_tags()
+        if self.observation.line.text().strip():
             waiting.append("the Observation line holds a note")
-        if not waiting:
-            return ""
-        return f"Not recorded: {' and '.join(waiting)}. Enter it, or clear it, before ending."
+        elif tags:  # the tag row is hidden while the panel is open: named
+            waiting.append(f"the tags {', '.join(tags)} are chosen (F-keys untick them)")
+        said = (
+            f"Not recorded: {' and '.join(waiting)}. Enter it, or clear it, before ending."
+            if waiting
+            else ""
+        )
+        # Nor is a session ended over an infusion still running: its stop time is the
+        # record of it (Xvfb QA: ended with 35 mg "infusion running" for good).
+        running = self.service.running_infusions()
+        if running:
+            dose = self.service.entry("dose", running[-1])
+            mg = getattr(dose.content, "mg", 0)
+            said += (
+                f"{' ' if said else ''}The IV infusion of {mg:g} mg started "
+                f"{self.service.local_clock(dose.at)} is still running: stop it (Ctrl+I "
+                "twice) before ending."
+            )
+        return said
 
     def _show_discharge_items(self, *, keep_error: bool = False) -> None:
         self.discharge.show_items(
@@ -491,14 +522,36 @@ class EndActs(Base):
             open_alerts=len(self.service.open_alerts()),
             keep_error=keep_error,
         )
+        if not keep_error:
+            self.refresh_unrecorded()
+
+    def refresh_unrecorded(self) -> None:
+        """The end panel's word on what waits, as it is now: still said while anything
+        does (Xvfb QA: the reading entered, the sentence went with the note still in its
+        line), gone once nothing does."""
+        if getattr(self, "_discharge", None) is None or not self.end_panel_shown():
+            return
+        if self.service.ended_at is not None:
+            return
+        unrecorded = self._unrecorded()
+        said = self.discharge.error.text() if self.discharge.error.isVisible() else ""
+        if unrecorded and not said.endswith(unrecorded):
+            self.discharge.show_error(unrecorded)
+        elif not unrecorded and said.startswith(UNRECORDED_STARTS):
+            self.discharge.error.hide()
 
     def cancel_end(self) -> None:
         if self.service.ended_at is not None:
             self.closed.emit()
             return
         self.side.show_base()
-        self.focus_observation()
-        self.say("")  # a reading left in the Vitals line is said again here (_held_reminder)
+        held = self.vitals.line.text().strip()
+        if held:
+            self.focus_vitals()  # where the reading waits: Enter records it (Xvfb QA)
+            self.say(held_in_vitals(held))
+        else:
+            self.focus_observation()
+            self.say("")
 
     def confirm_end(self) -> None:
         self._act()

@@ -791,3 +791,19 @@ def test_an_alert_on_a_score_corrected_since_says_what_it_reads_now(monitor, clo
     [alert] = monitor.open_alerts()
     assert monitor.alert_reading(alert).endswith("(corrected since to MOAA/S 4)")
     assert changed  # the banner is told
+
+
+def test_the_further_dose_question_says_a_score_was_corrected_since(monitor, clock):
+    """Xvfb QA: after MOAA/S 1 corrected to 4, Ctrl+D's question still quoted "MOAA/S 1 ...
+    reduced consciousness" with nothing saying it had been corrected."""
+    monitor.record_screening(NO, NO_MEDS, "")
+    vitals(monitor, "128/82 72 98")
+    clock.advance(minutes=5)
+    dose(monitor)
+    clock.advance(minutes=20)
+    monitor.record_scale("moaas", 1)
+    score = next(e for e in monitor.log() if e.kind == "scale_score")
+    monitor.correct("scale_score", score.id, {"answers": [4], "total": None}, "pressed 1 for 4")
+    gate = monitor.dose_gate()
+    assert gate.caution is not None
+    assert "(corrected since to MOAA/S 4)" in gate.message

@@ -786,9 +786,13 @@ def test_a_session_is_not_ended_over_a_reading_or_note_not_yet_recorded(qtbot, w
     key(panel.confirm, Qt.Key.Key_Return)
     assert workspace.service.ended_at is None
     assert panel.error.text().startswith("Not ended. " + waiting)
-    # Recorded, the end goes through.
+    # Still said after one of them is recorded, while the other waits (Xvfb QA).
     press(window, Qt.Key.Key_B, CTRL)
     key(focused(), Qt.Key.Key_Return)
+    assert panel.error.text() == (
+        "Not recorded: the Observation line holds a note. Enter it, or clear it, before ending."
+    )
+    # Recorded, the end goes through.
     press(window, Qt.Key.Key_O, CTRL)
     key(focused(), Qt.Key.Key_Return)
     texts = [e.text for e in workspace.service.log()]
@@ -800,6 +804,31 @@ def test_a_session_is_not_ended_over_a_reading_or_note_not_yet_recorded(qtbot, w
     panel.confirm.setFocus()
     key(panel.confirm, Qt.Key.Key_Return)
     assert workspace.service.ended_at is not None
+
+
+def test_a_session_is_not_ended_over_an_infusion_still_running(qtbot, window, store, clock):
+    """Xvfb QA: ended with the 35 mg infusion never stopped; reopened, its line read
+    "infusion running" for good."""
+    workspace, _ = started(qtbot, window, store, "IV infusion")
+    workspace.service.record_dose(drug="ketamine", route="iv", mg=35)
+    clock.advance(minutes=30)
+    press(window, Qt.Key.Key_E, CTRL | SHIFT)
+    panel = workspace.discharge
+    running = (
+        "The IV infusion of 35 mg started 09:00 is still running: stop it (Ctrl+I twice) "
+        "before ending."
+    )
+    assert panel.error.text() == running
+    panel.override.setFocus()
+    qtbot.keyClicks(panel.override, "Patient asked to stop")
+    panel.confirm.setFocus()
+    key(panel.confirm, Qt.Key.Key_Return)
+    assert workspace.service.ended_at is None
+    assert panel.error.text() == "Not ended. " + running
+    press(window, Qt.Key.Key_I, CTRL)
+    press(window, Qt.Key.Key_I, CTRL)
+    assert workspace.service.running_infusions() == []
+    assert not panel.error.isVisible()  # nothing waits now
 
 
 def test_8_enter_does_what_the_screen_promises(qtbot, window, store, data_dir, clock):
@@ -1392,6 +1421,9 @@ def test_esc_from_a_half_typed_reading_says_it_was_not_recorded(qtbot, window, s
     assert workspace.discharge.error.text().startswith("Not recorded: the Vitals line holds 140/9")
     assert workspace.message_text() == ""  # not twice
     key(focused(), Qt.Key.Key_Escape)
+    # Back where the reading waits, said (Xvfb QA: on the Observation line, Enter there
+    # did not record it).
+    assert focused() is workspace.vitals.line
     assert workspace.message_text().startswith("Not recorded: “140/9” is still in the")
     # Emptied, the sentence goes with it (Xvfb QA: it stood on through a lock and back).
     press(window, Qt.Key.Key_B, CTRL)
