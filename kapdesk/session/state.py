@@ -55,6 +55,8 @@ MANY_READINGS = 1000
 
 
 class SessionState:
+    _dose_in_error = False  # a dose marked entered in error (never unmarked): first_dose_at
+
     def __init__(
         self,
         store: RecordStore,
@@ -132,8 +134,7 @@ class SessionState:
         (None before one): the minimum observation after dosing ran from a dose never
         given, up to the real dose's wait too short."""
         first: dt.datetime | None = self.row["first_dose_at"]
-        doses: list[StoredDose] = list(self._entries["dose"].values())  # type: ignore[arg-type]
-        if first is None or not any(dose.content.entered_in_error for dose in doses):
+        if first is None or not self._dose_in_error:  # asked many times an entry: kept
             return first
         given = self.doses()
         return given[0].at if given else None
@@ -178,6 +179,8 @@ class SessionState:
         for entry in entries:
             self._entries[entry.kind][entry.id] = entry
             self._kind_of[entry.id] = entry.kind
+            if isinstance(entry, StoredDose) and entry.content.entered_in_error:
+                self._dose_in_error = True
 
     def put(self, entry: Stored) -> None:
         """Add a new entry or replace a corrected one."""
@@ -188,6 +191,8 @@ class SessionState:
             previous = self._entries[entry.kind].get(entry.id)
             self._entries[entry.kind][entry.id] = entry
             self._kind_of[entry.id] = entry.kind
+            if isinstance(entry, StoredDose) and entry.content.entered_in_error:
+                self._dose_in_error = True
         if previous is not None:
             self.recorded.remove(previous.at, _items(previous))
         self.recorded.add(entry.at, _items(entry))

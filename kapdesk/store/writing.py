@@ -311,12 +311,17 @@ class ChainedWriter:
         its header no longer SQLite's: cut by another program. SQLite goes on writing
         after the cut, and its header gone, nothing in it is read again (tamper QA: the
         log truncated to nothing, 12 entries said saved, all lost at the next start)."""
-        try:
-            with open(self._wal_path(), "rb") as log_file:
-                size = os.fstat(log_file.fileno()).st_size
-                head = log_file.read(4)
+        try:  # os-level calls: each save asks (a Python file object cost ~40 µs)
+            descriptor = os.open(self._wal_path(), os.O_RDONLY | getattr(os, "O_BINARY", 0))
         except OSError:
             return False  # gone: the identity check says so
+        try:
+            size = os.fstat(descriptor).st_size
+            head = os.read(descriptor, 4)
+        except OSError:
+            return False
+        finally:
+            os.close(descriptor)
         if size < self._wal_size:
             return True
         return len(head) == 4 and int.from_bytes(head, "big") not in WAL_MAGIC
