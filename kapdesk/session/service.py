@@ -55,6 +55,7 @@ from kapdesk.session.entries import (
     typed,
 )
 from kapdesk.session.events import SessionEvents
+from kapdesk.session.protocols import NO_PROTOCOL
 from kapdesk.session.state import ENTRY_KINDS, SessionState
 from kapdesk.session.wording import SYSTEM_TAG, LogEntry, event_entry, event_instant, log_entry
 from kapdesk.store import RecordStore
@@ -288,6 +289,17 @@ class SessionService:
 
     def running_infusions(self) -> list[uuid.UUID]:
         return self.state.running_infusions()
+
+    def infusion_words(self, dose_id: uuid.UUID) -> str:
+        """An infusion as the screen names it: "of 35 mg started 09:00"."""
+        dose = self.state.entry("dose", dose_id)
+        mg = dose.content.mg if isinstance(dose.content, Dose) else 0
+        return f"of {mg:g} mg started {self.local_clock(dose.at)}"
+
+    @property
+    def protocol_label(self) -> str:
+        """The protocol as the header names it."""
+        return "no protocol" if self.protocol_name == NO_PROTOCOL else self.protocol_name
 
     def statuses(self) -> list[CheckStatus]:
         return checks.statuses(self.state, self.protocol, self._now())

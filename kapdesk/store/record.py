@@ -55,7 +55,7 @@ from kapdesk.store.verify import (
     verify_record,
 )
 from kapdesk.store.views import CORRECTABLE
-from kapdesk.store.writing import new_row
+from kapdesk.store.writing import new_row, refuse_before_start
 
 if TYPE_CHECKING:
     from kapdesk.store.backup import BackupInfo
@@ -341,13 +341,7 @@ class RecordStore(RecordReads, SessionWrites, CourseRecord, ClinicianAccounts):
         session = self.session(uuid.UUID(str(session_id)))
         at = from_utc_text(changes[field])
         zone = ZoneInfo(session["zone_name"])
-        if at < session["started_at"]:
-            raise ValidationError(
-                "time",
-                f"That time is before this session began "
-                f"({session['started_at'].astimezone(zone):%Y-%m-%d %H:%M}, "
-                f"{session['zone_name']}); check the time and enter it again.",
-            )
+        refuse_before_start(at, session["started_at"], session["zone_name"])
         if session["ended_at"] is not None and at > session["ended_at"]:
             raise ValidationError(
                 "time",

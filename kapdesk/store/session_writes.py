@@ -25,7 +25,7 @@ from kapdesk.store.errors import ImmutableError
 from kapdesk.store.reads import get_row
 from kapdesk.store.types import from_utc_text, to_utc_text
 from kapdesk.store.views import ENTERED_IN_ERROR
-from kapdesk.store.writing import ChainedWriter, NewRow, new_row
+from kapdesk.store.writing import ChainedWriter, NewRow, new_row, refuse_before_start
 
 SESSION_EVENT_KINDS = frozenset(
     {
@@ -273,10 +273,7 @@ class SessionWrites(ChainedWriter):
             session = self._session_row(cursor, session_id)
         finally:
             cursor.close()
-        if at < from_utc_text(session["started_at"]):
-            raise ValidationError(
-                "time", "Not saved: that time is before this session began; check the time."
-            )
+        refuse_before_start(at, from_utc_text(session["started_at"]), session["zone_name"])
 
     def _event_row(
         self,

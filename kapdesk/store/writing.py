@@ -101,13 +101,8 @@ class ChainedWriter:
         time ``at`` is before it began: the clock-time path refused one, and a reading
         sent thirty days back went in as pre-dose, into the baseline (tamper QA)."""
         session = cls._session_row(cursor, session_id)
-        if at is not None and at < from_utc_text(session["started_at"]):
-            began = from_utc_text(session["started_at"]).astimezone(ZoneInfo(session["zone_name"]))
-            raise ValidationError(
-                "time",
-                f"Not saved: that time is before this session began ({began:%Y-%m-%d %H:%M}, "
-                f"{session['zone_name']}); check the time and enter it again.",
-            )
+        if at is not None:
+            refuse_before_start(at, from_utc_text(session["started_at"]), session["zone_name"])
         if session["ended_at"] is not None:
             ended = from_utc_text(session["ended_at"]).astimezone(ZoneInfo(session["zone_name"]))
             raise ImmutableError(
@@ -249,12 +244,7 @@ class ChainedWriter:
         if self._file_identity is None:
             return
         path = self._opened.folder / DATABASE_FILE
-        try:
-            found = os.stat(path)
-            here = (found.st_dev, found.st_ino) == self._file_identity
-        except OSError:
-            here = False
-        if not here:
+        if _identity(path) != self._file_identity:
             raise SaveFailedError(
                 f"Not saved: {what} could not be written, because the record is no longer "
                 f"at {path}: the data folder was deleted, renamed or moved while kapdesk was "
@@ -413,6 +403,19 @@ def _column_sets(table: Table) -> tuple[frozenset[str], frozenset[str], tuple[st
     columns = frozenset(c.name for c in table.columns)
     required = frozenset(c.name for c in table.columns if not c.nullable and c.name != "id")
     return columns, required, tuple(c.name for c in table.columns if c.nullable)
+
+
+def refuse_before_start(at: dt.datetime, started: dt.datetime, zone_name: str) -> None:
+    """An entry, event or corrected time dated before its session began is refused: the
+    clock-time path refused one, and a reading sent thirty days back went in as pre-dose,
+    into the baseline (tamper QA)."""
+    if at < started:
+        began = started.astimezone(ZoneInfo(zone_name))
+        raise ValidationError(
+            "time",
+            f"Not saved: that time is before this session began ({began:%Y-%m-%d %H:%M}, "
+            f"{zone_name}); check the time and enter it again.",
+        )
 
 
 # The first four bytes of a write-ahead log, big-endian (sqlite.org/fileformat2.html#walformat).

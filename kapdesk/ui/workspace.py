@@ -24,7 +24,6 @@ from kapdesk.clinical.vitals import UnusualReading, ValidationError
 from kapdesk.local.memory import keep_collections_short
 from kapdesk.session.alerting import StoredAlert, advice_now
 from kapdesk.session.discharge import SessionSummary
-from kapdesk.session.protocols import NO_PROTOCOL
 from kapdesk.session.service import Outcome, SessionService
 from kapdesk.session.wording import LogEntry
 from kapdesk.store import StoreError
@@ -141,8 +140,7 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         outer = QVBoxLayout(self)
         outer.setContentsMargins(12, 2, 12, 2)
         outer.setSpacing(3)
-        protocol = "no protocol" if service.protocol_name == NO_PROTOCOL else service.protocol_name
-        self.header = SessionHeader(service.patient_name, protocol, clock_px)
+        self.header = SessionHeader(service.patient_name, service.protocol_label, clock_px)
         self.header.set_intention(service.intention())
         outer.addWidget(self.header)
         self.banner = AlertBanner()
@@ -738,11 +736,8 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
         if still:
             # Said: the header's "IV infusion running" read as if the stop had not taken,
             # and nothing named the one left (Xvfb QA, two infusions at once).
-            running = self.service.entry("dose", still[-1])
-            mg = getattr(running.content, "mg", 0)
             more = (
-                f" Still running: the infusion of {mg:g} mg started "
-                f"{self.service.local_clock(running.at)}"
+                f" Still running: the infusion {self.service.infusion_words(still[-1])}"
                 + (f" and {len(still) - 1} more" if len(still) > 1 else "")
                 + "; Ctrl+I twice stops it."
             )
@@ -769,18 +764,12 @@ class SessionWorkspace(FormActs, EndActs, ReportActs, QWidget):
     def _stop_question(self) -> str:
         """Which infusion Ctrl+I again stops (the newest), and any left running: with two
         running the question named neither, and the older was the one meant (Xvfb QA)."""
-        running = [self.service.entry("dose", i) for i in self.service.running_infusions()]
-
-        def named(dose: Any) -> str:
-            return f"of {getattr(dose.content, 'mg', 0):g} mg started " + (
-                self.service.local_clock(dose.at)
-            )
-
-        question = STOP_QUESTION.format(what=named(running[-1]))
+        running = [self.service.infusion_words(i) for i in self.service.running_infusions()]
+        question = STOP_QUESTION.format(what=running[-1])
         if len(running) > 1:
             question += (
                 " Still running after it: "
-                + "; ".join(f"the infusion {named(dose)}" for dose in running[:-1])
+                + "; ".join(f"the infusion {words}" for words in running[:-1])
                 + "."
             )
         return question

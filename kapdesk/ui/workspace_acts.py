@@ -26,7 +26,6 @@ from kapdesk.session.entries import (
     field_labels,
     parse_changes,
 )
-from kapdesk.session.protocols import NO_PROTOCOL
 from kapdesk.session.service import DOSE_IN_ERROR_KEPT, Outcome
 from kapdesk.store import StoreError
 from kapdesk.ui.forms import ALERT_READ_S, FormDialog, open_form
@@ -507,12 +506,9 @@ class EndActs(Base):
         # record of it (Xvfb QA: ended with 35 mg "infusion running" for good).
         running = self.service.running_infusions()
         if running:
-            dose = self.service.entry("dose", running[-1])
-            mg = getattr(dose.content, "mg", 0)
             said += (
-                f"{' ' if said else ''}The IV infusion of {mg:g} mg started "
-                f"{self.service.local_clock(dose.at)} is still running: stop it (Ctrl+I "
-                "twice) before ending."
+                f"{' ' if said else ''}The IV infusion {self.service.infusion_words(running[-1])}"
+                " is still running: stop it (Ctrl+I twice) before ending."
             )
         return said
 
@@ -647,7 +643,7 @@ class EndActs(Base):
         clock = service.local_clock
         started = service.started_at
         day = started.astimezone(service.state.zone)
-        protocol = "no protocol" if service.protocol_name == NO_PROTOCOL else service.protocol_name
+        protocol = service.protocol_label
         self.header.session_clock.set_caption(f"Duration {clock(started)}–{clock(ended)}")
         self.header.session_clock.set_time(format_elapsed(ended - started))
         first = service.first_dose_at
